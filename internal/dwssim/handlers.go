@@ -1,0 +1,239 @@
+package dwssim
+
+import (
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+var (
+	nameRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{3,63}$`)
+	periodRE = regexp.MustCompile(`^([1-9][0-9]{0,3})[mHd]$`)
+	uuidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+)
+
+// validateName applies the task name rules (§3.4): length first (DWS.5056),
+// then the character rules (DWS.5065).
+func validateName(name string) *apiError {
+	if n := utf8.RuneCountInString(name); n < 4 || n > 64 {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeStringLength,
+			Message: "Invalid string length of parameter name: it must be 4 to 64 characters."}
+	}
+	if !nameRE.MatchString(name) {
+		return invalidFormat("Invalid format of parameter name: letters, digits, - and _, starting with a letter.")
+	}
+	return nil
+}
+
+// validatePeriod applies the dr_sync_period rule (§3.3): the strict format
+// (DWS.5065), then 1..3000 for every unit (DWS.5038).
+func validatePeriod(period string) *apiError {
+	m := periodRE.FindStringSubmatch(period)
+	if m == nil {
+		return invalidFormat("Invalid format of parameter dr_sync_period: a number followed by m, H or d.")
+	}
+	if n, _ := strconv.Atoi(m[1]); n > 3000 {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeOutOfRange,
+			Message: "Parameter dr_sync_period is out of range: 1 to 3000."}
+	}
+	return nil
+}
+
+// createRequest is the create body. Unknown fields are accepted and ignored,
+// like the SDK-only fields the portal never sends.
+type createRequest struct {
+	DisasterRecovery *struct {
+		Name             string  `json:"name"`
+		DRType           string  `json:"dr_type"`
+		PrimaryClusterID string  `json:"primary_cluster_id"`
+		StandbyClusterID string  `json:"standby_cluster_id"`
+		DRSyncPeriod     string  `json:"dr_sync_period"`
+		PrimaryOBSBucket *string `json:"primary_obs_bucket"`
+		StandbyOBSBucket *string `json:"standby_obs_bucket"`
+	} `json:"disaster_recovery"`
+}
+
+type idJSON struct {
+	ID string `json:"id"`
+}
+
+type taskIDResponse struct {
+	DisasterRecovery idJSON `json:"disaster_recovery"`
+}
+
+// create validates in a fixed order (format, then references, then
+// conflicts, then eligibility) and starts the task in "creating".
+func (s *Simulator) create(c *call) (any, error) {
+	var req createRequest
+	if err := json.Unmarshal(c.body, &req); err != nil {
+		return nil, invalidFormat("The request body is not valid JSON.")
+	}
+	dr := req.DisasterRecovery
+	if dr == nil {
+		return nil, invalidFormat("Parameter disaster_recovery is missing.")
+	}
+	for _, f := range []struct{ name, value string }{
+		{"name", dr.Name}, {"dr_type", dr.DRType}, {"primary_cluster_id", dr.PrimaryClusterID},
+		{"standby_cluster_id", dr.StandbyClusterID}, {"dr_sync_period", dr.DRSyncPeriod},
+	} {
+		if f.value == "" {
+			return nil, invalidFormat("Parameter %s is missing.", f.name)
+		}
+	}
+	if err := validateName(dr.Name); err != nil {
+		return nil, err
+	}
+	if dr.DRType != "az" && dr.DRType != "region" {
+		return nil, invalidFormat("Invalid format of parameter dr_type: az or region.")
+	}
+	if err := validatePeriod(dr.DRSyncPeriod); err != nil {
+		return nil, err
+	}
+	for _, id := range []string{dr.PrimaryClusterID, dr.StandbyClusterID} {
+		if !uuidRE.MatchString(id) {
+			return nil, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidID,
+				Message: "Invalid ID: " + strconv.Quote(id) + " is not a standard UUID."}
+		}
+	}
+	if strings.EqualFold(dr.PrimaryClusterID, dr.StandbyClusterID) {
+		return nil, invalidFormat("The primary and standby clusters must differ.")
+	}
+	p := c.project
+	primary, standby := p.clusterByID(dr.PrimaryClusterID), p.clusterByID(dr.StandbyClusterID)
+	if primary == nil || standby == nil {
+		return nil, errNoSuchCluster
+	}
+	if p.nameTaken(dr.Name) {
+		return nil, errNameTaken
+	}
+	if err := p.pairRefusal(primary, standby); err != nil {
+		return nil, err
+	}
+
+	t := &task{
+		id: s.ids.uuid(), name: dr.Name, drType: dr.DRType, period: dr.DRSyncPeriod,
+		primaryID: primary.ID, standbyID: standby.ID,
+		primaryOBS: nonEmpty(dr.PrimaryOBSBucket), standbyOBS: nonEmpty(dr.StandbyOBSBucket),
+		created: c.now,
+	}
+	t.begin(StatusCreating, c.now, s.scaled(createDuration), s.takeFailure("create"))
+	p.tasks = append(p.tasks, t)
+	return taskIDResponse{DisasterRecovery: idJSON{ID: t.id}}, nil
+}
+
+func nonEmpty(s *string) *string {
+	if s == nil || *s == "" {
+		return nil
+	}
+	return s
+}
+
+// detail answers ShowDisasterDetail; unknown IDs get 400 DWS.10101, never
+// a 404 (§9.13).
+func (s *Simulator) detail(c *call) (any, error) {
+	t := c.project.task(c.r.PathValue("id"))
+	if t == nil {
+		return nil, errNoSuchTask
+	}
+	return struct {
+		DisasterRecovery detailJSON `json:"disaster_recovery"`
+	}{c.project.detail(t, s.opts.ExtendedClusterFields)}, nil
+}
+
+// list answers ListDisasterRecover with the SDK's three optional filters.
+func (s *Simulator) list(c *call) (any, error) {
+	q := c.r.URL.Query()
+	items := []listItemJSON{}
+	for _, t := range c.project.tasks {
+		if v := q.Get("primary_cluster_id"); v != "" && !strings.EqualFold(v, t.primaryID) {
+			continue
+		}
+		if v := q.Get("standby_cluster_id"); v != "" && !strings.EqualFold(v, t.standbyID) {
+			continue
+		}
+		if v := q.Get("id"); v != "" && v != t.id {
+			continue
+		}
+		items = append(items, c.project.listItem(t))
+	}
+	return struct {
+		DisasterRecovery []listItemJSON `json:"disaster_recovery"`
+	}{items}, nil
+}
+
+// checkName answers 200 with an empty body for a free name and the
+// duplicate-create error for a taken one (§9.4). Names that could never be
+// created are refused with the create codes rather than reported free.
+func (s *Simulator) checkName(c *call) (any, error) {
+	name := c.r.URL.Query().Get("dr_name")
+	if name == "" {
+		return nil, invalidFormat("Parameter dr_name is missing.")
+	}
+	if err := validateName(name); err != nil {
+		return nil, err
+	}
+	if c.project.nameTaken(name) {
+		return nil, errNameTaken
+	}
+	return nil, nil
+}
+
+// availableClusters answers endpoint 13: the clusters in standby_az_code
+// that could be the standby of primary_cluster_id. A primary that cannot
+// take part in DR gets the same error as a create would.
+func (s *Simulator) availableClusters(c *call) (any, error) {
+	q := c.r.URL.Query()
+	primaryID, az := q.Get("primary_cluster_id"), q.Get("standby_az_code")
+	if primaryID == "" || az == "" {
+		return nil, invalidFormat("Parameters primary_cluster_id and standby_az_code are required.")
+	}
+	if !uuidRE.MatchString(primaryID) {
+		return nil, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidID,
+			Message: "Invalid ID: " + strconv.Quote(primaryID) + " is not a standard UUID."}
+	}
+	if dt := q.Get("datastore_type"); dt != "" && dt != DatastoreDWS {
+		return nil, errTypeOrVersion
+	}
+	p := c.project
+	primary := p.clusterByID(primaryID)
+	if primary == nil {
+		return nil, errNoSuchCluster
+	}
+	if err := typeRefusal(primary); err != nil {
+		return nil, err
+	}
+	if err := stateRefusal(primary, p.inDR(primary.ID)); err != nil {
+		return nil, err
+	}
+	out := []idNameJSON{}
+	for _, cand := range p.clusters {
+		if cand == primary || cand.AZ != az || p.pairRefusal(primary, cand) != nil {
+			continue
+		}
+		out = append(out, idNameJSON{ID: cand.ID, Name: cand.Name})
+	}
+	return struct {
+		DisasterRecoveryClusters []idNameJSON `json:"disaster_recovery_clusters"`
+	}{out}, nil
+}
+
+type idNameJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// clusterList answers ListClusters. Query parameters (enterprise_project_id,
+// the old datastoretype) are ignored.
+func (s *Simulator) clusterList(c *call) (any, error) {
+	infos := make([]clusterInfoJSON, 0, len(c.project.clusters))
+	for i, cl := range c.project.clusters {
+		infos = append(infos, cl.info(i))
+	}
+	return struct {
+		Clusters []clusterInfoJSON `json:"clusters"`
+		Count    int               `json:"count"`
+	}{infos, len(infos)}, nil
+}
