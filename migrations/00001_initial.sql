@@ -83,7 +83,8 @@ CREATE TABLE audit_events (
     request_id     bigint,
     correlation_id text        NOT NULL DEFAULT '',
     outcome        text        NOT NULL CHECK (outcome IN ('success', 'failure', 'denied', 'error', 'info')),
-    detail         jsonb       NOT NULL DEFAULT '{}',
+    -- Canonical JSON text, hashed byte for byte (jsonb would re-encode it).
+    detail         text        NOT NULL DEFAULT '{}',
     prev_hash      bytea       NOT NULL CHECK (length(prev_hash) = 32),
     hash           bytea       NOT NULL CHECK (length(hash) = 32)
 );
