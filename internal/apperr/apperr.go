@@ -1,0 +1,89 @@
+// Package apperr holds the handful of error kinds the portal distinguishes.
+// Domain and store code wrap them with %w; the HTTP layer maps a kind to a
+// status code in one place.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error by what the caller can do about it.
+type Kind int
+
+// The kinds, from the caller's point of view.
+const (
+	Internal        Kind = iota // a bug or an unexpected failure: 500
+	NotFound                    // the thing does not exist: 404
+	Invalid                     // bad input: 422
+	Conflict                    // the state changed underneath: 409
+	Forbidden                   // not allowed for this user: 403
+	Unauthenticated             // not signed in: 401
+	Unavailable                 // a dependency (the cloud, the database) is down or slow: 503
+	TooMany                     // rate limited: 429
+)
+
+func (k Kind) String() string {
+	switch k {
+	case NotFound:
+		return "not found"
+	case Invalid:
+		return "invalid"
+	case Conflict:
+		return "conflict"
+	case Forbidden:
+		return "forbidden"
+	case Unauthenticated:
+		return "unauthenticated"
+	case Unavailable:
+		return "unavailable"
+	case TooMany:
+		return "too many requests"
+	}
+	return "internal"
+}
+
+// Error is an error of a known kind with a message safe to show a user.
+type Error struct {
+	Kind    Kind
+	Message string // shown to the user
+	Err     error  // the cause, for logs; never shown
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an error of kind k with a user-facing message.
+func New(k Kind, format string, args ...any) error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an error of kind k with a user-facing message and a cause.
+func Wrap(k Kind, cause error, format string, args ...any) error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...), Err: cause}
+}
+
+// KindOf returns the kind of the first *Error in err's chain, or Internal.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Internal
+}
+
+// Message returns the user-facing message of err, or a generic one for
+// errors of no known kind, whose text may hold internals.
+func Message(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "Something went wrong on our side. The error was logged; please try again."
+}

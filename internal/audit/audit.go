@@ -1,0 +1,197 @@
+// Package audit defines the audit event, its canonical encoding and the hash
+// chain that makes the history tamper-evident. It is plain Go: storage lives
+// in internal/db.
+package audit
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Outcome says how the audited action ended.
+type Outcome string
+
+// Outcomes. Denied is a refusal by the portal (rate limit, permission);
+// Failure is an action that was tried and did not work; Error is an
+// unexpected failure.
+const (
+	Success Outcome = "success"
+	Failure Outcome = "failure"
+	Denied  Outcome = "denied"
+	Error   Outcome = "error"
+	Info    Outcome = "info"
+)
+
+// Actions recorded so far. Names are "<subject>.<verb>[.<detail>]".
+const (
+	ActionSignIn         = "auth.signin"
+	ActionSignInFailed   = "auth.signin.failed"
+	ActionSignOut        = "auth.signout"
+	ActionUserBootstrap  = "user.bootstrap"
+	ActionCreateSubmit   = "dr_task.create.submitted"
+	ActionCreateRejected = "dr_task.create.rejected"
+	ActionCreateFailed   = "dr_task.create.failed"
+	ActionCreated        = "dr_task.create.succeeded"
+	ActionCloudCall      = "cloud.call"
+	ActionExport         = "audit.export"
+)
+
+// Subject types.
+const (
+	SubjectUser   = "user"
+	SubjectDRTask = "dr_task"
+	SubjectAudit  = "audit"
+)
+
+// Actor is who did something: a user (ID > 0) or the system.
+type Actor struct {
+	ID   int64
+	Name string
+}
+
+// System is the actor of background work.
+var System = Actor{Name: "system"}
+
+// Event is one entry of the audit history.
+type Event struct {
+	ID            int64 // chain position, from 1
+	OccurredAt    time.Time
+	Actor         Actor
+	Action        string
+	SubjectType   string
+	SubjectID     string
+	RequestID     int64 // the approval request concerned; 0 when none
+	CorrelationID string
+	Outcome       Outcome
+	Detail        []byte // canonical JSON object text
+	PrevHash      []byte
+	Hash          []byte
+}
+
+// GenesisHash is the previous hash of the first event.
+var GenesisHash = make([]byte, sha256.Size)
+
+// timeLayout keeps microseconds, the precision PostgreSQL stores.
+const timeLayout = "2006-01-02T15:04:05.000000Z07:00"
+
+// Normalize makes an event storable: its time in UTC truncated to
+// microseconds, and an empty detail as "{}".
+func (e *Event) Normalize() {
+	e.OccurredAt = e.OccurredAt.UTC().Truncate(time.Microsecond)
+	if len(e.Detail) == 0 {
+		e.Detail = []byte("{}")
+	}
+}
+
+// Canonical is the byte encoding the hash covers: a JSON array of the
+// event's fields in a fixed order, the detail as a JSON string of its exact
+// stored text. Changing it invalidates every stored chain.
+func Canonical(e Event) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode([]any{
+		1, // encoding version
+		e.ID,
+		e.OccurredAt.UTC().Format(timeLayout),
+		e.Actor.ID,
+		e.Actor.Name,
+		e.Action,
+		e.SubjectType,
+		e.SubjectID,
+		e.RequestID,
+		e.CorrelationID,
+		string(e.Outcome),
+		string(e.Detail),
+	})
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// ChainHash is SHA-256 over the previous hash followed by the canonical
+// encoding of the event.
+func ChainHash(prev []byte, e Event) []byte {
+	h := sha256.New()
+	h.Write(prev)
+	h.Write(Canonical(e))
+	return h.Sum(nil)
+}
+
+// Detail encodes v as the canonical detail text: JSON with object keys
+// sorted, no HTML escaping. A value that cannot be encoded becomes an object
+// saying so, so an audit write never fails on its detail.
+func Detail(v any) []byte {
+	if v == nil {
+		return []byte("{}")
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Appendf(nil, `{"detail_error":%q}`, err.Error())
+	}
+	return CanonicalJSON(raw)
+}
+
+// CanonicalJSON re-encodes JSON with sorted object keys and numbers kept as
+// written. Invalid JSON is wrapped as a string.
+func CanonicalJSON(raw []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		b, _ := json.Marshal(map[string]string{"raw": string(raw)})
+		return b
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		b, _ := json.Marshal(map[string]string{"raw": string(raw)})
+		return b
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+type ctxKey int
+
+const (
+	actorKey ctxKey = iota
+	correlationKey
+)
+
+// WithActor returns a context carrying the actor of the work it scopes.
+func WithActor(ctx context.Context, a Actor) context.Context {
+	return context.WithValue(ctx, actorKey, a)
+}
+
+// ActorFrom returns the context's actor, or System.
+func ActorFrom(ctx context.Context) Actor {
+	if a, ok := ctx.Value(actorKey).(Actor); ok {
+		return a
+	}
+	return System
+}
+
+// WithCorrelation returns a context carrying the id of the HTTP request or
+// job that caused the work.
+func WithCorrelation(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, correlationKey, id)
+}
+
+// CorrelationFrom returns the context's correlation id, or "".
+func CorrelationFrom(ctx context.Context) string {
+	s, _ := ctx.Value(correlationKey).(string)
+	return s
+}
+
+// FromContext starts an event with the context's actor and correlation id.
+func FromContext(ctx context.Context, action string, outcome Outcome) Event {
+	return Event{
+		Actor:         ActorFrom(ctx),
+		CorrelationID: CorrelationFrom(ctx),
+		Action:        action,
+		Outcome:       outcome,
+	}
+}

@@ -1,0 +1,113 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoadDefaultsAreTheEmbeddedSetup(t *testing.T) {
+	cfg, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.Simulated || cfg.DatabaseURL != "" || cfg.HTTPAddr != ":8080" || cfg.DataDir != ".data" {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	if cfg.BaseURL.String() != "http://localhost:8080" || cfg.SecureCookies() {
+		t.Errorf("base url %s secure %v", cfg.BaseURL, cfg.SecureCookies())
+	}
+	if cfg.CloudTimeout != 10*time.Second || cfg.SessionIdleTimeout != 2*time.Hour || cfg.SessionMaxAge != 12*time.Hour {
+		t.Errorf("timeouts: %v %v %v", cfg.CloudTimeout, cfg.SessionIdleTimeout, cfg.SessionMaxAge)
+	}
+}
+
+func TestLoadRealCloud(t *testing.T) {
+	cfg, err := Load(env(map[string]string{
+		"DWS_AK": "AK123", "DWS_SK": "secret", "DWS_PROJECT_ID": "0123456789abcdef0123456789abcdef",
+		"DWS_REGION": "eu-west-101", "BASE_URL": "https://dr.example.com",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Simulated || cfg.DWS.Endpoint != "https://dws.eu-west-101.myhuaweicloud.eu" || !cfg.SecureCookies() {
+		t.Errorf("got %+v", cfg)
+	}
+}
+
+func TestLoadReadsSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "sk")
+	if err := os.WriteFile(f, []byte("file-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(env(map[string]string{
+		"DWS_AK": "AK", "DWS_SK_FILE": f, "DWS_PROJECT_ID": "0123456789abcdef0123456789abcdef", "DWS_REGION": "cn-north-4",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DWS.SK != "file-secret" {
+		t.Errorf("SK from file = %q", cfg.DWS.SK)
+	}
+}
+
+func TestLoadNamesTheBadVariable(t *testing.T) {
+	good := map[string]string{"DWS_AK": "AK", "DWS_SK": "SK", "DWS_PROJECT_ID": "0123456789abcdef0123456789abcdef", "DWS_REGION": "cn-north-4"}
+	tests := []struct {
+		name string
+		set  map[string]string
+		want string
+	}{
+		{"bad port", map[string]string{"HTTP_ADDR": ":99999"}, "HTTP_ADDR"},
+		{"not host:port", map[string]string{"HTTP_ADDR": "8080"}, "HTTP_ADDR"},
+		{"relative base url", map[string]string{"BASE_URL": "example.com"}, "BASE_URL"},
+		{"bad database url", map[string]string{"DATABASE_URL": "mysql://x"}, "DATABASE_URL"},
+		{"partial cloud", map[string]string{"DWS_AK": "AK"}, "DWS_SK"},
+		{"bad project", merge(good, map[string]string{"DWS_PROJECT_ID": "xyz"}), "DWS_PROJECT_ID"},
+		{"bad region", merge(good, map[string]string{"DWS_REGION": "north"}), "DWS_REGION"},
+		{"endpoint with path", merge(good, map[string]string{"DWS_ENDPOINT": "https://x.example.com/v2"}), "DWS_ENDPOINT"},
+		{"log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{"admin without password", map[string]string{"ADMIN_EMAIL": "a@example.com"}, "ADMIN_PASSWORD"},
+		{"short admin password", map[string]string{"ADMIN_EMAIL": "a@example.com", "ADMIN_PASSWORD": "short"}, "ADMIN_PASSWORD"},
+		{"bad admin email", map[string]string{"ADMIN_EMAIL": "not an email", "ADMIN_PASSWORD": "long-enough-password"}, "ADMIN_EMAIL"},
+		{"bad timeout", map[string]string{"DWS_TIMEOUT": "forever"}, "DWS_TIMEOUT"},
+		{"timeout out of range", map[string]string{"DWS_TIMEOUT": "1ms"}, "DWS_TIMEOUT"},
+		{"sim speed", map[string]string{"SIM_SPEED": "0"}, "SIM_SPEED"},
+		{"missing file", map[string]string{"DWS_SK_FILE": "/nonexistent/sk"}, "DWS_SK_FILE"},
+		{"both value and file", map[string]string{"ADMIN_PASSWORD": "x", "ADMIN_PASSWORD_FILE": "/etc/hostname"}, "ADMIN_PASSWORD"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(env(tt.set))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v is not a *config.Error", err)
+			}
+			if !strings.Contains(err.Error(), tt.want+":") && !strings.Contains(err.Error(), tt.want+"_FILE:") {
+				t.Errorf("error %q does not name %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func merge(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,157 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"drportal/internal/apperr"
+)
+
+// User is an account row with its roles.
+type User struct {
+	ID           int64
+	Email        string
+	DisplayName  string
+	PasswordHash string
+	Active       bool
+	Roles        []string
+	CreatedAt    time.Time
+}
+
+const userColumns = `u.id, u.email, u.display_name, COALESCE(u.password_hash, ''), u.active, u.created_at,
+	COALESCE((SELECT array_agg(r.role ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.id), '{}')`
+
+func scanUser(row pgx.Row) (User, error) {
+	var u User
+	err := row.Scan(&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Active, &u.CreatedAt, &u.Roles)
+	return u, err
+}
+
+// CreateUser inserts a user with roles. A taken e-mail is a Conflict.
+func (t *Tx) CreateUser(ctx context.Context, email, displayName, passwordHash string, roles []string) (User, error) {
+	var id int64
+	err := t.tx.QueryRow(ctx, `
+		INSERT INTO users (email, display_name, password_hash) VALUES ($1, $2, NULLIF($3, ''))
+		RETURNING id`, email, displayName, passwordHash).Scan(&id)
+	if isUniqueViolation(err) {
+		return User{}, apperr.Wrap(apperr.Conflict, err, "a user with e-mail %s already exists", email)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("create user %s: %w", email, err)
+	}
+	for _, r := range roles {
+		if _, err := t.tx.Exec(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2)`, id, r); err != nil {
+			return User{}, fmt.Errorf("create user %s: role %s: %w", email, r, err)
+		}
+	}
+	return scanUser(t.tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
+}
+
+// UserByEmail returns the user with that (lower-case) e-mail.
+func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email = $1`, email))
+	if err != nil {
+		return User{}, notFound(err, "no such user")
+	}
+	return u, nil
+}
+
+// CountUsers returns the number of accounts.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n)
+	return n, err
+}
+
+// ListUsers returns every account, by e-mail.
+func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users u ORDER BY u.email`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (User, error) { return scanUser(r) })
+}
+
+// Session is a signed-in session with its user.
+type Session struct {
+	TokenHash  []byte
+	User       User
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+}
+
+// CreateSession stores a new session.
+func (t *Tx) CreateSession(ctx context.Context, tokenHash []byte, userID int64, now, expires time.Time, ip, userAgent string) error {
+	_, err := t.tx.Exec(ctx, `
+		INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
+		VALUES ($1, $2, $3, $3, $4, $5, $6)`, tokenHash, userID, now, expires, ip, truncate(userAgent, 300))
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession removes a session; it reports whether one was removed.
+func (t *Tx) DeleteSession(ctx context.Context, tokenHash []byte) (bool, error) {
+	tag, err := t.tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
+	if err != nil {
+		return false, fmt.Errorf("delete session: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// DeleteSession removes a session outside any other change (an expired one).
+func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
+	return err
+}
+
+// SessionByToken returns the session with that token hash and its user.
+func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte) (Session, error) {
+	var sess Session
+	row := s.pool.QueryRow(ctx, `
+		SELECT s.token_hash, s.created_at, s.last_seen_at, s.expires_at, `+userColumns+`
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash)
+	u := &sess.User
+	err := row.Scan(&sess.TokenHash, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt,
+		&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Active, &u.CreatedAt, &u.Roles)
+	if err != nil {
+		return Session{}, notFound(err, "no such session")
+	}
+	return sess, nil
+}
+
+// TouchSession records activity on a session.
+func (s *Store) TouchSession(ctx context.Context, tokenHash []byte, now time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1`, tokenHash, now)
+	return err
+}
+
+// DeleteExpiredSessions removes sessions past their absolute expiry or idle
+// for longer than idle.
+func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2`, now, now.Add(-idle))
+	return tag.RowsAffected(), err
+}
+
+// RecentFailedSignIns counts failed sign-ins for an e-mail since a time,
+// from the audit history, so the limit holds across replicas.
+func (s *Store) RecentFailedSignIns(ctx context.Context, email string, since time.Time) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `
+		SELECT count(*) FROM audit_events
+		WHERE subject_type = 'user' AND subject_id = $1 AND action = 'auth.signin.failed' AND occurred_at >= $2`,
+		email, since).Scan(&n)
+	return n, err
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
