@@ -1,0 +1,279 @@
+// Package auth signs people in and out: argon2id passwords, server-side
+// sessions in PostgreSQL, a sign-in limit that holds across replicas, and
+// the bootstrap admin account.
+package auth
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+
+	"drportal/internal/apperr"
+	"drportal/internal/audit"
+	"drportal/internal/db"
+)
+
+// Roles.
+const (
+	RoleRequester = "requester"
+	RoleApprover  = "approver"
+	RoleAuditor   = "auditor"
+	RoleAdmin     = "admin"
+)
+
+// AllRoles lists every role.
+var AllRoles = []string{RoleAdmin, RoleApprover, RoleAuditor, RoleRequester}
+
+// Service signs people in and out.
+type Service struct {
+	Store *db.Store
+	Now   func() time.Time
+	// IdleTimeout ends a session unused for this long; MaxAge ends every
+	// session this long after sign-in.
+	IdleTimeout time.Duration
+	MaxAge      time.Duration
+	// Params are the argon2id parameters for new hashes (default
+	// argon2id.DefaultParams: 64 MiB, 1 pass).
+	Params *argon2id.Params
+	// MaxFailures failed sign-ins for one e-mail within FailureWindow
+	// block further attempts until the window has passed.
+	MaxFailures   int
+	FailureWindow time.Duration
+}
+
+// dummyHash is compared against when the e-mail is unknown, so that a
+// wrong e-mail takes as long as a wrong password.
+var dummyHash, _ = argon2id.CreateHash("not a password", argon2id.DefaultParams)
+
+// HashPassword returns the argon2id hash of a password.
+func (s *Service) HashPassword(pw string) (string, error) {
+	return argon2id.CreateHash(pw, cmp.Or(s.Params, argon2id.DefaultParams))
+}
+
+// NewToken returns a random session token and the hash stored for it.
+func NewToken() (token string, hash []byte) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // never fails (crypto/rand panics instead)
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token)
+}
+
+// HashToken is what the database stores for a session token.
+func HashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// ErrBadCredentials is the one message for any wrong e-mail or password,
+// so the form does not reveal which accounts exist.
+var ErrBadCredentials = apperr.New(apperr.Invalid, "The e-mail or password is not right.")
+
+// Client describes where a sign-in comes from.
+type Client struct {
+	IP        string
+	UserAgent string
+	// OldToken is the session cookie the browser already had, if any: it is
+	// ended, so every sign-in starts a new session (no fixation).
+	OldToken string
+}
+
+// SignIn checks an e-mail and password and starts a session. Success and
+// failure are both audited; too many failures for one e-mail are refused
+// without checking the password.
+func (s *Service) SignIn(ctx context.Context, email, password string, c Client) (token string, u db.User, err error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	now := s.Now()
+	fail := func(outcome audit.Outcome, reason string, userID int64) error {
+		e := audit.FromContext(ctx, audit.ActionSignInFailed, outcome)
+		e.OccurredAt = now
+		e.SubjectType, e.SubjectID = audit.SubjectUser, truncate(email, 200)
+		e.Detail = audit.Detail(map[string]any{"reason": reason, "ip": c.IP, "user_id": userID})
+		_, err := s.Store.AppendAudit(ctx, e)
+		return err
+	}
+	if email == "" || password == "" {
+		return "", db.User{}, apperr.New(apperr.Invalid, "Enter your e-mail and password.")
+	}
+	window := cmp.Or(s.FailureWindow, 15*time.Minute)
+	n, err := s.Store.RecentFailedSignIns(ctx, truncate(email, 200), now.Add(-window))
+	if err != nil {
+		return "", db.User{}, err
+	}
+	if n >= cmp.Or(s.MaxFailures, 10) {
+		if err := fail(audit.Denied, "too many failed sign-ins", 0); err != nil {
+			return "", db.User{}, err
+		}
+		return "", db.User{}, apperr.New(apperr.TooMany,
+			"Too many failed sign-ins for this account. Wait %d minutes and try again, or ask an admin.", int(window.Minutes()))
+	}
+	u, err = s.Store.UserByEmail(ctx, email)
+	if apperr.KindOf(err) == apperr.NotFound {
+		_, _ = argon2id.ComparePasswordAndHash(password, dummyHash)
+		if err := fail(audit.Failure, "unknown e-mail", 0); err != nil {
+			return "", db.User{}, err
+		}
+		return "", db.User{}, ErrBadCredentials
+	}
+	if err != nil {
+		return "", db.User{}, err
+	}
+	ok := false
+	if u.PasswordHash != "" {
+		ok, err = argon2id.ComparePasswordAndHash(password, u.PasswordHash)
+		if err != nil {
+			return "", db.User{}, fmt.Errorf("sign in %s: %w", email, err)
+		}
+	}
+	switch {
+	case !ok:
+		if err := fail(audit.Failure, "wrong password", u.ID); err != nil {
+			return "", db.User{}, err
+		}
+		return "", db.User{}, ErrBadCredentials
+	case !u.Active:
+		if err := fail(audit.Denied, "account deactivated", u.ID); err != nil {
+			return "", db.User{}, err
+		}
+		return "", db.User{}, apperr.New(apperr.Forbidden, "This account is deactivated. Ask an admin.")
+	}
+
+	token, hash := NewToken()
+	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
+		if c.OldToken != "" {
+			if _, err := tx.DeleteSession(ctx, HashToken(c.OldToken)); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateSession(ctx, hash, u.ID, now, now.Add(cmp.Or(s.MaxAge, 12*time.Hour)), c.IP, c.UserAgent); err != nil {
+			return err
+		}
+		e := audit.FromContext(ctx, audit.ActionSignIn, audit.Success)
+		e.Actor = audit.Actor{ID: u.ID, Name: u.Email}
+		e.OccurredAt = now
+		e.SubjectType, e.SubjectID = audit.SubjectUser, u.Email
+		e.Detail = audit.Detail(map[string]any{"ip": c.IP, "user_agent": truncate(c.UserAgent, 200)})
+		_, err := tx.AppendAudit(ctx, e)
+		return err
+	})
+	if err != nil {
+		return "", db.User{}, fmt.Errorf("sign in %s: %w", email, err)
+	}
+	return token, u, nil
+}
+
+// SignOut ends the session of token and audits it.
+func (s *Service) SignOut(ctx context.Context, token string, u db.User) error {
+	return s.Store.InTx(ctx, func(tx *db.Tx) error {
+		removed, err := tx.DeleteSession(ctx, HashToken(token))
+		if err != nil || !removed {
+			return err
+		}
+		e := audit.FromContext(ctx, audit.ActionSignOut, audit.Success)
+		e.Actor = audit.Actor{ID: u.ID, Name: u.Email}
+		e.OccurredAt = s.Now()
+		e.SubjectType, e.SubjectID = audit.SubjectUser, u.Email
+		_, err = tx.AppendAudit(ctx, e)
+		return err
+	})
+}
+
+// Authenticate returns the live session of a token. Expired, idle or
+// deactivated sessions are ended and reported as Unauthenticated.
+func (s *Service) Authenticate(ctx context.Context, token string) (db.Session, error) {
+	if token == "" {
+		return db.Session{}, apperr.New(apperr.Unauthenticated, "Please sign in.")
+	}
+	hash := HashToken(token)
+	sess, err := s.Store.SessionByToken(ctx, hash)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return db.Session{}, apperr.New(apperr.Unauthenticated, "Please sign in.")
+	}
+	if err != nil {
+		return db.Session{}, err
+	}
+	now := s.Now()
+	idle := cmp.Or(s.IdleTimeout, 2*time.Hour)
+	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= idle || !sess.User.Active {
+		if err := s.Store.DeleteSession(ctx, hash); err != nil {
+			return db.Session{}, err
+		}
+		return db.Session{}, apperr.New(apperr.Unauthenticated, "Your session has ended. Please sign in again.")
+	}
+	// Record activity at most once a minute: enough for the idle timeout,
+	// without a write on every page.
+	if now.Sub(sess.LastSeenAt) >= time.Minute {
+		if err := s.Store.TouchSession(ctx, hash, now); err != nil {
+			return db.Session{}, err
+		}
+	}
+	return sess, nil
+}
+
+// Bootstrap creates the first admin when email is set and no account has
+// that e-mail yet. It holds every role so one person can try the whole
+// portal; the approval rules still stop anyone approving their own request.
+// It reports whether an account was created.
+func (s *Service) Bootstrap(ctx context.Context, email, password string) (bool, error) {
+	if _, err := s.Store.UserByEmail(ctx, email); err == nil {
+		return false, nil
+	} else if apperr.KindOf(err) != apperr.NotFound {
+		return false, err
+	}
+	hash, err := s.HashPassword(password)
+	if err != nil {
+		return false, err
+	}
+	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
+		u, err := tx.CreateUser(ctx, email, displayName(email), hash, AllRoles)
+		if err != nil {
+			return err
+		}
+		e := audit.FromContext(ctx, audit.ActionUserBootstrap, audit.Success)
+		e.Actor = audit.System
+		e.OccurredAt = s.Now()
+		e.SubjectType, e.SubjectID = audit.SubjectUser, u.Email
+		e.Detail = audit.Detail(map[string]any{"roles": u.Roles})
+		_, err = tx.AppendAudit(ctx, e)
+		return err
+	})
+	if apperr.KindOf(err) == apperr.Conflict {
+		return false, nil // another replica created it first
+	}
+	return err == nil, err
+}
+
+// RandomPassword returns a password for a generated account.
+func RandomPassword() string {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func displayName(email string) string {
+	name, _, _ := strings.Cut(email, "@")
+	return name
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Has reports whether u holds role.
+func Has(u db.User, role string) bool {
+	for _, r := range u.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,550 @@
+package drtask
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"drportal/internal/apperr"
+	"drportal/internal/audit"
+	"drportal/internal/db"
+	"drportal/internal/dws"
+)
+
+// Cloud is what the service needs of the DWS client.
+type Cloud interface {
+	ListClusters(ctx context.Context) ([]dws.Cluster, error)
+	AvailableStandbys(ctx context.Context, primaryID, standbyAZ string) ([]dws.ClusterRef, error)
+	CheckName(ctx context.Context, name string) (bool, error)
+	Create(ctx context.Context, p dws.CreateParams) (string, error)
+	Get(ctx context.Context, id string) (dws.Task, error)
+	List(ctx context.Context) ([]dws.TaskSummary, error)
+}
+
+// Service lists, shows and creates DR tasks.
+type Service struct {
+	Cloud  Cloud
+	Store  *db.Store
+	Now    func() time.Time
+	Logger *slog.Logger
+	// PageTimeout bounds the cloud calls a page waits for.
+	PageTimeout time.Duration
+	// RefreshInterval is the least time between two cloud reads of one
+	// task's status, however many people watch it.
+	RefreshInterval time.Duration
+}
+
+func (s *Service) pageCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, cmp.Or(s.PageTimeout, 10*time.Second))
+}
+
+// TaskList is the DR task list page's data.
+type TaskList struct {
+	Tasks []db.TaskRow
+	// Stale is set when the cloud could not be read: Tasks is then the
+	// last known list, as of FetchedAt (nil: never read).
+	Stale     bool
+	CloudErr  error
+	FetchedAt *time.Time
+}
+
+// List reads the task list from the cloud and records it; when the cloud
+// cannot be read, it returns the last known list marked stale.
+func (s *Service) List(ctx context.Context) (TaskList, error) {
+	cctx, cancel := s.pageCtx(ctx)
+	items, cloudErr := s.Cloud.List(cctx)
+	cancel()
+	now := s.Now()
+	var out TaskList
+	if cloudErr == nil {
+		if err := s.Store.SyncTaskList(ctx, items, now); err != nil {
+			return TaskList{}, err
+		}
+		out.FetchedAt = &now
+	} else {
+		out.Stale, out.CloudErr = true, cloudErr
+		if err := s.Store.RecordSyncError(ctx, db.SyncTaskList, cloudErr.Error(), now); err != nil {
+			return TaskList{}, err
+		}
+		last, err := s.Store.LastSync(ctx, db.SyncTaskList)
+		if err != nil {
+			return TaskList{}, err
+		}
+		out.FetchedAt = last
+	}
+	tasks, err := s.Store.ListTasks(ctx)
+	if err != nil {
+		return TaskList{}, err
+	}
+	out.Tasks = tasks
+	return out, nil
+}
+
+// TaskView is one task as the detail page shows it.
+type TaskView struct {
+	Row  db.TaskRow
+	Task dws.Task // parsed from the last detail; Raw holds the stored JSON
+	// HasDetail is false until the cloud's detail was read at least once.
+	HasDetail bool
+	Stale     bool
+	CloudErr  error
+	// Gone is set when the cloud no longer knows the task.
+	Gone bool
+}
+
+// Settled reports whether the task's status is at rest.
+func (v TaskView) Settled() bool { return v.Gone || dws.Settled(v.Row.Status) }
+
+// Task reads one task from the cloud and records it; when the cloud cannot
+// be read, it returns the last known state marked stale.
+func (s *Service) Task(ctx context.Context, id string) (TaskView, error) {
+	if !ValidID(id) {
+		return TaskView{}, apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
+	}
+	cctx, cancel := s.pageCtx(ctx)
+	t, cloudErr := s.Cloud.Get(cctx, id)
+	cancel()
+	return s.afterRead(ctx, id, t, cloudErr)
+}
+
+// Status returns a task's state for its self-refreshing status panel: the
+// stored state, refreshed from the cloud only when nobody (on any replica)
+// refreshed it within RefreshInterval.
+func (s *Service) Status(ctx context.Context, id string) (TaskView, error) {
+	if !ValidID(id) {
+		return TaskView{}, apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
+	}
+	claimed, err := s.Store.ClaimTaskRefresh(ctx, id, s.Now(), cmp.Or(s.RefreshInterval, 5*time.Second))
+	if err != nil {
+		return TaskView{}, err
+	}
+	if claimed {
+		cctx, cancel := s.pageCtx(ctx)
+		t, cloudErr := s.Cloud.Get(cctx, id)
+		cancel()
+		return s.afterRead(ctx, id, t, cloudErr)
+	}
+	row, err := s.Store.Task(ctx, id)
+	if err != nil {
+		return TaskView{}, err
+	}
+	return viewOf(row), nil
+}
+
+func (s *Service) afterRead(ctx context.Context, id string, t dws.Task, cloudErr error) (TaskView, error) {
+	now := s.Now()
+	switch {
+	case cloudErr == nil:
+		if err := s.Store.UpsertTaskDetail(ctx, t, now); err != nil {
+			return TaskView{}, err
+		}
+	case dws.IsKind(cloudErr, dws.KindNotFound):
+		if err := s.Store.MarkTaskGone(ctx, id, now); err != nil {
+			return TaskView{}, err
+		}
+	}
+	row, err := s.Store.Task(ctx, id)
+	if apperr.KindOf(err) == apperr.NotFound {
+		if cloudErr != nil && !dws.IsKind(cloudErr, dws.KindNotFound) {
+			return TaskView{}, apperr.Wrap(apperr.Unavailable, cloudErr, "The DR task could not be read from the cloud and the portal has no earlier copy of it: %s", cloudErr)
+		}
+		return TaskView{}, apperr.New(apperr.NotFound, "There is no DR task with id %s.", id)
+	}
+	if err != nil {
+		return TaskView{}, err
+	}
+	v := viewOf(row)
+	if cloudErr != nil && !dws.IsKind(cloudErr, dws.KindNotFound) {
+		v.Stale, v.CloudErr = true, cloudErr
+	}
+	return v, nil
+}
+
+func viewOf(row db.TaskRow) TaskView {
+	v := TaskView{Row: row, Gone: row.GoneAt != nil}
+	if len(row.Detail) > 0 {
+		var m detailJSON
+		if err := json.Unmarshal(row.Detail, &m); err == nil {
+			v.Task = m.task()
+			v.Task.Raw = row.Detail
+			v.HasDetail = true
+		}
+	}
+	return v
+}
+
+// detailJSON reads back the stored detail (the SDK model's JSON).
+type detailJSON struct {
+	ID, Name, Status string
+	DrSyncPeriod     string      `json:"dr_sync_period"`
+	StartTime        string      `json:"start_time"`
+	CreateTime       string      `json:"create_time"`
+	Primary          clusterJSON `json:"primary_cluster"`
+	Standby          clusterJSON `json:"standby_cluster"`
+	DrType           string      `json:"dr_type"`
+}
+
+type clusterJSON struct {
+	ID               string `json:"id"`
+	Name             string `json:"name"`
+	ClusterAZ        string `json:"cluster_az"`
+	Role             string `json:"role"`
+	Region           string `json:"region"`
+	Status           string `json:"status"`
+	Progress         string `json:"progress"`
+	LastSuccessTime  string `json:"last_success_time"`
+	OBSBucketName    string `json:"obs_bucket_name"`
+	DatastoreType    string `json:"datastore_type"`
+	DatastoreVersion string `json:"datastore_version"`
+	DiskCapacity     string `json:"disk_capacity"`
+	DiskUsed         string `json:"disk_used"`
+}
+
+func (m detailJSON) task() dws.Task {
+	c := func(x clusterJSON) dws.TaskCluster {
+		return dws.TaskCluster{ID: x.ID, Name: x.Name, AZ: x.ClusterAZ, Role: x.Role, Region: x.Region,
+			Status: x.Status, Progress: x.Progress, LastSuccessTime: x.LastSuccessTime, OBSBucket: x.OBSBucketName,
+			DatastoreType: x.DatastoreType, DatastoreVersion: x.DatastoreVersion, DiskCapacity: x.DiskCapacity,
+			DiskUsed: x.DiskUsed}
+	}
+	return dws.Task{ID: m.ID, Name: m.Name, Status: m.Status, DRType: m.DrType, SyncPeriod: m.DrSyncPeriod,
+		StartTime: m.StartTime, CreateTime: m.CreateTime, Primary: c(m.Primary), Standby: c(m.Standby)}
+}
+
+// ClusterOption is a cluster as a picker offers it.
+type ClusterOption struct {
+	ID       string
+	Name     string
+	AZ       string
+	Version  string
+	Usable   bool
+	Why      string // why it cannot be chosen, when not Usable
+	Selected bool
+}
+
+// FormOptions is what the create form's pickers offer.
+type FormOptions struct {
+	Primaries []ClusterOption
+	// Standbys are the clusters the API lists as eligible for the chosen
+	// primary, in every other availability zone.
+	Standbys  []ClusterOption
+	PrimaryID string // the primary the standbys are for
+	CloudErr  error
+}
+
+// Options fills the create form's pickers for primaryID (the first usable
+// cluster when empty) and marks standbyID selected.
+func (s *Service) Options(ctx context.Context, primaryID, standbyID string) FormOptions {
+	cctx, cancel := s.pageCtx(ctx)
+	defer cancel()
+	clusters, err := s.Cloud.ListClusters(cctx)
+	if err != nil {
+		return FormOptions{CloudErr: err}
+	}
+	var fo FormOptions
+	var primary *dws.Cluster
+	for i, c := range clusters {
+		o := ClusterOption{ID: c.ID, Name: c.Name, AZ: c.AZ, Version: c.Version, Usable: c.Usable()}
+		if !o.Usable {
+			o.Why = unusableReason(c)
+		}
+		if primaryID == "" && o.Usable {
+			primaryID = c.ID
+		}
+		if c.ID == primaryID {
+			o.Selected = true
+			primary = &clusters[i]
+		}
+		fo.Primaries = append(fo.Primaries, o)
+	}
+	if primary == nil {
+		return fo
+	}
+	fo.PrimaryID = primary.ID
+	standbys, err := s.standbysFor(cctx, *primary, clusters)
+	if err != nil {
+		fo.CloudErr = err
+		return fo
+	}
+	for _, c := range standbys {
+		fo.Standbys = append(fo.Standbys, ClusterOption{ID: c.ID, Name: c.Name, AZ: c.AZ, Version: c.Version,
+			Usable: true, Selected: strings.EqualFold(c.ID, standbyID)})
+	}
+	return fo
+}
+
+// standbysFor asks the API for eligible standbys in each availability zone
+// other than the primary's: a cross-AZ task protects against losing a zone.
+func (s *Service) standbysFor(ctx context.Context, primary dws.Cluster, clusters []dws.Cluster) ([]dws.Cluster, error) {
+	byID := map[string]dws.Cluster{}
+	var zones []string
+	for _, c := range clusters {
+		byID[c.ID] = c
+		if c.AZ != "" && c.AZ != primary.AZ && !slices.Contains(zones, c.AZ) {
+			zones = append(zones, c.AZ)
+		}
+	}
+	slices.Sort(zones)
+	var out []dws.Cluster
+	for _, az := range zones {
+		refs, err := s.Cloud.AvailableStandbys(ctx, primary.ID, az)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range refs {
+			c, ok := byID[r.ID]
+			if !ok {
+				c = dws.Cluster{ID: r.ID, Name: r.Name, AZ: az}
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func unusableReason(c dws.Cluster) string {
+	switch {
+	case c.TaskStatus != "":
+		return "busy: " + strings.ToLower(c.TaskStatus)
+	case !strings.EqualFold(c.Status, "AVAILABLE") && !strings.EqualFold(c.Status, "ACTIVE"):
+		return strings.ToLower(c.Status)
+	default:
+		return strings.ToLower(c.SubStatus)
+	}
+}
+
+// CheckNameAvailable checks a name's rules, then asks the cloud whether it
+// is free; it returns what is wrong, or "".
+func (s *Service) CheckNameAvailable(ctx context.Context, name string) (string, error) {
+	if msg := CheckName(name); msg != "" {
+		return msg, nil
+	}
+	cctx, cancel := s.pageCtx(ctx)
+	defer cancel()
+	free, err := s.Cloud.CheckName(cctx, name)
+	if err != nil {
+		return "", err
+	}
+	if !free {
+		return fmt.Sprintf("A DR task named %q already exists (names are compared ignoring case).", name), nil
+	}
+	return "", nil
+}
+
+// CreateResult is the outcome of a create.
+type CreateResult struct {
+	ID     string
+	Errors FieldErrors // non-empty: the input was refused and nothing was sent
+}
+
+// Create validates the form (its own rules, then name availability and
+// cluster eligibility with the cloud) and creates the task. Every outcome is
+// audited: rejected input, the submission, the created task or the failure.
+func (s *Service) Create(ctx context.Context, f CreateForm) (CreateResult, error) {
+	f.Trim()
+	errs := f.Validate()
+	var primary, standby dws.Cluster
+	if len(errs) == 0 {
+		var err error
+		primary, standby, err = s.checkWithCloud(ctx, f, errs)
+		if err != nil {
+			s.auditFailure(ctx, f, err, "checking the request with the cloud")
+			return CreateResult{}, err
+		}
+	}
+	if len(errs) > 0 {
+		e := audit.FromContext(ctx, audit.ActionCreateRejected, audit.Denied)
+		e.OccurredAt = s.Now()
+		e.Detail = audit.Detail(map[string]any{"form": formDetail(f), "errors": errs})
+		if _, err := s.Store.AppendAudit(ctx, e); err != nil {
+			return CreateResult{}, err
+		}
+		return CreateResult{Errors: errs}, nil
+	}
+
+	p := dws.CreateParams{Name: f.Name, DRType: f.DRType, PrimaryClusterID: primary.ID, StandbyClusterID: standby.ID,
+		SyncPeriod: f.SyncPeriod, PrimaryOBSBucket: f.PrimaryOBSBucket, StandbyOBSBucket: f.StandbyOBSBucket}
+	sub := audit.FromContext(ctx, audit.ActionCreateSubmit, audit.Info)
+	sub.OccurredAt = s.Now()
+	sub.Detail = audit.Detail(map[string]any{"payload": map[string]any{"disaster_recovery": p}})
+	if _, err := s.Store.AppendAudit(ctx, sub); err != nil {
+		return CreateResult{}, err
+	}
+
+	cctx, cancel := s.pageCtx(ctx)
+	id, err := s.Cloud.Create(cctx, p)
+	cancel()
+	adopted := false
+	if ce, ok := dws.AsError(err); ok && ce.Ambiguous() {
+		// The create may have been applied: look for it rather than guess.
+		if found, ok := s.findCreated(ctx, p); ok {
+			id, err, adopted = found, nil, true
+		}
+	}
+	if err != nil {
+		if dws.IsKind(err, dws.KindConflict) {
+			errs[FieldName] = fmt.Sprintf("A DR task named %q already exists (names are compared ignoring case).", f.Name)
+		}
+		s.auditFailure(ctx, f, err, "creating the DR task")
+		if len(errs) > 0 {
+			return CreateResult{Errors: errs}, nil
+		}
+		return CreateResult{}, cloudError(err, "The cloud refused to create the DR task")
+	}
+
+	now := s.Now()
+	actor := audit.ActorFrom(ctx)
+	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
+		if err := tx.InsertCreatedTask(ctx, id, p, primary.Name, standby.Name, actor.ID, now); err != nil {
+			return err
+		}
+		e := audit.FromContext(ctx, audit.ActionCreated, audit.Success)
+		e.OccurredAt = now
+		e.SubjectType, e.SubjectID = audit.SubjectDRTask, id
+		d := map[string]any{"payload": map[string]any{"disaster_recovery": p}}
+		if adopted {
+			d["adopted"] = "the cloud's answer was lost; the task was found by name and clusters"
+		}
+		e.Detail = audit.Detail(d)
+		_, err := tx.AppendAudit(ctx, e)
+		return err
+	})
+	if err != nil {
+		return CreateResult{}, fmt.Errorf("record created DR task %s: %w", id, err)
+	}
+	return CreateResult{ID: id}, nil
+}
+
+// checkWithCloud re-checks what only the cloud knows: the name is free, the
+// primary is usable and the standby is eligible for it. Problems go into
+// errs; a returned error means the cloud could not be asked.
+func (s *Service) checkWithCloud(ctx context.Context, f CreateForm, errs FieldErrors) (primary, standby dws.Cluster, err error) {
+	cctx, cancel := s.pageCtx(ctx)
+	defer cancel()
+	clusters, err := s.Cloud.ListClusters(cctx)
+	if err != nil {
+		return primary, standby, err
+	}
+	var okP, okS bool
+	for _, c := range clusters {
+		if strings.EqualFold(c.ID, f.PrimaryClusterID) {
+			primary, okP = c, true
+		}
+		if strings.EqualFold(c.ID, f.StandbyClusterID) {
+			standby, okS = c, true
+		}
+	}
+	switch {
+	case !okP:
+		errs[FieldPrimaryClusterID] = "The primary cluster does not exist (any more); choose one from the list."
+	case !primary.Usable():
+		errs[FieldPrimaryClusterID] = fmt.Sprintf("Cluster %s cannot be a primary now (%s); it must be Available and not busy.", primary.Name, unusableReason(primary))
+	}
+	if !okS {
+		errs[FieldStandbyClusterID] = "The standby cluster does not exist (any more); choose one from the list."
+	}
+	if okP && okS && primary.Usable() {
+		eligible, err := s.standbysFor(cctx, primary, clusters)
+		if err != nil {
+			return primary, standby, err
+		}
+		if !slices.ContainsFunc(eligible, func(c dws.Cluster) bool { return strings.EqualFold(c.ID, standby.ID) }) {
+			errs[FieldStandbyClusterID] = fmt.Sprintf("Cluster %s is not eligible as a standby for %s; choose one the list offers for this primary.", standby.Name, primary.Name)
+		}
+	}
+	free, err := s.Cloud.CheckName(cctx, f.Name)
+	if err != nil {
+		return primary, standby, err
+	}
+	if !free {
+		errs[FieldName] = fmt.Sprintf("A DR task named %q already exists (names are compared ignoring case).", f.Name)
+	}
+	return primary, standby, nil
+}
+
+// findCreated lists the tasks and returns the one with the requested name
+// and clusters, which the ambiguous create may have made.
+func (s *Service) findCreated(ctx context.Context, p dws.CreateParams) (string, bool) {
+	cctx, cancel := s.pageCtx(context.WithoutCancel(ctx))
+	defer cancel()
+	items, err := s.Cloud.List(cctx)
+	if err != nil {
+		return "", false
+	}
+	for _, it := range items {
+		if strings.EqualFold(it.Name, p.Name) && strings.EqualFold(it.PrimaryClusterID, p.PrimaryClusterID) &&
+			strings.EqualFold(it.StandbyClusterID, p.StandbyClusterID) {
+			return it.ID, true
+		}
+	}
+	return "", false
+}
+
+func (s *Service) auditFailure(ctx context.Context, f CreateForm, cause error, during string) {
+	e := audit.FromContext(ctx, audit.ActionCreateFailed, audit.Failure)
+	e.OccurredAt = s.Now()
+	d := map[string]any{"form": formDetail(f), "during": during, "error": cause.Error()}
+	if ce, ok := dws.AsError(cause); ok {
+		d["status"], d["error_code"], d["error_msg"], d["x_request_id"] = ce.StatusCode, ce.Code, ce.Message, ce.RequestID
+		if ce.StatusCode == 0 {
+			e.Outcome = audit.Error
+		}
+	}
+	e.Detail = audit.Detail(d)
+	if _, err := s.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil && s.Logger != nil {
+		s.Logger.Error("audit create failure", "err", err)
+	}
+}
+
+func formDetail(f CreateForm) map[string]string {
+	return map[string]string{FieldName: f.Name, FieldDRType: f.DRType, FieldPrimaryClusterID: f.PrimaryClusterID,
+		FieldStandbyClusterID: f.StandbyClusterID, FieldSyncPeriod: f.SyncPeriod,
+		FieldPrimaryOBSBucket: f.PrimaryOBSBucket, FieldStandbyOBSBucket: f.StandbyOBSBucket}
+}
+
+// cloudError gives a cloud failure a kind and a message a person can act on.
+func cloudError(err error, what string) error {
+	ce, ok := dws.AsError(err)
+	if !ok {
+		return err
+	}
+	kind := apperr.Unavailable
+	switch ce.Kind {
+	case dws.KindInvalid, dws.KindNotFound, dws.KindBusy, dws.KindConflict, dws.KindForbidden:
+		kind = apperr.Conflict
+	}
+	return apperr.Wrap(kind, err, "%s: %s", what, CloudMessage(ce))
+}
+
+// CloudMessage describes a cloud error for a person: what happened, the
+// API's code and message, and the request id for a support ticket.
+func CloudMessage(ce *dws.Error) string {
+	var b strings.Builder
+	switch {
+	case ce.StatusCode == 0 && errors.Is(ce.Err, context.DeadlineExceeded):
+		b.WriteString("the DWS API did not answer in time")
+	case ce.StatusCode == 0:
+		b.WriteString("the DWS API could not be reached")
+	case ce.Kind == dws.KindUnreadable:
+		fmt.Fprintf(&b, "the DWS API answered %d but its answer could not be read", ce.StatusCode)
+	case ce.Kind == dws.KindAuth:
+		fmt.Fprintf(&b, "the DWS API refused the portal's credentials (HTTP %d); check DWS_AK, DWS_SK and the server clock", ce.StatusCode)
+	case ce.Kind == dws.KindThrottled:
+		fmt.Fprintf(&b, "the DWS API is throttling requests (HTTP %d); try again in a minute", ce.StatusCode)
+	default:
+		fmt.Fprintf(&b, "the DWS API answered HTTP %d", ce.StatusCode)
+	}
+	if ce.Code != "" || ce.Message != "" {
+		fmt.Fprintf(&b, " — %s %s", ce.Code, ce.Message)
+	}
+	if ce.RequestID != "" {
+		fmt.Fprintf(&b, " (request id %s)", ce.RequestID)
+	}
+	return b.String()
+}

@@ -1,0 +1,140 @@
+// Package drtask is the DR task domain: the rules a DR task's fields follow,
+// and the service that lists, shows and creates tasks through the cloud
+// while keeping the portal's last known state and audit history.
+package drtask
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// Form field names: the API's own, so the form, the errors and the payload
+// speak the same language.
+const (
+	FieldName             = "name"
+	FieldDRType           = "dr_type"
+	FieldPrimaryClusterID = "primary_cluster_id"
+	FieldStandbyClusterID = "standby_cluster_id"
+	FieldSyncPeriod       = "dr_sync_period"
+	FieldPrimaryOBSBucket = "primary_obs_bucket"
+	FieldStandbyOBSBucket = "standby_obs_bucket"
+)
+
+// FieldErrors maps a form field to what is wrong with it.
+type FieldErrors map[string]string
+
+// CreateForm is the create form as submitted.
+type CreateForm struct {
+	Name             string
+	DRType           string
+	PrimaryClusterID string
+	StandbyClusterID string
+	SyncPeriod       string
+	PrimaryOBSBucket string
+	StandbyOBSBucket string
+}
+
+// Trim removes surrounding white space from every field.
+func (f *CreateForm) Trim() {
+	for _, p := range []*string{&f.Name, &f.DRType, &f.PrimaryClusterID, &f.StandbyClusterID, &f.SyncPeriod,
+		&f.PrimaryOBSBucket, &f.StandbyOBSBucket} {
+		*p = strings.TrimSpace(*p)
+	}
+}
+
+var (
+	nameRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{3,63}$`)
+	periodRE = regexp.MustCompile(`^([1-9][0-9]{0,3})([mHd])$`)
+	uuidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+)
+
+// MaxSyncPeriod is the largest number a sync period may have.
+const MaxSyncPeriod = 3000
+
+// CheckName returns what is wrong with a DR task name, or "".
+func CheckName(name string) string {
+	switch {
+	case name == "":
+		return "Enter a name: 4 to 64 characters, letters, digits, - and _, starting with a letter."
+	case len(name) < 4 || len(name) > 64:
+		return fmt.Sprintf("The name has %d characters; it must have 4 to 64.", len(name))
+	case !isLetter(name[0]):
+		return "The name must start with a letter (A-Z or a-z)."
+	case !nameRE.MatchString(name):
+		return "The name may contain only letters, digits, - and _."
+	}
+	return ""
+}
+
+func isLetter(b byte) bool { return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') }
+
+// CheckSyncPeriod returns what is wrong with a sync period, or "".
+func CheckSyncPeriod(p string) string {
+	const allowed = "a number from 1 to 3000 followed by m (minutes), H (hours) or d (days), e.g. 5m, 2H, 1d"
+	if p == "" {
+		return "Enter a sync period: " + allowed + "."
+	}
+	m := periodRE.FindStringSubmatch(p)
+	if m == nil {
+		return fmt.Sprintf("%q is not a sync period; use %s.", p, allowed)
+	}
+	if n, _ := strconv.Atoi(m[1]); n > MaxSyncPeriod {
+		return fmt.Sprintf("%s is above the maximum of %d%s.", p, MaxSyncPeriod, m[2])
+	}
+	return ""
+}
+
+// CheckClusterID returns what is wrong with a cluster id field, or "".
+func CheckClusterID(id, role string) string {
+	switch {
+	case id == "":
+		return fmt.Sprintf("Choose the %s cluster.", role)
+	case !uuidRE.MatchString(id):
+		return fmt.Sprintf("The %s cluster id must be a cluster's UUID.", role)
+	}
+	return ""
+}
+
+// ValidID reports whether s has the shape of a DR task or cluster id.
+func ValidID(s string) bool { return uuidRE.MatchString(s) }
+
+// CheckBucket returns what is wrong with an optional OBS bucket name, or "".
+func CheckBucket(b string) string {
+	if b == "" {
+		return ""
+	}
+	if !bucketRE.MatchString(b) || strings.Contains(b, "..") {
+		return "An OBS bucket name is 3 to 63 characters: lowercase letters, digits, - and ., starting and ending with a letter or digit."
+	}
+	return ""
+}
+
+// Validate checks every field's own rules, without asking the cloud.
+func (f CreateForm) Validate() FieldErrors {
+	errs := FieldErrors{}
+	set := func(field, msg string) {
+		if msg != "" {
+			errs[field] = msg
+		}
+	}
+	set(FieldName, CheckName(f.Name))
+	switch f.DRType {
+	case "az":
+	case "region":
+		errs[FieldDRType] = "Cross-region DR is not offered by the portal; choose az (cross-AZ)."
+	default:
+		errs[FieldDRType] = "Choose the DR type: az (cross-AZ)."
+	}
+	set(FieldPrimaryClusterID, CheckClusterID(f.PrimaryClusterID, "primary"))
+	set(FieldStandbyClusterID, CheckClusterID(f.StandbyClusterID, "standby"))
+	if f.PrimaryClusterID != "" && strings.EqualFold(f.PrimaryClusterID, f.StandbyClusterID) {
+		errs[FieldStandbyClusterID] = "The standby cluster must be a different cluster from the primary."
+	}
+	set(FieldSyncPeriod, CheckSyncPeriod(f.SyncPeriod))
+	set(FieldPrimaryOBSBucket, CheckBucket(f.PrimaryOBSBucket))
+	set(FieldStandbyOBSBucket, CheckBucket(f.StandbyOBSBucket))
+	return errs
+}
