@@ -1,0 +1,219 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/alexedwards/argon2id"
+
+	"drportal/internal/audit"
+	"drportal/internal/auth"
+	"drportal/internal/cloudaudit"
+	"drportal/internal/config"
+	"drportal/internal/db"
+	"drportal/internal/drtask"
+	"drportal/internal/dws"
+	"drportal/internal/dwssim"
+	"drportal/internal/handlers"
+	"drportal/internal/testdb"
+	"drportal/static"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+
+const (
+	simAK      = "HANDLERTESTAK0000000"
+	simSK      = "handlertestsk00000000000000000000000000"
+	simProject = "abcdefabcdefabcdefabcdefabcdef01"
+	password   = "correct horse battery staple"
+)
+
+// env is the whole portal on real components: a migrated PostgreSQL, the
+// simulator over real HTTP, the real client, the real router.
+type env struct {
+	t     *testing.T
+	store *db.Store
+	sim   *dwssim.Simulator
+	clock *dwssim.FakeClock
+	srv   *httptest.Server
+}
+
+// cheapArgon keeps the tests fast; production uses argon2id.DefaultParams.
+var cheapArgon = &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	store := db.New(testdb.New(t))
+	clock := dwssim.NewFakeClock(time.Now())
+	sim, err := dwssim.New(dwssim.Options{Credentials: map[string]string{simAK: simSK}, Clock: clock, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(simSrv.Close)
+	client, err := dws.New(dws.Config{Endpoint: simSrv.URL, ProjectID: simProject, AK: simAK, SK: simSK,
+		Recorder: &cloudaudit.Recorder{Store: store}, BaseBackoff: time.Millisecond, AttemptTimeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	authSvc := &auth.Service{Store: store, Now: time.Now, Params: cheapArgon}
+	h := handlers.New(handlers.Deps{
+		Config: cfg, Store: store, Auth: authSvc,
+		Tasks: &drtask.Service{Cloud: client, Store: store, Now: time.Now, PageTimeout: 2 * time.Second,
+			RefreshInterval: time.Nanosecond},
+		Assets: static.Load(), Now: time.Now,
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	e := &env{t: t, store: store, sim: sim, clock: clock, srv: srv}
+	e.addUser("admin@example.com", auth.AllRoles...)
+	e.addUser("req@example.com", auth.RoleRequester)
+	e.addUser("audit@example.com", auth.RoleAuditor)
+	return e
+}
+
+func (e *env) addUser(email string, roles ...string) db.User {
+	e.t.Helper()
+	hash, err := argon2id.CreateHash(password, cheapArgon)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var u db.User
+	err = e.store.InTx(context.Background(), func(tx *db.Tx) error {
+		u, err = tx.CreateUser(context.Background(), email, strings.Split(email, "@")[0], hash, roles)
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+// browser is a cookie-keeping client that does not follow redirects, so
+// tests see the 303s.
+type browser struct {
+	e *env
+	c *http.Client
+}
+
+func (e *env) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{e: e, c: &http.Client{Jar: jar, Timeout: 20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// signedIn returns a browser signed in as email.
+func (e *env) signedIn(email string) *browser {
+	b := e.browser()
+	res := b.post("/signin", url.Values{"email": {email}, "password": {password}})
+	if res.status != http.StatusSeeOther {
+		e.t.Fatalf("sign in %s: status %d: %s", email, res.status, res.body)
+	}
+	return b
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   string
+	doc    *goquery.Document
+}
+
+func (r response) text(sel string) string {
+	return strings.TrimSpace(r.doc.Find(sel).Text())
+}
+
+func (b *browser) do(req *http.Request) response {
+	b.e.t.Helper()
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	doc, err := goquery.NewDocumentFromReader(strings.NewReader(string(body)))
+	if err != nil {
+		b.e.t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: string(body), doc: doc}
+}
+
+func (b *browser) get(path string, hdr ...string) response {
+	b.e.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, b.e.srv.URL+path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return b.do(req)
+}
+
+// csrf fetches a page and scrapes the token of its forms.
+func (b *browser) csrf(page string) string {
+	b.e.t.Helper()
+	res := b.get(page)
+	tok, ok := res.doc.Find(`input[name="_csrf"]`).First().Attr("value")
+	if !ok || tok == "" {
+		b.e.t.Fatalf("no CSRF token on %s (status %d)", page, res.status)
+	}
+	return tok
+}
+
+// post submits a form the way a browser would: after loading a page that
+// carries the CSRF token.
+func (b *browser) post(path string, form url.Values) response {
+	b.e.t.Helper()
+	page := path
+	switch path {
+	case "/dr-tasks":
+		page = "/dr-tasks/new"
+	case "/signout":
+		page = "/dr-tasks"
+	}
+	form.Set("_csrf", b.csrf(page))
+	return b.postRaw(path, form)
+}
+
+func (b *browser) postRaw(path string, form url.Values) response {
+	b.e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, b.e.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return b.do(req)
+}
+
+// events returns the audit events with exactly this action, oldest first.
+func (e *env) events(action string) []audit.Event {
+	e.t.Helper()
+	var out []audit.Event
+	err := e.store.StreamAudit(context.Background(), db.AuditFilter{Action: action}, func(ev audit.Event) error {
+		if ev.Action == action {
+			out = append(out, ev)
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func (e *env) cluster(name string) dwssim.Cluster {
+	e.t.Helper()
+	c, ok := e.sim.Cluster(simProject, name)
+	if !ok {
+		e.t.Fatalf("no simulator cluster %s", name)
+	}
+	return c
+}

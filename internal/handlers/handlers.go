@@ -1,0 +1,225 @@
+// Package handlers is the portal's HTTP layer: one route table, thin
+// handlers, middleware (request ids, logging, security headers, CSRF,
+// sessions, authorization) and the one place that maps errors to statuses.
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/labstack/echo/v4"
+
+	"drportal/internal/apperr"
+	"drportal/internal/audit"
+	"drportal/internal/auth"
+	"drportal/internal/config"
+	"drportal/internal/db"
+	"drportal/internal/drtask"
+	"drportal/internal/views"
+	"drportal/static"
+)
+
+// Deps are what the handlers are built from.
+type Deps struct {
+	Config config.Config
+	Store  *db.Store
+	Auth   *auth.Service
+	Tasks  *drtask.Service
+	Assets *static.Assets
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Handlers serves the portal's routes.
+type Handlers struct {
+	Deps
+}
+
+// SessionCookie is the name of the session cookie.
+const SessionCookie = "drp_session"
+
+const (
+	ctxUser = "user"
+	ctxCSRF = "csrf"
+)
+
+// HX-Trigger event names the pages listen for.
+const (
+	EventTaskUpdated = "task-updated"
+)
+
+// New returns the portal's HTTP handler.
+func New(d Deps) *echo.Echo {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handlers{Deps: d}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = h.handleError
+	h.routes(e)
+	return e
+}
+
+// user returns the signed-in user, or nil.
+func user(c echo.Context) *db.User {
+	u, _ := c.Get(ctxUser).(*db.User)
+	return u
+}
+
+func requestID(c echo.Context) string {
+	return c.Response().Header().Get(echo.HeaderXRequestID)
+}
+
+// ctx is the request's context carrying the actor and correlation id that
+// audit events and cloud calls record.
+func (h *Handlers) ctx(c echo.Context) context.Context {
+	ctx := audit.WithCorrelation(c.Request().Context(), requestID(c))
+	if u := user(c); u != nil {
+		ctx = audit.WithActor(ctx, audit.Actor{ID: u.ID, Name: u.Email})
+	} else {
+		ctx = audit.WithActor(ctx, audit.Actor{Name: "anonymous"})
+	}
+	return ctx
+}
+
+// base fills what every page needs.
+func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
+	b := views.Base{
+		Title:     title,
+		Nav:       nav,
+		Simulated: h.Config.Simulated,
+		Assets: views.AssetURLs{
+			HTMX: h.Assets.URL("htmx-2.0.11.min.js"),
+			CSS:  h.Assets.URL("app.css"),
+			JS:   h.Assets.URL("app.js"),
+		},
+	}
+	b.CSRF, _ = c.Get(ctxCSRF).(string)
+	if u := user(c); u != nil {
+		b.User = &views.User{Email: u.Email, Name: u.DisplayName, Roles: strings.Join(u.Roles, ", "),
+			CanCreate: Allowed(u, PermCreateTask)}
+	}
+	return b
+}
+
+// isFragment reports whether to answer with a fragment rather than a full
+// page: an htmx request that is neither boosted nor a history restore.
+func isFragment(c echo.Context) bool {
+	r := c.Request().Header
+	return r.Get("HX-Request") == "true" && r.Get("HX-Boosted") == "" && r.Get("HX-History-Restore-Request") == ""
+}
+
+// render renders into a buffer first, so a failing component still becomes
+// a clean error page instead of half a page.
+func (h *Handlers) render(c echo.Context, status int, comp templ.Component) error {
+	var buf bytes.Buffer
+	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	c.Response().Header().Add("Vary", "HX-Request")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// handleError is the one place that turns an error into a status and a page.
+func (h *Handlers) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := http.StatusInternalServerError
+	heading, msg := "Something went wrong", apperr.Message(err)
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		status = he.Code
+		heading = http.StatusText(status)
+		msg = httpErrorMessage(he)
+	default:
+		switch apperr.KindOf(err) {
+		case apperr.NotFound:
+			status, heading = http.StatusNotFound, "Not found"
+		case apperr.Invalid:
+			status, heading = http.StatusUnprocessableEntity, "Invalid request"
+		case apperr.Conflict:
+			status, heading = http.StatusConflict, "Conflict"
+		case apperr.Forbidden:
+			status, heading = http.StatusForbidden, "Not allowed"
+		case apperr.Unauthenticated:
+			status, heading = http.StatusUnauthorized, "Please sign in"
+		case apperr.Unavailable:
+			status, heading = http.StatusServiceUnavailable, "Temporarily unavailable"
+		case apperr.TooMany:
+			status, heading = http.StatusTooManyRequests, "Too many requests"
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) && status == http.StatusInternalServerError {
+		status, heading, msg = http.StatusServiceUnavailable, "Temporarily unavailable", "The request took too long and was stopped. Please try again."
+	}
+	if status == http.StatusUnauthorized {
+		next := "/signin?next=" + url.QueryEscape(c.Request().URL.RequestURI())
+		if c.Request().Header.Get("HX-Request") == "true" {
+			c.Response().Header().Set("HX-Redirect", next)
+			_ = c.NoContent(http.StatusUnauthorized)
+			return
+		}
+		if c.Request().Method == http.MethodGet {
+			_ = c.Redirect(http.StatusSeeOther, next)
+			return
+		}
+	}
+	if status >= 500 {
+		h.Logger.Error("request failed", "status", status, "method", c.Request().Method,
+			"path", c.Request().URL.Path, "request_id", requestID(c), "err", err)
+	}
+	p := views.ErrorPage{Base: h.base(c, heading, ""), Status: status, Heading: heading, Message: msg, RequestID: requestID(c)}
+	var rerr error
+	if isFragment(c) {
+		rerr = h.render(c, status, views.ErrorFragment(p))
+	} else {
+		rerr = h.render(c, status, views.ErrorView(p))
+	}
+	if rerr != nil {
+		h.Logger.Error("render error page", "err", rerr)
+		_ = c.String(status, msg)
+	}
+}
+
+func httpErrorMessage(he *echo.HTTPError) string {
+	switch he.Code {
+	case http.StatusNotFound:
+		return "There is no page at this address."
+	case http.StatusMethodNotAllowed:
+		return "This address does not accept that kind of request."
+	case http.StatusRequestEntityTooLarge:
+		return "The request is too large."
+	case http.StatusForbidden:
+		return "The request was refused: it did not come from a page of this portal. Reload the page and try again."
+	case http.StatusBadRequest:
+		if s, ok := he.Message.(string); ok && strings.Contains(s, "csrf") {
+			return "The form's security token is missing or expired. Reload the page and try again."
+		}
+		return "The request could not be understood."
+	case http.StatusTooManyRequests:
+		return "Too many requests. Wait a minute and try again."
+	}
+	return http.StatusText(he.Code)
+}
+
+// formatTime formats a time for people: UTC, to the second.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}

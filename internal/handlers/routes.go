@@ -1,0 +1,177 @@
+package handlers
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"golang.org/x/time/rate"
+
+	"drportal/internal/apperr"
+	"drportal/internal/auth"
+	"drportal/internal/db"
+	"drportal/static"
+)
+
+// contentSecurityPolicy allows nothing inline: scripts and styles come only
+// from the portal's own hashed files.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+// routes is the one route table.
+func (h *Handlers) routes(e *echo.Echo) {
+	e.Pre(middleware.RemoveTrailingSlash())
+	e.Use(
+		middleware.RequestID(),
+		h.logRequests(),
+		middleware.Recover(),
+		middleware.SecureWithConfig(middleware.SecureConfig{
+			ContentTypeNosniff:    "nosniff",
+			XFrameOptions:         "DENY",
+			HSTSMaxAge:            hstsMaxAge(h.Config.SecureCookies()),
+			ContentSecurityPolicy: contentSecurityPolicy,
+			ReferrerPolicy:        "same-origin",
+		}),
+		middleware.BodyLimit("256K"),
+	)
+
+	// Outside sessions and CSRF: health and immutable assets.
+	e.GET("/healthz", h.healthz)
+	e.GET(static.Prefix+"*", echo.WrapHandler(h.Assets))
+
+	app := e.Group("",
+		middleware.CSRFWithConfig(middleware.CSRFConfig{
+			TokenLookup:    "header:X-CSRF-Token,form:_csrf",
+			CookieName:     "drp_csrf",
+			CookiePath:     "/",
+			CookieHTTPOnly: true,
+			CookieSecure:   h.Config.SecureCookies(),
+			CookieSameSite: http.SameSiteLaxMode,
+			ContextKey:     ctxCSRF,
+		}),
+		h.loadSession,
+	)
+	app.GET("/signin", h.signInForm)
+	app.POST("/signin", h.signIn, middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+		Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			// Per address, looser than the per-account limit: a team may share one.
+			Rate: rate.Every(2 * time.Second), Burst: 30, ExpiresIn: 10 * time.Minute}),
+		DenyHandler: func(c echo.Context, _ string, _ error) error {
+			return apperr.New(apperr.TooMany, "Too many sign-in attempts from your address. Wait a minute and try again.")
+		},
+	}))
+	app.POST("/signout", h.signOut, h.require(PermSignedIn))
+
+	app.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/dr-tasks") }, h.require(PermSignedIn))
+	app.GET("/dr-tasks", h.listTasks, h.require(PermViewTasks))
+	app.GET("/dr-tasks/new", h.newTaskForm, h.require(PermCreateTask))
+	app.GET("/dr-tasks/new/standbys", h.standbyOptions, h.require(PermCreateTask))
+	app.GET("/dr-tasks/new/check", h.checkField, h.require(PermCreateTask))
+	app.POST("/dr-tasks", h.createTask, h.require(PermCreateTask))
+	app.GET("/dr-tasks/:id", h.showTask, h.require(PermViewTasks))
+	app.GET("/dr-tasks/:id/status", h.taskStatus, h.require(PermViewTasks))
+	app.GET("/dr-tasks/:id/timeline", h.taskTimeline, h.require(PermViewTasks))
+	app.GET("/audit", h.auditPage, h.require(PermViewAudit))
+	app.GET("/audit/export", h.auditExport, h.require(PermViewAudit))
+}
+
+func hstsMaxAge(https bool) int {
+	if https {
+		return 31536000
+	}
+	return 0
+}
+
+// logRequests logs one line per request: never bodies, cookies or headers
+// that could hold a secret.
+func (h *Handlers) logRequests() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogMethod: true, LogURIPath: true, LogLatency: true, LogRequestID: true, LogError: true,
+		HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			h.Logger.Info("http", "method", v.Method, "path", v.URIPath, "status", v.Status,
+				"latency_ms", v.Latency.Milliseconds(), "request_id", v.RequestID)
+			return nil
+		},
+	})
+}
+
+// loadSession puts the signed-in user, if any, into the context. A session
+// that ended is cleared; the route decides whether a user is required.
+func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ck, err := c.Cookie(SessionCookie)
+		if err != nil || ck.Value == "" {
+			return next(c)
+		}
+		sess, err := h.Auth.Authenticate(c.Request().Context(), ck.Value)
+		switch {
+		case apperr.KindOf(err) == apperr.Unauthenticated:
+			h.clearSessionCookie(c)
+		case err != nil:
+			return err
+		default:
+			u := sess.User
+			c.Set(ctxUser, &u)
+		}
+		return next(c)
+	}
+}
+
+func (h *Handlers) setSessionCookie(c echo.Context, token string) {
+	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: token, Path: "/", HttpOnly: true,
+		Secure: h.Config.SecureCookies(), SameSite: http.SameSiteLaxMode,
+		MaxAge: int(h.Config.SessionMaxAge.Seconds())})
+}
+
+func (h *Handlers) clearSessionCookie(c echo.Context) {
+	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
+		Secure: h.Config.SecureCookies(), SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// Permission is something a route requires.
+type Permission int
+
+// The permissions routes require.
+const (
+	PermSignedIn     Permission = iota // any signed-in user
+	PermViewTasks                      // see DR tasks: any role
+	PermCreateTask                     // file a create: requester
+	PermViewAudit                      // see the audit page: any role (scoped to own events)
+	PermViewAllAudit                   // see everyone's events: auditor, admin
+)
+
+// Allowed is the one place that decides what a user may do.
+func Allowed(u *db.User, p Permission) bool {
+	if u == nil || !u.Active {
+		return false
+	}
+	switch p {
+	case PermSignedIn:
+		return true
+	case PermViewTasks, PermViewAudit:
+		return len(u.Roles) > 0
+	case PermCreateTask:
+		return auth.Has(*u, auth.RoleRequester)
+	case PermViewAllAudit:
+		return auth.Has(*u, auth.RoleAuditor) || auth.Has(*u, auth.RoleAdmin)
+	}
+	return false
+}
+
+// require refuses a route to users without permission p.
+func (h *Handlers) require(p Permission) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			u := user(c)
+			if u == nil {
+				return apperr.New(apperr.Unauthenticated, "Please sign in.")
+			}
+			if !Allowed(u, p) {
+				return apperr.New(apperr.Forbidden, "Your roles (%v) do not allow this.", u.Roles)
+			}
+			return next(c)
+		}
+	}
+}

@@ -1,0 +1,77 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"drportal/internal/apperr"
+	"drportal/internal/auth"
+	"drportal/internal/views"
+)
+
+func (h *Handlers) healthz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := h.Store.Ping(ctx); err != nil {
+		h.Logger.Warn("health check: database does not answer", "err", err)
+		return c.String(http.StatusServiceUnavailable, "database unavailable\n")
+	}
+	return c.String(http.StatusOK, "ok\n")
+}
+
+// safeNext keeps a post-sign-in redirect on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.HasPrefix(next, "/signin") {
+		return "/dr-tasks"
+	}
+	return next
+}
+
+func (h *Handlers) signInForm(c echo.Context) error {
+	if user(c) != nil {
+		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
+	}
+	return h.render(c, http.StatusOK, views.SignIn(views.SignInPage{
+		Base: h.base(c, "Sign in", ""), Next: c.QueryParam("next")}))
+}
+
+func (h *Handlers) signIn(c echo.Context) error {
+	email, password, next := c.FormValue("email"), c.FormValue("password"), c.FormValue("next")
+	var old string
+	if ck, err := c.Cookie(SessionCookie); err == nil {
+		old = ck.Value
+	}
+	token, _, err := h.Auth.SignIn(h.ctx(c), email, password, auth.Client{
+		IP: c.RealIP(), UserAgent: c.Request().UserAgent(), OldToken: old})
+	if err != nil {
+		status := http.StatusUnprocessableEntity
+		switch apperr.KindOf(err) {
+		case apperr.Invalid:
+		case apperr.TooMany:
+			status = http.StatusTooManyRequests
+		case apperr.Forbidden:
+			status = http.StatusForbidden
+		default:
+			return err
+		}
+		return h.render(c, status, views.SignIn(views.SignInPage{
+			Base: h.base(c, "Sign in", ""), Email: email, Next: next, Error: apperr.Message(err)}))
+	}
+	h.setSessionCookie(c, token)
+	return c.Redirect(http.StatusSeeOther, safeNext(next))
+}
+
+func (h *Handlers) signOut(c echo.Context) error {
+	if ck, err := c.Cookie(SessionCookie); err == nil {
+		if err := h.Auth.SignOut(h.ctx(c), ck.Value, *user(c)); err != nil {
+			return err
+		}
+	}
+	h.clearSessionCookie(c)
+	return c.Redirect(http.StatusSeeOther, "/signin")
+}

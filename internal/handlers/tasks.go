@@ -1,0 +1,350 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"drportal/internal/apperr"
+	"drportal/internal/drtask"
+	"drportal/internal/dws"
+	"drportal/internal/views"
+)
+
+func (h *Handlers) listTasks(c echo.Context) error {
+	list, err := h.Tasks.List(h.ctx(c))
+	if err != nil {
+		return err
+	}
+	p := views.TaskListPage{Base: h.base(c, "DR tasks", "tasks"), Stale: list.Stale}
+	if list.CloudErr != nil {
+		p.CloudErr = cloudMessage(list.CloudErr)
+	}
+	if list.FetchedAt != nil {
+		p.FetchedAt = formatTime(*list.FetchedAt)
+	}
+	for _, r := range list.Tasks {
+		p.Rows = append(p.Rows, views.TaskRow{
+			ID: r.ID, URL: "/dr-tasks/" + r.ID, Name: r.Name, Status: statusBadge(r.Status), DRType: r.DRType,
+			Primary: or(r.PrimaryClusterName, r.PrimaryClusterID), Standby: or(r.StandbyClusterName, r.StandbyClusterID),
+			SyncPeriod: r.SyncPeriod, LastSync: drTime(r.LastSync), Created: drTime(r.CreateTime), Unmanaged: !r.Managed,
+		})
+	}
+	return h.render(c, http.StatusOK, views.TaskList(p))
+}
+
+// formFrom reads the create form from a request (form body or query).
+func formFrom(c echo.Context) drtask.CreateForm {
+	f := drtask.CreateForm{
+		Name:             c.FormValue(drtask.FieldName),
+		DRType:           c.FormValue(drtask.FieldDRType),
+		PrimaryClusterID: c.FormValue(drtask.FieldPrimaryClusterID),
+		StandbyClusterID: c.FormValue(drtask.FieldStandbyClusterID),
+		SyncPeriod:       c.FormValue(drtask.FieldSyncPeriod),
+		PrimaryOBSBucket: c.FormValue(drtask.FieldPrimaryOBSBucket),
+		StandbyOBSBucket: c.FormValue(drtask.FieldStandbyOBSBucket),
+	}
+	f.Trim()
+	return f
+}
+
+// taskForm builds the create form page with its pickers filled from the
+// cloud for the form's primary.
+func (h *Handlers) taskForm(c echo.Context, f drtask.CreateForm, errs drtask.FieldErrors) views.TaskFormPage {
+	opts := h.Tasks.Options(h.ctx(c), f.PrimaryClusterID, f.StandbyClusterID)
+	p := views.TaskFormPage{
+		Base: h.base(c, "New DR task", "new"),
+		Form: views.TaskForm{Name: f.Name, DRType: f.DRType, PrimaryClusterID: f.PrimaryClusterID,
+			StandbyClusterID: f.StandbyClusterID, SyncPeriod: f.SyncPeriod, PrimaryOBSBucket: f.PrimaryOBSBucket,
+			StandbyOBSBucket: f.StandbyOBSBucket},
+		Errors: errs,
+	}
+	if opts.CloudErr != nil {
+		p.CloudErr = cloudMessage(opts.CloudErr)
+	}
+	for _, o := range opts.Primaries {
+		label := fmt.Sprintf("%s (%s, %s)", o.Name, o.AZ, o.Version)
+		if !o.Usable {
+			label += " — unavailable: " + o.Why
+		}
+		p.Primaries = append(p.Primaries, views.Option{Value: o.ID, Label: label, Selected: o.Selected, Disabled: !o.Usable})
+	}
+	p.Standbys = standbyOptions(opts.Standbys)
+	return p
+}
+
+func standbyOptions(in []drtask.ClusterOption) []views.Option {
+	var out []views.Option
+	for _, o := range in {
+		out = append(out, views.Option{Value: o.ID, Label: fmt.Sprintf("%s (%s, %s)", o.Name, o.AZ, o.Version), Selected: o.Selected})
+	}
+	return out
+}
+
+func (h *Handlers) newTaskForm(c echo.Context) error {
+	f := formFrom(c)
+	if f.DRType == "" {
+		f.DRType = "az"
+	}
+	return h.render(c, http.StatusOK, views.TaskFormView(h.taskForm(c, f, nil)))
+}
+
+// standbyOptions answers the primary picker's change with the standby
+// picker for that primary. Without htmx it sends the browser to the form.
+func (h *Handlers) standbyOptions(c echo.Context) error {
+	primary := strings.TrimSpace(c.QueryParam(drtask.FieldPrimaryClusterID))
+	if !isFragment(c) {
+		return c.Redirect(http.StatusSeeOther, "/dr-tasks/new?"+url.Values{drtask.FieldPrimaryClusterID: {primary}}.Encode())
+	}
+	picker := views.StandbyPicker{}
+	if msg := drtask.CheckClusterID(primary, "primary"); msg != "" {
+		picker.Error = msg
+		return h.render(c, http.StatusOK, views.StandbySelect(picker))
+	}
+	opts := h.Tasks.Options(h.ctx(c), primary, "")
+	if opts.CloudErr != nil {
+		picker.CloudErr = cloudMessage(opts.CloudErr)
+	}
+	picker.Options = standbyOptions(opts.Standbys)
+	return h.render(c, http.StatusOK, views.StandbySelect(picker))
+}
+
+// checkField validates one field as the user types: rules first, then, for
+// the name, whether the cloud has it free.
+func (h *Handlers) checkField(c echo.Context) error {
+	if !isFragment(c) {
+		return c.Redirect(http.StatusSeeOther, "/dr-tasks/new")
+	}
+	q := c.QueryParams()
+	var res views.FieldCheck
+	switch {
+	case q.Has(drtask.FieldName):
+		res.Field = drtask.FieldName
+		name := strings.TrimSpace(q.Get(drtask.FieldName))
+		msg, err := h.Tasks.CheckNameAvailable(h.ctx(c), name)
+		switch {
+		case err != nil:
+			res.Error = "Could not check the name with the cloud: " + cloudMessage(err) + ". It will be checked again when you submit."
+		case msg != "":
+			res.Error = msg
+		default:
+			res.OK = fmt.Sprintf("%q is available.", name)
+		}
+	case q.Has(drtask.FieldSyncPeriod):
+		res.Field = drtask.FieldSyncPeriod
+		p := strings.TrimSpace(q.Get(drtask.FieldSyncPeriod))
+		res.Error = drtask.CheckSyncPeriod(p)
+		if res.Error == "" {
+			res.OK = "Syncs every " + describePeriod(p) + "."
+		}
+	default:
+		return apperr.New(apperr.Invalid, "Say which field to check: name or dr_sync_period.")
+	}
+	return h.render(c, http.StatusOK, views.FieldCheckResult(res))
+}
+
+func describePeriod(p string) string {
+	n, unit := p[:len(p)-1], p[len(p)-1:]
+	word := map[string]string{"m": "minute", "H": "hour", "d": "day"}[unit]
+	if n == "1" {
+		return "1 " + word
+	}
+	return n + " " + word + "s"
+}
+
+func (h *Handlers) createTask(c echo.Context) error {
+	f := formFrom(c)
+	res, err := h.Tasks.Create(h.ctx(c), f)
+	if err != nil {
+		k := apperr.KindOf(err)
+		if k != apperr.Unavailable && k != apperr.Conflict {
+			return err
+		}
+		status := http.StatusServiceUnavailable
+		if k == apperr.Conflict {
+			status = http.StatusConflict
+		}
+		p := h.taskForm(c, f, nil)
+		p.SubmitErr = apperr.Message(err) + ". Nothing was created; you can submit again."
+		return h.render(c, status, views.TaskFormView(p))
+	}
+	if len(res.Errors) > 0 {
+		return h.render(c, http.StatusUnprocessableEntity, views.TaskFormView(h.taskForm(c, f, res.Errors)))
+	}
+	return c.Redirect(http.StatusSeeOther, "/dr-tasks/"+res.ID)
+}
+
+func (h *Handlers) showTask(c echo.Context) error {
+	id := c.Param("id")
+	v, err := h.Tasks.Task(h.ctx(c), id)
+	if err != nil {
+		return err
+	}
+	tl, err := h.timeline(c, id)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, views.TaskDetail(views.TaskDetailPage{
+		Base: h.base(c, v.Row.Name, "tasks"), Panel: taskPanel(v), Timeline: tl}))
+}
+
+// taskStatus answers the status panel's polling, and announces the update
+// so the timeline refreshes too.
+func (h *Handlers) taskStatus(c echo.Context) error {
+	id := c.Param("id")
+	if !isFragment(c) {
+		return c.Redirect(http.StatusSeeOther, "/dr-tasks/"+url.PathEscape(id))
+	}
+	v, err := h.Tasks.Status(h.ctx(c), id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("HX-Trigger", EventTaskUpdated)
+	return h.render(c, http.StatusOK, views.TaskPanelView(taskPanel(v)))
+}
+
+func (h *Handlers) taskTimeline(c echo.Context) error {
+	id := c.Param("id")
+	if !isFragment(c) {
+		return c.Redirect(http.StatusSeeOther, "/dr-tasks/"+url.PathEscape(id))
+	}
+	if !drtask.ValidID(id) {
+		return apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
+	}
+	tl, err := h.timeline(c, id)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, views.TimelineView(tl))
+}
+
+func (h *Handlers) timeline(c echo.Context, id string) (views.Timeline, error) {
+	events, err := h.Store.TaskTimeline(c.Request().Context(), id, 100)
+	if err != nil {
+		return views.Timeline{}, err
+	}
+	tl := views.Timeline{URL: "/dr-tasks/" + id + "/timeline"}
+	for _, e := range events {
+		tl.Events = append(tl.Events, auditRow(e))
+	}
+	return tl, nil
+}
+
+// taskPanel shapes a task for its page: every field of the detail
+// response, both clusters, and whether to keep polling.
+func taskPanel(v drtask.TaskView) views.TaskPanel {
+	r, t := v.Row, v.Task
+	p := views.TaskPanel{
+		ID: r.ID, Name: r.Name, Status: statusBadge(r.Status), Changing: !v.Settled() && !v.Stale,
+		PollURL: "/dr-tasks/" + r.ID + "/status", HasDetail: v.HasDetail, Stale: v.Stale, Gone: v.Gone,
+		Unmanaged: !r.Managed,
+	}
+	if v.Gone {
+		p.Status = views.Status{Text: "deleted", Class: "warn"}
+	}
+	if v.CloudErr != nil {
+		p.CloudErr = cloudMessage(v.CloudErr)
+	}
+	if fa := r.FetchedAt(); !fa.IsZero() {
+		p.FetchedAt = formatTime(fa)
+	}
+	p.Fields = []views.Field{
+		{Label: "ID", Value: r.ID, Mono: true},
+		{Label: "Name", Value: r.Name},
+		{Label: "Status", Value: r.Status, Mono: true},
+		{Label: "Type", Value: or(t.DRType, r.DRType)},
+		{Label: "Sync period", Value: or(t.SyncPeriod, r.SyncPeriod), Mono: true},
+		{Label: "Started", Value: drTime(t.StartTime)},
+		{Label: "Created", Value: drTime(or(t.CreateTime, r.CreateTime))},
+		{Label: "Managed by the portal", Value: yesNo(r.Managed)},
+	}
+	if v.HasDetail {
+		p.Primary = clusterCard("Primary", t.Primary)
+		p.Standby = clusterCard("Standby", t.Standby)
+		var pretty bytes.Buffer
+		if json.Indent(&pretty, t.Raw, "", "  ") == nil {
+			p.RawJSON = pretty.String()
+		}
+	}
+	return p
+}
+
+func clusterCard(heading string, c dws.TaskCluster) views.ClusterCard {
+	card := views.ClusterCard{Heading: heading + ": " + or(c.Name, "unknown")}
+	card.Fields = []views.Field{
+		{Label: "Cluster ID", Value: c.ID, Mono: true},
+		{Label: "Name", Value: c.Name},
+		{Label: "Role", Value: c.Role},
+		{Label: "Availability zone", Value: or(c.AZ, "—")},
+		{Label: "Region", Value: c.Region},
+		{Label: "DR status", Value: c.Status, Mono: true},
+		{Label: "Last successful sync", Value: or(drTime(c.LastSuccessTime), "never")},
+		{Label: "OBS bucket", Value: or(c.OBSBucket, "—")},
+	}
+	for _, f := range []views.Field{{Label: "Datastore type", Value: c.DatastoreType}, {Label: "Datastore version", Value: c.DatastoreVersion},
+		{Label: "Disk capacity", Value: c.DiskCapacity}, {Label: "Disk used", Value: c.DiskUsed}} {
+		if f.Value != "" {
+			card.Fields = append(card.Fields, f)
+		}
+	}
+	if n, err := strconv.Atoi(strings.TrimSuffix(c.Progress, "%")); err == nil {
+		card.HasProgress, card.Progress = true, min(max(n, 0), 100)
+	}
+	return card
+}
+
+// statusBadge colours a task status: green running, grey at rest, blue
+// changing, red failed.
+func statusBadge(s string) views.Status {
+	switch {
+	case s == dws.StatusRunning:
+		return views.Status{Text: s, Class: "ok"}
+	case dws.Failed(s):
+		return views.Status{Text: s, Class: "bad"}
+	case s == dws.StatusDeleted:
+		return views.Status{Text: s, Class: "warn"}
+	case dws.Settled(s):
+		return views.Status{Text: s, Class: "idle"}
+	}
+	return views.Status{Text: or(s, "unknown"), Class: "changing"}
+}
+
+// drTime shows a DR timestamp (zone-less UTC) as the portal shows times;
+// an unparseable value is shown raw.
+func drTime(s string) string {
+	if t, ok := dws.ParseTime(s); ok {
+		return formatTime(t)
+	}
+	if s == "null" {
+		return ""
+	}
+	return s
+}
+
+// cloudMessage describes an error from the cloud for a person.
+func cloudMessage(err error) string {
+	if ce, ok := dws.AsError(err); ok {
+		return drtask.CloudMessage(ce)
+	}
+	return apperr.Message(err)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no (created outside the portal)"
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,216 @@
+// Package views holds the portal's templ pages and fragments. Each takes a
+// view model shaped like the screen: formatted strings, permitted actions as
+// booleans, field errors. Views query nothing.
+package views
+
+import "encoding/json"
+
+// Base is what every full page needs.
+type Base struct {
+	Title     string
+	Nav       string // active navigation item: "tasks", "audit"
+	User      *User  // nil when signed out
+	CSRF      string
+	Simulated bool
+	Assets    AssetURLs
+}
+
+// AssetURLs are the hashed URLs of the static files.
+type AssetURLs struct {
+	HTMX string
+	CSS  string
+	JS   string
+}
+
+// User is the signed-in user as the header shows them.
+type User struct {
+	Email     string
+	Name      string
+	Roles     string
+	CanCreate bool
+}
+
+// CSRFHeaders is the hx-headers value carrying the CSRF token.
+func (b Base) CSRFHeaders() string {
+	h, _ := json.Marshal(map[string]string{"X-CSRF-Token": b.CSRF})
+	return string(h)
+}
+
+// HTMXConfig configures htmx for the strict CSP (no inline styles, no eval)
+// and swaps 422 responses so forms show their errors.
+const HTMXConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,` +
+	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"422","swap":true},` +
+	`{"code":"[45]..","swap":false,"error":true}]}`
+
+// SignInPage is the sign-in form.
+type SignInPage struct {
+	Base
+	Email string
+	Next  string
+	Error string
+}
+
+// ErrorPage explains a failed request.
+type ErrorPage struct {
+	Base
+	Status    int
+	Heading   string
+	Message   string
+	RequestID string
+}
+
+// TaskListPage is the DR task list.
+type TaskListPage struct {
+	Base
+	Rows      []TaskRow
+	Stale     bool
+	CloudErr  string
+	FetchedAt string
+}
+
+// TaskRow is one line of the task list.
+type TaskRow struct {
+	ID         string
+	URL        string
+	Name       string
+	Status     Status
+	DRType     string
+	Primary    string
+	Standby    string
+	SyncPeriod string
+	LastSync   string
+	Created    string
+	Unmanaged  bool
+}
+
+// Status is a status badge.
+type Status struct {
+	Text  string
+	Class string // ok, changing, bad, idle, warn
+}
+
+// TaskFormPage is the create form.
+type TaskFormPage struct {
+	Base
+	Form      TaskForm
+	Primaries []Option
+	Standbys  []Option
+	Errors    map[string]string
+	CloudErr  string // the pickers could not be filled
+	SubmitErr string // the create failed in the cloud
+}
+
+// TaskForm holds the submitted values.
+type TaskForm struct {
+	Name             string
+	DRType           string
+	PrimaryClusterID string
+	StandbyClusterID string
+	SyncPeriod       string
+	PrimaryOBSBucket string
+	StandbyOBSBucket string
+}
+
+// Option is a picker entry.
+type Option struct {
+	Value    string
+	Label    string
+	Selected bool
+	Disabled bool
+}
+
+// StandbyPicker is the standby <select> fragment.
+type StandbyPicker struct {
+	Options  []Option
+	Error    string
+	CloudErr string
+}
+
+// FieldCheck is the inline check message under a field.
+type FieldCheck struct {
+	Field string
+	Error string
+	OK    string
+}
+
+// TaskDetailPage is one DR task.
+type TaskDetailPage struct {
+	Base
+	Panel    TaskPanel
+	Timeline Timeline
+}
+
+// TaskPanel is the live part of the task page, refreshed while the task
+// is changing.
+type TaskPanel struct {
+	ID        string
+	Name      string
+	Status    Status
+	Changing  bool // poll while true
+	PollURL   string
+	Fields    []Field // every top-level field of the detail response
+	Primary   ClusterCard
+	Standby   ClusterCard
+	HasDetail bool
+	Stale     bool
+	CloudErr  string
+	FetchedAt string
+	Gone      bool
+	Unmanaged bool
+	RawJSON   string
+}
+
+// Field is a label and a value.
+type Field struct {
+	Label string
+	Value string
+	Mono  bool
+}
+
+// ClusterCard is one side of a DR task.
+type ClusterCard struct {
+	Heading     string
+	Fields      []Field
+	Progress    int // 0-100
+	HasProgress bool
+}
+
+// Timeline is a list of audit events about one subject.
+type Timeline struct {
+	URL    string // refresh URL
+	Events []AuditRow
+}
+
+// AuditPage is the audit history.
+type AuditPage struct {
+	Base
+	Filter    AuditFilter
+	Actions   []Option
+	Actors    []Option
+	Rows      []AuditRow
+	NewerURL  string
+	OlderURL  string
+	ExportURL string
+	OwnOnly   bool // the user sees only their own events
+}
+
+// AuditFilter is the filter form's state.
+type AuditFilter struct {
+	Action string
+	Actor  string
+	Task   string
+}
+
+// AuditRow is one audit event.
+type AuditRow struct {
+	ID          int64
+	Time        string
+	Actor       string
+	Action      string
+	Subject     string
+	SubjectURL  string
+	Outcome     string
+	Summary     string
+	Detail      string // indented JSON
+	Correlation string
+}
