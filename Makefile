@@ -1,0 +1,57 @@
+# DR Portal. `make run` starts the portal on the embedded defaults (a local
+# PostgreSQL and the built-in DWS simulator); `make test` runs every check.
+GO ?= go
+PKGS := ./...
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## run the portal on http://localhost:8080 (local PostgreSQL and the DWS simulator unless configured)
+	$(GO) run ./cmd/web
+
+.PHONY: sim
+sim: ## run the standalone DWS simulator on 127.0.0.1:8089
+	$(GO) run ./cmd/dwssim
+
+.PHONY: generate
+generate: ## regenerate the templ views
+	$(GO) tool templ generate
+
+.PHONY: check-generated
+check-generated: generate ## fail when generated code is not committed as generated
+	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+		if [ -n "$$(git status --porcelain -- '*_templ.go')" ]; then \
+			echo "generated views are out of date; run 'make generate' and commit:"; \
+			git status --porcelain -- '*_templ.go'; exit 1; \
+		fi; \
+	fi
+
+.PHONY: fmt
+fmt: ## format Go and templ sources
+	gofmt -w cmd internal migrations static
+	$(GO) tool templ fmt internal/views
+
+.PHONY: vet
+vet: ## go vet
+	$(GO) vet $(PKGS)
+
+.PHONY: lint
+lint: vet ## vet and check formatting
+	@out="$$(gofmt -l cmd internal migrations static)"; if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
+
+.PHONY: test
+test: check-generated lint ## generated code current, vet, formatting, then all tests with the race detector
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+.PHONY: build
+build: ## build bin/web and bin/dwssim
+	$(GO) build -trimpath -o bin/web ./cmd/web
+	$(GO) build -trimpath -o bin/dwssim ./cmd/dwssim
+
+.PHONY: docker
+docker: ## build the container image (needs a Docker engine)
+	docker build -t dr-portal .

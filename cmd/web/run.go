@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"drportal/internal/auth"
+	"drportal/internal/cloudaudit"
+	"drportal/internal/config"
+	"drportal/internal/db"
+	"drportal/internal/devdb"
+	"drportal/internal/drtask"
+	"drportal/internal/dws"
+	"drportal/internal/dwssim"
+	"drportal/internal/handlers"
+	"drportal/static"
+)
+
+const usage = `usage: web [serve | migrate | audit verify]
+
+  serve         run the portal (the default)
+  migrate       apply the database migrations and exit
+  audit verify  recompute the audit hash chain and report the first broken link
+
+Configuration comes from the environment; see the README.`
+
+// run is the whole program, callable from tests: it returns when ctx ends
+// (serve) or when the sub-command is done.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cmd := "serve"
+	if len(args) > 1 {
+		cmd = strings.Join(args[1:], " ")
+	}
+	switch cmd {
+	case "serve", "migrate", "audit verify":
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
+
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "postgres"))
+		if err != nil {
+			return err
+		}
+		url, describe, stopDB, err := devdb.Open(ctx, dir, func(f string, a ...any) { logger.Debug(fmt.Sprintf(f, a...)) })
+		if err != nil {
+			return fmt.Errorf("DATABASE_URL is not set and no local database could be started: %w", err)
+		}
+		say("database: %s (DATABASE_URL is not set)", describe)
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			defer cancel()
+			if err := stopDB(sctx); err != nil {
+				logger.Error("stop local database", "err", err)
+			}
+		}()
+		dbURL = url
+	}
+	pool, err := db.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	store := db.New(pool)
+
+	if cmd == "audit verify" {
+		broken, checked, err := store.VerifyAuditChain(ctx)
+		if err != nil {
+			return err
+		}
+		if broken != 0 {
+			return fmt.Errorf("audit chain broken at event %d (checked %d events)", broken, checked)
+		}
+		say("audit chain intact: %d events verified", checked)
+		return nil
+	}
+
+	n, err := db.Migrate(ctx, pool, nil)
+	if err != nil {
+		return err
+	}
+	say("database: %d migration(s) applied", n)
+	if cmd == "migrate" {
+		return nil
+	}
+	return serve(ctx, cfg, store, logger, say)
+}
+
+func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog.Logger, say func(string, ...any)) error {
+	if cfg.Simulated {
+		stopSim, err := startSimulator(ctx, &cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer stopSim()
+		say("cloud: built-in DWS simulator at %s (no DWS_AK/DWS_SK configured)", cfg.DWS.Endpoint)
+	} else {
+		say("cloud: DWS API at %s, project %s", cfg.DWS.Endpoint, cfg.DWS.ProjectID)
+	}
+
+	client, err := dws.New(dws.Config{
+		Endpoint: cfg.DWS.Endpoint, ProjectID: cfg.DWS.ProjectID, AK: cfg.DWS.AK, SK: cfg.DWS.SK,
+		Recorder:       &cloudaudit.Recorder{Store: store, Logger: logger},
+		AttemptTimeout: cfg.CloudTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	authSvc := &auth.Service{Store: store, Now: time.Now, IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge}
+	if err := bootstrapAdmin(ctx, cfg, store, authSvc, logger, say); err != nil {
+		return err
+	}
+
+	h := handlers.New(handlers.Deps{
+		Config: cfg,
+		Store:  store,
+		Auth:   authSvc,
+		Tasks: &drtask.Service{Cloud: client, Store: store, Now: time.Now, Logger: logger,
+			PageTimeout: cfg.CloudTimeout, RefreshInterval: 4 * time.Second},
+		Assets: static.Load(),
+		Logger: logger,
+		Now:    time.Now,
+	})
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.CloudTimeout*3 + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR %s: %w", cfg.HTTPAddr, err)
+	}
+	say("listening on http://%s", displayAddr(ln.Addr()))
+
+	go cleanSessions(ctx, store, cfg.SessionIdleTimeout, logger)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	say("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// startSimulator runs the DWS simulator in-process on a loopback port with
+// random credentials. The portal reaches it over real HTTP with AK/SK
+// signing, through the same client as the real cloud.
+func startSimulator(ctx context.Context, cfg *config.Config, logger *slog.Logger) (stop func(), err error) {
+	ak, sk, project := randomHex(10), randomHex(20), randomHex(16)
+	sim, err := dwssim.New(dwssim.Options{
+		Credentials: map[string]string{strings.ToUpper(ak): sk},
+		Speed:       cfg.SimSpeed,
+		Logger:      logger.With("component", "dwssim"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start simulator: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("start simulator: %w", err)
+	}
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	cfg.DWS = config.DWS{Region: cfg.DWS.Region, ProjectID: project, AK: strings.ToUpper(ak), SK: sk,
+		Endpoint: "http://" + ln.Addr().String()}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}, nil
+}
+
+// bootstrapAdmin creates the first admin from ADMIN_EMAIL/ADMIN_PASSWORD,
+// or, on the embedded defaults with no account yet, a generated one whose
+// password is printed this once.
+func bootstrapAdmin(ctx context.Context, cfg config.Config, store *db.Store, a *auth.Service, logger *slog.Logger, say func(string, ...any)) error {
+	if cfg.AdminEmail != "" {
+		created, err := a.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminPassword)
+		if err != nil {
+			return fmt.Errorf("bootstrap admin %s: %w", cfg.AdminEmail, err)
+		}
+		if created {
+			say("accounts: created admin %s from ADMIN_EMAIL", cfg.AdminEmail)
+		}
+		return nil
+	}
+	n, err := store.CountUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if !cfg.Simulated {
+		logger.Warn("no accounts exist; set ADMIN_EMAIL and ADMIN_PASSWORD to create the first admin")
+		return nil
+	}
+	const email = "admin@localhost"
+	password := auth.RandomPassword()
+	created, err := a.Bootstrap(ctx, email, password)
+	if err != nil {
+		return fmt.Errorf("bootstrap admin: %w", err)
+	}
+	if created {
+		say("accounts: created admin %s with password %s (shown only now; set ADMIN_EMAIL/ADMIN_PASSWORD to choose your own)", email, password)
+	}
+	return nil
+}
+
+// cleanSessions deletes ended sessions every few minutes.
+func cleanSessions(ctx context.Context, store *db.Store, idle time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := store.DeleteExpiredSessions(ctx, time.Now(), idle); err != nil && ctx.Err() == nil {
+				logger.Warn("clean sessions", "err", err)
+			}
+		}
+	}
+}
+
+func displayAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if ok && tcp.IP.IsUnspecified() {
+		return fmt.Sprintf("localhost:%d", tcp.Port)
+	}
+	return a.String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
