@@ -70,14 +70,15 @@ func TestRunServesOnTheEmbeddedDefaults(t *testing.T) {
 		t.Errorf("output does not say the cloud is simulated:\n%s", out)
 	}
 
-	res, err := http.Get(addr + "/healthz")
+	hc := &http.Client{Timeout: 20 * time.Second}
+	res, err := hc.Get(addr + "/healthz")
 	if err != nil || res.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", res, err)
 	}
 	res.Body.Close()
 
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar}
+	c := &http.Client{Jar: jar, Timeout: 20 * time.Second}
 	page, err := c.Get(addr + "/signin")
 	if err != nil {
 		t.Fatal(err)

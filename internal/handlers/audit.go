@@ -287,6 +287,18 @@ func summarize(e audit.Event) string {
 		return s("reason")
 	case audit.ActionCreateFailed:
 		return s("error")
+	case audit.ActionCreateSubmit, audit.ActionCreated:
+		var p struct {
+			Payload struct {
+				DR struct {
+					Name   string `json:"name"`
+					Period string `json:"dr_sync_period"`
+				} `json:"disaster_recovery"`
+			} `json:"payload"`
+		}
+		if json.Unmarshal(e.Detail, &p) == nil && p.Payload.DR.Name != "" {
+			return fmt.Sprintf("%s, sync every %s", p.Payload.DR.Name, p.Payload.DR.Period)
+		}
 	}
 	return ""
 }

@@ -260,7 +260,7 @@ func taskPanel(v drtask.TaskView) views.TaskPanel {
 		{Label: "Status", Value: r.Status, Mono: true},
 		{Label: "Type", Value: or(t.DRType, r.DRType)},
 		{Label: "Sync period", Value: or(t.SyncPeriod, r.SyncPeriod), Mono: true},
-		{Label: "Started", Value: drTime(t.StartTime)},
+		{Label: "Started", Value: or(drTime(t.StartTime), "not started")},
 		{Label: "Created", Value: drTime(or(t.CreateTime, r.CreateTime))},
 		{Label: "Managed by the portal", Value: yesNo(r.Managed)},
 	}

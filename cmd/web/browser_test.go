@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"drportal/internal/testdb"
+)
+
+// chromium finds Debian's Chromium. Without it the browser tests skip, or
+// fail under CI=true, where .ci/run installs it.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("Chromium is not installed: apt-get install chromium (or set CHROMIUM_PATH)")
+	}
+	t.Skip("Chromium is not installed: apt-get install chromium to run the browser tests")
+	return ""
+}
+
+// newBrowser starts a headless Chromium with a fresh profile and the flags
+// that keep it off the network.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(1280, 1000),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	// Start the browser on this long-lived context: the first action
+	// allocates it, and steps then run with deadlines of their own.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// screenshot saves the page when SCREENSHOT_DIR is set, for a person to look at.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("SCREENSHOT_DIR")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Logf("screenshot %s: %v", name, err)
+		return
+	}
+	_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+}
+
+// waitText polls until the element's text equals want.
+func waitText(t *testing.T, ctx context.Context, sel, want string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var got string
+	for time.Now().Before(deadline) {
+		got, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector(`+jsString(sel)+`)||{}).textContent||""`))
+		if strings.TrimSpace(got) == want {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s shows %q, want %q", sel, strings.TrimSpace(got), want)
+}
+
+// step runs browser actions with a deadline of their own, and on failure
+// says which step failed and what the page showed.
+func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		html, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText.slice(0, 3000) : ""`))
+		loc, _ := chromedp.Run(ctx, chromedp.Location())
+		t.Fatalf("%s: %v\nat %s, the page shows:\n%s", name, err, loc, html)
+	}
+}
+
+func jsString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+func TestBrowserSignInCreateAndWatch(t *testing.T) {
+	ctx := newBrowser(t)
+	env := map[string]string{"DATABASE_URL": testdb.NewURL(t), "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
+		"SIM_SPEED": "2", "ADMIN_EMAIL": "ops@example.com", "ADMIN_PASSWORD": "a long enough password"}
+	rctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	errc := make(chan error, 1)
+	go func() { errc <- run(rctx, []string{"web"}, func(k string) string { return env[k] }, out) }()
+	t.Cleanup(func() { cancel(); <-errc })
+	base := waitFor(t, out, regexp.MustCompile(`listening on (http://\S+)`), errc)[1]
+
+	step(t, ctx, "sign in",
+		chromedp.Navigate(base+"/dr-tasks"),
+		chromedp.WaitVisible(chromedp.CSS(`#email`)),
+		chromedp.SendKeys(chromedp.CSS(`#email`), "ops@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#password`), "a long enough password"),
+		chromedp.Submit(chromedp.CSS(`#password`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=current-user]`)),
+	)
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	if !strings.HasSuffix(loc, "/dr-tasks") {
+		t.Errorf("after sign-in at %s", loc)
+	}
+
+	// The form: the name is checked as it is typed, the standby picker
+	// follows the primary.
+	step(t, ctx, "inline name check",
+		chromedp.Click(chromedp.CSS(`[data-testid=new-task]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#name`)),
+		chromedp.SendKeys(chromedp.CSS(`#name`), "x"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=error-name]:not(:empty)`)),
+	)
+	msg, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid=error-name]`)))
+	if !strings.Contains(msg, "4 to 64") {
+		t.Errorf("inline check says %q", msg)
+	}
+	standbyBefore, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#standby_cluster_id option')].map(o => o.value).join(',')`))
+	// Choose a usable primary in another zone, as a person would with the mouse.
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const s = document.querySelector('#primary_cluster_id');
+		const az = o => (o.text.match(/\(([^,]+),/) || [])[1];
+		const cur = az(s.options[s.selectedIndex]);
+		const o = [...s.options].find(o => !o.disabled && az(o) !== cur);
+		s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		after, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#standby_cluster_id option')].map(o => o.value).join(',')`))
+		if after != standbyBefore && after != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the standby picker did not follow the primary (still %q)", after)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('#name').value = '') === ''`)); err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "fill the form",
+		chromedp.SendKeys(chromedp.CSS(`#name`), "dr_browser01"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=ok-name]`)),
+		chromedp.SendKeys(chromedp.CSS(`#dr_sync_period`), "15m"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=ok-dr_sync_period]`)),
+	)
+	screenshot(t, ctx, "create-form")
+	step(t, ctx, "submit",
+		chromedp.Click(chromedp.CSS(`[data-testid=create-submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#task-panel`)),
+	)
+	loc, _ = chromedp.Run(ctx, chromedp.Location())
+	if !regexp.MustCompile(`/dr-tasks/[0-9a-f-]{36}$`).MatchString(loc) {
+		t.Errorf("after create at %s", loc)
+	}
+	// The page follows the task from creating to unstart by itself.
+	waitText(t, ctx, `#task-panel [data-testid=status]`, "unstart", 30*time.Second)
+	polling, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#task-panel').hasAttribute('hx-trigger')`))
+	if polling {
+		t.Error("the settled task's panel still polls")
+	}
+	events, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=timeline-event]').length`))
+	if events < 3 {
+		t.Errorf("the timeline shows %d events", events)
+	}
+	screenshot(t, ctx, "task-detail")
+
+	step(t, ctx, "audit page",
+		chromedp.Navigate(base+"/audit"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=audit-table]`)),
+	)
+	rows, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=audit-row]').length`))
+	if rows < 5 {
+		t.Errorf("audit page shows %d rows", rows)
+	}
+	screenshot(t, ctx, "audit")
+	errs, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById('client-error').hidden`))
+	if errs {
+		t.Error("the page reported a failed background request")
+	}
+}
