@@ -22,12 +22,12 @@ generate: ## regenerate the templ views
 	$(GO) tool templ generate
 
 .PHONY: check-generated
-check-generated: generate ## fail when generated code is not committed as generated
-	@if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
-		if [ -n "$$(git status --porcelain -- '*_templ.go')" ]; then \
-			echo "generated views are out of date; run 'make generate' and commit:"; \
-			git status --porcelain -- '*_templ.go'; exit 1; \
-		fi; \
+check-generated: ## fail when the generated views differ from their templ sources (then regenerate them)
+	@sums() { find internal -name '*_templ.go' | sort | xargs -r sha256sum; }; \
+	before="$$(sums)"; \
+	$(GO) tool templ generate >/dev/null 2>&1 || { $(GO) tool templ generate; exit 1; }; \
+	if [ "$$before" != "$$(sums)" ]; then \
+		echo "generated views were out of date; they are regenerated now: review and commit them"; exit 1; \
 	fi
 
 .PHONY: fmt

@@ -106,7 +106,22 @@ func jsString(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
-func TestBrowserSignInCreateAndWatch(t *testing.T) {
+func signIn(t *testing.T, ctx context.Context, base, email, password string) {
+	t.Helper()
+	step(t, ctx, "sign in as "+email,
+		chromedp.Navigate(base+"/signin"),
+		chromedp.WaitVisible(chromedp.CSS(`#email`)),
+		chromedp.SendKeys(chromedp.CSS(`#email`), email),
+		chromedp.SendKeys(chromedp.CSS(`#password`), password),
+		chromedp.Submit(chromedp.CSS(`#password`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=current-user]`)),
+	)
+}
+
+// TestBrowserRequestApproveAndWatch clicks through the whole workflow with
+// two people: an admin adds an approver, files a create request, and the
+// approver approves it and watches it execute.
+func TestBrowserRequestApproveAndWatch(t *testing.T) {
 	ctx := newBrowser(t)
 	env := map[string]string{"DATABASE_URL": testdb.NewURL(t), "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
 		"SIM_SPEED": "2", "ADMIN_EMAIL": "ops@example.com", "ADMIN_PASSWORD": "a long enough password"}
@@ -117,23 +132,31 @@ func TestBrowserSignInCreateAndWatch(t *testing.T) {
 	t.Cleanup(func() { cancel(); <-errc })
 	base := waitFor(t, out, regexp.MustCompile(`listening on (http://\S+)`), errc)[1]
 
-	step(t, ctx, "sign in",
-		chromedp.Navigate(base+"/dr-tasks"),
-		chromedp.WaitVisible(chromedp.CSS(`#email`)),
-		chromedp.SendKeys(chromedp.CSS(`#email`), "ops@example.com"),
-		chromedp.SendKeys(chromedp.CSS(`#password`), "a long enough password"),
-		chromedp.Submit(chromedp.CSS(`#password`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=current-user]`)),
+	// Anonymous visitors land on the sign-in page.
+	step(t, ctx, "anonymous", chromedp.Navigate(base+"/dr-tasks"), chromedp.WaitVisible(chromedp.CSS(`#email`)))
+	signIn(t, ctx, base, "ops@example.com", "a long enough password")
+
+	// The admin adds an approver.
+	step(t, ctx, "add an approver",
+		chromedp.Navigate(base+"/admin/users"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=new-user-form]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=new-user-form] #email`), "ana@example.com"),
+		chromedp.SendKeys(chromedp.CSS(`#display_name`), "Ana"),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid=new-user-form] #password`), "ana's long password"),
+		chromedp.Click(chromedp.CSS(`[data-testid=new-user-form] input[value=approver]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=new-user-form] input[value=requester]`)), // checked by default
+		chromedp.Click(chromedp.CSS(`[data-testid=create-user]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
 	)
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
-	if !strings.HasSuffix(loc, "/dr-tasks") {
-		t.Errorf("after sign-in at %s", loc)
-	}
 
 	// The form: the name is checked as it is typed, the standby picker
 	// follows the primary.
+	flash, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid=flash]`)))
+	if flash != "Created ana@example.com (approver)." {
+		t.Errorf("after adding the approver: %q", flash)
+	}
 	step(t, ctx, "inline name check",
-		chromedp.Click(chromedp.CSS(`[data-testid=new-task]`)),
+		chromedp.Click(chromedp.CSS(`header a[href="/dr-tasks/new"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#name`)),
 		chromedp.SendKeys(chromedp.CSS(`#name`), "x"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=error-name]:not(:empty)`)),
@@ -164,7 +187,6 @@ func TestBrowserSignInCreateAndWatch(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('#name').value = '') === ''`)); err != nil {
 		t.Fatal(err)
 	}
@@ -173,25 +195,55 @@ func TestBrowserSignInCreateAndWatch(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=ok-name]`)),
 		chromedp.SendKeys(chromedp.CSS(`#dr_sync_period`), "15m"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=ok-dr_sync_period]`)),
+		chromedp.SendKeys(chromedp.CSS(`#justification`), "Protect the sales warehouse before the migration."),
 	)
 	screenshot(t, ctx, "create-form")
-	step(t, ctx, "submit",
+	step(t, ctx, "file the request",
 		chromedp.Click(chromedp.CSS(`[data-testid=create-submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#request-card`)),
+	)
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	if !regexp.MustCompile(`/requests/\d+$`).MatchString(loc) {
+		t.Fatalf("after filing at %s", loc)
+	}
+	waitText(t, ctx, `#request-card [data-testid=status]`, "pending", 5*time.Second)
+	own, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=approve]').length`))
+	if own != 0 {
+		t.Error("the requester is offered to approve their own request")
+	}
+	screenshot(t, ctx, "request-pending")
+	step(t, ctx, "sign out", chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS(`#email`)))
+
+	// The approver sees it waiting and approves; the card follows the
+	// execution by itself.
+	signIn(t, ctx, base, "ana@example.com", "ana's long password")
+	waitText(t, ctx, `[data-testid=awaiting-count]`, "1", 5*time.Second)
+	step(t, ctx, "open the request",
+		chromedp.Click(chromedp.CSS(`[data-testid=nav-requests]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=request-link]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=request-link]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=decide-form]`)),
+	)
+	payload, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid=payload]`)))
+	if !strings.Contains(payload, `"name": "dr_browser01"`) || !strings.Contains(payload, `"dr_sync_period": "15m"`) {
+		t.Errorf("the approver is shown %q", payload)
+	}
+	step(t, ctx, "approve",
+		chromedp.SendKeys(chromedp.CSS(`#comment`), "Checked with the DBA team."),
+		chromedp.Click(chromedp.CSS(`[data-testid=approve]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+	)
+	waitText(t, ctx, `#request-card [data-testid=status]`, "succeeded", 30*time.Second)
+	waitText(t, ctx, `[data-testid=awaiting-count]`, "0", 10*time.Second)
+	screenshot(t, ctx, "request-succeeded")
+	step(t, ctx, "open the task",
+		chromedp.Click(chromedp.CSS(`[data-testid=task-link]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#task-panel`)),
 	)
-	loc, _ = chromedp.Run(ctx, chromedp.Location())
-	if !regexp.MustCompile(`/dr-tasks/[0-9a-f-]{36}$`).MatchString(loc) {
-		t.Errorf("after create at %s", loc)
-	}
-	// The page follows the task from creating to unstart by itself.
 	waitText(t, ctx, `#task-panel [data-testid=status]`, "unstart", 30*time.Second)
 	polling, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#task-panel').hasAttribute('hx-trigger')`))
 	if polling {
 		t.Error("the settled task's panel still polls")
-	}
-	events, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=timeline-event]').length`))
-	if events < 3 {
-		t.Errorf("the timeline shows %d events", events)
 	}
 	screenshot(t, ctx, "task-detail")
 
@@ -199,13 +251,10 @@ func TestBrowserSignInCreateAndWatch(t *testing.T) {
 		chromedp.Navigate(base+"/audit"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=audit-table]`)),
 	)
-	rows, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=audit-row]').length`))
-	if rows < 5 {
-		t.Errorf("audit page shows %d rows", rows)
-	}
 	screenshot(t, ctx, "audit")
 	errs, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!document.getElementById('client-error').hidden`))
 	if errs {
-		t.Error("the page reported a failed background request")
+		msg, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#client-error`)))
+		t.Errorf("the page reported a failed background request: %s", msg)
 	}
 }

@@ -23,6 +23,8 @@ import (
 	"drportal/internal/dws"
 	"drportal/internal/dwssim"
 	"drportal/internal/handlers"
+	"drportal/internal/jobs"
+	"drportal/internal/requests"
 	"drportal/static"
 )
 
@@ -132,15 +134,36 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 		return err
 	}
 
+	tasks := &drtask.Service{Cloud: client, Store: store, Now: time.Now, Logger: logger,
+		PageTimeout: cfg.CloudTimeout, RefreshInterval: 4 * time.Second}
+	reqs := &requests.Service{Store: store, Now: time.Now}
+	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
+		Now: time.Now, Logger: logger, BaseURL: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
+		WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret, FollowTimeout: cfg.ExecutionTimeout})
+	if err != nil {
+		return err
+	}
+	reqs.Enqueuer, reqs.Notifier = work, work
+	if err := work.Start(ctx); err != nil {
+		return fmt.Errorf("start background jobs: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := work.Stop(sctx); err != nil {
+			logger.Warn("stop background jobs", "err", err)
+		}
+	}()
+
 	h := handlers.New(handlers.Deps{
-		Config: cfg,
-		Store:  store,
-		Auth:   authSvc,
-		Tasks: &drtask.Service{Cloud: client, Store: store, Now: time.Now, Logger: logger,
-			PageTimeout: cfg.CloudTimeout, RefreshInterval: 4 * time.Second},
-		Assets: static.Load(),
-		Logger: logger,
-		Now:    time.Now,
+		Config:   cfg,
+		Store:    store,
+		Auth:     authSvc,
+		Tasks:    tasks,
+		Requests: reqs,
+		Assets:   static.Load(),
+		Logger:   logger,
+		Now:      time.Now,
 	})
 	srv := &http.Server{
 		Handler:           h,

@@ -32,10 +32,8 @@ const (
 	ActionSignInFailed   = "auth.signin.failed"
 	ActionSignOut        = "auth.signout"
 	ActionUserBootstrap  = "user.bootstrap"
-	ActionCreateSubmit   = "dr_task.create.submitted"
 	ActionCreateRejected = "dr_task.create.rejected"
 	ActionCreateFailed   = "dr_task.create.failed"
-	ActionCreated        = "dr_task.create.succeeded"
 	ActionCloudCall      = "cloud.call"
 	ActionExport         = "audit.export"
 )
@@ -159,6 +157,7 @@ type ctxKey int
 const (
 	actorKey ctxKey = iota
 	correlationKey
+	requestKey
 )
 
 // WithActor returns a context carrying the actor of the work it scopes.
@@ -186,11 +185,24 @@ func CorrelationFrom(ctx context.Context) string {
 	return s
 }
 
-// FromContext starts an event with the context's actor and correlation id.
+// WithRequest returns a context whose events concern an approval request.
+func WithRequest(ctx context.Context, id int64) context.Context {
+	return context.WithValue(ctx, requestKey, id)
+}
+
+// RequestFrom returns the context's approval request id, or 0.
+func RequestFrom(ctx context.Context) int64 {
+	id, _ := ctx.Value(requestKey).(int64)
+	return id
+}
+
+// FromContext starts an event with the context's actor, correlation id and
+// approval request.
 func FromContext(ctx context.Context, action string, outcome Outcome) Event {
 	return Event{
 		Actor:         ActorFrom(ctx),
 		CorrelationID: CorrelationFrom(ctx),
+		RequestID:     RequestFrom(ctx),
 		Action:        action,
 		Outcome:       outcome,
 	}

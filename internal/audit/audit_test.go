@@ -12,7 +12,7 @@ import (
 func sample() Event {
 	return Event{
 		ID: 7, OccurredAt: time.Date(2026, 11, 22, 10, 42, 13, 123456789, time.FixedZone("x", 3600)),
-		Actor: Actor{ID: 3, Name: "ana@example.com"}, Action: ActionCreated, SubjectType: SubjectDRTask,
+		Actor: Actor{ID: 3, Name: "ana@example.com"}, Action: ActionCreateRejected, SubjectType: SubjectDRTask,
 		SubjectID: "e59d6b86-9072-46eb-a996-13f8b44994c1", CorrelationID: "req-1", Outcome: Success,
 		Detail: Detail(map[string]any{"b": 1, "a": "<x>"}),
 	}
@@ -22,7 +22,7 @@ func TestCanonicalIsStableAndCoversEveryField(t *testing.T) {
 	e := sample()
 	e.Normalize()
 	got := string(Canonical(e))
-	want := `[1,7,"2026-11-22T09:42:13.123456Z",3,"ana@example.com","dr_task.create.succeeded","dr_task","e59d6b86-9072-46eb-a996-13f8b44994c1",0,"req-1","success","{\"a\":\"<x>\",\"b\":1}"]`
+	want := `[1,7,"2026-11-22T09:42:13.123456Z",3,"ana@example.com","dr_task.create.rejected","dr_task","e59d6b86-9072-46eb-a996-13f8b44994c1",0,"req-1","success","{\"a\":\"<x>\",\"b\":1}"]`
 	if got != want {
 		t.Fatalf("canonical\n got %s\nwant %s", got, want)
 	}

@@ -5,7 +5,6 @@ package cloudaudit
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"time"
 
@@ -67,12 +66,9 @@ func Detail(a dws.Attempt) map[string]any {
 		"latency_ms": a.Latency.Milliseconds(),
 	}
 	if len(a.RequestBody) > 0 {
-		body := audit.RedactJSON(a.RequestBody)
-		if json.Valid(body) {
-			d["request_body"] = json.RawMessage(body)
-		} else {
-			d["request_body"] = string(body)
-		}
+		// The exact bytes sent, as a string: re-encoding them as JSON would
+		// reorder the keys and lose the proof of what went on the wire.
+		d["request_body"] = string(audit.RedactJSON(a.RequestBody))
 	}
 	for k, v := range map[string]string{"error_code": a.ErrorCode, "error_msg": a.ErrorMsg,
 		"x_request_id": a.RequestID, "error": a.Error} {

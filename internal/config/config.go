@@ -46,6 +46,13 @@ type Config struct {
 	// SessionMaxAge ends every session this long after sign-in.
 	SessionIdleTimeout time.Duration
 	SessionMaxAge      time.Duration
+
+	// WebhookURL receives request notifications, signed with WebhookSecret.
+	WebhookURL    string
+	WebhookSecret string
+	// ExecutionTimeout is how long an approved operation may take to reach
+	// its target state before it is marked failed.
+	ExecutionTimeout time.Duration
 }
 
 // DWS is how the portal reaches the DWS API.
@@ -200,6 +207,19 @@ func Load(getenv func(string) string) (Config, error) {
 	cfg.CloudTimeout = duration(get, "DWS_TIMEOUT", 10*time.Second, time.Second, 5*time.Minute, &errs)
 	cfg.SessionIdleTimeout = duration(get, "SESSION_IDLE_TIMEOUT", 2*time.Hour, time.Minute, 30*24*time.Hour, &errs)
 	cfg.SessionMaxAge = duration(get, "SESSION_MAX_AGE", 12*time.Hour, time.Minute, 90*24*time.Hour, &errs)
+	cfg.ExecutionTimeout = duration(get, "EXECUTION_TIMEOUT", 30*time.Minute, time.Minute, 24*time.Hour, &errs)
+
+	cfg.WebhookURL, cfg.WebhookSecret = get("WEBHOOK_URL"), get("WEBHOOK_SECRET")
+	if cfg.WebhookURL != "" {
+		if u, err := url.Parse(cfg.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, &Error{"WEBHOOK_URL", fmt.Sprintf("must be an absolute http(s) URL, got %q", cfg.WebhookURL)})
+		}
+		if len(cfg.WebhookSecret) < 16 {
+			errs = append(errs, &Error{"WEBHOOK_SECRET", "must be at least 16 characters when WEBHOOK_URL is set (receivers check the HMAC signature with it)"})
+		}
+	} else if cfg.WebhookSecret != "" {
+		errs = append(errs, &Error{"WEBHOOK_URL", "is required when WEBHOOK_SECRET is set"})
+	}
 
 	if err := errors.Join(errs...); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)

@@ -82,6 +82,10 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"timeout out of range", map[string]string{"DWS_TIMEOUT": "1ms"}, "DWS_TIMEOUT"},
 		{"sim speed", map[string]string{"SIM_SPEED": "0"}, "SIM_SPEED"},
 		{"missing file", map[string]string{"DWS_SK_FILE": "/nonexistent/sk"}, "DWS_SK_FILE"},
+		{"webhook without secret", map[string]string{"WEBHOOK_URL": "https://hooks.example.com/x"}, "WEBHOOK_SECRET"},
+		{"webhook not a url", map[string]string{"WEBHOOK_URL": "hooks", "WEBHOOK_SECRET": "0123456789abcdef"}, "WEBHOOK_URL"},
+		{"secret without webhook", map[string]string{"WEBHOOK_SECRET": "0123456789abcdef"}, "WEBHOOK_URL"},
+		{"execution timeout", map[string]string{"EXECUTION_TIMEOUT": "5s"}, "EXECUTION_TIMEOUT"},
 		{"both value and file", map[string]string{"ADMIN_PASSWORD": "x", "ADMIN_PASSWORD_FILE": "/etc/hostname"}, "ADMIN_PASSWORD"},
 	}
 	for _, tt := range tests {

@@ -66,6 +66,10 @@ func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(&Tx{tx: tx}) })
 }
 
+// Pgx returns the underlying transaction, for libraries that take part in
+// it (the job queue inserts jobs in the caller's transaction).
+func (t *Tx) Pgx() pgx.Tx { return t.tx }
+
 // querier is what both a pool and a transaction offer.
 type querier interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)

@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 
 	"drportal/migrations"
 )
@@ -20,7 +22,42 @@ import (
 func Migrate(ctx context.Context, pool *pgxpool.Pool, logger *slog.Logger) (int, error) {
 	sqlDB := stdlib.OpenDBFromPool(pool)
 	defer sqlDB.Close()
-	return migrateDB(ctx, sqlDB, logger)
+	n, err := migrateDB(ctx, sqlDB, logger)
+	if err != nil {
+		return n, err
+	}
+	if err := migrateRiver(ctx, pool); err != nil {
+		return n, err
+	}
+	return n, nil
+}
+
+// riverMigrationLock serialises River's migrations, which take no lock of
+// their own, across replicas starting at once.
+const riverMigrationLock = 0x6472_7269_7665_72 // "drriver"
+
+// migrateRiver applies the job queue's own migrations while holding a
+// session advisory lock (they cannot all run in one transaction).
+func migrateRiver(ctx context.Context, pool *pgxpool.Pool) error {
+	migrator, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return fmt.Errorf("migrate job queue: %w", err)
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate job queue: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(riverMigrationLock)); err != nil {
+		return fmt.Errorf("migrate job queue: lock: %w", err)
+	}
+	defer func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(riverMigrationLock))
+	}()
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrate job queue: %w", err)
+	}
+	return nil
 }
 
 func migrateDB(ctx context.Context, sqlDB *sql.DB, logger *slog.Logger) (int, error) {

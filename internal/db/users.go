@@ -155,3 +155,56 @@ func truncate(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// UserByID returns one user.
+func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
+	if err != nil {
+		return User{}, notFound(err, "no such user")
+	}
+	return u, nil
+}
+
+// UserForUpdate returns one user, locked until the transaction ends.
+func (t *Tx) UserForUpdate(ctx context.Context, id int64) (User, error) {
+	u, err := scanUser(t.tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1 FOR UPDATE OF u`, id))
+	if err != nil {
+		return User{}, notFound(err, "There is no such user.")
+	}
+	return u, nil
+}
+
+// SetRoles replaces a user's roles.
+func (t *Tx) SetRoles(ctx context.Context, userID int64, roles []string, now time.Time) error {
+	if _, err := t.tx.Exec(ctx, `DELETE FROM user_roles WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("set roles: %w", err)
+	}
+	for _, r := range roles {
+		if _, err := t.tx.Exec(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2)`, userID, r); err != nil {
+			return fmt.Errorf("set roles: %w", err)
+		}
+	}
+	_, err := t.tx.Exec(ctx, `UPDATE users SET updated_at = $2 WHERE id = $1`, userID, now)
+	return err
+}
+
+// SetActive activates or deactivates a user; deactivation ends their sessions.
+func (t *Tx) SetActive(ctx context.Context, userID int64, active bool, now time.Time) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE users SET active = $2, updated_at = $3 WHERE id = $1`, userID, active, now); err != nil {
+		return fmt.Errorf("set active: %w", err)
+	}
+	if !active {
+		if _, err := t.tx.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+	}
+	return nil
+}
+
+// CountActiveAdmins counts active users holding the admin role.
+func (t *Tx) CountActiveAdmins(ctx context.Context) (int, error) {
+	var n int
+	err := t.tx.QueryRow(ctx, `SELECT count(*) FROM users u JOIN user_roles r ON r.user_id = u.id
+		WHERE r.role = 'admin' AND u.active`).Scan(&n)
+	return n, err
+}

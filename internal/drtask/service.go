@@ -22,7 +22,7 @@ type Cloud interface {
 	ListClusters(ctx context.Context) ([]dws.Cluster, error)
 	AvailableStandbys(ctx context.Context, primaryID, standbyAZ string) ([]dws.ClusterRef, error)
 	CheckName(ctx context.Context, name string) (bool, error)
-	Create(ctx context.Context, p dws.CreateParams) (string, error)
+	CreatePath() string
 	Get(ctx context.Context, id string) (dws.Task, error)
 	List(ctx context.Context) ([]dws.TaskSummary, error)
 }
@@ -337,88 +337,67 @@ func (s *Service) CheckNameAvailable(ctx context.Context, name string) (string, 
 	return "", nil
 }
 
-// CreateResult is the outcome of a create.
-type CreateResult struct {
-	ID     string
-	Errors FieldErrors // non-empty: the input was refused and nothing was sent
+// CreatePlan is a validated create: the exact call a request will carry.
+type CreatePlan struct {
+	Params      dws.CreateParams
+	PrimaryName string
+	StandbyName string
+	Method      string
+	Path        string
+	Body        []byte // the exact bytes that will be sent
 }
 
-// Create validates the form (its own rules, then name availability and
-// cluster eligibility with the cloud) and creates the task. Every outcome is
-// audited: rejected input, the submission, the created task or the failure.
-func (s *Service) Create(ctx context.Context, f CreateForm) (CreateResult, error) {
+// PrepareCreate validates a create form (its own rules, then name
+// availability and cluster eligibility with the cloud) without changing
+// anything in the cloud. Rejected input is audited and returned as field
+// errors; a returned error means the cloud could not be asked.
+func (s *Service) PrepareCreate(ctx context.Context, f CreateForm) (CreatePlan, FieldErrors, error) {
 	f.Trim()
 	errs := f.Validate()
-	var primary, standby dws.Cluster
+	var plan CreatePlan
 	if len(errs) == 0 {
-		var err error
-		primary, standby, err = s.checkWithCloud(ctx, f, errs)
+		primary, standby, err := s.checkWithCloud(ctx, f, errs)
 		if err != nil {
 			s.auditFailure(ctx, f, err, "checking the request with the cloud")
-			return CreateResult{}, err
+			return CreatePlan{}, nil, cloudError(err, "The request could not be checked with the cloud")
 		}
+		plan = CreatePlan{
+			Params: dws.CreateParams{Name: f.Name, DRType: f.DRType, PrimaryClusterID: primary.ID, StandbyClusterID: standby.ID,
+				SyncPeriod: f.SyncPeriod, PrimaryOBSBucket: f.PrimaryOBSBucket, StandbyOBSBucket: f.StandbyOBSBucket},
+			PrimaryName: primary.Name, StandbyName: standby.Name,
+			Method: dws.CreateMethod, Path: s.Cloud.CreatePath(),
+		}
+		plan.Body = dws.CreateBody(plan.Params)
 	}
 	if len(errs) > 0 {
 		e := audit.FromContext(ctx, audit.ActionCreateRejected, audit.Denied)
 		e.OccurredAt = s.Now()
 		e.Detail = audit.Detail(map[string]any{"form": formDetail(f), "errors": errs})
 		if _, err := s.Store.AppendAudit(ctx, e); err != nil {
-			return CreateResult{}, err
+			return CreatePlan{}, nil, err
 		}
-		return CreateResult{Errors: errs}, nil
+		return CreatePlan{}, errs, nil
 	}
+	return plan, nil, nil
+}
 
-	p := dws.CreateParams{Name: f.Name, DRType: f.DRType, PrimaryClusterID: primary.ID, StandbyClusterID: standby.ID,
-		SyncPeriod: f.SyncPeriod, PrimaryOBSBucket: f.PrimaryOBSBucket, StandbyOBSBucket: f.StandbyOBSBucket}
-	sub := audit.FromContext(ctx, audit.ActionCreateSubmit, audit.Info)
-	sub.OccurredAt = s.Now()
-	sub.Detail = audit.Detail(map[string]any{"payload": map[string]any{"disaster_recovery": p}})
-	if _, err := s.Store.AppendAudit(ctx, sub); err != nil {
-		return CreateResult{}, err
-	}
-
-	cctx, cancel := s.pageCtx(ctx)
-	id, err := s.Cloud.Create(cctx, p)
-	cancel()
-	adopted := false
-	if ce, ok := dws.AsError(err); ok && ce.Ambiguous() {
-		// The create may have been applied: look for it rather than guess.
-		if found, ok := s.findCreated(ctx, p); ok {
-			id, err, adopted = found, nil, true
-		}
-	}
+// CheckCreate re-checks a create's preconditions right before it is sent:
+// the name is still free and both clusters are still eligible. It returns
+// the problems found; an error means the cloud could not be asked.
+func (s *Service) CheckCreate(ctx context.Context, p dws.CreateParams) ([]string, error) {
+	errs := FieldErrors{}
+	_, _, err := s.checkWithCloud(ctx, CreateForm{Name: p.Name, DRType: p.DRType, PrimaryClusterID: p.PrimaryClusterID,
+		StandbyClusterID: p.StandbyClusterID, SyncPeriod: p.SyncPeriod}, errs)
 	if err != nil {
-		if dws.IsKind(err, dws.KindConflict) {
-			errs[FieldName] = fmt.Sprintf("A DR task named %q already exists (names are compared ignoring case).", f.Name)
-		}
-		s.auditFailure(ctx, f, err, "creating the DR task")
-		if len(errs) > 0 {
-			return CreateResult{Errors: errs}, nil
-		}
-		return CreateResult{}, cloudError(err, "The cloud refused to create the DR task")
+		return nil, err
 	}
-
-	now := s.Now()
-	actor := audit.ActorFrom(ctx)
-	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
-		if err := tx.InsertCreatedTask(ctx, id, p, primary.Name, standby.Name, actor.ID, now); err != nil {
-			return err
+	var out []string
+	for _, field := range []string{FieldName, FieldPrimaryClusterID, FieldStandbyClusterID} {
+		if msg := errs[field]; msg != "" {
+			out = append(out, msg)
 		}
-		e := audit.FromContext(ctx, audit.ActionCreated, audit.Success)
-		e.OccurredAt = now
-		e.SubjectType, e.SubjectID = audit.SubjectDRTask, id
-		d := map[string]any{"payload": map[string]any{"disaster_recovery": p}}
-		if adopted {
-			d["adopted"] = "the cloud's answer was lost; the task was found by name and clusters"
-		}
-		e.Detail = audit.Detail(d)
-		_, err := tx.AppendAudit(ctx, e)
-		return err
-	})
-	if err != nil {
-		return CreateResult{}, fmt.Errorf("record created DR task %s: %w", id, err)
 	}
-	return CreateResult{ID: id}, nil
+	return out, nil
 }
 
 // checkWithCloud re-checks what only the cloud knows: the name is free, the
@@ -468,24 +447,6 @@ func (s *Service) checkWithCloud(ctx context.Context, f CreateForm, errs FieldEr
 	return primary, standby, nil
 }
 
-// findCreated lists the tasks and returns the one with the requested name
-// and clusters, which the ambiguous create may have made.
-func (s *Service) findCreated(ctx context.Context, p dws.CreateParams) (string, bool) {
-	cctx, cancel := s.pageCtx(context.WithoutCancel(ctx))
-	defer cancel()
-	items, err := s.Cloud.List(cctx)
-	if err != nil {
-		return "", false
-	}
-	for _, it := range items {
-		if strings.EqualFold(it.Name, p.Name) && strings.EqualFold(it.PrimaryClusterID, p.PrimaryClusterID) &&
-			strings.EqualFold(it.StandbyClusterID, p.StandbyClusterID) {
-			return it.ID, true
-		}
-	}
-	return "", false
-}
-
 func (s *Service) auditFailure(ctx context.Context, f CreateForm, cause error, during string) {
 	e := audit.FromContext(ctx, audit.ActionCreateFailed, audit.Failure)
 	e.OccurredAt = s.Now()
@@ -505,7 +466,8 @@ func (s *Service) auditFailure(ctx context.Context, f CreateForm, cause error, d
 func formDetail(f CreateForm) map[string]string {
 	return map[string]string{FieldName: f.Name, FieldDRType: f.DRType, FieldPrimaryClusterID: f.PrimaryClusterID,
 		FieldStandbyClusterID: f.StandbyClusterID, FieldSyncPeriod: f.SyncPeriod,
-		FieldPrimaryOBSBucket: f.PrimaryOBSBucket, FieldStandbyOBSBucket: f.StandbyOBSBucket}
+		FieldPrimaryOBSBucket: f.PrimaryOBSBucket, FieldStandbyOBSBucket: f.StandbyOBSBucket,
+		FieldJustification: f.Justification}
 }
 
 // cloudError gives a cloud failure a kind and a message a person can act on.

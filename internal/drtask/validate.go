@@ -5,6 +5,8 @@ package drtask
 
 import (
 	"fmt"
+
+	"drportal/internal/requests"
 	"regexp"
 	"strconv"
 	"strings"
@@ -20,6 +22,7 @@ const (
 	FieldSyncPeriod       = "dr_sync_period"
 	FieldPrimaryOBSBucket = "primary_obs_bucket"
 	FieldStandbyOBSBucket = "standby_obs_bucket"
+	FieldJustification    = "justification"
 )
 
 // FieldErrors maps a form field to what is wrong with it.
@@ -34,12 +37,14 @@ type CreateForm struct {
 	SyncPeriod       string
 	PrimaryOBSBucket string
 	StandbyOBSBucket string
+	// Justification says why: the request it files carries it.
+	Justification string
 }
 
 // Trim removes surrounding white space from every field.
 func (f *CreateForm) Trim() {
 	for _, p := range []*string{&f.Name, &f.DRType, &f.PrimaryClusterID, &f.StandbyClusterID, &f.SyncPeriod,
-		&f.PrimaryOBSBucket, &f.StandbyOBSBucket} {
+		&f.PrimaryOBSBucket, &f.StandbyOBSBucket, &f.Justification} {
 		*p = strings.TrimSpace(*p)
 	}
 }
@@ -136,5 +141,6 @@ func (f CreateForm) Validate() FieldErrors {
 	set(FieldSyncPeriod, CheckSyncPeriod(f.SyncPeriod))
 	set(FieldPrimaryOBSBucket, CheckBucket(f.PrimaryOBSBucket))
 	set(FieldStandbyOBSBucket, CheckBucket(f.StandbyOBSBucket))
+	set(FieldJustification, requests.CheckJustification(f.Justification))
 	return errs
 }

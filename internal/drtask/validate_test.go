@@ -46,7 +46,7 @@ func TestCheckSyncPeriod(t *testing.T) {
 
 func TestFormValidate(t *testing.T) {
 	good := CreateForm{Name: "dr_demo01", DRType: "az", PrimaryClusterID: "11111111-1111-1111-1111-111111111111",
-		StandbyClusterID: "22222222-2222-2222-2222-222222222222", SyncPeriod: "5m"}
+		StandbyClusterID: "22222222-2222-2222-2222-222222222222", SyncPeriod: "5m", Justification: "quarterly DR drill"}
 	if errs := good.Validate(); len(errs) != 0 {
 		t.Fatalf("good form: %v", errs)
 	}
@@ -54,14 +54,15 @@ func TestFormValidate(t *testing.T) {
 		mutate func(*CreateForm)
 		field  string
 	}{
-		"region type":     {func(f *CreateForm) { f.DRType = "region" }, FieldDRType},
-		"missing type":    {func(f *CreateForm) { f.DRType = "" }, FieldDRType},
-		"primary not id":  {func(f *CreateForm) { f.PrimaryClusterID = "abc" }, FieldPrimaryClusterID},
-		"missing standby": {func(f *CreateForm) { f.StandbyClusterID = "" }, FieldStandbyClusterID},
-		"same cluster":    {func(f *CreateForm) { f.StandbyClusterID = strings.ToUpper(f.PrimaryClusterID) }, FieldStandbyClusterID},
-		"bad bucket":      {func(f *CreateForm) { f.PrimaryOBSBucket = "Bad_Bucket" }, FieldPrimaryOBSBucket},
-		"bucket dots":     {func(f *CreateForm) { f.StandbyOBSBucket = "a..b" }, FieldStandbyOBSBucket},
-		"bad period":      {func(f *CreateForm) { f.SyncPeriod = "5s" }, FieldSyncPeriod},
+		"region type":      {func(f *CreateForm) { f.DRType = "region" }, FieldDRType},
+		"missing type":     {func(f *CreateForm) { f.DRType = "" }, FieldDRType},
+		"primary not id":   {func(f *CreateForm) { f.PrimaryClusterID = "abc" }, FieldPrimaryClusterID},
+		"missing standby":  {func(f *CreateForm) { f.StandbyClusterID = "" }, FieldStandbyClusterID},
+		"same cluster":     {func(f *CreateForm) { f.StandbyClusterID = strings.ToUpper(f.PrimaryClusterID) }, FieldStandbyClusterID},
+		"bad bucket":       {func(f *CreateForm) { f.PrimaryOBSBucket = "Bad_Bucket" }, FieldPrimaryOBSBucket},
+		"bucket dots":      {func(f *CreateForm) { f.StandbyOBSBucket = "a..b" }, FieldStandbyOBSBucket},
+		"bad period":       {func(f *CreateForm) { f.SyncPeriod = "5s" }, FieldSyncPeriod},
+		"no justification": {func(f *CreateForm) { f.Justification = " " }, FieldJustification},
 	}
 	for name, tt := range tests {
 		f := good

@@ -189,11 +189,7 @@ func (c *Client) CheckName(ctx context.Context, name string) (free bool, err err
 func (c *Client) Create(ctx context.Context, p CreateParams) (string, error) {
 	var created string
 	err := c.call(ctx, "create DR task", "create", "", false, &created, func(cl *dwssdk.DwsClient) error {
-		body := &model.CreateDisasterRecovery{Name: p.Name, DrType: p.DRType, PrimaryClusterId: p.PrimaryClusterID,
-			StandbyClusterId: p.StandbyClusterID, DrSyncPeriod: p.SyncPeriod,
-			PrimaryObsBucket: optional(p.PrimaryOBSBucket), StandbyObsBucket: optional(p.StandbyOBSBucket)}
-		resp, err := cl.CreateDisasterRecovery(&model.CreateDisasterRecoveryRequest{
-			Body: &model.CreateDisasterRecoveryReq{DisasterRecovery: body}})
+		resp, err := cl.CreateDisasterRecovery(&model.CreateDisasterRecoveryRequest{Body: createModel(p)})
 		if err != nil {
 			return err
 		}

@@ -17,8 +17,11 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
+	"drportal/internal/auth"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
+	"drportal/internal/jobs"
+	"drportal/internal/requests"
 	"drportal/internal/views"
 )
 
@@ -29,8 +32,12 @@ const auditPageSize = 50
 // every action below it.
 var knownActions = []string{
 	"auth", audit.ActionSignIn, audit.ActionSignInFailed, audit.ActionSignOut,
-	"dr_task", "dr_task.create", audit.ActionCreateSubmit, audit.ActionCreateRejected, audit.ActionCreateFailed,
-	audit.ActionCreated, audit.ActionCloudCall, audit.ActionExport, audit.ActionUserBootstrap,
+	"request", requests.ActionFiled, requests.ActionDecision, requests.ActionApproved, requests.ActionRejected,
+	requests.ActionCancelled, requests.ActionExpired, jobs.ActionExecuting, jobs.ActionIntent, jobs.ActionResult,
+	jobs.ActionRefused, jobs.ActionProgress, jobs.ActionSucceeded, jobs.ActionFailed,
+	"dr_task", audit.ActionCreateRejected, audit.ActionCreateFailed, audit.ActionCloudCall,
+	"user", audit.ActionUserBootstrap, auth.ActionUserCreated, auth.ActionUserRoles, auth.ActionUserDeactivated,
+	auth.ActionUserReactivated, requests.ActionPolicyUpdated, audit.ActionExport,
 }
 
 // auditFilter reads the filter from the query and applies the user's scope:
@@ -287,18 +294,30 @@ func summarize(e audit.Event) string {
 		return s("reason")
 	case audit.ActionCreateFailed:
 		return s("error")
-	case audit.ActionCreateSubmit, audit.ActionCreated:
-		var p struct {
-			Payload struct {
-				DR struct {
-					Name   string `json:"name"`
-					Period string `json:"dr_sync_period"`
-				} `json:"disaster_recovery"`
-			} `json:"payload"`
+	case requests.ActionFiled, requests.ActionDecision, requests.ActionRejected:
+		parts := []string{s("operation") + " " + s("task_name")}
+		if d := s("decision"); d != "" {
+			parts = append(parts, d)
 		}
-		if json.Unmarshal(e.Detail, &p) == nil && p.Payload.DR.Name != "" {
-			return fmt.Sprintf("%s, sync every %s", p.Payload.DR.Name, p.Payload.DR.Period)
+		if c := s("comment"); c != "" {
+			parts = append(parts, "“"+c+"”")
 		}
+		if j := s("justification"); j != "" {
+			parts = append(parts, "“"+j+"”")
+		}
+		return strings.Join(parts, ": ")
+	case jobs.ActionFailed, jobs.ActionRefused:
+		return s("reason")
+	case jobs.ActionProgress:
+		return fmt.Sprintf("%s → %s", or(s("from"), "(start)"), s("to"))
+	case jobs.ActionResult:
+		if n := s("note"); n != "" {
+			return n
+		}
+		if a := s("adopted"); a != "" {
+			return a
+		}
+		return "accepted: DR task " + s("dr_task_id")
 	}
 	return ""
 }

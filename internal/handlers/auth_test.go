@@ -201,10 +201,8 @@ func TestPermissionMatrix(t *testing.T) {
 
 func TestAuditPageFiltersAndExport(t *testing.T) {
 	e := newEnv(t)
+	id := e.createTask("dr_audit01")
 	req := e.signedIn("req@example.com")
-	primary, standby := req.formPair()
-	res := req.post("/dr-tasks", validForm(primary, standby))
-	id := strings.TrimPrefix(res.header.Get("Location"), "/dr-tasks/")
 	req.post("/dr-tasks", url.Values{"name": {"x"}})
 
 	aud := e.signedIn("audit@example.com")
@@ -212,14 +210,17 @@ func TestAuditPageFiltersAndExport(t *testing.T) {
 	if all.status != 200 || all.doc.Find(`[data-testid=audit-row]`).Length() < 5 {
 		t.Fatalf("audit page: %d, %d rows", all.status, all.doc.Find(`[data-testid=audit-row]`).Length())
 	}
-	byAction := aud.get("/audit?action=dr_task.create")
+	byAction := aud.get("/audit?action=request")
 	byAction.doc.Find(`[data-testid=audit-row]`).Each(func(_ int, s *goquery.Selection) {
-		if a, _ := s.Attr("data-action"); !strings.HasPrefix(a, "dr_task.create") {
+		if a, _ := s.Attr("data-action"); !strings.HasPrefix(a, "request.") {
 			t.Errorf("action filter let %s through", a)
 		}
 	})
-	if n := byAction.doc.Find(`[data-testid=audit-row]`).Length(); n != 3 {
-		t.Errorf("dr_task.create* rows: %d, want submitted, created and rejected", n)
+	if n := byAction.doc.Find(`[data-testid=audit-row]`).Length(); n < 8 {
+		t.Errorf("request.* rows: %d, want the whole workflow", n)
+	}
+	if n := aud.get("/audit?action=dr_task.create.rejected").doc.Find(`[data-testid=audit-row]`).Length(); n != 1 {
+		t.Errorf("rejected rows: %d", n)
 	}
 	byTask := aud.get("/audit?task=" + id)
 	if n := byTask.doc.Find(`[data-testid=audit-row]`).Length(); n < 2 {
@@ -240,7 +241,7 @@ func TestAuditPageFiltersAndExport(t *testing.T) {
 		}
 	})
 
-	exp := aud.get("/audit/export?format=ndjson&action=dr_task")
+	exp := aud.get("/audit/export?format=ndjson&action=request.filed")
 	if exp.status != 200 || !strings.HasPrefix(exp.header.Get("Content-Type"), "application/x-ndjson") {
 		t.Fatalf("export: %d %s", exp.status, exp.header.Get("Content-Type"))
 	}
@@ -251,13 +252,13 @@ func TestAuditPageFiltersAndExport(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatalf("line %d: %v", lines, err)
 		}
-		if !strings.HasPrefix(rec["action"].(string), "dr_task") || len(rec["hash"].(string)) != 64 || len(rec["prev_hash"].(string)) != 64 {
+		if rec["action"] != "request.filed" || len(rec["hash"].(string)) != 64 || len(rec["prev_hash"].(string)) != 64 {
 			t.Errorf("record %v", rec)
 		}
 		lines++
 	}
-	if lines != 3 {
-		t.Errorf("exported %d lines, want 3", lines)
+	if lines != 1 {
+		t.Errorf("exported %d lines, want 1", lines)
 	}
 	if n := len(e.events(audit.ActionExport)); n != 1 {
 		t.Errorf("%d export events", n)

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +26,8 @@ import (
 	"drportal/internal/dws"
 	"drportal/internal/dwssim"
 	"drportal/internal/handlers"
+	"drportal/internal/jobs"
+	"drportal/internal/requests"
 	"drportal/internal/testdb"
 	"drportal/static"
 )
@@ -45,6 +49,9 @@ type env struct {
 	sim   *dwssim.Simulator
 	clock *dwssim.FakeClock
 	srv   *httptest.Server
+	jobs  *jobs.Jobs
+	reqs  *requests.Service
+	hooks *hookReceiver
 }
 
 // cheapArgon keeps the tests fast; production uses argon2id.DefaultParams.
@@ -70,15 +77,32 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	authSvc := &auth.Service{Store: store, Now: time.Now, Params: cheapArgon}
+	tasks := &drtask.Service{Cloud: client, Store: store, Now: time.Now, PageTimeout: 2 * time.Second,
+		RefreshInterval: time.Nanosecond}
+	hooks := newHookReceiver(t)
+	reqs := &requests.Service{Store: store, Now: time.Now}
+	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
+		Now: time.Now, BaseURL: "http://portal.test", WebhookURL: hooks.srv.URL, WebhookSecret: hookSecret,
+		FollowInterval: 20 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryCap: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs.Enqueuer, reqs.Notifier = work, work
+	if err := work.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = work.StopAndCancel(ctx)
+	})
 	h := handlers.New(handlers.Deps{
-		Config: cfg, Store: store, Auth: authSvc,
-		Tasks: &drtask.Service{Cloud: client, Store: store, Now: time.Now, PageTimeout: 2 * time.Second,
-			RefreshInterval: time.Nanosecond},
+		Config: cfg, Store: store, Auth: authSvc, Tasks: tasks, Requests: reqs,
 		Assets: static.Load(), Now: time.Now,
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, store: store, sim: sim, clock: clock, srv: srv}
+	e := &env{t: t, store: store, sim: sim, clock: clock, srv: srv, jobs: work, reqs: reqs, hooks: hooks}
 	e.addUser("admin@example.com", auth.AllRoles...)
 	e.addUser("req@example.com", auth.RoleRequester)
 	e.addUser("audit@example.com", auth.RoleAuditor)
@@ -216,4 +240,84 @@ func (e *env) cluster(name string) dwssim.Cluster {
 		e.t.Fatalf("no simulator cluster %s", name)
 	}
 	return c
+}
+
+const hookSecret = "webhook-secret-for-tests"
+
+// hookReceiver is a webhook endpoint that keeps what it received, after
+// checking the signature the way a receiver should.
+type hookReceiver struct {
+	srv    *httptest.Server
+	mu     sync.Mutex
+	events []hookEvent
+}
+
+type hookEvent struct {
+	Event   string
+	Request map[string]any
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	h := &hookReceiver{}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.Header.Get(jobs.HeaderSignature) != jobs.Sign(hookSecret, body) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var n struct {
+			Event   string         `json:"event"`
+			Request map[string]any `json:"request"`
+		}
+		if err := json.Unmarshal(body, &n); err != nil || n.Event != r.Header.Get(jobs.HeaderEvent) {
+			http.Error(w, "bad body", http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		h.events = append(h.events, hookEvent{Event: n.Event, Request: n.Request})
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// received waits until the receiver got event for request id.
+func (h *hookReceiver) received(t *testing.T, event string, id int64) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		h.mu.Lock()
+		for _, e := range h.events {
+			if e.Event == event && e.Request["id"] == float64(id) {
+				h.mu.Unlock()
+				return
+			}
+		}
+		h.mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Errorf("webhook %s for request %d never arrived", event, id)
+}
+
+// waitRequest advances the simulator's clock until the request reaches one
+// of the statuses, and returns it.
+func (e *env) waitRequest(id int64, statuses ...string) db.Request {
+	e.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r, err := e.store.Request(context.Background(), id)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, s := range statuses {
+			if r.Status == s {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("request %d is %s (%s), want %v", id, r.Status, r.Outcome, statuses)
+		}
+		e.clock.Advance(500 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
+	}
 }

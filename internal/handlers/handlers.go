@@ -23,19 +23,21 @@ import (
 	"drportal/internal/config"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
+	"drportal/internal/requests"
 	"drportal/internal/views"
 	"drportal/static"
 )
 
 // Deps are what the handlers are built from.
 type Deps struct {
-	Config config.Config
-	Store  *db.Store
-	Auth   *auth.Service
-	Tasks  *drtask.Service
-	Assets *static.Assets
-	Logger *slog.Logger
-	Now    func() time.Time
+	Config   config.Config
+	Store    *db.Store
+	Auth     *auth.Service
+	Tasks    *drtask.Service
+	Requests *requests.Service
+	Assets   *static.Assets
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Handlers serves the portal's routes.
@@ -109,7 +111,13 @@ func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
 	b.CSRF, _ = c.Get(ctxCSRF).(string)
 	if u := user(c); u != nil {
 		b.User = &views.User{Email: u.Email, Name: u.DisplayName, Roles: strings.Join(u.Roles, ", "),
-			CanCreate: Allowed(u, PermCreateTask)}
+			CanCreate: Allowed(u, PermCreateTask), IsAdmin: Allowed(u, PermAdmin), Awaiting: -1}
+		if Allowed(u, PermDecide) && title != "" {
+			// A failure to count must not fail the page: the counter just hides.
+			if n, err := h.Store.CountRequests(c.Request().Context(), h.awaitingFilter(u)); err == nil {
+				b.User.Awaiting = n
+			}
+		}
 	}
 	return b
 }

@@ -72,6 +72,19 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.GET("/dr-tasks/:id", h.showTask, h.require(PermViewTasks))
 	app.GET("/dr-tasks/:id/status", h.taskStatus, h.require(PermViewTasks))
 	app.GET("/dr-tasks/:id/timeline", h.taskTimeline, h.require(PermViewTasks))
+	app.GET("/requests", h.listRequests, h.require(PermViewRequests))
+	app.GET("/requests/count", h.awaitingCount, h.require(PermViewRequests))
+	app.GET("/requests/:id", h.showRequest, h.require(PermViewRequests))
+	app.GET("/requests/:id/card", h.requestCardFragment, h.require(PermViewRequests))
+	app.GET("/requests/:id/timeline", h.requestTimelineFragment, h.require(PermViewRequests))
+	app.POST("/requests/:id/decide", h.decideRequest, h.require(PermDecide))
+	app.POST("/requests/:id/cancel", h.cancelRequest, h.require(PermFileRequest))
+	app.GET("/admin/users", h.listUsers, h.require(PermAdmin))
+	app.POST("/admin/users", h.createUser, h.require(PermAdmin))
+	app.POST("/admin/users/:id/roles", h.setUserRoles, h.require(PermAdmin))
+	app.POST("/admin/users/:id/active", h.setUserActive, h.require(PermAdmin))
+	app.GET("/admin/policy", h.showPolicy, h.require(PermAdmin))
+	app.POST("/admin/policy", h.savePolicy, h.require(PermAdmin))
 	app.GET("/audit", h.auditPage, h.require(PermViewAudit))
 	app.GET("/audit/export", h.auditExport, h.require(PermViewAudit))
 }
@@ -137,9 +150,13 @@ type Permission int
 const (
 	PermSignedIn     Permission = iota // any signed-in user
 	PermViewTasks                      // see DR tasks: any role
-	PermCreateTask                     // file a create: requester
+	PermCreateTask                     // file a create request: requester
+	PermViewRequests                   // see requests: any role
+	PermFileRequest                    // file or cancel a request: requester (cancel: own only)
+	PermDecide                         // approve or reject: approver (never one's own)
 	PermViewAudit                      // see the audit page: any role (scoped to own events)
 	PermViewAllAudit                   // see everyone's events: auditor, admin
+	PermAdmin                          // manage users and the approval policy: admin
 )
 
 // Allowed is the one place that decides what a user may do.
@@ -150,10 +167,14 @@ func Allowed(u *db.User, p Permission) bool {
 	switch p {
 	case PermSignedIn:
 		return true
-	case PermViewTasks, PermViewAudit:
+	case PermViewTasks, PermViewAudit, PermViewRequests:
 		return len(u.Roles) > 0
-	case PermCreateTask:
+	case PermCreateTask, PermFileRequest:
 		return auth.Has(*u, auth.RoleRequester)
+	case PermDecide:
+		return auth.Has(*u, auth.RoleApprover)
+	case PermAdmin:
+		return auth.Has(*u, auth.RoleAdmin)
 	case PermViewAllAudit:
 		return auth.Has(*u, auth.RoleAuditor) || auth.Has(*u, auth.RoleAdmin)
 	}

@@ -14,6 +14,7 @@ import (
 	"drportal/internal/apperr"
 	"drportal/internal/drtask"
 	"drportal/internal/dws"
+	"drportal/internal/requests"
 	"drportal/internal/views"
 )
 
@@ -49,6 +50,7 @@ func formFrom(c echo.Context) drtask.CreateForm {
 		SyncPeriod:       c.FormValue(drtask.FieldSyncPeriod),
 		PrimaryOBSBucket: c.FormValue(drtask.FieldPrimaryOBSBucket),
 		StandbyOBSBucket: c.FormValue(drtask.FieldStandbyOBSBucket),
+		Justification:    c.FormValue(drtask.FieldJustification),
 	}
 	f.Trim()
 	return f
@@ -62,7 +64,7 @@ func (h *Handlers) taskForm(c echo.Context, f drtask.CreateForm, errs drtask.Fie
 		Base: h.base(c, "New DR task", "new"),
 		Form: views.TaskForm{Name: f.Name, DRType: f.DRType, PrimaryClusterID: f.PrimaryClusterID,
 			StandbyClusterID: f.StandbyClusterID, SyncPeriod: f.SyncPeriod, PrimaryOBSBucket: f.PrimaryOBSBucket,
-			StandbyOBSBucket: f.StandbyOBSBucket},
+			StandbyOBSBucket: f.StandbyOBSBucket, Justification: f.Justification},
 		Errors: errs,
 	}
 	if opts.CloudErr != nil {
@@ -158,26 +160,31 @@ func describePeriod(p string) string {
 	return n + " " + word + "s"
 }
 
+// createTask files a create request: the form is checked (with the cloud,
+// read-only) and, when valid, becomes a request awaiting approval. Nothing
+// is sent to the cloud until the request is approved.
 func (h *Handlers) createTask(c echo.Context) error {
 	f := formFrom(c)
-	res, err := h.Tasks.Create(h.ctx(c), f)
+	ctx := h.ctx(c)
+	plan, errs, err := h.Tasks.PrepareCreate(ctx, f)
 	if err != nil {
-		k := apperr.KindOf(err)
-		if k != apperr.Unavailable && k != apperr.Conflict {
+		if apperr.KindOf(err) != apperr.Unavailable && apperr.KindOf(err) != apperr.Conflict {
 			return err
 		}
-		status := http.StatusServiceUnavailable
-		if k == apperr.Conflict {
-			status = http.StatusConflict
-		}
 		p := h.taskForm(c, f, nil)
-		p.SubmitErr = apperr.Message(err) + ". Nothing was created; you can submit again."
-		return h.render(c, status, views.TaskFormView(p))
+		p.SubmitErr = apperr.Message(err) + ". Nothing was filed; you can submit again."
+		return h.render(c, http.StatusServiceUnavailable, views.TaskFormView(p))
 	}
-	if len(res.Errors) > 0 {
-		return h.render(c, http.StatusUnprocessableEntity, views.TaskFormView(h.taskForm(c, f, res.Errors)))
+	if len(errs) > 0 {
+		return h.render(c, http.StatusUnprocessableEntity, views.TaskFormView(h.taskForm(c, f, errs)))
 	}
-	return c.Redirect(http.StatusSeeOther, "/dr-tasks/"+res.ID)
+	r, err := h.Requests.File(ctx, *user(c), requests.Draft{Operation: requests.OpCreate, TaskName: plan.Params.Name,
+		Method: plan.Method, Path: plan.Path, Payload: plan.Body, Justification: f.Justification})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
 }
 
 func (h *Handlers) showTask(c echo.Context) error {

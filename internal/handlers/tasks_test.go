@@ -2,8 +2,11 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +14,10 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"drportal/internal/audit"
+	"drportal/internal/db"
+	"drportal/internal/dws"
 	"drportal/internal/dwssim"
+	"drportal/internal/requests"
 )
 
 // formPair reads the create form as a person would: the preselected primary
@@ -32,113 +38,203 @@ func (b *browser) formPair() (primary, standby string) {
 
 func validForm(primary, standby string) url.Values {
 	return url.Values{"name": {"dr_demo01"}, "dr_type": {"az"}, "primary_cluster_id": {primary},
-		"standby_cluster_id": {standby}, "dr_sync_period": {"5m"}}
+		"standby_cluster_id": {standby}, "dr_sync_period": {"5m"}, "justification": {"protect the sales warehouse"}}
 }
 
-func TestCreateTaskThenWatchItSettle(t *testing.T) {
+// fileCreate files a create request through the form and returns its id.
+func (e *env) fileCreate(b *browser, form url.Values) int64 {
+	e.t.Helper()
+	res := b.post("/dr-tasks", form)
+	if res.status != http.StatusSeeOther || !strings.HasPrefix(res.header.Get("Location"), "/requests/") {
+		e.t.Fatalf("file create: %d %s\n%s", res.status, res.header.Get("Location"), res.body)
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(res.header.Get("Location"), "/requests/"), 10, 64)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// decide posts a decision from the request's page, as its form would.
+func (e *env) decide(b *browser, id int64, decision, comment string, hdr ...string) response {
+	e.t.Helper()
+	page := b.get(fmt.Sprintf("/requests/%d", id))
+	tok, _ := page.doc.Find(`[data-testid=decide-form] input[name="_csrf"]`).Attr("value")
+	hash, _ := page.doc.Find(`[data-testid=decide-form] input[name="payload_sha256"]`).Attr("value")
+	if tok == "" {
+		tok = b.csrf(fmt.Sprintf("/requests/%d", id))
+		hash = page.text(`[data-testid=payload-hash]`)
+	}
+	req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/requests/%d/decide", e.srv.URL, id),
+		strings.NewReader(url.Values{"_csrf": {tok}, "decision": {decision}, "comment": {comment}, "payload_sha256": {hash}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return b.do(req)
+}
+
+// createTask runs the whole flow (file, approve, execute) and returns the
+// new DR task's id.
+func (e *env) createTask(name string) string {
+	e.t.Helper()
+	req := e.signedIn("req@example.com")
+	primary, standby := req.formPairExcluding(e.busyClusters()...)
+	form := validForm(primary, standby)
+	form.Set("name", name)
+	id := e.fileCreate(req, form)
+	if res := e.decide(e.signedIn("admin@example.com"), id, "approve", ""); res.status != http.StatusSeeOther {
+		e.t.Fatalf("approve: %d %s", res.status, res.body)
+	}
+	return e.waitRequest(id, db.StatusSucceeded).DRTaskID
+}
+
+// busyClusters are the clusters already in a DR task.
+func (e *env) busyClusters() []string {
+	var out []string
+	for _, t := range e.sim.Tasks(simProject) {
+		out = append(out, t.PrimaryClusterID, t.StandbyClusterID)
+	}
+	return out
+}
+
+func TestCreateIsARequestThatRunsOnceApproved(t *testing.T) {
 	e := newEnv(t)
 	b := e.signedIn("req@example.com")
 	primary, standby := b.formPair()
 
-	res := b.post("/dr-tasks", validForm(primary, standby))
-	if res.status != http.StatusSeeOther {
-		t.Fatalf("create: status %d\n%s", res.status, res.body)
+	id := e.fileCreate(b, validForm(primary, standby))
+	// Filing sends nothing to the cloud.
+	if n := e.sim.Calls("create"); n != 0 || len(e.sim.Tasks(simProject)) != 0 {
+		t.Fatalf("filing reached the cloud: %d creates", n)
 	}
-	loc := res.header.Get("Location")
-	id := strings.TrimPrefix(loc, "/dr-tasks/")
-	if len(id) != 36 {
-		t.Fatalf("redirect to %q", loc)
+	page := b.get(fmt.Sprintf("/requests/%d", id))
+	if page.status != 200 || page.doc.Find(`[data-testid=request-card]`).AttrOr("data-status", "") != "pending" {
+		t.Fatalf("request page: %d\n%s", page.status, page.body)
 	}
-
-	// The cloud has exactly one task, and the portal recorded it as its own.
-	if tasks := e.sim.Tasks(simProject); len(tasks) != 1 || tasks[0].ID != id || tasks[0].SyncPeriod != "5m" {
-		t.Fatalf("simulator tasks: %+v", tasks)
-	}
-	row, err := e.store.Task(context.Background(), id)
+	r, err := e.store.Request(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !row.Managed || row.Name != "dr_demo01" || row.PrimaryClusterID != primary || row.StandbyClusterID != standby {
-		t.Errorf("row: %+v", row)
+	wantBody := dws.CreateBody(dws.CreateParams{Name: "dr_demo01", DRType: "az", PrimaryClusterID: primary,
+		StandbyClusterID: standby, SyncPeriod: "5m"})
+	if string(r.Payload) != string(wantBody) || page.text(`[data-testid=payload-raw]`) != strings.TrimSpace(string(wantBody)) {
+		t.Errorf("payload %q, page shows %q", r.Payload, page.text(`[data-testid=payload-raw]`))
 	}
-	created := e.events(audit.ActionCreated)
-	if len(created) != 1 || created[0].SubjectID != id || created[0].Actor.Name != "req@example.com" ||
-		!strings.Contains(string(created[0].Detail), `"dr_sync_period":"5m"`) {
-		t.Errorf("created events: %+v", created)
+	if call := page.text(`[data-testid=call]`); call != "POST /v2/"+simProject+"/disaster-recoveries" {
+		t.Errorf("call shown: %q", call)
 	}
-	if n := len(e.events(audit.ActionCreateSubmit)); n != 1 {
-		t.Errorf("%d submitted events", n)
+	if page.doc.Find(`[data-testid=preconditions-ok]`).Length() != 1 {
+		t.Errorf("preconditions: %s", page.text(`[data-testid=preconditions]`))
 	}
-	var createCalls int
-	for _, ev := range e.events(audit.ActionCloudCall) {
-		if strings.Contains(string(ev.Detail), `"operation":"create"`) {
-			createCalls++
-			if ev.SubjectID != id || ev.Outcome != audit.Success || ev.CorrelationID == "" ||
-				!strings.Contains(string(ev.Detail), `"x_request_id"`) {
-				t.Errorf("create call event: %+v %s", ev, ev.Detail)
-			}
-		}
-		if strings.Contains(string(ev.Detail), simSK) || strings.Contains(strings.ToLower(string(ev.Detail)), "authorization") {
-			t.Errorf("secret in audit detail: %s", ev.Detail)
-		}
+	if page.doc.Find(`[data-testid=decide-form]`).Length() != 0 || !strings.Contains(page.text(`[data-testid=decide-why]`), "own request") {
+		t.Error("the requester is offered to decide their own request")
 	}
-	if createCalls != 1 {
-		t.Errorf("%d create calls audited, want 1", createCalls)
+	if page.doc.Find(`[data-testid=cancel]`).Length() != 1 {
+		t.Error("the requester cannot cancel")
+	}
+	e.hooks.received(t, requests.EventFiled, id)
+
+	// The approver sees it waiting, approves with htmx and gets the card back.
+	admin := e.signedIn("admin@example.com")
+	if n := admin.get("/requests").doc.Find(`[data-testid=request-row]`).Length(); n != 1 {
+		t.Errorf("awaiting tab lists %d requests", n)
+	}
+	if c := admin.get("/dr-tasks").text(`[data-testid=awaiting-count]`); c != "1" {
+		t.Errorf("header counter %q", c)
+	}
+	card := e.decide(admin, id, "approve", "looks right", "HX-Request", "true")
+	if card.status != 200 || strings.Contains(card.body, "<html") || card.header.Get("HX-Trigger") != "request-updated" ||
+		!strings.Contains(card.text(`[data-testid=flash]`), "approval is recorded") {
+		t.Fatalf("approve: %d %q\n%s", card.status, card.header.Get("HX-Trigger"), card.body)
 	}
 
-	// The task page shows it creating, polling; once the cloud settles the
-	// panel shows unstart and stops polling.
-	page := b.get(loc)
-	if page.status != 200 || page.text(`#task-panel [data-testid=status]`) != "creating" {
-		t.Fatalf("detail page: %d %q", page.status, page.text(`[data-testid=status]`))
+	r = e.waitRequest(id, db.StatusSucceeded, db.StatusFailed)
+	if r.Status != db.StatusSucceeded || r.DRTaskID == "" {
+		t.Fatalf("request ended %s: %s %s", r.Status, r.Outcome, r.ErrorMsg)
 	}
-	if _, polling := page.doc.Find("#task-panel").Attr("hx-trigger"); !polling {
-		t.Error("a creating task's panel does not poll")
+	tasks := e.sim.Tasks(simProject)
+	if len(tasks) != 1 || tasks[0].ID != r.DRTaskID || tasks[0].Status != "unstart" || e.sim.Calls("create") != 1 {
+		t.Fatalf("simulator: %+v, %d creates", tasks, e.sim.Calls("create"))
 	}
-	if page.doc.Find(`[data-testid=timeline-event][data-action="dr_task.create.succeeded"]`).Length() != 1 {
-		t.Errorf("timeline lacks the create event:\n%s", page.doc.Find("#timeline").Text())
+	row, err := e.store.Task(context.Background(), r.DRTaskID)
+	if err != nil || !row.Managed || row.Status != "unstart" {
+		t.Errorf("task row %+v %v", row, err)
 	}
-	e.clock.Advance(time.Minute)
-	panel := b.get(loc+"/status", "HX-Request", "true")
-	if panel.status != 200 || panel.text(`[data-testid=status]`) != "unstart" {
-		t.Fatalf("status fragment: %d %q", panel.status, panel.text(`[data-testid=status]`))
+
+	// Every step is in the request's history, the call's exact bytes too.
+	events, err := e.store.RequestTimeline(context.Background(), id, 100)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if strings.Contains(panel.body, "<html") {
-		t.Error("the status fragment is a whole page")
+	var actions []string
+	for _, ev := range events {
+		actions = append(actions, ev.Action)
+		if ev.Action == audit.ActionCloudCall && strings.Contains(string(ev.Detail), `"operation":"create"`) {
+			var d struct {
+				Body string `json:"request_body"`
+			}
+			_ = json.Unmarshal(ev.Detail, &d)
+			if d.Body != string(wantBody) {
+				t.Errorf("the call sent %s, approved %s", d.Body, wantBody)
+			}
+		}
 	}
-	if _, polling := panel.doc.Find("#task-panel").Attr("hx-trigger"); polling {
+	want := []string{"request.filed", "request.decision", "request.approved", "request.executing", "request.intent",
+		"cloud.call", "request.result", "request.progress", "request.succeeded"}
+	if !containsInOrder(actions, want) {
+		t.Errorf("history %v lacks %v in order", actions, want)
+	}
+	e.hooks.received(t, requests.EventApproved, id)
+	e.hooks.received(t, requests.EventExecuted, id)
+
+	// The request page shows the outcome; the task page shows the task.
+	done := b.get(fmt.Sprintf("/requests/%d", id))
+	if done.doc.Find(`[data-testid=request-card]`).AttrOr("data-status", "") != "succeeded" ||
+		done.doc.Find(`[data-testid=task-link]`).Text() != r.DRTaskID {
+		t.Errorf("finished request page:\n%s", done.text(`[data-testid=request-card]`))
+	}
+	task := b.get("/dr-tasks/" + r.DRTaskID)
+	if task.text(`#task-panel [data-testid=status]`) != "unstart" {
+		t.Errorf("task page status %q", task.text(`#task-panel [data-testid=status]`))
+	}
+	if _, polling := task.doc.Find("#task-panel").Attr("hx-trigger"); polling {
 		t.Error("a settled task's panel still polls")
 	}
-	if panel.header.Get("HX-Trigger") != "task-updated" {
-		t.Errorf("HX-Trigger = %q", panel.header.Get("HX-Trigger"))
+	panel := b.get("/dr-tasks/"+r.DRTaskID+"/status", "HX-Request", "true")
+	if panel.status != 200 || strings.Contains(panel.body, "<html") || panel.header.Get("HX-Trigger") != "task-updated" {
+		t.Errorf("status fragment: %d %q", panel.status, panel.header.Get("HX-Trigger"))
 	}
 	for _, want := range []string{primary, standby, "Progress", "Last successful sync"} {
 		if !strings.Contains(panel.body, want) {
 			t.Errorf("panel lacks %q", want)
 		}
 	}
-	// Without htmx, the fragment URL sends the browser to the page.
-	if res := b.get(loc + "/status"); res.status != http.StatusSeeOther || res.header.Get("Location") != loc {
-		t.Errorf("status without HX-Request: %d %s", res.status, res.header.Get("Location"))
+	if res := b.get("/dr-tasks/" + r.DRTaskID + "/status"); res.status != http.StatusSeeOther {
+		t.Errorf("status without HX-Request: %d", res.status)
 	}
-
 	list := b.get("/dr-tasks")
-	row1 := list.doc.Find(`[data-testid=task-row]`)
-	if row1.Length() != 1 || !strings.Contains(row1.Text(), "dr_demo01") || !strings.Contains(row1.Text(), "unstart") ||
-		!strings.Contains(row1.Text(), "5m") {
-		t.Errorf("list row: %q", row1.Text())
+	if row := list.doc.Find(`[data-testid=task-row]`); row.Length() != 1 || !strings.Contains(row.Text(), "dr_demo01") {
+		t.Errorf("list: %q", row.Text())
 	}
+}
+
+func containsInOrder(have, want []string) bool {
+	i := 0
+	for _, h := range have {
+		if i < len(want) && h == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
 }
 
 func TestCreateRejectsBadInputWithoutCallingTheCloud(t *testing.T) {
 	e := newEnv(t)
 	b := e.signedIn("req@example.com")
-	primary, standby := b.formPair()
 	// A task that already exists, to collide with.
-	if res := b.post("/dr-tasks", validForm(primary, standby)); res.status != http.StatusSeeOther {
-		t.Fatalf("seed task: %d", res.status)
-	}
-	primary2, standby2 := b.formPairExcluding(primary, standby)
+	e.createTask("dr_demo01")
+	primary2, standby2 := b.formPairExcluding(e.busyClusters()...)
 	failed := e.cluster(dwssim.ClusterFailed).ID
 	sameAZ := b.sameAZAs(primary2)
 
@@ -160,6 +256,7 @@ func TestCreateRejectsBadInputWithoutCallingTheCloud(t *testing.T) {
 		{"same cluster twice", func(v url.Values) { v.Set("standby_cluster_id", v.Get("primary_cluster_id")) }, "standby_cluster_id", "different cluster"},
 		{"cross-region", func(v url.Values) { v.Set("dr_type", "region") }, "dr_type", "Cross-region"},
 		{"bad bucket", func(v url.Values) { v.Set("primary_obs_bucket", "Bad_Bucket") }, "primary_obs_bucket", "OBS bucket"},
+		{"no justification", func(v url.Values) { v.Set("justification", "  ") }, "justification", "Say why"},
 		{"unknown primary", func(v url.Values) { v.Set("primary_cluster_id", "99999999-9999-9999-9999-999999999999") }, "primary_cluster_id", "does not exist"},
 		{"failed primary", func(v url.Values) { v.Set("primary_cluster_id", failed) }, "primary_cluster_id", "cannot be a primary"},
 		{"standby in the same zone", func(v url.Values) { v.Set("standby_cluster_id", sameAZ) }, "standby_cluster_id", "not eligible"},
@@ -167,6 +264,7 @@ func TestCreateRejectsBadInputWithoutCallingTheCloud(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			createsBefore := e.sim.Calls("create")
+			filedBefore, _ := e.store.CountRequests(context.Background(), db.RequestFilter{})
 			rejectedBefore := len(e.events(audit.ActionCreateRejected))
 			form := validForm(primary2, standby2)
 			form.Set("name", "dr_other02")
@@ -190,6 +288,9 @@ func TestCreateRejectsBadInputWithoutCallingTheCloud(t *testing.T) {
 			}
 			if tasks := e.sim.Tasks(simProject); len(tasks) != 1 {
 				t.Errorf("simulator has %d tasks", len(tasks))
+			}
+			if filed, _ := e.store.CountRequests(context.Background(), db.RequestFilter{}); filed != filedBefore {
+				t.Errorf("bad input filed %d requests", filed-filedBefore)
 			}
 			rejected := e.events(audit.ActionCreateRejected)
 			if len(rejected) != rejectedBefore+1 || !strings.Contains(string(rejected[len(rejected)-1].Detail), tt.field) {
@@ -265,58 +366,61 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func TestCreateShowsTheCloudsErrorAndCreatesNothing(t *testing.T) {
+func TestARefusedCallFailsTheRequestWithTheCloudsError(t *testing.T) {
 	e := newEnv(t)
 	b := e.signedIn("req@example.com")
 	primary, standby := b.formPair()
-	e.sim.InjectFault(dwssim.Fault{Route: "create", Status: 403, Code: "DWS.7023", Message: "Cluster status is not allowed to operation.", Times: 1})
-	res := b.post("/dr-tasks", validForm(primary, standby))
-	if res.status != http.StatusConflict {
-		t.Fatalf("status %d\n%s", res.status, res.body)
+	id := e.fileCreate(b, validForm(primary, standby))
+	e.sim.InjectFault(dwssim.Fault{Route: "create", Status: 400, Code: "DWS.5065", Message: "Invalid parameter.", Times: 1})
+	e.decide(e.signedIn("admin@example.com"), id, "approve", "")
+	r := e.waitRequest(id, db.StatusFailed, db.StatusSucceeded)
+	if r.Status != db.StatusFailed || r.ErrorCode != "DWS.5065" || r.ErrorRequestID == "" {
+		t.Fatalf("request %+v", r)
 	}
-	msg := res.text(`[data-testid=submit-error]`)
-	for _, want := range []string{"DWS.7023", "not allowed", "request id"} {
+	if e.sim.Calls("create") != 1 || len(e.sim.Tasks(simProject)) != 0 {
+		t.Errorf("a refused create was retried or created something")
+	}
+	page := b.get(fmt.Sprintf("/requests/%d", id))
+	msg := page.text(`[data-testid=cloud-error]`)
+	for _, want := range []string{"DWS.5065", "Invalid parameter", r.ErrorRequestID} {
 		if !strings.Contains(msg, want) {
-			t.Errorf("error %q lacks %q", msg, want)
+			t.Errorf("cloud error %q lacks %q", msg, want)
 		}
 	}
 	if rows, _ := e.store.ListTasks(context.Background()); len(rows) != 0 {
 		t.Errorf("%d task rows after a refused create", len(rows))
 	}
-	failed := e.events(audit.ActionCreateFailed)
-	if len(failed) != 1 || !strings.Contains(string(failed[0].Detail), "DWS.7023") {
-		t.Errorf("failure events: %+v", failed)
-	}
+	e.hooks.received(t, requests.EventFailed, id)
 }
 
-func TestCreateAdoptsATaskWhoseAnswerWasLost(t *testing.T) {
+func TestAnAnswerLostInTransitIsAdoptedNotResent(t *testing.T) {
 	e := newEnv(t)
 	b := e.signedIn("req@example.com")
 	primary, standby := b.formPair()
+	id := e.fileCreate(b, validForm(primary, standby))
 	e.sim.InjectFault(dwssim.Fault{Route: "create", DropResponse: true, Times: 1})
-	res := b.post("/dr-tasks", validForm(primary, standby))
-	if res.status != http.StatusSeeOther {
-		t.Fatalf("status %d\n%s", res.status, res.body)
-	}
+	e.decide(e.signedIn("admin@example.com"), id, "approve", "")
+	r := e.waitRequest(id, db.StatusSucceeded, db.StatusFailed)
 	tasks := e.sim.Tasks(simProject)
-	if len(tasks) != 1 || res.header.Get("Location") != "/dr-tasks/"+tasks[0].ID {
-		t.Fatalf("tasks %+v, redirect %s", tasks, res.header.Get("Location"))
+	if r.Status != db.StatusSucceeded || len(tasks) != 1 || r.DRTaskID != tasks[0].ID || e.sim.Calls("create") != 1 {
+		t.Fatalf("request %s (%s), tasks %+v, %d creates", r.Status, r.Outcome, tasks, e.sim.Calls("create"))
 	}
-	if n := e.sim.Calls("create"); n != 1 {
-		t.Errorf("create sent %d times", n)
+	var adopted bool
+	events, _ := e.store.RequestTimeline(context.Background(), id, 100)
+	for _, ev := range events {
+		if ev.Action == "request.result" && strings.Contains(string(ev.Detail), "adopted") {
+			adopted = true
+		}
 	}
-	created := e.events(audit.ActionCreated)
-	if len(created) != 1 || !strings.Contains(string(created[0].Detail), "adopted") {
-		t.Errorf("created events: %+v", created)
+	if !adopted {
+		t.Error("the adoption is not in the history")
 	}
 }
 
 func TestListAndDetailFallBackToTheLastKnownState(t *testing.T) {
 	e := newEnv(t)
 	b := e.signedIn("req@example.com")
-	primary, standby := b.formPair()
-	res := b.post("/dr-tasks", validForm(primary, standby))
-	loc := res.header.Get("Location")
+	loc := "/dr-tasks/" + e.createTask("dr_demo01")
 	if list := b.get("/dr-tasks"); list.doc.Find(`[data-testid=stale]`).Length() != 0 {
 		t.Fatal("a fresh list is marked stale")
 	}

@@ -27,3 +27,10 @@ func outcomeClass(o string) string {
 	}
 	return "idle"
 }
+
+func decisionClass(d string) string {
+	if d == "approve" {
+		return "success"
+	}
+	return "failure"
+}

@@ -28,6 +28,10 @@ type User struct {
 	Name      string
 	Roles     string
 	CanCreate bool
+	IsAdmin   bool
+	// Awaiting is the number of requests waiting for this user's decision
+	// (approvers only; -1 hides the counter).
+	Awaiting int
 }
 
 // CSRFHeaders is the hx-headers value carrying the CSRF token.
@@ -40,7 +44,7 @@ func (b Base) CSRFHeaders() string {
 // and swaps 422 responses so forms show their errors.
 const HTMXConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,` +
 	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"422","swap":true},` +
-	`{"code":"[45]..","swap":false,"error":true}]}`
+	`{"code":"409","swap":true},{"code":"403","swap":true},{"code":"[45]..","swap":false,"error":true}]}`
 
 // SignInPage is the sign-in form.
 type SignInPage struct {
@@ -109,6 +113,7 @@ type TaskForm struct {
 	SyncPeriod       string
 	PrimaryOBSBucket string
 	StandbyOBSBucket string
+	Justification    string
 }
 
 // Option is a picker entry.
@@ -213,4 +218,143 @@ type AuditRow struct {
 	Summary     string
 	Detail      string // indented JSON
 	Correlation string
+}
+
+// RequestListPage is the requests page.
+type RequestListPage struct {
+	Base
+	Tabs       []Tab
+	Tab        string
+	Status     string
+	Operation  string
+	Statuses   []Option
+	Operations []Option
+	Rows       []RequestRow
+}
+
+// Tab is one tab of a tabbed list.
+type Tab struct {
+	Key    string
+	Label  string
+	URL    string
+	Active bool
+}
+
+// RequestRow is one line of the requests list.
+type RequestRow struct {
+	ID        string
+	URL       string
+	Operation string
+	Task      string
+	Requester string
+	Status    Status
+	Approvals string
+	Created   string
+}
+
+// RequestPage is one request.
+type RequestPage struct {
+	Base
+	Card     RequestCard
+	Timeline Timeline
+}
+
+// RequestCard is the part of a request's page that its buttons replace.
+type RequestCard struct {
+	ID                string
+	Title             string
+	Status            Status
+	Live              bool // poll while approved or executing
+	PollURL           string
+	Requester         string
+	Created           string
+	Expires           string
+	Justification     string
+	Policy            string
+	ApprovalsSummary  string
+	Approvals         []ApprovalRow
+	Method            string
+	Path              string
+	Body              string
+	BodyPretty        string
+	PayloadHash       string
+	ShowPreconditions bool
+	Preconditions     []string
+	PreconditionsErr  string
+	TaskURL           string
+	TaskID            string
+	CanDecide         bool
+	DecideWhy         string
+	CanCancel         bool
+	DecideURL         string
+	CancelURL         string
+	Outcome           string
+	ErrorCode         string
+	ErrorMsg          string
+	ErrorRequestID    string
+	Flash             string
+	Error             string
+	CSRF              string
+}
+
+// ApprovalRow is one approver's decision.
+type ApprovalRow struct {
+	Approver string
+	Decision string
+	Comment  string
+	At       string
+	Policy   string
+}
+
+// UsersPage is user administration.
+type UsersPage struct {
+	Base
+	Users  []UserRow
+	Form   NewUserForm
+	Errors map[string]string
+	Flash  string
+	Error  string
+}
+
+// UserRow is one account.
+type UserRow struct {
+	ID     string
+	Email  string
+	Name   string
+	Roles  []RoleBox
+	Active bool
+	Self   bool
+}
+
+// RoleBox is a role checkbox.
+type RoleBox struct {
+	Name    string
+	Checked bool
+}
+
+// NewUserForm holds the new-account form's values.
+type NewUserForm struct {
+	Email       string
+	DisplayName string
+	Roles       []RoleBox
+}
+
+// PolicyPage is the approval policy editor.
+type PolicyPage struct {
+	Base
+	Version     int
+	UpdatedBy   string
+	UpdatedAt   string
+	Rows        []PolicyRow
+	PendingTTL  string
+	ApprovalTTL string
+	Errors      map[string]string
+	Flash       string
+}
+
+// PolicyRow is one operation's number of approvals.
+type PolicyRow struct {
+	Operation string
+	Value     string
+	Error     string
 }

@@ -1,0 +1,179 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"drportal/internal/apperr"
+	"drportal/internal/audit"
+	"drportal/internal/db"
+)
+
+// Audit actions of user administration.
+const (
+	ActionUserCreated     = "user.created"
+	ActionUserRoles       = "user.roles_changed"
+	ActionUserDeactivated = "user.deactivated"
+	ActionUserReactivated = "user.reactivated"
+)
+
+// MinPasswordLength is the shortest password an admin may set.
+const MinPasswordLength = 12
+
+// NewUser is an admin's new account.
+type NewUser struct {
+	Email       string
+	DisplayName string
+	Password    string
+	Roles       []string
+}
+
+// Validate returns what is wrong, by field (email, display_name, password, roles).
+func (n *NewUser) Validate() map[string]string {
+	n.Email = strings.ToLower(strings.TrimSpace(n.Email))
+	n.DisplayName = strings.TrimSpace(n.DisplayName)
+	errs := map[string]string{}
+	if a, err := mail.ParseAddress(n.Email); err != nil || a.Address != n.Email || len(n.Email) > 254 {
+		errs["email"] = "Enter an e-mail address like ana@example.com."
+	}
+	if n.DisplayName == "" || utf8.RuneCountInString(n.DisplayName) > 100 {
+		errs["display_name"] = "Enter a name of 1 to 100 characters."
+	}
+	if utf8.RuneCountInString(n.Password) < MinPasswordLength || len(n.Password) > 1000 {
+		errs["password"] = fmt.Sprintf("The password needs at least %d characters.", MinPasswordLength)
+	}
+	if msg := checkRoles(n.Roles); msg != "" {
+		errs["roles"] = msg
+	}
+	return errs
+}
+
+func checkRoles(roles []string) string {
+	for _, r := range roles {
+		if !slices.Contains(AllRoles, r) {
+			return fmt.Sprintf("Unknown role %q; roles are %s.", r, strings.Join(AllRoles, ", "))
+		}
+	}
+	return ""
+}
+
+func requireAdmin(u db.User) error {
+	if !u.Active || !Has(u, RoleAdmin) {
+		return apperr.New(apperr.Forbidden, "Only admins manage users.")
+	}
+	return nil
+}
+
+func (s *Service) userEvent(ctx context.Context, action string, target db.User, detail map[string]any) audit.Event {
+	e := audit.FromContext(ctx, action, audit.Success)
+	e.OccurredAt = s.Now()
+	e.SubjectType, e.SubjectID = audit.SubjectUser, target.Email
+	e.Detail = audit.Detail(detail)
+	return e
+}
+
+// CreateUser creates an account; only admins may. Field problems come back
+// as a map and change nothing.
+func (s *Service) CreateUser(ctx context.Context, admin db.User, n NewUser) (db.User, map[string]string, error) {
+	if err := requireAdmin(admin); err != nil {
+		return db.User{}, nil, err
+	}
+	if errs := n.Validate(); len(errs) > 0 {
+		return db.User{}, errs, nil
+	}
+	hash, err := s.HashPassword(n.Password)
+	if err != nil {
+		return db.User{}, nil, err
+	}
+	roles := slices.Compact(slices.Sorted(slices.Values(n.Roles)))
+	var out db.User
+	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
+		u, err := tx.CreateUser(ctx, n.Email, n.DisplayName, hash, roles)
+		if err != nil {
+			return err
+		}
+		out = u
+		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, ActionUserCreated, u, map[string]any{"roles": u.Roles, "display_name": u.DisplayName}))
+		return err
+	})
+	if apperr.KindOf(err) == apperr.Conflict {
+		return db.User{}, map[string]string{"email": "An account with this e-mail already exists."}, nil
+	}
+	return out, nil, err
+}
+
+// SetRoles replaces a user's roles. An admin cannot take the admin role
+// from themselves, and the last active admin keeps it, so the portal always
+// has someone who can manage it.
+func (s *Service) SetRoles(ctx context.Context, admin db.User, userID int64, roles []string) (db.User, error) {
+	if err := requireAdmin(admin); err != nil {
+		return db.User{}, err
+	}
+	if msg := checkRoles(roles); msg != "" {
+		return db.User{}, apperr.New(apperr.Invalid, "%s", msg)
+	}
+	roles = slices.Compact(slices.Sorted(slices.Values(roles)))
+	var out db.User
+	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		u, err := tx.UserForUpdate(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if Has(u, RoleAdmin) && !slices.Contains(roles, RoleAdmin) {
+			if u.ID == admin.ID {
+				return apperr.New(apperr.Conflict, "You cannot remove your own admin role; ask another admin. Nothing was changed.")
+			}
+			if n, err := tx.CountActiveAdmins(ctx); err != nil {
+				return err
+			} else if n <= 1 && u.Active {
+				return apperr.New(apperr.Conflict, "%s is the last active admin. Nothing was changed.", u.Email)
+			}
+		}
+		if err := tx.SetRoles(ctx, userID, roles, s.Now()); err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, ActionUserRoles, u, map[string]any{"from": u.Roles, "to": roles}))
+		out = u
+		out.Roles = roles
+		return err
+	})
+	return out, err
+}
+
+// SetActive deactivates (ending their sessions) or reactivates a user. An
+// admin cannot deactivate themselves.
+func (s *Service) SetActive(ctx context.Context, admin db.User, userID int64, active bool) (db.User, error) {
+	if err := requireAdmin(admin); err != nil {
+		return db.User{}, err
+	}
+	var out db.User
+	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		u, err := tx.UserForUpdate(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if u.ID == admin.ID && !active {
+			return apperr.New(apperr.Conflict, "You cannot deactivate your own account. Nothing was changed.")
+		}
+		if u.Active == active {
+			out = u
+			return nil
+		}
+		if err := tx.SetActive(ctx, userID, active, s.Now()); err != nil {
+			return err
+		}
+		action := ActionUserReactivated
+		if !active {
+			action = ActionUserDeactivated
+		}
+		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, action, u, nil))
+		out = u
+		out.Active = active
+		return err
+	})
+	return out, err
+}

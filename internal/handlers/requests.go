@@ -1,0 +1,315 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"drportal/internal/apperr"
+	"drportal/internal/auth"
+	"drportal/internal/db"
+	"drportal/internal/dws"
+	"drportal/internal/requests"
+	"drportal/internal/views"
+)
+
+// EventRequestUpdated tells panels (the header counter, timelines) that a
+// request changed.
+const EventRequestUpdated = "request-updated"
+
+func requestID64(c echo.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, apperr.New(apperr.NotFound, "There is no request %q.", c.Param("id"))
+	}
+	return id, nil
+}
+
+// awaitingFilter is the requests waiting for u's decision.
+func (h *Handlers) awaitingFilter(u *db.User) db.RequestFilter {
+	return db.RequestFilter{AwaitingUser: u.ID, Now: h.Now()}
+}
+
+func (h *Handlers) listRequests(c echo.Context) error {
+	u := user(c)
+	q := c.QueryParams()
+	tab := q.Get("tab")
+	if tab == "" {
+		tab = "mine"
+		if auth.Has(*u, auth.RoleApprover) {
+			tab = "awaiting"
+		}
+	}
+	f := db.RequestFilter{Status: q.Get("status"), Operation: q.Get("operation")}
+	switch tab {
+	case "awaiting":
+		f.AwaitingUser, f.Now = u.ID, h.Now()
+	case "mine":
+		f.RequesterID = u.ID
+	case "all":
+	default:
+		return apperr.New(apperr.Invalid, "Unknown tab %q: use awaiting, mine or all.", tab)
+	}
+	if f.Status != "" && !slices.Contains(requests.Statuses, f.Status) {
+		return apperr.New(apperr.Invalid, "Unknown status %q.", f.Status)
+	}
+	if f.Operation != "" && !slices.Contains(requests.Operations, f.Operation) {
+		return apperr.New(apperr.Invalid, "Unknown operation %q.", f.Operation)
+	}
+	rows, err := h.Store.ListRequests(c.Request().Context(), f, 200)
+	if err != nil {
+		return err
+	}
+	p := views.RequestListPage{Base: h.base(c, "Requests", "requests"), Tab: tab, Status: f.Status, Operation: f.Operation}
+	for _, t := range []struct{ key, label string }{{"awaiting", "Awaiting my approval"}, {"mine", "Mine"}, {"all", "All"}} {
+		v := url.Values{"tab": {t.key}}
+		p.Tabs = append(p.Tabs, views.Tab{Key: t.key, Label: t.label, URL: "/requests?" + v.Encode(), Active: t.key == tab})
+	}
+	for _, s := range requests.Statuses {
+		p.Statuses = append(p.Statuses, views.Option{Value: s, Label: s, Selected: s == f.Status})
+	}
+	for _, o := range requests.Operations {
+		p.Operations = append(p.Operations, views.Option{Value: o, Label: o, Selected: o == f.Operation})
+	}
+	now := h.Now()
+	for _, r := range rows {
+		p.Rows = append(p.Rows, views.RequestRow{
+			ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID), Operation: r.Operation,
+			Task: r.TaskName, Requester: r.RequesterEmail, Status: requestBadge(requests.EffectiveStatus(r, now)),
+			Approvals: fmt.Sprintf("needs %d", r.RequiredApprovals), Created: formatTime(r.CreatedAt),
+		})
+	}
+	return h.render(c, http.StatusOK, views.RequestList(p))
+}
+
+// awaitingCount answers the header counter's refresh.
+func (h *Handlers) awaitingCount(c echo.Context) error {
+	u := user(c)
+	if !auth.Has(*u, auth.RoleApprover) {
+		return c.NoContent(http.StatusNoContent)
+	}
+	n, err := h.Store.CountRequests(c.Request().Context(), h.awaitingFilter(u))
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, views.AwaitingCount(n))
+}
+
+func (h *Handlers) showRequest(c echo.Context) error {
+	id, err := requestID64(c)
+	if err != nil {
+		return err
+	}
+	card, err := h.requestCard(c, id, true)
+	if err != nil {
+		return err
+	}
+	tl, err := h.requestTimeline(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, views.RequestView(views.RequestPage{
+		Base: h.base(c, card.Title, "requests"), Card: card, Timeline: tl}))
+}
+
+// requestCardFragment answers the card's polling.
+func (h *Handlers) requestCardFragment(c echo.Context) error {
+	id, err := requestID64(c)
+	if err != nil {
+		return err
+	}
+	if !isFragment(c) {
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", id))
+	}
+	card, err := h.requestCard(c, id, false)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, views.RequestCardView(card))
+}
+
+func (h *Handlers) requestTimelineFragment(c echo.Context) error {
+	id, err := requestID64(c)
+	if err != nil {
+		return err
+	}
+	if !isFragment(c) {
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", id))
+	}
+	tl, err := h.requestTimeline(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, views.RequestTimelineView(tl))
+}
+
+func (h *Handlers) requestTimeline(ctx context.Context, id int64) (views.Timeline, error) {
+	events, err := h.Store.RequestTimeline(ctx, id, 500)
+	if err != nil {
+		return views.Timeline{}, err
+	}
+	tl := views.Timeline{URL: fmt.Sprintf("/requests/%d/timeline", id)}
+	for _, e := range events {
+		tl.Events = append(tl.Events, auditRow(e))
+	}
+	return tl, nil
+}
+
+// requestCard shapes a request for its card. withLive also asks the cloud
+// whether the preconditions hold now (for a request still to be executed).
+func (h *Handlers) requestCard(c echo.Context, id int64, withLive bool) (views.RequestCard, error) {
+	ctx := c.Request().Context()
+	r, err := h.Store.Request(ctx, id)
+	if err != nil {
+		return views.RequestCard{}, err
+	}
+	approvals, err := h.Store.Approvals(ctx, id)
+	if err != nil {
+		return views.RequestCard{}, err
+	}
+	policy, err := h.Store.Policy(ctx, r.PolicyVersion)
+	if err != nil {
+		return views.RequestCard{}, err
+	}
+	u := user(c)
+	now := h.Now()
+	status := requests.EffectiveStatus(r, now)
+	card := views.RequestCard{
+		ID: strconv.FormatInt(r.ID, 10), Title: fmt.Sprintf("Request #%d: %s %s", r.ID, r.Operation, r.TaskName),
+		Status: requestBadge(status), Live: status == db.StatusApproved || status == db.StatusExecuting,
+		PollURL: fmt.Sprintf("/requests/%d/card", r.ID), Requester: r.RequesterEmail, Created: formatTime(r.CreatedAt),
+		Expires: formatTime(r.ExpiresAt), Justification: r.Justification,
+		Policy: fmt.Sprintf("version %d: %s needs %d approval(s); an approval lapses after %s unless executed",
+			r.PolicyVersion, r.Operation, r.RequiredApprovals, policy.ApprovalTTL),
+		Method: r.Method, Path: r.Path, Body: string(r.Payload), PayloadHash: hex.EncodeToString(r.PayloadSHA256),
+		DecideURL: fmt.Sprintf("/requests/%d/decide", r.ID), CancelURL: fmt.Sprintf("/requests/%d/cancel", r.ID),
+		Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMsg: r.ErrorMsg, ErrorRequestID: r.ErrorRequestID,
+		CSRF: h.base(c, "", "").CSRF,
+	}
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, r.Payload, "", "  ") == nil {
+		card.BodyPretty = pretty.String()
+	} else {
+		card.BodyPretty = string(r.Payload)
+	}
+	approved := 0
+	for _, a := range approvals {
+		if a.Decision == string(requests.Approve) {
+			approved++
+		}
+		card.Approvals = append(card.Approvals, views.ApprovalRow{Approver: a.ApproverEmail, Decision: a.Decision,
+			Comment: a.Comment, At: formatTime(a.DecidedAt), Policy: fmt.Sprintf("policy version %d", a.PolicyVersion)})
+	}
+	card.ApprovalsSummary = fmt.Sprintf("%d of %d", approved, r.RequiredApprovals)
+	if r.DRTaskID != "" {
+		card.TaskID, card.TaskURL = r.DRTaskID, "/dr-tasks/"+r.DRTaskID
+	}
+	card.CanDecide, card.DecideWhy = requests.CanDecide(*u, r, approvals, now)
+	card.CanCancel = requests.CanCancel(*u, r, now)
+	if withLive && (status == db.StatusPending || status == db.StatusApproved) && r.Operation == requests.OpCreate {
+		card.ShowPreconditions = true
+		p, err := dws.ParseCreateBody(r.Payload)
+		if err != nil {
+			card.Preconditions = []string{"The payload is not a valid create request: " + err.Error()}
+		} else if problems, err := h.Tasks.CheckCreate(h.ctx(c), p); err != nil {
+			card.PreconditionsErr = cloudMessage(err)
+		} else {
+			card.Preconditions = problems
+		}
+	}
+	return card, nil
+}
+
+// decideRequest records an approve or reject; with htmx it answers with the
+// card swapped in place and announces the change.
+func (h *Handlers) decideRequest(c echo.Context) error {
+	id, err := requestID64(c)
+	if err != nil {
+		return err
+	}
+	d := requests.Decision(c.FormValue("decision"))
+	r, err := h.Requests.Decide(h.ctx(c), *user(c), id, d, c.FormValue("comment"), c.FormValue("payload_sha256"))
+	flash := ""
+	if err == nil {
+		flash = "You rejected this request."
+		if d == requests.Approve {
+			flash = "Your approval is recorded."
+			if r.Status == db.StatusApproved {
+				flash += " The request has all its approvals and is being executed."
+			}
+		}
+	}
+	return h.afterRequestAction(c, id, flash, err)
+}
+
+func (h *Handlers) cancelRequest(c echo.Context) error {
+	id, err := requestID64(c)
+	if err != nil {
+		return err
+	}
+	_, err = h.Requests.Cancel(h.ctx(c), *user(c), id)
+	return h.afterRequestAction(c, id, "You cancelled this request.", err)
+}
+
+// afterRequestAction answers a decision or cancellation: the card in place
+// for htmx, a redirect (or the page with the error) otherwise. A refused
+// action changes nothing and says why.
+func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, actionErr error) error {
+	status := http.StatusOK
+	if actionErr != nil {
+		switch apperr.KindOf(actionErr) {
+		case apperr.Invalid:
+			status = http.StatusUnprocessableEntity
+		case apperr.Conflict:
+			status = http.StatusConflict
+		case apperr.Forbidden:
+			status = http.StatusForbidden
+		default:
+			return actionErr
+		}
+	}
+	if actionErr == nil && !isFragment(c) {
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", id))
+	}
+	card, err := h.requestCard(c, id, actionErr != nil && !isFragment(c))
+	if err != nil {
+		return err
+	}
+	if actionErr != nil {
+		card.Error = apperr.Message(actionErr)
+	} else {
+		card.Flash = flash
+		c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
+	}
+	if isFragment(c) {
+		return h.render(c, status, views.RequestCardView(card))
+	}
+	tl, err := h.requestTimeline(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return h.render(c, status, views.RequestView(views.RequestPage{Base: h.base(c, card.Title, "requests"), Card: card, Timeline: tl}))
+}
+
+// requestBadge colours a request status.
+func requestBadge(s string) views.Status {
+	switch s {
+	case db.StatusSucceeded:
+		return views.Status{Text: s, Class: "ok"}
+	case db.StatusFailed:
+		return views.Status{Text: s, Class: "bad"}
+	case db.StatusPending:
+		return views.Status{Text: s, Class: "warn"}
+	case db.StatusApproved, db.StatusExecuting:
+		return views.Status{Text: s, Class: "changing"}
+	}
+	return views.Status{Text: s, Class: "idle"}
+}

@@ -1,0 +1,218 @@
+// Package jobs is the portal's durable background work on River, a job
+// queue in PostgreSQL: executing approved requests exactly once, delivering
+// webhooks, and expiring requests nobody decided in time. Jobs are inserted
+// in the transaction of the change that causes them, and several replicas
+// share the work through the database.
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"drportal/internal/db"
+	"drportal/internal/requests"
+)
+
+// Config configures the background work.
+type Config struct {
+	Pool     *pgxpool.Pool
+	Store    *db.Store
+	Cloud    Cloud
+	Checks   CreateChecker
+	Requests *requests.Service
+	Now      func() time.Time
+	Logger   *slog.Logger
+	BaseURL  string // links in notifications
+
+	// WebhookURL and WebhookSecret configure notifications; an empty URL
+	// sends none.
+	WebhookURL    string
+	WebhookSecret string
+
+	// FollowInterval is the pause between two reads of a changing task
+	// (default 5 s); FollowTimeout is how long an operation may take before
+	// it is marked failed with its last state (default 30 min).
+	FollowInterval time.Duration
+	FollowTimeout  time.Duration
+	// RetryBase and RetryCap bound the backoff between attempts of a call
+	// that failed transiently (default 2 s doubling up to 2 min, jittered).
+	RetryBase time.Duration
+	RetryCap  time.Duration
+	// RescueAfter is how long a job may look running before another worker
+	// takes it over: the worker that held it is presumed dead (default 5 min).
+	RescueAfter time.Duration
+	// ExpireEvery is how often pending requests are checked for expiry
+	// (default 30 s).
+	ExpireEvery time.Duration
+	// Workers is how many jobs one process runs at once (default 10).
+	Workers int
+}
+
+// Jobs owns the River client.
+type Jobs struct {
+	cfg    Config
+	client *river.Client[pgx.Tx]
+}
+
+// New builds the workers and the River client. It does not start working:
+// a process that only inserts jobs (or a test) need not call Start.
+func New(cfg Config) (*Jobs, error) {
+	cfg.FollowInterval = cmp.Or(cfg.FollowInterval, 5*time.Second)
+	cfg.FollowTimeout = cmp.Or(cfg.FollowTimeout, 30*time.Minute)
+	cfg.RetryBase = cmp.Or(cfg.RetryBase, 2*time.Second)
+	cfg.RetryCap = cmp.Or(cfg.RetryCap, 2*time.Minute)
+	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, 5*time.Minute)
+	cfg.ExpireEvery = cmp.Or(cfg.ExpireEvery, 30*time.Second)
+	cfg.Workers = cmp.Or(cfg.Workers, 10)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	j := &Jobs{cfg: cfg}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &executeWorker{cfg: &j.cfg, jobs: j})
+	river.AddWorker(workers, &webhookWorker{cfg: &j.cfg})
+	river.AddWorker(workers, &expireWorker{cfg: &j.cfg})
+	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+		Workers:              workers,
+		Logger:               cfg.Logger.With("component", "river"),
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		JobTimeout:           2 * time.Minute,
+		FetchCooldown:        50 * time.Millisecond,
+		FetchPollInterval:    time.Second,
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpireEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return expireArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	j.client = client
+	return j, nil
+}
+
+// Start starts working jobs until Stop.
+func (j *Jobs) Start(ctx context.Context) error { return j.client.Start(ctx) }
+
+// Stop finishes the jobs in hand and stops.
+func (j *Jobs) Stop(ctx context.Context) error { return j.client.Stop(ctx) }
+
+// StopAndCancel stops at once, cancelling the jobs in hand (they run again
+// later on some worker).
+func (j *Jobs) StopAndCancel(ctx context.Context) error { return j.client.StopAndCancel(ctx) }
+
+// executeArgs asks for one request to be executed (or carried on).
+type executeArgs struct {
+	RequestID int64 `json:"request_id"`
+}
+
+func (executeArgs) Kind() string { return "execute_request" }
+
+// InsertOpts: one job per request at a time; many attempts, because an
+// execution ends by its own rules (approval lapse, follow deadline), not by
+// a count.
+func (executeArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1000, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// EnqueueExecution implements requests.Enqueuer: the job commits with the
+// approval that completes the quorum.
+func (j *Jobs) EnqueueExecution(ctx context.Context, tx *db.Tx, requestID int64) error {
+	_, err := j.client.InsertTx(ctx, tx.Pgx(), executeArgs{RequestID: requestID}, nil)
+	return err
+}
+
+// webhookArgs is one notification to deliver.
+type webhookArgs struct {
+	Event string          `json:"event"`
+	Body  json.RawMessage `json:"body"`
+}
+
+func (webhookArgs) Kind() string { return "webhook" }
+
+func (webhookArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 12} }
+
+// Notify implements requests.Notifier: the notification is queued in the
+// transaction of the transition it announces.
+func (j *Jobs) Notify(ctx context.Context, tx *db.Tx, event string, r db.Request) error {
+	if j.cfg.WebhookURL == "" {
+		return nil
+	}
+	body, err := json.Marshal(notification{
+		Event:      event,
+		OccurredAt: j.cfg.Now().UTC(),
+		Request: notifiedRequest{
+			ID: r.ID, Operation: r.Operation, TaskName: r.TaskName, DRTaskID: r.DRTaskID, Status: r.Status,
+			Requester: r.RequesterEmail, Justification: r.Justification, RequiredApprovals: r.RequiredApprovals,
+			Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMsg: r.ErrorMsg, ErrorRequestID: r.ErrorRequestID,
+			URL: fmt.Sprintf("%s/requests/%d", j.cfg.BaseURL, r.ID),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	_, err = j.client.InsertTx(ctx, tx.Pgx(), webhookArgs{Event: event, Body: body}, nil)
+	return err
+}
+
+// notification is the JSON a webhook receives.
+type notification struct {
+	Event      string          `json:"event"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	Request    notifiedRequest `json:"request"`
+}
+
+type notifiedRequest struct {
+	ID                int64  `json:"id"`
+	Operation         string `json:"operation"`
+	TaskName          string `json:"task_name"`
+	DRTaskID          string `json:"dr_task_id,omitempty"`
+	Status            string `json:"status"`
+	Requester         string `json:"requester"`
+	Justification     string `json:"justification"`
+	RequiredApprovals int    `json:"required_approvals"`
+	Outcome           string `json:"outcome,omitempty"`
+	ErrorCode         string `json:"error_code,omitempty"`
+	ErrorMsg          string `json:"error_msg,omitempty"`
+	ErrorRequestID    string `json:"error_request_id,omitempty"`
+	URL               string `json:"url"`
+}
+
+// expireArgs is the periodic expiry sweep.
+type expireArgs struct{}
+
+func (expireArgs) Kind() string { return "expire_requests" }
+
+func (expireArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: 10 * time.Second}}
+}
+
+type expireWorker struct {
+	river.WorkerDefaults[expireArgs]
+	cfg *Config
+}
+
+func (w *expireWorker) Work(ctx context.Context, _ *river.Job[expireArgs]) error {
+	if w.cfg.Requests == nil {
+		return nil
+	}
+	n, err := w.cfg.Requests.ExpireDue(ctx)
+	if n > 0 {
+		w.cfg.Logger.Info("expired pending requests", "count", n)
+	}
+	return err
+}
