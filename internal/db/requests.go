@@ -58,6 +58,15 @@ func (s *Store) Policy(ctx context.Context, version int) (Policy, error) {
 	return p, nil
 }
 
+// Policy returns one policy version inside the transaction.
+func (t *Tx) Policy(ctx context.Context, version int) (Policy, error) {
+	p, err := scanPolicy(t.tx.QueryRow(ctx, `SELECT `+policyColumns+` FROM approval_policies WHERE version = $1`, version))
+	if err != nil {
+		return Policy{}, notFound(err, "no such policy version")
+	}
+	return p, nil
+}
+
 // InsertPolicy stores a new policy version after the newest one. Two admins
 // saving at once cannot both get the same version: the primary key refuses
 // the second, which is reported as a Conflict.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"regexp"
@@ -122,6 +123,9 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		a.Error = err.Error()
 		if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
 			a.Error = c.Error()
+		}
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+			a.Error = "timed out waiting for the DWS API: " + a.Error
 		}
 	}
 	a.Latency = t.now().Sub(a.Started)

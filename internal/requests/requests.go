@@ -325,7 +325,9 @@ func (s *Service) Decide(ctx context.Context, u db.User, id int64, d Decision, c
 		if approvals < r.RequiredApprovals {
 			return nil
 		}
-		policy, err := s.Store.Policy(ctx, r.PolicyVersion)
+		// Inside the transaction: a second connection here could wait on a
+		// pool held by the decisions queued behind this one.
+		policy, err := tx.Policy(ctx, r.PolicyVersion)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,248 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"drportal/internal/auth"
+	"drportal/internal/db"
+	"drportal/internal/requests"
+)
+
+// TestRequestPermissionMatrix checks the request and admin routes for every
+// kind of user, on their own request and on someone else's.
+func TestRequestPermissionMatrix(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("appr@example.com", auth.RoleApprover)
+	e.addUser("req2@example.com", auth.RoleRequester)
+	e.addUser("norole@example.com")
+	users := map[string]*browser{
+		"anonymous": e.browser(),
+		"none":      e.signedIn("norole@example.com"),
+		"requester": e.signedIn("req@example.com"),
+		"other":     e.signedIn("req2@example.com"),
+		"approver":  e.signedIn("appr@example.com"),
+		"auditor":   e.signedIn("audit@example.com"),
+		"admin":     e.signedIn("admin@example.com"),
+	}
+	primary, standby := users["requester"].formPair()
+	id := e.fileCreate(users["requester"], validForm(primary, standby))
+	page := fmt.Sprintf("/requests/%d", id)
+
+	gets := []struct {
+		path string
+		want map[string]int
+	}{
+		{"/requests", map[string]int{"anonymous": 303, "none": 403, "requester": 200, "other": 200, "approver": 200, "auditor": 200, "admin": 200}},
+		{page, map[string]int{"anonymous": 303, "none": 403, "requester": 200, "other": 200, "approver": 200, "auditor": 200, "admin": 200}},
+		{"/requests/999999", map[string]int{"anonymous": 303, "none": 403, "requester": 404, "other": 404, "approver": 404, "auditor": 404, "admin": 404}},
+		{"/admin/users", map[string]int{"anonymous": 303, "none": 403, "requester": 403, "other": 403, "approver": 403, "auditor": 403, "admin": 200}},
+		{"/admin/policy", map[string]int{"anonymous": 303, "none": 403, "requester": 403, "other": 403, "approver": 403, "auditor": 403, "admin": 200}},
+	}
+	for _, g := range gets {
+		for who, b := range users {
+			if res := b.get(g.path); res.status != g.want[who] {
+				t.Errorf("GET %s as %s: %d, want %d", g.path, who, res.status, g.want[who])
+			}
+		}
+	}
+
+	// Posts, each from a page of the portal so the CSRF token is real.
+	post := func(who, path string, form url.Values) int {
+		b := users[who]
+		if who == "anonymous" {
+			form.Set("_csrf", b.csrf("/signin"))
+		} else {
+			form.Set("_csrf", b.csrf("/audit"))
+		}
+		return b.postRaw(path, form).status
+	}
+	hash := users["admin"].get(page).text(`[data-testid=payload-hash]`)
+	decide := func(d string) url.Values {
+		return url.Values{"decision": {d}, "comment": {"no"}, "payload_sha256": {hash}}
+	}
+	for who, want := range map[string]int{"anonymous": 401, "none": 403, "requester": 403, "other": 403, "auditor": 403} {
+		if got := post(who, page+"/decide", decide("approve")); got != want {
+			t.Errorf("approve as %s: %d, want %d", who, got, want)
+		}
+	}
+	// An admin holds every role, and still cannot decide their own request.
+	adminReq := e.fileCreate(users["admin"], func() url.Values { f := validForm(primary, standby); f.Set("name", "dr_admins"); return f }())
+	adminHash := users["admin"].get(fmt.Sprintf("/requests/%d", adminReq)).text(`[data-testid=payload-hash]`)
+	if got := post("admin", fmt.Sprintf("/requests/%d/decide", adminReq), url.Values{"decision": {"approve"}, "payload_sha256": {adminHash}}); got != 403 {
+		t.Errorf("admin approving their own request: %d", got)
+	}
+	for who, want := range map[string]int{"anonymous": 401, "none": 403, "other": 403, "approver": 403, "auditor": 403} {
+		if got := post(who, page+"/cancel", url.Values{}); got != want {
+			t.Errorf("cancel as %s: %d, want %d", who, got, want)
+		}
+	}
+	for who, want := range map[string]int{"none": 403, "requester": 403, "approver": 403, "auditor": 403} {
+		if got := post(who, "/admin/users", url.Values{"email": {"x@example.com"}}); got != want {
+			t.Errorf("create user as %s: %d, want %d", who, got, want)
+		}
+		if got := post(who, "/admin/policy", url.Values{}); got != want {
+			t.Errorf("save policy as %s: %d, want %d", who, got, want)
+		}
+	}
+	r, _ := e.store.Request(context.Background(), id)
+	if r.Status != db.StatusPending {
+		t.Fatalf("a refused post changed the request: %s", r.Status)
+	}
+	// The approver may, and the requester may cancel their own.
+	if got := post("approver", page+"/decide", decide("reject")); got != http.StatusSeeOther {
+		t.Errorf("reject as approver: %d", got)
+	}
+	if got := post("requester", page+"/cancel", url.Values{}); got != http.StatusConflict {
+		t.Errorf("cancel after rejection: %d", got)
+	}
+	if got := post("admin", fmt.Sprintf("/requests/%d/cancel", adminReq), url.Values{}); got != http.StatusSeeOther {
+		t.Errorf("cancel own request: %d", got)
+	}
+}
+
+func TestDecisionsThroughThePages(t *testing.T) {
+	e := newEnv(t)
+	req := e.signedIn("req@example.com")
+	admin := e.signedIn("admin@example.com")
+	primary, standby := req.formPair()
+	id := e.fileCreate(req, validForm(primary, standby))
+
+	// Rejecting needs a comment; the page says so and nothing changes.
+	res := e.decide(admin, id, "reject", "")
+	if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.text(`[data-testid=card-error]`), "Say why") {
+		t.Fatalf("reject without comment: %d %q", res.status, res.text(`[data-testid=card-error]`))
+	}
+	// A stale page (another payload hash) is refused.
+	tok := admin.csrf(fmt.Sprintf("/requests/%d", id))
+	stale := admin.postRaw(fmt.Sprintf("/requests/%d/decide", id), url.Values{"_csrf": {tok}, "decision": {"approve"},
+		"payload_sha256": {strings.Repeat("0", 64)}})
+	if stale.status != http.StatusConflict || !strings.Contains(stale.text(`[data-testid=card-error]`), "not what you were shown") {
+		t.Errorf("stale approval: %d %q", stale.status, stale.text(`[data-testid=card-error]`))
+	}
+	if res := e.decide(admin, id, "reject", "wrong standby zone"); res.status != http.StatusSeeOther {
+		t.Fatalf("reject: %d", res.status)
+	}
+	r, _ := e.store.Request(context.Background(), id)
+	if r.Status != db.StatusRejected || !strings.Contains(r.Outcome, "wrong standby zone") {
+		t.Errorf("request %s %q", r.Status, r.Outcome)
+	}
+	e.hooks.received(t, requests.EventRejected, id)
+	again := e.decide(e.signedIn("admin@example.com"), id, "approve", "")
+	if again.status != http.StatusConflict && again.status != http.StatusOK {
+		t.Errorf("deciding a rejected request: %d", again.status)
+	}
+	if e.sim.Calls("create") != 0 {
+		t.Error("a rejected request reached the cloud")
+	}
+
+	// Cancel with htmx swaps the card.
+	id2 := e.fileCreate(req, func() url.Values { f := validForm(primary, standby); f.Set("name", "dr_cancel1"); return f }())
+	tok = req.csrf(fmt.Sprintf("/requests/%d", id2))
+	hreq, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/requests/%d/cancel", e.srv.URL, id2), strings.NewReader(url.Values{"_csrf": {tok}}.Encode()))
+	hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	hreq.Header.Set("HX-Request", "true")
+	card := req.do(hreq)
+	if card.status != 200 || card.doc.Find(`[data-testid=request-card]`).AttrOr("data-status", "") != "cancelled" || strings.Contains(card.body, "<html") {
+		t.Errorf("cancel with htmx: %d\n%s", card.status, card.body)
+	}
+
+	// Lists: mine for the requester, awaiting for approvers.
+	if n := req.get("/requests?tab=mine").doc.Find(`[data-testid=request-row]`).Length(); n != 2 {
+		t.Errorf("mine: %d", n)
+	}
+	if n := admin.get("/requests?tab=awaiting").doc.Find(`[data-testid=request-row]`).Length(); n != 0 {
+		t.Errorf("awaiting after both ended: %d", n)
+	}
+	if n := admin.get("/requests?tab=all&status=rejected").doc.Find(`[data-testid=request-row]`).Length(); n != 1 {
+		t.Errorf("all rejected: %d", n)
+	}
+	if r := admin.get("/requests?tab=bogus"); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("bad tab: %d", r.status)
+	}
+	if r := admin.get("/requests/count", "HX-Request", "true"); r.status != 200 || r.text(`[data-testid=awaiting-count]`) != "0" {
+		t.Errorf("count fragment: %d %q", r.status, r.body)
+	}
+}
+
+func TestAdminManagesUsersAndPolicy(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+
+	bad := admin.post("/admin/users", url.Values{"email": {"not-an-email"}, "display_name": {""}, "password": {"short"}, "roles": {"king"}})
+	if bad.status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad user: %d", bad.status)
+	}
+	for _, f := range []string{"email", "display_name", "password", "roles"} {
+		if bad.text(`[data-testid=error-`+f+`]`) == "" {
+			t.Errorf("no error for %s", f)
+		}
+	}
+	ok := admin.post("/admin/users", url.Values{"email": {"Bo@Example.com"}, "display_name": {"Bo"},
+		"password": {password}, "roles": {"approver", "auditor"}})
+	if ok.status != http.StatusSeeOther {
+		t.Fatalf("create user: %d %s", ok.status, ok.body)
+	}
+	bo, err := e.store.UserByEmail(context.Background(), "bo@example.com")
+	if err != nil || strings.Join(bo.Roles, ",") != "approver,auditor" {
+		t.Fatalf("bo: %+v %v", bo, err)
+	}
+	if dup := admin.post("/admin/users", url.Values{"email": {"bo@example.com"}, "display_name": {"Bo"},
+		"password": {password}}); dup.status != http.StatusUnprocessableEntity || !strings.Contains(dup.text(`[data-testid=error-email]`), "already exists") {
+		t.Errorf("duplicate: %d", dup.status)
+	}
+
+	boBrowser := e.signedIn("bo@example.com")
+	if r := admin.post(fmt.Sprintf("/admin/users/%d/roles", bo.ID), url.Values{"roles": {"requester"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("set roles: %d", r.status)
+	}
+	if r := boBrowser.get("/requests?tab=awaiting"); !strings.Contains(r.text(`[data-testid=current-user]`), "requester") {
+		t.Errorf("new roles not in effect: %q", r.text(`[data-testid=current-user]`))
+	}
+	if r := admin.post(fmt.Sprintf("/admin/users/%d/active", bo.ID), url.Values{"active": {"false"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("deactivate: %d", r.status)
+	}
+	if r := boBrowser.get("/dr-tasks"); r.status != http.StatusSeeOther {
+		t.Errorf("a deactivated user's session still works: %d", r.status)
+	}
+	if r := e.browser().post("/signin", url.Values{"email": {"bo@example.com"}, "password": {password}}); r.status != http.StatusForbidden {
+		t.Errorf("deactivated sign-in: %d", r.status)
+	}
+	me, _ := e.store.UserByEmail(context.Background(), "admin@example.com")
+	if r := admin.post(fmt.Sprintf("/admin/users/%d/active", me.ID), url.Values{"active": {"false"}}); r.status != http.StatusConflict {
+		t.Errorf("deactivating oneself: %d", r.status)
+	}
+	if r := admin.post(fmt.Sprintf("/admin/users/%d/roles", me.ID), url.Values{"roles": {"approver"}}); r.status != http.StatusConflict ||
+		!strings.Contains(r.text(`[data-testid=admin-error]`), "own admin role") {
+		t.Errorf("dropping one's own admin role: %d", r.status)
+	}
+
+	// Policy: invalid input changes nothing; a save is a new version.
+	form := url.Values{"pending_ttl": {"72h"}, "approval_ttl": {"soon"}}
+	for _, op := range requests.Operations {
+		form.Set("approvals_"+op, "2")
+	}
+	form.Set("approvals_create", "9")
+	if r := admin.post("/admin/policy", form); r.status != http.StatusUnprocessableEntity || r.text(`[data-testid=error-approval_ttl]`) == "" {
+		t.Errorf("bad policy: %d", r.status)
+	}
+	if p, _ := e.store.CurrentPolicy(context.Background()); p.Version != 1 {
+		t.Fatalf("a bad policy was saved as version %d", p.Version)
+	}
+	form.Set("approvals_create", "2")
+	form.Set("approval_ttl", "12h")
+	if r := admin.post("/admin/policy", form); r.status != http.StatusSeeOther {
+		t.Fatalf("save policy: %d %s", r.status, r.body)
+	}
+	p, _ := e.store.CurrentPolicy(context.Background())
+	if p.Version != 2 || p.Approvals["create"] != 2 || p.ApprovalTTL.Hours() != 12 || p.CreatedBy != me.ID {
+		t.Errorf("policy %+v", p)
+	}
+	if page := admin.get("/admin/policy"); !strings.Contains(page.body, "Version 2") {
+		t.Error("the policy page does not show version 2")
+	}
+}

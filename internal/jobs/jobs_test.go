@@ -1,0 +1,355 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/hex"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"drportal/internal/audit"
+	"drportal/internal/auth"
+	"drportal/internal/cloudaudit"
+	"drportal/internal/db"
+	"drportal/internal/drtask"
+	"drportal/internal/dws"
+	"drportal/internal/dwssim"
+	"drportal/internal/jobs"
+	"drportal/internal/requests"
+	"drportal/internal/testdb"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+
+const (
+	ak      = "JOBSTESTAK0000000000"
+	sk      = "jobstestsk000000000000000000000000000000"
+	project = "0123456789abcdef0123456789abcd00"
+)
+
+// world is the executor on real components: PostgreSQL, River, the
+// simulator over HTTP and the real client.
+type world struct {
+	t      *testing.T
+	store  *db.Store
+	sim    *dwssim.Simulator
+	clock  *dwssim.FakeClock
+	client *dws.Client
+	tasks  *drtask.Service
+	reqs   *requests.Service
+	users  map[string]db.User
+	// offset moves the executor's clock (approval lapses, deadlines).
+	offset atomic.Int64
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	store := db.New(testdb.New(t))
+	clock := dwssim.NewFakeClock(time.Now())
+	sim, err := dwssim.New(dwssim.Options{Credentials: map[string]string{ak: sk}, Clock: clock, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	client, err := dws.New(dws.Config{Endpoint: srv.URL, ProjectID: project, AK: ak, SK: sk,
+		Recorder: &cloudaudit.Recorder{Store: store}, AttemptTimeout: 500 * time.Millisecond, BaseBackoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, store: store, sim: sim, clock: clock, client: client, users: map[string]db.User{}}
+	w.tasks = &drtask.Service{Cloud: client, Store: store, Now: time.Now, PageTimeout: 2 * time.Second}
+	w.reqs = &requests.Service{Store: store, Now: time.Now}
+	// Until a test starts an executor, approvals enqueue on a queue that is
+	// not worked.
+	idle, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Requests: w.reqs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.reqs.Enqueuer, w.reqs.Notifier = idle, idle
+	for name, roles := range map[string][]string{"req": {auth.RoleRequester}, "appr": {auth.RoleApprover}} {
+		err := store.InTx(context.Background(), func(tx *db.Tx) error {
+			u, err := tx.CreateUser(context.Background(), name+"@example.com", name, "", roles)
+			w.users[name] = u
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return w
+}
+
+func (w *world) now() time.Time { return time.Now().Add(time.Duration(w.offset.Load())) }
+
+// start runs an executor on cloud until the test ends (or stop is called).
+func (w *world) start(cloud jobs.Cloud, tweak ...func(*jobs.Config)) *jobs.Jobs {
+	w.t.Helper()
+	cfg := jobs.Config{Pool: w.store.Pool(), Store: w.store, Cloud: cloud, Checks: w.tasks, Requests: w.reqs,
+		Now: w.now, FollowInterval: 20 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryCap: 40 * time.Millisecond}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	j, err := jobs.New(cfg)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.reqs.Enqueuer, w.reqs.Notifier = j, j
+	if err := j.Start(context.Background()); err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = j.StopAndCancel(ctx)
+	})
+	return j
+}
+
+// fileAndApprove files a create for an eligible pair and approves it.
+func (w *world) fileAndApprove(name string) db.Request {
+	w.t.Helper()
+	ctx := context.Background()
+	p1, _ := w.sim.Cluster(project, dwssim.ClusterProd1)
+	p2, _ := w.sim.Cluster(project, dwssim.ClusterDR1)
+	plan, errs, err := w.tasks.PrepareCreate(ctx, drtask.CreateForm{Name: name, DRType: "az", PrimaryClusterID: p1.ID,
+		StandbyClusterID: p2.ID, SyncPeriod: "5m", Justification: "test"})
+	if err != nil || len(errs) > 0 {
+		w.t.Fatalf("prepare: %v %v", errs, err)
+	}
+	r, err := w.reqs.File(ctx, w.users["req"], requests.Draft{Operation: requests.OpCreate, TaskName: name,
+		Method: plan.Method, Path: plan.Path, Payload: plan.Body, Justification: "test"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	r, err = w.reqs.Decide(ctx, w.users["appr"], r.ID, requests.Approve, "", hex.EncodeToString(r.PayloadSHA256))
+	if err != nil || r.Status != db.StatusApproved {
+		w.t.Fatalf("approve: %v %s", err, r.Status)
+	}
+	return r
+}
+
+func (w *world) wait(id int64, statuses ...string) db.Request {
+	w.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r, err := w.store.Request(context.Background(), id)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		for _, s := range statuses {
+			if r.Status == s {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("request %d is %s/%s (%s %s), want %v", id, r.Status, r.CallState, r.Outcome, r.ErrorMsg, statuses)
+		}
+		w.clock.Advance(500 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (w *world) timeline(id int64) []audit.Event {
+	w.t.Helper()
+	ev, err := w.store.RequestTimeline(context.Background(), id, 1000)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return ev
+}
+
+func count(events []audit.Event, action, contains string) int {
+	n := 0
+	for _, e := range events {
+		if e.Action == action && strings.Contains(string(e.Detail), contains) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestExecutesAndFollowsToUnstart(t *testing.T) {
+	w := newWorld(t)
+	w.start(w.client)
+	r := w.wait(w.fileAndApprove("dr_exec1").ID, db.StatusSucceeded, db.StatusFailed)
+	if r.Status != db.StatusSucceeded || r.LastSeenStatus != "unstart" || r.CallAttempts != 1 {
+		t.Fatalf("request %+v", r)
+	}
+	if tasks := w.sim.Tasks(project); len(tasks) != 1 || tasks[0].ID != r.DRTaskID {
+		t.Fatalf("tasks %+v", tasks)
+	}
+}
+
+// TestTamperedPayloadIsRefused changes a payload in the database after its
+// approval: the executor refuses it without calling the cloud.
+func TestTamperedPayloadIsRefused(t *testing.T) {
+	w := newWorld(t)
+	r := w.fileAndApprove("dr_tamper1")
+	if _, err := w.store.Pool().Exec(context.Background(),
+		`UPDATE requests SET payload = replace(payload, 'dr_tamper1', 'dr_evil01') WHERE id = $1`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.start(w.client)
+	got := w.wait(r.ID, db.StatusFailed, db.StatusSucceeded)
+	if got.Status != db.StatusFailed || !strings.Contains(got.Outcome, "changed after filing") {
+		t.Fatalf("tampered request: %s %q", got.Status, got.Outcome)
+	}
+	if n := w.sim.Calls("create"); n != 0 {
+		t.Errorf("the cloud got %d creates", n)
+	}
+	if count(w.timeline(r.ID), jobs.ActionRefused, "payload") != 1 {
+		t.Error("the refusal is not audited")
+	}
+}
+
+// hangingCloud makes the create call for real and then never answers, as a
+// worker that dies between the call and recording its result.
+type hangingCloud struct {
+	jobs.Cloud
+	sent chan struct{}
+	once sync.Once
+}
+
+func (h *hangingCloud) Create(ctx context.Context, p dws.CreateParams) (string, error) {
+	if _, err := h.Cloud.Create(ctx, p); err != nil {
+		return "", err
+	}
+	h.once.Do(func() { close(h.sent) })
+	<-ctx.Done()
+	return "", ctx.Err()
+}
+
+func TestCrashBetweenIntentAndResultCreatesExactlyOneTask(t *testing.T) {
+	w := newWorld(t)
+	hang := &hangingCloud{Cloud: w.client, sent: make(chan struct{})}
+	first := w.start(hang)
+	r := w.fileAndApprove("dr_crash1")
+	select {
+	case <-hang.sent:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the first worker never sent the create")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := first.StopAndCancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mid, _ := w.store.Request(context.Background(), r.ID)
+	if mid.Status != db.StatusExecuting || mid.CallState != db.CallIntent {
+		t.Fatalf("after the crash: %s/%s", mid.Status, mid.CallState)
+	}
+
+	w.start(w.client) // the restarted worker
+	got := w.wait(r.ID, db.StatusSucceeded, db.StatusFailed)
+	tasks := w.sim.Tasks(project)
+	if got.Status != db.StatusSucceeded || len(tasks) != 1 || tasks[0].ID != got.DRTaskID {
+		t.Fatalf("after restart: %s (%s), tasks %+v", got.Status, got.Outcome, tasks)
+	}
+	if n := w.sim.Calls("create"); n != 1 {
+		t.Errorf("create sent %d times", n)
+	}
+	if count(w.timeline(r.ID), jobs.ActionResult, "adopted") != 1 {
+		t.Error("the adoption is not in the history")
+	}
+}
+
+func TestTransientFaultsAreRetriedAndEveryAttemptAudited(t *testing.T) {
+	t.Run("throttled", func(t *testing.T) {
+		w := newWorld(t)
+		w.start(w.client)
+		// Throttled twice: sent again, three attempts on record.
+		w.sim.InjectFault(dwssim.Fault{Route: "create", Status: 429, Code: "APIG.0308", Message: "throttled", Times: 2})
+		r := w.wait(w.fileAndApprove("dr_throttle").ID, db.StatusSucceeded, db.StatusFailed)
+		if r.Status != db.StatusSucceeded || r.CallAttempts != 3 {
+			t.Fatalf("throttled: %s after %d attempts (%s)", r.Status, r.CallAttempts, r.ErrorMsg)
+		}
+		ev := w.timeline(r.ID)
+		if n := count(ev, audit.ActionCloudCall, `"operation":"create"`); n != 3 {
+			t.Errorf("%d create attempts audited, want 3", n)
+		}
+		if n := count(ev, audit.ActionCloudCall, `"status":429`); n != 2 {
+			t.Errorf("%d throttled attempts audited", n)
+		}
+		if n := len(w.sim.Tasks(project)); n != 1 {
+			t.Errorf("%d tasks", n)
+		}
+	})
+	t.Run("unavailable", func(t *testing.T) {
+		// A 503 leaves the outcome unknown: the task list is read before the
+		// create is sent again.
+		w := newWorld(t)
+		w.start(w.client)
+		w.sim.InjectFault(dwssim.Fault{Route: "create", Status: 503, Times: 1})
+		r := w.wait(w.fileAndApprove("dr_unavail").ID, db.StatusSucceeded, db.StatusFailed)
+		if r.Status != db.StatusSucceeded || w.sim.Calls("create") != 2 || w.sim.Calls("list") == 0 || len(w.sim.Tasks(project)) != 1 {
+			t.Fatalf("503: %s, %d creates, %d lists", r.Status, w.sim.Calls("create"), w.sim.Calls("list"))
+		}
+		if n := count(w.timeline(r.ID), jobs.ActionResult, "outcome unknown"); n != 1 {
+			t.Errorf("%d unknown outcomes recorded", n)
+		}
+	})
+	t.Run("slow", func(t *testing.T) {
+		// A slow cloud times the attempt out: the same as unknown.
+		w := newWorld(t)
+		w.start(w.client)
+		w.sim.InjectFault(dwssim.Fault{Route: "create", Latency: 3 * time.Second, Times: 1})
+		r := w.wait(w.fileAndApprove("dr_slowly").ID, db.StatusSucceeded, db.StatusFailed)
+		if r.Status != db.StatusSucceeded || len(w.sim.Tasks(project)) != 1 {
+			t.Fatalf("slow: %s %s, %d tasks", r.Status, r.ErrorMsg, len(w.sim.Tasks(project)))
+		}
+		if n := count(w.timeline(r.ID), audit.ActionCloudCall, "timed out"); n < 1 {
+			t.Errorf("the timed-out attempt is not audited")
+		}
+	})
+}
+
+func TestAnApprovalLapsesWhileTheCloudIsDown(t *testing.T) {
+	w := newWorld(t)
+	r := w.fileAndApprove("dr_lapse1")
+	w.sim.InjectFault(dwssim.Fault{Status: 503})
+	w.start(w.client)
+	time.Sleep(300 * time.Millisecond) // a few failed attempts
+	w.offset.Store(int64(25 * time.Hour))
+	got := w.wait(r.ID, db.StatusFailed, db.StatusSucceeded)
+	if got.Status != db.StatusFailed || !strings.Contains(got.Outcome, "approval lapsed") {
+		t.Fatalf("request %s %q", got.Status, got.Outcome)
+	}
+	if n := w.sim.Calls("create"); n != 0 {
+		t.Errorf("%d creates sent", n)
+	}
+}
+
+func TestAnOperationThatNeverSettlesTimesOut(t *testing.T) {
+	w := newWorld(t)
+	w.start(w.client, func(c *jobs.Config) { c.FollowTimeout = 200 * time.Millisecond })
+	r := w.fileAndApprove("dr_stuck1")
+	// Leave the simulator's clock alone: the task stays creating.
+	deadline := time.Now().Add(20 * time.Second)
+	var got db.Request
+	for time.Now().Before(deadline) {
+		got, _ = w.store.Request(context.Background(), r.ID)
+		if got.Status == db.StatusFailed || got.Status == db.StatusSucceeded {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got.Status != db.StatusFailed || !strings.Contains(got.Outcome, "timed out") || !strings.Contains(got.Outcome, "creating") {
+		t.Fatalf("request %s %q", got.Status, got.Outcome)
+	}
+}
+
+func TestRefusedWhenThePreconditionsNoLongerHold(t *testing.T) {
+	w := newWorld(t)
+	r := w.fileAndApprove("dr_precond")
+	w.sim.SetClusterStatus(project, dwssim.ClusterDR1, "FAILED")
+	w.start(w.client)
+	got := w.wait(r.ID, db.StatusFailed, db.StatusSucceeded)
+	if got.Status != db.StatusFailed || !strings.Contains(got.Outcome, "preconditions") || w.sim.Calls("create") != 0 {
+		t.Fatalf("request %s %q, %d creates", got.Status, got.Outcome, w.sim.Calls("create"))
+	}
+}

@@ -1,0 +1,312 @@
+package requests_test
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"drportal/internal/apperr"
+	"drportal/internal/audit"
+	"drportal/internal/auth"
+	"drportal/internal/db"
+	"drportal/internal/jobs"
+	"drportal/internal/requests"
+	"drportal/internal/testdb"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+
+type fixture struct {
+	store *db.Store
+	svc   *requests.Service
+	now   time.Time
+	mu    sync.Mutex
+	users map[string]db.User
+}
+
+func (f *fixture) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fixture) advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = f.now.Add(d)
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	store := db.New(testdb.New(t))
+	f := &fixture{store: store, now: time.Now().UTC().Truncate(time.Second), users: map[string]db.User{}}
+	f.svc = &requests.Service{Store: store, Now: f.clock}
+	// The real queue, not started: the tests count the jobs it holds.
+	q, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Requests: f.svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc.Enqueuer = q
+	for name, roles := range map[string][]string{
+		"req": {auth.RoleRequester}, "admin": auth.AllRoles,
+		"a1": {auth.RoleApprover}, "a2": {auth.RoleApprover}, "a3": {auth.RoleApprover}, "a4": {auth.RoleApprover},
+		"auditor": {auth.RoleAuditor},
+	} {
+		err := store.InTx(context.Background(), func(tx *db.Tx) error {
+			u, err := tx.CreateUser(context.Background(), name+"@example.com", name, "", roles)
+			f.users[name] = u
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+func (f *fixture) file(t *testing.T, who, name string) db.Request {
+	t.Helper()
+	payload := []byte(fmt.Sprintf(`{"disaster_recovery":{"name":%q}}`+"\n", name))
+	r, err := f.svc.File(context.Background(), f.users[who], requests.Draft{Operation: requests.OpCreate, TaskName: name,
+		Method: "POST", Path: "/v2/p/disaster-recoveries", Payload: payload, Justification: "drill"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (f *fixture) decide(who string, r db.Request, d requests.Decision, comment string) (db.Request, error) {
+	return f.svc.Decide(audit.WithActor(context.Background(), audit.Actor{ID: f.users[who].ID, Name: who}),
+		f.users[who], r.ID, d, comment, hex.EncodeToString(r.PayloadSHA256))
+}
+
+func (f *fixture) jobsFor(t *testing.T, id int64) int {
+	t.Helper()
+	var n int
+	err := f.store.Pool().QueryRow(context.Background(),
+		`SELECT count(*) FROM river_job WHERE kind = 'execute_request' AND (args->>'request_id')::bigint = $1`, id).Scan(&n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (f *fixture) approvals(t *testing.T, id int64) []db.Approval {
+	t.Helper()
+	a, err := f.store.Approvals(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestNobodyApprovesTheirOwnRequest(t *testing.T) {
+	f := newFixture(t)
+	r := f.file(t, "admin", "dr_self")
+	_, err := f.decide("admin", r, requests.Approve, "")
+	if apperr.KindOf(err) != apperr.Forbidden {
+		t.Fatalf("self-approval by an admin: %v", err)
+	}
+	if a := f.approvals(t, r.ID); len(a) != 0 {
+		t.Errorf("approvals recorded: %+v", a)
+	}
+	if _, err := f.decide("req", f.file(t, "req", "dr_other"), requests.Approve, ""); apperr.KindOf(err) != apperr.Forbidden {
+		t.Errorf("self-approval by a requester: %v", err)
+	}
+	if _, err := f.decide("auditor", r, requests.Approve, ""); apperr.KindOf(err) != apperr.Forbidden {
+		t.Errorf("approval by an auditor: %v", err)
+	}
+	got, _ := f.store.Request(context.Background(), r.ID)
+	if got.Status != db.StatusPending || f.jobsFor(t, r.ID) != 0 {
+		t.Errorf("request %s with %d jobs", got.Status, f.jobsFor(t, r.ID))
+	}
+}
+
+// TestConcurrentApprovalsExecuteOnce races every approver on the same
+// request, many times: the quorum is reached once and one job exists.
+func TestConcurrentApprovalsExecuteOnce(t *testing.T) {
+	f := newFixture(t)
+	for _, required := range []int{1, 2} {
+		if required == 2 {
+			approvals := map[string]int{}
+			for _, op := range requests.Operations {
+				approvals[op] = 2
+			}
+			if _, errs, err := f.svc.SavePolicy(context.Background(), f.users["admin"], requests.PolicyInput{
+				Approvals: approvals, PendingTTL: 72 * time.Hour, ApprovalTTL: 24 * time.Hour}); err != nil || len(errs) > 0 {
+				t.Fatal(err, errs)
+			}
+		}
+		for i := 0; i < 20; i++ {
+			r := f.file(t, "req", fmt.Sprintf("dr_race_%d_%d", required, i))
+			if r.RequiredApprovals != required {
+				t.Fatalf("required %d, want %d", r.RequiredApprovals, required)
+			}
+			var wg sync.WaitGroup
+			results := make(chan error, 4)
+			for _, who := range []string{"a1", "a2", "a3", "a4"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := f.decide(who, r, requests.Approve, "")
+					results <- err
+				}()
+			}
+			wg.Wait()
+			close(results)
+			ok := 0
+			for err := range results {
+				switch {
+				case err == nil:
+					ok++
+				case apperr.KindOf(err) != apperr.Conflict:
+					t.Fatalf("unexpected error: %v", err)
+				}
+			}
+			got, _ := f.store.Request(context.Background(), r.ID)
+			if ok != required || got.Status != db.StatusApproved || f.jobsFor(t, r.ID) != 1 || len(f.approvals(t, r.ID)) != required {
+				t.Fatalf("round %d: %d approvals accepted, status %s, %d jobs, want %d, approved, 1",
+					i, ok, got.Status, f.jobsFor(t, r.ID), required)
+			}
+		}
+	}
+}
+
+func TestADecisionIsOnThePayloadShown(t *testing.T) {
+	f := newFixture(t)
+	r := f.file(t, "req", "dr_hash")
+	_, err := f.svc.Decide(context.Background(), f.users["a1"], r.ID, requests.Approve, "", hex.EncodeToString(make([]byte, 32)))
+	if apperr.KindOf(err) != apperr.Conflict {
+		t.Fatalf("approval of another payload: %v", err)
+	}
+	if len(f.approvals(t, r.ID)) != 0 {
+		t.Error("an approval of another payload was recorded")
+	}
+	a, err := f.decide("a1", r, requests.Approve, "ok")
+	if err != nil || a.Status != db.StatusApproved {
+		t.Fatalf("approve: %v %s", err, a.Status)
+	}
+	rec := f.approvals(t, r.ID)
+	if len(rec) != 1 || string(rec[0].PayloadSHA256) != string(requests.PayloadHash(r.Payload)) || rec[0].PolicyVersion != 1 {
+		t.Errorf("approval %+v", rec)
+	}
+}
+
+func TestRejectAndCancel(t *testing.T) {
+	f := newFixture(t)
+	r := f.file(t, "req", "dr_reject")
+	if _, err := f.decide("a1", r, requests.Reject, " "); apperr.KindOf(err) != apperr.Invalid {
+		t.Errorf("reject without a comment: %v", err)
+	}
+	got, err := f.decide("a1", r, requests.Reject, "wrong standby")
+	if err != nil || got.Status != db.StatusRejected {
+		t.Fatalf("reject: %v %s", err, got.Status)
+	}
+	if _, err := f.decide("a2", r, requests.Approve, ""); apperr.KindOf(err) != apperr.Conflict {
+		t.Errorf("approve after reject: %v", err)
+	}
+	if f.jobsFor(t, r.ID) != 0 {
+		t.Error("a rejected request was enqueued")
+	}
+
+	c := f.file(t, "req", "dr_cancel")
+	if _, err := f.svc.Cancel(context.Background(), f.users["admin"], c.ID); apperr.KindOf(err) != apperr.Forbidden {
+		t.Errorf("cancel by someone else: %v", err)
+	}
+	if got, err := f.svc.Cancel(context.Background(), f.users["req"], c.ID); err != nil || got.Status != db.StatusCancelled {
+		t.Fatalf("cancel: %v %s", err, got.Status)
+	}
+	if _, err := f.svc.Cancel(context.Background(), f.users["req"], c.ID); apperr.KindOf(err) != apperr.Conflict {
+		t.Errorf("cancel twice: %v", err)
+	}
+	if _, err := f.decide("a1", c, requests.Approve, ""); apperr.KindOf(err) != apperr.Conflict {
+		t.Errorf("approve after cancel: %v", err)
+	}
+	ap := f.file(t, "req", "dr_approved")
+	if _, err := f.decide("a1", ap, requests.Approve, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Cancel(context.Background(), f.users["req"], ap.ID); apperr.KindOf(err) != apperr.Conflict {
+		t.Errorf("cancel after approval: %v", err)
+	}
+	if _, err := f.svc.File(context.Background(), f.users["req"], requests.Draft{Operation: requests.OpCreate, TaskName: "x",
+		Payload: []byte("{}"), Justification: "  "}); apperr.KindOf(err) != apperr.Invalid {
+		t.Errorf("filing without justification: %v", err)
+	}
+	if _, err := f.svc.File(context.Background(), f.users["a1"], requests.Draft{Operation: requests.OpCreate, TaskName: "x",
+		Payload: []byte("{}"), Justification: "why"}); apperr.KindOf(err) != apperr.Forbidden {
+		t.Errorf("filing by a non-requester: %v", err)
+	}
+}
+
+func TestPendingRequestsExpire(t *testing.T) {
+	f := newFixture(t)
+	r := f.file(t, "req", "dr_expire")
+	keep := f.file(t, "req", "dr_keep")
+	f.advance(7*24*time.Hour - time.Minute)
+	if n, err := f.svc.ExpireDue(context.Background()); err != nil || n != 0 {
+		t.Fatalf("before the deadline: %d, %v", n, err)
+	}
+	f.advance(2 * time.Minute)
+	if got := requests.EffectiveStatus(r, f.clock()); got != db.StatusExpired {
+		t.Errorf("shown as %s before the sweep", got)
+	}
+	if _, err := f.decide("a1", r, requests.Approve, ""); apperr.KindOf(err) != apperr.Conflict {
+		t.Errorf("approving an expired request: %v", err)
+	}
+	n, err := f.svc.ExpireDue(context.Background())
+	if err != nil || n != 2 {
+		t.Fatalf("sweep: %d, %v", n, err)
+	}
+	for _, id := range []int64{r.ID, keep.ID} {
+		got, _ := f.store.Request(context.Background(), id)
+		if got.Status != db.StatusExpired || got.FinishedAt == nil {
+			t.Errorf("request %d: %s", id, got.Status)
+		}
+	}
+	events, err := f.store.RequestTimeline(context.Background(), r.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := events[len(events)-1]
+	if last.Action != requests.ActionExpired || last.Actor.Name != "system" {
+		t.Errorf("last event %s by %s", last.Action, last.Actor.Name)
+	}
+	if n, _ := f.svc.ExpireDue(context.Background()); n != 0 {
+		t.Errorf("second sweep expired %d", n)
+	}
+}
+
+func TestPolicyIsVersionedAndZeroMeansApprovedOnFiling(t *testing.T) {
+	f := newFixture(t)
+	old := f.file(t, "req", "dr_v1")
+	in := requests.PolicyInput{Approvals: map[string]int{}, PendingTTL: time.Hour, ApprovalTTL: time.Hour}
+	for _, op := range requests.Operations {
+		in.Approvals[op] = 1
+	}
+	in.Approvals[requests.OpCreate] = 0
+	if _, _, err := f.svc.SavePolicy(context.Background(), f.users["a1"], in); apperr.KindOf(err) != apperr.Forbidden {
+		t.Errorf("policy change by a non-admin: %v", err)
+	}
+	bad := in
+	bad.Approvals = map[string]int{requests.OpCreate: 9}
+	if _, errs, err := f.svc.SavePolicy(context.Background(), f.users["admin"], bad); err != nil || errs[requests.OpCreate] == "" || errs[requests.OpStart] == "" {
+		t.Errorf("bad policy: %v %v", errs, err)
+	}
+	p, errs, err := f.svc.SavePolicy(context.Background(), f.users["admin"], in)
+	if err != nil || len(errs) > 0 || p.Version != 2 {
+		t.Fatalf("save: %+v %v %v", p, errs, err)
+	}
+	r := f.file(t, "req", "dr_v2")
+	if r.PolicyVersion != 2 || r.Status != db.StatusApproved || f.jobsFor(t, r.ID) != 1 {
+		t.Errorf("under policy 2: version %d, status %s, %d jobs", r.PolicyVersion, r.Status, f.jobsFor(t, r.ID))
+	}
+	got, _ := f.store.Request(context.Background(), old.ID)
+	if got.PolicyVersion != 1 || got.RequiredApprovals != 1 || got.Status != db.StatusPending {
+		t.Errorf("the old request changed: %+v", got)
+	}
+}
