@@ -92,12 +92,13 @@ func (c *Client) call(ctx context.Context, op, operation, taskID string, retry b
 			timeout = min(timeout, time.Until(dl))
 		}
 		rt := &attemptTransport{ctx: ctx, base: c.cfg.Transport, recorder: c.cfg.Recorder, operation: operation,
-			taskID: taskID, number: n, now: c.cfg.Now, created: created}
+			taskID: taskID, number: n, timeout: max(timeout, time.Millisecond), now: c.cfg.Now, created: created}
 		hc, err := dwssdk.DwsClientBuilder().
 			WithEndpoints([]string{c.cfg.Endpoint}).
 			WithCredential(c.cred).
 			WithHttpConfig(config.DefaultHttpConfig().
-				WithTimeout(max(timeout, time.Millisecond)).
+				// The transport enforces the attempt's deadline; this one is a backstop.
+				WithTimeout(max(timeout, time.Millisecond)+time.Second).
 				WithHttpRoundTripper(rt).
 				WithUserAgent(c.cfg.UserAgent)).
 			SafeBuild()

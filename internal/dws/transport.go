@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -50,6 +51,7 @@ type attemptTransport struct {
 	operation string
 	taskID    string
 	number    int
+	timeout   time.Duration // per attempt; enforced here so a timeout is reported as one
 	now       func() time.Time
 	// created receives the id of a created task from its response.
 	created *string
@@ -74,6 +76,12 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	ctx, cancel := context.WithCancelCause(req.Context())
 	stop := context.AfterFunc(t.ctx, func() { cancel(context.Cause(t.ctx)) })
 	defer func() { stop(); cancel(nil) }()
+	if t.timeout > 0 {
+		var cancelT context.CancelFunc
+		ctx, cancelT = context.WithTimeoutCause(ctx, t.timeout,
+			fmt.Errorf("no answer within %s: %w", t.timeout, context.DeadlineExceeded))
+		defer cancelT()
+	}
 	req = req.WithContext(ctx)
 
 	a := Attempt{

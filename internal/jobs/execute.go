@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -108,6 +109,8 @@ func (ex *execution) event(ctx context.Context, action string, outcome audit.Out
 	}
 	detail["operation"] = ex.r.Operation
 	detail["task_name"] = ex.r.TaskName
+	detail["payload_sha256"] = hex.EncodeToString(ex.r.PayloadSHA256)
+	detail["policy_version"] = ex.r.PolicyVersion
 	e.Detail = audit.Detail(detail)
 	return e
 }

@@ -303,6 +303,9 @@ func TestTransientFaultsAreRetriedAndEveryAttemptAudited(t *testing.T) {
 			t.Fatalf("slow: %s %s, %d tasks", r.Status, r.ErrorMsg, len(w.sim.Tasks(project)))
 		}
 		if n := count(w.timeline(r.ID), audit.ActionCloudCall, "timed out"); n < 1 {
+			for _, e := range w.timeline(r.ID) {
+				t.Logf("%s %s", e.Action, e.Detail)
+			}
 			t.Errorf("the timed-out attempt is not audited")
 		}
 	})
@@ -351,5 +354,27 @@ func TestRefusedWhenThePreconditionsNoLongerHold(t *testing.T) {
 	got := w.wait(r.ID, db.StatusFailed, db.StatusSucceeded)
 	if got.Status != db.StatusFailed || !strings.Contains(got.Outcome, "preconditions") || w.sim.Calls("create") != 0 {
 		t.Fatalf("request %s %q, %d creates", got.Status, got.Outcome, w.sim.Calls("create"))
+	}
+}
+
+// TestTwoReplicasAndAnOutageStillExecuteOnce runs two executors on one
+// database through a cloud outage: the request waits, then runs once.
+func TestTwoReplicasAndAnOutageStillExecuteOnce(t *testing.T) {
+	w := newWorld(t)
+	r := w.fileAndApprove("dr_replicas")
+	w.sim.InjectFault(dwssim.Fault{Status: 503})
+	w.start(w.client)
+	w.start(w.client)
+	time.Sleep(500 * time.Millisecond) // both replicas see the outage
+	if got, _ := w.store.Request(context.Background(), r.ID); got.Status == db.StatusFailed || got.Status == db.StatusSucceeded {
+		t.Fatalf("the request ended during the outage: %s %q", got.Status, got.Outcome)
+	}
+	w.sim.ClearFaults()
+	got := w.wait(r.ID, db.StatusSucceeded, db.StatusFailed)
+	if got.Status != db.StatusSucceeded || w.sim.Calls("create") != 1 || len(w.sim.Tasks(project)) != 1 {
+		t.Fatalf("after the outage: %s (%s), %d creates", got.Status, got.Outcome, w.sim.Calls("create"))
+	}
+	if n := count(w.timeline(r.ID), jobs.ActionExecuting, ""); n != 1 {
+		t.Errorf("executing recorded %d times", n)
 	}
 }
