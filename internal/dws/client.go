@@ -98,7 +98,7 @@ func (c *Client) call(ctx context.Context, op, operation, taskID string, retry b
 			WithCredential(c.cred).
 			WithHttpConfig(config.DefaultHttpConfig().
 				// The transport enforces the attempt's deadline; this one is a backstop.
-				WithTimeout(max(timeout, time.Millisecond)+time.Second).
+				WithTimeout(max(timeout, time.Millisecond) + time.Second).
 				WithHttpRoundTripper(rt).
 				WithUserAgent(c.cfg.UserAgent)).
 			SafeBuild()
