@@ -7,7 +7,8 @@
 // Point the portal (or the official SDK, via WithEndpoints) at the printed
 // base URL with the printed AK and project ID. The simulator accepts any
 // project ID in the path; -project only says which one to print.
-// Simulator-only controls live under /_sim/ (see internal/dwssim/control.go).
+// Simulator-only controls live under /_sim/; -h lists them
+// (dwssim.ControlUsage).
 package main
 
 import (
@@ -21,6 +22,8 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -63,11 +66,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// the environment.
 	sk := fs.String("sk", "", "secret key for -ak (env DWSSIM_SK; default: the docs' fake demo key); never printed")
 	project := fs.String("project", envOr("DWSSIM_PROJECT", defaultProject), "project ID to print for clients (env DWSSIM_PROJECT); any project ID is served")
-	speed := fs.Float64("speed", 1, "speed factor: task phases take their base duration divided by this")
+	speed := fs.Float64("speed", 1, "speed factor: task phases and sync cycles take their base duration divided by this")
 	rateLimit := fs.Int("rate-limit", 0, "requests per minute per AK before 429 APIG.0308 (0 = off)")
 	seed := fs.Int64("seed", 0, "seed for task and request IDs (0 = random)")
 	extended := fs.Bool("extended-fields", false, "include datastore_* and disk_* fields in the DR detail")
+	var durations dwssim.Durations
+	fs.Func("durations", "phase durations at speed 1, comma-separated, e.g. starting=10s,switchover=1m\n"+
+		"(phases: creating starting stopping switchover failover recovery deleting;\n"+
+		"defaults: 3s 3s 2s 4s 4s 6s 2s)", func(v string) error { return parseDurations(v, &durations) })
+	syncScale := dwssim.DefaultSyncScale
+	fs.Func("sync-scale", "simulated sync cycle per unit of dr_sync_period, as a number or a fraction\n"+
+		"(default 1/60: a 5m period syncs every 5s at speed 1)", func(v string) (err error) {
+		syncScale, err = parseRatio(v)
+		return err
+	})
+	lag := fs.Duration("acceptance-lag", 0, "keep a task's pre-call status this long after an accepted operation\n"+
+		"(wall time, not divided by -speed; exercises the switchover pitfall)")
 	verbose := fs.Bool("v", false, "log every request")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: dwssim [flags]\n\nServes the DWS disaster-recovery API simulator.\n\nFlags:\n")
+		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "\n%s", dwssim.ControlUsage)
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -93,6 +113,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		RateLimitPerMinute:    *rateLimit,
 		ExtendedClusterFields: *extended,
 		Logger:                logger,
+		Durations:             durations,
+		SyncScale:             syncScale,
+		AcceptanceLag:         *lag,
 	})
 	if err != nil {
 		return err
@@ -123,4 +146,36 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	fmt.Fprintln(stdout, "dwssim stopped")
 	return nil
+}
+
+// parseDurations reads "phase=duration,…" into d.
+func parseDurations(v string, d *dwssim.Durations) error {
+	for item := range strings.SplitSeq(v, ",") {
+		name, value, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok {
+			return fmt.Errorf("%q is not phase=duration", item)
+		}
+		dur, err := time.ParseDuration(value)
+		if err != nil || dur <= 0 {
+			return fmt.Errorf("%s: %q is not a positive duration", name, value)
+		}
+		if err := d.Set(name, dur); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseRatio reads a positive number or fraction ("0.5", "1/60").
+func parseRatio(v string) (float64, error) {
+	num, den, frac := strings.Cut(v, "/")
+	n, err := strconv.ParseFloat(num, 64)
+	d := 1.0
+	if err == nil && frac {
+		d, err = strconv.ParseFloat(den, 64)
+	}
+	if err != nil || n <= 0 || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive number or fraction", v)
+	}
+	return n / d, nil
 }

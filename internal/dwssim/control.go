@@ -10,16 +10,32 @@ import (
 
 // Control endpoints live under /_sim/, never under DWS paths, and are not
 // signed: they drive the simulator from demo scripts and end-to-end tests.
-//
-//	POST   /_sim/reset           drop all state
-//	POST   /_sim/faults          inject a Fault (JSON; "latency" as a Go duration, e.g. "2s")
-//	DELETE /_sim/faults          clear all faults
-//	POST   /_sim/fail-next       {"operation":"create","n":1}
-//	POST   /_sim/cluster-status  {"project_id":"…","name":"dws-dr-01","status":"FAILED"}
-//	GET    /_sim/stats           call counters, active faults, known projects
-//	GET    /_sim/tasks?project_id=…  task snapshots
+// ControlUsage lists them; cmd/dwssim prints it in its help.
 
-var routeNames = []string{RouteCreate, RouteDetail, RouteList, RouteCheckName, RouteAvailableClusters, RouteClusters}
+// ControlUsage describes the control endpoints, for help texts.
+const ControlUsage = `Control endpoints (unsigned, simulator only; JSON bodies):
+  POST   /_sim/reset            drop all state, as after a restart
+  POST   /_sim/faults           inject a fault for a route ("" = every route), e.g.
+                                {"route":"switchover","status":503,"times":2}
+                                {"route":"start","drop_response":true,"times":1}
+                                {"route":"detail","latency":"30s"}   (Go duration)
+                                also "code", "message", "bad_body", "bad_signature"
+  DELETE /_sim/faults           clear all faults
+  POST   /_sim/fail-next        {"operation":"switchover","n":1}: the next n accepted runs fail
+                                (create, start, pause, switchover, failover, recovery, delete)
+  POST   /_sim/cluster-fault    {"project_id":"…","name":"dws-prod-01","faulty":true}
+                                faulty: cluster FAILED, its running tasks abnormal;
+                                false: cluster AVAILABLE again (tasks stay abnormal)
+  POST   /_sim/cluster-status   {"project_id":"…","name":"dws-dr-01","status":"FROZEN"}
+                                ClusterInfo status only; tasks are not told
+  GET    /_sim/stats            call counters, active faults, fail-next counts, projects
+  GET    /_sim/tasks?project_id=…  task snapshots (roles, sync times, failover watermark)
+Routes: create detail list check-name available-clusters clusters update start pause
+        switchover failover recovery delete progress
+`
+
+var routeNames = []string{RouteCreate, RouteDetail, RouteList, RouteCheckName, RouteAvailableClusters, RouteClusters,
+	RouteUpdate, RouteStart, RoutePause, RouteSwitchover, RouteFailover, RouteRecovery, RouteDelete, RouteProgress}
 
 func (s *Simulator) ctlReset(w http.ResponseWriter, r *http.Request) {
 	s.Reset()
@@ -73,6 +89,10 @@ func (s *Simulator) ctlFailNext(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, invalidFormat("Expected {\"operation\":\"create\",\"n\":1}."))
 		return
 	}
+	if !slices.Contains(operations, req.Operation) || req.N < 0 {
+		s.writeError(w, invalidFormat("Unknown operation %q or negative n; operations: %v.", req.Operation, operations))
+		return
+	}
 	s.FailNext(req.Operation, req.N)
 	s.writeOK(w, map[string]bool{"ok": true})
 }
@@ -93,6 +113,25 @@ func (s *Simulator) ctlClusterStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.SetClusterStatus(req.ProjectID, req.Name, req.Status)
+	s.writeOK(w, map[string]bool{"ok": true})
+}
+
+func (s *Simulator) ctlClusterFault(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ProjectID string `json:"project_id"`
+		Name      string `json:"name"`
+		Faulty    *bool  `json:"faulty"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody)).Decode(&req); err != nil ||
+		req.ProjectID == "" || req.Faulty == nil {
+		s.writeError(w, invalidFormat("Expected {\"project_id\",\"name\",\"faulty\":true|false}."))
+		return
+	}
+	if _, ok := s.Cluster(req.ProjectID, req.Name); !ok {
+		s.writeError(w, errNoSuchCluster)
+		return
+	}
+	s.SetClusterFaulty(req.ProjectID, req.Name, *req.Faulty)
 	s.writeOK(w, map[string]bool{"ok": true})
 }
 

@@ -119,8 +119,8 @@ func (s *Simulator) create(c *call) (any, error) {
 		primaryOBS: nonEmpty(dr.PrimaryOBSBucket), standbyOBS: nonEmpty(dr.StandbyOBSBucket),
 		created: c.now,
 	}
-	t.begin(StatusCreating, c.now, s.scaled(createDuration), s.takeFailure("create"))
 	p.tasks = append(p.tasks, t)
+	p.accept(t, RouteCreate, c.now, s.takeFailure(RouteCreate))
 	return taskIDResponse{DisasterRecovery: idJSON{ID: t.id}}, nil
 }
 
@@ -140,7 +140,7 @@ func (s *Simulator) detail(c *call) (any, error) {
 	}
 	return struct {
 		DisasterRecovery detailJSON `json:"disaster_recovery"`
-	}{c.project.detail(t, s.opts.ExtendedClusterFields)}, nil
+	}{c.project.detail(t, c.now, s.opts.ExtendedClusterFields)}, nil
 }
 
 // list answers ListDisasterRecover with the SDK's three optional filters.
@@ -157,7 +157,7 @@ func (s *Simulator) list(c *call) (any, error) {
 		if v := q.Get("id"); v != "" && v != t.id {
 			continue
 		}
-		items = append(items, c.project.listItem(t))
+		items = append(items, c.project.listItem(t, c.now))
 	}
 	return struct {
 		DisasterRecovery []listItemJSON `json:"disaster_recovery"`

@@ -1,8 +1,14 @@
 // Package dwssim simulates the GaussDB(DWS) disaster-recovery API as an
 // http.Handler, faithfully enough that the official SDK and the portal's
 // client run against it unchanged: AK/SK signatures, error codes and
-// shapes, asynchronous task transitions, throttling and injected faults
-// (docs/dws-dr-api.md §8).
+// shapes, the whole DR state machine with its asynchronous transitions and
+// sync cycles, throttling and injected faults (docs/dws-dr-api.md §4, §8).
+//
+// Where the API is silent the simulator answers as §9 says: failover runs
+// switchovering → abnormal with the roles swapped, and promotes the
+// standby's data as of its last_success_time (TaskSnapshot.Watermark);
+// recovery, allowed only after a failover once both clusters are healthy,
+// wipes the DR side and runs starting → running.
 //
 // All timing reads an injectable Clock and is evaluated lazily on access,
 // so the simulator starts no goroutines and tests never sleep.
@@ -21,7 +27,9 @@ import (
 	"time"
 )
 
-// Route names, as counted by Calls and matched by Fault.Route.
+// Route names, as counted by Calls and matched by Fault.Route. The names
+// of the asynchronous operations (create, start, pause, switchover,
+// failover, recovery, delete) are also the operation names of FailNext.
 const (
 	RouteCreate            = "create"
 	RouteDetail            = "detail"
@@ -29,7 +37,19 @@ const (
 	RouteCheckName         = "check-name"
 	RouteAvailableClusters = "available-clusters"
 	RouteClusters          = "clusters"
+	RouteUpdate            = "update"
+	RouteStart             = "start"
+	RoutePause             = "pause"
+	RouteSwitchover        = "switchover"
+	RouteFailover          = "failover"
+	RouteRecovery          = "recovery"
+	RouteDelete            = "delete"
+	RouteProgress          = "progress"
 )
+
+// operations lists the operation names FailNext takes, in the order of
+// the API reference.
+var operations = []string{RouteCreate, RouteStart, RoutePause, RouteSwitchover, RouteFailover, RouteRecovery, RouteDelete}
 
 // maxBody bounds request bodies; DR bodies are a few hundred bytes.
 const maxBody = 1 << 20
@@ -43,6 +63,20 @@ type Options struct {
 	RateLimitPerMinute    int               // per AK; 0 = off
 	ExtendedClusterFields bool              // include datastore_*/disk_* in detail
 	Logger                *slog.Logger      // optional
+
+	// Durations are the phase durations at speed 1 (zero fields: the
+	// DefaultDurations); the simulator divides them by Speed.
+	Durations Durations
+	// SyncScale maps dr_sync_period to simulated time: a running task
+	// syncs every period × SyncScale / Speed. 0 means DefaultSyncScale
+	// (1/60: a 5m period syncs every 5 s at speed 1).
+	SyncScale float64
+	// AcceptanceLag keeps a task's pre-call status for this long after an
+	// operation (start, pause, switchover, failover, recovery, delete) is
+	// accepted, before its transient phase begins: the switchover pitfall
+	// of docs/dws-dr-api.md §4. It is not divided by Speed. During the lag
+	// the task is busy and refuses other operations with 403 DWS.7023.
+	AcceptanceLag time.Duration
 }
 
 // Simulator is the simulated DWS DR API. It is safe for concurrent use.
@@ -50,9 +84,9 @@ type Simulator struct {
 	opts  Options
 	creds map[string]string
 	clock Clock
-	speed float64
 	log   *slog.Logger
 	mux   *http.ServeMux
+	tm    *timing
 
 	ids *idSource // has its own lock: request ids are made before s.mu is taken
 
@@ -87,8 +121,12 @@ func New(opts Options) (*Simulator, error) {
 	if opts.RateLimitPerMinute < 0 {
 		return nil, fmt.Errorf("dwssim: rate limit %d must not be negative", opts.RateLimitPerMinute)
 	}
+	tm, err := newTiming(opts, speed)
+	if err != nil {
+		return nil, err
+	}
 	s := &Simulator{
-		opts: opts, creds: creds, clock: opts.Clock, speed: speed, log: opts.Logger,
+		opts: opts, creds: creds, clock: opts.Clock, log: opts.Logger, tm: tm,
 		ids: &idSource{},
 	}
 	if s.clock == nil {
@@ -125,6 +163,14 @@ func (s *Simulator) routes() *http.ServeMux {
 	m.Handle("GET /v2/{project_id}/disaster-recoveries", s.api(RouteList, s.list))
 	m.Handle("GET /v2/{project_id}/disaster-recovery/check-name", s.api(RouteCheckName, s.checkName))
 	m.Handle("GET /v2/{project_id}/disaster-recovery/{id}", s.api(RouteDetail, s.detail))
+	m.Handle("PUT /v2/{project_id}/disaster-recovery/{id}", s.api(RouteUpdate, s.update))
+	m.Handle("DELETE /v2/{project_id}/disaster-recovery/{id}", s.api(RouteDelete, s.operation(RouteDelete)))
+	m.Handle("POST /v2/{project_id}/disaster-recovery/{id}/start", s.api(RouteStart, s.operation(RouteStart)))
+	m.Handle("POST /v2/{project_id}/disaster-recovery/{id}/pause", s.api(RoutePause, s.operation(RoutePause)))
+	m.Handle("POST /v2/{project_id}/disaster-recovery/{id}/switchover", s.api(RouteSwitchover, s.operation(RouteSwitchover)))
+	m.Handle("POST /v2/{project_id}/disaster-recovery/{id}/failover", s.api(RouteFailover, s.operation(RouteFailover)))
+	m.Handle("POST /v2/{project_id}/disaster-recovery/{id}/recovery", s.api(RouteRecovery, s.operation(RouteRecovery)))
+	m.Handle("GET /v1/{project_id}/disaster-recovery/{id}/show-progress", s.api(RouteProgress, s.progress))
 	m.Handle("GET /v2/{project_id}/disaster-recovery-clusters", s.api(RouteAvailableClusters, s.availableClusters))
 	m.Handle("GET /v1.0/{project_id}/clusters", s.api(RouteClusters, s.clusterList))
 
@@ -133,6 +179,7 @@ func (s *Simulator) routes() *http.ServeMux {
 	m.HandleFunc("DELETE /_sim/faults", s.ctlClearFaults)
 	m.HandleFunc("POST /_sim/fail-next", s.ctlFailNext)
 	m.HandleFunc("POST /_sim/cluster-status", s.ctlClusterStatus)
+	m.HandleFunc("POST /_sim/cluster-fault", s.ctlClusterFault)
 	m.HandleFunc("GET /_sim/stats", s.ctlStats)
 	m.HandleFunc("GET /_sim/tasks", s.ctlTasks)
 
@@ -247,7 +294,7 @@ func (s *Simulator) serveAPI(w http.ResponseWriter, r *http.Request, route strin
 func (s *Simulator) projectLocked(id string) *project {
 	p, ok := s.projects[id]
 	if !ok {
-		p = &project{id: id, clusters: seedClusters(id)}
+		p = &project{id: id, tm: s.tm, clusters: seedClusters(id)}
 		s.projects[id] = p
 	}
 	return p
@@ -281,14 +328,10 @@ func (s *Simulator) writeError(w http.ResponseWriter, err error) (int, string) {
 	return ae.Status, ae.Code
 }
 
-// scaled divides a base duration by the speed factor.
-func (s *Simulator) scaled(d time.Duration) time.Duration {
-	return time.Duration(float64(d) / s.speed)
-}
-
 // Calls returns how many requests a route received, whether or not they
 // succeeded: "create", "detail", "list", "check-name",
-// "available-clusters", "clusters".
+// "available-clusters", "clusters", "update", "start", "pause",
+// "switchover", "failover", "recovery", "delete", "progress".
 func (s *Simulator) Calls(route string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -303,8 +346,14 @@ func (s *Simulator) TotalCalls() int {
 	return s.total
 }
 
-// FailNext makes the next n runs of an operation (e.g. "create") end in
-// its failure status (create_failed for create).
+// FailNext makes the next n accepted runs of an operation end in its
+// failure status: create → create_failed, start → start_failed, pause →
+// stop_failed, switchover, failover and recovery → abnormal (roles
+// unchanged), delete → back to the status before the call. Operations are
+// named like their routes (RouteCreate, RouteStart, RoutePause,
+// RouteSwitchover, RouteFailover, RouteRecovery, RouteDelete); a refused
+// call (403, 400) does not use one up.
+// n replaces any count still pending; 0 cancels it.
 func (s *Simulator) FailNext(operation string, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -342,8 +391,10 @@ func (s *Simulator) Clusters(projectID string) []Cluster {
 	return out
 }
 
-// SetClusterStatus sets a cluster's status (e.g. "FAILED"); unknown names
-// are ignored.
+// SetClusterStatus sets a cluster's ClusterInfo status (e.g. "FROZEN");
+// unknown names are ignored. It does not touch DR tasks: "FAILED" set this
+// way is a fault DR has not noticed yet (a running task keeps running, and
+// may then fail over). SetClusterFaulty is the full fault.
 func (s *Simulator) SetClusterStatus(projectID, name, status string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -353,8 +404,49 @@ func (s *Simulator) SetClusterStatus(projectID, name, status string) {
 	}
 }
 
+// SetClusterFaulty marks a cluster faulty or healthy; unknown names are
+// ignored. Faulty turns its ClusterInfo status FAILED and every running
+// task using it (on either side) abnormal at once; an operation still in
+// its acceptance lag on such a task is dropped. Healthy turns the status
+// back to AVAILABLE; tasks stay abnormal until a failover or recovery.
+// A task that reaches running while one of its clusters is faulty becomes
+// abnormal instead.
+func (s *Simulator) SetClusterFaulty(projectID, name string, faulty bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	p := s.projectLocked(projectID)
+	p.advance(now)
+	c := p.clusterByName(name)
+	if c == nil {
+		return
+	}
+	c.updated = now
+	if !faulty {
+		c.Status = ClusterStatusAvailable
+		return
+	}
+	c.Status = ClusterStatusFailed
+	for _, t := range p.tasks {
+		if t.status == StatusRunning && (t.primaryID == c.ID || t.standbyID == c.ID) {
+			t.status, t.op = StatusAbnormal, nil
+		}
+	}
+}
+
+// SetClusterVersion sets a cluster's version (e.g. "8.1.1.300", to pair
+// clusters too old for failover and recovery); unknown names are ignored.
+func (s *Simulator) SetClusterVersion(projectID, name, version string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.projectLocked(projectID).clusterByName(name); c != nil {
+		c.Version = version
+		c.updated = s.clock.Now()
+	}
+}
+
 // Tasks returns a project's tasks, in creation order, after any transitions
-// that are due.
+// that are due. Deleted tasks are gone.
 func (s *Simulator) Tasks(projectID string) []TaskSnapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -362,9 +454,23 @@ func (s *Simulator) Tasks(projectID string) []TaskSnapshot {
 	p.advance(s.clock.Now())
 	out := make([]TaskSnapshot, 0, len(p.tasks))
 	for _, t := range p.tasks {
-		out = append(out, t.snapshot())
+		out = append(out, p.snapshot(t))
 	}
 	return out
+}
+
+// Task returns one task of a project after any transitions that are due;
+// false if it does not exist (or was deleted).
+func (s *Simulator) Task(projectID, id string) (TaskSnapshot, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.projectLocked(projectID)
+	p.advance(s.clock.Now())
+	t := p.task(id)
+	if t == nil {
+		return TaskSnapshot{}, false
+	}
+	return p.snapshot(t), true
 }
 
 // Reset drops all tasks, counters, faults and lockouts, as after a restart.
