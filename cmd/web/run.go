@@ -134,11 +134,10 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 		return err
 	}
 
-	tasks := &drtask.Service{Cloud: client, Store: store, Now: time.Now, Logger: logger,
-		PageTimeout: cfg.CloudTimeout, RefreshInterval: 4 * time.Second}
+	tasks := &drtask.Service{Cloud: client, Store: store, Now: time.Now, Logger: logger, PageTimeout: cfg.CloudTimeout}
 	reqs := &requests.Service{Store: store, Now: time.Now}
 	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
-		Now: time.Now, Logger: logger, BaseURL: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
+		Poller: tasks, Now: time.Now, Logger: logger, BaseURL: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
 		WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret, FollowTimeout: cfg.ExecutionTimeout})
 	if err != nil {
 		return err

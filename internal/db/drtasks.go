@@ -31,6 +31,13 @@ type TaskRow struct {
 	CreatedBy          int64
 	FirstSeenAt        time.Time
 	GoneAt             *time.Time // no longer in the cloud
+	NextPollAt         *time.Time
+	Progress           json.RawMessage // last show-progress answer (running tasks)
+	ProgressFetchedAt  *time.Time
+	Drift              json.RawMessage // the last change made outside the portal
+	DriftAt            *time.Time
+	RefreshError       string // the last failed read, when newer than the last good one
+	RefreshErrorAt     *time.Time
 }
 
 // FetchedAt is when the row was last refreshed from the cloud.
@@ -47,17 +54,17 @@ func (r TaskRow) FetchedAt() time.Time {
 
 const taskColumns = `id, name, status, dr_type, primary_cluster_id, primary_cluster_name, standby_cluster_id,
 	standby_cluster_name, sync_period, last_sync, create_time, detail, list_fetched_at, detail_fetched_at,
-	managed, COALESCE(created_by, 0), first_seen_at, gone_at`
+	managed, COALESCE(created_by, 0), first_seen_at, gone_at, next_poll_at, progress, progress_fetched_at, drift,
+	drift_at, refresh_error, refresh_error_at`
 
 func scanTask(row pgx.Row) (TaskRow, error) {
 	var r TaskRow
-	var detail []byte
+	var detail, progress, drift []byte
 	err := row.Scan(&r.ID, &r.Name, &r.Status, &r.DRType, &r.PrimaryClusterID, &r.PrimaryClusterName,
 		&r.StandbyClusterID, &r.StandbyClusterName, &r.SyncPeriod, &r.LastSync, &r.CreateTime, &detail,
-		&r.ListFetchedAt, &r.DetailFetchedAt, &r.Managed, &r.CreatedBy, &r.FirstSeenAt, &r.GoneAt)
-	if detail != nil {
-		r.Detail = detail
-	}
+		&r.ListFetchedAt, &r.DetailFetchedAt, &r.Managed, &r.CreatedBy, &r.FirstSeenAt, &r.GoneAt, &r.NextPollAt,
+		&progress, &r.ProgressFetchedAt, &drift, &r.DriftAt, &r.RefreshError, &r.RefreshErrorAt)
+	r.Detail, r.Progress, r.Drift = nonEmpty(detail), nonEmpty(progress), nonEmpty(drift)
 	return r, err
 }
 
@@ -130,7 +137,8 @@ func upsertTaskDetail(ctx context.Context, q querier, t dws.Task, now time.Time)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
 		ON CONFLICT (id) DO UPDATE SET name = $2, status = $3, dr_type = $4, primary_cluster_id = $5,
 			primary_cluster_name = $6, standby_cluster_id = $7, standby_cluster_name = $8, sync_period = $9,
-			last_sync = $10, create_time = $11, detail = $12, detail_fetched_at = $13, gone_at = NULL`,
+			last_sync = $10, create_time = $11, detail = $12, detail_fetched_at = $13, gone_at = NULL,
+			refresh_error = '', refresh_error_at = NULL`,
 		t.ID, t.Name, t.Status, t.DRType, t.Primary.ID, t.Primary.Name, t.Standby.ID, t.Standby.Name,
 		t.SyncPeriod, t.Primary.LastSuccessTime, t.CreateTime, []byte(t.Raw), now)
 	if err != nil {
@@ -181,15 +189,76 @@ func (s *Store) MarkTaskGone(ctx context.Context, id string, now time.Time) erro
 	return err
 }
 
-// ClaimTaskRefresh claims the right to refresh a task from the cloud now,
-// granted to one caller (across replicas) per interval, so the number of
-// cloud calls does not grow with the number of people watching a task.
-func (s *Store) ClaimTaskRefresh(ctx context.Context, id string, now time.Time, interval time.Duration) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `
-		UPDATE dr_tasks SET refresh_claimed_at = $2
-		WHERE id = $1 AND (refresh_claimed_at IS NULL OR refresh_claimed_at <= $3)`, id, now, now.Add(-interval))
-	if err != nil {
-		return false, fmt.Errorf("claim refresh of DR task %s: %w", id, err)
+func nonEmpty(b []byte) json.RawMessage {
+	if len(b) == 0 {
+		return nil
 	}
-	return tag.RowsAffected() == 1, nil
+	return b
+}
+
+// DueForPoll claims up to limit tasks whose next poll is due, leasing
+// them for lease so that a concurrent poller skips them. Tasks an executing
+// request is following are left to it.
+func (s *Store) DueForPoll(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]TaskRow, error) {
+	rows, err := s.pool.Query(ctx, `
+		UPDATE dr_tasks SET next_poll_at = $2 WHERE id IN (
+			SELECT t.id FROM dr_tasks t
+			WHERE t.gone_at IS NULL AND (t.next_poll_at IS NULL OR t.next_poll_at <= $1)
+			  AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.dr_task_id = t.id AND r.status = 'executing')
+			ORDER BY t.next_poll_at NULLS FIRST LIMIT $3
+			FOR UPDATE SKIP LOCKED)
+		RETURNING `+taskColumns, now, now.Add(lease), limit)
+	if err != nil {
+		return nil, fmt.Errorf("tasks due for a poll: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TaskRow, error) { return scanTask(r) })
+}
+
+// SchedulePoll sets when a task is read from the cloud next.
+func (s *Store) SchedulePoll(ctx context.Context, id string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE dr_tasks SET next_poll_at = $2 WHERE id = $1`, id, at)
+	return err
+}
+
+// RecordRefreshError records that reading a task failed.
+func (s *Store) RecordRefreshError(ctx context.Context, id, msg string, now time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE dr_tasks SET refresh_error = $2, refresh_error_at = $3 WHERE id = $1`, id, msg, now)
+	return err
+}
+
+// RecordProgress stores a show-progress answer.
+func (s *Store) RecordProgress(ctx context.Context, id string, raw []byte, now time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE dr_tasks SET progress = $2, progress_fetched_at = $3 WHERE id = $1`, id, raw, now)
+	return err
+}
+
+// RecordDrift stores a change made outside the portal, with its audit event.
+func (t *Tx) RecordDrift(ctx context.Context, id string, drift []byte, now time.Time) error {
+	_, err := t.tx.Exec(ctx, `UPDATE dr_tasks SET drift = $2, drift_at = $3 WHERE id = $1`, id, drift, now)
+	return err
+}
+
+// ClearDrift forgets the recorded drift (a portal operation set a new baseline).
+func (t *Tx) ClearDrift(ctx context.Context, id string) error {
+	_, err := t.tx.Exec(ctx, `UPDATE dr_tasks SET drift = NULL, drift_at = NULL WHERE id = $1`, id)
+	return err
+}
+
+// MarkTaskGone records inside a transaction that the cloud no longer knows the task.
+func (t *Tx) MarkTaskGone(ctx context.Context, id string, now time.Time) error {
+	_, err := t.tx.Exec(ctx, `UPDATE dr_tasks SET gone_at = COALESCE(gone_at, $2) WHERE id = $1`, id, now)
+	return err
+}
+
+// LastSyncError returns the last listing error and when it happened, if it
+// is newer than the last success.
+func (s *Store) LastSyncError(ctx context.Context, name string) (string, *time.Time, error) {
+	var msg string
+	var at *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT last_error, last_error_at FROM cloud_syncs WHERE name = $1
+		AND last_error_at IS NOT NULL AND (last_success_at IS NULL OR last_error_at > last_success_at)`, name).Scan(&msg, &at)
+	if err == pgx.ErrNoRows {
+		return "", nil, nil
+	}
+	return msg, at, err
 }

@@ -136,13 +136,22 @@ type Request struct {
 	ErrorCode         string
 	ErrorMsg          string
 	ErrorRequestID    string
+	// What the executor saw right before the call, and whether it has seen
+	// the operation's transient status since.
+	PreStatus     string
+	PrePrimaryID  string
+	PreStartTime  string
+	SeenTransient bool
+	Consequence   string
+	ConfirmName   string
 }
 
 const requestColumns = `r.id, r.operation, COALESCE(r.dr_task_id, ''), r.task_name, r.target_key, r.method, r.path,
 	r.payload, r.payload_sha256, r.requester_id, u.email, r.justification, r.status, r.required_approvals,
 	r.policy_version, r.created_at, r.expires_at, r.approved_at, r.approval_expires_at, r.started_at, r.finished_at,
 	r.call_state, r.call_attempts, r.follow_deadline, r.last_seen_status, r.outcome, r.error_code, r.error_msg,
-	r.error_request_id`
+	r.error_request_id, r.pre_status, r.pre_primary_id, r.pre_start_time, r.seen_transient,
+	r.consequence, r.confirm_name`
 
 const requestFrom = ` FROM requests r JOIN users u ON u.id = r.requester_id `
 
@@ -153,7 +162,8 @@ func scanRequest(row pgx.Row) (Request, error) {
 		&payload, &r.PayloadSHA256, &r.RequesterID, &r.RequesterEmail, &r.Justification, &r.Status,
 		&r.RequiredApprovals, &r.PolicyVersion, &r.CreatedAt, &r.ExpiresAt, &r.ApprovedAt, &r.ApprovalExpiresAt,
 		&r.StartedAt, &r.FinishedAt, &r.CallState, &r.CallAttempts, &r.FollowDeadline, &r.LastSeenStatus,
-		&r.Outcome, &r.ErrorCode, &r.ErrorMsg, &r.ErrorRequestID)
+		&r.Outcome, &r.ErrorCode, &r.ErrorMsg, &r.ErrorRequestID, &r.PreStatus, &r.PrePrimaryID, &r.PreStartTime,
+		&r.SeenTransient, &r.Consequence, &r.ConfirmName)
 	r.Payload = []byte(payload)
 	return r, err
 }
@@ -163,11 +173,13 @@ func (t *Tx) InsertRequest(ctx context.Context, r Request) (Request, error) {
 	var id int64
 	err := t.tx.QueryRow(ctx, `
 		INSERT INTO requests (operation, dr_task_id, task_name, target_key, method, path, payload, payload_sha256,
-			requester_id, justification, status, required_approvals, policy_version, created_at, expires_at)
-		VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			requester_id, justification, status, required_approvals, policy_version, created_at, expires_at,
+			consequence, confirm_name)
+		VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		RETURNING id`,
 		r.Operation, r.DRTaskID, r.TaskName, r.TargetKey, r.Method, r.Path, string(r.Payload), r.PayloadSHA256,
-		r.RequesterID, r.Justification, r.Status, r.RequiredApprovals, r.PolicyVersion, r.CreatedAt, r.ExpiresAt).Scan(&id)
+		r.RequesterID, r.Justification, r.Status, r.RequiredApprovals, r.PolicyVersion, r.CreatedAt, r.ExpiresAt,
+		r.Consequence, r.ConfirmName).Scan(&id)
 	if err != nil {
 		return Request{}, fmt.Errorf("file request: %w", err)
 	}
@@ -332,6 +344,13 @@ type RequestUpdate struct {
 	ErrorCode         string
 	ErrorMsg          string
 	ErrorRequestID    string
+	// Snapshot sets the pre-call snapshot (all three fields together).
+	Snapshot     bool
+	PreStatus    string
+	PrePrimaryID string
+	PreStartTime string
+	// SeenTransient, when true, records that the transient status was seen.
+	SeenTransient bool
 }
 
 // UpdateRequest applies u to request id and returns the new row. It is a
@@ -354,11 +373,15 @@ func (t *Tx) UpdateRequest(ctx context.Context, id int64, u RequestUpdate) (Requ
 			outcome             = COALESCE(NULLIF($13, ''), outcome),
 			error_code          = COALESCE(NULLIF($14, ''), error_code),
 			error_msg           = COALESCE(NULLIF($15, ''), error_msg),
-			error_request_id    = COALESCE(NULLIF($16, ''), error_request_id)
+			error_request_id    = COALESCE(NULLIF($16, ''), error_request_id),
+			pre_status          = CASE WHEN $17 THEN $18 ELSE pre_status END,
+			pre_primary_id      = CASE WHEN $17 THEN $19 ELSE pre_primary_id END,
+			pre_start_time      = CASE WHEN $17 THEN $20 ELSE pre_start_time END,
+			seen_transient      = seen_transient OR $21
 		WHERE id = $1 AND status = ANY($2)`,
 		id, u.From, u.Status, u.ApprovedAt, u.ApprovalExpiresAt, u.StartedAt, u.FinishedAt, u.CallState,
 		u.IncAttempts, u.DRTaskID, u.FollowDeadline, u.LastSeenStatus, u.Outcome, u.ErrorCode, u.ErrorMsg,
-		u.ErrorRequestID)
+		u.ErrorRequestID, u.Snapshot, u.PreStatus, u.PrePrimaryID, u.PreStartTime, u.SeenTransient)
 	if isUniqueViolation(err) {
 		return Request{}, apperr.Wrap(apperr.Conflict, err,
 			"Another request for the same DR task is already approved or executing; this one can go ahead once it has finished.")
@@ -394,4 +417,26 @@ func (s *Store) RequestTimeline(ctx context.Context, requestID int64, limit int)
 		return nil, fmt.Errorf("request timeline %d: %w", requestID, err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Event, error) { return scanAudit(r) })
+}
+
+// LastSucceededOperation returns the operation of the newest succeeded
+// request on a task ("" when none).
+func (s *Store) LastSucceededOperation(ctx context.Context, taskID string) (string, error) {
+	var op string
+	err := s.pool.QueryRow(ctx, `SELECT operation FROM requests WHERE dr_task_id = $1 AND status = 'succeeded'
+		ORDER BY finished_at DESC, id DESC LIMIT 1`, taskID).Scan(&op)
+	if err == pgx.ErrNoRows {
+		return "", nil
+	}
+	return op, err
+}
+
+// ActiveRequest returns the approved or executing request on a task, if any.
+func (s *Store) ActiveRequest(ctx context.Context, taskID string) (Request, bool, error) {
+	r, err := scanRequest(s.pool.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+`
+		WHERE r.dr_task_id = $1 AND r.status IN ('approved', 'executing') ORDER BY r.id DESC LIMIT 1`, taskID))
+	if err == pgx.ErrNoRows {
+		return Request{}, false, nil
+	}
+	return r, err == nil, err
 }

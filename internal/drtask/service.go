@@ -23,8 +23,10 @@ type Cloud interface {
 	AvailableStandbys(ctx context.Context, primaryID, standbyAZ string) ([]dws.ClusterRef, error)
 	CheckName(ctx context.Context, name string) (bool, error)
 	CreatePath() string
+	OperationCall(op, id string) (method, path string, err error)
 	Get(ctx context.Context, id string) (dws.Task, error)
 	List(ctx context.Context) ([]dws.TaskSummary, error)
+	Progress(ctx context.Context, id string) (dws.Progress, error)
 }
 
 // Service lists, shows and creates DR tasks.
@@ -35,139 +37,20 @@ type Service struct {
 	Logger *slog.Logger
 	// PageTimeout bounds the cloud calls a page waits for.
 	PageTimeout time.Duration
-	// RefreshInterval is the least time between two cloud reads of one
-	// task's status, however many people watch it.
-	RefreshInterval time.Duration
+	// PollChanging and PollSettled are how often the shared poller reads a
+	// task that is changing (default 5 s: at most 12 calls a minute) and one
+	// at rest (default 60 s).
+	PollChanging time.Duration
+	PollSettled  time.Duration
 }
 
 func (s *Service) pageCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, cmp.Or(s.PageTimeout, 10*time.Second))
 }
 
-// TaskList is the DR task list page's data.
-type TaskList struct {
-	Tasks []db.TaskRow
-	// Stale is set when the cloud could not be read: Tasks is then the
-	// last known list, as of FetchedAt (nil: never read).
-	Stale     bool
-	CloudErr  error
-	FetchedAt *time.Time
-}
-
-// List reads the task list from the cloud and records it; when the cloud
-// cannot be read, it returns the last known list marked stale.
-func (s *Service) List(ctx context.Context) (TaskList, error) {
-	cctx, cancel := s.pageCtx(ctx)
-	items, cloudErr := s.Cloud.List(cctx)
-	cancel()
-	now := s.Now()
-	var out TaskList
-	if cloudErr == nil {
-		if err := s.Store.SyncTaskList(ctx, items, now); err != nil {
-			return TaskList{}, err
-		}
-		out.FetchedAt = &now
-	} else {
-		out.Stale, out.CloudErr = true, cloudErr
-		if err := s.Store.RecordSyncError(ctx, db.SyncTaskList, cloudErr.Error(), now); err != nil {
-			return TaskList{}, err
-		}
-		last, err := s.Store.LastSync(ctx, db.SyncTaskList)
-		if err != nil {
-			return TaskList{}, err
-		}
-		out.FetchedAt = last
-	}
-	tasks, err := s.Store.ListTasks(ctx)
-	if err != nil {
-		return TaskList{}, err
-	}
-	out.Tasks = tasks
-	return out, nil
-}
-
-// TaskView is one task as the detail page shows it.
-type TaskView struct {
-	Row  db.TaskRow
-	Task dws.Task // parsed from the last detail; Raw holds the stored JSON
-	// HasDetail is false until the cloud's detail was read at least once.
-	HasDetail bool
-	Stale     bool
-	CloudErr  error
-	// Gone is set when the cloud no longer knows the task.
-	Gone bool
-}
-
-// Settled reports whether the task's status is at rest.
-func (v TaskView) Settled() bool { return v.Gone || dws.Settled(v.Row.Status) }
-
-// Task reads one task from the cloud and records it; when the cloud cannot
-// be read, it returns the last known state marked stale.
-func (s *Service) Task(ctx context.Context, id string) (TaskView, error) {
-	if !ValidID(id) {
-		return TaskView{}, apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
-	}
-	cctx, cancel := s.pageCtx(ctx)
-	t, cloudErr := s.Cloud.Get(cctx, id)
-	cancel()
-	return s.afterRead(ctx, id, t, cloudErr)
-}
-
-// Status returns a task's state for its self-refreshing status panel: the
-// stored state, refreshed from the cloud only when nobody (on any replica)
-// refreshed it within RefreshInterval.
-func (s *Service) Status(ctx context.Context, id string) (TaskView, error) {
-	if !ValidID(id) {
-		return TaskView{}, apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
-	}
-	claimed, err := s.Store.ClaimTaskRefresh(ctx, id, s.Now(), cmp.Or(s.RefreshInterval, 5*time.Second))
-	if err != nil {
-		return TaskView{}, err
-	}
-	if claimed {
-		cctx, cancel := s.pageCtx(ctx)
-		t, cloudErr := s.Cloud.Get(cctx, id)
-		cancel()
-		return s.afterRead(ctx, id, t, cloudErr)
-	}
-	row, err := s.Store.Task(ctx, id)
-	if err != nil {
-		return TaskView{}, err
-	}
-	return viewOf(row), nil
-}
-
-func (s *Service) afterRead(ctx context.Context, id string, t dws.Task, cloudErr error) (TaskView, error) {
-	now := s.Now()
-	switch {
-	case cloudErr == nil:
-		if err := s.Store.UpsertTaskDetail(ctx, t, now); err != nil {
-			return TaskView{}, err
-		}
-	case dws.IsKind(cloudErr, dws.KindNotFound):
-		if err := s.Store.MarkTaskGone(ctx, id, now); err != nil {
-			return TaskView{}, err
-		}
-	}
-	row, err := s.Store.Task(ctx, id)
-	if apperr.KindOf(err) == apperr.NotFound {
-		if cloudErr != nil && !dws.IsKind(cloudErr, dws.KindNotFound) {
-			return TaskView{}, apperr.Wrap(apperr.Unavailable, cloudErr, "The DR task could not be read from the cloud and the portal has no earlier copy of it: %s", cloudErr)
-		}
-		return TaskView{}, apperr.New(apperr.NotFound, "There is no DR task with id %s.", id)
-	}
-	if err != nil {
-		return TaskView{}, err
-	}
-	v := viewOf(row)
-	if cloudErr != nil && !dws.IsKind(cloudErr, dws.KindNotFound) {
-		v.Stale, v.CloudErr = true, cloudErr
-	}
-	return v, nil
-}
-
 func viewOf(row db.TaskRow) TaskView {
 	v := TaskView{Row: row, Gone: row.GoneAt != nil}
+	v.fill(row)
 	if len(row.Detail) > 0 {
 		var m detailJSON
 		if err := json.Unmarshal(row.Detail, &m); err == nil {

@@ -78,10 +78,11 @@ func newEnv(t *testing.T) *env {
 	}
 	authSvc := &auth.Service{Store: store, Now: time.Now, Params: cheapArgon}
 	tasks := &drtask.Service{Cloud: client, Store: store, Now: time.Now, PageTimeout: 2 * time.Second,
-		RefreshInterval: time.Nanosecond}
+		PollChanging: 50 * time.Millisecond, PollSettled: 200 * time.Millisecond}
 	hooks := newHookReceiver(t)
 	reqs := &requests.Service{Store: store, Now: time.Now}
 	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
+		Poller: tasks, PollEvery: 50 * time.Millisecond, ListEvery: 100 * time.Millisecond,
 		Now: time.Now, BaseURL: "http://portal.test", WebhookURL: hooks.srv.URL, WebhookSecret: hookSecret,
 		FollowInterval: 20 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryCap: 50 * time.Millisecond})
 	if err != nil {
@@ -319,5 +320,17 @@ func (e *env) waitRequest(id int64, statuses ...string) db.Request {
 		}
 		e.clock.Advance(500 * time.Millisecond)
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// eventually retries check until it holds or time runs out.
+func eventually(t *testing.T, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: never happened", what)
+		}
+		time.Sleep(25 * time.Millisecond)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"drportal/internal/apperr"
 	"drportal/internal/auth"
 	"drportal/internal/db"
+	"drportal/internal/drtask"
 	"drportal/internal/dws"
 	"drportal/internal/requests"
 	"drportal/internal/views"
@@ -192,6 +193,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64, withLive bool) (views.R
 		Method: r.Method, Path: r.Path, Body: string(r.Payload), PayloadHash: hex.EncodeToString(r.PayloadSHA256),
 		DecideURL: fmt.Sprintf("/requests/%d/decide", r.ID), CancelURL: fmt.Sprintf("/requests/%d/cancel", r.ID),
 		Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMsg: r.ErrorMsg, ErrorRequestID: r.ErrorRequestID,
+		Consequence: r.Consequence, ConfirmName: r.ConfirmName,
 		CSRF: h.base(c, "", "").CSRF,
 	}
 	var pretty bytes.Buffer
@@ -214,6 +216,25 @@ func (h *Handlers) requestCard(c echo.Context, id int64, withLive bool) (views.R
 	}
 	card.CanDecide, card.DecideWhy = requests.CanDecide(*u, r, approvals, now)
 	card.CanCancel = requests.CanCancel(*u, r, now)
+	if withLive && (status == db.StatusPending || status == db.StatusApproved) && r.Operation != requests.OpCreate {
+		card.ShowPreconditions = true
+		state, err := h.Tasks.LiveState(h.ctx(c), r.DRTaskID)
+		switch {
+		case dws.IsKind(err, dws.KindNotFound):
+			card.Preconditions = []string{"The DR task no longer exists in the cloud."}
+		case err != nil:
+			card.PreconditionsErr = cloudMessage(err)
+		default:
+			card.LiveStatus = state.Task.Status
+			if ok, why := drtask.Allowed(r.Operation, state); !ok {
+				card.Preconditions = []string{why}
+			}
+		}
+	} else if r.DRTaskID != "" && r.Operation != requests.OpCreate {
+		if row, err := h.Store.Task(ctx, r.DRTaskID); err == nil {
+			card.LiveStatus = row.Status
+		}
+	}
 	if withLive && (status == db.StatusPending || status == db.StatusApproved) && r.Operation == requests.OpCreate {
 		card.ShowPreconditions = true
 		p, err := dws.ParseCreateBody(r.Payload)
@@ -236,7 +257,8 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 		return err
 	}
 	d := requests.Decision(c.FormValue("decision"))
-	r, err := h.Requests.Decide(h.ctx(c), *user(c), id, d, c.FormValue("comment"), c.FormValue("payload_sha256"))
+	r, err := h.Requests.DecideConfirmed(h.ctx(c), *user(c), id, d, c.FormValue("comment"), c.FormValue("payload_sha256"),
+		c.FormValue("confirm"))
 	flash := ""
 	if err == nil {
 		flash = "You rejected this request."

@@ -72,6 +72,8 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.GET("/dr-tasks/:id", h.showTask, h.require(PermViewTasks))
 	app.GET("/dr-tasks/:id/status", h.taskStatus, h.require(PermViewTasks))
 	app.GET("/dr-tasks/:id/timeline", h.taskTimeline, h.require(PermViewTasks))
+	app.GET("/dr-tasks/:id/operations/:op", h.showOperation, h.require(PermFileRequest))
+	app.POST("/dr-tasks/:id/operations/:op", h.fileOperation, h.require(PermFileRequest))
 	app.GET("/requests", h.listRequests, h.require(PermViewRequests))
 	app.GET("/requests/count", h.awaitingCount, h.require(PermViewRequests))
 	app.GET("/requests/:id", h.showRequest, h.require(PermViewRequests))

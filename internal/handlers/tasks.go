@@ -8,10 +8,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"drportal/internal/apperr"
+	"drportal/internal/db"
 	"drportal/internal/drtask"
 	"drportal/internal/dws"
 	"drportal/internal/requests"
@@ -24,9 +26,7 @@ func (h *Handlers) listTasks(c echo.Context) error {
 		return err
 	}
 	p := views.TaskListPage{Base: h.base(c, "DR tasks", "tasks"), Stale: list.Stale}
-	if list.CloudErr != nil {
-		p.CloudErr = cloudMessage(list.CloudErr)
-	}
+	p.CloudErr = list.CloudErr
 	if list.FetchedAt != nil {
 		p.FetchedAt = formatTime(*list.FetchedAt)
 	}
@@ -197,8 +197,12 @@ func (h *Handlers) showTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	panel, err := h.panel(c, v)
+	if err != nil {
+		return err
+	}
 	return h.render(c, http.StatusOK, views.TaskDetail(views.TaskDetailPage{
-		Base: h.base(c, v.Row.Name, "tasks"), Panel: taskPanel(v), Timeline: tl}))
+		Base: h.base(c, v.Row.Name, "tasks"), Panel: panel, Timeline: tl}))
 }
 
 // taskStatus answers the status panel's polling, and announces the update
@@ -212,8 +216,12 @@ func (h *Handlers) taskStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	panel, err := h.panel(c, v)
+	if err != nil {
+		return err
+	}
 	c.Response().Header().Set("HX-Trigger", EventTaskUpdated)
-	return h.render(c, http.StatusOK, views.TaskPanelView(taskPanel(v)))
+	return h.render(c, http.StatusOK, views.TaskPanelView(panel))
 }
 
 func (h *Handlers) taskTimeline(c echo.Context) error {
@@ -243,6 +251,45 @@ func (h *Handlers) timeline(c echo.Context, id string) (views.Timeline, error) {
 	return tl, nil
 }
 
+// panel is taskPanel with what depends on the viewer and on other rows:
+// the operations they may request now, the open requests.
+func (h *Handlers) panel(c echo.Context, v drtask.TaskView) (views.TaskPanel, error) {
+	p := taskPanel(v)
+	ctx := c.Request().Context()
+	open, err := h.Store.ListRequests(ctx, db.RequestFilter{DRTaskID: v.Row.ID}, 20)
+	if err != nil {
+		return p, err
+	}
+	busy := false
+	now := h.Now()
+	for _, r := range open {
+		st := requests.EffectiveStatus(r, now)
+		if st != db.StatusPending && st != db.StatusApproved && st != db.StatusExecuting {
+			continue
+		}
+		busy = busy || st != db.StatusPending
+		p.Requests = append(p.Requests, views.RequestLink{URL: fmt.Sprintf("/requests/%d", r.ID),
+			Label: fmt.Sprintf("#%d %s", r.ID, r.Operation), Status: requestBadge(st)})
+		if st == db.StatusExecuting {
+			p.Changing = true // follow the operation live
+		}
+	}
+	if v.Gone || !Allowed(user(c), PermFileRequest) || busy || !v.HasDetail {
+		return p, nil
+	}
+	state, err := h.Tasks.StoredState(ctx, v)
+	if err != nil {
+		return p, err
+	}
+	for _, spec := range drtask.Specs {
+		if ok, _ := drtask.Allowed(spec.Op, state); ok {
+			p.Operations = append(p.Operations, views.OpButton{Op: spec.Op, Label: spec.Label, HighRisk: spec.HighRisk,
+				URL: "/dr-tasks/" + v.Row.ID + "/operations/" + spec.Op})
+		}
+	}
+	return p, nil
+}
+
 // taskPanel shapes a task for its page: every field of the detail
 // response, both clusters, and whether to keep polling.
 func taskPanel(v drtask.TaskView) views.TaskPanel {
@@ -255,9 +302,7 @@ func taskPanel(v drtask.TaskView) views.TaskPanel {
 	if v.Gone {
 		p.Status = views.Status{Text: "deleted", Class: "warn"}
 	}
-	if v.CloudErr != nil {
-		p.CloudErr = cloudMessage(v.CloudErr)
-	}
+	p.CloudErr = v.CloudErr
 	if fa := r.FetchedAt(); !fa.IsZero() {
 		p.FetchedAt = formatTime(fa)
 	}
@@ -270,6 +315,18 @@ func taskPanel(v drtask.TaskView) views.TaskPanel {
 		{Label: "Started", Value: or(drTime(t.StartTime), "not started")},
 		{Label: "Created", Value: drTime(or(t.CreateTime, r.CreateTime))},
 		{Label: "Managed by the portal", Value: yesNo(r.Managed)},
+	}
+	if v.Progress != nil {
+		p.RPO = (time.Duration(v.Progress.RPOSeconds) * time.Second).String()
+		p.RTO = (time.Duration(v.Progress.RTOSeconds) * time.Second).String()
+	}
+	for _, field := range []string{"status", "dr_sync_period", "primary_cluster"} {
+		if d, ok := v.Drift[field]; ok {
+			p.Drift = append(p.Drift, views.DriftRow{Field: field, Recorded: d[0], Live: d[1]})
+		}
+	}
+	if r.DriftAt != nil {
+		p.DriftAt = formatTime(*r.DriftAt)
 	}
 	if v.HasDetail {
 		p.Primary = clusterCard("Primary", t.Primary)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
 	"drportal/internal/db"
+	"drportal/internal/drtask"
 	"drportal/internal/dws"
 	"drportal/internal/requests"
 )
@@ -22,13 +24,15 @@ import (
 // Cloud is what the executor needs of the DWS client.
 type Cloud interface {
 	Create(ctx context.Context, p dws.CreateParams) (string, error)
+	Operate(ctx context.Context, op, id string, body []byte) error
 	Get(ctx context.Context, id string) (dws.Task, error)
 	List(ctx context.Context) ([]dws.TaskSummary, error)
 }
 
-// CreateChecker re-checks a create's live preconditions.
-type CreateChecker interface {
+// Checker re-checks a request's live preconditions right before its call.
+type Checker interface {
 	CheckCreate(ctx context.Context, p dws.CreateParams) ([]string, error)
+	LiveState(ctx context.Context, id string) (drtask.State, error)
 }
 
 // Audit actions of the executor: every job transition.
@@ -79,7 +83,7 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 	case r.Status == db.StatusExecuting && r.CallState == db.CallIntent:
 		return ex.recover(ctx)
 	case r.Status == db.StatusExecuting && r.CallState == db.CallNone:
-		return ex.resend(ctx)
+		return ex.resend(ctx, false)
 	case r.Status == db.StatusExecuting && r.CallState == db.CallAccepted:
 		return ex.follow(ctx)
 	}
@@ -198,52 +202,88 @@ func (ex *execution) verifyApproval(ctx context.Context) error {
 	return nil
 }
 
-// plan reads the call the request carries.
-func (ex *execution) plan() (dws.CreateParams, error) {
-	if ex.r.Operation != requests.OpCreate {
-		return dws.CreateParams{}, fmt.Errorf("the portal cannot execute %q requests yet", ex.r.Operation)
-	}
-	return dws.ParseCreateBody(ex.r.Payload)
+// call is what a request sends.
+type call struct {
+	create dws.CreateParams // for a create
+	body   []byte           // for an operation (update only; empty otherwise)
 }
 
+// plan reads and checks the call the request carries.
+func (ex *execution) plan() (call, error) {
+	switch ex.r.Operation {
+	case requests.OpCreate:
+		p, err := dws.ParseCreateBody(ex.r.Payload)
+		return call{create: p}, err
+	case dws.OpUpdate:
+		_, err := dws.ParseUpdateBody(ex.r.Payload)
+		return call{body: ex.r.Payload}, err
+	}
+	if _, ok := drtask.SpecOf(ex.r.Operation); !ok {
+		return call{}, fmt.Errorf("unknown operation %q", ex.r.Operation)
+	}
+	if len(ex.r.Payload) != 0 {
+		return call{}, fmt.Errorf("a %s carries no body, but this request has one", ex.r.Operation)
+	}
+	return call{}, nil
+}
+
+func (ex *execution) isCreate() bool { return ex.r.Operation == requests.OpCreate }
+
 // preflight checks everything that must hold before a call: the approval
-// is current and untouched and the live preconditions hold. It returns
-// done=true when the request was ended (refused or failed).
-func (ex *execution) preflight(ctx context.Context) (p dws.CreateParams, done bool, err error) {
+// is current and untouched and the live preconditions hold (for an
+// operation: the task's live status still allows it). It returns done=true
+// when the request was ended (refused or failed), and the live task for an
+// operation, whose state becomes the pre-call snapshot.
+func (ex *execution) preflight(ctx context.Context) (c call, live dws.Task, done bool, err error) {
 	if ex.approvalLapsed() {
 		reason := "the approval lapsed before the call could be made"
 		if ex.r.ErrorMsg != "" || ex.r.ErrorCode != "" {
 			reason = fmt.Sprintf("the approval lapsed while the cloud kept failing (last error: %s %s)", ex.r.ErrorCode, ex.r.ErrorMsg)
 		}
-		return p, true, ex.fail(ctx, reason, nil)
+		return c, live, true, ex.fail(ctx, reason, nil)
 	}
 	if err := ex.verifyApproval(ctx); err != nil {
-		if rerr := ex.record(ctx, ActionRefused, audit.Denied, map[string]any{"reason": err.Error(), "check": "approval"}); rerr != nil {
-			return p, true, rerr
-		}
-		return p, true, ex.fail(ctx, "refused before any call: "+err.Error(), nil)
+		return c, live, true, ex.refuse(ctx, "approval", err.Error())
 	}
-	p, err = ex.plan()
+	c, err = ex.plan()
 	if err != nil {
-		return p, true, ex.fail(ctx, "refused before any call: "+err.Error(), nil)
+		return c, live, true, ex.refuse(ctx, "payload", err.Error())
 	}
-	problems, err := ex.w.cfg.Checks.CheckCreate(ctx, p)
-	if err != nil {
-		return p, false, err // the cloud could not be asked: try again later
-	}
-	if len(problems) > 0 {
-		reason := "refused before any call: the preconditions no longer hold: " + strings.Join(problems, " ")
-		if rerr := ex.record(ctx, ActionRefused, audit.Denied, map[string]any{"reason": reason, "check": "preconditions"}); rerr != nil {
-			return p, true, rerr
+	if ex.isCreate() {
+		problems, err := ex.w.cfg.Checks.CheckCreate(ctx, c.create)
+		if err != nil {
+			return c, live, false, err // the cloud could not be asked: try again later
 		}
-		return p, true, ex.fail(ctx, reason, nil)
+		if len(problems) > 0 {
+			return c, live, true, ex.refuse(ctx, "preconditions", "the preconditions no longer hold: "+strings.Join(problems, " "))
+		}
+		return c, live, false, nil
 	}
-	return p, false, nil
+	state, err := ex.w.cfg.Checks.LiveState(ctx, ex.r.DRTaskID)
+	switch {
+	case dws.IsKind(err, dws.KindNotFound):
+		return c, live, true, ex.refuse(ctx, "preconditions", "the DR task no longer exists (it was deleted meanwhile)")
+	case err != nil:
+		return c, live, false, err
+	}
+	if ok, why := drtask.Allowed(ex.r.Operation, state); !ok {
+		return c, live, true, ex.refuse(ctx, "preconditions", "the task's live status no longer allows it: "+why)
+	}
+	return c, state.Task, false, nil
+}
+
+// refuse ends the request before any call, with the reason audited.
+func (ex *execution) refuse(ctx context.Context, check, reason string) error {
+	reason = "refused before any call: " + reason
+	if err := ex.record(ctx, ActionRefused, audit.Denied, map[string]any{"reason": reason, "check": check}); err != nil {
+		return err
+	}
+	return ex.fail(ctx, reason, nil)
 }
 
 // start begins an approved request.
 func (ex *execution) start(ctx context.Context) error {
-	p, done, err := ex.preflight(ctx)
+	c, live, done, err := ex.preflight(ctx)
 	if done || err != nil {
 		return err
 	}
@@ -253,32 +293,49 @@ func (ex *execution) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return ex.send(ctx, p)
+	return ex.send(ctx, c, live, false)
 }
 
 // resend tries the call again after a failure that certainly did not
 // reach the cloud (throttled, busy) or after recovery found nothing.
-func (ex *execution) resend(ctx context.Context) error {
-	p, done, err := ex.preflight(ctx)
+func (ex *execution) resend(ctx context.Context, afterAmbiguous bool) error {
+	c, live, done, err := ex.preflight(ctx)
 	if done || err != nil {
 		return err
 	}
-	return ex.send(ctx, p)
+	return ex.send(ctx, c, live, afterAmbiguous)
 }
 
-// send records the intent, makes the call and records its result.
-func (ex *execution) send(ctx context.Context, p dws.CreateParams) error {
-	err := ex.transition(ctx, db.RequestUpdate{From: []string{db.StatusExecuting}, CallState: db.CallIntent, IncAttempts: true},
-		ActionIntent, audit.Info, map[string]any{"attempt": ex.r.CallAttempts + 1, "method": ex.r.Method, "path": ex.r.Path}, nil)
-	if err != nil {
+// send records the intent (with the pre-call snapshot), makes the call and
+// records its result. afterAmbiguous says an earlier attempt may have been
+// applied: a "wrong state" answer then means it was.
+func (ex *execution) send(ctx context.Context, c call, live dws.Task, afterAmbiguous bool) error {
+	u := db.RequestUpdate{From: []string{db.StatusExecuting}, CallState: db.CallIntent, IncAttempts: true}
+	detail := map[string]any{"attempt": ex.r.CallAttempts + 1, "method": ex.r.Method, "path": ex.r.Path}
+	if !ex.isCreate() {
+		u.Snapshot, u.PreStatus, u.PrePrimaryID, u.PreStartTime = true, live.Status, live.Primary.ID, live.StartTime
+		detail["pre_status"], detail["pre_primary_id"] = live.Status, live.Primary.ID
+	}
+	if err := ex.transition(ctx, u, ActionIntent, audit.Info, detail, nil); err != nil {
 		return err
 	}
-	id, err := ex.w.cfg.Cloud.Create(ctx, p)
+	var id string
+	var err error
+	if ex.isCreate() {
+		id, err = ex.w.cfg.Cloud.Create(ctx, c.create)
+	} else {
+		err = ex.w.cfg.Cloud.Operate(ctx, ex.r.Operation, ex.r.DRTaskID, c.body)
+	}
 	if err == nil {
 		return ex.accepted(ctx, id, false)
 	}
 	ce, ok := dws.AsError(err)
 	switch {
+	case ok && !ex.isCreate() && afterAmbiguous && ce.Kind == dws.KindBusy:
+		// The earlier attempt was applied after all: the task has moved on.
+		return ex.accepted(ctx, "", true)
+	case ok && ex.r.Operation == dws.OpDelete && ce.Kind == dws.KindNotFound:
+		return ex.accepted(ctx, "", afterAmbiguous)
 	case ok && (ce.Kind == dws.KindThrottled || ce.Kind == dws.KindBusy):
 		// Refused before it was applied: safe to send again later.
 		if terr := ex.transition(ctx, db.RequestUpdate{From: []string{db.StatusExecuting}, CallState: db.CallNone,
@@ -290,7 +347,7 @@ func (ex *execution) send(ctx context.Context, p dws.CreateParams) error {
 	case !ok || ce.Ambiguous():
 		// It may have been applied: the next run looks before sending again.
 		if rerr := ex.record(ctx, ActionResult, audit.Error, resultDetail(ce,
-			"outcome unknown; the next attempt will look the task up before sending anything")); rerr != nil {
+			"outcome unknown; the next attempt will look at the task before sending anything")); rerr != nil {
 			return rerr
 		}
 		return err
@@ -307,88 +364,160 @@ func resultDetail(ce *dws.Error, note string) map[string]any {
 }
 
 // recover settles a call whose outcome is unknown (a timeout, a crash
-// between intent and result): it lists the tasks and adopts the one with
-// the requested name and clusters, or, when there is none, sends again.
+// between intent and result). For a create it lists the tasks and adopts
+// the one with the requested name and clusters; for an operation it reads
+// the task and compares it with the pre-call snapshot. Only when the call
+// surely did not take effect is it sent again.
 func (ex *execution) recover(ctx context.Context) error {
-	p, err := ex.plan()
+	c, err := ex.plan()
 	if err != nil {
 		return ex.fail(ctx, "refused: "+err.Error(), nil)
 	}
-	items, err := ex.w.cfg.Cloud.List(ctx)
-	if err != nil {
-		return err
-	}
-	for _, it := range items {
-		if strings.EqualFold(it.Name, p.Name) && strings.EqualFold(it.PrimaryClusterID, p.PrimaryClusterID) &&
-			strings.EqualFold(it.StandbyClusterID, p.StandbyClusterID) {
-			return ex.accepted(ctx, it.ID, true)
+	if ex.isCreate() {
+		items, err := ex.w.cfg.Cloud.List(ctx)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			if strings.EqualFold(it.Name, c.create.Name) && strings.EqualFold(it.PrimaryClusterID, c.create.PrimaryClusterID) &&
+				strings.EqualFold(it.StandbyClusterID, c.create.StandbyClusterID) {
+				return ex.accepted(ctx, it.ID, true)
+			}
+		}
+	} else {
+		t, err := ex.w.cfg.Cloud.Get(ctx, ex.r.DRTaskID)
+		switch {
+		case dws.IsKind(err, dws.KindNotFound):
+			if ex.r.Operation == dws.OpDelete {
+				return ex.accepted(ctx, "", true)
+			}
+			return ex.fail(ctx, "the DR task disappeared from the cloud", err)
+		case err != nil:
+			return err
+		}
+		spec, _ := drtask.SpecOf(ex.r.Operation)
+		moved := t.Status != ex.r.PreStatus || slices.Contains(spec.Transient, t.Status) ||
+			(t.Primary.ID != "" && t.Primary.ID != ex.r.PrePrimaryID) ||
+			(ex.r.Operation == dws.OpUpdate && t.SyncPeriod == updatePeriod(ex.r.Payload))
+		if moved {
+			return ex.accepted(ctx, "", true)
 		}
 	}
 	if err := ex.transition(ctx, db.RequestUpdate{From: []string{db.StatusExecuting}, CallState: db.CallNone},
-		ActionResult, audit.Info, map[string]any{"note": "the earlier attempt did not create the task; it may be sent again"}, nil); err != nil {
+		ActionResult, audit.Info, map[string]any{"note": "the earlier attempt did not take effect; it may be sent again"}, nil); err != nil {
 		return err
 	}
-	return ex.resend(ctx)
+	return ex.resend(ctx, true)
+}
+
+func updatePeriod(b []byte) string {
+	p, _ := dws.ParseUpdateBody(b)
+	return p
 }
 
 // accepted records that the cloud took the call and starts following it.
 func (ex *execution) accepted(ctx context.Context, taskID string, adopted bool) error {
 	deadline := ex.now().Add(ex.w.cfg.FollowTimeout)
-	detail := map[string]any{"dr_task_id": taskID}
-	if adopted {
-		detail["adopted"] = "the earlier attempt's answer was lost; the task was found by name and clusters"
+	detail := map[string]any{}
+	if taskID != "" {
+		detail["dr_task_id"] = taskID
 	}
-	p, _ := ex.plan()
-	ex.r.DRTaskID = taskID
+	if adopted {
+		detail["adopted"] = "the earlier attempt's answer was lost; the cloud shows it took effect"
+		if ex.isCreate() {
+			detail["adopted"] = "the earlier attempt's answer was lost; the task was found by name and clusters"
+		}
+	}
+	var more func(*db.Tx) error
+	if ex.isCreate() {
+		c, _ := ex.plan()
+		ex.r.DRTaskID = taskID
+		more = func(tx *db.Tx) error {
+			return tx.InsertCreatedTask(ctx, taskID, c.create, "", "", ex.r.RequesterID, ex.now())
+		}
+	}
 	err := ex.transition(ctx, db.RequestUpdate{From: []string{db.StatusExecuting}, CallState: db.CallAccepted,
-		DRTaskID: taskID, FollowDeadline: &deadline}, ActionResult, audit.Success, detail, func(tx *db.Tx) error {
-		return tx.InsertCreatedTask(ctx, taskID, p, "", "", ex.r.RequesterID, ex.now())
-	})
+		DRTaskID: taskID, FollowDeadline: &deadline}, ActionResult, audit.Success, detail, more)
 	if err != nil {
 		return err
 	}
 	return river.JobSnooze(min(ex.w.cfg.FollowInterval, time.Second))
 }
 
-// follow reads the task and ends the request once it reached its target
-// state or a failure state, or ran out of time.
+// follow reads the task and ends the request once the operation reached
+// its target state or a failure state, or ran out of time.
 func (ex *execution) follow(ctx context.Context) error {
 	t, err := ex.w.cfg.Cloud.Get(ctx, ex.r.DRTaskID)
-	switch {
-	case dws.IsKind(err, dws.KindNotFound):
-		return ex.fail(ctx, "the DR task disappeared from the cloud while the operation ran", err)
-	case err != nil:
+	gone := dws.IsKind(err, dws.KindNotFound)
+	if err != nil && !gone {
 		if ex.timedOut() {
 			return ex.fail(ctx, fmt.Sprintf("timed out after %s; last state seen: %s", ex.w.cfg.FollowTimeout, ex.r.LastSeenStatus), err)
 		}
 		return river.JobSnooze(ex.w.cfg.FollowInterval)
 	}
-	if err := ex.w.cfg.Store.UpsertTaskDetail(context.WithoutCancel(ctx), t, ex.now()); err != nil {
+	status := t.Status
+	if gone {
+		status = dws.StatusDeleted
+		if err := ex.w.cfg.Store.MarkTaskGone(context.WithoutCancel(ctx), ex.r.DRTaskID, ex.now()); err != nil {
+			return err
+		}
+	} else if err := ex.w.cfg.Store.UpsertTaskDetail(context.WithoutCancel(ctx), t, ex.now()); err != nil {
 		return err
 	}
-	if t.Status != ex.r.LastSeenStatus {
-		if err := ex.transition(ctx, db.RequestUpdate{From: []string{db.StatusExecuting}, LastSeenStatus: t.Status},
-			ActionProgress, audit.Info, map[string]any{"from": ex.r.LastSeenStatus, "to": t.Status}, nil); err != nil {
+	spec, _ := drtask.SpecOf(ex.r.Operation)
+	transient := slices.Contains(spec.Transient, status)
+	if status != ex.r.LastSeenStatus || (transient && !ex.r.SeenTransient) {
+		if err := ex.transition(ctx, db.RequestUpdate{From: []string{db.StatusExecuting}, LastSeenStatus: status,
+			SeenTransient: transient}, ActionProgress, audit.Info, map[string]any{"from": ex.r.LastSeenStatus, "to": status}, nil); err != nil {
 			return err
 		}
 	}
+	var outcome drtask.Outcome
+	var why string
+	if ex.isCreate() {
+		switch {
+		case gone:
+			outcome, why = drtask.Failed, "the DR task disappeared from the cloud while it was being created"
+		case status == dws.StatusUnstart:
+			outcome, why = drtask.Succeeded, fmt.Sprintf("DR task %s created; it is %s", t.Name, status)
+		case dws.Failed(status):
+			outcome, why = drtask.Failed, fmt.Sprintf("the DR task ended in %s", status)
+		}
+	} else {
+		outcome, why = drtask.Judge(ex.r.Operation, t, gone, drtask.Observation{PreStatus: ex.r.PreStatus,
+			PrePrimaryID: ex.r.PrePrimaryID, PreStartTime: ex.r.PreStartTime, SeenTransient: ex.r.SeenTransient})
+	}
 	now := ex.now()
 	switch {
-	case t.Status == dws.StatusUnstart:
-		outcome := fmt.Sprintf("DR task %s created; it is %s", t.Name, t.Status)
+	case outcome == drtask.Succeeded:
 		err := ex.transition(ctx, db.RequestUpdate{From: []string{db.StatusExecuting}, Status: db.StatusSucceeded,
-			FinishedAt: &now, Outcome: outcome}, ActionSucceeded, audit.Success, map[string]any{"status": t.Status},
-			func(tx *db.Tx) error { return ex.notify(ctx, tx, requests.EventExecuted) })
+			FinishedAt: &now, Outcome: upperFirst(why)}, ActionSucceeded, audit.Success, map[string]any{"status": status},
+			func(tx *db.Tx) error {
+				if err := tx.ClearDrift(ctx, ex.r.DRTaskID); err != nil {
+					return err
+				}
+				return ex.notify(ctx, tx, requests.EventExecuted)
+			})
 		if apperr.KindOf(err) == apperr.Conflict {
 			return nil
 		}
+		if err == nil && !gone {
+			err = ex.w.cfg.Store.SchedulePoll(context.WithoutCancel(ctx), ex.r.DRTaskID, now)
+		}
 		return err
-	case dws.Failed(t.Status):
-		return ex.fail(ctx, fmt.Sprintf("the DR task ended in %s", t.Status), nil)
+	case outcome == drtask.Failed:
+		return ex.fail(ctx, why, nil)
 	case ex.timedOut():
-		return ex.fail(ctx, fmt.Sprintf("timed out after %s; last state seen: %s", ex.w.cfg.FollowTimeout, t.Status), nil)
+		return ex.fail(ctx, fmt.Sprintf("timed out after %s; last state seen: %s", ex.w.cfg.FollowTimeout, status), nil)
 	}
 	return river.JobSnooze(ex.w.cfg.FollowInterval)
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func (ex *execution) timedOut() bool {

@@ -17,7 +17,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivertype"
 
+	"drportal/internal/audit"
 	"drportal/internal/db"
 	"drportal/internal/requests"
 )
@@ -27,7 +29,7 @@ type Config struct {
 	Pool     *pgxpool.Pool
 	Store    *db.Store
 	Cloud    Cloud
-	Checks   CreateChecker
+	Checks   Checker
 	Requests *requests.Service
 	Now      func() time.Time
 	Logger   *slog.Logger
@@ -53,6 +55,12 @@ type Config struct {
 	// ExpireEvery is how often pending requests are checked for expiry
 	// (default 30 s).
 	ExpireEvery time.Duration
+	// Poller keeps the portal's copy of the tasks fresh: PollEvery (default
+	// 2 s) it reads the tasks whose poll is due, ListEvery (default 15 s)
+	// the whole list. Nil: no polling.
+	Poller    Poller
+	PollEvery time.Duration
+	ListEvery time.Duration
 	// Workers is how many jobs one process runs at once (default 10).
 	Workers int
 }
@@ -72,6 +80,8 @@ func New(cfg Config) (*Jobs, error) {
 	cfg.RetryCap = cmp.Or(cfg.RetryCap, 2*time.Minute)
 	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, 5*time.Minute)
 	cfg.ExpireEvery = cmp.Or(cfg.ExpireEvery, 30*time.Second)
+	cfg.PollEvery = cmp.Or(cfg.PollEvery, 2*time.Second)
+	cfg.ListEvery = cmp.Or(cfg.ListEvery, 15*time.Second)
 	cfg.Workers = cmp.Or(cfg.Workers, 10)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -84,6 +94,8 @@ func New(cfg Config) (*Jobs, error) {
 	river.AddWorker(workers, &executeWorker{cfg: &j.cfg, jobs: j})
 	river.AddWorker(workers, &webhookWorker{cfg: &j.cfg})
 	river.AddWorker(workers, &expireWorker{cfg: &j.cfg})
+	river.AddWorker(workers, &pollWorker{cfg: &j.cfg})
+	river.AddWorker(workers, &listWorker{cfg: &j.cfg})
 	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:              workers,
@@ -95,6 +107,12 @@ func New(cfg Config) (*Jobs, error) {
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpireEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return expireArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.PollEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return pollArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.ListEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return listArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})
@@ -215,4 +233,61 @@ func (w *expireWorker) Work(ctx context.Context, _ *river.Job[expireArgs]) error
 		w.cfg.Logger.Info("expired pending requests", "count", n)
 	}
 	return err
+}
+
+// Poller reads the cloud into the portal's copy of the tasks.
+type Poller interface {
+	PollDue(ctx context.Context) (int, error)
+	SyncList(ctx context.Context) error
+}
+
+// pollArgs is one round of the shared task poller. Periodic jobs are
+// inserted by the elected leader only, so all replicas share one poller.
+type pollArgs struct{}
+
+func (pollArgs) Kind() string { return "poll_tasks" }
+
+func (pollArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: time.Second, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStatePending}}}
+}
+
+type pollWorker struct {
+	river.WorkerDefaults[pollArgs]
+	cfg *Config
+}
+
+func (w *pollWorker) Work(ctx context.Context, _ *river.Job[pollArgs]) error {
+	if w.cfg.Poller == nil {
+		return nil
+	}
+	_, err := w.cfg.Poller.PollDue(audit.WithCorrelation(ctx, "poller"))
+	return err
+}
+
+// listArgs is one read of the whole task list.
+type listArgs struct{}
+
+func (listArgs) Kind() string { return "sync_task_list" }
+
+func (listArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: time.Second, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStatePending}}}
+}
+
+type listWorker struct {
+	river.WorkerDefaults[listArgs]
+	cfg *Config
+}
+
+// Work reads the list; a cloud failure is recorded for the pages and is not
+// a job failure (the next round tries again).
+func (w *listWorker) Work(ctx context.Context, _ *river.Job[listArgs]) error {
+	if w.cfg.Poller == nil {
+		return nil
+	}
+	if err := w.cfg.Poller.SyncList(audit.WithCorrelation(ctx, "list-sync")); err != nil {
+		w.cfg.Logger.Warn("read the DR task list", "err", err)
+	}
+	return nil
 }

@@ -46,11 +46,14 @@ type world struct {
 	offset atomic.Int64
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldWith(t, dwssim.Options{}) }
+
+func newWorldWith(t *testing.T, opts dwssim.Options) *world {
 	t.Helper()
 	store := db.New(testdb.New(t))
 	clock := dwssim.NewFakeClock(time.Now())
-	sim, err := dwssim.New(dwssim.Options{Credentials: map[string]string{ak: sk}, Clock: clock, Seed: 3})
+	opts.Credentials, opts.Clock, opts.Seed = map[string]string{ak: sk}, clock, 3
+	sim, err := dwssim.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +66,7 @@ func newWorld(t *testing.T) *world {
 	}
 	w := &world{t: t, store: store, sim: sim, clock: clock, client: client, users: map[string]db.User{}}
 	w.tasks = &drtask.Service{Cloud: client, Store: store, Now: time.Now, PageTimeout: 2 * time.Second}
+	w.client = client
 	w.reqs = &requests.Service{Store: store, Now: time.Now}
 	// Until a test starts an executor, approvals enqueue on a queue that is
 	// not worked.
@@ -71,7 +75,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.reqs.Enqueuer, w.reqs.Notifier = idle, idle
-	for name, roles := range map[string][]string{"req": {auth.RoleRequester}, "appr": {auth.RoleApprover}} {
+	for name, roles := range map[string][]string{"req": {auth.RoleRequester}, "appr": {auth.RoleApprover}, "appr2": {auth.RoleApprover}} {
 		err := store.InTx(context.Background(), func(tx *db.Tx) error {
 			u, err := tx.CreateUser(context.Background(), name+"@example.com", name, "", roles)
 			w.users[name] = u
@@ -376,5 +380,147 @@ func TestTwoReplicasAndAnOutageStillExecuteOnce(t *testing.T) {
 	}
 	if n := count(w.timeline(r.ID), jobs.ActionExecuting, ""); n != 1 {
 		t.Errorf("executing recorded %d times", n)
+	}
+}
+
+// fileOp files an operation on a task directly (as if the form's checks had
+// passed) and has it approved by as many approvers as the policy wants.
+func (w *world) fileOp(op, taskID string, body []byte) db.Request {
+	w.t.Helper()
+	ctx := context.Background()
+	method, path, err := w.client.OperationCall(op, taskID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	r, err := w.reqs.File(ctx, w.users["req"], requests.Draft{Operation: op, DRTaskID: taskID, TaskName: "task",
+		Method: method, Path: path, Payload: body, Justification: "lifecycle test"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, who := range []string{"appr", "appr2"} {
+		if r.Status != db.StatusPending {
+			break
+		}
+		if r, err = w.reqs.Decide(ctx, w.users[who], r.ID, requests.Approve, "", hex.EncodeToString(r.PayloadSHA256)); err != nil {
+			w.t.Fatalf("approve %s: %v", op, err)
+		}
+	}
+	return r
+}
+
+func (w *world) simTask(id string) dwssim.TaskSnapshot {
+	w.t.Helper()
+	for _, t := range w.sim.Tasks(project) {
+		if t.ID == id {
+			return t
+		}
+	}
+	return dwssim.TaskSnapshot{}
+}
+
+// TestTheWholeLifecycle runs every operation from a status that allows it
+// through approval and execution, and refuses one that is no longer
+// allowed without calling the cloud.
+func TestTheWholeLifecycle(t *testing.T) {
+	w := newWorld(t)
+	w.start(w.client)
+	id := w.wait(w.fileAndApprove("dr_life01").ID, db.StatusSucceeded).DRTaskID
+	primary0 := w.simTask(id).PrimaryClusterID
+
+	run := func(op string, body []byte, wantStatus string) db.Request {
+		t.Helper()
+		r := w.wait(w.fileOp(op, id, body).ID, db.StatusSucceeded, db.StatusFailed)
+		if r.Status != db.StatusSucceeded {
+			t.Fatalf("%s: %s (%s %s)", op, r.Status, r.Outcome, r.ErrorMsg)
+		}
+		if wantStatus != "" {
+			if got := w.simTask(id).Status; got != wantStatus {
+				t.Fatalf("after %s the task is %s, want %s", op, got, wantStatus)
+			}
+		}
+		return r
+	}
+	run(dws.OpUpdate, dws.UpdateBody("10m"), "unstart")
+	if got := w.simTask(id).SyncPeriod; got != "10m" {
+		t.Errorf("sync period %s after update", got)
+	}
+	run(dws.OpStart, nil, "running")
+
+	// Not allowed any more: refused before any call, and audited.
+	starts := w.sim.Calls("start")
+	refused := w.wait(w.fileOp(dws.OpStart, id, nil).ID, db.StatusFailed, db.StatusSucceeded)
+	if refused.Status != db.StatusFailed || !strings.Contains(refused.Outcome, "no longer allows") || w.sim.Calls("start") != starts {
+		t.Errorf("start while running: %s %q, %d calls", refused.Status, refused.Outcome, w.sim.Calls("start")-starts)
+	}
+	if count(w.timeline(refused.ID), jobs.ActionRefused, "preconditions") != 1 {
+		t.Error("the refusal is not audited")
+	}
+
+	run(dws.OpSwitchover, nil, "running")
+	if got := w.simTask(id).PrimaryClusterID; got == primary0 {
+		t.Fatalf("the switchover did not swap the roles")
+	}
+	// A fault on the production cluster breaks the pair; fail over.
+	prodName := ""
+	for _, c := range w.sim.Clusters(project) {
+		if c.ID == w.simTask(id).PrimaryClusterID {
+			prodName = c.Name
+		}
+	}
+	w.sim.SetClusterFaulty(project, prodName, true)
+	deadline := time.Now().Add(10 * time.Second)
+	for w.simTask(id).Status != "abnormal" && time.Now().Before(deadline) {
+		w.clock.Advance(time.Second)
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := w.simTask(id).PrimaryClusterID
+	run(dws.OpFailover, nil, "")
+	if w.simTask(id).PrimaryClusterID == before {
+		t.Fatal("the failover did not promote the standby")
+	}
+	w.sim.SetClusterFaulty(project, prodName, false)
+	run(dws.OpRecovery, nil, "running")
+	run(dws.OpStop, nil, "stopped")
+	run(dws.OpDelete, nil, "")
+	if got := w.simTask(id); got.ID != "" {
+		t.Errorf("the task still exists: %+v", got)
+	}
+	row, err := w.store.Task(context.Background(), id)
+	if err != nil || row.GoneAt == nil {
+		t.Errorf("the portal still shows the task: %+v %v", row, err)
+	}
+}
+
+func TestAFailedOperationShowsItsEndState(t *testing.T) {
+	w := newWorld(t)
+	w.start(w.client)
+	id := w.wait(w.fileAndApprove("dr_fail01").ID, db.StatusSucceeded).DRTaskID
+	w.sim.FailNext("start", 1)
+	r := w.wait(w.fileOp(dws.OpStart, id, nil).ID, db.StatusFailed, db.StatusSucceeded)
+	if r.Status != db.StatusFailed || !strings.Contains(r.Outcome, "start_failed") {
+		t.Fatalf("start into start_failed: %s %q", r.Status, r.Outcome)
+	}
+	// Start is allowed again from start_failed.
+	if r := w.wait(w.fileOp(dws.OpStart, id, nil).ID, db.StatusFailed, db.StatusSucceeded); r.Status != db.StatusSucceeded {
+		t.Fatalf("second start: %s %q", r.Status, r.Outcome)
+	}
+}
+
+func TestTheSwitchoverPitfall(t *testing.T) {
+	w := newWorldWith(t, dwssim.Options{AcceptanceLag: 2 * time.Second})
+	w.start(w.client)
+	id := w.wait(w.fileAndApprove("dr_pitfall").ID, db.StatusSucceeded).DRTaskID
+	w.wait(w.fileOp(dws.OpStart, id, nil).ID, db.StatusSucceeded)
+	before := w.simTask(id).PrimaryClusterID
+	sw := w.fileOp(dws.OpSwitchover, id, nil)
+	// With the simulator's clock held, the task stays running (the cloud
+	// accepted the call but shows nothing yet): that is not success.
+	time.Sleep(700 * time.Millisecond)
+	if got, _ := w.store.Request(context.Background(), sw.ID); got.Status != db.StatusExecuting || got.CallState != db.CallAccepted {
+		t.Fatalf("during the acceptance lag the request is %s/%s (%s)", got.Status, got.CallState, got.Outcome)
+	}
+	r := w.wait(sw.ID, db.StatusSucceeded, db.StatusFailed)
+	if r.Status != db.StatusSucceeded || w.simTask(id).PrimaryClusterID == before {
+		t.Fatalf("switchover reported %s with primary %s (before %s)", r.Status, w.simTask(id).PrimaryClusterID, before)
 	}
 }

@@ -102,6 +102,11 @@ type Draft struct {
 	Path          string
 	Payload       []byte // the exact body that will be sent ("" for actions without one)
 	Justification string
+	// Consequence is the plain-words explanation the requester was shown.
+	Consequence string
+	// ConfirmName, for a high-risk operation, is the cluster name the
+	// requester typed and every approver must type too.
+	ConfirmName string
 }
 
 // MaxJustification bounds a justification's length, in characters.
@@ -182,6 +187,7 @@ func (s *Service) File(ctx context.Context, u db.User, d Draft) (db.Request, err
 			RequesterID: u.ID, Justification: strings.TrimSpace(d.Justification), Status: db.StatusPending,
 			RequiredApprovals: policy.Approvals[d.Operation], PolicyVersion: policy.Version,
 			CreatedAt: now, ExpiresAt: now.Add(policy.PendingTTL),
+			Consequence: d.Consequence, ConfirmName: d.ConfirmName,
 		})
 		if err != nil {
 			return err
@@ -189,6 +195,7 @@ func (s *Service) File(ctx context.Context, u db.User, d Draft) (db.Request, err
 		if _, err := tx.AppendAudit(ctx, s.event(ctx, ActionFiled, audit.Success, r, map[string]any{
 			"method": r.Method, "path": r.Path, "payload": string(r.Payload), "justification": r.Justification,
 			"required_approvals": r.RequiredApprovals, "expires_at": r.ExpiresAt,
+			"consequence": r.Consequence, "confirmed_cluster": r.ConfirmName,
 		})); err != nil {
 			return err
 		}
@@ -263,6 +270,12 @@ func CanCancel(u db.User, r db.Request, now time.Time) bool {
 // decided. An approval that completes the quorum approves the request and
 // enqueues its execution in the same transaction; a rejection ends it.
 func (s *Service) Decide(ctx context.Context, u db.User, id int64, d Decision, comment, seenHash string) (db.Request, error) {
+	return s.DecideConfirmed(ctx, u, id, d, comment, seenHash, "")
+}
+
+// DecideConfirmed is Decide for a high-risk request, whose approval needs
+// the affected cluster's name typed exactly as the requester had to.
+func (s *Service) DecideConfirmed(ctx context.Context, u db.User, id int64, d Decision, comment, seenHash, confirm string) (db.Request, error) {
 	if d != Approve && d != Reject {
 		return db.Request{}, apperr.New(apperr.Invalid, "Decide approve or reject.")
 	}
@@ -291,6 +304,9 @@ func (s *Service) Decide(ctx context.Context, u db.User, id int64, d Decision, c
 			}
 			return apperr.New(kind, "%s Nothing was changed.", why)
 		}
+		if d == Approve && r.ConfirmName != "" && strings.TrimSpace(confirm) != r.ConfirmName {
+			return apperr.New(apperr.Invalid, "Type the name of the affected cluster, %s, exactly, to approve. Nothing was changed.", r.ConfirmName)
+		}
 		if !strings.EqualFold(seenHash, hex.EncodeToString(r.PayloadSHA256)) {
 			return apperr.New(apperr.Conflict, "The request is not what you were shown (payload hash %s, you saw %s). Reload it and decide again. Nothing was changed.",
 				short(hex.EncodeToString(r.PayloadSHA256)), short(seenHash))
@@ -300,7 +316,8 @@ func (s *Service) Decide(ctx context.Context, u db.User, id int64, d Decision, c
 			return err
 		}
 		if _, err := tx.AppendAudit(ctx, s.event(ctx, ActionDecision, audit.Success, r, map[string]any{
-			"decision": string(d), "comment": comment})); err != nil {
+			"decision": string(d), "comment": comment, "consequence_shown": r.Consequence,
+			"confirmed_cluster": confirmedName(d, r)})); err != nil {
 			return err
 		}
 		if d == Reject {
@@ -479,4 +496,11 @@ func (s *Service) SavePolicy(ctx context.Context, u db.User, in PolicyInput) (db
 // Describe is a short human description of a request.
 func Describe(r db.Request) string {
 	return cmp.Or(r.Operation+" "+r.TaskName, r.Operation)
+}
+
+func confirmedName(d Decision, r db.Request) string {
+	if d == Approve {
+		return r.ConfirmName
+	}
+	return ""
 }

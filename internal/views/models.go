@@ -163,6 +163,14 @@ type TaskPanel struct {
 	Gone      bool
 	Unmanaged bool
 	RawJSON   string
+	// Operations are the ones the task's status allows, for a requester.
+	Operations []OpButton
+	// Requests open on this task (pending, approved, executing).
+	Requests []RequestLink
+	RPO      string
+	RTO      string
+	Drift    []DriftRow
+	DriftAt  string
 }
 
 // Field is a label and a value.
@@ -287,6 +295,9 @@ type RequestCard struct {
 	DecideWhy         string
 	CanCancel         bool
 	DecideURL         string
+	Consequence       string
+	ConfirmName       string
+	LiveStatus        string
 	CancelURL         string
 	Outcome           string
 	ErrorCode         string
@@ -357,4 +368,47 @@ type PolicyRow struct {
 	Operation string
 	Value     string
 	Error     string
+}
+
+// OpButton links to an operation's request form.
+type OpButton struct {
+	Op       string
+	Label    string
+	URL      string
+	HighRisk bool
+}
+
+// RequestLink is a short reference to a request.
+type RequestLink struct {
+	URL    string
+	Label  string
+	Status Status
+}
+
+// DriftRow is one field changed outside the portal.
+type DriftRow struct {
+	Field    string
+	Recorded string
+	Live     string
+}
+
+// OperationPage is the request form of one operation on a task.
+type OperationPage struct {
+	Base
+	TaskID        string
+	TaskName      string
+	TaskURL       string
+	Op            string
+	Label         string
+	Status        Status
+	Consequence   string
+	HighRisk      bool
+	ConfirmName   string
+	ShowPeriod    bool
+	CurrentPeriod string
+	Period        string
+	Justification string
+	Errors        map[string]string
+	SubmitErr     string
+	PostURL       string
 }

@@ -1,0 +1,290 @@
+package drtask
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"time"
+
+	"drportal/internal/apperr"
+	"drportal/internal/audit"
+	"drportal/internal/db"
+	"drportal/internal/dws"
+)
+
+// Pages read the portal's last known state from the database: the shared
+// poller and the list sync (background jobs) keep it fresh, so the number
+// of cloud calls does not grow with the number of people looking.
+
+// ActionDrift records a change the portal did not make.
+const ActionDrift = "dr_task.drift"
+
+// TaskList is the DR task list page's data.
+type TaskList struct {
+	Tasks []db.TaskRow
+	// Stale is set when the last attempt to read the list failed: Tasks is
+	// the last known list, as of FetchedAt (nil: never read).
+	Stale     bool
+	CloudErr  string
+	FetchedAt *time.Time
+}
+
+// List returns the last known task list and how fresh it is.
+func (s *Service) List(ctx context.Context) (TaskList, error) {
+	var out TaskList
+	var err error
+	if out.FetchedAt, err = s.Store.LastSync(ctx, db.SyncTaskList); err != nil {
+		return TaskList{}, err
+	}
+	msg, at, err := s.Store.LastSyncError(ctx, db.SyncTaskList)
+	if err != nil {
+		return TaskList{}, err
+	}
+	if at != nil {
+		out.Stale, out.CloudErr = true, msg
+	}
+	if out.Tasks, err = s.Store.ListTasks(ctx); err != nil {
+		return TaskList{}, err
+	}
+	return out, nil
+}
+
+// SyncList reads the task list from the cloud and records it (new tasks,
+// tasks gone), or records why it could not.
+func (s *Service) SyncList(ctx context.Context) error {
+	cctx, cancel := s.pageCtx(ctx)
+	items, err := s.Cloud.List(cctx)
+	cancel()
+	now := s.Now()
+	if err != nil {
+		if rerr := s.Store.RecordSyncError(ctx, db.SyncTaskList, CloudDescription(err), now); rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	return s.Store.SyncTaskList(ctx, items, now)
+}
+
+// CloudDescription describes a cloud failure for a person.
+func CloudDescription(err error) string {
+	if ce, ok := dws.AsError(err); ok {
+		return CloudMessage(ce)
+	}
+	return err.Error()
+}
+
+// TaskView is one task as the detail page shows it.
+type TaskView struct {
+	Row  db.TaskRow
+	Task dws.Task // parsed from the last detail; Raw holds the stored JSON
+	// HasDetail is false until the cloud's detail was read at least once.
+	HasDetail bool
+	// Stale is set when the last read failed: CloudErr says why.
+	Stale    bool
+	CloudErr string
+	// Gone is set when the cloud no longer knows the task.
+	Gone     bool
+	Progress *dws.Progress
+	// Drift holds the changes made outside the portal: field -> [recorded, live].
+	Drift map[string][2]string
+}
+
+// Settled reports whether the task's status is at rest.
+func (v TaskView) Settled() bool { return v.Gone || dws.Settled(v.Row.Status) }
+
+// Task returns the last known state of a task. A task the portal has never
+// seen is read from the cloud once (a link from elsewhere).
+func (s *Service) Task(ctx context.Context, id string) (TaskView, error) {
+	if !ValidID(id) {
+		return TaskView{}, apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
+	}
+	row, err := s.Store.Task(ctx, id)
+	if apperr.KindOf(err) != apperr.NotFound {
+		if err != nil {
+			return TaskView{}, err
+		}
+		return viewOf(row), nil
+	}
+	cctx, cancel := s.pageCtx(ctx)
+	t, cloudErr := s.Cloud.Get(cctx, id)
+	cancel()
+	switch {
+	case dws.IsKind(cloudErr, dws.KindNotFound):
+		return TaskView{}, apperr.New(apperr.NotFound, "There is no DR task with id %s.", id)
+	case cloudErr != nil:
+		return TaskView{}, apperr.Wrap(apperr.Unavailable, cloudErr,
+			"The DR task could not be read from the cloud and the portal has no earlier copy of it: %s", CloudDescription(cloudErr))
+	}
+	if err := s.Store.UpsertTaskDetail(ctx, t, s.Now()); err != nil {
+		return TaskView{}, err
+	}
+	row, err = s.Store.Task(ctx, id)
+	if err != nil {
+		return TaskView{}, err
+	}
+	return viewOf(row), nil
+}
+
+// Status is Task for the self-refreshing status panel: database only.
+func (s *Service) Status(ctx context.Context, id string) (TaskView, error) {
+	if !ValidID(id) {
+		return TaskView{}, apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
+	}
+	row, err := s.Store.Task(ctx, id)
+	if err != nil {
+		return TaskView{}, err
+	}
+	return viewOf(row), nil
+}
+
+// PollDue refreshes the tasks whose poll is due: the shared poller, run by
+// one background job for all viewers and replicas. It returns how many it read.
+func (s *Service) PollDue(ctx context.Context) (int, error) {
+	rows, err := s.Store.DueForPoll(ctx, s.Now(), time.Minute, 50)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rows {
+		if err := s.Refresh(ctx, r); err != nil {
+			return 0, err
+		}
+	}
+	return len(rows), nil
+}
+
+// Refresh reads one task from the cloud, records it (and its progress when
+// it is running), notes any change the portal did not make, and schedules
+// the next read: soon while the task changes, later once it is at rest.
+func (s *Service) Refresh(ctx context.Context, prev db.TaskRow) error {
+	now := s.Now()
+	cctx, cancel := s.pageCtx(ctx)
+	t, err := s.Cloud.Get(cctx, prev.ID)
+	cancel()
+	switch {
+	case dws.IsKind(err, dws.KindNotFound):
+		return s.Store.InTx(ctx, func(tx *db.Tx) error {
+			if err := tx.MarkTaskGone(ctx, prev.ID, now); err != nil {
+				return err
+			}
+			return s.recordDrift(ctx, tx, prev.ID, map[string][2]string{"status": {prev.Status, "deleted"}}, now)
+		})
+	case err != nil:
+		if rerr := s.Store.RecordRefreshError(ctx, prev.ID, CloudDescription(err), now); rerr != nil {
+			return rerr
+		}
+		return s.Store.SchedulePoll(ctx, prev.ID, now.Add(s.pollInterval(prev.Status)))
+	}
+	drift := map[string][2]string{}
+	if prev.DetailFetchedAt != nil {
+		for field, pair := range map[string][2]string{
+			"status":          {prev.Status, t.Status},
+			"dr_sync_period":  {prev.SyncPeriod, t.SyncPeriod},
+			"primary_cluster": {prev.PrimaryClusterID, t.Primary.ID},
+		} {
+			if pair[0] != pair[1] && pair[0] != "" {
+				drift[field] = pair
+			}
+		}
+	}
+	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
+		if err := tx.UpsertTaskDetail(ctx, t, now); err != nil {
+			return err
+		}
+		if len(drift) == 0 {
+			return nil
+		}
+		return s.recordDrift(ctx, tx, t.ID, drift, now)
+	})
+	if err != nil {
+		return err
+	}
+	if t.Status == dws.StatusRunning {
+		cctx, cancel := s.pageCtx(ctx)
+		p, err := s.Cloud.Progress(cctx, t.ID)
+		cancel()
+		if err == nil {
+			if err := s.Store.RecordProgress(ctx, t.ID, p.Raw, now); err != nil {
+				return err
+			}
+		}
+	}
+	return s.Store.SchedulePoll(ctx, t.ID, now.Add(s.pollInterval(t.Status)))
+}
+
+func (s *Service) pollInterval(status string) time.Duration {
+	if dws.Settled(status) {
+		return cmp.Or(s.PollSettled, time.Minute)
+	}
+	return cmp.Or(s.PollChanging, 5*time.Second)
+}
+
+func (s *Service) recordDrift(ctx context.Context, tx *db.Tx, id string, drift map[string][2]string, now time.Time) error {
+	raw, err := json.Marshal(drift)
+	if err != nil {
+		return err
+	}
+	if err := tx.RecordDrift(ctx, id, raw, now); err != nil {
+		return err
+	}
+	e := audit.FromContext(audit.WithActor(ctx, audit.System), ActionDrift, audit.Info)
+	e.OccurredAt = now
+	e.SubjectType, e.SubjectID = audit.SubjectDRTask, id
+	d := map[string]any{}
+	for k, v := range drift {
+		d[k] = map[string]string{"recorded": v[0], "live": v[1]}
+	}
+	e.Detail = audit.Detail(map[string]any{"changed_outside_the_portal": d})
+	_, err = tx.AppendAudit(ctx, e)
+	return err
+}
+
+// LiveState reads a task from the cloud for a decision that must not rest
+// on stale data (filing or executing an operation), and records it.
+func (s *Service) LiveState(ctx context.Context, id string) (State, error) {
+	cctx, cancel := s.pageCtx(ctx)
+	t, err := s.Cloud.Get(cctx, id)
+	cancel()
+	if err != nil {
+		return State{}, err
+	}
+	if err := s.Store.UpsertTaskDetail(ctx, t, s.Now()); err != nil {
+		return State{}, err
+	}
+	last, err := s.Store.LastSucceededOperation(ctx, id)
+	if err != nil {
+		return State{}, err
+	}
+	return State{Task: t, LastSucceededOp: last}, nil
+}
+
+// StoredState is LiveState from the portal's last known state (for pages).
+func (s *Service) StoredState(ctx context.Context, v TaskView) (State, error) {
+	last, err := s.Store.LastSucceededOperation(ctx, v.Row.ID)
+	if err != nil {
+		return State{}, err
+	}
+	t := v.Task
+	t.ID, t.Status = v.Row.ID, v.Row.Status
+	return State{Task: t, LastSucceededOp: last}, nil
+}
+
+func (v *TaskView) fill(row db.TaskRow) {
+	if row.RefreshErrorAt != nil && (row.DetailFetchedAt == nil || row.RefreshErrorAt.After(*row.DetailFetchedAt)) {
+		v.Stale, v.CloudErr = true, row.RefreshError
+	}
+	if len(row.Progress) > 0 && row.Status == dws.StatusRunning {
+		var m struct {
+			RPO   int64  `json:"recovery_point_object"`
+			RTO   int64  `json:"recovery_time_object"`
+			Spend int64  `json:"last_recovery_spend"`
+			Bar   string `json:"latest_barrier_time"`
+		}
+		if json.Unmarshal(row.Progress, &m) == nil {
+			v.Progress = &dws.Progress{RPOSeconds: m.RPO, RTOSeconds: m.RTO, LastRecoverySpend: m.Spend,
+				LatestBarrierTime: m.Bar, Raw: row.Progress}
+		}
+	}
+	if len(row.Drift) > 0 {
+		_ = json.Unmarshal(row.Drift, &v.Drift)
+	}
+}

@@ -1,0 +1,104 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"drportal/internal/apperr"
+	"drportal/internal/drtask"
+	"drportal/internal/dws"
+	"drportal/internal/requests"
+	"drportal/internal/views"
+)
+
+// operationPage builds an operation's request form from the task's last
+// known state (kept fresh by the poller).
+func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs drtask.FieldErrors) (views.OperationPage, error) {
+	spec, ok := drtask.SpecOf(f.Op)
+	if !ok {
+		return views.OperationPage{}, apperr.New(apperr.NotFound, "There is no operation %q.", f.Op)
+	}
+	v, err := h.Tasks.Task(h.ctx(c), f.TaskID)
+	if err != nil {
+		return views.OperationPage{}, err
+	}
+	t := v.Task
+	t.ID, t.Status = v.Row.ID, v.Row.Status
+	p := views.OperationPage{
+		Base: h.base(c, spec.Label+": "+v.Row.Name, "tasks"), TaskID: v.Row.ID, TaskName: v.Row.Name,
+		TaskURL: "/dr-tasks/" + v.Row.ID, Op: f.Op, Label: spec.Label, Status: statusBadge(v.Row.Status),
+		Consequence: drtask.Consequence(f.Op, t, v.Progress, f.Period), HighRisk: spec.HighRisk,
+		ConfirmName: drtask.ConfirmCluster(f.Op, t), ShowPeriod: f.Op == dws.OpUpdate, CurrentPeriod: t.SyncPeriod,
+		Period: f.Period, Justification: f.Justification, Errors: errs,
+		PostURL: "/dr-tasks/" + v.Row.ID + "/operations/" + f.Op,
+	}
+	return p, nil
+}
+
+func operationForm(c echo.Context) drtask.OperationForm {
+	return drtask.OperationForm{Op: c.Param("op"), TaskID: c.Param("id"), Period: c.FormValue(drtask.FieldPeriod),
+		Confirm: c.FormValue(drtask.FieldConfirm), Justification: c.FormValue(drtask.FieldJustification)}
+}
+
+// showOperation is an operation's request form. An operation the task's
+// status does not allow is refused with the reason.
+func (h *Handlers) showOperation(c echo.Context) error {
+	f := drtask.OperationForm{Op: c.Param("op"), TaskID: c.Param("id")}
+	p, err := h.operationPage(c, f, nil)
+	if err != nil {
+		return err
+	}
+	v, err := h.Tasks.Task(h.ctx(c), f.TaskID)
+	if err != nil {
+		return err
+	}
+	state, err := h.Tasks.StoredState(c.Request().Context(), v)
+	if err != nil {
+		return err
+	}
+	if ok, why := drtask.Allowed(f.Op, state); !ok {
+		return apperr.New(apperr.Conflict, "%s", why)
+	}
+	return h.render(c, http.StatusOK, views.OperationForm(p))
+}
+
+// fileOperation checks the request against the task's live state and files
+// it; nothing reaches the cloud until it is approved.
+func (h *Handlers) fileOperation(c echo.Context) error {
+	f := operationForm(c)
+	ctx := h.ctx(c)
+	plan, errs, err := h.Tasks.PrepareOperation(ctx, f)
+	if err != nil {
+		k := apperr.KindOf(err)
+		if k != apperr.Conflict && k != apperr.Unavailable {
+			return err
+		}
+		p, perr := h.operationPage(c, f, nil)
+		if perr != nil {
+			return err
+		}
+		p.SubmitErr = apperr.Message(err)
+		status := http.StatusConflict
+		if k == apperr.Unavailable {
+			status = http.StatusServiceUnavailable
+		}
+		return h.render(c, status, views.OperationForm(p))
+	}
+	if len(errs) > 0 {
+		p, err := h.operationPage(c, f, errs)
+		if err != nil {
+			return err
+		}
+		return h.render(c, http.StatusUnprocessableEntity, views.OperationForm(p))
+	}
+	r, err := h.Requests.File(ctx, *user(c), requests.Draft{Operation: f.Op, DRTaskID: plan.Task.ID, TaskName: plan.Task.Name,
+		Method: plan.Method, Path: plan.Path, Payload: plan.Body, Justification: f.Justification,
+		Consequence: plan.Consequence, ConfirmName: plan.ConfirmName})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
+}
