@@ -247,6 +247,64 @@ func TestBrowserRequestApproveAndWatch(t *testing.T) {
 	}
 	screenshot(t, ctx, "task-detail")
 
+	taskURL, _ := chromedp.Run(ctx, chromedp.Location())
+
+	// A high-risk operation end to end: the admin lets one approval suffice
+	// for delete, files it with the cluster's name typed, and the approver
+	// types it too.
+	step(t, ctx, "sign out approver", chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS(`#email`)))
+	signIn(t, ctx, base, "ops@example.com", "a long enough password")
+	step(t, ctx, "policy: delete needs one approval",
+		chromedp.Navigate(base+"/admin/policy"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=approvals-delete]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-testid=approvals-delete]`), "1"),
+		chromedp.Click(chromedp.CSS(`[data-testid=save-policy]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+	)
+	step(t, ctx, "open the delete form",
+		chromedp.Navigate(taskURL),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=op-delete]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=op-delete]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=operation-form]`)),
+	)
+	consequence, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid=consequence]`)))
+	confirm, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`label[for=confirm] .mono`)))
+	if !strings.Contains(consequence, "Deletes the DR task for good") || confirm == "" {
+		t.Fatalf("delete form: consequence %q, confirm %q", consequence, confirm)
+	}
+	step(t, ctx, "a wrong confirmation",
+		chromedp.SendKeys(chromedp.CSS(`#justification`), "Decommissioning the pair."),
+		chromedp.SendKeys(chromedp.CSS(`#confirm`), "not-the-cluster"),
+		chromedp.Click(chromedp.CSS(`[data-testid=file-operation]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=error-confirm]:not(:empty)`)),
+	)
+	screenshot(t, ctx, "delete-wrong-confirm")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('#confirm').value = '') === ''`)); err != nil {
+		t.Fatal(err)
+	}
+	step(t, ctx, "file the delete",
+		chromedp.SendKeys(chromedp.CSS(`#confirm`), confirm),
+		chromedp.Click(chromedp.CSS(`[data-testid=file-operation]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#request-card`)),
+	)
+	deleteURL, _ := chromedp.Run(ctx, chromedp.Location())
+	step(t, ctx, "sign out requester", chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS(`#email`)))
+	signIn(t, ctx, base, "ana@example.com", "ana's long password")
+	step(t, ctx, "approve without typing the name",
+		chromedp.Navigate(deleteURL),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=decide-form]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=approve]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=card-error]`)),
+	)
+	step(t, ctx, "approve with the name typed",
+		chromedp.SendKeys(chromedp.CSS(`#confirm`), confirm),
+		chromedp.Click(chromedp.CSS(`[data-testid=approve]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+	)
+	waitText(t, ctx, `#request-card [data-testid=status]`, "succeeded", 30*time.Second)
+	screenshot(t, ctx, "delete-succeeded")
+	step(t, ctx, "the task is gone", chromedp.Navigate(taskURL), chromedp.WaitVisible(chromedp.CSS(`[data-testid=gone]`)))
+
 	step(t, ctx, "audit page",
 		chromedp.Navigate(base+"/audit"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=audit-table]`)),

@@ -174,12 +174,15 @@ func (s *Service) Refresh(ctx context.Context, prev db.TaskRow) error {
 		}
 		return s.Store.SchedulePoll(ctx, prev.ID, now.Add(s.pollInterval(prev.Status)))
 	}
+	// Compare with the last detail read (by the poller or an executing
+	// request), not with the row's columns, which the list sync also
+	// updates: a change is drift when no portal operation explains it.
 	drift := map[string][2]string{}
-	if prev.DetailFetchedAt != nil {
+	if before := viewOf(prev); before.HasDetail {
 		for field, pair := range map[string][2]string{
-			"status":          {prev.Status, t.Status},
-			"dr_sync_period":  {prev.SyncPeriod, t.SyncPeriod},
-			"primary_cluster": {prev.PrimaryClusterID, t.Primary.ID},
+			"status":          {before.Task.Status, t.Status},
+			"dr_sync_period":  {before.Task.SyncPeriod, t.SyncPeriod},
+			"primary_cluster": {before.Task.Primary.ID, t.Primary.ID},
 		} {
 			if pair[0] != pair[1] && pair[0] != "" {
 				drift[field] = pair

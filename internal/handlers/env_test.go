@@ -44,14 +44,15 @@ const (
 // env is the whole portal on real components: a migrated PostgreSQL, the
 // simulator over real HTTP, the real client, the real router.
 type env struct {
-	t     *testing.T
-	store *db.Store
-	sim   *dwssim.Simulator
-	clock *dwssim.FakeClock
-	srv   *httptest.Server
-	jobs  *jobs.Jobs
-	reqs  *requests.Service
-	hooks *hookReceiver
+	t      *testing.T
+	store  *db.Store
+	sim    *dwssim.Simulator
+	clock  *dwssim.FakeClock
+	srv    *httptest.Server
+	jobs   *jobs.Jobs
+	reqs   *requests.Service
+	hooks  *hookReceiver
+	client *dws.Client
 }
 
 // cheapArgon keeps the tests fast; production uses argon2id.DefaultParams.
@@ -103,7 +104,7 @@ func newEnv(t *testing.T) *env {
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, store: store, sim: sim, clock: clock, srv: srv, jobs: work, reqs: reqs, hooks: hooks}
+	e := &env{t: t, store: store, sim: sim, clock: clock, srv: srv, jobs: work, reqs: reqs, hooks: hooks, client: client}
 	e.addUser("admin@example.com", auth.AllRoles...)
 	e.addUser("req@example.com", auth.RoleRequester)
 	e.addUser("audit@example.com", auth.RoleAuditor)

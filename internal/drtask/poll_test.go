@@ -1,0 +1,144 @@
+package drtask_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"drportal/internal/db"
+	"drportal/internal/drtask"
+	"drportal/internal/dws"
+	"drportal/internal/dwssim"
+	"drportal/internal/testdb"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+
+// TestThePollerStaysWithinItsBudget checks the cloud-call budget of the
+// shared poller: at most 12 reads a minute of a changing task, however
+// many people watch it, and far fewer once it is at rest.
+func TestThePollerStaysWithinItsBudget(t *testing.T) {
+	ctx := context.Background()
+	store := db.New(testdb.New(t))
+	simClock := dwssim.NewFakeClock(time.Now())
+	sim, err := dwssim.New(dwssim.Options{Credentials: map[string]string{"POLLAK00000000000000": "pollsk"}, Clock: simClock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	client, err := dws.New(dws.Config{Endpoint: srv.URL, ProjectID: "0123456789abcdef0123456789abcdef", AK: "POLLAK00000000000000", SK: "pollsk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	tick := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	svc := &drtask.Service{Cloud: client, Store: store, Now: clock}
+
+	p, _ := sim.Cluster("0123456789abcdef0123456789abcdef", dwssim.ClusterProd1)
+	s, _ := sim.Cluster("0123456789abcdef0123456789abcdef", dwssim.ClusterDR1)
+	id, err := client.Create(ctx, dws.CreateParams{Name: "dr_poll01", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.SyncList(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// A minute, second by second, with the task creating the whole time
+	// (the simulator's clock is held) and 20 viewers a second.
+	before := sim.Calls("detail")
+	for i := 0; i < 60; i++ {
+		if _, err := svc.PollDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for v := 0; v < 20; v++ {
+			if _, err := svc.Status(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tick(time.Second)
+	}
+	if n := sim.Calls("detail") - before; n > 12 || n < 10 {
+		t.Errorf("a changing task was read %d times in a minute, want 10 to 12", n)
+	}
+
+	// At rest: about once a minute.
+	simClock.Advance(time.Minute)
+	tick(10 * time.Second)
+	if _, err := svc.PollDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := svc.Status(ctx, id)
+	if v.Row.Status != dws.StatusUnstart {
+		t.Fatalf("status %s", v.Row.Status)
+	}
+	before = sim.Calls("detail")
+	for i := 0; i < 120; i++ {
+		if _, err := svc.PollDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		tick(time.Second)
+	}
+	if n := sim.Calls("detail") - before; n > 2 {
+		t.Errorf("a settled task was read %d times in two minutes", n)
+	}
+}
+
+// TestDriftIsJudgedAgainstTheLastDetail: the list sync updates a task's
+// status too, and must not hide a change made outside the portal from the
+// poller that reports it.
+func TestDriftIsJudgedAgainstTheLastDetail(t *testing.T) {
+	ctx := context.Background()
+	store := db.New(testdb.New(t))
+	sim, err := dwssim.New(dwssim.Options{Credentials: map[string]string{"DRIFTAK0000000000000": "driftsk"}, Speed: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	const project = "0123456789abcdef0123456789abcdef"
+	client, err := dws.New(dws.Config{Endpoint: srv.URL, ProjectID: project, AK: "DRIFTAK0000000000000", SK: "driftsk"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := &drtask.Service{Cloud: client, Store: store, Now: time.Now}
+	p, _ := sim.Cluster(project, dwssim.ClusterProd1)
+	s, _ := sim.Cluster(project, dwssim.ClusterDR1)
+	id, err := client.Create(ctx, dws.CreateParams{Name: "dr_drift02", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // creating -> unstart at speed 1000
+	if err := svc.SyncList(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PollDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Operate(ctx, dws.OpStart, id, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := svc.SyncList(ctx); err != nil { // the list sees the change first
+		t.Fatal(err)
+	}
+	if err := store.SchedulePoll(ctx, id, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PollDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, err := svc.Status(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := v.Drift["status"]; !ok || d[0] != dws.StatusUnstart {
+		t.Errorf("drift %v after a start made outside the portal", v.Drift)
+	}
+}
