@@ -5,15 +5,19 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"drportal/internal/audit"
+	"drportal/internal/auditlog"
 	"drportal/internal/auth"
 	"drportal/internal/cloudaudit"
 	"drportal/internal/config"
@@ -28,28 +32,50 @@ import (
 	"drportal/static"
 )
 
-const usage = `usage: web [serve | migrate | audit verify]
+const usage = `usage: web [serve | migrate | audit verify [-from N] [-to N] | audit verify -file PATH]
 
   serve         run the portal (the default)
   migrate       apply the database migrations and exit
-  audit verify  recompute the audit hash chain and report the first broken link
+  audit verify  recompute the audit hash chain (all of it, or events N to M)
+                and report the first broken link; exits non-zero when broken
+  audit verify -file PATH
+                check an exported NDJSON or CSV file offline (no database)
 
 Configuration comes from the environment; see the README.`
 
 // run is the whole program, callable from tests: it returns when ctx ends
 // (serve) or when the sub-command is done.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cmd := "serve"
-	if len(args) > 1 {
-		cmd = strings.Join(args[1:], " ")
+	cmd, rest := "serve", []string(nil)
+	switch {
+	case len(args) > 2 && args[1] == "audit":
+		cmd, rest = "audit "+args[2], args[3:]
+	case len(args) > 1:
+		cmd, rest = args[1], args[2:]
 	}
+	var verifyFrom, verifyTo int64
 	switch cmd {
-	case "serve", "migrate", "audit verify":
+	case "serve", "migrate":
+		if len(rest) > 0 {
+			return fmt.Errorf("%s takes no arguments\n%s", cmd, usage)
+		}
+	case "audit verify":
+		fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+		fs.SetOutput(stdout)
+		fs.Int64Var(&verifyFrom, "from", 0, "first event to check (default: the start)")
+		fs.Int64Var(&verifyTo, "to", 0, "last event to check (default: the end)")
+		file := fs.String("file", "", "an exported NDJSON or CSV file to check offline")
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if *file != "" {
+			return verifyFile(*file, stdout)
+		}
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+		return fmt.Errorf("unknown command %q\n%s", strings.Join(args[1:], " "), usage)
 	}
 
 	cfg, err := config.Load(getenv)
@@ -87,14 +113,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	store := db.New(pool)
 
 	if cmd == "audit verify" {
-		broken, checked, err := store.VerifyAuditChain(ctx)
+		svc := &auditlog.Service{Store: store, Now: time.Now}
+		rep, err := svc.Verify(audit.WithCorrelation(ctx, "cli"), verifyFrom, verifyTo)
 		if err != nil {
 			return err
 		}
-		if broken != 0 {
-			return fmt.Errorf("audit chain broken at event %d (checked %d events)", broken, checked)
+		if rep.BrokenAt != 0 {
+			return fmt.Errorf("audit chain broken at event %d: %s (%d events checked)", rep.BrokenAt, rep.Problem, rep.Checked)
 		}
-		say("audit chain intact: %d events verified", checked)
+		say("audit chain intact: %d events verified (%d to %d)", rep.Checked, rep.FirstID, rep.LastID)
 		return nil
 	}
 
@@ -160,6 +187,7 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 		Auth:     authSvc,
 		Tasks:    tasks,
 		Requests: reqs,
+		AuditLog: &auditlog.Service{Store: store, Now: time.Now, ArchiveDir: cfg.ArchiveDir},
 		Assets:   static.Load(),
 		Logger:   logger,
 		Now:      time.Now,
@@ -290,4 +318,23 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// verifyFile checks an exported file offline.
+func verifyFile(path string, stdout io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rep, err := audit.VerifyFile(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if rep.Problem != "" {
+		return fmt.Errorf("%s: %s (%d events checked)", path, rep.Problem, rep.Events)
+	}
+	fmt.Fprintf(stdout, "%s intact: %d events (%s), %d to %d, last hash %s\n", path, rep.Events, rep.Format,
+		rep.Manifest.FirstID, rep.Manifest.LastID, rep.Manifest.LastHash)
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -24,6 +25,8 @@ type Config struct {
 	DatabaseURL string
 	// DataDir holds the local development database when DatabaseURL is empty.
 	DataDir string
+	// ArchiveDir receives archived audit history.
+	ArchiveDir string
 
 	HTTPAddr string
 	BaseURL  *url.URL
@@ -108,6 +111,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DatabaseURL:   get("DATABASE_URL"),
 		DataDir:       or(get("DATA_DIR"), ".data"),
 		HTTPAddr:      or(get("HTTP_ADDR"), ":8080"),
+		ArchiveDir:    get("ARCHIVE_DIR"),
 		AdminEmail:    strings.ToLower(get("ADMIN_EMAIL")),
 		AdminPassword: get("ADMIN_PASSWORD"),
 		DWS: DWS{
@@ -119,6 +123,9 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 	}
 
+	if cfg.ArchiveDir == "" {
+		cfg.ArchiveDir = filepath.Join(cfg.DataDir, "archive")
+	}
 	if cfg.DatabaseURL != "" {
 		if _, err := url.Parse(cfg.DatabaseURL); err != nil || !(strings.HasPrefix(cfg.DatabaseURL, "postgres://") ||
 			strings.HasPrefix(cfg.DatabaseURL, "postgresql://") || strings.Contains(cfg.DatabaseURL, "=")) {

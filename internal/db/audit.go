@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -20,68 +21,125 @@ const auditChainLock = 0x6472_6175_6469_74 // "draudit"
 // last in a transaction: the chain lock is held until commit, so appends
 // from other transactions wait for this one.
 func (t *Tx) AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error) {
-	return appendAudit(ctx, t.tx, e)
+	out, err := appendAudits(ctx, t.tx, []audit.Event{e})
+	if err != nil {
+		return e, err
+	}
+	return out[0], nil
 }
 
 // AppendAudit appends e in a transaction of its own, for events that record
 // no other state change (a failed sign-in, a cloud call).
 func (s *Store) AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error) {
-	var out audit.Event
+	out, err := s.AppendAudits(ctx, []audit.Event{e})
+	if err != nil {
+		return e, err
+	}
+	return out[0], nil
+}
+
+// AppendAudits appends several events in one transaction, holding the
+// chain lock once for all of them.
+func (s *Store) AppendAudits(ctx context.Context, events []audit.Event) ([]audit.Event, error) {
+	var out []audit.Event
 	err := s.InTx(ctx, func(tx *Tx) error {
 		var err error
-		out, err = tx.AppendAudit(ctx, e)
+		out, err = appendAudits(ctx, tx.tx, events)
 		return err
 	})
 	return out, err
 }
 
-func appendAudit(ctx context.Context, q querier, e audit.Event) (audit.Event, error) {
-	e.Normalize()
-	if e.Action == "" || e.Outcome == "" || e.Actor.Name == "" {
-		return e, fmt.Errorf("append audit event: action, outcome and actor name are required")
+// appendAudits chains and inserts events after the current head. An
+// event's time is never earlier than its predecessor's, so the chain's
+// order is also its time order.
+func appendAudits(ctx context.Context, q querier, events []audit.Event) ([]audit.Event, error) {
+	for i := range events {
+		e := &events[i]
+		e.Normalize()
+		if e.Action == "" || e.Outcome == "" || e.Actor.Name == "" {
+			return nil, fmt.Errorf("append audit event: action, outcome and actor name are required")
+		}
 	}
 	if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(auditChainLock)); err != nil {
-		return e, fmt.Errorf("append audit event: lock chain: %w", err)
+		return nil, fmt.Errorf("append audit event: lock chain: %w", err)
 	}
-	var lastID int64
-	var lastHash []byte
-	err := q.QueryRow(ctx, `SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1`).Scan(&lastID, &lastHash)
-	switch {
-	case err == pgx.ErrNoRows:
-		lastHash = audit.GenesisHash
-	case err != nil:
-		return e, fmt.Errorf("append audit event: read chain head: %w", err)
-	}
-	e.ID = lastID + 1
-	e.PrevHash = lastHash
-	e.Hash = audit.ChainHash(e.PrevHash, e)
-	_, err = q.Exec(ctx, `
-		INSERT INTO audit_events (id, occurred_at, actor_id, actor_name, action, subject_type, subject_id,
-			request_id, correlation_id, outcome, detail, prev_hash, hash)
-		VALUES ($1, $2, NULLIF($3, 0), $4, $5, $6, $7, NULLIF($8, 0), $9, $10, $11, $12, $13)`,
-		e.ID, e.OccurredAt, e.Actor.ID, e.Actor.Name, e.Action, e.SubjectType, e.SubjectID,
-		e.RequestID, e.CorrelationID, string(e.Outcome), string(e.Detail), e.PrevHash, e.Hash)
+	head, err := chainHead(ctx, q)
 	if err != nil {
-		return e, fmt.Errorf("append audit event %s: %w", e.Action, err)
+		return nil, err
 	}
-	return e, nil
+	batch := &pgx.Batch{}
+	for i := range events {
+		e := &events[i]
+		if e.OccurredAt.Before(head.at) {
+			e.OccurredAt = head.at
+		}
+		e.ID = head.id + 1
+		e.PrevHash = head.hash
+		e.Hash = audit.ChainHash(e.PrevHash, *e)
+		head = chainPos{id: e.ID, hash: e.Hash, at: e.OccurredAt}
+		batch.Queue(`
+			INSERT INTO audit_events (id, occurred_at, actor_id, actor_name, action, subject_type, subject_id,
+				request_id, correlation_id, outcome, detail, prev_hash, hash)
+			VALUES ($1, $2, NULLIF($3, 0), $4, $5, $6, $7, NULLIF($8, 0), $9, $10, $11, $12, $13)`,
+			e.ID, e.OccurredAt, e.Actor.ID, e.Actor.Name, e.Action, e.SubjectType, e.SubjectID,
+			e.RequestID, e.CorrelationID, string(e.Outcome), string(e.Detail), e.PrevHash, e.Hash)
+	}
+	if err := q.SendBatch(ctx, batch).Close(); err != nil {
+		return nil, fmt.Errorf("append audit events: %w", err)
+	}
+	return events, nil
+}
+
+type chainPos struct {
+	id   int64
+	hash []byte
+	at   time.Time
+}
+
+// chainHead is the last event, or the newest checkpoint when every event up
+// to it was archived, or the genesis.
+func chainHead(ctx context.Context, q querier) (chainPos, error) {
+	var p chainPos
+	err := q.QueryRow(ctx, `SELECT id, hash, occurred_at FROM audit_events ORDER BY id DESC LIMIT 1`).Scan(&p.id, &p.hash, &p.at)
+	if err == nil {
+		return p, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return p, fmt.Errorf("read audit chain head: %w", err)
+	}
+	err = q.QueryRow(ctx, `SELECT through_id, through_hash, created_at FROM audit_checkpoints ORDER BY through_id DESC LIMIT 1`).
+		Scan(&p.id, &p.hash, &p.at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return chainPos{hash: audit.GenesisHash}, nil
+	}
+	return p, err
 }
 
 // AuditFilter selects audit events. Zero fields do not filter.
 type AuditFilter struct {
 	// Action matches the action exactly or as a dotted prefix
-	// ("dr_task.create" matches "dr_task.create.submitted").
+	// ("dr_task.create" matches "dr_task.create.rejected").
 	Action string
 	// ActorID: > 0 a user, -1 the system, 0 anyone.
 	ActorID     int64
 	SubjectType string
 	SubjectID   string
+	// RequestID > 0: events about this approval request.
+	RequestID int64
+	Outcome   string
+	// From and To bound the time (From inclusive, To exclusive).
+	From, To time.Time
+	// Query is free text, in web-search syntax: words, "phrases", -not.
+	Query string
 	// Keyset paging: events with id < Before (older), or id > After (newer).
 	Before int64
 	After  int64
 }
 
-func (f AuditFilter) where() (string, []any) {
+// where builds the conditions. Time bounds become id bounds (the chain's
+// order is its time order), which keeps deep pages on the primary key.
+func (f AuditFilter) where(ctx context.Context, q querier) (string, []any, error) {
 	var conds []string
 	var args []any
 	add := func(cond string, arg any) {
@@ -104,6 +162,34 @@ func (f AuditFilter) where() (string, []any) {
 	if f.SubjectID != "" {
 		add("subject_id = ?", f.SubjectID)
 	}
+	if f.RequestID > 0 {
+		add("request_id = ?", f.RequestID)
+	}
+	if f.Outcome != "" {
+		add("outcome = ?", f.Outcome)
+	}
+	if f.Query != "" {
+		add("search @@ websearch_to_tsquery('simple', ?)", f.Query)
+	}
+	for _, b := range []struct {
+		t  time.Time
+		op string
+	}{{f.From, ">="}, {f.To, "<"}} {
+		if b.t.IsZero() {
+			continue
+		}
+		var id *int64
+		err := q.QueryRow(ctx, `SELECT id FROM audit_events WHERE occurred_at >= $1 ORDER BY occurred_at, id LIMIT 1`, b.t).Scan(&id)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return "", nil, fmt.Errorf("audit time bound: %w", err)
+		}
+		switch {
+		case id != nil:
+			add("id "+b.op+" ?", *id)
+		case b.op == ">=":
+			conds = append(conds, "false") // nothing that recent
+		}
+	}
 	if f.Before > 0 {
 		add("id < ?", f.Before)
 	}
@@ -111,9 +197,9 @@ func (f AuditFilter) where() (string, []any) {
 		add("id > ?", f.After)
 	}
 	if len(conds) == 0 {
-		return "", nil
+		return "", nil, nil
 	}
-	return "WHERE " + strings.Join(conds, " AND "), args
+	return "WHERE " + strings.Join(conds, " AND "), args, nil
 }
 
 const auditColumns = `id, occurred_at, COALESCE(actor_id, 0), actor_name, action, subject_type, subject_id,
@@ -133,7 +219,10 @@ func scanAudit(row pgx.Row) (audit.Event, error) {
 // ListAudit returns up to limit events matching f, newest first; with
 // f.After set it pages towards newer events and still returns newest first.
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter, limit int) ([]audit.Event, error) {
-	where, args := f.where()
+	where, args, err := f.where(ctx, s.pool)
+	if err != nil {
+		return nil, err
+	}
 	order := "DESC"
 	if f.After > 0 && f.Before == 0 {
 		order = "ASC"
@@ -159,7 +248,10 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter, limit int) ([]audi
 // StreamAudit calls fn for every event matching f, oldest first, reading
 // rows as they arrive so memory stays flat whatever the number of events.
 func (s *Store) StreamAudit(ctx context.Context, f AuditFilter, fn func(audit.Event) error) error {
-	where, args := f.where()
+	where, args, err := f.where(ctx, s.pool)
+	if err != nil {
+		return err
+	}
 	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM audit_events %s ORDER BY id ASC`, auditColumns, where), args...)
 	if err != nil {
 		return fmt.Errorf("stream audit events: %w", err)
@@ -188,6 +280,7 @@ func (s *Store) TaskTimeline(ctx context.Context, taskID string, limit int) ([]a
 		WHERE (subject_type = $1 AND subject_id = $2)
 		   OR (correlation_id <> '' AND correlation_id IN (
 		        SELECT correlation_id FROM audit_events WHERE subject_type = $1 AND subject_id = $2 AND correlation_id <> ''
+		          AND correlation_id NOT IN ('poller', 'list-sync')
 		        ORDER BY id DESC LIMIT 50))
 		ORDER BY id DESC LIMIT $3`, auditColumns), audit.SubjectDRTask, taskID, limit)
 	if err != nil {
@@ -203,18 +296,74 @@ func (s *Store) TaskTimeline(ctx context.Context, taskID string, limit int) ([]a
 // errStopStream ends a stream early without being an error.
 var errStopStream = errors.New("stop")
 
-// VerifyAuditChain recomputes the chain over every event, oldest first, and
-// returns the id of the first event that does not match (0 when intact) and
-// the number of events checked. A missing event counts as broken at its id.
-func (s *Store) VerifyAuditChain(ctx context.Context) (brokenAt int64, checked int64, err error) {
-	prev := audit.GenesisHash
-	var want int64 = 1
-	err = s.StreamAudit(ctx, AuditFilter{}, func(e audit.Event) error {
-		checked++
-		if e.ID != want || !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(audit.ChainHash(prev, e), e.Hash) {
-			brokenAt = want
+// ChainReport is the result of verifying the stored chain.
+type ChainReport struct {
+	Checked  int64
+	FirstID  int64
+	LastID   int64
+	BrokenAt int64  // the first event that does not verify; 0 when intact
+	Problem  string // what is wrong there
+}
+
+// VerifyAuditChain recomputes the chain from fromID to toID (0: from the
+// start, to the end), streaming the events. The first event must follow
+// the previous one (or the newest checkpoint, or the genesis); each event
+// must match its hash and link to its predecessor, with no id missing. It
+// names the first event that does not, without loading the history into
+// memory.
+func (s *Store) VerifyAuditChain(ctx context.Context, fromID, toID int64) (ChainReport, error) {
+	var rep ChainReport
+	var prev []byte
+	var want int64
+	var cp struct {
+		id   int64
+		hash []byte
+	}
+	err := s.pool.QueryRow(ctx, `SELECT through_id, through_hash FROM audit_checkpoints ORDER BY through_id DESC LIMIT 1`).
+		Scan(&cp.id, &cp.hash)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return rep, err
+	}
+	switch {
+	case fromID <= cp.id+1:
+		want, prev = cp.id+1, cp.hash
+		if cp.id == 0 {
+			prev = audit.GenesisHash
+		}
+	default:
+		// A range check starts from the stored hash of the event before it.
+		want = fromID
+		if err := s.pool.QueryRow(ctx, `SELECT hash FROM audit_events WHERE id = $1`, fromID-1).Scan(&prev); err != nil {
+			if errors.Is(err, pgx.ErrNoRows) {
+				return ChainReport{BrokenAt: fromID - 1, Problem: fmt.Sprintf("event %d is missing", fromID-1)}, nil
+			}
+			return rep, err
+		}
+	}
+	f := AuditFilter{}
+	if want > 1 {
+		f.After = want - 1
+	}
+	if toID > 0 {
+		f.Before = toID + 1
+	}
+	err = s.StreamAudit(ctx, f, func(e audit.Event) error {
+		if rep.FirstID == 0 {
+			rep.FirstID = e.ID
+		}
+		rep.Checked++
+		switch {
+		case e.ID != want:
+			rep.BrokenAt, rep.Problem = want, fmt.Sprintf("event %d is missing (the next stored event is %d)", want, e.ID)
+		case !bytes.Equal(audit.ChainHash(e.PrevHash, e), e.Hash):
+			rep.BrokenAt, rep.Problem = e.ID, fmt.Sprintf("event %d does not match its hash: its content was changed", e.ID)
+		case !bytes.Equal(e.PrevHash, prev):
+			rep.BrokenAt, rep.Problem = e.ID, fmt.Sprintf("event %d does not link to event %d", e.ID, e.ID-1)
+		}
+		if rep.BrokenAt != 0 {
 			return errStopStream
 		}
+		rep.LastID = e.ID
 		prev = e.Hash
 		want++
 		return nil
@@ -222,5 +371,66 @@ func (s *Store) VerifyAuditChain(ctx context.Context) (brokenAt int64, checked i
 	if errors.Is(err, errStopStream) {
 		err = nil
 	}
-	return brokenAt, checked, err
+	return rep, err
+}
+
+// Checkpoint records archived history.
+type Checkpoint struct {
+	ThroughID   int64
+	ThroughHash []byte
+	FirstID     int64
+	Events      int64
+	FileName    string
+	FileSHA256  []byte
+	CreatedBy   int64
+	CreatedAt   time.Time
+}
+
+// ArchiveAudit records the checkpoint and removes the archived events,
+// with the archive's own audit event, in one transaction. The events are
+// removed by a database function that refuses anything a checkpoint does
+// not cover.
+func (s *Store) ArchiveAudit(ctx context.Context, cp Checkpoint, e audit.Event) (int64, error) {
+	var n int64
+	err := s.InTx(ctx, func(tx *Tx) error {
+		if _, err := tx.tx.Exec(ctx, `
+			INSERT INTO audit_checkpoints (through_id, through_hash, first_id, events, file_name, file_sha256, created_by, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, 0), $8)`,
+			cp.ThroughID, cp.ThroughHash, cp.FirstID, cp.Events, cp.FileName, cp.FileSHA256, cp.CreatedBy, cp.CreatedAt); err != nil {
+			return fmt.Errorf("record audit checkpoint: %w", err)
+		}
+		if err := tx.tx.QueryRow(ctx, `SELECT audit_delete_archived($1)`, cp.ThroughID).Scan(&n); err != nil {
+			return fmt.Errorf("remove archived audit events: %w", err)
+		}
+		if n != cp.Events {
+			return fmt.Errorf("archive: %d events removed, %d archived; nothing was removed", n, cp.Events)
+		}
+		_, err := tx.AppendAudit(ctx, e)
+		return err
+	})
+	return n, err
+}
+
+// Checkpoints lists the archive checkpoints, newest first.
+func (s *Store) Checkpoints(ctx context.Context) ([]Checkpoint, error) {
+	rows, err := s.pool.Query(ctx, `SELECT through_id, through_hash, first_id, events, file_name, file_sha256,
+		COALESCE(created_by, 0), created_at FROM audit_checkpoints ORDER BY through_id DESC`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Checkpoint, error) {
+		var c Checkpoint
+		err := r.Scan(&c.ThroughID, &c.ThroughHash, &c.FirstID, &c.Events, &c.FileName, &c.FileSHA256, &c.CreatedBy, &c.CreatedAt)
+		return c, err
+	})
+}
+
+// LastAuditIDBefore returns the id of the newest event older than t (0: none).
+func (s *Store) LastAuditIDBefore(ctx context.Context, t time.Time) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `SELECT id FROM audit_events WHERE occurred_at < $1 ORDER BY occurred_at DESC, id DESC LIMIT 1`, t).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	return id, err
 }

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
@@ -47,9 +50,9 @@ func TestAuditAppendsFormOneChain(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	broken, checked, err := store.VerifyAuditChain(ctx)
-	if err != nil || broken != 0 || checked != writers*each {
-		t.Fatalf("verify: broken %d, checked %d, %v", broken, checked, err)
+	rep, err := store.VerifyAuditChain(ctx, 0, 0)
+	if err != nil || rep.BrokenAt != 0 || rep.Checked != writers*each {
+		t.Fatalf("verify: %+v, %v", rep, err)
 	}
 	events, err := store.ListAudit(ctx, db.AuditFilter{}, 1000)
 	if err != nil {
@@ -82,26 +85,76 @@ func TestAuditIsAppendOnly(t *testing.T) {
 	}
 }
 
-func TestVerifyFindsTheFirstAlteredEvent(t *testing.T) {
+// tamper runs SQL behind the portal's back, with the append-only trigger
+// off, as someone with the table owner's rights could.
+func tamper(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) {
+	t.Helper()
 	ctx := context.Background()
-	pool := testdb.New(t)
-	store := db.New(pool)
-	for i := 0; i < 5; i++ {
-		if _, err := store.AppendAudit(ctx, event(fmt.Sprintf("test.e%d", i))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Tamper behind the portal's back, with the trigger disabled.
-	_, err := pool.Exec(ctx, `
-		ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete;
-		UPDATE audit_events SET detail = '{"n":"forged"}' WHERE id = 3;
-		ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete;`)
+	tx, err := pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken, _, err := store.VerifyAuditChain(ctx)
-	if err != nil || broken != 3 {
-		t.Fatalf("broken at %d (%v), want 3", broken, err)
+	defer tx.Rollback(ctx)
+	for _, stmt := range []string{`ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete`, sql,
+		`ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete`} {
+		a := args
+		if stmt != sql {
+			a = nil
+		}
+		if _, err := tx.Exec(ctx, stmt, a...); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestVerifyFindsTheFirstBrokenLink(t *testing.T) {
+	cases := []struct {
+		name    string
+		sql     string
+		broken  int64
+		problem string
+	}{
+		{"changed detail", `UPDATE audit_events SET detail = '{"n":"forged"}' WHERE id = 6`, 6, "content was changed"},
+		{"changed actor", `UPDATE audit_events SET actor_name = 'someone else' WHERE id = 3`, 3, "content was changed"},
+		{"deleted row", `DELETE FROM audit_events WHERE id = 4`, 4, "missing"},
+		{"reordered rows", `UPDATE audit_events a SET occurred_at = b.occurred_at, action = b.action, detail = b.detail,
+			prev_hash = b.prev_hash, hash = b.hash FROM audit_events b WHERE (a.id, b.id) IN ((2, 3), (3, 2))`, 2, ""},
+		{"recomputed own hash", "", 5, "does not link"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			pool := testdb.New(t)
+			store := db.New(pool)
+			for i := 0; i < 10; i++ {
+				if _, err := store.AppendAudit(ctx, event(fmt.Sprintf("test.e%d", i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			switch tc.sql {
+			case "":
+				// A forger who rewrites an event and recomputes its own
+				// hash still breaks the link to the next one.
+				evs, _ := store.ListAudit(ctx, db.AuditFilter{After: 4, Before: 6}, 1)
+				e := evs[0]
+				e.Detail = []byte(`{"n":"forged"}`)
+				e.Hash = audit.ChainHash(e.PrevHash, e)
+				tamper(t, pool, `UPDATE audit_events SET detail = $1, hash = $2 WHERE id = 5`, string(e.Detail), e.Hash)
+				tc.broken = 6
+			default:
+				tamper(t, pool, tc.sql)
+			}
+			rep, err := store.VerifyAuditChain(ctx, 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.BrokenAt != tc.broken || !strings.Contains(rep.Problem, tc.problem) {
+				t.Errorf("broken at %d (%s), want %d (%s)", rep.BrokenAt, rep.Problem, tc.broken, tc.problem)
+			}
+		})
 	}
 }
 
@@ -156,5 +209,165 @@ func TestTaskListSyncMarksMissingTasksGone(t *testing.T) {
 	last, err := store.LastSync(ctx, db.SyncTaskList)
 	if err != nil || last == nil || !last.Equal(now.Add(time.Second)) {
 		t.Errorf("last sync %v, %v", last, err)
+	}
+}
+
+func TestAuditTimeNeverGoesBackAndFiltersWork(t *testing.T) {
+	ctx := context.Background()
+	store := db.New(testdb.New(t))
+	base := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	for i, at := range []time.Duration{0, time.Minute, 30 * time.Second, 2 * time.Minute} {
+		e := event(fmt.Sprintf("test.t%d", i))
+		e.OccurredAt = base.Add(at)
+		e.Outcome = audit.Success
+		if i == 2 {
+			e.Outcome = audit.Failure
+			e.Detail = audit.Detail(map[string]any{"note": "disk quota exceeded on standby"})
+		}
+		if _, err := store.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, _ := store.ListAudit(ctx, db.AuditFilter{}, 10)
+	for i := 0; i+1 < len(all); i++ {
+		if all[i].OccurredAt.Before(all[i+1].OccurredAt) {
+			t.Errorf("event %d is older than event %d", all[i].ID, all[i+1].ID)
+		}
+	}
+	ids := func(f db.AuditFilter) []int64 {
+		evs, err := store.ListAudit(ctx, f, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []int64
+		for _, e := range evs {
+			out = append(out, e.ID)
+		}
+		return out
+	}
+	if got := fmt.Sprint(ids(db.AuditFilter{From: base.Add(time.Minute), To: base.Add(2 * time.Minute)})); got != "[3 2]" {
+		t.Errorf("time range: %s", got)
+	}
+	if got := fmt.Sprint(ids(db.AuditFilter{From: base.Add(time.Hour)})); got != "[]" {
+		t.Errorf("future range: %s", got)
+	}
+	if got := fmt.Sprint(ids(db.AuditFilter{Outcome: "failure"})); got != "[3]" {
+		t.Errorf("outcome: %s", got)
+	}
+	if got := fmt.Sprint(ids(db.AuditFilter{Query: "quota standby"})); got != "[3]" {
+		t.Errorf("free text: %s", got)
+	}
+	if got := fmt.Sprint(ids(db.AuditFilter{Query: `"quota exceeded" -disk`})); got != "[]" {
+		t.Errorf("free text with exclusion: %s", got)
+	}
+}
+
+// TestPagingSeesEveryEventOnceWhileEventsArrive pages back through the
+// history with keyset links while another writer keeps appending.
+func TestPagingSeesEveryEventOnceWhileEventsArrive(t *testing.T) {
+	ctx := context.Background()
+	store := db.New(testdb.New(t))
+	for i := 0; i < 230; i++ {
+		if _, err := store.AppendAudit(ctx, event("test.old")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				_, _ = store.AppendAudit(ctx, event("test.new"))
+			}
+		}
+	}()
+	seen := map[int64]int{}
+	var before int64
+	first := true
+	for {
+		f := db.AuditFilter{Action: "test.old", Before: before}
+		page, err := store.ListAudit(ctx, f, 25)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first && len(page) != 25 {
+			t.Fatalf("first page has %d events", len(page))
+		}
+		first = false
+		if len(page) == 0 {
+			break
+		}
+		for _, e := range page {
+			seen[e.ID]++
+		}
+		before = page[len(page)-1].ID
+	}
+	close(stop)
+	wg.Wait()
+	if len(seen) != 230 {
+		t.Errorf("saw %d distinct events, want 230", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("event %d seen %d times", id, n)
+		}
+	}
+}
+
+// TestHelperAppender is not a test on its own: TestTwoProcessesKeepOneChain
+// runs it in separate processes, as two portal replicas.
+func TestHelperAppender(t *testing.T) {
+	url := os.Getenv("DRPORTAL_APPENDER_URL")
+	if url == "" {
+		t.Skip("runs only as a helper process of TestTwoProcessesKeepOneChain")
+	}
+	pool, err := db.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store := db.New(pool)
+	for i := 0; i < 150; i++ {
+		if _, err := store.AppendAudit(context.Background(), event(fmt.Sprintf("test.proc.%d", os.Getpid()))); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestTwoProcessesKeepOneChain(t *testing.T) {
+	url := testdb.NewURL(t)
+	var cmds []*exec.Cmd
+	for i := 0; i < 2; i++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperAppender$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "DRPORTAL_APPENDER_URL="+url)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	pool, err := db.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store := db.New(pool)
+	for i := 0; i < 100; i++ {
+		if _, err := store.AppendAudit(context.Background(), event("test.here")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("appender process: %v", err)
+		}
+	}
+	rep, err := store.VerifyAuditChain(context.Background(), 0, 0)
+	if err != nil || rep.BrokenAt != 0 || rep.Checked != 400 {
+		t.Fatalf("after two processes and this one: %+v %v", rep, err)
 	}
 }

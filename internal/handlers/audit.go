@@ -1,9 +1,7 @@
 package handlers
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,6 +15,7 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
+	"drportal/internal/auditlog"
 	"drportal/internal/auth"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
@@ -31,6 +30,7 @@ const auditPageSize = 50
 // knownActions are offered in the action filter; a dotted prefix matches
 // every action below it.
 var knownActions = []string{
+	"audit", auditlog.ActionVerify, auditlog.ActionArchive, drtask.ActionDrift, drtask.ActionOperationRejected,
 	"auth", audit.ActionSignIn, audit.ActionSignInFailed, audit.ActionSignOut,
 	"request", requests.ActionFiled, requests.ActionDecision, requests.ActionApproved, requests.ActionRejected,
 	requests.ActionCancelled, requests.ActionExpired, jobs.ActionExecuting, jobs.ActionIntent, jobs.ActionResult,
@@ -45,10 +45,15 @@ var knownActions = []string{
 func (h *Handlers) auditFilter(c echo.Context) (db.AuditFilter, views.AuditFilter, bool, error) {
 	u := user(c)
 	q := c.QueryParams()
-	vf := views.AuditFilter{Action: q.Get("action"), Actor: q.Get("actor"), Task: strings.TrimSpace(q.Get("task"))}
-	f := db.AuditFilter{Action: vf.Action}
+	vf := views.AuditFilter{Action: q.Get("action"), Actor: q.Get("actor"), Task: strings.TrimSpace(q.Get("task")),
+		Request: strings.TrimSpace(q.Get("request")), Outcome: q.Get("outcome"), From: q.Get("from"), To: q.Get("to"),
+		Query: strings.TrimSpace(q.Get("q"))}
+	f := db.AuditFilter{Action: vf.Action, Outcome: vf.Outcome, Query: vf.Query}
+	bad := func(format string, a ...any) (db.AuditFilter, views.AuditFilter, bool, error) {
+		return f, vf, false, apperr.New(apperr.Invalid, format, a...)
+	}
 	if vf.Action != "" && !validAction(vf.Action) {
-		return f, vf, false, apperr.New(apperr.Invalid, "The action filter may contain only lower-case letters, digits, . and _.")
+		return bad("The action filter may contain only lower-case letters, digits, . and _.")
 	}
 	switch vf.Actor {
 	case "":
@@ -57,15 +62,44 @@ func (h *Handlers) auditFilter(c echo.Context) (db.AuditFilter, views.AuditFilte
 	default:
 		id, err := strconv.ParseInt(vf.Actor, 10, 64)
 		if err != nil || id <= 0 {
-			return f, vf, false, apperr.New(apperr.Invalid, "The actor filter must be a user id or \"system\".")
+			return bad("The actor filter must be a user id or \"system\".")
 		}
 		f.ActorID = id
 	}
 	if vf.Task != "" {
 		if !drtask.ValidID(vf.Task) {
-			return f, vf, false, apperr.New(apperr.Invalid, "The DR task filter must be a task id (a UUID).")
+			return bad("The DR task filter must be a task id (a UUID).")
 		}
 		f.SubjectType, f.SubjectID = audit.SubjectDRTask, strings.ToLower(vf.Task)
+	}
+	if vf.Request != "" {
+		id, err := strconv.ParseInt(strings.TrimPrefix(vf.Request, "#"), 10, 64)
+		if err != nil || id <= 0 {
+			return bad("The request filter must be a request number.")
+		}
+		f.RequestID = id
+	}
+	if vf.Outcome != "" && !slices.Contains(auditOutcomes, vf.Outcome) {
+		return bad("The outcome filter must be one of %s.", strings.Join(auditOutcomes, ", "))
+	}
+	if len(vf.Query) > 200 {
+		return bad("Keep the search text under 200 characters.")
+	}
+	for _, t := range []struct {
+		name, val string
+		dst       *time.Time
+	}{{"from", vf.From, &f.From}, {"to", vf.To, &f.To}} {
+		if t.val == "" {
+			continue
+		}
+		parsed, err := parseFilterTime(t.val)
+		if err != nil {
+			return bad("The %q time must look like 2026-11-22T10:42 (UTC).", t.name)
+		}
+		*t.dst = parsed
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return bad("The time range is empty: \"from\" must be before \"to\".")
 	}
 	ownOnly := !Allowed(u, PermViewAllAudit)
 	if ownOnly {
@@ -79,12 +113,37 @@ func (h *Handlers) auditFilter(c echo.Context) (db.AuditFilter, views.AuditFilte
 		if s := q.Get(p.name); s != "" {
 			n, err := strconv.ParseInt(s, 10, 64)
 			if err != nil || n <= 0 {
-				return f, vf, false, apperr.New(apperr.Invalid, "%s must be a positive event number.", p.name)
+				return bad("%s must be a positive event number.", p.name)
 			}
 			*p.dst = n
 		}
 	}
 	return f, vf, ownOnly, nil
+}
+
+var auditOutcomes = []string{string(audit.Success), string(audit.Failure), string(audit.Denied), string(audit.Error), string(audit.Info)}
+
+// parseFilterTime reads a filter time (UTC), as a datetime-local input or
+// RFC 3339 sends it.
+func parseFilterTime(s string) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339, "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("bad time %q", s)
+}
+
+// filterValues is the filter as URL parameters, for links that keep it.
+func filterValues(vf views.AuditFilter) url.Values {
+	v := url.Values{}
+	for k, val := range map[string]string{"action": vf.Action, "actor": vf.Actor, "task": vf.Task, "request": vf.Request,
+		"outcome": vf.Outcome, "from": vf.From, "to": vf.To, "q": vf.Query} {
+		if val != "" {
+			v.Set(k, val)
+		}
+	}
+	return v
 }
 
 func validAction(s string) bool {
@@ -104,10 +163,19 @@ func (h *Handlers) auditPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// One extra row tells whether there is another page in this direction.
-	events, err := h.Store.ListAudit(c.Request().Context(), f, auditPageSize+1)
+	p, err := h.auditPageModel(c, f, vf, ownOnly)
 	if err != nil {
 		return err
+	}
+	return h.render(c, http.StatusOK, views.Audit(p))
+}
+
+func (h *Handlers) auditPageModel(c echo.Context, f db.AuditFilter, vf views.AuditFilter, ownOnly bool) (views.AuditPage, error) {
+	ctx := c.Request().Context()
+	// One extra row tells whether there is another page in this direction.
+	events, err := h.Store.ListAudit(ctx, f, auditPageSize+1)
+	if err != nil {
+		return views.AuditPage{}, err
 	}
 	more := len(events) > auditPageSize
 	if more {
@@ -117,16 +185,13 @@ func (h *Handlers) auditPage(c echo.Context) error {
 			events = events[:auditPageSize]
 		}
 	}
-	p := views.AuditPage{Base: h.base(c, "Audit history", "audit"), Filter: vf, OwnOnly: ownOnly}
+	u := user(c)
+	p := views.AuditPage{Base: h.base(c, "Audit history", "audit"), Filter: vf, OwnOnly: ownOnly,
+		CanVerify: Allowed(u, PermViewAllAudit), CanArchive: Allowed(u, PermAdmin)}
 	for _, e := range events {
 		p.Rows = append(p.Rows, auditRow(e))
 	}
-	base := url.Values{}
-	for k, v := range map[string]string{"action": vf.Action, "actor": vf.Actor, "task": vf.Task} {
-		if v != "" {
-			base.Set(k, v)
-		}
-	}
+	base := filterValues(vf)
 	if len(events) > 0 {
 		newest, oldest := events[0].ID, events[len(events)-1].ID
 		if (f.After > 0 && more) || f.Before > 0 {
@@ -140,16 +205,21 @@ func (h *Handlers) auditPage(c echo.Context) error {
 			p.OlderURL = "/audit?" + v.Encode()
 		}
 	}
-	exp := cloneValues(base)
-	exp.Set("format", "ndjson")
-	p.ExportURL = "/audit/export?" + exp.Encode()
+	for _, format := range []string{audit.FormatNDJSON, audit.FormatCSV} {
+		exp := cloneValues(base)
+		exp.Set("format", format)
+		p.ExportURLs = append(p.ExportURLs, views.Option{Value: "/audit/export?" + exp.Encode(), Label: strings.ToUpper(format)})
+	}
 	for _, a := range knownActions {
 		p.Actions = append(p.Actions, views.Option{Value: a, Label: a, Selected: a == vf.Action})
 	}
+	for _, o := range auditOutcomes {
+		p.Outcomes = append(p.Outcomes, views.Option{Value: o, Label: o, Selected: o == vf.Outcome})
+	}
 	if !ownOnly {
-		users, err := h.Store.ListUsers(c.Request().Context())
+		users, err := h.Store.ListUsers(ctx)
 		if err != nil {
-			return err
+			return p, err
 		}
 		p.Actors = append(p.Actors, views.Option{Value: "system", Label: "system", Selected: vf.Actor == "system"})
 		for _, u := range users {
@@ -157,7 +227,17 @@ func (h *Handlers) auditPage(c echo.Context) error {
 			p.Actors = append(p.Actors, views.Option{Value: id, Label: u.Email, Selected: vf.Actor == id})
 		}
 	}
-	return h.render(c, http.StatusOK, views.Audit(p))
+	if p.CanVerify {
+		cps, err := h.Store.Checkpoints(ctx)
+		if err != nil {
+			return p, err
+		}
+		for _, cp := range cps {
+			p.Checkpoints = append(p.Checkpoints, fmt.Sprintf("events %d to %d (%d) archived to %s on %s, last hash %x",
+				cp.FirstID, cp.ThroughID, cp.Events, cp.FileName, formatTime(cp.CreatedAt), cp.ThroughHash))
+		}
+	}
+	return p, nil
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -168,40 +248,31 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// exportRecord is one NDJSON line: the event with its chain position and
-// hashes, so an export can be checked without the database.
-type exportRecord struct {
-	ID            int64           `json:"id"`
-	OccurredAt    string          `json:"occurred_at"`
-	ActorID       int64           `json:"actor_id"`
-	ActorName     string          `json:"actor_name"`
-	Action        string          `json:"action"`
-	SubjectType   string          `json:"subject_type"`
-	SubjectID     string          `json:"subject_id"`
-	RequestID     int64           `json:"request_id"`
-	CorrelationID string          `json:"correlation_id"`
-	Outcome       string          `json:"outcome"`
-	Detail        json.RawMessage `json:"detail"`
-	PrevHash      string          `json:"prev_hash"`
-	Hash          string          `json:"hash"`
-}
-
-// auditExport streams every event matching the filter as NDJSON, oldest
-// first, without holding them in memory. The export itself is audited.
+// auditExport streams every event matching the filter as NDJSON or CSV,
+// oldest first, without holding them in memory, each with its chain
+// position and hashes and a closing manifest. The export is audited.
 func (h *Handlers) auditExport(c echo.Context) error {
-	f, _, _, err := h.auditFilter(c)
+	f, vf, _, err := h.auditFilter(c)
 	if err != nil {
 		return err
 	}
-	if format := c.QueryParam("format"); format != "ndjson" {
-		return apperr.New(apperr.Invalid, "Unknown export format %q: use format=ndjson.", format)
+	format := c.QueryParam("format")
+	if format != audit.FormatNDJSON && format != audit.FormatCSV {
+		return apperr.New(apperr.Invalid, "Unknown export format %q: use format=ndjson or format=csv.", format)
 	}
 	f.Before, f.After = 0, 0
 	ctx := h.ctx(c)
+	filter := map[string]string{}
+	for k, v := range filterValues(vf) {
+		filter[k] = v[0]
+	}
+	if f.ActorID > 0 {
+		filter["actor"] = strconv.FormatInt(f.ActorID, 10) // what the scope forced
+	}
 	ev := audit.FromContext(ctx, audit.ActionExport, audit.Success)
 	ev.OccurredAt = h.Now()
 	ev.SubjectType = audit.SubjectAudit
-	ev.Detail = audit.Detail(map[string]any{"format": "ndjson", "filter": c.QueryParams()})
+	ev.Detail = audit.Detail(map[string]any{"format": format, "filter": filter})
 	if _, err := h.Store.AppendAudit(ctx, ev); err != nil {
 		return err
 	}
@@ -209,26 +280,74 @@ func (h *Handlers) auditExport(c echo.Context) error {
 	// A large export outlives the server's write timeout.
 	_ = http.NewResponseController(c.Response().Writer).SetWriteDeadline(time.Time{})
 	res := c.Response()
-	res.Header().Set(echo.HeaderContentType, "application/x-ndjson")
-	res.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="audit-%s.ndjson"`, h.Now().UTC().Format("20060102T150405Z")))
-	res.WriteHeader(http.StatusOK)
-	w := bufio.NewWriterSize(res, 64<<10)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	err = h.Store.StreamAudit(ctx, f, func(e audit.Event) error {
-		return enc.Encode(exportRecord{
-			ID: e.ID, OccurredAt: e.OccurredAt.UTC().Format(time.RFC3339Nano), ActorID: e.Actor.ID, ActorName: e.Actor.Name,
-			Action: e.Action, SubjectType: e.SubjectType, SubjectID: e.SubjectID, RequestID: e.RequestID,
-			CorrelationID: e.CorrelationID, Outcome: string(e.Outcome), Detail: json.RawMessage(e.Detail),
-			PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
-		})
-	})
-	if err != nil {
-		// The status is sent; end the body with a line that says it is cut short.
-		h.Logger.Error("audit export interrupted", "request_id", requestID(c), "err", err)
-		_, _ = w.WriteString(`{"error":"export interrupted; this file is incomplete"}` + "\n")
+	ctype := "application/x-ndjson"
+	if format == audit.FormatCSV {
+		ctype = "text/csv; charset=utf-8"
 	}
-	return w.Flush()
+	res.Header().Set(echo.HeaderContentType, ctype)
+	res.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="audit-%s.%s"`, h.Now().UTC().Format("20060102T150405Z"), format))
+	res.WriteHeader(http.StatusOK)
+	x, err := audit.NewExporter(res, format, filter, h.Now())
+	if err != nil {
+		return err
+	}
+	if err := h.Store.StreamAudit(ctx, f, x.Write); err != nil {
+		// The status is sent: the file ends without its manifest, which is
+		// how a reader (and audit verify --file) knows it is incomplete.
+		h.Logger.Error("audit export interrupted", "request_id", requestID(c), "err", err)
+		return nil
+	}
+	return x.Close()
+}
+
+// verifyAudit recomputes the whole chain and shows the result on the audit page.
+func (h *Handlers) verifyAudit(c echo.Context) error {
+	rep, err := h.AuditLog.Verify(h.ctx(c), 0, 0)
+	if err != nil {
+		return err
+	}
+	f, vf, ownOnly, err := h.auditFilter(c)
+	if err != nil {
+		return err
+	}
+	p, err := h.auditPageModel(c, f, vf, ownOnly)
+	if err != nil {
+		return err
+	}
+	if rep.BrokenAt != 0 {
+		p.VerifyError = fmt.Sprintf("The history does NOT verify: %s. %d events were checked before it.", rep.Problem, rep.Checked-1)
+		return h.render(c, http.StatusOK, views.Audit(p))
+	}
+	p.VerifyOK = fmt.Sprintf("The history is intact: %d events verified, %d to %d.", rep.Checked, rep.FirstID, rep.LastID)
+	return h.render(c, http.StatusOK, views.Audit(p))
+}
+
+// archiveAudit moves old history to a file with a checkpoint.
+func (h *Handlers) archiveAudit(c echo.Context) error {
+	days, err := strconv.Atoi(strings.TrimSpace(c.FormValue("older_than_days")))
+	if err != nil || days < 1 || days > 36500 {
+		return apperr.New(apperr.Invalid, "Enter the age in days (at least 1) of the events to archive.")
+	}
+	res, err := h.AuditLog.Archive(h.ctx(c), *user(c), time.Duration(days)*24*time.Hour)
+	f, vf, ownOnly, ferr := h.auditFilter(c)
+	if ferr != nil {
+		return ferr
+	}
+	p, perr := h.auditPageModel(c, f, vf, ownOnly)
+	if perr != nil {
+		return perr
+	}
+	switch k := apperr.KindOf(err); {
+	case err == nil:
+		p.VerifyOK = fmt.Sprintf("Archived events %d to %d (%d) to %s; the rest of the chain starts from its checkpoint.",
+			res.FirstID, res.LastID, res.Events, res.File)
+	case k == apperr.Invalid || k == apperr.Conflict:
+		p.VerifyError = apperr.Message(err)
+		return h.render(c, http.StatusUnprocessableEntity, views.Audit(p))
+	default:
+		return err
+	}
+	return h.render(c, http.StatusOK, views.Audit(p))
 }
 
 // auditRow shapes an event for the audit page and timelines.

@@ -18,6 +18,7 @@ import (
 	"github.com/alexedwards/argon2id"
 
 	"drportal/internal/audit"
+	"drportal/internal/auditlog"
 	"drportal/internal/auth"
 	"drportal/internal/cloudaudit"
 	"drportal/internal/config"
@@ -100,7 +101,8 @@ func newEnv(t *testing.T) *env {
 	})
 	h := handlers.New(handlers.Deps{
 		Config: cfg, Store: store, Auth: authSvc, Tasks: tasks, Requests: reqs,
-		Assets: static.Load(), Now: time.Now,
+		AuditLog: &auditlog.Service{Store: store, Now: time.Now, ArchiveDir: t.TempDir()},
+		Assets:   static.Load(), Now: time.Now,
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -19,6 +19,7 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
+	"drportal/internal/auditlog"
 	"drportal/internal/auth"
 	"drportal/internal/config"
 	"drportal/internal/db"
@@ -35,6 +36,7 @@ type Deps struct {
 	Auth     *auth.Service
 	Tasks    *drtask.Service
 	Requests *requests.Service
+	AuditLog *auditlog.Service
 	Assets   *static.Assets
 	Logger   *slog.Logger
 	Now      func() time.Time

@@ -89,6 +89,8 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.POST("/admin/policy", h.savePolicy, h.require(PermAdmin))
 	app.GET("/audit", h.auditPage, h.require(PermViewAudit))
 	app.GET("/audit/export", h.auditExport, h.require(PermViewAudit))
+	app.POST("/audit/verify", h.verifyAudit, h.require(PermViewAllAudit))
+	app.POST("/audit/archive", h.archiveAudit, h.require(PermAdmin))
 }
 
 func hstsMaxAge(https bool) int {

@@ -287,8 +287,12 @@ func (s *Service) DecideConfirmed(ctx context.Context, u db.User, id int64, d De
 		return db.Request{}, apperr.New(apperr.Invalid, "Say why you reject the request: the requester needs to know.")
 	}
 	now := s.Now()
+	evidence, err := s.evidence(ctx, id)
+	if err != nil {
+		return db.Request{}, err
+	}
 	var out db.Request
-	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
 		r, err := tx.Request(ctx, id, true) // serialises decisions on this request
 		if err != nil {
 			return err
@@ -316,8 +320,9 @@ func (s *Service) DecideConfirmed(ctx context.Context, u db.User, id int64, d De
 			return err
 		}
 		if _, err := tx.AppendAudit(ctx, s.event(ctx, ActionDecision, audit.Success, r, map[string]any{
-			"decision": string(d), "comment": comment, "consequence_shown": r.Consequence,
-			"confirmed_cluster": confirmedName(d, r)})); err != nil {
+			"decision": string(d), "comment": comment, "confirmed_cluster": confirmedName(d, r),
+			"shown": map[string]any{"method": r.Method, "path": r.Path, "payload": string(r.Payload),
+				"consequence": r.Consequence, "task_state": evidence}})); err != nil {
 			return err
 		}
 		if d == Reject {
@@ -503,4 +508,29 @@ func confirmedName(d Decision, r db.Request) string {
 		return r.ConfirmName
 	}
 	return ""
+}
+
+// evidence is the task's state as the portal showed it to the approver:
+// stored with the decision, so the history says what they approved against.
+func (s *Service) evidence(ctx context.Context, requestID int64) (map[string]any, error) {
+	r, err := s.Store.Request(ctx, requestID)
+	if err != nil {
+		return nil, err
+	}
+	if r.DRTaskID == "" {
+		return nil, nil
+	}
+	t, err := s.Store.Task(ctx, r.DRTaskID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return map[string]any{"known": false}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	state := map[string]any{"status": t.Status, "primary_cluster": t.PrimaryClusterName, "standby_cluster": t.StandbyClusterName,
+		"sync_period": t.SyncPeriod, "last_sync": t.LastSync}
+	if fa := t.FetchedAt(); !fa.IsZero() {
+		state["read_from_cloud_at"] = fa.UTC().Format(time.RFC3339)
+	}
+	return state, nil
 }

@@ -197,21 +197,32 @@ type Timeline struct {
 // AuditPage is the audit history.
 type AuditPage struct {
 	Base
-	Filter    AuditFilter
-	Actions   []Option
-	Actors    []Option
-	Rows      []AuditRow
-	NewerURL  string
-	OlderURL  string
-	ExportURL string
-	OwnOnly   bool // the user sees only their own events
+	Filter      AuditFilter
+	Actions     []Option
+	Actors      []Option
+	Rows        []AuditRow
+	NewerURL    string
+	OlderURL    string
+	ExportURLs  []Option // Value: URL, Label: format
+	Outcomes    []Option
+	CanVerify   bool
+	CanArchive  bool
+	Checkpoints []string
+	VerifyOK    string
+	VerifyError string
+	OwnOnly     bool // the user sees only their own events
 }
 
 // AuditFilter is the filter form's state.
 type AuditFilter struct {
-	Action string
-	Actor  string
-	Task   string
+	Action  string
+	Actor   string
+	Task    string
+	Request string
+	Outcome string
+	From    string
+	To      string
+	Query   string
 }
 
 // AuditRow is one audit event.

@@ -1,0 +1,135 @@
+package auditlog_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"drportal/internal/apperr"
+	"drportal/internal/audit"
+	"drportal/internal/auditlog"
+	"drportal/internal/auth"
+	"drportal/internal/db"
+	"drportal/internal/testdb"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+
+func TestArchiveKeepsTheChainVerifiable(t *testing.T) {
+	ctx := context.Background()
+	pool := testdb.New(t)
+	store := db.New(pool)
+	var admin, viewer db.User
+	err := store.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		if admin, err = tx.CreateUser(ctx, "admin@example.com", "admin", "", auth.AllRoles); err != nil {
+			return err
+		}
+		viewer, err = tx.CreateUser(ctx, "aud@example.com", "aud", "", []string{auth.RoleAuditor})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	old := now.Add(-100 * 24 * time.Hour)
+	for i := 0; i < 30; i++ {
+		at := old
+		if i >= 20 {
+			at = now
+		}
+		e := audit.Event{OccurredAt: at, Actor: audit.System, Action: fmt.Sprintf("test.e%d", i), Outcome: audit.Info}
+		if _, err := store.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc := &auditlog.Service{Store: store, Now: func() time.Time { return now }, ArchiveDir: t.TempDir()}
+	actx := audit.WithActor(ctx, audit.Actor{ID: admin.ID, Name: admin.Email})
+
+	if _, err := svc.Archive(ctx, viewer, 90*24*time.Hour); apperr.KindOf(err) != apperr.Forbidden {
+		t.Errorf("archive by an auditor: %v", err)
+	}
+	res, err := svc.Archive(actx, admin, 90*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FirstID != 1 || res.LastID != 20 || res.Events != 20 {
+		t.Fatalf("archived %+v", res)
+	}
+	// The file verifies offline and holds exactly what left the table.
+	f, err := os.Open(res.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := audit.VerifyFile(f)
+	f.Close()
+	if err != nil || rep.Problem != "" || rep.Events != 20 || !rep.Manifest.Contiguous {
+		t.Fatalf("archive file: %+v %v", rep, err)
+	}
+	left, _ := store.ListAudit(ctx, db.AuditFilter{}, 100)
+	if len(left) != 11 || left[len(left)-1].ID != 21 {
+		t.Fatalf("%d events left, oldest %d", len(left), left[len(left)-1].ID)
+	}
+	// The rest still verifies from the checkpoint, and new events chain on.
+	if _, err := store.AppendAudit(ctx, audit.Event{OccurredAt: now, Actor: audit.System, Action: "test.after", Outcome: audit.Info}); err != nil {
+		t.Fatal(err)
+	}
+	chain, err := svc.Verify(ctx, 0, 0)
+	if err != nil || chain.BrokenAt != 0 || chain.FirstID != 21 {
+		t.Errorf("after the archive: %+v %v", chain, err)
+	}
+	// Events are still not deletable by hand, archived range or not.
+	for _, id := range []int64{21, 25} {
+		_, err := pool.Exec(ctx, `DELETE FROM audit_events WHERE id = $1`, id)
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+			t.Errorf("hand delete of %d: %v", id, err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `SELECT audit_delete_archived(25)`); err == nil {
+		t.Error("the delete function removed events no checkpoint covers")
+	}
+	// A second archive of the same age finds nothing to do.
+	if _, err := svc.Archive(actx, admin, 90*24*time.Hour); apperr.KindOf(err) != apperr.Invalid {
+		t.Errorf("second archive: %v", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(res.File)); len(entries) != 1 {
+		t.Errorf("%d files in the archive dir", len(entries))
+	}
+}
+
+func TestABrokenChainIsNotArchived(t *testing.T) {
+	ctx := context.Background()
+	pool := testdb.New(t)
+	store := db.New(pool)
+	var admin db.User
+	_ = store.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		admin, err = tx.CreateUser(ctx, "admin@example.com", "admin", "", auth.AllRoles)
+		return err
+	})
+	old := time.Now().Add(-400 * 24 * time.Hour)
+	for i := 0; i < 5; i++ {
+		if _, err := store.AppendAudit(ctx, audit.Event{OccurredAt: old, Actor: audit.System, Action: "test.x", Outcome: audit.Info}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete;
+		UPDATE audit_events SET action = 'test.y' WHERE id = 2;
+		ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete;`); err != nil {
+		t.Fatal(err)
+	}
+	svc := &auditlog.Service{Store: store, Now: time.Now, ArchiveDir: t.TempDir()}
+	if _, err := svc.Archive(ctx, admin, 30*24*time.Hour); apperr.KindOf(err) != apperr.Conflict {
+		t.Fatalf("archive of a broken chain: %v", err)
+	}
+	if n, _ := store.ListAudit(ctx, db.AuditFilter{}, 10); len(n) != 5 {
+		t.Errorf("%d events left", len(n))
+	}
+}
