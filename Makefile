@@ -55,3 +55,7 @@ build: ## build bin/web and bin/dwssim
 .PHONY: docker
 docker: ## build the container image (needs a Docker engine)
 	docker build -t dr-portal .
+
+.PHONY: bench
+bench: ## measure the budgets of design.md §10 at a million audit events and print a table (about 3 minutes)
+	$(GO) run ./cmd/bench

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -29,13 +31,104 @@ func (t *Tx) AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error
 }
 
 // AppendAudit appends e in a transaction of its own, for events that record
-// no other state change (a failed sign-in, a cloud call).
+// no other state change (a failed sign-in, a cloud call). Concurrent calls
+// share transactions (a group commit): the chain lock is held once, and
+// one commit makes a whole batch durable, so appends keep pace on a slow
+// disk. It returns once e is committed.
 func (s *Store) AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error) {
-	out, err := s.AppendAudits(ctx, []audit.Event{e})
-	if err != nil {
+	e.Normalize()
+	if err := validEvent(e); err != nil {
 		return e, err
 	}
-	return out[0], nil
+	req := appendReq{event: e, done: make(chan appendRes, 1)}
+	s.batcher.mu.Lock()
+	if !s.batcher.running {
+		s.batcher.running = true
+		if s.batcher.ch == nil {
+			s.batcher.ch = make(chan appendReq, maxAppendBatch)
+		}
+		go s.appendLoop()
+	}
+	s.batcher.mu.Unlock()
+	// Sending outside the lock: a full queue waits for the loop, which
+	// only takes the lock when the queue is empty.
+	select {
+	case s.batcher.ch <- req:
+	case <-ctx.Done():
+		return e, ctx.Err()
+	}
+	select {
+	case res := <-req.done:
+		return res.event, res.err
+	case <-ctx.Done():
+		// The event may still be written; the caller stopped waiting.
+		return e, ctx.Err()
+	}
+}
+
+// maxAppendBatch bounds one group commit.
+const maxAppendBatch = 256
+
+type appendReq struct {
+	event audit.Event
+	done  chan appendRes
+}
+
+type appendRes struct {
+	event audit.Event
+	err   error
+}
+
+// appendBatcher is the state of a store's group-commit loop.
+type appendBatcher struct {
+	mu      sync.Mutex
+	running bool
+	ch      chan appendReq
+}
+
+// appendLoop writes queued events in batches, and ends when nothing has
+// been queued for a while (the next append starts it again).
+func (s *Store) appendLoop() {
+	b := &s.batcher
+	for {
+		var first appendReq
+		select {
+		case first = <-b.ch:
+		case <-time.After(time.Second):
+			b.mu.Lock()
+			if len(b.ch) == 0 {
+				b.running = false
+				b.mu.Unlock()
+				return
+			}
+			b.mu.Unlock()
+			continue
+		}
+		batch := []appendReq{first}
+	drain:
+		for len(batch) < maxAppendBatch {
+			select {
+			case r := <-b.ch:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		events := make([]audit.Event, len(batch))
+		for i, r := range batch {
+			events[i] = r.event
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		out, err := s.AppendAudits(ctx, events)
+		cancel()
+		for i, r := range batch {
+			if err != nil {
+				r.done <- appendRes{event: r.event, err: err}
+				continue
+			}
+			r.done <- appendRes{event: out[i]}
+		}
+	}
 }
 
 // AppendAudits appends several events in one transaction, holding the
@@ -57,8 +150,8 @@ func appendAudits(ctx context.Context, q querier, events []audit.Event) ([]audit
 	for i := range events {
 		e := &events[i]
 		e.Normalize()
-		if e.Action == "" || e.Outcome == "" || e.Actor.Name == "" {
-			return nil, fmt.Errorf("append audit event: action, outcome and actor name are required")
+		if err := validEvent(*e); err != nil {
+			return nil, err
 		}
 	}
 	if _, err := q.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(auditChainLock)); err != nil {
@@ -68,7 +161,12 @@ func appendAudits(ctx context.Context, q querier, events []audit.Event) ([]audit
 	if err != nil {
 		return nil, err
 	}
-	batch := &pgx.Batch{}
+	n := len(events)
+	ids, actorIDs, requestIDs := make([]int64, n), make([]*int64, n), make([]*int64, n)
+	times := make([]time.Time, n)
+	actorNames, actions, subjectTypes, subjectIDs := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	correlations, outcomes, details := make([]string, n), make([]string, n), make([]string, n)
+	prevs, hashes := make([][]byte, n), make([][]byte, n)
 	for i := range events {
 		e := &events[i]
 		if e.OccurredAt.Before(head.at) {
@@ -78,17 +176,43 @@ func appendAudits(ctx context.Context, q querier, events []audit.Event) ([]audit
 		e.PrevHash = head.hash
 		e.Hash = audit.ChainHash(e.PrevHash, *e)
 		head = chainPos{id: e.ID, hash: e.Hash, at: e.OccurredAt}
-		batch.Queue(`
-			INSERT INTO audit_events (id, occurred_at, actor_id, actor_name, action, subject_type, subject_id,
-				request_id, correlation_id, outcome, detail, prev_hash, hash)
-			VALUES ($1, $2, NULLIF($3, 0), $4, $5, $6, $7, NULLIF($8, 0), $9, $10, $11, $12, $13)`,
-			e.ID, e.OccurredAt, e.Actor.ID, e.Actor.Name, e.Action, e.SubjectType, e.SubjectID,
-			e.RequestID, e.CorrelationID, string(e.Outcome), string(e.Detail), e.PrevHash, e.Hash)
+		ids[i], times[i], actorNames[i], actions[i] = e.ID, e.OccurredAt, e.Actor.Name, e.Action
+		if e.Actor.ID != 0 {
+			actorIDs[i] = &e.Actor.ID
+		}
+		if e.RequestID != 0 {
+			requestIDs[i] = &e.RequestID
+		}
+		subjectTypes[i], subjectIDs[i], correlations[i] = e.SubjectType, e.SubjectID, e.CorrelationID
+		outcomes[i], details[i], prevs[i], hashes[i] = string(e.Outcome), string(e.Detail), e.PrevHash, e.Hash
 	}
-	if err := q.SendBatch(ctx, batch).Close(); err != nil {
+	// One statement for the whole batch.
+	_, err = q.Exec(ctx, `
+		INSERT INTO audit_events (id, occurred_at, actor_id, actor_name, action, subject_type, subject_id,
+			request_id, correlation_id, outcome, detail, prev_hash, hash)
+		SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::bigint[], $4::text[], $5::text[], $6::text[],
+			$7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::bytea[], $13::bytea[])`,
+		ids, times, actorIDs, actorNames, actions, subjectTypes, subjectIDs, requestIDs, correlations, outcomes,
+		details, prevs, hashes)
+	if err != nil {
 		return nil, fmt.Errorf("append audit events: %w", err)
 	}
 	return events, nil
+}
+
+// validEvent refuses what the table would, before the event joins a batch
+// whose other events it would fail with it.
+func validEvent(e audit.Event) error {
+	switch {
+	case e.Action == "" || e.Actor.Name == "":
+		return fmt.Errorf("append audit event: action and actor name are required")
+	case e.Outcome != audit.Success && e.Outcome != audit.Failure && e.Outcome != audit.Denied &&
+		e.Outcome != audit.Error && e.Outcome != audit.Info:
+		return fmt.Errorf("append audit event %s: unknown outcome %q", e.Action, e.Outcome)
+	case !utf8.Valid(e.Detail) || bytes.IndexByte(e.Detail, 0) >= 0:
+		return fmt.Errorf("append audit event %s: detail is not valid text", e.Action)
+	}
+	return nil
 }
 
 type chainPos struct {
@@ -272,16 +396,23 @@ func (s *Store) StreamAudit(ctx context.Context, f AuditFilter, fn func(audit.Ev
 	return nil
 }
 
-// TaskTimeline returns the events about one DR task, and the cloud calls
-// made on behalf of the same HTTP requests or jobs, newest first.
+// TaskTimeline returns the events about one DR task, and the other events
+// of the same HTTP requests or jobs (the cloud calls a create made before
+// the task had an id), newest first. It stays on indexes: the task's own
+// events by subject, then each of their correlation ids.
 func (s *Store) TaskTimeline(ctx context.Context, taskID string, limit int) ([]audit.Event, error) {
 	rows, err := s.pool.Query(ctx, fmt.Sprintf(`
-		SELECT %s FROM audit_events
-		WHERE (subject_type = $1 AND subject_id = $2)
-		   OR (correlation_id <> '' AND correlation_id IN (
-		        SELECT correlation_id FROM audit_events WHERE subject_type = $1 AND subject_id = $2 AND correlation_id <> ''
-		          AND correlation_id NOT IN ('poller', 'list-sync')
-		        ORDER BY id DESC LIMIT 50))
+		WITH subj AS (
+			SELECT id, correlation_id FROM audit_events
+			WHERE subject_type = $1 AND subject_id = $2 ORDER BY id DESC LIMIT $3),
+		corr AS (
+			SELECT DISTINCT correlation_id FROM subj
+			WHERE correlation_id <> '' AND correlation_id NOT IN ('poller', 'list-sync'))
+		SELECT %s FROM audit_events WHERE id IN (
+			SELECT id FROM subj
+			UNION SELECT e.id FROM corr CROSS JOIN LATERAL (
+				SELECT x.id FROM audit_events x
+				WHERE x.correlation_id = corr.correlation_id AND x.correlation_id <> '') e)
 		ORDER BY id DESC LIMIT $3`, auditColumns), audit.SubjectDRTask, taskID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("task timeline %s: %w", taskID, err)

@@ -42,7 +42,8 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 
 // Store runs the portal's SQL on a pool.
 type Store struct {
-	pool *pgxpool.Pool
+	pool    *pgxpool.Pool
+	batcher appendBatcher
 }
 
 // New returns a Store on pool.

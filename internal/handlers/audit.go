@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -361,29 +360,77 @@ func auditRow(e audit.Event) views.AuditRow {
 	default:
 		r.Subject = strings.TrimSpace(e.SubjectType + " " + e.SubjectID)
 	}
-	var pretty bytes.Buffer
-	if json.Indent(&pretty, e.Detail, "", "  ") == nil {
-		r.Detail = pretty.String()
-	} else {
-		r.Detail = string(e.Detail)
-	}
+	r.Detail = string(e.Detail) // compact: the page wraps it, and a long timeline stays cheap
 	r.Summary = summarize(e)
 	return r
 }
 
 // summarize is a one-line description of an event's detail.
-func summarize(e audit.Event) string {
-	var d map[string]any
-	_ = json.Unmarshal(e.Detail, &d)
-	s := func(k string) string {
-		switch v := d[k].(type) {
-		case string:
-			return v
-		case float64:
-			return strconv.FormatFloat(v, 'f', -1, 64)
-		}
-		return ""
+// detailFields are the detail fields summaries use: decoding into a struct
+// keeps long timelines cheap.
+type detailFields struct {
+	Method, Path, Error, Operation, Decision, Comment, Justification, Reason, From, To, Note, Adopted string
+	ErrorCode  string            `json:"error_code"`
+	ErrorMsg   string            `json:"error_msg"`
+	XRequestID string            `json:"x_request_id"`
+	TaskName   string            `json:"task_name"`
+	DRTaskID   string            `json:"dr_task_id"`
+	Status     json.Number       `json:"status"`
+	LatencyMS  json.Number       `json:"latency_ms"`
+	Attempt    json.Number       `json:"attempt"`
+	Errors     map[string]string `json:"errors"`
+}
+
+func (d detailFields) get(k string) string {
+	switch k {
+	case "method":
+		return d.Method
+	case "path":
+		return d.Path
+	case "error":
+		return d.Error
+	case "operation":
+		return d.Operation
+	case "decision":
+		return d.Decision
+	case "comment":
+		return d.Comment
+	case "justification":
+		return d.Justification
+	case "reason":
+		return d.Reason
+	case "from":
+		return d.From
+	case "to":
+		return d.To
+	case "note":
+		return d.Note
+	case "adopted":
+		return d.Adopted
+	case "error_code":
+		return d.ErrorCode
+	case "error_msg":
+		return d.ErrorMsg
+	case "x_request_id":
+		return d.XRequestID
+	case "task_name":
+		return d.TaskName
+	case "dr_task_id":
+		return d.DRTaskID
+	case "status":
+		return d.Status.String()
+	case "latency_ms":
+		return d.LatencyMS.String()
+	case "attempt":
+		return d.Attempt.String()
 	}
+	return ""
+}
+
+func summarize(e audit.Event) string {
+	var d detailFields
+	_ = json.Unmarshal(e.Detail, &d)
+	s := d.get
 	switch e.Action {
 	case audit.ActionCloudCall:
 		out := fmt.Sprintf("%s %s → %s", s("method"), s("path"), or(s("status"), "no response"))
@@ -401,14 +448,12 @@ func summarize(e audit.Event) string {
 		}
 		return out + fmt.Sprintf(" in %s ms, attempt %s", s("latency_ms"), s("attempt"))
 	case audit.ActionCreateRejected:
-		if errs, ok := d["errors"].(map[string]any); ok {
-			var parts []string
-			for k, v := range errs {
-				parts = append(parts, fmt.Sprintf("%s: %v", k, v))
-			}
-			slices.Sort(parts)
-			return strings.Join(parts, "; ")
+		var parts []string
+		for k, v := range d.Errors {
+			parts = append(parts, fmt.Sprintf("%s: %v", k, v))
 		}
+		slices.Sort(parts)
+		return strings.Join(parts, "; ")
 	case audit.ActionSignInFailed:
 		return s("reason")
 	case audit.ActionCreateFailed:

@@ -65,7 +65,7 @@ func (h *Handlers) listRequests(c echo.Context) error {
 	if f.Operation != "" && !slices.Contains(requests.Operations, f.Operation) {
 		return apperr.New(apperr.Invalid, "Unknown operation %q.", f.Operation)
 	}
-	rows, err := h.Store.ListRequests(c.Request().Context(), f, 200)
+	rows, err := h.Store.ListRequests(c.Request().Context(), f, 100)
 	if err != nil {
 		return err
 	}

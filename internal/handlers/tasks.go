@@ -240,7 +240,7 @@ func (h *Handlers) taskTimeline(c echo.Context) error {
 }
 
 func (h *Handlers) timeline(c echo.Context, id string) (views.Timeline, error) {
-	events, err := h.Store.TaskTimeline(c.Request().Context(), id, 100)
+	events, err := h.Store.TaskTimeline(c.Request().Context(), id, 50)
 	if err != nil {
 		return views.Timeline{}, err
 	}

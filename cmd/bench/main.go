@@ -1,0 +1,46 @@
+// Command bench measures the portal against the budgets of its design
+// (design.md §10) on this machine and prints a table: pages under 32
+// concurrent clients, the audit page and export at a million events, audit
+// appends with the hash chain, verification, and start to ready.
+//
+// It starts its own PostgreSQL (durable: fsync on) from the installed
+// binaries in a temporary folder and removes it afterwards.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) > 0 && args[0] == "load" {
+		return loadMain(args[1:], out)
+	}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	events := fs.Int("events", 1_000_000, "audit events to generate")
+	keep := fs.Bool("keep", false, "keep the database folder (printed) for inspection")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	b, err := setup(ctx, out, *keep)
+	if err != nil {
+		return err
+	}
+	defer b.close()
+	return b.all(ctx, *events)
+}
