@@ -370,15 +370,15 @@ func auditRow(e audit.Event) views.AuditRow {
 // keeps long timelines cheap.
 type detailFields struct {
 	Method, Path, Error, Operation, Decision, Comment, Justification, Reason, From, To, Note, Adopted string
-	ErrorCode  string            `json:"error_code"`
-	ErrorMsg   string            `json:"error_msg"`
-	XRequestID string            `json:"x_request_id"`
-	TaskName   string            `json:"task_name"`
-	DRTaskID   string            `json:"dr_task_id"`
-	Status     json.Number       `json:"status"`
-	LatencyMS  json.Number       `json:"latency_ms"`
-	Attempt    json.Number       `json:"attempt"`
-	Errors     map[string]string `json:"errors"`
+	ErrorCode                                                                                         string            `json:"error_code"`
+	ErrorMsg                                                                                          string            `json:"error_msg"`
+	XRequestID                                                                                        string            `json:"x_request_id"`
+	TaskName                                                                                          string            `json:"task_name"`
+	DRTaskID                                                                                          string            `json:"dr_task_id"`
+	Status                                                                                            json.Number       `json:"status"`
+	LatencyMS                                                                                         json.Number       `json:"latency_ms"`
+	Attempt                                                                                           json.Number       `json:"attempt"`
+	Errors                                                                                            map[string]string `json:"errors"`
 }
 
 func (d detailFields) get(k string) string {
