@@ -158,11 +158,7 @@ func validAction(s string) bool {
 }
 
 func (h *Handlers) auditPage(c echo.Context) error {
-	f, vf, ownOnly, err := h.auditFilter(c)
-	if err != nil {
-		return err
-	}
-	p, err := h.auditPageModel(c, f, vf, ownOnly)
+	p, err := h.currentAuditPage(c)
 	if err != nil {
 		return err
 	}
@@ -299,17 +295,22 @@ func (h *Handlers) auditExport(c echo.Context) error {
 	return x.Close()
 }
 
+// currentAuditPage is the audit page for the request's filter.
+func (h *Handlers) currentAuditPage(c echo.Context) (views.AuditPage, error) {
+	f, vf, ownOnly, err := h.auditFilter(c)
+	if err != nil {
+		return views.AuditPage{}, err
+	}
+	return h.auditPageModel(c, f, vf, ownOnly)
+}
+
 // verifyAudit recomputes the whole chain and shows the result on the audit page.
 func (h *Handlers) verifyAudit(c echo.Context) error {
 	rep, err := h.AuditLog.Verify(h.ctx(c), 0, 0)
 	if err != nil {
 		return err
 	}
-	f, vf, ownOnly, err := h.auditFilter(c)
-	if err != nil {
-		return err
-	}
-	p, err := h.auditPageModel(c, f, vf, ownOnly)
+	p, err := h.currentAuditPage(c)
 	if err != nil {
 		return err
 	}
@@ -328,11 +329,7 @@ func (h *Handlers) archiveAudit(c echo.Context) error {
 		return apperr.New(apperr.Invalid, "Enter the age in days (at least 1) of the events to archive.")
 	}
 	res, err := h.AuditLog.Archive(h.ctx(c), *user(c), time.Duration(days)*24*time.Hour)
-	f, vf, ownOnly, ferr := h.auditFilter(c)
-	if ferr != nil {
-		return ferr
-	}
-	p, perr := h.auditPageModel(c, f, vf, ownOnly)
+	p, perr := h.currentAuditPage(c)
 	if perr != nil {
 		return perr
 	}

@@ -235,6 +235,12 @@ func (w *expireWorker) Work(ctx context.Context, _ *river.Job[expireArgs]) error
 	return err
 }
 
+// periodicOnce: one try, and no second round while one is queued or running.
+func periodicOnce() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: time.Second, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStatePending}}}
+}
+
 // Poller reads the cloud into the portal's copy of the tasks.
 type Poller interface {
 	PollDue(ctx context.Context) (int, error)
@@ -248,8 +254,7 @@ type pollArgs struct{}
 func (pollArgs) Kind() string { return "poll_tasks" }
 
 func (pollArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: time.Second, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStatePending}}}
+	return periodicOnce()
 }
 
 type pollWorker struct {
@@ -271,8 +276,7 @@ type listArgs struct{}
 func (listArgs) Kind() string { return "sync_task_list" }
 
 func (listArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: time.Second, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStatePending}}}
+	return periodicOnce()
 }
 
 type listWorker struct {
