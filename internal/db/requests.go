@@ -430,13 +430,3 @@ func (s *Store) LastSucceededOperation(ctx context.Context, taskID string) (stri
 	}
 	return op, err
 }
-
-// ActiveRequest returns the approved or executing request on a task, if any.
-func (s *Store) ActiveRequest(ctx context.Context, taskID string) (Request, bool, error) {
-	r, err := scanRequest(s.pool.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+`
-		WHERE r.dr_task_id = $1 AND r.status IN ('approved', 'executing') ORDER BY r.id DESC LIMIT 1`, taskID))
-	if err == pgx.ErrNoRows {
-		return Request{}, false, nil
-	}
-	return r, err == nil, err
-}

@@ -98,6 +98,12 @@ func (h *Handlers) ctx(c echo.Context) context.Context {
 	return ctx
 }
 
+// csrfToken is the request's CSRF token, for forms.
+func csrfToken(c echo.Context) string {
+	s, _ := c.Get(ctxCSRF).(string)
+	return s
+}
+
 // base fills what every page needs.
 func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
 	b := views.Base{
@@ -110,7 +116,7 @@ func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
 			JS:   h.Assets.URL("app.js"),
 		},
 	}
-	b.CSRF, _ = c.Get(ctxCSRF).(string)
+	b.CSRF = csrfToken(c)
 	if u := user(c); u != nil {
 		b.User = &views.User{Email: u.Email, Name: u.DisplayName, Roles: strings.Join(u.Roles, ", "),
 			CanCreate: Allowed(u, PermCreateTask), IsAdmin: Allowed(u, PermAdmin), Awaiting: -1}

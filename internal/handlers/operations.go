@@ -15,14 +15,14 @@ import (
 
 // operationPage builds an operation's request form from the task's last
 // known state (kept fresh by the poller).
-func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs drtask.FieldErrors) (views.OperationPage, error) {
+func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs drtask.FieldErrors) (views.OperationPage, drtask.TaskView, error) {
 	spec, ok := drtask.SpecOf(f.Op)
 	if !ok {
-		return views.OperationPage{}, apperr.New(apperr.NotFound, "There is no operation %q.", f.Op)
+		return views.OperationPage{}, drtask.TaskView{}, apperr.New(apperr.NotFound, "There is no operation %q.", f.Op)
 	}
 	v, err := h.Tasks.Task(h.ctx(c), f.TaskID)
 	if err != nil {
-		return views.OperationPage{}, err
+		return views.OperationPage{}, v, err
 	}
 	t := v.Task
 	t.ID, t.Status = v.Row.ID, v.Row.Status
@@ -34,7 +34,7 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 		Period: f.Period, Justification: f.Justification, Errors: errs,
 		PostURL: "/dr-tasks/" + v.Row.ID + "/operations/" + f.Op,
 	}
-	return p, nil
+	return p, v, nil
 }
 
 func operationForm(c echo.Context) drtask.OperationForm {
@@ -46,11 +46,7 @@ func operationForm(c echo.Context) drtask.OperationForm {
 // status does not allow is refused with the reason.
 func (h *Handlers) showOperation(c echo.Context) error {
 	f := drtask.OperationForm{Op: c.Param("op"), TaskID: c.Param("id")}
-	p, err := h.operationPage(c, f, nil)
-	if err != nil {
-		return err
-	}
-	v, err := h.Tasks.Task(h.ctx(c), f.TaskID)
+	p, v, err := h.operationPage(c, f, nil)
 	if err != nil {
 		return err
 	}
@@ -75,7 +71,7 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 		if k != apperr.Conflict && k != apperr.Unavailable {
 			return err
 		}
-		p, perr := h.operationPage(c, f, nil)
+		p, _, perr := h.operationPage(c, f, nil)
 		if perr != nil {
 			return err
 		}
@@ -87,7 +83,7 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 		return h.render(c, status, views.OperationForm(p))
 	}
 	if len(errs) > 0 {
-		p, err := h.operationPage(c, f, errs)
+		p, _, err := h.operationPage(c, f, errs)
 		if err != nil {
 			return err
 		}

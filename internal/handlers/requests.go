@@ -194,7 +194,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64, withLive bool) (views.R
 		DecideURL: fmt.Sprintf("/requests/%d/decide", r.ID), CancelURL: fmt.Sprintf("/requests/%d/cancel", r.ID),
 		Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMsg: r.ErrorMsg, ErrorRequestID: r.ErrorRequestID,
 		Consequence: r.Consequence, ConfirmName: r.ConfirmName,
-		CSRF: h.base(c, "", "").CSRF,
+		CSRF: csrfToken(c),
 	}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, r.Payload, "", "  ") == nil {

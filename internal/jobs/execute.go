@@ -3,7 +3,6 @@ package jobs
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -100,23 +99,7 @@ func (ex *execution) now() time.Time { return ex.w.cfg.Now() }
 
 // event is an audit event about the request.
 func (ex *execution) event(ctx context.Context, action string, outcome audit.Outcome, detail map[string]any) audit.Event {
-	e := audit.FromContext(ctx, action, outcome)
-	e.OccurredAt = ex.now()
-	e.RequestID = ex.r.ID
-	if ex.r.DRTaskID != "" {
-		e.SubjectType, e.SubjectID = audit.SubjectDRTask, ex.r.DRTaskID
-	} else {
-		e.SubjectType, e.SubjectID = requests.SubjectRequest, fmt.Sprint(ex.r.ID)
-	}
-	if detail == nil {
-		detail = map[string]any{}
-	}
-	detail["operation"] = ex.r.Operation
-	detail["task_name"] = ex.r.TaskName
-	detail["payload_sha256"] = hex.EncodeToString(ex.r.PayloadSHA256)
-	detail["policy_version"] = ex.r.PolicyVersion
-	e.Detail = audit.Detail(detail)
-	return e
+	return requests.Event(ctx, action, outcome, ex.r, ex.now(), detail)
 }
 
 // record writes an audit event on its own, outliving a cancelled job.

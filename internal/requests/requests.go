@@ -6,7 +6,6 @@
 package requests
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -133,8 +132,15 @@ func targetKey(d Draft) string {
 }
 
 func (s *Service) event(ctx context.Context, action string, outcome audit.Outcome, r db.Request, detail map[string]any) audit.Event {
+	return Event(ctx, action, outcome, r, s.Now(), detail)
+}
+
+// Event is an audit event about request r: its subject is the DR task (or
+// the request, before the task exists), and its detail names the operation,
+// the task, the payload hash and the policy version, whoever records it.
+func Event(ctx context.Context, action string, outcome audit.Outcome, r db.Request, at time.Time, detail map[string]any) audit.Event {
 	e := audit.FromContext(ctx, action, outcome)
-	e.OccurredAt = s.Now()
+	e.OccurredAt = at
 	e.RequestID = r.ID
 	if r.DRTaskID != "" {
 		e.SubjectType, e.SubjectID = audit.SubjectDRTask, r.DRTaskID
@@ -496,11 +502,6 @@ func (s *Service) SavePolicy(ctx context.Context, u db.User, in PolicyInput) (db
 		return err
 	})
 	return out, nil, err
-}
-
-// Describe is a short human description of a request.
-func Describe(r db.Request) string {
-	return cmp.Or(r.Operation+" "+r.TaskName, r.Operation)
 }
 
 func confirmedName(d Decision, r db.Request) string {
