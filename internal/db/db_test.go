@@ -21,7 +21,18 @@ import (
 	"drportal/internal/testdb"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+func TestMain(m *testing.M) {
+	// TestTwoProcessesKeepOneChain starts this binary again as a second
+	// portal process that only appends.
+	if url := os.Getenv("DRPORTAL_APPENDER_URL"); url != "" {
+		if err := appendFromAnotherProcess(url); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(testdb.Run(m))
+}
 
 func event(action string) audit.Event {
 	return audit.Event{OccurredAt: time.Now(), Actor: audit.System, Action: action, Outcome: audit.Info,
@@ -319,31 +330,27 @@ func TestPagingSeesEveryEventOnceWhileEventsArrive(t *testing.T) {
 	}
 }
 
-// TestHelperAppender is not a test on its own: TestTwoProcessesKeepOneChain
-// runs it in separate processes, as two portal replicas.
-func TestHelperAppender(t *testing.T) {
-	url := os.Getenv("DRPORTAL_APPENDER_URL")
-	if url == "" {
-		t.Skip("runs only as a helper process of TestTwoProcessesKeepOneChain")
-	}
+// appendFromAnotherProcess appends 150 events as a separate process would.
+func appendFromAnotherProcess(url string) error {
 	pool, err := db.Open(context.Background(), url)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	defer pool.Close()
 	store := db.New(pool)
 	for i := 0; i < 150; i++ {
 		if _, err := store.AppendAudit(context.Background(), event(fmt.Sprintf("test.proc.%d", os.Getpid()))); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
+	return nil
 }
 
 func TestTwoProcessesKeepOneChain(t *testing.T) {
 	url := testdb.NewURL(t)
 	var cmds []*exec.Cmd
 	for i := 0; i < 2; i++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperAppender$", "-test.count=1")
+		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(os.Environ(), "DRPORTAL_APPENDER_URL="+url)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -69,15 +69,6 @@ func newFixture(t *testing.T, tweak ...func(*dws.Config)) *fixture {
 	return &fixture{sim: sim, clock: clock, cl: cl, rec: rec, url: srv.URL}
 }
 
-func (f *fixture) cluster(t *testing.T, name string) dwssim.Cluster {
-	t.Helper()
-	c, ok := f.sim.Cluster(testProject, name)
-	if !ok {
-		t.Fatalf("simulator has no cluster %s", name)
-	}
-	return c
-}
-
 // eligiblePair finds a primary and a standby the simulator accepts.
 func (f *fixture) eligiblePair(t *testing.T) (primary dws.Cluster, standby dws.ClusterRef) {
 	t.Helper()
