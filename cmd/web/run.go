@@ -164,7 +164,7 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 	}
 
 	tasks := &drtask.Service{Cloud: client, Store: store, Now: time.Now, Logger: logger, PageTimeout: cfg.CloudTimeout}
-	reqs := &requests.Service{Store: store, Now: time.Now}
+	reqs := &requests.Service{Store: store, Now: time.Now, Checker: tasks}
 	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
 		Poller: tasks, Now: time.Now, Logger: logger, BaseURL: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
 		WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret, FollowTimeout: cfg.ExecutionTimeout})

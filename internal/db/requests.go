@@ -144,6 +144,11 @@ type Request struct {
 	SeenTransient bool
 	Consequence   string
 	ConfirmName   string
+	// The last check of the live preconditions (filing is the first):
+	// when, what no longer held, and why the cloud could not be asked.
+	CheckedAt     *time.Time
+	CheckProblems []string
+	CheckError    string
 }
 
 const requestColumns = `r.id, r.operation, COALESCE(r.dr_task_id, ''), r.task_name, r.target_key, r.method, r.path,
@@ -151,7 +156,7 @@ const requestColumns = `r.id, r.operation, COALESCE(r.dr_task_id, ''), r.task_na
 	r.policy_version, r.created_at, r.expires_at, r.approved_at, r.approval_expires_at, r.started_at, r.finished_at,
 	r.call_state, r.call_attempts, r.follow_deadline, r.last_seen_status, r.outcome, r.error_code, r.error_msg,
 	r.error_request_id, r.pre_status, r.pre_primary_id, r.pre_start_time, r.seen_transient,
-	r.consequence, r.confirm_name`
+	r.consequence, r.confirm_name, r.checked_at, r.check_problems, r.check_error`
 
 const requestFrom = ` FROM requests r JOIN users u ON u.id = r.requester_id `
 
@@ -163,7 +168,7 @@ func scanRequest(row pgx.Row) (Request, error) {
 		&r.RequiredApprovals, &r.PolicyVersion, &r.CreatedAt, &r.ExpiresAt, &r.ApprovedAt, &r.ApprovalExpiresAt,
 		&r.StartedAt, &r.FinishedAt, &r.CallState, &r.CallAttempts, &r.FollowDeadline, &r.LastSeenStatus,
 		&r.Outcome, &r.ErrorCode, &r.ErrorMsg, &r.ErrorRequestID, &r.PreStatus, &r.PrePrimaryID, &r.PreStartTime,
-		&r.SeenTransient, &r.Consequence, &r.ConfirmName)
+		&r.SeenTransient, &r.Consequence, &r.ConfirmName, &r.CheckedAt, &r.CheckProblems, &r.CheckError)
 	r.Payload = []byte(payload)
 	return r, err
 }
@@ -174,8 +179,8 @@ func (t *Tx) InsertRequest(ctx context.Context, r Request) (Request, error) {
 	err := t.tx.QueryRow(ctx, `
 		INSERT INTO requests (operation, dr_task_id, task_name, target_key, method, path, payload, payload_sha256,
 			requester_id, justification, status, required_approvals, policy_version, created_at, expires_at,
-			consequence, confirm_name)
-		VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			consequence, confirm_name, checked_at)
+		VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $14)
 		RETURNING id`,
 		r.Operation, r.DRTaskID, r.TaskName, r.TargetKey, r.Method, r.Path, string(r.Payload), r.PayloadSHA256,
 		r.RequesterID, r.Justification, r.Status, r.RequiredApprovals, r.PolicyVersion, r.CreatedAt, r.ExpiresAt,
@@ -397,6 +402,35 @@ func (t *Tx) UpdateRequest(ctx context.Context, id int64, u RequestUpdate) (Requ
 		return Request{}, apperr.New(apperr.Conflict, "Request #%d is %s now, so this can no longer be done.", id, cur.Status)
 	}
 	return t.Request(ctx, id, false)
+}
+
+// ClaimCheck claims a new precondition check of request id at now, unless
+// one was made less than minInterval ago or the request is no longer
+// waiting to run. It returns the claim's time as stored (the key RecordCheck
+// needs) and whether the claim was made; the claim itself is what limits
+// the rate, whichever replica or person asks.
+func (s *Store) ClaimCheck(ctx context.Context, id int64, now time.Time, minInterval time.Duration) (time.Time, bool, error) {
+	now = now.Truncate(time.Microsecond) // what PostgreSQL keeps
+	tag, err := s.pool.Exec(ctx, `UPDATE requests SET checked_at = $2
+		WHERE id = $1 AND status IN ('pending', 'approved') AND (checked_at IS NULL OR checked_at <= $3)`,
+		id, now, now.Add(-minInterval))
+	if err != nil {
+		return now, false, fmt.Errorf("claim check of request %d: %w", id, err)
+	}
+	return now, tag.RowsAffected() == 1, nil
+}
+
+// RecordCheck stores the result of the check claimed at claimedAt.
+func (t *Tx) RecordCheck(ctx context.Context, id int64, claimedAt time.Time, problems []string, cloudErr string) error {
+	if problems == nil {
+		problems = []string{}
+	}
+	_, err := t.tx.Exec(ctx, `UPDATE requests SET check_problems = $3, check_error = $4 WHERE id = $1 AND checked_at = $2`,
+		id, claimedAt, problems, cloudErr)
+	if err != nil {
+		return fmt.Errorf("record check of request %d: %w", id, err)
+	}
+	return nil
 }
 
 // DuePendingRequests returns the ids of pending requests whose time is up.

@@ -10,6 +10,7 @@ import (
 	"drportal/internal/audit"
 	"drportal/internal/db"
 	"drportal/internal/dws"
+	"drportal/internal/requests"
 )
 
 // Pages read the portal's last known state from the database: the shared
@@ -92,33 +93,18 @@ type TaskView struct {
 // Settled reports whether the task's status is at rest.
 func (v TaskView) Settled() bool { return v.Gone || dws.Settled(v.Row.Status) }
 
-// Task returns the last known state of a task. A task the portal has never
-// seen is read from the cloud once (a link from elsewhere).
+// Task returns the last known state of a task, from the database: a page
+// never asks the cloud. A task created outside the portal moments ago is
+// known once the background list sync has read it.
 func (s *Service) Task(ctx context.Context, id string) (TaskView, error) {
 	if !ValidID(id) {
 		return TaskView{}, apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
 	}
 	row, err := s.Store.Task(ctx, id)
-	if apperr.KindOf(err) != apperr.NotFound {
-		if err != nil {
-			return TaskView{}, err
-		}
-		return viewOf(row), nil
+	if apperr.KindOf(err) == apperr.NotFound {
+		return TaskView{}, apperr.New(apperr.NotFound,
+			"The portal knows no DR task with id %s. A task created in the console moments ago shows up within a minute, once the task list has been read again.", id)
 	}
-	cctx, cancel := s.pageCtx(ctx)
-	t, cloudErr := s.Cloud.Get(cctx, id)
-	cancel()
-	switch {
-	case dws.IsKind(cloudErr, dws.KindNotFound):
-		return TaskView{}, apperr.New(apperr.NotFound, "There is no DR task with id %s.", id)
-	case cloudErr != nil:
-		return TaskView{}, apperr.Wrap(apperr.Unavailable, cloudErr,
-			"The DR task could not be read from the cloud and the portal has no earlier copy of it: %s", CloudDescription(cloudErr))
-	}
-	if err := s.Store.UpsertTaskDetail(ctx, t, s.Now()); err != nil {
-		return TaskView{}, err
-	}
-	row, err = s.Store.Task(ctx, id)
 	if err != nil {
 		return TaskView{}, err
 	}
@@ -290,4 +276,33 @@ func (v *TaskView) fill(row db.TaskRow) {
 	if len(row.Drift) > 0 {
 		_ = json.Unmarshal(row.Drift, &v.Drift)
 	}
+}
+
+// Preconditions asks the cloud whether request r could run now: for a
+// create, the name is free and both clusters are eligible; for an
+// operation, the task's live status allows it. It implements
+// requests.Checker, for the explicit "Check now" (pages never ask the cloud).
+func (s *Service) Preconditions(ctx context.Context, r db.Request) ([]string, error) {
+	if r.Operation == requests.OpCreate {
+		p, err := dws.ParseCreateBody(r.Payload)
+		if err != nil {
+			return []string{"The payload is not a valid create request: " + err.Error()}, nil
+		}
+		problems, err := s.CheckCreate(ctx, p)
+		if err != nil {
+			return nil, apperr.Wrap(apperr.Unavailable, err, "%s", CloudDescription(err))
+		}
+		return problems, nil
+	}
+	state, err := s.LiveState(ctx, r.DRTaskID)
+	switch {
+	case dws.IsKind(err, dws.KindNotFound):
+		return []string{"The DR task no longer exists in the cloud."}, nil
+	case err != nil:
+		return nil, apperr.Wrap(apperr.Unavailable, err, "%s", CloudDescription(err))
+	}
+	if ok, why := Allowed(r.Operation, state); !ok {
+		return []string{why}, nil
+	}
+	return nil, nil
 }

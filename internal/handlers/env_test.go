@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,7 +55,15 @@ type env struct {
 	reqs   *requests.Service
 	hooks  *hookReceiver
 	client *dws.Client
+	// later moves the request workflow's clock forward.
+	later *laterClock
 }
+
+// laterClock is the wall clock plus an offset a test may advance.
+type laterClock struct{ offset atomic.Int64 }
+
+func (c *laterClock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *laterClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // cheapArgon keeps the tests fast; production uses argon2id.DefaultParams.
 var cheapArgon = &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
@@ -82,7 +91,8 @@ func newEnv(t *testing.T) *env {
 	tasks := &drtask.Service{Cloud: client, Store: store, Now: time.Now, PageTimeout: 2 * time.Second,
 		PollChanging: 50 * time.Millisecond, PollSettled: 200 * time.Millisecond}
 	hooks := newHookReceiver(t)
-	reqs := &requests.Service{Store: store, Now: time.Now}
+	later := &laterClock{}
+	reqs := &requests.Service{Store: store, Now: later.Now, Checker: tasks}
 	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
 		Poller: tasks, PollEvery: 50 * time.Millisecond, ListEvery: 100 * time.Millisecond,
 		Now: time.Now, BaseURL: "http://portal.test", WebhookURL: hooks.srv.URL, WebhookSecret: hookSecret,
@@ -106,7 +116,7 @@ func newEnv(t *testing.T) *env {
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, store: store, sim: sim, clock: clock, srv: srv, jobs: work, reqs: reqs, hooks: hooks, client: client}
+	e := &env{t: t, store: store, sim: sim, clock: clock, srv: srv, jobs: work, reqs: reqs, hooks: hooks, client: client, later: later}
 	e.addUser("admin@example.com", auth.AllRoles...)
 	e.addUser("req@example.com", auth.RoleRequester)
 	e.addUser("audit@example.com", auth.RoleAuditor)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -17,7 +18,6 @@ import (
 	"drportal/internal/auth"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
-	"drportal/internal/dws"
 	"drportal/internal/requests"
 	"drportal/internal/views"
 )
@@ -109,7 +109,7 @@ func (h *Handlers) showRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	card, err := h.requestCard(c, id, true)
+	card, err := h.requestCard(c, id)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (h *Handlers) requestCardFragment(c echo.Context) error {
 	if !isFragment(c) {
 		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", id))
 	}
-	card, err := h.requestCard(c, id, false)
+	card, err := h.requestCard(c, id)
 	if err != nil {
 		return err
 	}
@@ -164,9 +164,8 @@ func (h *Handlers) requestTimeline(ctx context.Context, id int64) (views.Timelin
 	return tl, nil
 }
 
-// requestCard shapes a request for its card. withLive also asks the cloud
-// whether the preconditions hold now (for a request still to be executed).
-func (h *Handlers) requestCard(c echo.Context, id int64, withLive bool) (views.RequestCard, error) {
+// requestCard shapes a request for its card, from the database alone.
+func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, error) {
 	ctx := c.Request().Context()
 	r, err := h.Store.Request(ctx, id)
 	if err != nil {
@@ -216,34 +215,34 @@ func (h *Handlers) requestCard(c echo.Context, id int64, withLive bool) (views.R
 	}
 	card.CanDecide, card.DecideWhy = requests.CanDecide(*u, r, approvals, now)
 	card.CanCancel = requests.CanCancel(*u, r, now)
-	if withLive && (status == db.StatusPending || status == db.StatusApproved) && r.Operation != requests.OpCreate {
+	// Preconditions come from what the database holds: the last live check
+	// (filing, or someone's "Check now") and the poller's copy of the task.
+	// A page view never asks the cloud.
+	if status == db.StatusPending || status == db.StatusApproved {
 		card.ShowPreconditions = true
-		state, err := h.Tasks.LiveState(h.ctx(c), r.DRTaskID)
-		switch {
-		case dws.IsKind(err, dws.KindNotFound):
-			card.Preconditions = []string{"The DR task no longer exists in the cloud."}
-		case err != nil:
-			card.PreconditionsErr = cloudMessage(err)
-		default:
-			card.LiveStatus = state.Task.Status
-			if ok, why := drtask.Allowed(r.Operation, state); !ok {
-				card.Preconditions = []string{why}
-			}
+		card.CanCheck = requests.CanCheck(*u, r, now)
+		card.CheckURL = fmt.Sprintf("/requests/%d/check", r.ID)
+		card.PreconditionsOK = preconditionsOK(r.Operation)
+		if r.CheckedAt != nil {
+			card.CheckedAt, card.CheckedAgo = formatTime(*r.CheckedAt), ago(now.Sub(*r.CheckedAt))
 		}
-	} else if r.DRTaskID != "" && r.Operation != requests.OpCreate {
-		if row, err := h.Store.Task(ctx, r.DRTaskID); err == nil {
-			card.LiveStatus = row.Status
-		}
+		card.CheckProblems, card.CheckErr = r.CheckProblems, r.CheckError
 	}
-	if withLive && (status == db.StatusPending || status == db.StatusApproved) && r.Operation == requests.OpCreate {
-		card.ShowPreconditions = true
-		p, err := dws.ParseCreateBody(r.Payload)
-		if err != nil {
-			card.Preconditions = []string{"The payload is not a valid create request: " + err.Error()}
-		} else if problems, err := h.Tasks.CheckCreate(h.ctx(c), p); err != nil {
-			card.PreconditionsErr = cloudMessage(err)
-		} else {
-			card.Preconditions = problems
+	if r.DRTaskID != "" && r.Operation != requests.OpCreate {
+		if v, err := h.Tasks.Status(ctx, r.DRTaskID); err == nil {
+			card.LiveStatus = v.Row.Status
+			if fa := v.Row.FetchedAt(); !fa.IsZero() {
+				card.StatusAge = ago(now.Sub(fa))
+			}
+			if card.ShowPreconditions {
+				state, err := h.Tasks.StoredState(ctx, v)
+				if err != nil {
+					return views.RequestCard{}, err
+				}
+				if ok, why := drtask.Allowed(r.Operation, state); !ok {
+					card.StoredProblems = []string{why}
+				}
+			}
 		}
 	}
 	return card, nil
@@ -281,6 +280,50 @@ func (h *Handlers) cancelRequest(c echo.Context) error {
 	return h.afterRequestAction(c, id, "You cancelled this request.", err)
 }
 
+// checkRequest asks the cloud, once, whether the request's preconditions
+// still hold, and shows the answer on the card.
+func (h *Handlers) checkRequest(c echo.Context) error {
+	id, err := requestID64(c)
+	if err != nil {
+		return err
+	}
+	r, err := h.Requests.Check(h.ctx(c), *user(c), id)
+	flash := ""
+	switch {
+	case err != nil:
+	case r.CheckError != "":
+		flash = "The cloud could not be asked; the result below says why."
+	case len(r.CheckProblems) > 0:
+		flash = "Checked with the cloud just now: some preconditions no longer hold."
+	default:
+		flash = "Checked with the cloud just now: " + preconditionsOK(r.Operation)
+	}
+	return h.afterRequestAction(c, id, flash, err)
+}
+
+// preconditionsOK says what holds when nothing stands in a request's way.
+func preconditionsOK(op string) string {
+	if op == requests.OpCreate {
+		return "the name is free and both clusters are eligible."
+	}
+	return "the task's status allows " + op + "."
+}
+
+// ago says how long ago something happened, roughly, for people.
+func ago(d time.Duration) string {
+	switch {
+	case d < 2*time.Second:
+		return "just now"
+	case d < 2*time.Minute:
+		return fmt.Sprintf("%d seconds ago", int(d/time.Second))
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%d minutes ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
+}
+
 // afterRequestAction answers a decision or cancellation: the card in place
 // for htmx, a redirect (or the page with the error) otherwise. A refused
 // action changes nothing and says why.
@@ -294,6 +337,8 @@ func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, ac
 			status = http.StatusConflict
 		case apperr.Forbidden:
 			status = http.StatusForbidden
+		case apperr.TooMany:
+			status = http.StatusTooManyRequests
 		default:
 			return actionErr
 		}
@@ -301,7 +346,7 @@ func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, ac
 	if actionErr == nil && !isFragment(c) {
 		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", id))
 	}
-	card, err := h.requestCard(c, id, actionErr != nil && !isFragment(c))
+	card, err := h.requestCard(c, id)
 	if err != nil {
 		return err
 	}

@@ -81,6 +81,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.GET("/requests/:id/timeline", h.requestTimelineFragment, h.require(PermViewRequests))
 	app.POST("/requests/:id/decide", h.decideRequest, h.require(PermDecide))
 	app.POST("/requests/:id/cancel", h.cancelRequest, h.require(PermFileRequest))
+	app.POST("/requests/:id/check", h.checkRequest, h.require(PermViewRequests))
 	app.GET("/admin/users", h.listUsers, h.require(PermAdmin))
 	app.POST("/admin/users", h.createUser, h.require(PermAdmin))
 	app.POST("/admin/users/:id/roles", h.setUserRoles, h.require(PermAdmin))

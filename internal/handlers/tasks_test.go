@@ -450,9 +450,10 @@ func TestListAndDetailFallBackToTheLastKnownState(t *testing.T) {
 		t.Errorf("detail with the cloud down: %d %q", detail.status, detail.text(`[data-testid=stale]`))
 	}
 
-	// An unknown task while the cloud is down is a clear 503, not a 500.
+	// An unknown task is a clear 404 from the database alone: a page view
+	// never asks the cloud, down or not.
 	miss := b.get("/dr-tasks/e59d6b86-9072-46eb-a996-13f8b44994c1")
-	if miss.status != http.StatusServiceUnavailable || !strings.Contains(miss.text(`[data-testid=error-message]`), "503") {
+	if miss.status != http.StatusNotFound || !strings.Contains(miss.text(`[data-testid=error-message]`), "knows no DR task") {
 		t.Errorf("unknown task, cloud down: %d %q", miss.status, miss.text(`[data-testid=error-message]`))
 	}
 	e.sim.ClearFaults()

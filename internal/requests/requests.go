@@ -52,6 +52,7 @@ const (
 	ActionCancelled     = "request.cancelled"
 	ActionExpired       = "request.expired"
 	ActionPolicyUpdated = "policy.updated"
+	ActionChecked       = "request.checked"
 )
 
 // Webhook events.
@@ -78,12 +79,24 @@ type Notifier interface {
 	Notify(ctx context.Context, tx *db.Tx, event string, r db.Request) error
 }
 
+// Checker asks the cloud whether a request's preconditions hold now. It
+// returns what no longer holds; an error means the cloud could not be asked
+// (its message is shown).
+type Checker interface {
+	Preconditions(ctx context.Context, r db.Request) ([]string, error)
+}
+
 // Service runs the approval workflow.
 type Service struct {
 	Store    *db.Store
 	Now      func() time.Time
 	Enqueuer Enqueuer
 	Notifier Notifier // nil: no notifications
+	Checker  Checker
+	// CheckInterval is the least time between two precondition checks of
+	// one request, whoever asks (default 15 s): a page full of viewers
+	// cannot turn into a flood of cloud calls.
+	CheckInterval time.Duration
 }
 
 // PayloadHash is the SHA-256 of a payload, the value approvals record.
@@ -370,6 +383,69 @@ func short(h string) string {
 		return h[:12] + "…"
 	}
 	return h
+}
+
+// CanCheck says whether u may ask for a live check of r's preconditions:
+// the people who act on it (requesters and approvers), while it waits to run.
+func CanCheck(u db.User, r db.Request, now time.Time) bool {
+	st := effectiveStatus(r, now)
+	return (st == db.StatusPending || st == db.StatusApproved) &&
+		(auth.Has(u, auth.RoleRequester) || auth.Has(u, auth.RoleApprover))
+}
+
+// Check asks the cloud whether r's preconditions still hold and records
+// the answer with its audit event. Pages show the last answer; this is the
+// only way a person makes the portal ask again, and it is rate-limited per
+// request across everyone and every replica.
+func (s *Service) Check(ctx context.Context, u db.User, id int64) (db.Request, error) {
+	now := s.Now()
+	r, err := s.Store.Request(ctx, id)
+	if err != nil {
+		return db.Request{}, err
+	}
+	if !auth.Has(u, auth.RoleRequester) && !auth.Has(u, auth.RoleApprover) {
+		return db.Request{}, apperr.New(apperr.Forbidden, "Only requesters and approvers can ask for a live check.")
+	}
+	if !CanCheck(u, r, now) {
+		return db.Request{}, apperr.New(apperr.Conflict, "Request #%d is %s: there are no preconditions left to check.", id, effectiveStatus(r, now))
+	}
+	interval := s.CheckInterval
+	if interval <= 0 {
+		interval = 15 * time.Second
+	}
+	claimedAt, ok, err := s.Store.ClaimCheck(ctx, id, now, interval)
+	if err != nil {
+		return db.Request{}, err
+	}
+	if !ok {
+		msg := "The preconditions were checked moments ago; wait a few seconds and check again."
+		if cur, err := s.Store.Request(ctx, id); err == nil && cur.CheckedAt != nil {
+			msg = fmt.Sprintf("The preconditions were checked at %s; you can check again from %s.",
+				cur.CheckedAt.UTC().Format("15:04:05 UTC"), cur.CheckedAt.Add(interval).UTC().Format("15:04:05 UTC"))
+		}
+		return db.Request{}, apperr.New(apperr.TooMany, "%s", msg)
+	}
+	problems, cerr := s.Checker.Preconditions(ctx, r)
+	cloudErr, outcome := "", audit.Success
+	detail := map[string]any{"problems": problems}
+	switch {
+	case cerr != nil:
+		cloudErr, outcome = apperr.Message(cerr), audit.Error
+		detail["error"] = cloudErr
+	case len(problems) > 0:
+		outcome = audit.Denied
+	}
+	err = s.Store.InTx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
+		if err := tx.RecordCheck(ctx, id, claimedAt, problems, cloudErr); err != nil {
+			return err
+		}
+		_, err := tx.AppendAudit(ctx, s.event(ctx, ActionChecked, outcome, r, detail))
+		return err
+	})
+	if err != nil {
+		return db.Request{}, err
+	}
+	return s.Store.Request(ctx, id)
 }
 
 // Cancel withdraws a pending request; only its requester may.

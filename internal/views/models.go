@@ -41,10 +41,11 @@ func (b Base) CSRFHeaders() string {
 }
 
 // HTMXConfig configures htmx for the strict CSP (no inline styles, no eval)
-// and swaps 422 responses so forms show their errors.
+// and swaps the 4xx answers that carry a re-rendered form or card (422,
+// 409, 403, 429) so they show their errors.
 const HTMXConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,` +
 	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"422","swap":true},` +
-	`{"code":"409","swap":true},{"code":"403","swap":true},{"code":"[45]..","swap":false,"error":true}]}`
+	`{"code":"409","swap":true},{"code":"403","swap":true},{"code":"429","swap":true},{"code":"[45]..","swap":false,"error":true}]}`
 
 // SignInPage is the sign-in form.
 type SignInPage struct {
@@ -298,25 +299,34 @@ type RequestCard struct {
 	BodyPretty        string
 	PayloadHash       string
 	ShowPreconditions bool
-	Preconditions     []string
-	PreconditionsErr  string
-	TaskURL           string
-	TaskID            string
-	CanDecide         bool
-	DecideWhy         string
-	CanCancel         bool
-	DecideURL         string
-	Consequence       string
-	ConfirmName       string
-	LiveStatus        string
-	CancelURL         string
-	Outcome           string
-	ErrorCode         string
-	ErrorMsg          string
-	ErrorRequestID    string
-	Flash             string
-	Error             string
-	CSRF              string
+	// The last live check (filing, or a "Check now"), from the database.
+	CheckedAt       string
+	CheckedAgo      string
+	CheckProblems   []string
+	CheckErr        string
+	PreconditionsOK string
+	CanCheck        bool
+	CheckURL        string
+	// StoredProblems: what the poller's copy of the task says stands in the way.
+	StoredProblems []string
+	StatusAge      string // how old LiveStatus is
+	TaskURL        string
+	TaskID         string
+	CanDecide      bool
+	DecideWhy      string
+	CanCancel      bool
+	DecideURL      string
+	Consequence    string
+	ConfirmName    string
+	LiveStatus     string
+	CancelURL      string
+	Outcome        string
+	ErrorCode      string
+	ErrorMsg       string
+	ErrorRequestID string
+	Flash          string
+	Error          string
+	CSRF           string
 }
 
 // ApprovalRow is one approver's decision.
