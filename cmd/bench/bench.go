@@ -42,6 +42,7 @@ import (
 	"drportal/internal/dwssim"
 	"drportal/internal/handlers"
 	"drportal/internal/localpg"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/static"
 )
@@ -151,7 +152,7 @@ func (b *bench) all(ctx context.Context, n int) error {
 
 // seedData is what the generated history refers to.
 type seedData struct {
-	users   []db.User
+	users   []portal.User
 	token   string // a signed-in auditor+requester session
 	taskIDs []string
 }
@@ -162,11 +163,11 @@ func (b *bench) seed(ctx context.Context) (*seedData, error) {
 	hash, _ := argon2id.CreateHash("bench password", cheap)
 	err := b.store.InTx(ctx, func(tx *db.Tx) error {
 		for i := 0; i < 50; i++ {
-			roles := []string{auth.RoleRequester}
+			roles := []portal.Role{auth.RoleRequester}
 			if i == 0 {
 				roles = auth.AllRoles
 			} else if i%3 == 0 {
-				roles = []string{auth.RoleApprover}
+				roles = []portal.Role{auth.RoleApprover}
 			}
 			u, err := tx.CreateUser(ctx, fmt.Sprintf("user%02d@example.com", i), fmt.Sprintf("User %d", i), hash, roles)
 			if err != nil {
@@ -211,10 +212,10 @@ func (b *bench) seedRequests(ctx context.Context, s *seedData) error {
 	reqs := &requests.Service{Store: b.store, Now: time.Now, Enqueuer: noQueue{}}
 	for i := 0; i < 200; i++ {
 		u := s.users[1+i%40]
-		if !auth.Has(u, auth.RoleRequester) {
+		if !u.Has(auth.RoleRequester) {
 			u = s.users[0]
 		}
-		_, err := reqs.File(ctx, u, requests.Draft{Operation: requests.OpStart, DRTaskID: s.taskIDs[i%60], TaskName: "dr_bench",
+		_, err := reqs.File(ctx, u, requests.Draft{Operation: portal.OpStart, DRTaskID: s.taskIDs[i%60], TaskName: "dr_bench",
 			Method: "POST", Path: "/v2/p/disaster-recovery/x/start", Justification: "benchmark"})
 		if err != nil {
 			return err

@@ -15,8 +15,8 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
-	"drportal/internal/auth"
 	"drportal/internal/db"
+	"drportal/internal/portal"
 )
 
 // Audit actions of the review itself.
@@ -67,8 +67,8 @@ type ArchiveResult struct {
 // its manifest, records a checkpoint with the last archived hash, and
 // removes the archived events, all audited. Only admins may; a broken chain
 // is not archived (it would hide the evidence).
-func (s *Service) Archive(ctx context.Context, u db.User, olderThan time.Duration) (ArchiveResult, error) {
-	if !auth.Has(u, auth.RoleAdmin) || !u.Active {
+func (s *Service) Archive(ctx context.Context, u portal.User, olderThan time.Duration) (ArchiveResult, error) {
+	if !u.Has(portal.RoleAdmin) || !u.Active {
 		return ArchiveResult{}, apperr.New(apperr.Forbidden, "Only admins archive audit history.")
 	}
 	if olderThan < 24*time.Hour {

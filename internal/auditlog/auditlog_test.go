@@ -16,6 +16,7 @@ import (
 	"drportal/internal/auditlog"
 	"drportal/internal/auth"
 	"drportal/internal/db"
+	"drportal/internal/portal"
 	"drportal/internal/testdb"
 )
 
@@ -25,13 +26,13 @@ func TestArchiveKeepsTheChainVerifiable(t *testing.T) {
 	ctx := context.Background()
 	pool := testdb.New(t)
 	store := db.New(pool)
-	var admin, viewer db.User
+	var admin, viewer portal.User
 	err := store.InTx(ctx, func(tx *db.Tx) error {
 		var err error
 		if admin, err = tx.CreateUser(ctx, "admin@example.com", "admin", "", auth.AllRoles); err != nil {
 			return err
 		}
-		viewer, err = tx.CreateUser(ctx, "aud@example.com", "aud", "", []string{auth.RoleAuditor})
+		viewer, err = tx.CreateUser(ctx, "aud@example.com", "aud", "", []portal.Role{auth.RoleAuditor})
 		return err
 	})
 	if err != nil {
@@ -108,7 +109,7 @@ func TestABrokenChainIsNotArchived(t *testing.T) {
 	ctx := context.Background()
 	pool := testdb.New(t)
 	store := db.New(pool)
-	var admin db.User
+	var admin portal.User
 	_ = store.InTx(ctx, func(tx *db.Tx) error {
 		var err error
 		admin, err = tx.CreateUser(ctx, "admin@example.com", "admin", "", auth.AllRoles)

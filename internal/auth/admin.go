@@ -11,6 +11,7 @@ import (
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
 	"drportal/internal/db"
+	"drportal/internal/portal"
 )
 
 // Audit actions of user administration.
@@ -54,21 +55,34 @@ func (n *NewUser) Validate() map[string]string {
 
 func checkRoles(roles []string) string {
 	for _, r := range roles {
-		if !slices.Contains(AllRoles, r) {
-			return fmt.Sprintf("Unknown role %q; roles are %s.", r, strings.Join(AllRoles, ", "))
+		if !slices.Contains(AllRoles, portal.Role(r)) {
+			names := make([]string, len(AllRoles))
+			for i, role := range AllRoles {
+				names[i] = string(role)
+			}
+			return fmt.Sprintf("Unknown role %q; roles are %s.", r, strings.Join(names, ", "))
 		}
 	}
 	return ""
 }
 
-func requireAdmin(u db.User) error {
-	if !u.Active || !Has(u, RoleAdmin) {
+// asRoles types checked role names.
+func asRoles(names []string) []portal.Role {
+	out := make([]portal.Role, len(names))
+	for i, n := range names {
+		out[i] = portal.Role(n)
+	}
+	return out
+}
+
+func requireAdmin(u portal.User) error {
+	if !u.Active || !u.Has(RoleAdmin) {
 		return apperr.New(apperr.Forbidden, "Only admins manage users.")
 	}
 	return nil
 }
 
-func (s *Service) userEvent(ctx context.Context, action string, target db.User, detail map[string]any) audit.Event {
+func (s *Service) userEvent(ctx context.Context, action string, target portal.User, detail map[string]any) audit.Event {
 	e := audit.FromContext(ctx, action, audit.Success)
 	e.OccurredAt = s.Now()
 	e.SubjectType, e.SubjectID = audit.SubjectUser, target.Email
@@ -78,19 +92,19 @@ func (s *Service) userEvent(ctx context.Context, action string, target db.User, 
 
 // CreateUser creates an account; only admins may. Field problems come back
 // as a map and change nothing.
-func (s *Service) CreateUser(ctx context.Context, admin db.User, n NewUser) (db.User, map[string]string, error) {
+func (s *Service) CreateUser(ctx context.Context, admin portal.User, n NewUser) (portal.User, map[string]string, error) {
 	if err := requireAdmin(admin); err != nil {
-		return db.User{}, nil, err
+		return portal.User{}, nil, err
 	}
 	if errs := n.Validate(); len(errs) > 0 {
-		return db.User{}, errs, nil
+		return portal.User{}, errs, nil
 	}
 	hash, err := s.HashPassword(n.Password)
 	if err != nil {
-		return db.User{}, nil, err
+		return portal.User{}, nil, err
 	}
-	roles := slices.Compact(slices.Sorted(slices.Values(n.Roles)))
-	var out db.User
+	roles := asRoles(slices.Compact(slices.Sorted(slices.Values(n.Roles))))
+	var out portal.User
 	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
 		u, err := tx.CreateUser(ctx, n.Email, n.DisplayName, hash, roles)
 		if err != nil {
@@ -101,7 +115,7 @@ func (s *Service) CreateUser(ctx context.Context, admin db.User, n NewUser) (db.
 		return err
 	})
 	if apperr.KindOf(err) == apperr.Conflict {
-		return db.User{}, map[string]string{"email": "An account with this e-mail already exists."}, nil
+		return portal.User{}, map[string]string{"email": "An account with this e-mail already exists."}, nil
 	}
 	return out, nil, err
 }
@@ -109,21 +123,21 @@ func (s *Service) CreateUser(ctx context.Context, admin db.User, n NewUser) (db.
 // SetRoles replaces a user's roles. An admin cannot take the admin role
 // from themselves, and the last active admin keeps it, so the portal always
 // has someone who can manage it.
-func (s *Service) SetRoles(ctx context.Context, admin db.User, userID int64, roles []string) (db.User, error) {
+func (s *Service) SetRoles(ctx context.Context, admin portal.User, userID int64, names []string) (portal.User, error) {
 	if err := requireAdmin(admin); err != nil {
-		return db.User{}, err
+		return portal.User{}, err
 	}
-	if msg := checkRoles(roles); msg != "" {
-		return db.User{}, apperr.New(apperr.Invalid, "%s", msg)
+	if msg := checkRoles(names); msg != "" {
+		return portal.User{}, apperr.New(apperr.Invalid, "%s", msg)
 	}
-	roles = slices.Compact(slices.Sorted(slices.Values(roles)))
-	var out db.User
+	roles := asRoles(slices.Compact(slices.Sorted(slices.Values(names))))
+	var out portal.User
 	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
 		u, err := tx.UserForUpdate(ctx, userID)
 		if err != nil {
 			return err
 		}
-		if Has(u, RoleAdmin) && !slices.Contains(roles, RoleAdmin) {
+		if u.Has(RoleAdmin) && !slices.Contains(roles, RoleAdmin) {
 			if u.ID == admin.ID {
 				return apperr.New(apperr.Conflict, "You cannot remove your own admin role; ask another admin. Nothing was changed.")
 			}
@@ -146,11 +160,11 @@ func (s *Service) SetRoles(ctx context.Context, admin db.User, userID int64, rol
 
 // SetActive deactivates (ending their sessions) or reactivates a user. An
 // admin cannot deactivate themselves.
-func (s *Service) SetActive(ctx context.Context, admin db.User, userID int64, active bool) (db.User, error) {
+func (s *Service) SetActive(ctx context.Context, admin portal.User, userID int64, active bool) (portal.User, error) {
 	if err := requireAdmin(admin); err != nil {
-		return db.User{}, err
+		return portal.User{}, err
 	}
-	var out db.User
+	var out portal.User
 	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
 		u, err := tx.UserForUpdate(ctx, userID)
 		if err != nil {

@@ -18,18 +18,19 @@ import (
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
 	"drportal/internal/db"
+	"drportal/internal/portal"
 )
 
-// Roles.
+// Roles (the domain's, named here for the callers of this package).
 const (
-	RoleRequester = "requester"
-	RoleApprover  = "approver"
-	RoleAuditor   = "auditor"
-	RoleAdmin     = "admin"
+	RoleRequester = portal.RoleRequester
+	RoleApprover  = portal.RoleApprover
+	RoleAuditor   = portal.RoleAuditor
+	RoleAdmin     = portal.RoleAdmin
 )
 
 // AllRoles lists every role.
-var AllRoles = []string{RoleAdmin, RoleApprover, RoleAuditor, RoleRequester}
+var AllRoles = portal.Roles
 
 // Service signs people in and out.
 type Service struct {
@@ -87,7 +88,7 @@ type Client struct {
 // SignIn checks an e-mail and password and starts a session. Success and
 // failure are both audited; too many failures for one e-mail are refused
 // without checking the password.
-func (s *Service) SignIn(ctx context.Context, email, password string, c Client) (token string, u db.User, err error) {
+func (s *Service) SignIn(ctx context.Context, email, password string, c Client) (token string, u portal.User, err error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	now := s.Now()
 	fail := func(outcome audit.Outcome, reason string, userID int64) error {
@@ -99,49 +100,49 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 		return err
 	}
 	if email == "" || password == "" {
-		return "", db.User{}, apperr.New(apperr.Invalid, "Enter your e-mail and password.")
+		return "", portal.User{}, apperr.New(apperr.Invalid, "Enter your e-mail and password.")
 	}
 	window := cmp.Or(s.FailureWindow, 15*time.Minute)
 	n, err := s.Store.RecentFailedSignIns(ctx, truncate(email, 200), now.Add(-window))
 	if err != nil {
-		return "", db.User{}, err
+		return "", portal.User{}, err
 	}
 	if n >= cmp.Or(s.MaxFailures, 10) {
 		if err := fail(audit.Denied, "too many failed sign-ins", 0); err != nil {
-			return "", db.User{}, err
+			return "", portal.User{}, err
 		}
-		return "", db.User{}, apperr.New(apperr.TooMany,
+		return "", portal.User{}, apperr.New(apperr.TooMany,
 			"Too many failed sign-ins for this account. Wait %d minutes and try again, or ask an admin.", int(window.Minutes()))
 	}
-	u, err = s.Store.UserByEmail(ctx, email)
+	u, pwHash, err := s.Store.Credentials(ctx, email)
 	if apperr.KindOf(err) == apperr.NotFound {
 		_, _ = argon2id.ComparePasswordAndHash(password, dummyHash)
 		if err := fail(audit.Failure, "unknown e-mail", 0); err != nil {
-			return "", db.User{}, err
+			return "", portal.User{}, err
 		}
-		return "", db.User{}, ErrBadCredentials
+		return "", portal.User{}, ErrBadCredentials
 	}
 	if err != nil {
-		return "", db.User{}, err
+		return "", portal.User{}, err
 	}
 	ok := false
-	if u.PasswordHash != "" {
-		ok, err = argon2id.ComparePasswordAndHash(password, u.PasswordHash)
+	if pwHash != "" {
+		ok, err = argon2id.ComparePasswordAndHash(password, pwHash)
 		if err != nil {
-			return "", db.User{}, fmt.Errorf("sign in %s: %w", email, err)
+			return "", portal.User{}, fmt.Errorf("sign in %s: %w", email, err)
 		}
 	}
 	switch {
 	case !ok:
 		if err := fail(audit.Failure, "wrong password", u.ID); err != nil {
-			return "", db.User{}, err
+			return "", portal.User{}, err
 		}
-		return "", db.User{}, ErrBadCredentials
+		return "", portal.User{}, ErrBadCredentials
 	case !u.Active:
 		if err := fail(audit.Denied, "account deactivated", u.ID); err != nil {
-			return "", db.User{}, err
+			return "", portal.User{}, err
 		}
-		return "", db.User{}, apperr.New(apperr.Forbidden, "This account is deactivated. Ask an admin.")
+		return "", portal.User{}, apperr.New(apperr.Forbidden, "This account is deactivated. Ask an admin.")
 	}
 
 	token, hash := NewToken()
@@ -163,13 +164,13 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 		return err
 	})
 	if err != nil {
-		return "", db.User{}, fmt.Errorf("sign in %s: %w", email, err)
+		return "", portal.User{}, fmt.Errorf("sign in %s: %w", email, err)
 	}
 	return token, u, nil
 }
 
 // SignOut ends the session of token and audits it.
-func (s *Service) SignOut(ctx context.Context, token string, u db.User) error {
+func (s *Service) SignOut(ctx context.Context, token string, u portal.User) error {
 	return s.Store.InTx(ctx, func(tx *db.Tx) error {
 		removed, err := tx.DeleteSession(ctx, HashToken(token))
 		if err != nil || !removed {
@@ -266,14 +267,4 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
-}
-
-// Has reports whether u holds role.
-func Has(u db.User, role string) bool {
-	for _, r := range u.Roles {
-		if r == role {
-			return true
-		}
-	}
-	return false
 }

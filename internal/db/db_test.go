@@ -18,6 +18,7 @@ import (
 	"drportal/internal/audit"
 	"drportal/internal/db"
 	"drportal/internal/dws"
+	"drportal/internal/portal"
 	"drportal/internal/testdb"
 )
 
@@ -174,7 +175,7 @@ func TestStateChangeAndAuditCommitTogether(t *testing.T) {
 	store := db.New(testdb.New(t))
 	boom := errors.New("boom")
 	err := store.InTx(ctx, func(tx *db.Tx) error {
-		if _, err := tx.CreateUser(ctx, "ana@example.com", "ana", "", []string{"requester"}); err != nil {
+		if _, err := tx.CreateUser(ctx, "ana@example.com", "ana", "", []portal.Role{portal.RoleRequester}); err != nil {
 			return err
 		}
 		if _, err := tx.AppendAudit(ctx, event("test.user")); err != nil {

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -11,170 +12,198 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
+	"drportal/internal/portal"
 )
 
-// Policy is one version of the approval policy.
-type Policy struct {
-	Version     int
-	Approvals   map[string]int // operation -> distinct approvals required
-	PendingTTL  time.Duration
-	ApprovalTTL time.Duration
-	CreatedBy   int64
-	CreatedAt   time.Time
+// policyRow is an approval_policies row.
+type policyRow struct {
+	Version            int       `db:"version"`
+	Approvals          []byte    `db:"approvals"`
+	PendingTTLSeconds  int64     `db:"pending_ttl_seconds"`
+	ApprovalTTLSeconds int64     `db:"approval_ttl_seconds"`
+	CreatedBy          int64     `db:"created_by"`
+	CreatedAt          time.Time `db:"created_at"`
 }
 
-const policyColumns = `version, approvals, pending_ttl_seconds, approval_ttl_seconds, COALESCE(created_by, 0), created_at`
-
-func scanPolicy(row pgx.Row) (Policy, error) {
-	var p Policy
-	var raw []byte
-	var pending, approval int64
-	if err := row.Scan(&p.Version, &raw, &pending, &approval, &p.CreatedBy, &p.CreatedAt); err != nil {
-		return Policy{}, err
-	}
-	p.PendingTTL, p.ApprovalTTL = time.Duration(pending)*time.Second, time.Duration(approval)*time.Second
-	if err := json.Unmarshal(raw, &p.Approvals); err != nil {
-		return Policy{}, fmt.Errorf("policy %d: %w", p.Version, err)
+func (r policyRow) policy() (portal.Policy, error) {
+	p := portal.Policy{Version: r.Version, PendingTTL: time.Duration(r.PendingTTLSeconds) * time.Second,
+		ApprovalTTL: time.Duration(r.ApprovalTTLSeconds) * time.Second, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+	if err := json.Unmarshal(r.Approvals, &p.Approvals); err != nil {
+		return portal.Policy{}, fmt.Errorf("policy %d: %w", r.Version, err)
 	}
 	return p, nil
+}
+
+const policyColumns = `version, approvals, pending_ttl_seconds, approval_ttl_seconds, COALESCE(created_by, 0) AS created_by, created_at`
+
+func findPolicy(ctx context.Context, q querier, where string, args ...any) (portal.Policy, error) {
+	rows, err := q.Query(ctx, `SELECT `+policyColumns+` FROM approval_policies `+where, args...)
+	if err != nil {
+		return portal.Policy{}, fmt.Errorf("read policy: %w", err)
+	}
+	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[policyRow])
+	if err != nil {
+		return portal.Policy{}, notFound(err, "no such policy version")
+	}
+	return row.policy()
 }
 
 // CurrentPolicy returns the newest policy version.
-func (s *Store) CurrentPolicy(ctx context.Context) (Policy, error) {
-	return scanPolicy(s.pool.QueryRow(ctx, `SELECT `+policyColumns+` FROM approval_policies ORDER BY version DESC LIMIT 1`))
+func (s *Store) CurrentPolicy(ctx context.Context) (portal.Policy, error) {
+	return findPolicy(ctx, s.pool, `ORDER BY version DESC LIMIT 1`)
 }
 
 // CurrentPolicy returns the newest policy version inside the transaction.
-func (t *Tx) CurrentPolicy(ctx context.Context) (Policy, error) {
-	return scanPolicy(t.tx.QueryRow(ctx, `SELECT `+policyColumns+` FROM approval_policies ORDER BY version DESC LIMIT 1`))
+func (t *Tx) CurrentPolicy(ctx context.Context) (portal.Policy, error) {
+	return findPolicy(ctx, t.tx, `ORDER BY version DESC LIMIT 1`)
 }
 
 // Policy returns one policy version.
-func (s *Store) Policy(ctx context.Context, version int) (Policy, error) {
-	p, err := scanPolicy(s.pool.QueryRow(ctx, `SELECT `+policyColumns+` FROM approval_policies WHERE version = $1`, version))
-	if err != nil {
-		return Policy{}, notFound(err, "no such policy version")
-	}
-	return p, nil
+func (s *Store) Policy(ctx context.Context, version int) (portal.Policy, error) {
+	return findPolicy(ctx, s.pool, `WHERE version = $1`, version)
 }
 
 // Policy returns one policy version inside the transaction.
-func (t *Tx) Policy(ctx context.Context, version int) (Policy, error) {
-	p, err := scanPolicy(t.tx.QueryRow(ctx, `SELECT `+policyColumns+` FROM approval_policies WHERE version = $1`, version))
-	if err != nil {
-		return Policy{}, notFound(err, "no such policy version")
-	}
-	return p, nil
+func (t *Tx) Policy(ctx context.Context, version int) (portal.Policy, error) {
+	return findPolicy(ctx, t.tx, `WHERE version = $1`, version)
 }
 
 // InsertPolicy stores a new policy version after the newest one. Two admins
 // saving at once cannot both get the same version: the primary key refuses
 // the second, which is reported as a Conflict.
-func (t *Tx) InsertPolicy(ctx context.Context, p Policy) (Policy, error) {
+func (t *Tx) InsertPolicy(ctx context.Context, p portal.Policy) (portal.Policy, error) {
 	raw, err := json.Marshal(p.Approvals)
 	if err != nil {
-		return Policy{}, err
+		return portal.Policy{}, err
 	}
-	row := t.tx.QueryRow(ctx, `
+	rows, err := t.tx.Query(ctx, `
 		INSERT INTO approval_policies (version, approvals, pending_ttl_seconds, approval_ttl_seconds, created_by, created_at)
 		SELECT COALESCE(max(version), 0) + 1, $1, $2, $3, NULLIF($4, 0), $5 FROM approval_policies
 		RETURNING `+policyColumns, raw, int64(p.PendingTTL/time.Second), int64(p.ApprovalTTL/time.Second), p.CreatedBy, p.CreatedAt)
-	out, err := scanPolicy(row)
-	if isUniqueViolation(err) {
-		return Policy{}, apperr.Wrap(apperr.Conflict, err, "someone else changed the policy at the same time; reload and try again")
+	if err != nil {
+		return portal.Policy{}, fmt.Errorf("save policy: %w", err)
 	}
-	return out, err
+	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[policyRow])
+	if isUniqueViolation(err) {
+		return portal.Policy{}, apperr.Wrap(apperr.Conflict, err, "someone else changed the policy at the same time; reload and try again")
+	}
+	if err != nil {
+		return portal.Policy{}, fmt.Errorf("save policy: %w", err)
+	}
+	return row.policy()
 }
 
-// Request statuses.
-const (
-	StatusPending   = "pending"
-	StatusApproved  = "approved"
-	StatusExecuting = "executing"
-	StatusSucceeded = "succeeded"
-	StatusFailed    = "failed"
-	StatusRejected  = "rejected"
-	StatusCancelled = "cancelled"
-	StatusExpired   = "expired"
-)
-
-// Call states of an executing request.
-const (
-	CallNone     = "none"
-	CallIntent   = "intent"
-	CallAccepted = "accepted"
-)
-
-// Request is a request to change something in the cloud.
-type Request struct {
-	ID                int64
-	Operation         string
-	DRTaskID          string
-	TaskName          string
-	TargetKey         string
-	Method            string
-	Path              string
-	Payload           []byte
-	PayloadSHA256     []byte
-	RequesterID       int64
-	RequesterEmail    string
-	Justification     string
-	Status            string
-	RequiredApprovals int
-	PolicyVersion     int
-	CreatedAt         time.Time
-	ExpiresAt         time.Time
-	ApprovedAt        *time.Time
-	ApprovalExpiresAt *time.Time
-	StartedAt         *time.Time
-	FinishedAt        *time.Time
-	CallState         string
-	CallAttempts      int
-	FollowDeadline    *time.Time
-	LastSeenStatus    string
-	Outcome           string
-	ErrorCode         string
-	ErrorMsg          string
-	ErrorRequestID    string
-	// What the executor saw right before the call, and whether it has seen
-	// the operation's transient status since.
-	PreStatus     string
-	PrePrimaryID  string
-	PreStartTime  string
-	SeenTransient bool
-	Consequence   string
-	ConfirmName   string
-	// The last check of the live preconditions (filing is the first):
-	// when, what no longer held, and why the cloud could not be asked.
-	CheckedAt     *time.Time
-	CheckProblems []string
-	CheckError    string
+// requestRow is a requests row joined with its requester's e-mail.
+type requestRow struct {
+	ID                int64      `db:"id"`
+	Operation         string     `db:"operation"`
+	DRTaskID          string     `db:"dr_task_id"`
+	TaskName          string     `db:"task_name"`
+	TargetKey         string     `db:"target_key"`
+	Method            string     `db:"method"`
+	Path              string     `db:"path"`
+	Payload           string     `db:"payload"`
+	PayloadSHA256     []byte     `db:"payload_sha256"`
+	RequesterID       int64      `db:"requester_id"`
+	RequesterEmail    string     `db:"requester_email"`
+	Justification     string     `db:"justification"`
+	Status            string     `db:"status"`
+	RequiredApprovals int        `db:"required_approvals"`
+	PolicyVersion     int        `db:"policy_version"`
+	CreatedAt         time.Time  `db:"created_at"`
+	ExpiresAt         time.Time  `db:"expires_at"`
+	ApprovedAt        *time.Time `db:"approved_at"`
+	ApprovalExpiresAt *time.Time `db:"approval_expires_at"`
+	StartedAt         *time.Time `db:"started_at"`
+	FinishedAt        *time.Time `db:"finished_at"`
+	CallState         string     `db:"call_state"`
+	CallAttempts      int        `db:"call_attempts"`
+	FollowDeadline    *time.Time `db:"follow_deadline"`
+	LastSeenStatus    string     `db:"last_seen_status"`
+	Outcome           string     `db:"outcome"`
+	ErrorCode         string     `db:"error_code"`
+	ErrorMsg          string     `db:"error_msg"`
+	ErrorRequestID    string     `db:"error_request_id"`
+	PreStatus         string     `db:"pre_status"`
+	PrePrimaryID      string     `db:"pre_primary_id"`
+	PreStartTime      string     `db:"pre_start_time"`
+	SeenTransient     bool       `db:"seen_transient"`
+	Consequence       string     `db:"consequence"`
+	ConfirmName       string     `db:"confirm_name"`
+	CheckedAt         *time.Time `db:"checked_at"`
+	CheckProblems     []string   `db:"check_problems"`
+	CheckError        string     `db:"check_error"`
 }
 
-const requestColumns = `r.id, r.operation, COALESCE(r.dr_task_id, ''), r.task_name, r.target_key, r.method, r.path,
-	r.payload, r.payload_sha256, r.requester_id, u.email, r.justification, r.status, r.required_approvals,
-	r.policy_version, r.created_at, r.expires_at, r.approved_at, r.approval_expires_at, r.started_at, r.finished_at,
-	r.call_state, r.call_attempts, r.follow_deadline, r.last_seen_status, r.outcome, r.error_code, r.error_msg,
-	r.error_request_id, r.pre_status, r.pre_primary_id, r.pre_start_time, r.seen_transient,
-	r.consequence, r.confirm_name, r.checked_at, r.check_problems, r.check_error`
-
-const requestFrom = ` FROM requests r JOIN users u ON u.id = r.requester_id `
-
-func scanRequest(row pgx.Row) (Request, error) {
-	var r Request
-	var payload string
-	err := row.Scan(&r.ID, &r.Operation, &r.DRTaskID, &r.TaskName, &r.TargetKey, &r.Method, &r.Path,
-		&payload, &r.PayloadSHA256, &r.RequesterID, &r.RequesterEmail, &r.Justification, &r.Status,
-		&r.RequiredApprovals, &r.PolicyVersion, &r.CreatedAt, &r.ExpiresAt, &r.ApprovedAt, &r.ApprovalExpiresAt,
-		&r.StartedAt, &r.FinishedAt, &r.CallState, &r.CallAttempts, &r.FollowDeadline, &r.LastSeenStatus,
-		&r.Outcome, &r.ErrorCode, &r.ErrorMsg, &r.ErrorRequestID, &r.PreStatus, &r.PrePrimaryID, &r.PreStartTime,
-		&r.SeenTransient, &r.Consequence, &r.ConfirmName, &r.CheckedAt, &r.CheckProblems, &r.CheckError)
-	r.Payload = []byte(payload)
-	return r, err
+func (r requestRow) request() portal.Request {
+	return portal.Request{ID: r.ID, Operation: portal.Operation(r.Operation), DRTaskID: r.DRTaskID, TaskName: r.TaskName,
+		TargetKey: r.TargetKey, Method: r.Method, Path: r.Path, Payload: []byte(r.Payload), PayloadSHA256: r.PayloadSHA256,
+		RequesterID: r.RequesterID, RequesterEmail: r.RequesterEmail, Justification: r.Justification,
+		Status: portal.RequestStatus(r.Status), RequiredApprovals: r.RequiredApprovals, PolicyVersion: r.PolicyVersion,
+		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, ApprovedAt: r.ApprovedAt, ApprovalExpiresAt: r.ApprovalExpiresAt,
+		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, CallState: portal.CallState(r.CallState),
+		CallAttempts: r.CallAttempts, FollowDeadline: r.FollowDeadline, LastSeenStatus: r.LastSeenStatus,
+		Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMsg: r.ErrorMsg, ErrorRequestID: r.ErrorRequestID,
+		PreStatus: r.PreStatus, PrePrimaryID: r.PrePrimaryID, PreStartTime: r.PreStartTime,
+		SeenTransient: r.SeenTransient, Consequence: r.Consequence, ConfirmName: r.ConfirmName,
+		CheckedAt: r.CheckedAt, CheckProblems: r.CheckProblems, CheckError: r.CheckError}
 }
 
-// InsertRequest files a request and returns it with its id.
-func (t *Tx) InsertRequest(ctx context.Context, r Request) (Request, error) {
+const requestSelect = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, '') AS dr_task_id, r.task_name, r.target_key,
+	r.method, r.path, r.payload, r.payload_sha256, r.requester_id, u.email AS requester_email, r.justification, r.status,
+	r.required_approvals, r.policy_version, r.created_at, r.expires_at, r.approved_at, r.approval_expires_at,
+	r.started_at, r.finished_at, r.call_state, r.call_attempts, r.follow_deadline, r.last_seen_status, r.outcome,
+	r.error_code, r.error_msg, r.error_request_id, r.pre_status, r.pre_primary_id, r.pre_start_time, r.seen_transient,
+	r.consequence, r.confirm_name, r.checked_at, r.check_problems, r.check_error
+	FROM requests r JOIN users u ON u.id = r.requester_id `
+
+func collectRequests(rows pgx.Rows, err error) ([]portal.Request, error) {
+	if err != nil {
+		return nil, err
+	}
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[requestRow])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]portal.Request, len(rs))
+	for i, r := range rs {
+		out[i] = r.request()
+	}
+	return out, nil
+}
+
+// findRequest reads one request; forUpdate locks its row until commit,
+// which serialises decisions on one request.
+func findRequest(ctx context.Context, q querier, id int64, forUpdate bool) (portal.Request, error) {
+	sql := requestSelect + `WHERE r.id = $1`
+	if forUpdate {
+		sql += ` FOR UPDATE OF r`
+	}
+	rows, err := q.Query(ctx, sql, id)
+	if err != nil {
+		return portal.Request{}, fmt.Errorf("read request %d: %w", id, err)
+	}
+	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[requestRow])
+	if err != nil {
+		return portal.Request{}, notFound(err, fmt.Sprintf("There is no request #%d.", id))
+	}
+	return row.request(), nil
+}
+
+// Request returns one request.
+func (s *Store) Request(ctx context.Context, id int64) (portal.Request, error) {
+	return findRequest(ctx, s.pool, id, false)
+}
+
+// Request returns one request inside the transaction; forUpdate locks its
+// row until commit.
+func (t *Tx) Request(ctx context.Context, id int64, forUpdate bool) (portal.Request, error) {
+	return findRequest(ctx, t.tx, id, forUpdate)
+}
+
+// InsertRequest files a request and returns it with its id. Filing checks
+// the live preconditions, so a filed request starts out checked.
+func (t *Tx) InsertRequest(ctx context.Context, r portal.Request) (portal.Request, error) {
 	var id int64
 	err := t.tx.QueryRow(ctx, `
 		INSERT INTO requests (operation, dr_task_id, task_name, target_key, method, path, payload, payload_sha256,
@@ -182,36 +211,114 @@ func (t *Tx) InsertRequest(ctx context.Context, r Request) (Request, error) {
 			consequence, confirm_name, checked_at)
 		VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $14)
 		RETURNING id`,
-		r.Operation, r.DRTaskID, r.TaskName, r.TargetKey, r.Method, r.Path, string(r.Payload), r.PayloadSHA256,
-		r.RequesterID, r.Justification, r.Status, r.RequiredApprovals, r.PolicyVersion, r.CreatedAt, r.ExpiresAt,
+		string(r.Operation), r.DRTaskID, r.TaskName, r.TargetKey, r.Method, r.Path, string(r.Payload), r.PayloadSHA256,
+		r.RequesterID, r.Justification, string(r.Status), r.RequiredApprovals, r.PolicyVersion, r.CreatedAt, r.ExpiresAt,
 		r.Consequence, r.ConfirmName).Scan(&id)
 	if err != nil {
-		return Request{}, fmt.Errorf("file request: %w", err)
+		return portal.Request{}, fmt.Errorf("file request: %w", err)
 	}
 	return t.Request(ctx, id, false)
 }
 
-// Request returns one request.
-func (s *Store) Request(ctx context.Context, id int64) (Request, error) {
-	r, err := scanRequest(s.pool.QueryRow(ctx, `SELECT `+requestColumns+requestFrom+`WHERE r.id = $1`, id))
-	if err != nil {
-		return Request{}, notFound(err, fmt.Sprintf("There is no request #%d.", id))
+// Guarded request transitions. Each is one UPDATE naming the columns it
+// sets, applied only while the request is in one of the given statuses
+// (and, for the executor's steps, in the given call state), so two actors
+// can never both move it. Package requests decides which to make.
+
+// move runs one guarded UPDATE of request id and returns the new row. It
+// is a Conflict when the request is no longer in one of from; an approved
+// or executing request colliding with another on the same target is a
+// Conflict too (the database allows one at a time).
+func (t *Tx) move(ctx context.Context, id int64, from []portal.RequestStatus, call portal.CallState, set string, args ...any) (portal.Request, error) {
+	statuses := make([]string, len(from))
+	for i, st := range from {
+		statuses[i] = string(st)
 	}
-	return r, nil
+	sql := `UPDATE requests SET ` + set + ` WHERE id = $1 AND status = ANY($2) AND ($3 = '' OR call_state = $3)`
+	tag, err := t.tx.Exec(ctx, sql, append([]any{id, statuses, string(call)}, args...)...)
+	if isUniqueViolation(err) {
+		return portal.Request{}, apperr.Wrap(apperr.Conflict, err,
+			"Another request for the same DR task is already approved or executing; this one can go ahead once it has finished.")
+	}
+	if err != nil {
+		return portal.Request{}, fmt.Errorf("update request %d: %w", id, err)
+	}
+	if tag.RowsAffected() != 1 {
+		cur, err := t.Request(ctx, id, false)
+		if err != nil {
+			return portal.Request{}, err
+		}
+		return portal.Request{}, apperr.New(apperr.Conflict, "Request #%d is %s now, so this can no longer be done.", id, cur.Status)
+	}
+	return t.Request(ctx, id, false)
 }
 
-// Request returns one request inside the transaction; forUpdate locks its
-// row until commit, which serialises decisions on one request.
-func (t *Tx) Request(ctx context.Context, id int64, forUpdate bool) (Request, error) {
-	q := `SELECT ` + requestColumns + requestFrom + `WHERE r.id = $1`
-	if forUpdate {
-		q += ` FOR UPDATE OF r`
+// ApproveRequest: pending → approved, its approval lasting until until.
+func (t *Tx) ApproveRequest(ctx context.Context, id int64, from []portal.RequestStatus, at, until time.Time) (portal.Request, error) {
+	return t.move(ctx, id, from, "", `status = 'approved', approved_at = $4, approval_expires_at = $5`, at, until)
+}
+
+// EndRequest ends a request in status to (rejected, cancelled, expired,
+// succeeded, failed) with its outcome and the cloud's error behind it
+// (empty strings clear an earlier attempt's error).
+func (t *Tx) EndRequest(ctx context.Context, id int64, from []portal.RequestStatus, to portal.RequestStatus, at time.Time,
+	outcome string, ce CloudError) (portal.Request, error) {
+	return t.move(ctx, id, from, "", `status = $4, finished_at = $5, outcome = $6,
+		error_code = $7, error_msg = $8, error_request_id = $9`, to, at, outcome, ce.Code, ce.Message, ce.RequestID)
+}
+
+// CloudError is the cloud's answer behind a failed attempt, as a request
+// keeps it.
+type CloudError struct {
+	Code      string
+	Message   string
+	RequestID string
+}
+
+// BeginExecution: approved → executing.
+func (t *Tx) BeginExecution(ctx context.Context, id int64, from []portal.RequestStatus, at time.Time) (portal.Request, error) {
+	return t.move(ctx, id, from, "", `status = 'executing', started_at = $4`, at)
+}
+
+// Snapshot is the task as the executor saw it right before an operation's call.
+type Snapshot struct {
+	Status    string
+	PrimaryID string
+	StartTime string
+}
+
+// RecordIntent: about to call (call state none → intent), with the
+// pre-call snapshot for an operation (nil for a create).
+func (t *Tx) RecordIntent(ctx context.Context, id int64, snap *Snapshot) (portal.Request, error) {
+	if snap == nil {
+		return t.move(ctx, id, []portal.RequestStatus{portal.StatusExecuting}, portal.CallNone,
+			`call_state = 'intent', call_attempts = call_attempts + 1`)
 	}
-	r, err := scanRequest(t.tx.QueryRow(ctx, q, id))
-	if err != nil {
-		return Request{}, notFound(err, fmt.Sprintf("There is no request #%d.", id))
-	}
-	return r, nil
+	return t.move(ctx, id, []portal.RequestStatus{portal.StatusExecuting}, portal.CallNone,
+		`call_state = 'intent', call_attempts = call_attempts + 1, pre_status = $4, pre_primary_id = $5, pre_start_time = $6`,
+		snap.Status, snap.PrimaryID, snap.StartTime)
+}
+
+// RecordNotSent: the call surely did not take effect (intent → none);
+// ce is why (refused for now), or empty when a look showed nothing happened.
+func (t *Tx) RecordNotSent(ctx context.Context, id int64, ce CloudError) (portal.Request, error) {
+	return t.move(ctx, id, []portal.RequestStatus{portal.StatusExecuting}, portal.CallIntent,
+		`call_state = 'none', error_code = $4, error_msg = $5, error_request_id = $6`, ce.Code, ce.Message, ce.RequestID)
+}
+
+// AcceptCall: the cloud took the call (intent → accepted); the request
+// follows taskID until deadline, and an earlier attempt's error is cleared.
+func (t *Tx) AcceptCall(ctx context.Context, id int64, taskID string, deadline time.Time) (portal.Request, error) {
+	return t.move(ctx, id, []portal.RequestStatus{portal.StatusExecuting}, portal.CallIntent,
+		`call_state = 'accepted', dr_task_id = COALESCE(NULLIF($4, ''), dr_task_id), follow_deadline = $5,
+		error_code = '', error_msg = '', error_request_id = ''`, taskID, deadline)
+}
+
+// ObserveStatus records the task status seen while following, and whether
+// it is the operation's transient one (once seen, it stays seen).
+func (t *Tx) ObserveStatus(ctx context.Context, id int64, status string, transient bool) (portal.Request, error) {
+	return t.move(ctx, id, []portal.RequestStatus{portal.StatusExecuting}, portal.CallAccepted,
+		`last_seen_status = $4, seen_transient = seen_transient OR $5`, status, transient)
 }
 
 // RequestFilter selects requests for the requests page.
@@ -220,8 +327,8 @@ type RequestFilter struct {
 	AwaitingUser int64
 	// RequesterID > 0: requests filed by this user.
 	RequesterID int64
-	Status      string
-	Operation   string
+	Status      portal.RequestStatus
+	Operation   portal.Operation
 	DRTaskID    string
 	Now         time.Time
 }
@@ -243,10 +350,10 @@ func (f RequestFilter) where() (string, []any) {
 		add(`r.requester_id = ?`, f.RequesterID)
 	}
 	if f.Status != "" {
-		add(`r.status = ?`, f.Status)
+		add(`r.status = ?`, string(f.Status))
 	}
 	if f.Operation != "" {
-		add(`r.operation = ?`, f.Operation)
+		add(`r.operation = ?`, string(f.Operation))
 	}
 	if f.DRTaskID != "" {
 		add(`r.dr_task_id = ?`, f.DRTaskID)
@@ -258,44 +365,43 @@ func (f RequestFilter) where() (string, []any) {
 }
 
 // ListRequests returns up to limit requests matching f, newest first.
-func (s *Store) ListRequests(ctx context.Context, f RequestFilter, limit int) ([]Request, error) {
+func (s *Store) ListRequests(ctx context.Context, f RequestFilter, limit int) ([]portal.Request, error) {
 	where, args := f.where()
 	args = append(args, limit)
-	rows, err := s.pool.Query(ctx, `SELECT `+requestColumns+requestFrom+where+
-		fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args)), args...)
+	out, err := collectRequests(s.pool.Query(ctx, requestSelect+where+fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args)), args...))
 	if err != nil {
 		return nil, fmt.Errorf("list requests: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Request, error) { return scanRequest(r) })
+	return out, nil
 }
 
 // CountRequests counts the requests matching f.
 func (s *Store) CountRequests(ctx context.Context, f RequestFilter) (int, error) {
 	where, args := f.where()
 	var n int
-	err := s.pool.QueryRow(ctx, `SELECT count(*)`+requestFrom+where, args...).Scan(&n)
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM requests r `+where, args...).Scan(&n)
 	return n, err
 }
 
-// Approval is one approver's decision on a request.
-type Approval struct {
-	RequestID     int64
-	ApproverID    int64
-	ApproverEmail string
-	Decision      string // approve, reject
-	Comment       string
-	PayloadSHA256 []byte
-	PolicyVersion int
-	DecidedAt     time.Time
+// approvalRow is an approvals row with its approver's e-mail.
+type approvalRow struct {
+	RequestID     int64     `db:"request_id"`
+	ApproverID    int64     `db:"approver_id"`
+	ApproverEmail string    `db:"approver_email"`
+	Decision      string    `db:"decision"`
+	Comment       string    `db:"comment"`
+	PayloadSHA256 []byte    `db:"payload_sha256"`
+	PolicyVersion int       `db:"policy_version"`
+	DecidedAt     time.Time `db:"decided_at"`
 }
 
 // InsertApproval records a decision. A second decision by the same person
 // on the same request is a Conflict.
-func (t *Tx) InsertApproval(ctx context.Context, a Approval) error {
+func (t *Tx) InsertApproval(ctx context.Context, a portal.Approval) error {
 	_, err := t.tx.Exec(ctx, `
 		INSERT INTO approvals (request_id, approver_id, decision, comment, payload_sha256, policy_version, decided_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		a.RequestID, a.ApproverID, a.Decision, a.Comment, a.PayloadSHA256, a.PolicyVersion, a.DecidedAt)
+		a.RequestID, a.ApproverID, string(a.Decision), a.Comment, a.PayloadSHA256, a.PolicyVersion, a.DecidedAt)
 	if isUniqueViolation(err) {
 		return apperr.Wrap(apperr.Conflict, err, "You have already decided on request #%d.", a.RequestID)
 	}
@@ -305,103 +411,34 @@ func (t *Tx) InsertApproval(ctx context.Context, a Approval) error {
 	return nil
 }
 
-const approvalQuery = `SELECT a.request_id, a.approver_id, u.email, a.decision, a.comment, a.payload_sha256,
-	a.policy_version, a.decided_at FROM approvals a JOIN users u ON u.id = a.approver_id
-	WHERE a.request_id = $1 ORDER BY a.decided_at, a.approver_id`
-
-func scanApprovals(rows pgx.Rows, err error) ([]Approval, error) {
+func findApprovals(ctx context.Context, q querier, requestID int64) ([]portal.Approval, error) {
+	rows, err := q.Query(ctx, `SELECT a.request_id, a.approver_id, u.email AS approver_email, a.decision, a.comment,
+		a.payload_sha256, a.policy_version, a.decided_at FROM approvals a JOIN users u ON u.id = a.approver_id
+		WHERE a.request_id = $1 ORDER BY a.decided_at, a.approver_id`, requestID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read decisions on request %d: %w", requestID, err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Approval, error) {
-		var a Approval
-		err := r.Scan(&a.RequestID, &a.ApproverID, &a.ApproverEmail, &a.Decision, &a.Comment, &a.PayloadSHA256,
-			&a.PolicyVersion, &a.DecidedAt)
-		return a, err
-	})
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[approvalRow])
+	if err != nil {
+		return nil, fmt.Errorf("read decisions on request %d: %w", requestID, err)
+	}
+	out := make([]portal.Approval, len(rs))
+	for i, a := range rs {
+		out[i] = portal.Approval{RequestID: a.RequestID, ApproverID: a.ApproverID, ApproverEmail: a.ApproverEmail,
+			Decision: portal.Decision(a.Decision), Comment: a.Comment, PayloadSHA256: a.PayloadSHA256,
+			PolicyVersion: a.PolicyVersion, DecidedAt: a.DecidedAt}
+	}
+	return out, nil
 }
 
 // Approvals returns the decisions on a request, oldest first.
-func (s *Store) Approvals(ctx context.Context, requestID int64) ([]Approval, error) {
-	return scanApprovals(s.pool.Query(ctx, approvalQuery, requestID))
+func (s *Store) Approvals(ctx context.Context, requestID int64) ([]portal.Approval, error) {
+	return findApprovals(ctx, s.pool, requestID)
 }
 
 // Approvals returns the decisions on a request inside the transaction.
-func (t *Tx) Approvals(ctx context.Context, requestID int64) ([]Approval, error) {
-	return scanApprovals(t.tx.Query(ctx, approvalQuery, requestID))
-}
-
-// RequestUpdate is a guarded change of a request's state: it applies only
-// while the request is in one of From, so two actors can never both move it.
-type RequestUpdate struct {
-	From              []string
-	Status            string // "" keeps the status
-	ApprovedAt        *time.Time
-	ApprovalExpiresAt *time.Time
-	StartedAt         *time.Time
-	FinishedAt        *time.Time
-	CallState         string
-	IncAttempts       bool
-	DRTaskID          string
-	FollowDeadline    *time.Time
-	LastSeenStatus    string
-	Outcome           string
-	ErrorCode         string
-	ErrorMsg          string
-	ErrorRequestID    string
-	// Snapshot sets the pre-call snapshot (all three fields together).
-	Snapshot     bool
-	PreStatus    string
-	PrePrimaryID string
-	PreStartTime string
-	// SeenTransient, when true, records that the transient status was seen.
-	SeenTransient bool
-}
-
-// UpdateRequest applies u to request id and returns the new row. It is a
-// Conflict when the request is no longer in one of u.From; an approved or
-// executing request colliding with another on the same target is a Conflict
-// too (the database allows one at a time).
-func (t *Tx) UpdateRequest(ctx context.Context, id int64, u RequestUpdate) (Request, error) {
-	tag, err := t.tx.Exec(ctx, `
-		UPDATE requests SET
-			status              = COALESCE(NULLIF($3, ''), status),
-			approved_at         = COALESCE($4, approved_at),
-			approval_expires_at = COALESCE($5, approval_expires_at),
-			started_at          = COALESCE($6, started_at),
-			finished_at         = COALESCE($7, finished_at),
-			call_state          = COALESCE(NULLIF($8, ''), call_state),
-			call_attempts       = call_attempts + CASE WHEN $9 THEN 1 ELSE 0 END,
-			dr_task_id          = COALESCE(NULLIF($10, ''), dr_task_id),
-			follow_deadline     = COALESCE($11, follow_deadline),
-			last_seen_status    = COALESCE(NULLIF($12, ''), last_seen_status),
-			outcome             = COALESCE(NULLIF($13, ''), outcome),
-			error_code          = COALESCE(NULLIF($14, ''), error_code),
-			error_msg           = COALESCE(NULLIF($15, ''), error_msg),
-			error_request_id    = COALESCE(NULLIF($16, ''), error_request_id),
-			pre_status          = CASE WHEN $17 THEN $18 ELSE pre_status END,
-			pre_primary_id      = CASE WHEN $17 THEN $19 ELSE pre_primary_id END,
-			pre_start_time      = CASE WHEN $17 THEN $20 ELSE pre_start_time END,
-			seen_transient      = seen_transient OR $21
-		WHERE id = $1 AND status = ANY($2)`,
-		id, u.From, u.Status, u.ApprovedAt, u.ApprovalExpiresAt, u.StartedAt, u.FinishedAt, u.CallState,
-		u.IncAttempts, u.DRTaskID, u.FollowDeadline, u.LastSeenStatus, u.Outcome, u.ErrorCode, u.ErrorMsg,
-		u.ErrorRequestID, u.Snapshot, u.PreStatus, u.PrePrimaryID, u.PreStartTime, u.SeenTransient)
-	if isUniqueViolation(err) {
-		return Request{}, apperr.Wrap(apperr.Conflict, err,
-			"Another request for the same DR task is already approved or executing; this one can go ahead once it has finished.")
-	}
-	if err != nil {
-		return Request{}, fmt.Errorf("update request %d: %w", id, err)
-	}
-	if tag.RowsAffected() != 1 {
-		cur, err := t.Request(ctx, id, false)
-		if err != nil {
-			return Request{}, err
-		}
-		return Request{}, apperr.New(apperr.Conflict, "Request #%d is %s now, so this can no longer be done.", id, cur.Status)
-	}
-	return t.Request(ctx, id, false)
+func (t *Tx) Approvals(ctx context.Context, requestID int64) ([]portal.Approval, error) {
+	return findApprovals(ctx, t.tx, requestID)
 }
 
 // ClaimCheck claims a new precondition check of request id at now, unless
@@ -455,12 +492,15 @@ func (s *Store) RequestTimeline(ctx context.Context, requestID int64, limit int)
 
 // LastSucceededOperation returns the operation of the newest succeeded
 // request on a task ("" when none).
-func (s *Store) LastSucceededOperation(ctx context.Context, taskID string) (string, error) {
+func (s *Store) LastSucceededOperation(ctx context.Context, taskID string) (portal.Operation, error) {
 	var op string
 	err := s.pool.QueryRow(ctx, `SELECT operation FROM requests WHERE dr_task_id = $1 AND status = 'succeeded'
 		ORDER BY finished_at DESC, id DESC LIMIT 1`, taskID).Scan(&op)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
-	return op, err
+	if err != nil {
+		return "", fmt.Errorf("last operation on DR task %s: %w", taskID, err)
+	}
+	return portal.Operation(op), nil
 }

@@ -8,10 +8,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"drportal/internal/apperr"
+	"drportal/internal/portal"
 )
 
-// User is an account row with its roles.
-type User struct {
+// userRow is an account row with its roles. Its password hash leaves the
+// store only through Credentials.
+type userRow struct {
 	ID           int64
 	Email        string
 	DisplayName  string
@@ -21,42 +23,62 @@ type User struct {
 	CreatedAt    time.Time
 }
 
+func (r userRow) user() portal.User {
+	u := portal.User{ID: r.ID, Email: r.Email, DisplayName: r.DisplayName, Active: r.Active, CreatedAt: r.CreatedAt}
+	for _, role := range r.Roles {
+		u.Roles = append(u.Roles, portal.Role(role))
+	}
+	return u
+}
+
 const userColumns = `u.id, u.email, u.display_name, COALESCE(u.password_hash, ''), u.active, u.created_at,
 	COALESCE((SELECT array_agg(r.role ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.id), '{}')`
 
-func scanUser(row pgx.Row) (User, error) {
-	var u User
+func scanUserRow(row pgx.Row) (userRow, error) {
+	var u userRow
 	err := row.Scan(&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Active, &u.CreatedAt, &u.Roles)
 	return u, err
 }
 
+func scanUser(row pgx.Row) (portal.User, error) {
+	u, err := scanUserRow(row)
+	return u.user(), err
+}
+
 // CreateUser inserts a user with roles. A taken e-mail is a Conflict.
-func (t *Tx) CreateUser(ctx context.Context, email, displayName, passwordHash string, roles []string) (User, error) {
+func (t *Tx) CreateUser(ctx context.Context, email, displayName, passwordHash string, roles []portal.Role) (portal.User, error) {
 	var id int64
 	err := t.tx.QueryRow(ctx, `
 		INSERT INTO users (email, display_name, password_hash) VALUES ($1, $2, NULLIF($3, ''))
 		RETURNING id`, email, displayName, passwordHash).Scan(&id)
 	if isUniqueViolation(err) {
-		return User{}, apperr.Wrap(apperr.Conflict, err, "a user with e-mail %s already exists", email)
+		return portal.User{}, apperr.Wrap(apperr.Conflict, err, "a user with e-mail %s already exists", email)
 	}
 	if err != nil {
-		return User{}, fmt.Errorf("create user %s: %w", email, err)
+		return portal.User{}, fmt.Errorf("create user %s: %w", email, err)
 	}
 	for _, r := range roles {
-		if _, err := t.tx.Exec(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2)`, id, r); err != nil {
-			return User{}, fmt.Errorf("create user %s: role %s: %w", email, r, err)
+		if _, err := t.tx.Exec(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2)`, id, string(r)); err != nil {
+			return portal.User{}, fmt.Errorf("create user %s: role %s: %w", email, r, err)
 		}
 	}
 	return scanUser(t.tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
 }
 
 // UserByEmail returns the user with that (lower-case) e-mail.
-func (s *Store) UserByEmail(ctx context.Context, email string) (User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email = $1`, email))
+func (s *Store) UserByEmail(ctx context.Context, email string) (portal.User, error) {
+	u, _, err := s.Credentials(ctx, email)
+	return u, err
+}
+
+// Credentials returns the user with that (lower-case) e-mail and their
+// password hash ("" for an account without a password), for sign-in only.
+func (s *Store) Credentials(ctx context.Context, email string) (portal.User, string, error) {
+	u, err := scanUserRow(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email = $1`, email))
 	if err != nil {
-		return User{}, notFound(err, "no such user")
+		return portal.User{}, "", notFound(err, "no such user")
 	}
-	return u, nil
+	return u.user(), u.PasswordHash, nil
 }
 
 // CountUsers returns the number of accounts.
@@ -67,18 +89,18 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 }
 
 // ListUsers returns every account, by e-mail.
-func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
+func (s *Store) ListUsers(ctx context.Context) ([]portal.User, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users u ORDER BY u.email`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (User, error) { return scanUser(r) })
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (portal.User, error) { return scanUser(r) })
 }
 
 // Session is a signed-in session with its user.
 type Session struct {
 	TokenHash  []byte
-	User       User
+	User       portal.User
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
@@ -116,12 +138,13 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte) (Session, 
 	row := s.pool.QueryRow(ctx, `
 		SELECT s.token_hash, s.created_at, s.last_seen_at, s.expires_at, `+userColumns+`
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash)
-	u := &sess.User
+	var u userRow
 	err := row.Scan(&sess.TokenHash, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt,
 		&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Active, &u.CreatedAt, &u.Roles)
 	if err != nil {
 		return Session{}, notFound(err, "no such session")
 	}
+	sess.User = u.user()
 	return sess, nil
 }
 
@@ -157,30 +180,30 @@ func truncate(s string, n int) string {
 }
 
 // UserByID returns one user.
-func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
+func (s *Store) UserByID(ctx context.Context, id int64) (portal.User, error) {
 	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
 	if err != nil {
-		return User{}, notFound(err, "no such user")
+		return portal.User{}, notFound(err, "no such user")
 	}
 	return u, nil
 }
 
 // UserForUpdate returns one user, locked until the transaction ends.
-func (t *Tx) UserForUpdate(ctx context.Context, id int64) (User, error) {
+func (t *Tx) UserForUpdate(ctx context.Context, id int64) (portal.User, error) {
 	u, err := scanUser(t.tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1 FOR UPDATE OF u`, id))
 	if err != nil {
-		return User{}, notFound(err, "There is no such user.")
+		return portal.User{}, notFound(err, "There is no such user.")
 	}
 	return u, nil
 }
 
 // SetRoles replaces a user's roles.
-func (t *Tx) SetRoles(ctx context.Context, userID int64, roles []string, now time.Time) error {
+func (t *Tx) SetRoles(ctx context.Context, userID int64, roles []portal.Role, now time.Time) error {
 	if _, err := t.tx.Exec(ctx, `DELETE FROM user_roles WHERE user_id = $1`, userID); err != nil {
 		return fmt.Errorf("set roles: %w", err)
 	}
 	for _, r := range roles {
-		if _, err := t.tx.Exec(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2)`, userID, r); err != nil {
+		if _, err := t.tx.Exec(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2)`, userID, string(r)); err != nil {
 			return fmt.Errorf("set roles: %w", err)
 		}
 	}

@@ -10,7 +10,7 @@ import (
 	"drportal/internal/audit"
 	"drportal/internal/db"
 	"drportal/internal/dws"
-	"drportal/internal/requests"
+	"drportal/internal/portal"
 )
 
 // Pages read the portal's last known state from the database: the shared
@@ -282,8 +282,8 @@ func (v *TaskView) fill(row db.TaskRow) {
 // create, the name is free and both clusters are eligible; for an
 // operation, the task's live status allows it. It implements
 // requests.Checker, for the explicit "Check now" (pages never ask the cloud).
-func (s *Service) Preconditions(ctx context.Context, r db.Request) ([]string, error) {
-	if r.Operation == requests.OpCreate {
+func (s *Service) Preconditions(ctx context.Context, r portal.Request) ([]string, error) {
+	if r.Operation == portal.OpCreate {
 		p, err := dws.ParseCreateBody(r.Payload)
 		if err != nil {
 			return []string{"The payload is not a valid create request: " + err.Error()}, nil

@@ -10,6 +10,7 @@ import (
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
 	"drportal/internal/dws"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 )
 
@@ -17,7 +18,7 @@ import (
 // (dws-dr-api.md §4): where it may start, what it passes through, where it
 // ends, how risky it is.
 type Spec struct {
-	Op          string
+	Op          portal.Operation
 	Label       string   // button text
 	AllowedFrom []string // task statuses the API accepts it from
 	Transient   []string // statuses seen while it runs
@@ -32,24 +33,24 @@ type Spec struct {
 
 // Specs lists the operations on an existing task in the order pages offer them.
 var Specs = []Spec{
-	{Op: dws.OpStart, Label: "Start DR", AllowedFrom: []string{dws.StatusUnstart, dws.StatusStartFailed, dws.StatusStopped},
+	{Op: portal.OpStart, Label: "Start DR", AllowedFrom: []string{dws.StatusUnstart, dws.StatusStartFailed, dws.StatusStopped},
 		Transient: []string{dws.StatusStarting}, Success: []string{dws.StatusRunning}, Failure: []string{dws.StatusStartFailed}},
-	{Op: dws.OpStop, Label: "Stop DR", AllowedFrom: []string{dws.StatusRunning, dws.StatusStopFailed},
+	{Op: portal.OpStop, Label: "Stop DR", AllowedFrom: []string{dws.StatusRunning, dws.StatusStopFailed},
 		Transient: []string{dws.StatusStopping}, Success: []string{dws.StatusStopped}, Failure: []string{dws.StatusStopFailed}},
-	{Op: dws.OpUpdate, Label: "Change sync period", AllowedFrom: []string{dws.StatusUnstart, dws.StatusStopped}, Synchronous: true},
-	{Op: dws.OpSwitchover, Label: "Switchover", AllowedFrom: []string{dws.StatusRunning}, HighRisk: true,
+	{Op: portal.OpUpdate, Label: "Change sync period", AllowedFrom: []string{dws.StatusUnstart, dws.StatusStopped}, Synchronous: true},
+	{Op: portal.OpSwitchover, Label: "Switchover", AllowedFrom: []string{dws.StatusRunning}, HighRisk: true,
 		Transient: []string{dws.StatusSwitchovering}, Success: []string{dws.StatusRunning}, Failure: []string{dws.StatusAbnormal}},
-	{Op: dws.OpFailover, Label: "Failover", AllowedFrom: []string{dws.StatusAbnormal, dws.StatusRunning}, HighRisk: true,
+	{Op: portal.OpFailover, Label: "Failover", AllowedFrom: []string{dws.StatusAbnormal, dws.StatusRunning}, HighRisk: true,
 		Transient: []string{dws.StatusSwitchovering}, Success: []string{dws.StatusAbnormal, dws.StatusRunning}, Failure: []string{dws.StatusAbnormal}},
-	{Op: dws.OpRecovery, Label: "Recovery", AllowedFrom: []string{dws.StatusAbnormal}, HighRisk: true,
+	{Op: portal.OpRecovery, Label: "Recovery", AllowedFrom: []string{dws.StatusAbnormal}, HighRisk: true,
 		Transient: []string{dws.StatusStarting}, Success: []string{dws.StatusRunning}, Failure: []string{dws.StatusAbnormal}},
-	{Op: dws.OpDelete, Label: "Delete", HighRisk: true,
+	{Op: portal.OpDelete, Label: "Delete", HighRisk: true,
 		AllowedFrom: []string{dws.StatusCreateFailed, dws.StatusUnstart, dws.StatusStartFailed, dws.StatusStopped, dws.StatusStopFailed, dws.StatusAbnormal},
 		Transient:   []string{dws.StatusDeleting}},
 }
 
 // SpecOf returns the spec of an operation.
-func SpecOf(op string) (Spec, bool) {
+func SpecOf(op portal.Operation) (Spec, bool) {
 	for _, s := range Specs {
 		if s.Op == op {
 			return s, true
@@ -63,12 +64,12 @@ type State struct {
 	Task dws.Task
 	// LastSucceededOp is the last operation the portal carried out on the
 	// task ("" when none).
-	LastSucceededOp string
+	LastSucceededOp portal.Operation
 }
 
 // Allowed says whether op may be filed or executed on a task in state s,
 // and if not, why, in words a person can act on.
-func Allowed(op string, s State) (bool, string) {
+func Allowed(op portal.Operation, s State) (bool, string) {
 	spec, ok := SpecOf(op)
 	if !ok {
 		return false, fmt.Sprintf("Unknown operation %q.", op)
@@ -79,12 +80,12 @@ func Allowed(op string, s State) (bool, string) {
 			spec.Label, or(st, "unknown"), strings.Join(spec.AllowedFrom, ", "))
 	}
 	switch op {
-	case dws.OpFailover:
+	case portal.OpFailover:
 		if st == dws.StatusRunning && !primaryFaulty(s.Task) {
 			return false, "Failover is for a broken pair: the task must be abnormal or its production cluster faulty. For a planned role swap use switchover."
 		}
-	case dws.OpRecovery:
-		if s.LastSucceededOp != dws.OpFailover {
+	case portal.OpRecovery:
+		if s.LastSucceededOp != portal.OpFailover {
 			return false, "Recovery rebuilds the pair after a failover; the portal has no failover on record for this task."
 		}
 	}
@@ -97,11 +98,11 @@ func primaryFaulty(t dws.Task) bool {
 
 // ConfirmCluster is the name a person types to confirm a high-risk
 // operation: the cluster it affects most.
-func ConfirmCluster(op string, t dws.Task) string {
+func ConfirmCluster(op portal.Operation, t dws.Task) string {
 	switch op {
-	case dws.OpRecovery:
+	case portal.OpRecovery:
 		return t.Standby.Name // its data is erased
-	case dws.OpSwitchover, dws.OpFailover, dws.OpDelete:
+	case portal.OpSwitchover, portal.OpFailover, portal.OpDelete:
 		return t.Primary.Name // unavailable, abandoned, or left unprotected
 	}
 	return ""
@@ -109,7 +110,7 @@ func ConfirmCluster(op string, t dws.Task) string {
 
 // Consequence explains an operation in plain words built from the task's
 // live data: what it does, what becomes unavailable, what can be lost.
-func Consequence(op string, t dws.Task, progress *dws.Progress, newPeriod string) string {
+func Consequence(op portal.Operation, t dws.Task, progress *dws.Progress, newPeriod string) string {
 	p, s := or(t.Primary.Name, "the primary cluster"), or(t.Standby.Name, "the standby cluster")
 	last := "no successful sync yet"
 	if ts, ok := dws.ParseTime(t.Standby.LastSuccessTime); ok {
@@ -122,26 +123,26 @@ func Consequence(op string, t dws.Task, progress *dws.Progress, newPeriod string
 		rpo = fmt.Sprintf(" The cloud currently reports an RPO of %s.", (time.Duration(progress.RPOSeconds) * time.Second).String())
 	}
 	switch op {
-	case dws.OpStart:
+	case portal.OpStart:
 		return fmt.Sprintf("Starts replicating %s to %s every %s. While DR runs, neither cluster can be restored, scaled out, upgraded, restarted, "+
 			"node-replaced or have its password changed; %s serves no reads or writes, cannot be backed up, and is billed while it restores.",
 			p, s, or(t.SyncPeriod, "sync period"), s)
-	case dws.OpStop:
+	case portal.OpStop:
 		return fmt.Sprintf("Stops replicating. Changes made on %s after %s are not copied to %s until DR is started again; "+
 			"a failover in the meantime would lose them.", p, last, s)
-	case dws.OpUpdate:
+	case portal.OpUpdate:
 		return fmt.Sprintf("Changes the sync period from %s to %s. Nothing is interrupted; the new period takes effect at the next start.",
 			or(t.SyncPeriod, "its current value"), or(newPeriod, "the new value"))
-	case dws.OpSwitchover:
+	case portal.OpSwitchover:
 		return fmt.Sprintf("Swaps roles: %s becomes the primary and %s the standby. %s is unavailable while the switchover runs. "+
 			"No data is lost while %s is healthy (RPO 0); otherwise data is at least as recent as %s.", s, p, p, p, last)
-	case dws.OpFailover:
+	case portal.OpFailover:
 		return fmt.Sprintf("Promotes %s to primary despite the fault. Failover discards changes made on %s after %s: they are lost for good.%s",
 			s, p, last, rpo)
-	case dws.OpRecovery:
+	case portal.OpRecovery:
 		return fmt.Sprintf("Rebuilds the pair with %s as production. Recovery erases all data on cluster %s, which is then resynced from scratch; "+
 			"until that finishes there is no disaster protection.", p, s)
-	case dws.OpDelete:
+	case portal.OpDelete:
 		return fmt.Sprintf("Deletes the DR task for good. %s is no longer protected by %s; both clusters and their data are kept, "+
 			"and snapshots on %s are possible again.", p, s, s)
 	}
@@ -164,6 +165,23 @@ type Observation struct {
 	PrePrimaryID  string
 	PreStartTime  string
 	SeenTransient bool
+	// NewPeriod is the sync period an update sets.
+	NewPeriod string
+}
+
+// TookEffect reports whether t shows that operation op was applied,
+// compared with the pre-call snapshot in o: the task moved (to another
+// status, its transient one, another primary, a new start, the new sync
+// period) or the transient status was seen. After an answer was lost it
+// decides between adopting the call and sending it again; while following,
+// it keeps a switchover that is running before and after from counting
+// before it happened.
+func TookEffect(op portal.Operation, t dws.Task, o Observation) bool {
+	spec, _ := SpecOf(op)
+	return o.SeenTransient || t.Status != o.PreStatus || slices.Contains(spec.Transient, t.Status) ||
+		(t.Primary.ID != "" && t.Primary.ID != o.PrePrimaryID) ||
+		(op == portal.OpStart && t.StartTime != o.PreStartTime && t.StartTime != "") ||
+		(op == portal.OpUpdate && o.NewPeriod != "" && t.SyncPeriod == o.NewPeriod)
 }
 
 // Judge decides whether an operation has finished, from the task's current
@@ -171,9 +189,20 @@ type Observation struct {
 // operation has succeeded only once it was seen to take effect: a
 // switchover is running both before and after, so it counts only after
 // switchovering was seen or the primary changed.
-func Judge(op string, t dws.Task, gone bool, o Observation) (Outcome, string) {
+func Judge(op portal.Operation, t dws.Task, gone bool, o Observation) (Outcome, string) {
 	spec, _ := SpecOf(op)
-	if op == dws.OpDelete {
+	switch op {
+	case portal.OpCreate:
+		switch {
+		case gone:
+			return Failed, "the DR task disappeared from the cloud while it was being created"
+		case t.Status == dws.StatusUnstart:
+			return Succeeded, fmt.Sprintf("DR task %s created; it is %s", t.Name, t.Status)
+		case dws.Failed(t.Status):
+			return Failed, fmt.Sprintf("the DR task ended in %s", t.Status)
+		}
+		return Pending, ""
+	case portal.OpDelete:
 		switch {
 		case gone:
 			return Succeeded, "the DR task is deleted"
@@ -189,12 +218,11 @@ func Judge(op string, t dws.Task, gone bool, o Observation) (Outcome, string) {
 		return Pending, ""
 	}
 	primaryChanged := o.PrePrimaryID != "" && t.Primary.ID != "" && t.Primary.ID != o.PrePrimaryID
-	effect := o.SeenTransient || t.Status != o.PreStatus || primaryChanged ||
-		(op == dws.OpStart && t.StartTime != o.PreStartTime && t.StartTime != "")
+	effect := TookEffect(op, t, o)
 	switch op {
-	case dws.OpUpdate:
+	case portal.OpUpdate:
 		return Succeeded, fmt.Sprintf("the sync period is %s", t.SyncPeriod)
-	case dws.OpFailover:
+	case portal.OpFailover:
 		if primaryChanged {
 			return Succeeded, fmt.Sprintf("%s is now the primary; the task is %s", t.Primary.Name, t.Status)
 		}
@@ -202,7 +230,7 @@ func Judge(op string, t dws.Task, gone bool, o Observation) (Outcome, string) {
 			return Failed, fmt.Sprintf("the failover ended with the roles unchanged; the task is %s", t.Status)
 		}
 		return Pending, ""
-	case dws.OpSwitchover:
+	case portal.OpSwitchover:
 		if !(o.SeenTransient || primaryChanged) {
 			return Pending, "" // the switchover pitfall: running before and after
 		}
@@ -237,7 +265,7 @@ const ActionOperationRejected = "dr_task.operation.rejected"
 
 // OperationForm is an operation request as submitted.
 type OperationForm struct {
-	Op            string
+	Op            portal.Operation
 	TaskID        string
 	Period        string // update only
 	Confirm       string // high-risk only
@@ -280,7 +308,7 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 		errs[FieldJustification] = msg
 	}
 	plan := OperationPlan{Task: t}
-	if f.Op == dws.OpUpdate {
+	if f.Op == portal.OpUpdate {
 		f.Period = strings.TrimSpace(f.Period)
 		if msg := CheckSyncPeriod(f.Period); msg != "" {
 			errs[FieldPeriod] = msg

@@ -12,6 +12,7 @@ import (
 	"drportal/internal/drtask"
 	"drportal/internal/dws"
 	"drportal/internal/dwssim"
+	"drportal/internal/portal"
 	"drportal/internal/testdb"
 )
 
@@ -121,7 +122,7 @@ func TestDriftIsJudgedAgainstTheLastDetail(t *testing.T) {
 	if _, err := svc.PollDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := client.Operate(ctx, dws.OpStart, id, nil); err != nil {
+	if err := client.Operate(ctx, portal.OpStart, id, nil); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(20 * time.Millisecond)

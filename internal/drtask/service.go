@@ -15,6 +15,7 @@ import (
 	"drportal/internal/audit"
 	"drportal/internal/db"
 	"drportal/internal/dws"
+	"drportal/internal/portal"
 )
 
 // Cloud is what the service needs of the DWS client.
@@ -22,8 +23,8 @@ type Cloud interface {
 	ListClusters(ctx context.Context) ([]dws.Cluster, error)
 	AvailableStandbys(ctx context.Context, primaryID, standbyAZ string) ([]dws.ClusterRef, error)
 	CheckName(ctx context.Context, name string) (bool, error)
-	CreatePath() string
-	OperationCall(op, id string) (method, path string, err error)
+	CreateCall() (method, path string)
+	OperationCall(op portal.Operation, id string) (method, path string, err error)
 	Get(ctx context.Context, id string) (dws.Task, error)
 	List(ctx context.Context) ([]dws.TaskSummary, error)
 	Progress(ctx context.Context, id string) (dws.Progress, error)
@@ -248,8 +249,8 @@ func (s *Service) PrepareCreate(ctx context.Context, f CreateForm) (CreatePlan, 
 			Params: dws.CreateParams{Name: f.Name, DRType: f.DRType, PrimaryClusterID: primary.ID, StandbyClusterID: standby.ID,
 				SyncPeriod: f.SyncPeriod, PrimaryOBSBucket: f.PrimaryOBSBucket, StandbyOBSBucket: f.StandbyOBSBucket},
 			PrimaryName: primary.Name, StandbyName: standby.Name,
-			Method: dws.CreateMethod, Path: s.Cloud.CreatePath(),
 		}
+		plan.Method, plan.Path = s.Cloud.CreateCall()
 		plan.Body = dws.CreateBody(plan.Params)
 	}
 	if len(errs) > 0 {

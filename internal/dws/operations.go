@@ -5,45 +5,39 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
+	"strings"
 
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/def"
 	dwssdk "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/dws/v2"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/dws/v2/model"
+
+	"drportal/internal/portal"
 )
 
-// Operations on an existing DR task, by the portal's names. The API calls
-// stop "pause".
-const (
-	OpStart      = "start"
-	OpStop       = "stop"
-	OpSwitchover = "switchover"
-	OpFailover   = "failover"
-	OpRecovery   = "recovery"
-	OpUpdate     = "update"
-	OpDelete     = "delete"
-)
+// requestDefs are the SDK's own definitions of the calls the portal makes:
+// what approvers are shown as "what will be sent" is what the SDK sends.
+var requestDefs = map[portal.Operation]func() *def.HttpRequestDef{
+	portal.OpCreate:     dwssdk.GenReqDefForCreateDisasterRecovery,
+	portal.OpStart:      dwssdk.GenReqDefForStartDisasterRecovery,
+	portal.OpStop:       dwssdk.GenReqDefForPauseDisasterRecovery,
+	portal.OpSwitchover: dwssdk.GenReqDefForSwitchoverDisasterRecovery,
+	portal.OpFailover:   dwssdk.GenReqDefForSwitchFailoverDisaster,
+	portal.OpRecovery:   dwssdk.GenReqDefForRestoreDisaster,
+	portal.OpUpdate:     dwssdk.GenReqDefForUpdateDisasterInfo,
+	portal.OpDelete:     dwssdk.GenReqDefForDeleteDisasterRecovery,
+}
 
-// OperationCall returns the method and path an operation on task id is
-// sent to.
-func (c *Client) OperationCall(op, id string) (method, path string, err error) {
-	base := "/v2/" + c.cfg.ProjectID + "/disaster-recovery/" + id
-	switch op {
-	case OpStart:
-		return http.MethodPost, base + "/start", nil
-	case OpStop:
-		return http.MethodPost, base + "/pause", nil
-	case OpSwitchover:
-		return http.MethodPost, base + "/switchover", nil
-	case OpFailover:
-		return http.MethodPost, base + "/failover", nil
-	case OpRecovery:
-		return http.MethodPost, base + "/recovery", nil
-	case OpUpdate:
-		return http.MethodPut, base, nil
-	case OpDelete:
-		return http.MethodDelete, base, nil
+// OperationCall returns the method and path an operation on task id (""
+// for a create) is sent to, from the SDK's request definition with the
+// project and task filled in.
+func (c *Client) OperationCall(op portal.Operation, id string) (method, path string, err error) {
+	gen, ok := requestDefs[op]
+	if !ok {
+		return "", "", fmt.Errorf("unknown operation %q", op)
 	}
-	return "", "", fmt.Errorf("unknown operation %q", op)
+	d := gen()
+	path = strings.NewReplacer("{project_id}", c.cfg.ProjectID, "{disaster_recovery_id}", id).Replace(d.Path)
+	return d.Method, path, nil
 }
 
 // UpdateBody returns the exact bytes the SDK sends to change a task's sync
@@ -80,24 +74,24 @@ func updateModel(period string) *model.UpdateDisasterRecoveryRequest {
 // UpdateBody) and empty for the others, which carry none. Like Create it is
 // never retried here: after an ambiguous outcome the caller re-reads the
 // task before deciding to send again.
-func (c *Client) Operate(ctx context.Context, op, id string, body []byte) error {
-	opName := op + " DR task " + id
-	return c.call(ctx, opName, op, id, false, nil, func(cl *dwssdk.DwsClient) error {
+func (c *Client) Operate(ctx context.Context, op portal.Operation, id string, body []byte) error {
+	opName := string(op) + " DR task " + id
+	return c.call(ctx, opName, string(op), id, false, nil, func(cl *dwssdk.DwsClient) error {
 		var err error
 		switch op {
-		case OpStart:
+		case portal.OpStart:
 			_, err = cl.StartDisasterRecovery(&model.StartDisasterRecoveryRequest{DisasterRecoveryId: id})
-		case OpStop:
+		case portal.OpStop:
 			_, err = cl.PauseDisasterRecovery(&model.PauseDisasterRecoveryRequest{DisasterRecoveryId: id})
-		case OpSwitchover:
+		case portal.OpSwitchover:
 			_, err = cl.SwitchoverDisasterRecovery(&model.SwitchoverDisasterRecoveryRequest{DisasterRecoveryId: id})
-		case OpFailover:
+		case portal.OpFailover:
 			_, err = cl.SwitchFailoverDisaster(&model.SwitchFailoverDisasterRequest{DisasterRecoveryId: id})
-		case OpRecovery:
+		case portal.OpRecovery:
 			_, err = cl.RestoreDisaster(&model.RestoreDisasterRequest{DisasterRecoveryId: id})
-		case OpDelete:
+		case portal.OpDelete:
 			_, err = cl.DeleteDisasterRecovery(&model.DeleteDisasterRecoveryRequest{DisasterRecoveryId: id})
-		case OpUpdate:
+		case portal.OpUpdate:
 			period, perr := ParseUpdateBody(body)
 			if perr != nil {
 				return &Error{Op: opName, Kind: KindInvalid, Message: perr.Error()}

@@ -4,16 +4,18 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/dws/v2/model"
+
+	"drportal/internal/portal"
 )
 
-// CreateMethod is the HTTP method of a create call.
-const CreateMethod = http.MethodPost
-
-// CreatePath is the path a create call is sent to.
-func (c *Client) CreatePath() string { return "/v2/" + c.cfg.ProjectID + "/disaster-recoveries" }
+// CreateCall returns the method and path a create call is sent to, from
+// the SDK's request definition.
+func (c *Client) CreateCall() (method, path string) {
+	m, p, _ := c.OperationCall(portal.OpCreate, "")
+	return m, p
+}
 
 // CreateBody returns the exact bytes the SDK sends for a create: its model
 // encoded by encoding/json without HTML escaping, with the trailing newline

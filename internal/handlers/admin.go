@@ -13,6 +13,7 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/auth"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/internal/views"
 )
@@ -20,7 +21,7 @@ import (
 func roleBoxes(checked []string) []views.RoleBox {
 	var out []views.RoleBox
 	for _, r := range auth.AllRoles {
-		out = append(out, views.RoleBox{Name: r, Checked: slices.Contains(checked, r)})
+		out = append(out, views.RoleBox{Name: string(r), Checked: slices.Contains(checked, string(r))})
 	}
 	return out
 }
@@ -33,11 +34,11 @@ func (h *Handlers) usersPage(c echo.Context, status int, form views.NewUserForm,
 	me := user(c)
 	p := views.UsersPage{Base: h.base(c, "Users", "admin"), Form: form, Errors: errs, Flash: flash, Error: errMsg}
 	if p.Form.Roles == nil {
-		p.Form.Roles = roleBoxes([]string{auth.RoleRequester})
+		p.Form.Roles = roleBoxes([]string{string(auth.RoleRequester)})
 	}
 	for _, u := range users {
 		p.Users = append(p.Users, views.UserRow{ID: strconv.FormatInt(u.ID, 10), Email: u.Email, Name: u.DisplayName,
-			Roles: roleBoxes(u.Roles), Active: u.Active, Self: u.ID == me.ID})
+			Roles: roleBoxes(u.RoleNames()), Active: u.Active, Self: u.ID == me.ID})
 	}
 	return h.render(c, status, views.Users(p))
 }
@@ -57,7 +58,7 @@ func (h *Handlers) createUser(c echo.Context) error {
 		return h.usersPage(c, http.StatusUnprocessableEntity,
 			views.NewUserForm{Email: n.Email, DisplayName: n.DisplayName, Roles: roleBoxes(n.Roles)}, errs, "", "")
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(fmt.Sprintf("Created %s (%s).", u.Email, strings.Join(u.Roles, ", "))))
+	return c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(fmt.Sprintf("Created %s (%s).", u.Email, strings.Join(u.RoleNames(), ", "))))
 }
 
 func adminUserID(c echo.Context) (int64, error) {
@@ -92,7 +93,7 @@ func (h *Handlers) setUserRoles(c echo.Context) error {
 	}
 	form, _ := c.FormParams()
 	u, err := h.Auth.SetRoles(h.ctx(c), *user(c), id, form["roles"])
-	return h.adminResult(c, fmt.Sprintf("Saved the roles of %s: %s.", u.Email, strings.Join(u.Roles, ", ")), err)
+	return h.adminResult(c, fmt.Sprintf("Saved the roles of %s: %s.", u.Email, strings.Join(u.RoleNames(), ", ")), err)
 }
 
 func (h *Handlers) setUserActive(c echo.Context) error {
@@ -126,10 +127,10 @@ func (h *Handlers) policyPage(c echo.Context, status int, in *requests.PolicyInp
 			p.UpdatedBy = u.Email
 		}
 	}
-	for _, op := range requests.Operations {
-		row := views.PolicyRow{Operation: op, Value: strconv.Itoa(cur.Approvals[op])}
+	for _, op := range portal.Operations {
+		row := views.PolicyRow{Operation: string(op), Value: strconv.Itoa(cur.Approvals[op])}
 		if raw != nil {
-			row.Value, row.Error = raw["approvals_"+op], errs[op]
+			row.Value, row.Error = raw["approvals_"+string(op)], errs[string(op)]
 		}
 		p.Rows = append(p.Rows, row)
 	}
@@ -145,14 +146,14 @@ func (h *Handlers) showPolicy(c echo.Context) error {
 
 func (h *Handlers) savePolicy(c echo.Context) error {
 	raw := map[string]string{}
-	in := requests.PolicyInput{Approvals: map[string]int{}}
+	in := requests.PolicyInput{Approvals: map[portal.Operation]int{}}
 	errs := map[string]string{}
-	for _, op := range requests.Operations {
-		v := strings.TrimSpace(c.FormValue("approvals_" + op))
-		raw["approvals_"+op] = v
+	for _, op := range portal.Operations {
+		v := strings.TrimSpace(c.FormValue("approvals_" + string(op)))
+		raw["approvals_"+string(op)] = v
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			errs[op] = fmt.Sprintf("Enter a number from 0 to %d.", requests.MaxApprovals)
+			errs[string(op)] = fmt.Sprintf("Enter a number from 0 to %d.", portal.MaxApprovals)
 			continue
 		}
 		in.Approvals[op] = n

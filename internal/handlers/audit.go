@@ -18,7 +18,6 @@ import (
 	"drportal/internal/auth"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
-	"drportal/internal/jobs"
 	"drportal/internal/requests"
 	"drportal/internal/views"
 )
@@ -28,16 +27,14 @@ const auditPageSize = 50
 
 // knownActions are offered in the action filter; a dotted prefix matches
 // every action below it.
-var knownActions = []string{
-	"audit", auditlog.ActionVerify, auditlog.ActionArchive, drtask.ActionDrift, drtask.ActionOperationRejected,
-	"auth", audit.ActionSignIn, audit.ActionSignInFailed, audit.ActionSignOut,
-	"request", requests.ActionFiled, requests.ActionDecision, requests.ActionApproved, requests.ActionRejected,
-	requests.ActionCancelled, requests.ActionExpired, jobs.ActionExecuting, jobs.ActionIntent, jobs.ActionResult,
-	jobs.ActionRefused, jobs.ActionProgress, jobs.ActionSucceeded, jobs.ActionFailed,
-	"dr_task", audit.ActionCreateRejected, audit.ActionCreateFailed, audit.ActionCloudCall,
-	"user", audit.ActionUserBootstrap, auth.ActionUserCreated, auth.ActionUserRoles, auth.ActionUserDeactivated,
-	auth.ActionUserReactivated, requests.ActionPolicyUpdated, audit.ActionExport,
-}
+var knownActions = slices.Concat(
+	[]string{"audit", auditlog.ActionVerify, auditlog.ActionArchive, drtask.ActionDrift, drtask.ActionOperationRejected,
+		"auth", audit.ActionSignIn, audit.ActionSignInFailed, audit.ActionSignOut, "request"},
+	requests.Actions,
+	[]string{"dr_task", audit.ActionCreateRejected, audit.ActionCreateFailed, audit.ActionCloudCall,
+		"user", audit.ActionUserBootstrap, auth.ActionUserCreated, auth.ActionUserRoles, auth.ActionUserDeactivated,
+		auth.ActionUserReactivated, requests.ActionPolicyUpdated, audit.ActionExport},
+)
 
 // auditFilter reads the filter from the query and applies the user's scope:
 // who may see only their own events gets only those, whatever they ask.
@@ -467,11 +464,11 @@ func summarize(e audit.Event) string {
 			parts = append(parts, "“"+j+"”")
 		}
 		return strings.Join(parts, ": ")
-	case jobs.ActionFailed, jobs.ActionRefused:
+	case requests.ActionFailed, requests.ActionRefused:
 		return s("reason")
-	case jobs.ActionProgress:
+	case requests.ActionProgress:
 		return fmt.Sprintf("%s → %s", or(s("from"), "(start)"), s("to"))
-	case jobs.ActionResult:
+	case requests.ActionResult:
 		if n := s("note"); n != "" {
 			return n
 		}

@@ -29,6 +29,7 @@ import (
 	"drportal/internal/dwssim"
 	"drportal/internal/handlers"
 	"drportal/internal/jobs"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/internal/testdb"
 	"drportal/static"
@@ -123,13 +124,13 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) addUser(email string, roles ...string) db.User {
+func (e *env) addUser(email string, roles ...portal.Role) portal.User {
 	e.t.Helper()
 	hash, err := argon2id.CreateHash(password, cheapArgon)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	var u db.User
+	var u portal.User
 	err = e.store.InTx(context.Background(), func(tx *db.Tx) error {
 		u, err = tx.CreateUser(context.Background(), email, strings.Split(email, "@")[0], hash, roles)
 		return err
@@ -315,7 +316,7 @@ func (h *hookReceiver) received(t *testing.T, event string, id int64) {
 
 // waitRequest advances the simulator's clock until the request reaches one
 // of the statuses, and returns it.
-func (e *env) waitRequest(id int64, statuses ...string) db.Request {
+func (e *env) waitRequest(id int64, statuses ...portal.RequestStatus) portal.Request {
 	e.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {

@@ -24,6 +24,7 @@ import (
 	"drportal/internal/config"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/internal/views"
 	"drportal/static"
@@ -77,8 +78,8 @@ func New(d Deps) *echo.Echo {
 }
 
 // user returns the signed-in user, or nil.
-func user(c echo.Context) *db.User {
-	u, _ := c.Get(ctxUser).(*db.User)
+func user(c echo.Context) *portal.User {
+	u, _ := c.Get(ctxUser).(*portal.User)
 	return u
 }
 
@@ -118,7 +119,7 @@ func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
 	}
 	b.CSRF = csrfToken(c)
 	if u := user(c); u != nil {
-		b.User = &views.User{Email: u.Email, Name: u.DisplayName, Roles: strings.Join(u.Roles, ", "),
+		b.User = &views.User{Email: u.Email, Name: u.DisplayName, Roles: strings.Join(u.RoleNames(), ", "),
 			CanCreate: Allowed(u, PermCreateTask), IsAdmin: Allowed(u, PermAdmin), Awaiting: -1}
 		if Allowed(u, PermDecide) && title != "" {
 			// A failure to count must not fail the page: the counter just hides.

@@ -8,7 +8,7 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/drtask"
-	"drportal/internal/dws"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/internal/views"
 )
@@ -28,24 +28,24 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 	t.ID, t.Status = v.Row.ID, v.Row.Status
 	p := views.OperationPage{
 		Base: h.base(c, spec.Label+": "+v.Row.Name, "tasks"), TaskID: v.Row.ID, TaskName: v.Row.Name,
-		TaskURL: "/dr-tasks/" + v.Row.ID, Op: f.Op, Label: spec.Label, Status: statusBadge(v.Row.Status),
+		TaskURL: "/dr-tasks/" + v.Row.ID, Op: string(f.Op), Label: spec.Label, Status: statusBadge(v.Row.Status),
 		Consequence: drtask.Consequence(f.Op, t, v.Progress, f.Period), HighRisk: spec.HighRisk,
-		ConfirmName: drtask.ConfirmCluster(f.Op, t), ShowPeriod: f.Op == dws.OpUpdate, CurrentPeriod: t.SyncPeriod,
+		ConfirmName: drtask.ConfirmCluster(f.Op, t), ShowPeriod: f.Op == portal.OpUpdate, CurrentPeriod: t.SyncPeriod,
 		Period: f.Period, Justification: f.Justification, Errors: errs,
-		PostURL: "/dr-tasks/" + v.Row.ID + "/operations/" + f.Op,
+		PostURL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(f.Op),
 	}
 	return p, v, nil
 }
 
 func operationForm(c echo.Context) drtask.OperationForm {
-	return drtask.OperationForm{Op: c.Param("op"), TaskID: c.Param("id"), Period: c.FormValue(drtask.FieldPeriod),
+	return drtask.OperationForm{Op: portal.Operation(c.Param("op")), TaskID: c.Param("id"), Period: c.FormValue(drtask.FieldPeriod),
 		Confirm: c.FormValue(drtask.FieldConfirm), Justification: c.FormValue(drtask.FieldJustification)}
 }
 
 // showOperation is an operation's request form. An operation the task's
 // status does not allow is refused with the reason.
 func (h *Handlers) showOperation(c echo.Context) error {
-	f := drtask.OperationForm{Op: c.Param("op"), TaskID: c.Param("id")}
+	f := drtask.OperationForm{Op: portal.Operation(c.Param("op")), TaskID: c.Param("id")}
 	p, v, err := h.operationPage(c, f, nil)
 	if err != nil {
 		return err

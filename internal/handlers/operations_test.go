@@ -15,6 +15,7 @@ import (
 	"drportal/internal/auth"
 	"drportal/internal/db"
 	"drportal/internal/dws"
+	"drportal/internal/portal"
 )
 
 // fileOperation posts an operation's form and returns the response.
@@ -74,14 +75,14 @@ func TestOperationsThroughThePages(t *testing.T) {
 		t.Errorf("update request shows %q / %q", card.text(`[data-testid=consequence]`), card.text(`[data-testid=call]`))
 	}
 	e.decide(admin, upd, "approve", "")
-	e.waitRequest(upd, db.StatusSucceeded)
+	e.waitRequest(upd, portal.StatusSucceeded)
 	if row, _ := e.store.Task(context.Background(), id); row.SyncPeriod != "10m" {
 		t.Errorf("sync period %q after the update", row.SyncPeriod)
 	}
 
 	start := requestIDFrom(t, e.fileOperation(req, id, "start", url.Values{"justification": {"protect it"}}))
 	e.decide(admin, start, "approve", "")
-	e.waitRequest(start, db.StatusSucceeded)
+	e.waitRequest(start, portal.StatusSucceeded)
 
 	// A running task offers stop and switchover, and shows RPO and RTO.
 	var running response
@@ -124,18 +125,18 @@ func TestOperationsThroughThePages(t *testing.T) {
 		}
 	}
 	approveConfirmed(admin)
-	if r, _ := e.store.Request(context.Background(), sw); r.Status != db.StatusPending {
+	if r, _ := e.store.Request(context.Background(), sw); r.Status != portal.StatusPending {
 		t.Fatalf("switchover needs two approvals; after one it is %s", r.Status)
 	}
 	approveConfirmed(appr)
-	done := e.waitRequest(sw, db.StatusSucceeded, db.StatusFailed)
-	if done.Status != db.StatusSucceeded {
+	done := e.waitRequest(sw, portal.StatusSucceeded, portal.StatusFailed)
+	if done.Status != portal.StatusSucceeded {
 		t.Fatalf("switchover: %s %q", done.Status, done.Outcome)
 	}
 
 	// A task deleted behind the portal's back: filing is refused, nothing sent.
 	ctx := context.Background()
-	if err := e.client.Operate(ctx, dws.OpStop, id, nil); err != nil {
+	if err := e.client.Operate(ctx, portal.OpStop, id, nil); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "stopped in the cloud", func() bool {
@@ -143,7 +144,7 @@ func TestOperationsThroughThePages(t *testing.T) {
 		tk, _ := e.client.Get(ctx, id)
 		return tk.Status == dws.StatusStopped
 	})
-	if err := e.client.Operate(ctx, dws.OpDelete, id, nil); err != nil {
+	if err := e.client.Operate(ctx, portal.OpDelete, id, nil); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(time.Minute)
@@ -160,7 +161,7 @@ func TestDriftAndUnmanagedTasksAreShown(t *testing.T) {
 	b := e.signedIn("audit@example.com")
 
 	// Started outside the portal: the poller notices and the page says so.
-	if err := e.client.Operate(ctx, dws.OpStart, id, nil); err != nil {
+	if err := e.client.Operate(ctx, portal.OpStart, id, nil); err != nil {
 		t.Fatal(err)
 	}
 	var page response

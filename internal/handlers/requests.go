@@ -18,6 +18,7 @@ import (
 	"drportal/internal/auth"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/internal/views"
 )
@@ -35,7 +36,7 @@ func requestID64(c echo.Context) (int64, error) {
 }
 
 // awaitingFilter is the requests waiting for u's decision.
-func (h *Handlers) awaitingFilter(u *db.User) db.RequestFilter {
+func (h *Handlers) awaitingFilter(u *portal.User) db.RequestFilter {
 	return db.RequestFilter{AwaitingUser: u.ID, Now: h.Now()}
 }
 
@@ -45,11 +46,11 @@ func (h *Handlers) listRequests(c echo.Context) error {
 	tab := q.Get("tab")
 	if tab == "" {
 		tab = "mine"
-		if auth.Has(*u, auth.RoleApprover) {
+		if u.Has(auth.RoleApprover) {
 			tab = "awaiting"
 		}
 	}
-	f := db.RequestFilter{Status: q.Get("status"), Operation: q.Get("operation")}
+	f := db.RequestFilter{Status: portal.RequestStatus(q.Get("status")), Operation: portal.Operation(q.Get("operation"))}
 	switch tab {
 	case "awaiting":
 		f.AwaitingUser, f.Now = u.ID, h.Now()
@@ -59,32 +60,32 @@ func (h *Handlers) listRequests(c echo.Context) error {
 	default:
 		return apperr.New(apperr.Invalid, "Unknown tab %q: use awaiting, mine or all.", tab)
 	}
-	if f.Status != "" && !slices.Contains(requests.Statuses, f.Status) {
+	if f.Status != "" && !slices.Contains(portal.RequestStatuses, f.Status) {
 		return apperr.New(apperr.Invalid, "Unknown status %q.", f.Status)
 	}
-	if f.Operation != "" && !slices.Contains(requests.Operations, f.Operation) {
+	if f.Operation != "" && !slices.Contains(portal.Operations, f.Operation) {
 		return apperr.New(apperr.Invalid, "Unknown operation %q.", f.Operation)
 	}
 	rows, err := h.Store.ListRequests(c.Request().Context(), f, 100)
 	if err != nil {
 		return err
 	}
-	p := views.RequestListPage{Base: h.base(c, "Requests", "requests"), Tab: tab, Status: f.Status, Operation: f.Operation}
+	p := views.RequestListPage{Base: h.base(c, "Requests", "requests"), Tab: tab, Status: string(f.Status), Operation: string(f.Operation)}
 	for _, t := range []struct{ key, label string }{{"awaiting", "Awaiting my approval"}, {"mine", "Mine"}, {"all", "All"}} {
 		v := url.Values{"tab": {t.key}}
 		p.Tabs = append(p.Tabs, views.Tab{Key: t.key, Label: t.label, URL: "/requests?" + v.Encode(), Active: t.key == tab})
 	}
-	for _, s := range requests.Statuses {
-		p.Statuses = append(p.Statuses, views.Option{Value: s, Label: s, Selected: s == f.Status})
+	for _, s := range portal.RequestStatuses {
+		p.Statuses = append(p.Statuses, views.Option{Value: string(s), Label: string(s), Selected: s == f.Status})
 	}
-	for _, o := range requests.Operations {
-		p.Operations = append(p.Operations, views.Option{Value: o, Label: o, Selected: o == f.Operation})
+	for _, o := range portal.Operations {
+		p.Operations = append(p.Operations, views.Option{Value: string(o), Label: string(o), Selected: o == f.Operation})
 	}
 	now := h.Now()
 	for _, r := range rows {
 		p.Rows = append(p.Rows, views.RequestRow{
-			ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID), Operation: r.Operation,
-			Task: r.TaskName, Requester: r.RequesterEmail, Status: requestBadge(requests.EffectiveStatus(r, now)),
+			ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID), Operation: string(r.Operation),
+			Task: r.TaskName, Requester: r.RequesterEmail, Status: requestBadge(r.EffectiveStatus(now)),
 			Approvals: fmt.Sprintf("needs %d", r.RequiredApprovals), Created: formatTime(r.CreatedAt),
 		})
 	}
@@ -94,7 +95,7 @@ func (h *Handlers) listRequests(c echo.Context) error {
 // awaitingCount answers the header counter's refresh.
 func (h *Handlers) awaitingCount(c echo.Context) error {
 	u := user(c)
-	if !auth.Has(*u, auth.RoleApprover) {
+	if !u.Has(auth.RoleApprover) {
 		return c.NoContent(http.StatusNoContent)
 	}
 	n, err := h.Store.CountRequests(c.Request().Context(), h.awaitingFilter(u))
@@ -181,10 +182,10 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 	}
 	u := user(c)
 	now := h.Now()
-	status := requests.EffectiveStatus(r, now)
+	status := r.EffectiveStatus(now)
 	card := views.RequestCard{
 		ID: strconv.FormatInt(r.ID, 10), Title: fmt.Sprintf("Request #%d: %s %s", r.ID, r.Operation, r.TaskName),
-		Status: requestBadge(status), Live: status == db.StatusApproved || status == db.StatusExecuting,
+		Status: requestBadge(status), Live: status == portal.StatusApproved || status == portal.StatusExecuting,
 		PollURL: fmt.Sprintf("/requests/%d/card", r.ID), Requester: r.RequesterEmail, Created: formatTime(r.CreatedAt),
 		Expires: formatTime(r.ExpiresAt), Justification: r.Justification,
 		Policy: fmt.Sprintf("version %d: %s needs %d approval(s); an approval lapses after %s unless executed",
@@ -203,10 +204,10 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 	}
 	approved := 0
 	for _, a := range approvals {
-		if a.Decision == string(requests.Approve) {
+		if a.Decision == portal.Approve {
 			approved++
 		}
-		card.Approvals = append(card.Approvals, views.ApprovalRow{Approver: a.ApproverEmail, Decision: a.Decision,
+		card.Approvals = append(card.Approvals, views.ApprovalRow{Approver: a.ApproverEmail, Decision: string(a.Decision),
 			Comment: a.Comment, At: formatTime(a.DecidedAt), Policy: fmt.Sprintf("policy version %d", a.PolicyVersion)})
 	}
 	card.ApprovalsSummary = fmt.Sprintf("%d of %d", approved, r.RequiredApprovals)
@@ -218,7 +219,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 	// Preconditions come from what the database holds: the last live check
 	// (filing, or someone's "Check now") and the poller's copy of the task.
 	// A page view never asks the cloud.
-	if status == db.StatusPending || status == db.StatusApproved {
+	if status == portal.StatusPending || status == portal.StatusApproved {
 		card.ShowPreconditions = true
 		card.CanCheck = requests.CanCheck(*u, r, now)
 		card.CheckURL = fmt.Sprintf("/requests/%d/check", r.ID)
@@ -228,7 +229,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		}
 		card.CheckProblems, card.CheckErr = r.CheckProblems, r.CheckError
 	}
-	if r.DRTaskID != "" && r.Operation != requests.OpCreate {
+	if r.DRTaskID != "" && r.Operation != portal.OpCreate {
 		if v, err := h.Tasks.Status(ctx, r.DRTaskID); err == nil {
 			card.LiveStatus = v.Row.Status
 			if fa := v.Row.FetchedAt(); !fa.IsZero() {
@@ -255,15 +256,15 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := requests.Decision(c.FormValue("decision"))
-	r, err := h.Requests.DecideConfirmed(h.ctx(c), *user(c), id, d, c.FormValue("comment"), c.FormValue("payload_sha256"),
+	d := portal.Decision(c.FormValue("decision"))
+	r, err := h.Requests.Decide(h.ctx(c), *user(c), id, d, c.FormValue("comment"), c.FormValue("payload_sha256"),
 		c.FormValue("confirm"))
 	flash := ""
 	if err == nil {
 		flash = "You rejected this request."
-		if d == requests.Approve {
+		if d == portal.Approve {
 			flash = "Your approval is recorded."
-			if r.Status == db.StatusApproved {
+			if r.Status == portal.StatusApproved {
 				flash += " The request has all its approvals and is being executed."
 			}
 		}
@@ -302,11 +303,11 @@ func (h *Handlers) checkRequest(c echo.Context) error {
 }
 
 // preconditionsOK says what holds when nothing stands in a request's way.
-func preconditionsOK(op string) string {
-	if op == requests.OpCreate {
+func preconditionsOK(op portal.Operation) string {
+	if op == portal.OpCreate {
 		return "the name is free and both clusters are eligible."
 	}
-	return "the task's status allows " + op + "."
+	return "the task's status allows " + string(op) + "."
 }
 
 // ago says how long ago something happened, roughly, for people.
@@ -367,15 +368,16 @@ func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, ac
 }
 
 // requestBadge colours a request status.
-func requestBadge(s string) views.Status {
-	switch s {
-	case db.StatusSucceeded:
+func requestBadge(st portal.RequestStatus) views.Status {
+	s := string(st)
+	switch st {
+	case portal.StatusSucceeded:
 		return views.Status{Text: s, Class: "ok"}
-	case db.StatusFailed:
+	case portal.StatusFailed:
 		return views.Status{Text: s, Class: "bad"}
-	case db.StatusPending:
+	case portal.StatusPending:
 		return views.Status{Text: s, Class: "warn"}
-	case db.StatusApproved, db.StatusExecuting:
+	case portal.StatusApproved, portal.StatusExecuting:
 		return views.Status{Text: s, Class: "changing"}
 	}
 	return views.Status{Text: s, Class: "idle"}

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"drportal/internal/auth"
-	"drportal/internal/db"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 )
 
@@ -90,7 +90,7 @@ func TestRequestPermissionMatrix(t *testing.T) {
 		}
 	}
 	r, _ := e.store.Request(context.Background(), id)
-	if r.Status != db.StatusPending {
+	if r.Status != portal.StatusPending {
 		t.Fatalf("a refused post changed the request: %s", r.Status)
 	}
 	// The approver may, and the requester may cancel their own.
@@ -128,7 +128,7 @@ func TestDecisionsThroughThePages(t *testing.T) {
 		t.Fatalf("reject: %d", res.status)
 	}
 	r, _ := e.store.Request(context.Background(), id)
-	if r.Status != db.StatusRejected || !strings.Contains(r.Outcome, "wrong standby zone") {
+	if r.Status != portal.StatusRejected || !strings.Contains(r.Outcome, "wrong standby zone") {
 		t.Errorf("request %s %q", r.Status, r.Outcome)
 	}
 	e.hooks.received(t, requests.EventRejected, id)
@@ -188,7 +188,7 @@ func TestAdminManagesUsersAndPolicy(t *testing.T) {
 		t.Fatalf("create user: %d %s", ok.status, ok.body)
 	}
 	bo, err := e.store.UserByEmail(context.Background(), "bo@example.com")
-	if err != nil || strings.Join(bo.Roles, ",") != "approver,auditor" {
+	if err != nil || strings.Join(bo.RoleNames(), ",") != "approver,auditor" {
 		t.Fatalf("bo: %+v %v", bo, err)
 	}
 	if dup := admin.post("/admin/users", url.Values{"email": {"bo@example.com"}, "display_name": {"Bo"},
@@ -223,8 +223,8 @@ func TestAdminManagesUsersAndPolicy(t *testing.T) {
 
 	// Policy: invalid input changes nothing; a save is a new version.
 	form := url.Values{"pending_ttl": {"72h"}, "approval_ttl": {"soon"}}
-	for _, op := range requests.Operations {
-		form.Set("approvals_"+op, "2")
+	for _, op := range portal.Operations {
+		form.Set("approvals_"+string(op), "2")
 	}
 	form.Set("approvals_create", "9")
 	if r := admin.post("/admin/policy", form); r.status != http.StatusUnprocessableEntity || r.text(`[data-testid=error-approval_ttl]`) == "" {

@@ -10,7 +10,7 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/auth"
-	"drportal/internal/db"
+	"drportal/internal/portal"
 	"drportal/static"
 )
 
@@ -165,7 +165,7 @@ const (
 )
 
 // Allowed is the one place that decides what a user may do.
-func Allowed(u *db.User, p Permission) bool {
+func Allowed(u *portal.User, p Permission) bool {
 	if u == nil || !u.Active {
 		return false
 	}
@@ -175,13 +175,13 @@ func Allowed(u *db.User, p Permission) bool {
 	case PermViewTasks, PermViewAudit, PermViewRequests:
 		return len(u.Roles) > 0
 	case PermCreateTask, PermFileRequest:
-		return auth.Has(*u, auth.RoleRequester)
+		return u.Has(auth.RoleRequester)
 	case PermDecide:
-		return auth.Has(*u, auth.RoleApprover)
+		return u.Has(auth.RoleApprover)
 	case PermAdmin:
-		return auth.Has(*u, auth.RoleAdmin)
+		return u.Has(auth.RoleAdmin)
 	case PermViewAllAudit:
-		return auth.Has(*u, auth.RoleAuditor) || auth.Has(*u, auth.RoleAdmin)
+		return u.Has(auth.RoleAuditor) || u.Has(auth.RoleAdmin)
 	}
 	return false
 }

@@ -16,6 +16,7 @@ import (
 	"drportal/internal/db"
 	"drportal/internal/drtask"
 	"drportal/internal/dws"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/internal/views"
 )
@@ -178,7 +179,7 @@ func (h *Handlers) createTask(c echo.Context) error {
 	if len(errs) > 0 {
 		return h.render(c, http.StatusUnprocessableEntity, views.TaskFormView(h.taskForm(c, f, errs)))
 	}
-	r, err := h.Requests.File(ctx, *user(c), requests.Draft{Operation: requests.OpCreate, TaskName: plan.Params.Name,
+	r, err := h.Requests.File(ctx, *user(c), requests.Draft{Operation: portal.OpCreate, TaskName: plan.Params.Name,
 		Method: plan.Method, Path: plan.Path, Payload: plan.Body, Justification: f.Justification})
 	if err != nil {
 		return err
@@ -263,14 +264,14 @@ func (h *Handlers) panel(c echo.Context, v drtask.TaskView) (views.TaskPanel, er
 	busy := false
 	now := h.Now()
 	for _, r := range open {
-		st := requests.EffectiveStatus(r, now)
-		if st != db.StatusPending && st != db.StatusApproved && st != db.StatusExecuting {
+		st := r.EffectiveStatus(now)
+		if st != portal.StatusPending && st != portal.StatusApproved && st != portal.StatusExecuting {
 			continue
 		}
-		busy = busy || st != db.StatusPending
+		busy = busy || st != portal.StatusPending
 		p.Requests = append(p.Requests, views.RequestLink{URL: fmt.Sprintf("/requests/%d", r.ID),
 			Label: fmt.Sprintf("#%d %s", r.ID, r.Operation), Status: requestBadge(st)})
-		if st == db.StatusExecuting {
+		if st == portal.StatusExecuting {
 			p.Changing = true // follow the operation live
 		}
 	}
@@ -283,8 +284,8 @@ func (h *Handlers) panel(c echo.Context, v drtask.TaskView) (views.TaskPanel, er
 	}
 	for _, spec := range drtask.Specs {
 		if ok, _ := drtask.Allowed(spec.Op, state); ok {
-			p.Operations = append(p.Operations, views.OpButton{Op: spec.Op, Label: spec.Label, HighRisk: spec.HighRisk,
-				URL: "/dr-tasks/" + v.Row.ID + "/operations/" + spec.Op})
+			p.Operations = append(p.Operations, views.OpButton{Op: string(spec.Op), Label: spec.Label, HighRisk: spec.HighRisk,
+				URL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(spec.Op)})
 		}
 	}
 	return p, nil

@@ -18,6 +18,7 @@ import (
 	"drportal/internal/db"
 	"drportal/internal/dws"
 	"drportal/internal/dwssim"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 )
 
@@ -87,7 +88,7 @@ func (e *env) createTask(name string) string {
 	if res := e.decide(e.signedIn("admin@example.com"), id, "approve", ""); res.status != http.StatusSeeOther {
 		e.t.Fatalf("approve: %d %s", res.status, res.body)
 	}
-	return e.waitRequest(id, db.StatusSucceeded).DRTaskID
+	return e.waitRequest(id, portal.StatusSucceeded).DRTaskID
 }
 
 // busyClusters are the clusters already in a DR task.
@@ -150,8 +151,8 @@ func TestCreateIsARequestThatRunsOnceApproved(t *testing.T) {
 		t.Fatalf("approve: %d %q\n%s", card.status, card.header.Get("HX-Trigger"), card.body)
 	}
 
-	r = e.waitRequest(id, db.StatusSucceeded, db.StatusFailed)
-	if r.Status != db.StatusSucceeded || r.DRTaskID == "" {
+	r = e.waitRequest(id, portal.StatusSucceeded, portal.StatusFailed)
+	if r.Status != portal.StatusSucceeded || r.DRTaskID == "" {
 		t.Fatalf("request ended %s: %s %s", r.Status, r.Outcome, r.ErrorMsg)
 	}
 	tasks := e.sim.Tasks(simProject)
@@ -374,8 +375,8 @@ func TestARefusedCallFailsTheRequestWithTheCloudsError(t *testing.T) {
 	id := e.fileCreate(b, validForm(primary, standby))
 	e.sim.InjectFault(dwssim.Fault{Route: "create", Status: 400, Code: "DWS.5065", Message: "Invalid parameter.", Times: 1})
 	e.decide(e.signedIn("admin@example.com"), id, "approve", "")
-	r := e.waitRequest(id, db.StatusFailed, db.StatusSucceeded)
-	if r.Status != db.StatusFailed || r.ErrorCode != "DWS.5065" || r.ErrorRequestID == "" {
+	r := e.waitRequest(id, portal.StatusFailed, portal.StatusSucceeded)
+	if r.Status != portal.StatusFailed || r.ErrorCode != "DWS.5065" || r.ErrorRequestID == "" {
 		t.Fatalf("request %+v", r)
 	}
 	if e.sim.Calls("create") != 1 || len(e.sim.Tasks(simProject)) != 0 {
@@ -401,9 +402,9 @@ func TestAnAnswerLostInTransitIsAdoptedNotResent(t *testing.T) {
 	id := e.fileCreate(b, validForm(primary, standby))
 	e.sim.InjectFault(dwssim.Fault{Route: "create", DropResponse: true, Times: 1})
 	e.decide(e.signedIn("admin@example.com"), id, "approve", "")
-	r := e.waitRequest(id, db.StatusSucceeded, db.StatusFailed)
+	r := e.waitRequest(id, portal.StatusSucceeded, portal.StatusFailed)
 	tasks := e.sim.Tasks(simProject)
-	if r.Status != db.StatusSucceeded || len(tasks) != 1 || r.DRTaskID != tasks[0].ID || e.sim.Calls("create") != 1 {
+	if r.Status != portal.StatusSucceeded || len(tasks) != 1 || r.DRTaskID != tasks[0].ID || e.sim.Calls("create") != 1 {
 		t.Fatalf("request %s (%s), tasks %+v, %d creates", r.Status, r.Outcome, tasks, e.sim.Calls("create"))
 	}
 	var adopted bool

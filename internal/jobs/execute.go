@@ -1,29 +1,28 @@
 package jobs
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
 	"drportal/internal/dws"
-	"drportal/internal/requests"
+	"drportal/internal/portal"
 )
 
 // Cloud is what the executor needs of the DWS client.
 type Cloud interface {
 	Create(ctx context.Context, p dws.CreateParams) (string, error)
-	Operate(ctx context.Context, op, id string, body []byte) error
+	Operate(ctx context.Context, op portal.Operation, id string, body []byte) error
 	Get(ctx context.Context, id string) (dws.Task, error)
 	List(ctx context.Context) ([]dws.TaskSummary, error)
 }
@@ -34,21 +33,9 @@ type Checker interface {
 	LiveState(ctx context.Context, id string) (drtask.State, error)
 }
 
-// Audit actions of the executor: every job transition.
-const (
-	ActionExecuting = "request.executing"
-	ActionIntent    = "request.intent"
-	ActionResult    = "request.result"
-	ActionRefused   = "request.refused"
-	ActionProgress  = "request.progress"
-	ActionSucceeded = "request.succeeded"
-	ActionFailed    = "request.failed"
-)
-
 type executeWorker struct {
 	river.WorkerDefaults[executeArgs]
-	cfg  *Config
-	jobs *Jobs
+	cfg *Config
 }
 
 // Timeout bounds one run; following a task is many short runs, snoozed in
@@ -65,7 +52,7 @@ func (w *executeWorker) NextRetry(job *river.Job[executeArgs]) time.Time {
 // Work carries a request one step further. It is safe to run again at any
 // point: it reads the request's recorded state and decides from there, and
 // it never re-sends a call whose outcome is unknown without first looking
-// at the cloud.
+// at the cloud. Every step is one of the lifecycle's named transitions.
 func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) error {
 	id := job.Args.RequestID
 	ctx = audit.WithActor(ctx, audit.System)
@@ -73,133 +60,88 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 	ctx = audit.WithRequest(ctx, id)
 	r, err := w.cfg.Store.Request(ctx, id)
 	if err != nil {
-		return err
+		return fmt.Errorf("execute request %d: %w", id, err)
 	}
-	ex := &execution{w: w, r: r}
+	ex := &execution{cfg: w.cfg, r: r}
 	switch {
-	case r.Status == db.StatusApproved:
-		return ex.start(ctx)
-	case r.Status == db.StatusExecuting && r.CallState == db.CallIntent:
-		return ex.recover(ctx)
-	case r.Status == db.StatusExecuting && r.CallState == db.CallNone:
-		return ex.resend(ctx, false)
-	case r.Status == db.StatusExecuting && r.CallState == db.CallAccepted:
-		return ex.follow(ctx)
+	case r.Status == portal.StatusApproved:
+		err = ex.start(ctx)
+	case r.Status == portal.StatusExecuting && r.CallState == portal.CallIntent:
+		err = ex.recover(ctx)
+	case r.Status == portal.StatusExecuting && r.CallState == portal.CallNone:
+		err = ex.resend(ctx, false)
+	case r.Status == portal.StatusExecuting && r.CallState == portal.CallAccepted:
+		err = ex.follow(ctx)
+	default:
+		return nil // decided, finished or withdrawn: nothing to do
 	}
-	return nil // decided, finished or withdrawn: nothing to do
+	if err != nil && !isSnooze(err) {
+		return fmt.Errorf("execute request %d: %w", id, err)
+	}
+	return err
+}
+
+func isSnooze(err error) bool {
+	var s *rivertype.JobSnoozeError
+	return errors.As(err, &s)
 }
 
 // execution is one run of the worker on one request.
 type execution struct {
-	w *executeWorker
-	r db.Request
+	cfg *Config
+	r   portal.Request
 }
 
-func (ex *execution) now() time.Time { return ex.w.cfg.Now() }
+func (ex *execution) now() time.Time { return ex.cfg.Now() }
 
-// event is an audit event about the request.
-func (ex *execution) event(ctx context.Context, action string, outcome audit.Outcome, detail map[string]any) audit.Event {
-	return requests.Event(ctx, action, outcome, ex.r, ex.now(), detail)
-}
-
-// record writes an audit event on its own, outliving a cancelled job.
-func (ex *execution) record(ctx context.Context, action string, outcome audit.Outcome, detail map[string]any) error {
-	_, err := ex.w.cfg.Store.AppendAudit(context.WithoutCancel(ctx), ex.event(ctx, action, outcome, detail))
-	return err
-}
-
-// transition updates the request and records the event in one transaction.
-func (ex *execution) transition(ctx context.Context, u db.RequestUpdate, action string, outcome audit.Outcome,
-	detail map[string]any, more func(*db.Tx) error) error {
-	ctx = context.WithoutCancel(ctx)
-	return ex.w.cfg.Store.InTx(ctx, func(tx *db.Tx) error {
-		r, err := tx.UpdateRequest(ctx, ex.r.ID, u)
-		if err != nil {
-			return err
-		}
+// moved keeps the request as a transition left it.
+func (ex *execution) moved(r portal.Request, err error) error {
+	if err == nil {
 		ex.r = r
-		if more != nil {
-			if err := more(tx); err != nil {
-				return err
-			}
-		}
-		_, err = tx.AppendAudit(ctx, ex.event(ctx, action, outcome, detail))
-		return err
-	})
+	}
+	return err
 }
 
 // fail ends the request as failed, with the cloud's error when there is one.
 func (ex *execution) fail(ctx context.Context, reason string, cause error) error {
-	now := ex.now()
-	u := db.RequestUpdate{From: []string{db.StatusApproved, db.StatusExecuting}, Status: db.StatusFailed,
-		FinishedAt: &now, Outcome: reason}
-	detail := map[string]any{"reason": reason}
-	if ce, ok := dws.AsError(cause); ok {
-		u.ErrorCode, u.ErrorMsg, u.ErrorRequestID = ce.Code, ce.Message, ce.RequestID
-		detail["status"], detail["error_code"], detail["error_msg"], detail["x_request_id"] = ce.StatusCode, ce.Code, ce.Message, ce.RequestID
+	var ce db.CloudError
+	detail := map[string]any{}
+	if e, ok := dws.AsError(cause); ok {
+		ce = db.CloudError{Code: e.Code, Message: e.Message, RequestID: e.RequestID}
+		cloudDetail(detail, e)
 	} else if cause != nil {
-		u.ErrorMsg = cause.Error()
+		ce.Message = cause.Error()
 		detail["error"] = cause.Error()
 	}
-	err := ex.transition(ctx, u, ActionFailed, audit.Failure, detail, func(tx *db.Tx) error {
-		return ex.notify(ctx, tx, requests.EventFailed)
-	})
+	err := ex.moved(ex.cfg.Requests.Fail(ctx, ex.r, reason, ce, detail))
 	if apperr.KindOf(err) == apperr.Conflict {
 		return nil // someone else finished it
 	}
 	return err
 }
 
-func (ex *execution) notify(ctx context.Context, tx *db.Tx, event string) error {
-	return ex.w.jobs.Notify(ctx, tx, event, ex.r)
-}
-
-// approvalLapsed reports whether the approval has run out.
-func (ex *execution) approvalLapsed() bool {
-	return ex.r.ApprovalExpiresAt != nil && !ex.now().Before(*ex.r.ApprovalExpiresAt)
-}
-
-// verifyApproval re-checks, right before a call, that the payload is the one
-// the approvers approved and that enough of them did.
-func (ex *execution) verifyApproval(ctx context.Context) error {
-	if !bytes.Equal(requests.PayloadHash(ex.r.Payload), ex.r.PayloadSHA256) {
-		return errors.New("the payload no longer matches its recorded hash: it was changed after filing")
-	}
-	approvals, err := ex.w.cfg.Store.Approvals(ctx, ex.r.ID)
-	if err != nil {
-		return err
-	}
-	n := 0
-	for _, a := range approvals {
-		if a.Decision != string(requests.Approve) || a.PolicyVersion != ex.r.PolicyVersion {
-			continue
-		}
-		if !bytes.Equal(a.PayloadSHA256, ex.r.PayloadSHA256) {
-			return fmt.Errorf("the payload is not the one %s approved: it was changed after approval", a.ApproverEmail)
-		}
-		n++
-	}
-	if n < ex.r.RequiredApprovals {
-		return fmt.Errorf("only %d of the %d required approvals are on record", n, ex.r.RequiredApprovals)
-	}
-	return nil
+// cloudDetail adds a cloud error's status, code, message and request id
+// to an audit detail.
+func cloudDetail(d map[string]any, ce *dws.Error) {
+	d["status"], d["error_code"], d["error_msg"], d["x_request_id"] = ce.StatusCode, ce.Code, ce.Message, ce.RequestID
 }
 
 // call is what a request sends.
 type call struct {
 	create dws.CreateParams // for a create
 	body   []byte           // for an operation (update only; empty otherwise)
+	period string           // the sync period an update sets
 }
 
 // plan reads and checks the call the request carries.
 func (ex *execution) plan() (call, error) {
 	switch ex.r.Operation {
-	case requests.OpCreate:
+	case portal.OpCreate:
 		p, err := dws.ParseCreateBody(ex.r.Payload)
 		return call{create: p}, err
-	case dws.OpUpdate:
-		_, err := dws.ParseUpdateBody(ex.r.Payload)
-		return call{body: ex.r.Payload}, err
+	case portal.OpUpdate:
+		period, err := dws.ParseUpdateBody(ex.r.Payload)
+		return call{body: ex.r.Payload, period: period}, err
 	}
 	if _, ok := drtask.SpecOf(ex.r.Operation); !ok {
 		return call{}, fmt.Errorf("unknown operation %q", ex.r.Operation)
@@ -210,7 +152,13 @@ func (ex *execution) plan() (call, error) {
 	return call{}, nil
 }
 
-func (ex *execution) isCreate() bool { return ex.r.Operation == requests.OpCreate }
+func (ex *execution) isCreate() bool { return ex.r.Operation == portal.OpCreate }
+
+// observation is what the request recorded of the task around the call.
+func (ex *execution) observation(c call) drtask.Observation {
+	return drtask.Observation{PreStatus: ex.r.PreStatus, PrePrimaryID: ex.r.PrePrimaryID,
+		PreStartTime: ex.r.PreStartTime, SeenTransient: ex.r.SeenTransient, NewPeriod: c.period}
+}
 
 // preflight checks everything that must hold before a call: the approval
 // is current and untouched and the live preconditions hold (for an
@@ -218,14 +166,14 @@ func (ex *execution) isCreate() bool { return ex.r.Operation == requests.OpCreat
 // when the request was ended (refused or failed), and the live task for an
 // operation, whose state becomes the pre-call snapshot.
 func (ex *execution) preflight(ctx context.Context) (c call, live dws.Task, done bool, err error) {
-	if ex.approvalLapsed() {
+	if ex.r.ApprovalLapsed(ex.now()) {
 		reason := "the approval lapsed before the call could be made"
 		if ex.r.ErrorMsg != "" || ex.r.ErrorCode != "" {
 			reason = fmt.Sprintf("the approval lapsed while the cloud kept failing (last error: %s %s)", ex.r.ErrorCode, ex.r.ErrorMsg)
 		}
 		return c, live, true, ex.fail(ctx, reason, nil)
 	}
-	if err := ex.verifyApproval(ctx); err != nil {
+	if err := ex.cfg.Requests.VerifyApproval(ctx, ex.r); err != nil {
 		return c, live, true, ex.refuse(ctx, "approval", err.Error())
 	}
 	c, err = ex.plan()
@@ -233,7 +181,7 @@ func (ex *execution) preflight(ctx context.Context) (c call, live dws.Task, done
 		return c, live, true, ex.refuse(ctx, "payload", err.Error())
 	}
 	if ex.isCreate() {
-		problems, err := ex.w.cfg.Checks.CheckCreate(ctx, c.create)
+		problems, err := ex.cfg.Checks.CheckCreate(ctx, c.create)
 		if err != nil {
 			return c, live, false, err // the cloud could not be asked: try again later
 		}
@@ -242,7 +190,7 @@ func (ex *execution) preflight(ctx context.Context) (c call, live dws.Task, done
 		}
 		return c, live, false, nil
 	}
-	state, err := ex.w.cfg.Checks.LiveState(ctx, ex.r.DRTaskID)
+	state, err := ex.cfg.Checks.LiveState(ctx, ex.r.DRTaskID)
 	switch {
 	case dws.IsKind(err, dws.KindNotFound):
 		return c, live, true, ex.refuse(ctx, "preconditions", "the DR task no longer exists (it was deleted meanwhile)")
@@ -258,7 +206,7 @@ func (ex *execution) preflight(ctx context.Context) (c call, live dws.Task, done
 // refuse ends the request before any call, with the reason audited.
 func (ex *execution) refuse(ctx context.Context, check, reason string) error {
 	reason = "refused before any call: " + reason
-	if err := ex.record(ctx, ActionRefused, audit.Denied, map[string]any{"reason": reason, "check": check}); err != nil {
+	if err := ex.cfg.Requests.Refused(ctx, ex.r, check, reason); err != nil {
 		return err
 	}
 	return ex.fail(ctx, reason, nil)
@@ -270,10 +218,7 @@ func (ex *execution) start(ctx context.Context) error {
 	if done || err != nil {
 		return err
 	}
-	now := ex.now()
-	err = ex.transition(ctx, db.RequestUpdate{From: []string{db.StatusApproved}, Status: db.StatusExecuting, StartedAt: &now},
-		ActionExecuting, audit.Info, nil, nil)
-	if err != nil {
+	if err := ex.moved(ex.cfg.Requests.BeginExecution(ctx, ex.r)); err != nil {
 		return err
 	}
 	return ex.send(ctx, c, live, false)
@@ -293,21 +238,19 @@ func (ex *execution) resend(ctx context.Context, afterAmbiguous bool) error {
 // records its result. afterAmbiguous says an earlier attempt may have been
 // applied: a "wrong state" answer then means it was.
 func (ex *execution) send(ctx context.Context, c call, live dws.Task, afterAmbiguous bool) error {
-	u := db.RequestUpdate{From: []string{db.StatusExecuting}, CallState: db.CallIntent, IncAttempts: true}
-	detail := map[string]any{"attempt": ex.r.CallAttempts + 1, "method": ex.r.Method, "path": ex.r.Path}
+	var snap *db.Snapshot
 	if !ex.isCreate() {
-		u.Snapshot, u.PreStatus, u.PrePrimaryID, u.PreStartTime = true, live.Status, live.Primary.ID, live.StartTime
-		detail["pre_status"], detail["pre_primary_id"] = live.Status, live.Primary.ID
+		snap = &db.Snapshot{Status: live.Status, PrimaryID: live.Primary.ID, StartTime: live.StartTime}
 	}
-	if err := ex.transition(ctx, u, ActionIntent, audit.Info, detail, nil); err != nil {
+	if err := ex.moved(ex.cfg.Requests.RecordIntent(ctx, ex.r, snap)); err != nil {
 		return err
 	}
 	var id string
 	var err error
 	if ex.isCreate() {
-		id, err = ex.w.cfg.Cloud.Create(ctx, c.create)
+		id, err = ex.cfg.Cloud.Create(ctx, c.create)
 	} else {
-		err = ex.w.cfg.Cloud.Operate(ctx, ex.r.Operation, ex.r.DRTaskID, c.body)
+		err = ex.cfg.Cloud.Operate(ctx, ex.r.Operation, ex.r.DRTaskID, c.body)
 	}
 	if err == nil {
 		return ex.accepted(ctx, id, false)
@@ -317,19 +260,19 @@ func (ex *execution) send(ctx context.Context, c call, live dws.Task, afterAmbig
 	case ok && !ex.isCreate() && afterAmbiguous && ce.Kind == dws.KindBusy:
 		// The earlier attempt was applied after all: the task has moved on.
 		return ex.accepted(ctx, "", true)
-	case ok && ex.r.Operation == dws.OpDelete && ce.Kind == dws.KindNotFound:
+	case ok && ex.r.Operation == portal.OpDelete && ce.Kind == dws.KindNotFound:
 		return ex.accepted(ctx, "", afterAmbiguous)
 	case ok && (ce.Kind == dws.KindThrottled || ce.Kind == dws.KindBusy):
 		// Refused before it was applied: safe to send again later.
-		if terr := ex.transition(ctx, db.RequestUpdate{From: []string{db.StatusExecuting}, CallState: db.CallNone,
-			ErrorCode: ce.Code, ErrorMsg: ce.Message, ErrorRequestID: ce.RequestID},
-			ActionResult, audit.Failure, resultDetail(ce, "refused for now; will retry"), nil); terr != nil {
+		if terr := ex.moved(ex.cfg.Requests.NotSent(ctx, ex.r,
+			db.CloudError{Code: ce.Code, Message: ce.Message, RequestID: ce.RequestID},
+			resultDetail(ce, "refused for now; will retry"))); terr != nil {
 			return terr
 		}
 		return err
 	case !ok || ce.Ambiguous():
 		// It may have been applied: the next run looks before sending again.
-		if rerr := ex.record(ctx, ActionResult, audit.Error, resultDetail(ce,
+		if rerr := ex.cfg.Requests.Unknown(ctx, ex.r, resultDetail(ce,
 			"outcome unknown; the next attempt will look at the task before sending anything")); rerr != nil {
 			return rerr
 		}
@@ -341,7 +284,8 @@ func (ex *execution) send(ctx context.Context, c call, live dws.Task, afterAmbig
 func resultDetail(ce *dws.Error, note string) map[string]any {
 	d := map[string]any{"note": note}
 	if ce != nil {
-		d["status"], d["error_code"], d["error_msg"], d["x_request_id"], d["error"] = ce.StatusCode, ce.Code, ce.Message, ce.RequestID, ce.Error()
+		cloudDetail(d, ce)
+		d["error"] = ce.Error()
 	}
 	return d
 }
@@ -349,15 +293,15 @@ func resultDetail(ce *dws.Error, note string) map[string]any {
 // recover settles a call whose outcome is unknown (a timeout, a crash
 // between intent and result). For a create it lists the tasks and adopts
 // the one with the requested name and clusters; for an operation it reads
-// the task and compares it with the pre-call snapshot. Only when the call
-// surely did not take effect is it sent again.
+// the task and asks drtask.TookEffect. Only when the call surely did not
+// take effect is it sent again.
 func (ex *execution) recover(ctx context.Context) error {
 	c, err := ex.plan()
 	if err != nil {
 		return ex.fail(ctx, "refused: "+err.Error(), nil)
 	}
 	if ex.isCreate() {
-		items, err := ex.w.cfg.Cloud.List(ctx)
+		items, err := ex.cfg.Cloud.List(ctx)
 		if err != nil {
 			return err
 		}
@@ -368,39 +312,30 @@ func (ex *execution) recover(ctx context.Context) error {
 			}
 		}
 	} else {
-		t, err := ex.w.cfg.Cloud.Get(ctx, ex.r.DRTaskID)
+		t, err := ex.cfg.Cloud.Get(ctx, ex.r.DRTaskID)
 		switch {
 		case dws.IsKind(err, dws.KindNotFound):
-			if ex.r.Operation == dws.OpDelete {
+			if ex.r.Operation == portal.OpDelete {
 				return ex.accepted(ctx, "", true)
 			}
 			return ex.fail(ctx, "the DR task disappeared from the cloud", err)
 		case err != nil:
 			return err
 		}
-		spec, _ := drtask.SpecOf(ex.r.Operation)
-		moved := t.Status != ex.r.PreStatus || slices.Contains(spec.Transient, t.Status) ||
-			(t.Primary.ID != "" && t.Primary.ID != ex.r.PrePrimaryID) ||
-			(ex.r.Operation == dws.OpUpdate && t.SyncPeriod == updatePeriod(ex.r.Payload))
-		if moved {
+		if drtask.TookEffect(ex.r.Operation, t, ex.observation(c)) {
 			return ex.accepted(ctx, "", true)
 		}
 	}
-	if err := ex.transition(ctx, db.RequestUpdate{From: []string{db.StatusExecuting}, CallState: db.CallNone},
-		ActionResult, audit.Info, map[string]any{"note": "the earlier attempt did not take effect; it may be sent again"}, nil); err != nil {
+	if err := ex.moved(ex.cfg.Requests.NotSent(ctx, ex.r, db.CloudError{},
+		map[string]any{"note": "the earlier attempt did not take effect; it may be sent again"})); err != nil {
 		return err
 	}
 	return ex.resend(ctx, true)
 }
 
-func updatePeriod(b []byte) string {
-	p, _ := dws.ParseUpdateBody(b)
-	return p
-}
-
 // accepted records that the cloud took the call and starts following it.
 func (ex *execution) accepted(ctx context.Context, taskID string, adopted bool) error {
-	deadline := ex.now().Add(ex.w.cfg.FollowTimeout)
+	deadline := ex.now().Add(ex.cfg.FollowTimeout)
 	detail := map[string]any{}
 	if taskID != "" {
 		detail["dr_task_id"] = taskID
@@ -411,89 +346,76 @@ func (ex *execution) accepted(ctx context.Context, taskID string, adopted bool) 
 			detail["adopted"] = "the earlier attempt's answer was lost; the task was found by name and clusters"
 		}
 	}
-	var more func(*db.Tx) error
+	var also func(*db.Tx) error
 	if ex.isCreate() {
 		c, _ := ex.plan()
-		ex.r.DRTaskID = taskID
-		more = func(tx *db.Tx) error {
+		also = func(tx *db.Tx) error {
 			return tx.InsertCreatedTask(ctx, taskID, c.create, "", "", ex.r.RequesterID, ex.now())
 		}
 	}
-	err := ex.transition(ctx, db.RequestUpdate{From: []string{db.StatusExecuting}, CallState: db.CallAccepted,
-		DRTaskID: taskID, FollowDeadline: &deadline}, ActionResult, audit.Success, detail, more)
-	if err != nil {
+	if err := ex.moved(ex.cfg.Requests.Accept(ctx, ex.r, taskID, deadline, detail, also)); err != nil {
 		return err
 	}
-	return river.JobSnooze(min(ex.w.cfg.FollowInterval, time.Second))
+	return river.JobSnooze(min(ex.cfg.FollowInterval, time.Second))
 }
 
-// follow reads the task and ends the request once the operation reached
-// its target state or a failure state, or ran out of time.
+// follow reads the task and ends the request once drtask.Judge says the
+// operation reached its target state or a failure state, or it ran out of
+// time.
 func (ex *execution) follow(ctx context.Context) error {
-	t, err := ex.w.cfg.Cloud.Get(ctx, ex.r.DRTaskID)
+	t, err := ex.cfg.Cloud.Get(ctx, ex.r.DRTaskID)
 	gone := dws.IsKind(err, dws.KindNotFound)
 	if err != nil && !gone {
 		if ex.timedOut() {
-			return ex.fail(ctx, fmt.Sprintf("timed out after %s; last state seen: %s", ex.w.cfg.FollowTimeout, ex.r.LastSeenStatus), err)
+			return ex.fail(ctx, fmt.Sprintf("timed out after %s; last state seen: %s", ex.cfg.FollowTimeout, ex.r.LastSeenStatus), err)
 		}
-		return river.JobSnooze(ex.w.cfg.FollowInterval)
+		return river.JobSnooze(ex.cfg.FollowInterval)
 	}
 	status := t.Status
 	if gone {
 		status = dws.StatusDeleted
-		if err := ex.w.cfg.Store.MarkTaskGone(context.WithoutCancel(ctx), ex.r.DRTaskID, ex.now()); err != nil {
+		if err := ex.cfg.Store.MarkTaskGone(context.WithoutCancel(ctx), ex.r.DRTaskID, ex.now()); err != nil {
 			return err
 		}
-	} else if err := ex.w.cfg.Store.UpsertTaskDetail(context.WithoutCancel(ctx), t, ex.now()); err != nil {
+	} else if err := ex.cfg.Store.UpsertTaskDetail(context.WithoutCancel(ctx), t, ex.now()); err != nil {
 		return err
 	}
 	spec, _ := drtask.SpecOf(ex.r.Operation)
-	transient := slices.Contains(spec.Transient, status)
+	transient := contains(spec.Transient, status)
 	if status != ex.r.LastSeenStatus || (transient && !ex.r.SeenTransient) {
-		if err := ex.transition(ctx, db.RequestUpdate{From: []string{db.StatusExecuting}, LastSeenStatus: status,
-			SeenTransient: transient}, ActionProgress, audit.Info, map[string]any{"from": ex.r.LastSeenStatus, "to": status}, nil); err != nil {
+		if err := ex.moved(ex.cfg.Requests.Observe(ctx, ex.r, status, transient)); err != nil {
 			return err
 		}
 	}
-	var outcome drtask.Outcome
-	var why string
-	if ex.isCreate() {
-		switch {
-		case gone:
-			outcome, why = drtask.Failed, "the DR task disappeared from the cloud while it was being created"
-		case status == dws.StatusUnstart:
-			outcome, why = drtask.Succeeded, fmt.Sprintf("DR task %s created; it is %s", t.Name, status)
-		case dws.Failed(status):
-			outcome, why = drtask.Failed, fmt.Sprintf("the DR task ended in %s", status)
-		}
-	} else {
-		outcome, why = drtask.Judge(ex.r.Operation, t, gone, drtask.Observation{PreStatus: ex.r.PreStatus,
-			PrePrimaryID: ex.r.PrePrimaryID, PreStartTime: ex.r.PreStartTime, SeenTransient: ex.r.SeenTransient})
-	}
-	now := ex.now()
+	c, _ := ex.plan()
+	outcome, why := drtask.Judge(ex.r.Operation, t, gone, ex.observation(c))
 	switch {
 	case outcome == drtask.Succeeded:
-		err := ex.transition(ctx, db.RequestUpdate{From: []string{db.StatusExecuting}, Status: db.StatusSucceeded,
-			FinishedAt: &now, Outcome: upperFirst(why)}, ActionSucceeded, audit.Success, map[string]any{"status": status},
-			func(tx *db.Tx) error {
-				if err := tx.ClearDrift(ctx, ex.r.DRTaskID); err != nil {
-					return err
-				}
-				return ex.notify(ctx, tx, requests.EventExecuted)
-			})
+		err := ex.moved(ex.cfg.Requests.Succeed(ctx, ex.r, upperFirst(why), status, func(tx *db.Tx) error {
+			return tx.ClearDrift(ctx, ex.r.DRTaskID)
+		}))
 		if apperr.KindOf(err) == apperr.Conflict {
 			return nil
 		}
 		if err == nil && !gone {
-			err = ex.w.cfg.Store.SchedulePoll(context.WithoutCancel(ctx), ex.r.DRTaskID, now)
+			err = ex.cfg.Store.SchedulePoll(context.WithoutCancel(ctx), ex.r.DRTaskID, ex.now())
 		}
 		return err
 	case outcome == drtask.Failed:
 		return ex.fail(ctx, why, nil)
 	case ex.timedOut():
-		return ex.fail(ctx, fmt.Sprintf("timed out after %s; last state seen: %s", ex.w.cfg.FollowTimeout, status), nil)
+		return ex.fail(ctx, fmt.Sprintf("timed out after %s; last state seen: %s", ex.cfg.FollowTimeout, status), nil)
 	}
-	return river.JobSnooze(ex.w.cfg.FollowInterval)
+	return river.JobSnooze(ex.cfg.FollowInterval)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func upperFirst(s string) string {

@@ -21,6 +21,7 @@ import (
 
 	"drportal/internal/audit"
 	"drportal/internal/db"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 )
 
@@ -91,7 +92,7 @@ func New(cfg Config) (*Jobs, error) {
 	}
 	j := &Jobs{cfg: cfg}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &executeWorker{cfg: &j.cfg, jobs: j})
+	river.AddWorker(workers, &executeWorker{cfg: &j.cfg})
 	river.AddWorker(workers, &webhookWorker{cfg: &j.cfg})
 	river.AddWorker(workers, &expireWorker{cfg: &j.cfg})
 	river.AddWorker(workers, &pollWorker{cfg: &j.cfg})
@@ -166,7 +167,7 @@ func (webhookArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAt
 
 // Notify implements requests.Notifier: the notification is queued in the
 // transaction of the transition it announces.
-func (j *Jobs) Notify(ctx context.Context, tx *db.Tx, event string, r db.Request) error {
+func (j *Jobs) Notify(ctx context.Context, tx *db.Tx, event string, r portal.Request) error {
 	if j.cfg.WebhookURL == "" {
 		return nil
 	}
@@ -174,7 +175,7 @@ func (j *Jobs) Notify(ctx context.Context, tx *db.Tx, event string, r db.Request
 		Event:      event,
 		OccurredAt: j.cfg.Now().UTC(),
 		Request: notifiedRequest{
-			ID: r.ID, Operation: r.Operation, TaskName: r.TaskName, DRTaskID: r.DRTaskID, Status: r.Status,
+			ID: r.ID, Operation: string(r.Operation), TaskName: r.TaskName, DRTaskID: r.DRTaskID, Status: string(r.Status),
 			Requester: r.RequesterEmail, Justification: r.Justification, RequiredApprovals: r.RequiredApprovals,
 			Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMsg: r.ErrorMsg, ErrorRequestID: r.ErrorRequestID,
 			URL: fmt.Sprintf("%s/requests/%d", j.cfg.BaseURL, r.ID),

@@ -19,6 +19,7 @@ import (
 	"drportal/internal/dws"
 	"drportal/internal/dwssim"
 	"drportal/internal/jobs"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/internal/testdb"
 )
@@ -41,7 +42,7 @@ type world struct {
 	client *dws.Client
 	tasks  *drtask.Service
 	reqs   *requests.Service
-	users  map[string]db.User
+	users  map[string]portal.User
 	// offset moves the executor's clock (approval lapses, deadlines).
 	offset atomic.Int64
 }
@@ -64,7 +65,7 @@ func newWorldWith(t *testing.T, opts dwssim.Options) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, store: store, sim: sim, clock: clock, client: client, users: map[string]db.User{}}
+	w := &world{t: t, store: store, sim: sim, clock: clock, client: client, users: map[string]portal.User{}}
 	w.tasks = &drtask.Service{Cloud: client, Store: store, Now: time.Now, PageTimeout: 2 * time.Second}
 	w.client = client
 	w.reqs = &requests.Service{Store: store, Now: time.Now}
@@ -75,7 +76,7 @@ func newWorldWith(t *testing.T, opts dwssim.Options) *world {
 		t.Fatal(err)
 	}
 	w.reqs.Enqueuer, w.reqs.Notifier = idle, idle
-	for name, roles := range map[string][]string{"req": {auth.RoleRequester}, "appr": {auth.RoleApprover}, "appr2": {auth.RoleApprover}} {
+	for name, roles := range map[string][]portal.Role{"req": {auth.RoleRequester}, "appr": {auth.RoleApprover}, "appr2": {auth.RoleApprover}} {
 		err := store.InTx(context.Background(), func(tx *db.Tx) error {
 			u, err := tx.CreateUser(context.Background(), name+"@example.com", name, "", roles)
 			w.users[name] = u
@@ -115,7 +116,7 @@ func (w *world) start(cloud jobs.Cloud, tweak ...func(*jobs.Config)) *jobs.Jobs 
 }
 
 // fileAndApprove files a create for an eligible pair and approves it.
-func (w *world) fileAndApprove(name string) db.Request {
+func (w *world) fileAndApprove(name string) portal.Request {
 	w.t.Helper()
 	ctx := context.Background()
 	p1, _ := w.sim.Cluster(project, dwssim.ClusterProd1)
@@ -125,19 +126,19 @@ func (w *world) fileAndApprove(name string) db.Request {
 	if err != nil || len(errs) > 0 {
 		w.t.Fatalf("prepare: %v %v", errs, err)
 	}
-	r, err := w.reqs.File(ctx, w.users["req"], requests.Draft{Operation: requests.OpCreate, TaskName: name,
+	r, err := w.reqs.File(ctx, w.users["req"], requests.Draft{Operation: portal.OpCreate, TaskName: name,
 		Method: plan.Method, Path: plan.Path, Payload: plan.Body, Justification: "test"})
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	r, err = w.reqs.Decide(ctx, w.users["appr"], r.ID, requests.Approve, "", hex.EncodeToString(r.PayloadSHA256))
-	if err != nil || r.Status != db.StatusApproved {
+	r, err = w.reqs.Decide(ctx, w.users["appr"], r.ID, portal.Approve, "", hex.EncodeToString(r.PayloadSHA256), "")
+	if err != nil || r.Status != portal.StatusApproved {
 		w.t.Fatalf("approve: %v %s", err, r.Status)
 	}
 	return r
 }
 
-func (w *world) wait(id int64, statuses ...string) db.Request {
+func (w *world) wait(id int64, statuses ...portal.RequestStatus) portal.Request {
 	w.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -180,8 +181,8 @@ func count(events []audit.Event, action, contains string) int {
 func TestExecutesAndFollowsToUnstart(t *testing.T) {
 	w := newWorld(t)
 	w.start(w.client)
-	r := w.wait(w.fileAndApprove("dr_exec1").ID, db.StatusSucceeded, db.StatusFailed)
-	if r.Status != db.StatusSucceeded || r.LastSeenStatus != "unstart" || r.CallAttempts != 1 {
+	r := w.wait(w.fileAndApprove("dr_exec1").ID, portal.StatusSucceeded, portal.StatusFailed)
+	if r.Status != portal.StatusSucceeded || r.LastSeenStatus != "unstart" || r.CallAttempts != 1 {
 		t.Fatalf("request %+v", r)
 	}
 	if tasks := w.sim.Tasks(project); len(tasks) != 1 || tasks[0].ID != r.DRTaskID {
@@ -199,14 +200,14 @@ func TestTamperedPayloadIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.start(w.client)
-	got := w.wait(r.ID, db.StatusFailed, db.StatusSucceeded)
-	if got.Status != db.StatusFailed || !strings.Contains(got.Outcome, "changed after filing") {
+	got := w.wait(r.ID, portal.StatusFailed, portal.StatusSucceeded)
+	if got.Status != portal.StatusFailed || !strings.Contains(got.Outcome, "changed after filing") {
 		t.Fatalf("tampered request: %s %q", got.Status, got.Outcome)
 	}
 	if n := w.sim.Calls("create"); n != 0 {
 		t.Errorf("the cloud got %d creates", n)
 	}
-	if count(w.timeline(r.ID), jobs.ActionRefused, "payload") != 1 {
+	if count(w.timeline(r.ID), requests.ActionRefused, "payload") != 1 {
 		t.Error("the refusal is not audited")
 	}
 }
@@ -244,20 +245,20 @@ func TestCrashBetweenIntentAndResultCreatesExactlyOneTask(t *testing.T) {
 		t.Fatal(err)
 	}
 	mid, _ := w.store.Request(context.Background(), r.ID)
-	if mid.Status != db.StatusExecuting || mid.CallState != db.CallIntent {
+	if mid.Status != portal.StatusExecuting || mid.CallState != portal.CallIntent {
 		t.Fatalf("after the crash: %s/%s", mid.Status, mid.CallState)
 	}
 
 	w.start(w.client) // the restarted worker
-	got := w.wait(r.ID, db.StatusSucceeded, db.StatusFailed)
+	got := w.wait(r.ID, portal.StatusSucceeded, portal.StatusFailed)
 	tasks := w.sim.Tasks(project)
-	if got.Status != db.StatusSucceeded || len(tasks) != 1 || tasks[0].ID != got.DRTaskID {
+	if got.Status != portal.StatusSucceeded || len(tasks) != 1 || tasks[0].ID != got.DRTaskID {
 		t.Fatalf("after restart: %s (%s), tasks %+v", got.Status, got.Outcome, tasks)
 	}
 	if n := w.sim.Calls("create"); n != 1 {
 		t.Errorf("create sent %d times", n)
 	}
-	if count(w.timeline(r.ID), jobs.ActionResult, "adopted") != 1 {
+	if count(w.timeline(r.ID), requests.ActionResult, "adopted") != 1 {
 		t.Error("the adoption is not in the history")
 	}
 }
@@ -268,8 +269,8 @@ func TestTransientFaultsAreRetriedAndEveryAttemptAudited(t *testing.T) {
 		w.start(w.client)
 		// Throttled twice: sent again, three attempts on record.
 		w.sim.InjectFault(dwssim.Fault{Route: "create", Status: 429, Code: "APIG.0308", Message: "throttled", Times: 2})
-		r := w.wait(w.fileAndApprove("dr_throttle").ID, db.StatusSucceeded, db.StatusFailed)
-		if r.Status != db.StatusSucceeded || r.CallAttempts != 3 {
+		r := w.wait(w.fileAndApprove("dr_throttle").ID, portal.StatusSucceeded, portal.StatusFailed)
+		if r.Status != portal.StatusSucceeded || r.CallAttempts != 3 {
 			t.Fatalf("throttled: %s after %d attempts (%s)", r.Status, r.CallAttempts, r.ErrorMsg)
 		}
 		ev := w.timeline(r.ID)
@@ -282,6 +283,11 @@ func TestTransientFaultsAreRetriedAndEveryAttemptAudited(t *testing.T) {
 		if n := len(w.sim.Tasks(project)); n != 1 {
 			t.Errorf("%d tasks", n)
 		}
+		// The throttled attempts' error is history once a later one was
+		// accepted: a succeeded request shows no cloud error.
+		if r.ErrorCode != "" || r.ErrorMsg != "" || r.ErrorRequestID != "" {
+			t.Errorf("succeeded request still carries the throttled attempt's error: %q %q %q", r.ErrorCode, r.ErrorMsg, r.ErrorRequestID)
+		}
 	})
 	t.Run("unavailable", func(t *testing.T) {
 		// A 503 leaves the outcome unknown: the task list is read before the
@@ -289,11 +295,11 @@ func TestTransientFaultsAreRetriedAndEveryAttemptAudited(t *testing.T) {
 		w := newWorld(t)
 		w.start(w.client)
 		w.sim.InjectFault(dwssim.Fault{Route: "create", Status: 503, Times: 1})
-		r := w.wait(w.fileAndApprove("dr_unavail").ID, db.StatusSucceeded, db.StatusFailed)
-		if r.Status != db.StatusSucceeded || w.sim.Calls("create") != 2 || w.sim.Calls("list") == 0 || len(w.sim.Tasks(project)) != 1 {
+		r := w.wait(w.fileAndApprove("dr_unavail").ID, portal.StatusSucceeded, portal.StatusFailed)
+		if r.Status != portal.StatusSucceeded || w.sim.Calls("create") != 2 || w.sim.Calls("list") == 0 || len(w.sim.Tasks(project)) != 1 {
 			t.Fatalf("503: %s, %d creates, %d lists", r.Status, w.sim.Calls("create"), w.sim.Calls("list"))
 		}
-		if n := count(w.timeline(r.ID), jobs.ActionResult, "outcome unknown"); n != 1 {
+		if n := count(w.timeline(r.ID), requests.ActionResult, "outcome unknown"); n != 1 {
 			t.Errorf("%d unknown outcomes recorded", n)
 		}
 	})
@@ -302,8 +308,8 @@ func TestTransientFaultsAreRetriedAndEveryAttemptAudited(t *testing.T) {
 		w := newWorld(t)
 		w.start(w.client)
 		w.sim.InjectFault(dwssim.Fault{Route: "create", Latency: 3 * time.Second, Times: 1})
-		r := w.wait(w.fileAndApprove("dr_slowly").ID, db.StatusSucceeded, db.StatusFailed)
-		if r.Status != db.StatusSucceeded || len(w.sim.Tasks(project)) != 1 {
+		r := w.wait(w.fileAndApprove("dr_slowly").ID, portal.StatusSucceeded, portal.StatusFailed)
+		if r.Status != portal.StatusSucceeded || len(w.sim.Tasks(project)) != 1 {
 			t.Fatalf("slow: %s %s, %d tasks", r.Status, r.ErrorMsg, len(w.sim.Tasks(project)))
 		}
 		if n := count(w.timeline(r.ID), audit.ActionCloudCall, "timed out"); n < 1 {
@@ -322,8 +328,8 @@ func TestAnApprovalLapsesWhileTheCloudIsDown(t *testing.T) {
 	w.start(w.client)
 	time.Sleep(300 * time.Millisecond) // a few failed attempts
 	w.offset.Store(int64(25 * time.Hour))
-	got := w.wait(r.ID, db.StatusFailed, db.StatusSucceeded)
-	if got.Status != db.StatusFailed || !strings.Contains(got.Outcome, "approval lapsed") {
+	got := w.wait(r.ID, portal.StatusFailed, portal.StatusSucceeded)
+	if got.Status != portal.StatusFailed || !strings.Contains(got.Outcome, "approval lapsed") {
 		t.Fatalf("request %s %q", got.Status, got.Outcome)
 	}
 	if n := w.sim.Calls("create"); n != 0 {
@@ -337,15 +343,15 @@ func TestAnOperationThatNeverSettlesTimesOut(t *testing.T) {
 	r := w.fileAndApprove("dr_stuck1")
 	// Leave the simulator's clock alone: the task stays creating.
 	deadline := time.Now().Add(20 * time.Second)
-	var got db.Request
+	var got portal.Request
 	for time.Now().Before(deadline) {
 		got, _ = w.store.Request(context.Background(), r.ID)
-		if got.Status == db.StatusFailed || got.Status == db.StatusSucceeded {
+		if got.Status == portal.StatusFailed || got.Status == portal.StatusSucceeded {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got.Status != db.StatusFailed || !strings.Contains(got.Outcome, "timed out") || !strings.Contains(got.Outcome, "creating") {
+	if got.Status != portal.StatusFailed || !strings.Contains(got.Outcome, "timed out") || !strings.Contains(got.Outcome, "creating") {
 		t.Fatalf("request %s %q", got.Status, got.Outcome)
 	}
 }
@@ -355,8 +361,8 @@ func TestRefusedWhenThePreconditionsNoLongerHold(t *testing.T) {
 	r := w.fileAndApprove("dr_precond")
 	w.sim.SetClusterStatus(project, dwssim.ClusterDR1, "FAILED")
 	w.start(w.client)
-	got := w.wait(r.ID, db.StatusFailed, db.StatusSucceeded)
-	if got.Status != db.StatusFailed || !strings.Contains(got.Outcome, "preconditions") || w.sim.Calls("create") != 0 {
+	got := w.wait(r.ID, portal.StatusFailed, portal.StatusSucceeded)
+	if got.Status != portal.StatusFailed || !strings.Contains(got.Outcome, "preconditions") || w.sim.Calls("create") != 0 {
 		t.Fatalf("request %s %q, %d creates", got.Status, got.Outcome, w.sim.Calls("create"))
 	}
 }
@@ -370,22 +376,22 @@ func TestTwoReplicasAndAnOutageStillExecuteOnce(t *testing.T) {
 	w.start(w.client)
 	w.start(w.client)
 	time.Sleep(500 * time.Millisecond) // both replicas see the outage
-	if got, _ := w.store.Request(context.Background(), r.ID); got.Status == db.StatusFailed || got.Status == db.StatusSucceeded {
+	if got, _ := w.store.Request(context.Background(), r.ID); got.Status == portal.StatusFailed || got.Status == portal.StatusSucceeded {
 		t.Fatalf("the request ended during the outage: %s %q", got.Status, got.Outcome)
 	}
 	w.sim.ClearFaults()
-	got := w.wait(r.ID, db.StatusSucceeded, db.StatusFailed)
-	if got.Status != db.StatusSucceeded || w.sim.Calls("create") != 1 || len(w.sim.Tasks(project)) != 1 {
+	got := w.wait(r.ID, portal.StatusSucceeded, portal.StatusFailed)
+	if got.Status != portal.StatusSucceeded || w.sim.Calls("create") != 1 || len(w.sim.Tasks(project)) != 1 {
 		t.Fatalf("after the outage: %s (%s), %d creates", got.Status, got.Outcome, w.sim.Calls("create"))
 	}
-	if n := count(w.timeline(r.ID), jobs.ActionExecuting, ""); n != 1 {
+	if n := count(w.timeline(r.ID), requests.ActionExecuting, ""); n != 1 {
 		t.Errorf("executing recorded %d times", n)
 	}
 }
 
 // fileOp files an operation on a task directly (as if the form's checks had
 // passed) and has it approved by as many approvers as the policy wants.
-func (w *world) fileOp(op, taskID string, body []byte) db.Request {
+func (w *world) fileOp(op portal.Operation, taskID string, body []byte) portal.Request {
 	w.t.Helper()
 	ctx := context.Background()
 	method, path, err := w.client.OperationCall(op, taskID)
@@ -398,10 +404,10 @@ func (w *world) fileOp(op, taskID string, body []byte) db.Request {
 		w.t.Fatal(err)
 	}
 	for _, who := range []string{"appr", "appr2"} {
-		if r.Status != db.StatusPending {
+		if r.Status != portal.StatusPending {
 			break
 		}
-		if r, err = w.reqs.Decide(ctx, w.users[who], r.ID, requests.Approve, "", hex.EncodeToString(r.PayloadSHA256)); err != nil {
+		if r, err = w.reqs.Decide(ctx, w.users[who], r.ID, portal.Approve, "", hex.EncodeToString(r.PayloadSHA256), ""); err != nil {
 			w.t.Fatalf("approve %s: %v", op, err)
 		}
 	}
@@ -424,14 +430,30 @@ func (w *world) simTask(id string) dwssim.TaskSnapshot {
 func TestTheWholeLifecycle(t *testing.T) {
 	w := newWorld(t)
 	w.start(w.client)
-	id := w.wait(w.fileAndApprove("dr_life01").ID, db.StatusSucceeded).DRTaskID
+	id := w.wait(w.fileAndApprove("dr_life01").ID, portal.StatusSucceeded).DRTaskID
 	primary0 := w.simTask(id).PrimaryClusterID
 
-	run := func(op string, body []byte, wantStatus string) db.Request {
+	run := func(op portal.Operation, body []byte, wantStatus string) portal.Request {
 		t.Helper()
-		r := w.wait(w.fileOp(op, id, body).ID, db.StatusSucceeded, db.StatusFailed)
-		if r.Status != db.StatusSucceeded {
+		r := w.wait(w.fileOp(op, id, body).ID, portal.StatusSucceeded, portal.StatusFailed)
+		if r.Status != portal.StatusSucceeded {
 			t.Fatalf("%s: %s (%s %s)", op, r.Status, r.Outcome, r.ErrorMsg)
+		}
+		// What the approvers were shown is what went on the wire: the
+		// request's method and path (from the SDK's request definitions)
+		// equal the audited attempt's.
+		attempts := 0
+		for _, e := range w.timeline(r.ID) {
+			if e.Action != audit.ActionCloudCall || !strings.Contains(string(e.Detail), `"operation":"`+string(op)+`"`) {
+				continue
+			}
+			attempts++
+			if d := string(e.Detail); !strings.Contains(d, `"method":"`+r.Method+`"`) || !strings.Contains(d, `"path":"`+r.Path+`"`) {
+				t.Errorf("%s: shown %s %s, sent %s", op, r.Method, r.Path, d)
+			}
+		}
+		if attempts == 0 {
+			t.Errorf("%s: no audited attempt", op)
 		}
 		if wantStatus != "" {
 			if got := w.simTask(id).Status; got != wantStatus {
@@ -440,23 +462,23 @@ func TestTheWholeLifecycle(t *testing.T) {
 		}
 		return r
 	}
-	run(dws.OpUpdate, dws.UpdateBody("10m"), "unstart")
+	run(portal.OpUpdate, dws.UpdateBody("10m"), "unstart")
 	if got := w.simTask(id).SyncPeriod; got != "10m" {
 		t.Errorf("sync period %s after update", got)
 	}
-	run(dws.OpStart, nil, "running")
+	run(portal.OpStart, nil, "running")
 
 	// Not allowed any more: refused before any call, and audited.
 	starts := w.sim.Calls("start")
-	refused := w.wait(w.fileOp(dws.OpStart, id, nil).ID, db.StatusFailed, db.StatusSucceeded)
-	if refused.Status != db.StatusFailed || !strings.Contains(refused.Outcome, "no longer allows") || w.sim.Calls("start") != starts {
+	refused := w.wait(w.fileOp(portal.OpStart, id, nil).ID, portal.StatusFailed, portal.StatusSucceeded)
+	if refused.Status != portal.StatusFailed || !strings.Contains(refused.Outcome, "no longer allows") || w.sim.Calls("start") != starts {
 		t.Errorf("start while running: %s %q, %d calls", refused.Status, refused.Outcome, w.sim.Calls("start")-starts)
 	}
-	if count(w.timeline(refused.ID), jobs.ActionRefused, "preconditions") != 1 {
+	if count(w.timeline(refused.ID), requests.ActionRefused, "preconditions") != 1 {
 		t.Error("the refusal is not audited")
 	}
 
-	run(dws.OpSwitchover, nil, "running")
+	run(portal.OpSwitchover, nil, "running")
 	if got := w.simTask(id).PrimaryClusterID; got == primary0 {
 		t.Fatalf("the switchover did not swap the roles")
 	}
@@ -474,14 +496,14 @@ func TestTheWholeLifecycle(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	before := w.simTask(id).PrimaryClusterID
-	run(dws.OpFailover, nil, "")
+	run(portal.OpFailover, nil, "")
 	if w.simTask(id).PrimaryClusterID == before {
 		t.Fatal("the failover did not promote the standby")
 	}
 	w.sim.SetClusterFaulty(project, prodName, false)
-	run(dws.OpRecovery, nil, "running")
-	run(dws.OpStop, nil, "stopped")
-	run(dws.OpDelete, nil, "")
+	run(portal.OpRecovery, nil, "running")
+	run(portal.OpStop, nil, "stopped")
+	run(portal.OpDelete, nil, "")
 	if got := w.simTask(id); got.ID != "" {
 		t.Errorf("the task still exists: %+v", got)
 	}
@@ -494,14 +516,14 @@ func TestTheWholeLifecycle(t *testing.T) {
 func TestAFailedOperationShowsItsEndState(t *testing.T) {
 	w := newWorld(t)
 	w.start(w.client)
-	id := w.wait(w.fileAndApprove("dr_fail01").ID, db.StatusSucceeded).DRTaskID
+	id := w.wait(w.fileAndApprove("dr_fail01").ID, portal.StatusSucceeded).DRTaskID
 	w.sim.FailNext("start", 1)
-	r := w.wait(w.fileOp(dws.OpStart, id, nil).ID, db.StatusFailed, db.StatusSucceeded)
-	if r.Status != db.StatusFailed || !strings.Contains(r.Outcome, "start_failed") {
+	r := w.wait(w.fileOp(portal.OpStart, id, nil).ID, portal.StatusFailed, portal.StatusSucceeded)
+	if r.Status != portal.StatusFailed || !strings.Contains(r.Outcome, "start_failed") {
 		t.Fatalf("start into start_failed: %s %q", r.Status, r.Outcome)
 	}
 	// Start is allowed again from start_failed.
-	if r := w.wait(w.fileOp(dws.OpStart, id, nil).ID, db.StatusFailed, db.StatusSucceeded); r.Status != db.StatusSucceeded {
+	if r := w.wait(w.fileOp(portal.OpStart, id, nil).ID, portal.StatusFailed, portal.StatusSucceeded); r.Status != portal.StatusSucceeded {
 		t.Fatalf("second start: %s %q", r.Status, r.Outcome)
 	}
 }
@@ -509,18 +531,18 @@ func TestAFailedOperationShowsItsEndState(t *testing.T) {
 func TestTheSwitchoverPitfall(t *testing.T) {
 	w := newWorldWith(t, dwssim.Options{AcceptanceLag: 2 * time.Second})
 	w.start(w.client)
-	id := w.wait(w.fileAndApprove("dr_pitfall").ID, db.StatusSucceeded).DRTaskID
-	w.wait(w.fileOp(dws.OpStart, id, nil).ID, db.StatusSucceeded)
+	id := w.wait(w.fileAndApprove("dr_pitfall").ID, portal.StatusSucceeded).DRTaskID
+	w.wait(w.fileOp(portal.OpStart, id, nil).ID, portal.StatusSucceeded)
 	before := w.simTask(id).PrimaryClusterID
-	sw := w.fileOp(dws.OpSwitchover, id, nil)
+	sw := w.fileOp(portal.OpSwitchover, id, nil)
 	// With the simulator's clock held, the task stays running (the cloud
 	// accepted the call but shows nothing yet): that is not success.
 	time.Sleep(700 * time.Millisecond)
-	if got, _ := w.store.Request(context.Background(), sw.ID); got.Status != db.StatusExecuting || got.CallState != db.CallAccepted {
+	if got, _ := w.store.Request(context.Background(), sw.ID); got.Status != portal.StatusExecuting || got.CallState != portal.CallAccepted {
 		t.Fatalf("during the acceptance lag the request is %s/%s (%s)", got.Status, got.CallState, got.Outcome)
 	}
-	r := w.wait(sw.ID, db.StatusSucceeded, db.StatusFailed)
-	if r.Status != db.StatusSucceeded || w.simTask(id).PrimaryClusterID == before {
+	r := w.wait(sw.ID, portal.StatusSucceeded, portal.StatusFailed)
+	if r.Status != portal.StatusSucceeded || w.simTask(id).PrimaryClusterID == before {
 		t.Fatalf("switchover reported %s with primary %s (before %s)", r.Status, w.simTask(id).PrimaryClusterID, before)
 	}
 }

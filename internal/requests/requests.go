@@ -1,49 +1,27 @@
-// Package requests is the approval workflow: filing a request for a cloud
-// change, approving or rejecting it under the approval policy, cancelling
-// and expiring it. Every transition and its audit event commit together; an
-// approval that completes the quorum enqueues the execution in the same
-// transaction.
+// Package requests is the request lifecycle: filing a request for a cloud
+// change, deciding on it under the approval policy, cancelling and expiring
+// it, and the executor's steps from approved to succeeded or failed. It owns
+// the state machine (portal.Transitions): every change of a request is one
+// of the named transitions below, each one guarded SQL statement that
+// commits together with its audit event and its notification.
 package requests
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
-	"drportal/internal/auth"
 	"drportal/internal/db"
+	"drportal/internal/portal"
 )
 
-// Operations, in the order pages list them.
-const (
-	OpCreate     = "create"
-	OpStart      = "start"
-	OpStop       = "stop"
-	OpUpdate     = "update"
-	OpSwitchover = "switchover"
-	OpFailover   = "failover"
-	OpRecovery   = "recovery"
-	OpDelete     = "delete"
-)
-
-// Operations lists every operation a request can be for.
-var Operations = []string{OpCreate, OpStart, OpStop, OpUpdate, OpSwitchover, OpFailover, OpRecovery, OpDelete}
-
-// Statuses a request can be in.
-var Statuses = []string{db.StatusPending, db.StatusApproved, db.StatusExecuting, db.StatusSucceeded, db.StatusFailed,
-	db.StatusRejected, db.StatusCancelled, db.StatusExpired}
-
-// MaxApprovals is the most approvals a policy may require for one operation.
-const MaxApprovals = 5
-
-// Audit actions of the workflow.
+// Audit actions of the request lifecycle, the workflow's and the
+// executor's alike.
 const (
 	ActionFiled         = "request.filed"
 	ActionDecision      = "request.decision"
@@ -51,9 +29,22 @@ const (
 	ActionRejected      = "request.rejected"
 	ActionCancelled     = "request.cancelled"
 	ActionExpired       = "request.expired"
-	ActionPolicyUpdated = "policy.updated"
 	ActionChecked       = "request.checked"
+	ActionExecuting     = "request.executing"
+	ActionIntent        = "request.intent"
+	ActionResult        = "request.result"
+	ActionRefused       = "request.refused"
+	ActionProgress      = "request.progress"
+	ActionSucceeded     = "request.succeeded"
+	ActionFailed        = "request.failed"
+	ActionPolicyUpdated = "policy.updated"
 )
+
+// Actions lists the request lifecycle's audit actions (the audit filter
+// offers them all).
+var Actions = []string{ActionFiled, ActionDecision, ActionApproved, ActionRejected, ActionCancelled, ActionExpired,
+	ActionChecked, ActionExecuting, ActionIntent, ActionResult, ActionRefused, ActionProgress, ActionSucceeded,
+	ActionFailed}
 
 // Webhook events.
 const (
@@ -76,17 +67,17 @@ type Enqueuer interface {
 // Notifier announces a request event (a webhook), inside the transaction
 // of the transition it announces.
 type Notifier interface {
-	Notify(ctx context.Context, tx *db.Tx, event string, r db.Request) error
+	Notify(ctx context.Context, tx *db.Tx, event string, r portal.Request) error
 }
 
 // Checker asks the cloud whether a request's preconditions hold now. It
 // returns what no longer holds; an error means the cloud could not be asked
 // (its message is shown).
 type Checker interface {
-	Preconditions(ctx context.Context, r db.Request) ([]string, error)
+	Preconditions(ctx context.Context, r portal.Request) ([]string, error)
 }
 
-// Service runs the approval workflow.
+// Service runs the request lifecycle.
 type Service struct {
 	Store    *db.Store
 	Now      func() time.Time
@@ -99,15 +90,9 @@ type Service struct {
 	CheckInterval time.Duration
 }
 
-// PayloadHash is the SHA-256 of a payload, the value approvals record.
-func PayloadHash(payload []byte) []byte {
-	h := sha256.Sum256(payload)
-	return h[:]
-}
-
 // Draft is a request about to be filed.
 type Draft struct {
-	Operation     string
+	Operation     portal.Operation
 	DRTaskID      string // "" for a create
 	TaskName      string
 	Method        string
@@ -144,14 +129,10 @@ func targetKey(d Draft) string {
 	return "create:" + strings.ToLower(d.TaskName)
 }
 
-func (s *Service) event(ctx context.Context, action string, outcome audit.Outcome, r db.Request, detail map[string]any) audit.Event {
-	return Event(ctx, action, outcome, r, s.Now(), detail)
-}
-
 // Event is an audit event about request r: its subject is the DR task (or
 // the request, before the task exists), and its detail names the operation,
 // the task, the payload hash and the policy version, whoever records it.
-func Event(ctx context.Context, action string, outcome audit.Outcome, r db.Request, at time.Time, detail map[string]any) audit.Event {
+func Event(ctx context.Context, action string, outcome audit.Outcome, r portal.Request, at time.Time, detail map[string]any) audit.Event {
 	e := audit.FromContext(ctx, action, outcome)
 	e.OccurredAt = at
 	e.RequestID = r.ID
@@ -174,51 +155,103 @@ func Event(ctx context.Context, action string, outcome audit.Outcome, r db.Reque
 // SubjectRequest is the audit subject type of a request.
 const SubjectRequest = "request"
 
-func (s *Service) notify(ctx context.Context, tx *db.Tx, event string, r db.Request) error {
-	if s.Notifier == nil {
-		return nil
+// sources are the statuses the state machine lets a request leave for to:
+// the guard of every transition into to.
+func sources(to portal.RequestStatus) []portal.RequestStatus {
+	var out []portal.RequestStatus
+	for _, from := range portal.RequestStatuses {
+		if portal.CanMove(from, to) {
+			out = append(out, from)
+		}
 	}
-	return s.Notifier.Notify(ctx, tx, event, r)
+	return out
+}
+
+// step is one transition: its guarded statement, anything else that must
+// commit with it, its notification and its audit event.
+type step struct {
+	move    func(tx *db.Tx) (portal.Request, error)
+	also    func(tx *db.Tx, r portal.Request) error
+	notify  string // webhook event; "" for none
+	action  string
+	outcome audit.Outcome
+	detail  map[string]any
+}
+
+// apply makes the step in tx. The audit event is appended last: the
+// chain's lock is held from the append until commit.
+func (s *Service) apply(ctx context.Context, tx *db.Tx, st step) (portal.Request, error) {
+	r, err := st.move(tx)
+	if err != nil {
+		return portal.Request{}, err
+	}
+	if st.also != nil {
+		if err := st.also(tx, r); err != nil {
+			return portal.Request{}, err
+		}
+	}
+	if st.notify != "" && s.Notifier != nil {
+		if err := s.Notifier.Notify(ctx, tx, st.notify, r); err != nil {
+			return portal.Request{}, err
+		}
+	}
+	if _, err := tx.AppendAudit(ctx, Event(ctx, st.action, st.outcome, r, s.Now(), st.detail)); err != nil {
+		return portal.Request{}, err
+	}
+	return r, nil
+}
+
+// run makes the step in a transaction of its own; a step that was started
+// is finished even when its caller gives up.
+func (s *Service) run(ctx context.Context, st step) (portal.Request, error) {
+	ctx = context.WithoutCancel(ctx)
+	var out portal.Request
+	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		out, err = s.apply(ctx, tx, st)
+		return err
+	})
+	return out, err
 }
 
 // File files a request. With a policy that needs no approval for the
 // operation, the request is approved and its execution enqueued at once.
-func (s *Service) File(ctx context.Context, u db.User, d Draft) (db.Request, error) {
-	if !slices.Contains(Operations, d.Operation) {
-		return db.Request{}, apperr.New(apperr.Invalid, "Unknown operation %q.", d.Operation)
+func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Request, error) {
+	if !d.Operation.Valid() {
+		return portal.Request{}, apperr.New(apperr.Invalid, "Unknown operation %q.", d.Operation)
 	}
-	if !auth.Has(u, auth.RoleRequester) {
-		return db.Request{}, apperr.New(apperr.Forbidden, "Only requesters can file requests.")
+	if !u.Has(portal.RoleRequester) {
+		return portal.Request{}, apperr.New(apperr.Forbidden, "Only requesters can file requests.")
 	}
 	if msg := CheckJustification(d.Justification); msg != "" {
-		return db.Request{}, apperr.New(apperr.Invalid, "%s", msg)
+		return portal.Request{}, apperr.New(apperr.Invalid, "%s", msg)
 	}
 	now := s.Now()
-	var out db.Request
+	var out portal.Request
 	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
 		policy, err := tx.CurrentPolicy(ctx)
 		if err != nil {
 			return err
 		}
-		r, err := tx.InsertRequest(ctx, db.Request{
-			Operation: d.Operation, DRTaskID: d.DRTaskID, TaskName: d.TaskName, TargetKey: targetKey(d),
-			Method: d.Method, Path: d.Path, Payload: d.Payload, PayloadSHA256: PayloadHash(d.Payload),
-			RequesterID: u.ID, Justification: strings.TrimSpace(d.Justification), Status: db.StatusPending,
-			RequiredApprovals: policy.Approvals[d.Operation], PolicyVersion: policy.Version,
-			CreatedAt: now, ExpiresAt: now.Add(policy.PendingTTL),
-			Consequence: d.Consequence, ConfirmName: d.ConfirmName,
+		r, err := s.apply(ctx, tx, step{
+			move: func(tx *db.Tx) (portal.Request, error) {
+				return tx.InsertRequest(ctx, portal.Request{
+					Operation: d.Operation, DRTaskID: d.DRTaskID, TaskName: d.TaskName, TargetKey: targetKey(d),
+					Method: d.Method, Path: d.Path, Payload: d.Payload, PayloadSHA256: portal.PayloadHash(d.Payload),
+					RequesterID: u.ID, Justification: strings.TrimSpace(d.Justification), Status: portal.StatusPending,
+					RequiredApprovals: policy.Approvals[d.Operation], PolicyVersion: policy.Version,
+					CreatedAt: now, ExpiresAt: now.Add(policy.PendingTTL),
+					Consequence: d.Consequence, ConfirmName: d.ConfirmName,
+				})
+			},
+			notify: EventFiled, action: ActionFiled, outcome: audit.Success,
+			detail: map[string]any{
+				"method": d.Method, "path": d.Path, "payload": string(d.Payload), "justification": strings.TrimSpace(d.Justification),
+				"required_approvals": policy.Approvals[d.Operation], "expires_at": now.Add(policy.PendingTTL),
+				"consequence": d.Consequence, "confirmed_cluster": d.ConfirmName,
+			},
 		})
 		if err != nil {
-			return err
-		}
-		if _, err := tx.AppendAudit(ctx, s.event(ctx, ActionFiled, audit.Success, r, map[string]any{
-			"method": r.Method, "path": r.Path, "payload": string(r.Payload), "justification": r.Justification,
-			"required_approvals": r.RequiredApprovals, "expires_at": r.ExpiresAt,
-			"consequence": r.Consequence, "confirmed_cluster": r.ConfirmName,
-		})); err != nil {
-			return err
-		}
-		if err := s.notify(ctx, tx, EventFiled, r); err != nil {
 			return err
 		}
 		out = r
@@ -230,45 +263,36 @@ func (s *Service) File(ctx context.Context, u db.User, d Draft) (db.Request, err
 	return out, err
 }
 
-// approve moves a request whose quorum is reached to approved and enqueues
-// its execution, all in tx.
-func (s *Service) approve(ctx context.Context, tx *db.Tx, r db.Request, policy db.Policy, why string) (db.Request, error) {
+// approve: pending → approved once the quorum is reached; the execution is
+// enqueued in the same transaction.
+func (s *Service) approve(ctx context.Context, tx *db.Tx, r portal.Request, policy portal.Policy, why string) (portal.Request, error) {
 	now := s.Now()
 	until := now.Add(policy.ApprovalTTL)
-	r, err := tx.UpdateRequest(ctx, r.ID, db.RequestUpdate{From: []string{db.StatusPending}, Status: db.StatusApproved,
-		ApprovedAt: &now, ApprovalExpiresAt: &until})
-	if err != nil {
-		return db.Request{}, err
-	}
-	if _, err := tx.AppendAudit(ctx, s.event(ctx, ActionApproved, audit.Success, r, map[string]any{
-		"reason": why, "approval_expires_at": until})); err != nil {
-		return db.Request{}, err
-	}
-	if err := s.Enqueuer.EnqueueExecution(ctx, tx, r.ID); err != nil {
-		return db.Request{}, fmt.Errorf("enqueue request %d: %w", r.ID, err)
-	}
-	return r, s.notify(ctx, tx, EventApproved, r)
+	return s.apply(ctx, tx, step{
+		move: func(tx *db.Tx) (portal.Request, error) {
+			return tx.ApproveRequest(ctx, r.ID, sources(portal.StatusApproved), now, until)
+		},
+		also: func(tx *db.Tx, r portal.Request) error {
+			if err := s.Enqueuer.EnqueueExecution(ctx, tx, r.ID); err != nil {
+				return fmt.Errorf("enqueue request %d: %w", r.ID, err)
+			}
+			return nil
+		},
+		notify: EventApproved, action: ActionApproved, outcome: audit.Success,
+		detail: map[string]any{"reason": why, "approval_expires_at": until},
+	})
 }
 
-// Decision is an approver's answer.
-type Decision string
-
-// Decisions.
-const (
-	Approve Decision = "approve"
-	Reject  Decision = "reject"
-)
-
 // CanDecide says whether u may approve or reject r now, and if not, why.
-func CanDecide(u db.User, r db.Request, decided []db.Approval, now time.Time) (bool, string) {
+func CanDecide(u portal.User, r portal.Request, decided []portal.Approval, now time.Time) (bool, string) {
 	switch {
-	case r.Status != db.StatusPending:
+	case r.Status != portal.StatusPending:
 		return false, fmt.Sprintf("This request is %s: it can no longer be decided.", r.Status)
 	case !now.Before(r.ExpiresAt):
 		return false, "The request has expired."
 	case u.ID == r.RequesterID:
 		return false, "Nobody approves their own request, whatever their roles."
-	case !auth.Has(u, auth.RoleApprover):
+	case !u.Has(portal.RoleApprover):
 		return false, "Only approvers can approve or reject requests."
 	}
 	for _, a := range decided {
@@ -280,37 +304,33 @@ func CanDecide(u db.User, r db.Request, decided []db.Approval, now time.Time) (b
 }
 
 // CanCancel says whether u may cancel r now.
-func CanCancel(u db.User, r db.Request, now time.Time) bool {
-	return r.Status == db.StatusPending && u.ID == r.RequesterID && now.Before(r.ExpiresAt)
+func CanCancel(u portal.User, r portal.Request, now time.Time) bool {
+	return r.Status == portal.StatusPending && u.ID == r.RequesterID && now.Before(r.ExpiresAt)
 }
 
 // Decide records an approver's decision. seenHash is the payload hash the
 // approver was shown: a request whose payload is not what they saw is not
-// decided. An approval that completes the quorum approves the request and
-// enqueues its execution in the same transaction; a rejection ends it.
-func (s *Service) Decide(ctx context.Context, u db.User, id int64, d Decision, comment, seenHash string) (db.Request, error) {
-	return s.DecideConfirmed(ctx, u, id, d, comment, seenHash, "")
-}
-
-// DecideConfirmed is Decide for a high-risk request, whose approval needs
-// the affected cluster's name typed exactly as the requester had to.
-func (s *Service) DecideConfirmed(ctx context.Context, u db.User, id int64, d Decision, comment, seenHash, confirm string) (db.Request, error) {
-	if d != Approve && d != Reject {
-		return db.Request{}, apperr.New(apperr.Invalid, "Decide approve or reject.")
+// decided. A high-risk request's approval needs the affected cluster's name
+// typed (confirm) exactly as the requester had to. An approval that
+// completes the quorum approves the request and enqueues its execution in
+// the same transaction; a rejection ends it.
+func (s *Service) Decide(ctx context.Context, u portal.User, id int64, d portal.Decision, comment, seenHash, confirm string) (portal.Request, error) {
+	if d != portal.Approve && d != portal.Reject {
+		return portal.Request{}, apperr.New(apperr.Invalid, "Decide approve or reject.")
 	}
 	comment = strings.TrimSpace(comment)
 	if utf8.RuneCountInString(comment) > MaxJustification {
-		return db.Request{}, apperr.New(apperr.Invalid, "Keep the comment under %d characters.", MaxJustification)
+		return portal.Request{}, apperr.New(apperr.Invalid, "Keep the comment under %d characters.", MaxJustification)
 	}
-	if d == Reject && comment == "" {
-		return db.Request{}, apperr.New(apperr.Invalid, "Say why you reject the request: the requester needs to know.")
+	if d == portal.Reject && comment == "" {
+		return portal.Request{}, apperr.New(apperr.Invalid, "Say why you reject the request: the requester needs to know.")
 	}
 	now := s.Now()
 	evidence, err := s.evidence(ctx, id)
 	if err != nil {
-		return db.Request{}, err
+		return portal.Request{}, err
 	}
-	var out db.Request
+	var out portal.Request
 	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
 		r, err := tx.Request(ctx, id, true) // serialises decisions on this request
 		if err != nil {
@@ -322,47 +342,45 @@ func (s *Service) DecideConfirmed(ctx context.Context, u db.User, id int64, d De
 		}
 		if ok, why := CanDecide(u, r, decided, now); !ok {
 			kind := apperr.Conflict
-			if u.ID == r.RequesterID || !auth.Has(u, auth.RoleApprover) {
+			if u.ID == r.RequesterID || !u.Has(portal.RoleApprover) {
 				kind = apperr.Forbidden
 			}
 			return apperr.New(kind, "%s Nothing was changed.", why)
 		}
-		if d == Approve && r.ConfirmName != "" && strings.TrimSpace(confirm) != r.ConfirmName {
+		if d == portal.Approve && r.ConfirmName != "" && strings.TrimSpace(confirm) != r.ConfirmName {
 			return apperr.New(apperr.Invalid, "Type the name of the affected cluster, %s, exactly, to approve. Nothing was changed.", r.ConfirmName)
 		}
 		if !strings.EqualFold(seenHash, hex.EncodeToString(r.PayloadSHA256)) {
 			return apperr.New(apperr.Conflict, "The request is not what you were shown (payload hash %s, you saw %s). Reload it and decide again. Nothing was changed.",
 				short(hex.EncodeToString(r.PayloadSHA256)), short(seenHash))
 		}
-		if err := tx.InsertApproval(ctx, db.Approval{RequestID: id, ApproverID: u.ID, Decision: string(d), Comment: comment,
-			PayloadSHA256: r.PayloadSHA256, PolicyVersion: r.PolicyVersion, DecidedAt: now}); err != nil {
+		a := portal.Approval{RequestID: id, ApproverID: u.ID, ApproverEmail: u.Email, Decision: d, Comment: comment,
+			PayloadSHA256: r.PayloadSHA256, PolicyVersion: r.PolicyVersion, DecidedAt: now}
+		out, err = s.apply(ctx, tx, step{
+			move:   func(tx *db.Tx) (portal.Request, error) { return r, tx.InsertApproval(ctx, a) },
+			action: ActionDecision, outcome: audit.Success,
+			detail: map[string]any{"decision": string(d), "comment": comment, "confirmed_cluster": confirmedName(d, r),
+				"shown": map[string]any{"method": r.Method, "path": r.Path, "payload": string(r.Payload),
+					"consequence": r.Consequence, "task_state": evidence}},
+		})
+		if err != nil {
 			return err
 		}
-		if _, err := tx.AppendAudit(ctx, s.event(ctx, ActionDecision, audit.Success, r, map[string]any{
-			"decision": string(d), "comment": comment, "confirmed_cluster": confirmedName(d, r),
-			"shown": map[string]any{"method": r.Method, "path": r.Path, "payload": string(r.Payload),
-				"consequence": r.Consequence, "task_state": evidence}})); err != nil {
+		if d == portal.Reject {
+			out, err = s.apply(ctx, tx, step{
+				move: func(tx *db.Tx) (portal.Request, error) {
+					return tx.EndRequest(ctx, id, sources(portal.StatusRejected), portal.StatusRejected, now,
+						"rejected by "+u.Email+": "+comment, db.CloudError{})
+				},
+				notify: EventRejected, action: ActionRejected, outcome: audit.Success,
+				detail: map[string]any{"comment": comment},
+			})
 			return err
 		}
-		if d == Reject {
-			r, err = tx.UpdateRequest(ctx, id, db.RequestUpdate{From: []string{db.StatusPending}, Status: db.StatusRejected,
-				FinishedAt: &now, Outcome: "rejected by " + u.Email + ": " + comment})
-			if err != nil {
-				return err
-			}
-			if _, err := tx.AppendAudit(ctx, s.event(ctx, ActionRejected, audit.Success, r, map[string]any{"comment": comment})); err != nil {
-				return err
-			}
-			out = r
-			return s.notify(ctx, tx, EventRejected, r)
+		approvals, err := portal.Quorum(r, append(decided, a))
+		if err != nil {
+			return apperr.Wrap(apperr.Conflict, err, "%s. Nothing was changed.", upperFirst(err.Error()))
 		}
-		approvals := 1
-		for _, a := range decided {
-			if a.Decision == string(Approve) && a.PolicyVersion == r.PolicyVersion && string(a.PayloadSHA256) == string(r.PayloadSHA256) {
-				approvals++
-			}
-		}
-		out = r
 		if approvals < r.RequiredApprovals {
 			return nil
 		}
@@ -378,6 +396,24 @@ func (s *Service) DecideConfirmed(ctx context.Context, u db.User, id int64, d De
 	return out, err
 }
 
+// VerifyApproval re-checks, right before a call, that the payload is the
+// one the approvers approved and that enough of them did: the same quorum
+// rule as when they decided.
+func (s *Service) VerifyApproval(ctx context.Context, r portal.Request) error {
+	approvals, err := s.Store.Approvals(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	n, err := portal.Quorum(r, approvals)
+	if err != nil {
+		return err
+	}
+	if n < r.RequiredApprovals {
+		return fmt.Errorf("only %d of the %d required approvals are on record", n, r.RequiredApprovals)
+	}
+	return nil
+}
+
 func short(h string) string {
 	if len(h) > 12 {
 		return h[:12] + "…"
@@ -385,29 +421,36 @@ func short(h string) string {
 	return h
 }
 
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
 // CanCheck says whether u may ask for a live check of r's preconditions:
 // the people who act on it (requesters and approvers), while it waits to run.
-func CanCheck(u db.User, r db.Request, now time.Time) bool {
-	st := effectiveStatus(r, now)
-	return (st == db.StatusPending || st == db.StatusApproved) &&
-		(auth.Has(u, auth.RoleRequester) || auth.Has(u, auth.RoleApprover))
+func CanCheck(u portal.User, r portal.Request, now time.Time) bool {
+	st := r.EffectiveStatus(now)
+	return (st == portal.StatusPending || st == portal.StatusApproved) &&
+		(u.Has(portal.RoleRequester) || u.Has(portal.RoleApprover))
 }
 
 // Check asks the cloud whether r's preconditions still hold and records
 // the answer with its audit event. Pages show the last answer; this is the
 // only way a person makes the portal ask again, and it is rate-limited per
 // request across everyone and every replica.
-func (s *Service) Check(ctx context.Context, u db.User, id int64) (db.Request, error) {
+func (s *Service) Check(ctx context.Context, u portal.User, id int64) (portal.Request, error) {
 	now := s.Now()
 	r, err := s.Store.Request(ctx, id)
 	if err != nil {
-		return db.Request{}, err
+		return portal.Request{}, err
 	}
-	if !auth.Has(u, auth.RoleRequester) && !auth.Has(u, auth.RoleApprover) {
-		return db.Request{}, apperr.New(apperr.Forbidden, "Only requesters and approvers can ask for a live check.")
+	if !u.Has(portal.RoleRequester) && !u.Has(portal.RoleApprover) {
+		return portal.Request{}, apperr.New(apperr.Forbidden, "Only requesters and approvers can ask for a live check.")
 	}
 	if !CanCheck(u, r, now) {
-		return db.Request{}, apperr.New(apperr.Conflict, "Request #%d is %s: there are no preconditions left to check.", id, effectiveStatus(r, now))
+		return portal.Request{}, apperr.New(apperr.Conflict, "Request #%d is %s: there are no preconditions left to check.", id, r.EffectiveStatus(now))
 	}
 	interval := s.CheckInterval
 	if interval <= 0 {
@@ -415,7 +458,7 @@ func (s *Service) Check(ctx context.Context, u db.User, id int64) (db.Request, e
 	}
 	claimedAt, ok, err := s.Store.ClaimCheck(ctx, id, now, interval)
 	if err != nil {
-		return db.Request{}, err
+		return portal.Request{}, err
 	}
 	if !ok {
 		msg := "The preconditions were checked moments ago; wait a few seconds and check again."
@@ -423,7 +466,7 @@ func (s *Service) Check(ctx context.Context, u db.User, id int64) (db.Request, e
 			msg = fmt.Sprintf("The preconditions were checked at %s; you can check again from %s.",
 				cur.CheckedAt.UTC().Format("15:04:05 UTC"), cur.CheckedAt.Add(interval).UTC().Format("15:04:05 UTC"))
 		}
-		return db.Request{}, apperr.New(apperr.TooMany, "%s", msg)
+		return portal.Request{}, apperr.New(apperr.TooMany, "%s", msg)
 	}
 	problems, cerr := s.Checker.Preconditions(ctx, r)
 	cloudErr, outcome := "", audit.Success
@@ -435,23 +478,21 @@ func (s *Service) Check(ctx context.Context, u db.User, id int64) (db.Request, e
 	case len(problems) > 0:
 		outcome = audit.Denied
 	}
-	err = s.Store.InTx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
-		if err := tx.RecordCheck(ctx, id, claimedAt, problems, cloudErr); err != nil {
-			return err
-		}
-		_, err := tx.AppendAudit(ctx, s.event(ctx, ActionChecked, outcome, r, detail))
-		return err
+	return s.run(ctx, step{
+		move: func(tx *db.Tx) (portal.Request, error) {
+			if err := tx.RecordCheck(ctx, id, claimedAt, problems, cloudErr); err != nil {
+				return portal.Request{}, err
+			}
+			return tx.Request(ctx, id, false)
+		},
+		action: ActionChecked, outcome: outcome, detail: detail,
 	})
-	if err != nil {
-		return db.Request{}, err
-	}
-	return s.Store.Request(ctx, id)
 }
 
 // Cancel withdraws a pending request; only its requester may.
-func (s *Service) Cancel(ctx context.Context, u db.User, id int64) (db.Request, error) {
+func (s *Service) Cancel(ctx context.Context, u portal.User, id int64) (portal.Request, error) {
 	now := s.Now()
-	var out db.Request
+	var out portal.Request
 	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
 		r, err := tx.Request(ctx, id, true)
 		if err != nil {
@@ -461,32 +502,19 @@ func (s *Service) Cancel(ctx context.Context, u db.User, id int64) (db.Request, 
 			return apperr.New(apperr.Forbidden, "Only the requester can cancel request #%d. Nothing was changed.", id)
 		}
 		if !CanCancel(u, r, now) {
-			return apperr.New(apperr.Conflict, "Request #%d is %s, so it can no longer be cancelled. Nothing was changed.", id, effectiveStatus(r, now))
+			return apperr.New(apperr.Conflict, "Request #%d is %s, so it can no longer be cancelled. Nothing was changed.", id, r.EffectiveStatus(now))
 		}
-		r, err = tx.UpdateRequest(ctx, id, db.RequestUpdate{From: []string{db.StatusPending}, Status: db.StatusCancelled,
-			FinishedAt: &now, Outcome: "cancelled by the requester"})
-		if err != nil {
-			return err
-		}
-		if _, err := tx.AppendAudit(ctx, s.event(ctx, ActionCancelled, audit.Success, r, nil)); err != nil {
-			return err
-		}
-		out = r
-		return s.notify(ctx, tx, EventCancelled, r)
+		out, err = s.apply(ctx, tx, step{
+			move: func(tx *db.Tx) (portal.Request, error) {
+				return tx.EndRequest(ctx, id, sources(portal.StatusCancelled), portal.StatusCancelled, now,
+					"cancelled by the requester", db.CloudError{})
+			},
+			notify: EventCancelled, action: ActionCancelled, outcome: audit.Success,
+		})
+		return err
 	})
 	return out, err
 }
-
-func effectiveStatus(r db.Request, now time.Time) string {
-	if r.Status == db.StatusPending && !now.Before(r.ExpiresAt) {
-		return db.StatusExpired
-	}
-	return r.Status
-}
-
-// EffectiveStatus is the status a request shows: a pending request past
-// its time is expired even before the sweeper has recorded it.
-func EffectiveStatus(r db.Request, now time.Time) string { return effectiveStatus(r, now) }
 
 // ExpireDue marks every pending request whose time is up as expired, each
 // in its own transaction with its audit event and notification. It returns
@@ -498,19 +526,16 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	ctx = audit.WithActor(ctx, audit.System)
 	n := 0
 	for _, id := range ids {
-		err := s.Store.InTx(ctx, func(tx *db.Tx) error {
-			r, err := tx.UpdateRequest(ctx, id, db.RequestUpdate{From: []string{db.StatusPending}, Status: db.StatusExpired,
-				FinishedAt: &now, Outcome: "expired without enough approvals"})
-			if err != nil {
-				return err
-			}
-			e := s.event(audit.WithActor(ctx, audit.System), ActionExpired, audit.Info, r, map[string]any{"expired_at": r.ExpiresAt})
-			if _, err := tx.AppendAudit(ctx, e); err != nil {
-				return err
-			}
-			return s.notify(ctx, tx, EventExpired, r)
+		_, err := s.run(ctx, step{
+			move: func(tx *db.Tx) (portal.Request, error) {
+				return tx.EndRequest(ctx, id, sources(portal.StatusExpired), portal.StatusExpired, now,
+					"expired without enough approvals", db.CloudError{})
+			},
+			notify: EventExpired, action: ActionExpired, outcome: audit.Info,
+			detail: map[string]any{"expired_at": now},
 		})
 		switch {
 		case apperr.KindOf(err) == apperr.Conflict:
@@ -523,9 +548,122 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// The executor's transitions. Each moves an approved or executing request
+// one step, guarded by where it must be, and records why.
+
+// BeginExecution: approved → executing.
+func (s *Service) BeginExecution(ctx context.Context, r portal.Request) (portal.Request, error) {
+	now := s.Now()
+	return s.run(ctx, step{
+		move: func(tx *db.Tx) (portal.Request, error) {
+			return tx.BeginExecution(ctx, r.ID, sources(portal.StatusExecuting), now)
+		},
+		action: ActionExecuting, outcome: audit.Info,
+	})
+}
+
+// RecordIntent records, before the call, that it is about to be made,
+// with the pre-call snapshot of an operation's task (nil for a create).
+func (s *Service) RecordIntent(ctx context.Context, r portal.Request, snap *db.Snapshot) (portal.Request, error) {
+	detail := map[string]any{"attempt": r.CallAttempts + 1, "method": r.Method, "path": r.Path}
+	if snap != nil {
+		detail["pre_status"], detail["pre_primary_id"] = snap.Status, snap.PrimaryID
+	}
+	return s.run(ctx, step{
+		move:   func(tx *db.Tx) (portal.Request, error) { return tx.RecordIntent(ctx, r.ID, snap) },
+		action: ActionIntent, outcome: audit.Info, detail: detail,
+	})
+}
+
+// NotSent records that the call surely did not take effect, so it may be
+// sent again: refused for now (ce says why), or an earlier attempt whose
+// answer was lost and that a look at the cloud showed had no effect.
+func (s *Service) NotSent(ctx context.Context, r portal.Request, ce db.CloudError, detail map[string]any) (portal.Request, error) {
+	outcome := audit.Info
+	if ce.Code != "" || ce.Message != "" {
+		outcome = audit.Failure
+	}
+	return s.run(ctx, step{
+		move:   func(tx *db.Tx) (portal.Request, error) { return tx.RecordNotSent(ctx, r.ID, ce) },
+		action: ActionResult, outcome: outcome, detail: detail,
+	})
+}
+
+// Accept records that the cloud took the call: the request follows the
+// task (taskID is the new task of a create) until deadline. also runs in
+// the same transaction (a create records its new task).
+func (s *Service) Accept(ctx context.Context, r portal.Request, taskID string, deadline time.Time, detail map[string]any,
+	also func(tx *db.Tx) error) (portal.Request, error) {
+	return s.run(ctx, step{
+		move: func(tx *db.Tx) (portal.Request, error) { return tx.AcceptCall(ctx, r.ID, taskID, deadline) },
+		also: func(tx *db.Tx, _ portal.Request) error {
+			if also == nil {
+				return nil
+			}
+			return also(tx)
+		},
+		action: ActionResult, outcome: audit.Success, detail: detail,
+	})
+}
+
+// Observe records a task status seen while following the request.
+func (s *Service) Observe(ctx context.Context, r portal.Request, status string, transient bool) (portal.Request, error) {
+	return s.run(ctx, step{
+		move:   func(tx *db.Tx) (portal.Request, error) { return tx.ObserveStatus(ctx, r.ID, status, transient) },
+		action: ActionProgress, outcome: audit.Info, detail: map[string]any{"from": r.LastSeenStatus, "to": status},
+	})
+}
+
+// Succeed: executing → succeeded. also runs in the same transaction.
+func (s *Service) Succeed(ctx context.Context, r portal.Request, outcome, status string, also func(tx *db.Tx) error) (portal.Request, error) {
+	now := s.Now()
+	return s.run(ctx, step{
+		move: func(tx *db.Tx) (portal.Request, error) {
+			return tx.EndRequest(ctx, r.ID, sources(portal.StatusSucceeded), portal.StatusSucceeded, now, outcome, db.CloudError{})
+		},
+		also: func(tx *db.Tx, _ portal.Request) error {
+			if also == nil {
+				return nil
+			}
+			return also(tx)
+		},
+		notify: EventExecuted, action: ActionSucceeded, outcome: audit.Success, detail: map[string]any{"status": status},
+	})
+}
+
+// Fail: approved or executing → failed, with the reason and the cloud's
+// error behind it, if any (detail carries it for the audit history).
+func (s *Service) Fail(ctx context.Context, r portal.Request, reason string, ce db.CloudError, detail map[string]any) (portal.Request, error) {
+	now := s.Now()
+	if detail == nil {
+		detail = map[string]any{}
+	}
+	detail["reason"] = reason
+	return s.run(ctx, step{
+		move: func(tx *db.Tx) (portal.Request, error) {
+			return tx.EndRequest(ctx, r.ID, sources(portal.StatusFailed), portal.StatusFailed, now, reason, ce)
+		},
+		notify: EventFailed, action: ActionFailed, outcome: audit.Failure, detail: detail,
+	})
+}
+
+// Refused records a check that stopped the request before any call.
+func (s *Service) Refused(ctx context.Context, r portal.Request, check, reason string) error {
+	_, err := s.Store.AppendAudit(context.WithoutCancel(ctx), Event(ctx, ActionRefused, audit.Denied, r, s.Now(),
+		map[string]any{"reason": reason, "check": check}))
+	return err
+}
+
+// Unknown records an attempt whose outcome is unknown: the next run looks
+// at the cloud before sending anything again.
+func (s *Service) Unknown(ctx context.Context, r portal.Request, detail map[string]any) error {
+	_, err := s.Store.AppendAudit(context.WithoutCancel(ctx), Event(ctx, ActionResult, audit.Error, r, s.Now(), detail))
+	return err
+}
+
 // PolicyInput is an admin's policy edit.
 type PolicyInput struct {
-	Approvals   map[string]int
+	Approvals   map[portal.Operation]int
 	PendingTTL  time.Duration
 	ApprovalTTL time.Duration
 }
@@ -533,10 +671,10 @@ type PolicyInput struct {
 // Validate returns what is wrong with the input, by field.
 func (in PolicyInput) Validate() map[string]string {
 	errs := map[string]string{}
-	for _, op := range Operations {
+	for _, op := range portal.Operations {
 		n, ok := in.Approvals[op]
-		if !ok || n < 0 || n > MaxApprovals {
-			errs[op] = fmt.Sprintf("Enter a number from 0 (no approval) to %d.", MaxApprovals)
+		if !ok || n < 0 || n > portal.MaxApprovals {
+			errs[string(op)] = fmt.Sprintf("Enter a number from 0 (no approval) to %d.", portal.MaxApprovals)
 		}
 	}
 	if in.PendingTTL < time.Hour || in.PendingTTL > 90*24*time.Hour {
@@ -549,20 +687,20 @@ func (in PolicyInput) Validate() map[string]string {
 }
 
 // SavePolicy stores a new policy version; only admins may.
-func (s *Service) SavePolicy(ctx context.Context, u db.User, in PolicyInput) (db.Policy, map[string]string, error) {
-	if !auth.Has(u, auth.RoleAdmin) {
-		return db.Policy{}, nil, apperr.New(apperr.Forbidden, "Only admins can change the approval policy.")
+func (s *Service) SavePolicy(ctx context.Context, u portal.User, in PolicyInput) (portal.Policy, map[string]string, error) {
+	if !u.Has(portal.RoleAdmin) {
+		return portal.Policy{}, nil, apperr.New(apperr.Forbidden, "Only admins can change the approval policy.")
 	}
 	if errs := in.Validate(); len(errs) > 0 {
-		return db.Policy{}, errs, nil
+		return portal.Policy{}, errs, nil
 	}
-	var out db.Policy
+	var out portal.Policy
 	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
 		old, err := tx.CurrentPolicy(ctx)
 		if err != nil {
 			return err
 		}
-		out, err = tx.InsertPolicy(ctx, db.Policy{Approvals: in.Approvals, PendingTTL: in.PendingTTL,
+		out, err = tx.InsertPolicy(ctx, portal.Policy{Approvals: in.Approvals, PendingTTL: in.PendingTTL,
 			ApprovalTTL: in.ApprovalTTL, CreatedBy: u.ID, CreatedAt: s.Now()})
 		if err != nil {
 			return err
@@ -580,8 +718,8 @@ func (s *Service) SavePolicy(ctx context.Context, u db.User, in PolicyInput) (db
 	return out, nil, err
 }
 
-func confirmedName(d Decision, r db.Request) string {
-	if d == Approve {
+func confirmedName(d portal.Decision, r portal.Request) string {
+	if d == portal.Approve {
 		return r.ConfirmName
 	}
 	return ""

@@ -14,6 +14,7 @@ import (
 	"drportal/internal/auth"
 	"drportal/internal/db"
 	"drportal/internal/jobs"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/internal/testdb"
 )
@@ -25,7 +26,7 @@ type fixture struct {
 	svc   *requests.Service
 	now   time.Time
 	mu    sync.Mutex
-	users map[string]db.User
+	users map[string]portal.User
 }
 
 func (f *fixture) clock() time.Time {
@@ -43,7 +44,7 @@ func (f *fixture) advance(d time.Duration) {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	store := db.New(testdb.New(t))
-	f := &fixture{store: store, now: time.Now().UTC().Truncate(time.Second), users: map[string]db.User{}}
+	f := &fixture{store: store, now: time.Now().UTC().Truncate(time.Second), users: map[string]portal.User{}}
 	f.svc = &requests.Service{Store: store, Now: f.clock}
 	// The real queue, not started: the tests count the jobs it holds.
 	q, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Requests: f.svc})
@@ -51,7 +52,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.svc.Enqueuer = q
-	for name, roles := range map[string][]string{
+	for name, roles := range map[string][]portal.Role{
 		"req": {auth.RoleRequester}, "admin": auth.AllRoles,
 		"a1": {auth.RoleApprover}, "a2": {auth.RoleApprover}, "a3": {auth.RoleApprover}, "a4": {auth.RoleApprover},
 		"auditor": {auth.RoleAuditor},
@@ -68,10 +69,10 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) file(t *testing.T, who, name string) db.Request {
+func (f *fixture) file(t *testing.T, who, name string) portal.Request {
 	t.Helper()
 	payload := []byte(fmt.Sprintf(`{"disaster_recovery":{"name":%q}}`+"\n", name))
-	r, err := f.svc.File(context.Background(), f.users[who], requests.Draft{Operation: requests.OpCreate, TaskName: name,
+	r, err := f.svc.File(context.Background(), f.users[who], requests.Draft{Operation: portal.OpCreate, TaskName: name,
 		Method: "POST", Path: "/v2/p/disaster-recoveries", Payload: payload, Justification: "drill"})
 	if err != nil {
 		t.Fatal(err)
@@ -79,9 +80,9 @@ func (f *fixture) file(t *testing.T, who, name string) db.Request {
 	return r
 }
 
-func (f *fixture) decide(who string, r db.Request, d requests.Decision, comment string) (db.Request, error) {
+func (f *fixture) decide(who string, r portal.Request, d portal.Decision, comment string) (portal.Request, error) {
 	return f.svc.Decide(audit.WithActor(context.Background(), audit.Actor{ID: f.users[who].ID, Name: who}),
-		f.users[who], r.ID, d, comment, hex.EncodeToString(r.PayloadSHA256))
+		f.users[who], r.ID, d, comment, hex.EncodeToString(r.PayloadSHA256), "")
 }
 
 func (f *fixture) jobsFor(t *testing.T, id int64) int {
@@ -95,7 +96,7 @@ func (f *fixture) jobsFor(t *testing.T, id int64) int {
 	return n
 }
 
-func (f *fixture) approvals(t *testing.T, id int64) []db.Approval {
+func (f *fixture) approvals(t *testing.T, id int64) []portal.Approval {
 	t.Helper()
 	a, err := f.store.Approvals(context.Background(), id)
 	if err != nil {
@@ -107,21 +108,21 @@ func (f *fixture) approvals(t *testing.T, id int64) []db.Approval {
 func TestNobodyApprovesTheirOwnRequest(t *testing.T) {
 	f := newFixture(t)
 	r := f.file(t, "admin", "dr_self")
-	_, err := f.decide("admin", r, requests.Approve, "")
+	_, err := f.decide("admin", r, portal.Approve, "")
 	if apperr.KindOf(err) != apperr.Forbidden {
 		t.Fatalf("self-approval by an admin: %v", err)
 	}
 	if a := f.approvals(t, r.ID); len(a) != 0 {
 		t.Errorf("approvals recorded: %+v", a)
 	}
-	if _, err := f.decide("req", f.file(t, "req", "dr_other"), requests.Approve, ""); apperr.KindOf(err) != apperr.Forbidden {
+	if _, err := f.decide("req", f.file(t, "req", "dr_other"), portal.Approve, ""); apperr.KindOf(err) != apperr.Forbidden {
 		t.Errorf("self-approval by a requester: %v", err)
 	}
-	if _, err := f.decide("auditor", r, requests.Approve, ""); apperr.KindOf(err) != apperr.Forbidden {
+	if _, err := f.decide("auditor", r, portal.Approve, ""); apperr.KindOf(err) != apperr.Forbidden {
 		t.Errorf("approval by an auditor: %v", err)
 	}
 	got, _ := f.store.Request(context.Background(), r.ID)
-	if got.Status != db.StatusPending || f.jobsFor(t, r.ID) != 0 {
+	if got.Status != portal.StatusPending || f.jobsFor(t, r.ID) != 0 {
 		t.Errorf("request %s with %d jobs", got.Status, f.jobsFor(t, r.ID))
 	}
 }
@@ -132,8 +133,8 @@ func TestConcurrentApprovalsExecuteOnce(t *testing.T) {
 	f := newFixture(t)
 	for _, required := range []int{1, 2} {
 		if required == 2 {
-			approvals := map[string]int{}
-			for _, op := range requests.Operations {
+			approvals := map[portal.Operation]int{}
+			for _, op := range portal.Operations {
 				approvals[op] = 2
 			}
 			if _, errs, err := f.svc.SavePolicy(context.Background(), f.users["admin"], requests.PolicyInput{
@@ -152,7 +153,7 @@ func TestConcurrentApprovalsExecuteOnce(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					_, err := f.decide(who, r, requests.Approve, "")
+					_, err := f.decide(who, r, portal.Approve, "")
 					results <- err
 				}()
 			}
@@ -168,7 +169,7 @@ func TestConcurrentApprovalsExecuteOnce(t *testing.T) {
 				}
 			}
 			got, _ := f.store.Request(context.Background(), r.ID)
-			if ok != required || got.Status != db.StatusApproved || f.jobsFor(t, r.ID) != 1 || len(f.approvals(t, r.ID)) != required {
+			if ok != required || got.Status != portal.StatusApproved || f.jobsFor(t, r.ID) != 1 || len(f.approvals(t, r.ID)) != required {
 				t.Fatalf("round %d: %d approvals accepted, status %s, %d jobs, want %d, approved, 1",
 					i, ok, got.Status, f.jobsFor(t, r.ID), required)
 			}
@@ -179,19 +180,19 @@ func TestConcurrentApprovalsExecuteOnce(t *testing.T) {
 func TestADecisionIsOnThePayloadShown(t *testing.T) {
 	f := newFixture(t)
 	r := f.file(t, "req", "dr_hash")
-	_, err := f.svc.Decide(context.Background(), f.users["a1"], r.ID, requests.Approve, "", hex.EncodeToString(make([]byte, 32)))
+	_, err := f.svc.Decide(context.Background(), f.users["a1"], r.ID, portal.Approve, "", hex.EncodeToString(make([]byte, 32)), "")
 	if apperr.KindOf(err) != apperr.Conflict {
 		t.Fatalf("approval of another payload: %v", err)
 	}
 	if len(f.approvals(t, r.ID)) != 0 {
 		t.Error("an approval of another payload was recorded")
 	}
-	a, err := f.decide("a1", r, requests.Approve, "ok")
-	if err != nil || a.Status != db.StatusApproved {
+	a, err := f.decide("a1", r, portal.Approve, "ok")
+	if err != nil || a.Status != portal.StatusApproved {
 		t.Fatalf("approve: %v %s", err, a.Status)
 	}
 	rec := f.approvals(t, r.ID)
-	if len(rec) != 1 || string(rec[0].PayloadSHA256) != string(requests.PayloadHash(r.Payload)) || rec[0].PolicyVersion != 1 {
+	if len(rec) != 1 || string(rec[0].PayloadSHA256) != string(portal.PayloadHash(r.Payload)) || rec[0].PolicyVersion != 1 {
 		t.Errorf("approval %+v", rec)
 	}
 }
@@ -199,14 +200,14 @@ func TestADecisionIsOnThePayloadShown(t *testing.T) {
 func TestRejectAndCancel(t *testing.T) {
 	f := newFixture(t)
 	r := f.file(t, "req", "dr_reject")
-	if _, err := f.decide("a1", r, requests.Reject, " "); apperr.KindOf(err) != apperr.Invalid {
+	if _, err := f.decide("a1", r, portal.Reject, " "); apperr.KindOf(err) != apperr.Invalid {
 		t.Errorf("reject without a comment: %v", err)
 	}
-	got, err := f.decide("a1", r, requests.Reject, "wrong standby")
-	if err != nil || got.Status != db.StatusRejected {
+	got, err := f.decide("a1", r, portal.Reject, "wrong standby")
+	if err != nil || got.Status != portal.StatusRejected {
 		t.Fatalf("reject: %v %s", err, got.Status)
 	}
-	if _, err := f.decide("a2", r, requests.Approve, ""); apperr.KindOf(err) != apperr.Conflict {
+	if _, err := f.decide("a2", r, portal.Approve, ""); apperr.KindOf(err) != apperr.Conflict {
 		t.Errorf("approve after reject: %v", err)
 	}
 	if f.jobsFor(t, r.ID) != 0 {
@@ -217,27 +218,27 @@ func TestRejectAndCancel(t *testing.T) {
 	if _, err := f.svc.Cancel(context.Background(), f.users["admin"], c.ID); apperr.KindOf(err) != apperr.Forbidden {
 		t.Errorf("cancel by someone else: %v", err)
 	}
-	if got, err := f.svc.Cancel(context.Background(), f.users["req"], c.ID); err != nil || got.Status != db.StatusCancelled {
+	if got, err := f.svc.Cancel(context.Background(), f.users["req"], c.ID); err != nil || got.Status != portal.StatusCancelled {
 		t.Fatalf("cancel: %v %s", err, got.Status)
 	}
 	if _, err := f.svc.Cancel(context.Background(), f.users["req"], c.ID); apperr.KindOf(err) != apperr.Conflict {
 		t.Errorf("cancel twice: %v", err)
 	}
-	if _, err := f.decide("a1", c, requests.Approve, ""); apperr.KindOf(err) != apperr.Conflict {
+	if _, err := f.decide("a1", c, portal.Approve, ""); apperr.KindOf(err) != apperr.Conflict {
 		t.Errorf("approve after cancel: %v", err)
 	}
 	ap := f.file(t, "req", "dr_approved")
-	if _, err := f.decide("a1", ap, requests.Approve, ""); err != nil {
+	if _, err := f.decide("a1", ap, portal.Approve, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.Cancel(context.Background(), f.users["req"], ap.ID); apperr.KindOf(err) != apperr.Conflict {
 		t.Errorf("cancel after approval: %v", err)
 	}
-	if _, err := f.svc.File(context.Background(), f.users["req"], requests.Draft{Operation: requests.OpCreate, TaskName: "x",
+	if _, err := f.svc.File(context.Background(), f.users["req"], requests.Draft{Operation: portal.OpCreate, TaskName: "x",
 		Payload: []byte("{}"), Justification: "  "}); apperr.KindOf(err) != apperr.Invalid {
 		t.Errorf("filing without justification: %v", err)
 	}
-	if _, err := f.svc.File(context.Background(), f.users["a1"], requests.Draft{Operation: requests.OpCreate, TaskName: "x",
+	if _, err := f.svc.File(context.Background(), f.users["a1"], requests.Draft{Operation: portal.OpCreate, TaskName: "x",
 		Payload: []byte("{}"), Justification: "why"}); apperr.KindOf(err) != apperr.Forbidden {
 		t.Errorf("filing by a non-requester: %v", err)
 	}
@@ -252,10 +253,10 @@ func TestPendingRequestsExpire(t *testing.T) {
 		t.Fatalf("before the deadline: %d, %v", n, err)
 	}
 	f.advance(2 * time.Minute)
-	if got := requests.EffectiveStatus(r, f.clock()); got != db.StatusExpired {
+	if got := r.EffectiveStatus(f.clock()); got != portal.StatusExpired {
 		t.Errorf("shown as %s before the sweep", got)
 	}
-	if _, err := f.decide("a1", r, requests.Approve, ""); apperr.KindOf(err) != apperr.Conflict {
+	if _, err := f.decide("a1", r, portal.Approve, ""); apperr.KindOf(err) != apperr.Conflict {
 		t.Errorf("approving an expired request: %v", err)
 	}
 	n, err := f.svc.ExpireDue(context.Background())
@@ -264,7 +265,7 @@ func TestPendingRequestsExpire(t *testing.T) {
 	}
 	for _, id := range []int64{r.ID, keep.ID} {
 		got, _ := f.store.Request(context.Background(), id)
-		if got.Status != db.StatusExpired || got.FinishedAt == nil {
+		if got.Status != portal.StatusExpired || got.FinishedAt == nil {
 			t.Errorf("request %d: %s", id, got.Status)
 		}
 	}
@@ -284,17 +285,17 @@ func TestPendingRequestsExpire(t *testing.T) {
 func TestPolicyIsVersionedAndZeroMeansApprovedOnFiling(t *testing.T) {
 	f := newFixture(t)
 	old := f.file(t, "req", "dr_v1")
-	in := requests.PolicyInput{Approvals: map[string]int{}, PendingTTL: time.Hour, ApprovalTTL: time.Hour}
-	for _, op := range requests.Operations {
+	in := requests.PolicyInput{Approvals: map[portal.Operation]int{}, PendingTTL: time.Hour, ApprovalTTL: time.Hour}
+	for _, op := range portal.Operations {
 		in.Approvals[op] = 1
 	}
-	in.Approvals[requests.OpCreate] = 0
+	in.Approvals[portal.OpCreate] = 0
 	if _, _, err := f.svc.SavePolicy(context.Background(), f.users["a1"], in); apperr.KindOf(err) != apperr.Forbidden {
 		t.Errorf("policy change by a non-admin: %v", err)
 	}
 	bad := in
-	bad.Approvals = map[string]int{requests.OpCreate: 9}
-	if _, errs, err := f.svc.SavePolicy(context.Background(), f.users["admin"], bad); err != nil || errs[requests.OpCreate] == "" || errs[requests.OpStart] == "" {
+	bad.Approvals = map[portal.Operation]int{portal.OpCreate: 9}
+	if _, errs, err := f.svc.SavePolicy(context.Background(), f.users["admin"], bad); err != nil || errs[string(portal.OpCreate)] == "" || errs[string(portal.OpStart)] == "" {
 		t.Errorf("bad policy: %v %v", errs, err)
 	}
 	p, errs, err := f.svc.SavePolicy(context.Background(), f.users["admin"], in)
@@ -302,11 +303,11 @@ func TestPolicyIsVersionedAndZeroMeansApprovedOnFiling(t *testing.T) {
 		t.Fatalf("save: %+v %v %v", p, errs, err)
 	}
 	r := f.file(t, "req", "dr_v2")
-	if r.PolicyVersion != 2 || r.Status != db.StatusApproved || f.jobsFor(t, r.ID) != 1 {
+	if r.PolicyVersion != 2 || r.Status != portal.StatusApproved || f.jobsFor(t, r.ID) != 1 {
 		t.Errorf("under policy 2: version %d, status %s, %d jobs", r.PolicyVersion, r.Status, f.jobsFor(t, r.ID))
 	}
 	got, _ := f.store.Request(context.Background(), old.ID)
-	if got.PolicyVersion != 1 || got.RequiredApprovals != 1 || got.Status != db.StatusPending {
+	if got.PolicyVersion != 1 || got.RequiredApprovals != 1 || got.Status != portal.StatusPending {
 		t.Errorf("the old request changed: %+v", got)
 	}
 }

@@ -1,0 +1,25 @@
+package portal
+
+import "slices"
+
+// Operation is what a request asks the cloud to do. The API calls stop
+// "pause"; the portal uses the console's words.
+type Operation string
+
+// Operations, in the order pages list them.
+const (
+	OpCreate     Operation = "create"
+	OpStart      Operation = "start"
+	OpStop       Operation = "stop"
+	OpUpdate     Operation = "update"
+	OpSwitchover Operation = "switchover"
+	OpFailover   Operation = "failover"
+	OpRecovery   Operation = "recovery"
+	OpDelete     Operation = "delete"
+)
+
+// Operations lists every operation a request can be for.
+var Operations = []Operation{OpCreate, OpStart, OpStop, OpUpdate, OpSwitchover, OpFailover, OpRecovery, OpDelete}
+
+// Valid reports whether op is a known operation.
+func (op Operation) Valid() bool { return slices.Contains(Operations, op) }

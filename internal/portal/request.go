@@ -1,0 +1,180 @@
+package portal
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// RequestStatus is where a request is in its lifecycle (design §6).
+type RequestStatus string
+
+// Request statuses.
+const (
+	StatusPending   RequestStatus = "pending"
+	StatusApproved  RequestStatus = "approved"
+	StatusExecuting RequestStatus = "executing"
+	StatusSucceeded RequestStatus = "succeeded"
+	StatusFailed    RequestStatus = "failed"
+	StatusRejected  RequestStatus = "rejected"
+	StatusCancelled RequestStatus = "cancelled"
+	StatusExpired   RequestStatus = "expired"
+)
+
+// RequestStatuses lists every status, in lifecycle order.
+var RequestStatuses = []RequestStatus{StatusPending, StatusApproved, StatusExecuting, StatusSucceeded, StatusFailed,
+	StatusRejected, StatusCancelled, StatusExpired}
+
+// Transitions is the request state machine: the statuses each status may
+// move to. Every change of a request's status is one of these, made by a
+// named transition in package requests and guarded in SQL by its source.
+var Transitions = map[RequestStatus][]RequestStatus{
+	StatusPending:   {StatusApproved, StatusRejected, StatusCancelled, StatusExpired},
+	StatusApproved:  {StatusExecuting, StatusFailed},
+	StatusExecuting: {StatusSucceeded, StatusFailed},
+}
+
+// CanMove reports whether the state machine allows from → to.
+func CanMove(from, to RequestStatus) bool { return slices.Contains(Transitions[from], to) }
+
+// Final reports whether a request in status s can no longer change.
+func (s RequestStatus) Final() bool { return len(Transitions[s]) == 0 }
+
+// Valid reports whether s is a known status.
+func (s RequestStatus) Valid() bool { return slices.Contains(RequestStatuses, s) }
+
+// CallState is how far an executing request's cloud call has got.
+type CallState string
+
+// Call states.
+const (
+	CallNone     CallState = "none"     // not sent, or surely not applied
+	CallIntent   CallState = "intent"   // may have reached the cloud; its answer is not recorded
+	CallAccepted CallState = "accepted" // the cloud took it; the task is being followed
+)
+
+// Request is a request to change something in the cloud: what will be
+// sent, who asked and why, and how far it has got.
+type Request struct {
+	ID                int64
+	Operation         Operation
+	DRTaskID          string // "" for a create until the task exists
+	TaskName          string
+	TargetKey         string // what at most one approved or executing request may hold
+	Method            string
+	Path              string
+	Payload           []byte // the exact body that will be sent
+	PayloadSHA256     []byte
+	RequesterID       int64
+	RequesterEmail    string
+	Justification     string
+	Status            RequestStatus
+	RequiredApprovals int
+	PolicyVersion     int
+	CreatedAt         time.Time
+	ExpiresAt         time.Time
+	ApprovedAt        *time.Time
+	ApprovalExpiresAt *time.Time
+	StartedAt         *time.Time
+	FinishedAt        *time.Time
+	CallState         CallState
+	CallAttempts      int
+	FollowDeadline    *time.Time
+	LastSeenStatus    string
+	Outcome           string
+	// The cloud's error behind the last failed attempt or the failure;
+	// cleared when a later attempt is accepted.
+	ErrorCode      string
+	ErrorMsg       string
+	ErrorRequestID string
+	// What the executor saw right before the call, and whether it has seen
+	// the operation's transient status since.
+	PreStatus     string
+	PrePrimaryID  string
+	PreStartTime  string
+	SeenTransient bool
+	Consequence   string // the plain-words consequence the requester was shown
+	ConfirmName   string // the cluster name a high-risk operation is confirmed with
+	// The last check of the live preconditions (filing is the first).
+	CheckedAt     *time.Time
+	CheckProblems []string
+	CheckError    string
+}
+
+// EffectiveStatus is the status a request shows at now: a pending request
+// past its time is expired even before the sweeper has recorded it.
+func (r Request) EffectiveStatus(now time.Time) RequestStatus {
+	if r.Status == StatusPending && !now.Before(r.ExpiresAt) {
+		return StatusExpired
+	}
+	return r.Status
+}
+
+// ApprovalLapsed reports whether an approved request's approval ran out.
+func (r Request) ApprovalLapsed(now time.Time) bool {
+	return r.ApprovalExpiresAt != nil && !now.Before(*r.ApprovalExpiresAt)
+}
+
+// PayloadHash is the SHA-256 of a payload, the value approvals record.
+func PayloadHash(payload []byte) []byte {
+	h := sha256.Sum256(payload)
+	return h[:]
+}
+
+// Decision is an approver's answer.
+type Decision string
+
+// Decisions.
+const (
+	Approve Decision = "approve"
+	Reject  Decision = "reject"
+)
+
+// Approval is one approver's decision on a request.
+type Approval struct {
+	RequestID     int64
+	ApproverID    int64
+	ApproverEmail string
+	Decision      Decision
+	Comment       string
+	PayloadSHA256 []byte // the payload hash the approver saw
+	PolicyVersion int
+	DecidedAt     time.Time
+}
+
+// Quorum counts the approvals that count towards r's quorum: approve
+// decisions under r's policy version. It is the one quorum rule, applied
+// when an approver decides and again right before the call. An approval
+// of a payload other than r's means the payload changed after it was
+// approved: that is an error, never a smaller count.
+func Quorum(r Request, approvals []Approval) (int, error) {
+	if !bytes.Equal(PayloadHash(r.Payload), r.PayloadSHA256) {
+		return 0, fmt.Errorf("the payload no longer matches its recorded hash: it was changed after filing")
+	}
+	n := 0
+	for _, a := range approvals {
+		if a.Decision != Approve || a.PolicyVersion != r.PolicyVersion {
+			continue
+		}
+		if !bytes.Equal(a.PayloadSHA256, r.PayloadSHA256) {
+			return 0, fmt.Errorf("the payload is not the one %s approved: it was changed after approval", a.ApproverEmail)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Policy is one version of the approval policy.
+type Policy struct {
+	Version     int
+	Approvals   map[Operation]int // distinct approvals each operation needs
+	PendingTTL  time.Duration     // how long a request waits for its approvals
+	ApprovalTTL time.Duration     // how long an approval lasts unless executed
+	CreatedBy   int64
+	CreatedAt   time.Time
+}
+
+// MaxApprovals is the most approvals a policy may require for one operation.
+const MaxApprovals = 5

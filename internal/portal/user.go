@@ -1,0 +1,43 @@
+package portal
+
+import (
+	"slices"
+	"time"
+)
+
+// Role is what a user may do (design §2). A user may hold several.
+type Role string
+
+// Roles.
+const (
+	RoleRequester Role = "requester"
+	RoleApprover  Role = "approver"
+	RoleAuditor   Role = "auditor"
+	RoleAdmin     Role = "admin"
+)
+
+// Roles lists every role.
+var Roles = []Role{RoleAdmin, RoleApprover, RoleAuditor, RoleRequester}
+
+// User is a person with an account. It carries no credentials: the
+// password hash stays with sign-in.
+type User struct {
+	ID          int64
+	Email       string
+	DisplayName string
+	Active      bool
+	Roles       []Role
+	CreatedAt   time.Time
+}
+
+// Has reports whether u holds role.
+func (u User) Has(role Role) bool { return slices.Contains(u.Roles, role) }
+
+// RoleNames returns u's roles as plain names, for display and forms.
+func (u User) RoleNames() []string {
+	out := make([]string, len(u.Roles))
+	for i, r := range u.Roles {
+		out[i] = string(r)
+	}
+	return out
+}
