@@ -40,8 +40,9 @@ vet: ## go vet
 	$(GO) vet $(PKGS)
 
 .PHONY: lint
-lint: vet ## vet and check formatting
+lint: vet ## vet, check formatting, staticcheck
 	@out="$$(gofmt -l cmd internal migrations static)"; if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
+	$(GO) tool staticcheck $(PKGS)
 
 .PHONY: test
 test: check-generated lint ## generated code current, vet, formatting, then all tests with the race detector
