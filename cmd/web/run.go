@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -84,7 +83,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	tuneGC(getenv)
 	say := func(format string, a ...any) { fmt.Fprintf(stdout, format+"\n", a...) }
 
 	dbURL := cfg.DatabaseURL
@@ -340,16 +338,3 @@ func verifyFile(path string, stdout io.Writer) error {
 		rep.Manifest.FirstID, rep.Manifest.LastID, rep.Manifest.LastHash)
 	return nil
 }
-
-// tuneGC trades memory for CPU: a page allocates little that survives, and
-// collecting at four times the live heap instead of twice halves the
-// collector's share of two cores (measured by make bench). GOGC, when set,
-// wins.
-func tuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(ServerGCPercent)
-	}
-}
-
-// ServerGCPercent is the portal's garbage-collection target.
-const ServerGCPercent = 400
