@@ -40,9 +40,11 @@ vet: ## go vet
 	$(GO) vet $(PKGS)
 
 .PHONY: lint
-lint: vet ## vet, check formatting, staticcheck
+lint: vet ## vet, check formatting, staticcheck, no container tooling in the portal binary
 	@out="$$(gofmt -l cmd internal migrations static)"; if [ -n "$$out" ]; then echo "not gofmt'ed:"; echo "$$out"; exit 1; fi
 	$(GO) tool staticcheck $(PKGS)
+	@deps="$$($(GO) list -deps ./cmd/web)" || exit 1; bad="$$(echo "$$deps" | grep -E 'testcontainers|docker|containerd|moby')"; \
+	if [ -n "$$bad" ]; then echo "cmd/web links container tooling (only the test helper internal/testdb may use it):"; echo "$$bad"; exit 1; fi
 
 .PHONY: test
 test: check-generated lint ## generated code current, vet, formatting, then all tests with the race detector

@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -22,12 +21,12 @@ import (
 	"drportal/internal/cloudaudit"
 	"drportal/internal/config"
 	"drportal/internal/db"
-	"drportal/internal/devdb"
 	"drportal/internal/drtask"
 	"drportal/internal/dws"
 	"drportal/internal/dwssim"
 	"drportal/internal/handlers"
 	"drportal/internal/jobs"
+	"drportal/internal/localpg"
 	"drportal/internal/requests"
 	"drportal/static"
 )
@@ -87,11 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	dbURL := cfg.DatabaseURL
 	if dbURL == "" {
-		dir, err := filepath.Abs(filepath.Join(cfg.DataDir, "postgres"))
-		if err != nil {
-			return err
-		}
-		url, describe, stopDB, err := devdb.Open(ctx, dir, func(f string, a ...any) { logger.Debug(fmt.Sprintf(f, a...)) })
+		srv, describe, err := localpg.EnsureDev(ctx, cfg.DataDir, func(f string, a ...any) { logger.Debug(fmt.Sprintf(f, a...)) })
 		if err != nil {
 			return fmt.Errorf("DATABASE_URL is not set and no local database could be started: %w", err)
 		}
@@ -99,11 +94,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 			defer cancel()
-			if err := stopDB(sctx); err != nil {
+			if err := srv.Stop(sctx); err != nil {
 				logger.Error("stop local database", "err", err)
 			}
 		}()
-		dbURL = url
+		dbURL = srv.ConnString
 	}
 	pool, err := db.Open(ctx, dbURL)
 	if err != nil {

@@ -1,5 +1,7 @@
 // Package localpg starts, reuses and stops a private PostgreSQL cluster made
-// from the server binaries installed on the machine.
+// from the server binaries installed on the machine. It is the one place that
+// starts PostgreSQL: for `make run` (EnsureDev), the tests' throwaway servers
+// (internal/testdb) and make bench.
 //
 // The server listens only on a unix socket in a private directory (mode
 // 0700, owned by the server's account), so there is no TCP port to collide

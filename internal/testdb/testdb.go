@@ -40,7 +40,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"drportal/internal/db"
-	"drportal/internal/devdb"
 	"drportal/internal/localpg"
 	"drportal/migrations"
 )
@@ -231,14 +230,14 @@ func startServer(ctx context.Context) (*server, error) {
 			baseURL: srv.ConnString, stop: srv.Stop, tempDir: dir,
 		}, nil
 	}
-	if dockerErr := devdb.DockerAvailable(ctx); dockerErr != nil {
+	if dockerErr := dockerAvailable(ctx); dockerErr != nil {
 		return nil, fmt.Errorf("%w: %s (Docker: %v)", errUnavailable, howToGetOne, dockerErr)
 	}
-	connString, id, stop, err := devdb.StartContainer(ctx, "postgres")
+	connString, id, stop, err := startContainer(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("testdb: %w", err)
+		return nil, err
 	}
-	return &server{source: fmt.Sprintf("started container %s (%.12s)", devdb.ContainerImage, id), baseURL: connString, stop: stop}, nil
+	return &server{source: fmt.Sprintf("started container %s (%.12s)", containerImage, id), baseURL: connString, stop: stop}, nil
 }
 
 func (s *server) connect(ctx context.Context) error {
