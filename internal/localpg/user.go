@@ -136,21 +136,31 @@ func (u serverUser) privateDir(dir string) error {
 // 0700 folder of root's. Only root needs this: for anyone else MkdirAll has
 // already proved the path.
 func (u serverUser) checkTraverse(dir string) error {
+	d, fi, err := u.blockedAt(dir)
+	if err != nil || d == "" {
+		return err
+	}
+	return errorf("PostgreSQL runs as user %q (PostgreSQL refuses root), which cannot enter %s (mode %v, owner uid %d, gid %d): "+
+		"allow it (chmod o+x %s) or put the cluster folder elsewhere", u.name, d, fi.Mode().Perm(), ownerOf(fi), groupOf(fi), d)
+}
+
+// blockedAt returns the nearest parent of dir that the server user cannot
+// enter, or "" when it can reach dir (always, when we are not root).
+func (u serverUser) blockedAt(dir string) (string, fs.FileInfo, error) {
 	if !u.switchTo {
-		return nil
+		return "", nil, nil
 	}
 	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
 		fi, err := os.Stat(d)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return errorf("%w", err)
+			return "", nil, errorf("%w", err)
 		}
 		// A missing parent is created later, enterable (0755).
 		if err == nil && !u.mayEnter(fi) {
-			return errorf("PostgreSQL runs as user %q (PostgreSQL refuses root), which cannot enter %s (mode %v, owner uid %d, gid %d): "+
-				"allow it (chmod o+x %s) or put the cluster folder elsewhere", u.name, d, fi.Mode().Perm(), ownerOf(fi), groupOf(fi), d)
+			return d, fi, nil
 		}
 		if d == filepath.Dir(d) {
-			return nil
+			return "", nil, nil
 		}
 	}
 }
