@@ -72,12 +72,9 @@ func adminUserID(c echo.Context) (int64, error) {
 // adminResult answers a change: back to the list with a note, or the list
 // with the refusal and nothing changed.
 func (h *Handlers) adminResult(c echo.Context, done string, err error) error {
-	switch apperr.KindOf(err) {
+	switch k := apperr.KindOf(err); k {
 	case apperr.Conflict, apperr.Invalid:
-		status := http.StatusConflict
-		if apperr.KindOf(err) == apperr.Invalid {
-			status = http.StatusUnprocessableEntity
-		}
+		status, _ := formStatus(err)
 		return h.usersPage(c, status, views.NewUserForm{}, nil, "", apperr.Message(err))
 	}
 	if err != nil {

@@ -336,7 +336,8 @@ func (h *Handlers) archiveAudit(c echo.Context) error {
 			res.FirstID, res.LastID, res.Events, res.File)
 	case k == apperr.Invalid || k == apperr.Conflict:
 		p.VerifyError = apperr.Message(err)
-		return h.render(c, http.StatusUnprocessableEntity, views.Audit(p))
+		status, _ := formStatus(err)
+		return h.render(c, status, views.Audit(p))
 	default:
 		return err
 	}

@@ -163,22 +163,8 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 		heading = http.StatusText(status)
 		msg = httpErrorMessage(he)
 	default:
-		switch apperr.KindOf(err) {
-		case apperr.NotFound:
-			status, heading = http.StatusNotFound, "Not found"
-		case apperr.Invalid:
-			status, heading = http.StatusUnprocessableEntity, "Invalid request"
-		case apperr.Conflict:
-			status, heading = http.StatusConflict, "Conflict"
-		case apperr.Forbidden:
-			status, heading = http.StatusForbidden, "Not allowed"
-		case apperr.Unauthenticated:
-			status, heading = http.StatusUnauthorized, "Please sign in"
-		case apperr.Unavailable:
-			status, heading = http.StatusServiceUnavailable, "Temporarily unavailable"
-		case apperr.TooMany:
-			status, heading = http.StatusTooManyRequests, "Too many requests"
-		}
+		k := apperr.KindOf(err)
+		status, heading = statusOf(k), headingOf(k)
 	}
 	if errors.Is(err, context.DeadlineExceeded) && status == http.StatusInternalServerError {
 		status, heading, msg = http.StatusServiceUnavailable, "Temporarily unavailable", "The request took too long and was stopped. Please try again."

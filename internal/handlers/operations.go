@@ -67,8 +67,8 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 	ctx := h.ctx(c)
 	plan, errs, err := h.Tasks.PrepareOperation(ctx, f)
 	if err != nil {
-		k := apperr.KindOf(err)
-		if k != apperr.Conflict && k != apperr.Unavailable {
+		status, ok := formStatus(err)
+		if !ok {
 			return err
 		}
 		p, _, perr := h.operationPage(c, f, nil)
@@ -76,10 +76,6 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 			return err
 		}
 		p.SubmitErr = apperr.Message(err)
-		status := http.StatusConflict
-		if k == apperr.Unavailable {
-			status = http.StatusServiceUnavailable
-		}
 		return h.render(c, status, views.OperationForm(p))
 	}
 	if len(errs) > 0 {

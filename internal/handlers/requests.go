@@ -331,16 +331,8 @@ func ago(d time.Duration) string {
 func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, actionErr error) error {
 	status := http.StatusOK
 	if actionErr != nil {
-		switch apperr.KindOf(actionErr) {
-		case apperr.Invalid:
-			status = http.StatusUnprocessableEntity
-		case apperr.Conflict:
-			status = http.StatusConflict
-		case apperr.Forbidden:
-			status = http.StatusForbidden
-		case apperr.TooMany:
-			status = http.StatusTooManyRequests
-		default:
+		var ok bool
+		if status, ok = formStatus(actionErr); !ok {
 			return actionErr
 		}
 	}

@@ -49,14 +49,8 @@ func (h *Handlers) signIn(c echo.Context) error {
 	token, _, err := h.Auth.SignIn(h.ctx(c), email, password, auth.Client{
 		IP: c.RealIP(), UserAgent: c.Request().UserAgent(), OldToken: old})
 	if err != nil {
-		status := http.StatusUnprocessableEntity
-		switch apperr.KindOf(err) {
-		case apperr.Invalid:
-		case apperr.TooMany:
-			status = http.StatusTooManyRequests
-		case apperr.Forbidden:
-			status = http.StatusForbidden
-		default:
+		status, ok := formStatus(err)
+		if !ok || apperr.KindOf(err) == apperr.Unavailable {
 			return err
 		}
 		return h.render(c, status, views.SignIn(views.SignInPage{

@@ -169,12 +169,13 @@ func (h *Handlers) createTask(c echo.Context) error {
 	ctx := h.ctx(c)
 	plan, errs, err := h.Tasks.PrepareCreate(ctx, f)
 	if err != nil {
-		if apperr.KindOf(err) != apperr.Unavailable && apperr.KindOf(err) != apperr.Conflict {
+		status, ok := formStatus(err)
+		if !ok {
 			return err
 		}
 		p := h.taskForm(c, f, nil)
 		p.SubmitErr = apperr.Message(err) + ". Nothing was filed; you can submit again."
-		return h.render(c, http.StatusServiceUnavailable, views.TaskFormView(p))
+		return h.render(c, status, views.TaskFormView(p))
 	}
 	if len(errs) > 0 {
 		return h.render(c, http.StatusUnprocessableEntity, views.TaskFormView(h.taskForm(c, f, errs)))

@@ -569,3 +569,26 @@ func TestInlineChecks(t *testing.T) {
 		t.Errorf("unknown field: %d", r.status)
 	}
 }
+
+// TestCreateWithTheCloudDownSaysNothingWasFiled: when the cloud cannot be
+// asked, the form comes back as a 4xx that htmx swaps (424, not a 5xx whose
+// body htmx drops), saying nothing was filed.
+func TestCreateWithTheCloudDownSaysNothingWasFiled(t *testing.T) {
+	e := newEnv(t)
+	b := e.signedIn("req@example.com")
+	primary, standby := b.formPair()
+	form := validForm(primary, standby)
+	form.Set("_csrf", b.csrf("/dr-tasks/new"))
+	e.sim.InjectFault(dwssim.Fault{Status: 503})
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/dr-tasks", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("HX-Request", "true")
+	req.Header.Set("HX-Boosted", "true")
+	res := b.do(req)
+	if res.status != http.StatusFailedDependency || !strings.Contains(res.text(`[data-testid=submit-error]`), "Nothing was filed") {
+		t.Fatalf("create with the cloud down: %d %q", res.status, res.text(`[data-testid=submit-error]`))
+	}
+	if n, err := e.store.CountRequests(context.Background(), db.RequestFilter{}); err != nil || n != 0 {
+		t.Errorf("%d requests filed (%v)", n, err)
+	}
+}

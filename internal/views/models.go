@@ -45,7 +45,7 @@ func (b Base) CSRFHeaders() string {
 // 409, 403, 429) so they show their errors.
 const HTMXConfig = `{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,` +
 	`"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"422","swap":true},` +
-	`{"code":"409","swap":true},{"code":"403","swap":true},{"code":"429","swap":true},{"code":"[45]..","swap":false,"error":true}]}`
+	`{"code":"409","swap":true},{"code":"403","swap":true},{"code":"429","swap":true},{"code":"424","swap":true},{"code":"[45]..","swap":false,"error":true}]}`
 
 // SignInPage is the sign-in form.
 type SignInPage struct {
