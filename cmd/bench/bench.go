@@ -192,10 +192,10 @@ func (b *bench) seed(ctx context.Context) (*seedData, error) {
 	for i := 0; i < 60; i++ {
 		id := fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
 		s.taskIDs = append(s.taskIDs, id)
-		t := dws.Task{ID: id, Name: fmt.Sprintf("dr_bench_%02d", i), Status: dws.StatusRunning, DRType: "az", SyncPeriod: "5m",
+		t := portal.Task{ID: id, Name: fmt.Sprintf("dr_bench_%02d", i), Status: portal.TaskRunning, DRType: "az", SyncPeriod: "5m",
 			StartTime: "2026-11-01T10:00:00", CreateTime: "2026-11-01T09:00:00",
-			Primary: dws.TaskCluster{ID: "p-" + id, Name: fmt.Sprintf("prod-%02d", i), Role: "primary", Status: "waiting", Progress: "100"},
-			Standby: dws.TaskCluster{ID: "s-" + id, Name: fmt.Sprintf("dr-%02d", i), Role: "standby", Status: "waiting", Progress: "100"}}
+			Primary: portal.TaskSide{ID: "p-" + id, Name: fmt.Sprintf("prod-%02d", i), Role: "primary", Status: "waiting", Progress: "100"},
+			Standby: portal.TaskSide{ID: "s-" + id, Name: fmt.Sprintf("dr-%02d", i), Role: "standby", Status: "waiting", Progress: "100"}}
 		t.Raw = []byte(fmt.Sprintf(`{"id":%q,"name":%q,"status":"running","dr_type":"az","dr_sync_period":"5m",`+
 			`"primary_cluster":{"id":"p-%s","name":"prod-%02d","role":"primary","status":"waiting","progress":"100"},`+
 			`"standby_cluster":{"id":"s-%s","name":"dr-%02d","role":"standby","status":"waiting","progress":"100"}}`, id, t.Name, id, i, id, i))
@@ -724,7 +724,7 @@ func (b *bench) poller(ctx context.Context, s *seedData) error {
 	svc := &drtask.Service{Cloud: client, Store: b.store, Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }}
 	p, _ := sim.Cluster(project, dwssim.ClusterProd2)
 	st, _ := sim.Cluster(project, dwssim.ClusterDR2)
-	id, err := client.Create(ctx, dws.CreateParams{Name: "dr_pollbench", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: st.ID, SyncPeriod: "5m"})
+	id, err := client.Create(ctx, portal.CreateSpec{Name: "dr_pollbench", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: st.ID, SyncPeriod: "5m"})
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,6 @@ import (
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
 	"drportal/internal/db"
-	"drportal/internal/dws"
 	"drportal/internal/portal"
 	"drportal/internal/testdb"
 )
@@ -202,12 +201,12 @@ func TestTaskListSyncMarksMissingTasksGone(t *testing.T) {
 	ctx := context.Background()
 	store := db.New(testdb.New(t))
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	a := dws.TaskSummary{ID: "11111111-1111-1111-1111-111111111111", Name: "dr_a", Status: "running", Raw: []byte(`{}`)}
-	b := dws.TaskSummary{ID: "22222222-2222-2222-2222-222222222222", Name: "dr_b", Status: "unstart", Raw: []byte(`{}`)}
-	if err := store.SyncTaskList(ctx, []dws.TaskSummary{a, b}, now); err != nil {
+	a := portal.TaskSummary{ID: "11111111-1111-1111-1111-111111111111", Name: "dr_a", Status: "running", Raw: []byte(`{}`)}
+	b := portal.TaskSummary{ID: "22222222-2222-2222-2222-222222222222", Name: "dr_b", Status: "unstart", Raw: []byte(`{}`)}
+	if err := store.SyncTaskList(ctx, []portal.TaskSummary{a, b}, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.SyncTaskList(ctx, []dws.TaskSummary{a}, now.Add(time.Second)); err != nil {
+	if err := store.SyncTaskList(ctx, []portal.TaskSummary{a}, now.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := store.ListTasks(ctx)

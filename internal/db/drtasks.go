@@ -2,42 +2,44 @@ package db
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"drportal/internal/dws"
+	"drportal/internal/portal"
 )
 
-// TaskRow is the portal's last known state of a DR task.
+// TaskRow is the portal's last known state of a DR task: the list's and
+// the detail's columns, and the stored task and progress in the portal's
+// own versioned JSON (see portal.EncodeTask).
 type TaskRow struct {
-	ID                 string
-	Name               string
-	Status             string
-	DRType             string
-	PrimaryClusterID   string
-	PrimaryClusterName string
-	StandbyClusterID   string
-	StandbyClusterName string
-	SyncPeriod         string
-	LastSync           string
-	CreateTime         string
-	Detail             json.RawMessage // last detail response, nil until fetched
-	ListFetchedAt      *time.Time
-	DetailFetchedAt    *time.Time
-	Managed            bool // created through the portal
-	CreatedBy          int64
-	FirstSeenAt        time.Time
-	GoneAt             *time.Time // no longer in the cloud
-	NextPollAt         *time.Time
-	Progress           json.RawMessage // last show-progress answer (running tasks)
-	ProgressFetchedAt  *time.Time
-	Drift              json.RawMessage // the last change made outside the portal
-	DriftAt            *time.Time
-	RefreshError       string // the last failed read, when newer than the last good one
-	RefreshErrorAt     *time.Time
+	ID                 string            `db:"id"`
+	Name               string            `db:"name"`
+	Status             portal.TaskStatus `db:"status"`
+	DRType             string            `db:"dr_type"`
+	PrimaryClusterID   string            `db:"primary_cluster_id"`
+	PrimaryClusterName string            `db:"primary_cluster_name"`
+	StandbyClusterID   string            `db:"standby_cluster_id"`
+	StandbyClusterName string            `db:"standby_cluster_name"`
+	SyncPeriod         string            `db:"sync_period"`
+	LastSync           string            `db:"last_sync"`
+	CreateTime         string            `db:"create_time"`
+	Detail             []byte            `db:"detail"`     // portal.EncodeTask of the last detail; nil until fetched
+	DetailRaw          []byte            `db:"detail_raw"` // the last detail answer as read
+	ListFetchedAt      *time.Time        `db:"list_fetched_at"`
+	DetailFetchedAt    *time.Time        `db:"detail_fetched_at"`
+	Managed            bool              `db:"managed"` // created through the portal
+	CreatedBy          int64             `db:"created_by"`
+	FirstSeenAt        time.Time         `db:"first_seen_at"`
+	GoneAt             *time.Time        `db:"gone_at"` // no longer in the cloud
+	NextPollAt         *time.Time        `db:"next_poll_at"`
+	Progress           []byte            `db:"progress"` // portal.EncodeProgress of the last answer (running tasks)
+	ProgressFetchedAt  *time.Time        `db:"progress_fetched_at"`
+	Drift              []byte            `db:"drift"` // the last change made outside the portal
+	DriftAt            *time.Time        `db:"drift_at"`
+	RefreshError       string            `db:"refresh_error"` // the last failed read, when newer than the last good one
+	RefreshErrorAt     *time.Time        `db:"refresh_error_at"`
 }
 
 // FetchedAt is when the row was last refreshed from the cloud.
@@ -53,19 +55,15 @@ func (r TaskRow) FetchedAt() time.Time {
 }
 
 const taskColumns = `id, name, status, dr_type, primary_cluster_id, primary_cluster_name, standby_cluster_id,
-	standby_cluster_name, sync_period, last_sync, create_time, detail, list_fetched_at, detail_fetched_at,
-	managed, COALESCE(created_by, 0), first_seen_at, gone_at, next_poll_at, progress, progress_fetched_at, drift,
-	drift_at, refresh_error, refresh_error_at`
+	standby_cluster_name, sync_period, last_sync, create_time, detail, detail_raw, list_fetched_at, detail_fetched_at,
+	managed, COALESCE(created_by, 0) AS created_by, first_seen_at, gone_at, next_poll_at, progress, progress_fetched_at,
+	drift, drift_at, refresh_error, refresh_error_at`
 
-func scanTask(row pgx.Row) (TaskRow, error) {
-	var r TaskRow
-	var detail, progress, drift []byte
-	err := row.Scan(&r.ID, &r.Name, &r.Status, &r.DRType, &r.PrimaryClusterID, &r.PrimaryClusterName,
-		&r.StandbyClusterID, &r.StandbyClusterName, &r.SyncPeriod, &r.LastSync, &r.CreateTime, &detail,
-		&r.ListFetchedAt, &r.DetailFetchedAt, &r.Managed, &r.CreatedBy, &r.FirstSeenAt, &r.GoneAt, &r.NextPollAt,
-		&progress, &r.ProgressFetchedAt, &drift, &r.DriftAt, &r.RefreshError, &r.RefreshErrorAt)
-	r.Detail, r.Progress, r.Drift = nonEmpty(detail), nonEmpty(progress), nonEmpty(drift)
-	return r, err
+func collectTasks(rows pgx.Rows, err error) ([]TaskRow, error) {
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByName[TaskRow])
 }
 
 // Sync names in cloud_syncs.
@@ -73,7 +71,7 @@ const SyncTaskList = "dr_task_list"
 
 // SyncTaskList records a complete listing from the cloud: every listed task
 // is upserted, and tasks no longer listed are marked gone.
-func (s *Store) SyncTaskList(ctx context.Context, items []dws.TaskSummary, now time.Time) error {
+func (s *Store) SyncTaskList(ctx context.Context, items []portal.TaskSummary, now time.Time) error {
 	return s.InTx(ctx, func(tx *Tx) error {
 		ids := make([]string, 0, len(items))
 		for _, it := range items {
@@ -85,7 +83,7 @@ func (s *Store) SyncTaskList(ctx context.Context, items []dws.TaskSummary, now t
 				ON CONFLICT (id) DO UPDATE SET name = $2, status = $3, dr_type = $4, primary_cluster_id = $5,
 					primary_cluster_name = $6, standby_cluster_id = $7, standby_cluster_name = $8, last_sync = $9,
 					create_time = $10, summary = $11, list_fetched_at = $12, gone_at = NULL`,
-				it.ID, it.Name, it.Status, it.DRType, it.PrimaryClusterID, it.PrimaryClusterName,
+				it.ID, it.Name, string(it.Status), it.DRType, it.PrimaryClusterID, it.PrimaryClusterName,
 				it.StandbyClusterID, it.StandbyClusterName, it.LastSyncTime, it.CreateTime, []byte(it.Raw), now)
 			if err != nil {
 				return fmt.Errorf("sync DR task %s: %w", it.ID, err)
@@ -121,26 +119,31 @@ func (s *Store) LastSync(ctx context.Context, name string) (*time.Time, error) {
 }
 
 // UpsertTaskDetail records a detail response.
-func (s *Store) UpsertTaskDetail(ctx context.Context, t dws.Task, now time.Time) error {
+func (s *Store) UpsertTaskDetail(ctx context.Context, t portal.Task, now time.Time) error {
 	return upsertTaskDetail(ctx, s.pool, t, now)
 }
 
 // UpsertTaskDetail records a detail response inside a transaction.
-func (t *Tx) UpsertTaskDetail(ctx context.Context, task dws.Task, now time.Time) error {
+func (t *Tx) UpsertTaskDetail(ctx context.Context, task portal.Task, now time.Time) error {
 	return upsertTaskDetail(ctx, t.tx, task, now)
 }
 
-func upsertTaskDetail(ctx context.Context, q querier, t dws.Task, now time.Time) error {
-	_, err := q.Exec(ctx, `
+func upsertTaskDetail(ctx context.Context, q querier, t portal.Task, now time.Time) error {
+	stored, err := portal.EncodeTask(t)
+	if err != nil {
+		return fmt.Errorf("store DR task %s: %w", t.ID, err)
+	}
+	_, err = q.Exec(ctx, `
 		INSERT INTO dr_tasks (id, name, status, dr_type, primary_cluster_id, primary_cluster_name,
-			standby_cluster_id, standby_cluster_name, sync_period, last_sync, create_time, detail, detail_fetched_at, first_seen_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)
+			standby_cluster_id, standby_cluster_name, sync_period, last_sync, create_time, detail, detail_raw,
+			detail_fetched_at, first_seen_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
 		ON CONFLICT (id) DO UPDATE SET name = $2, status = $3, dr_type = $4, primary_cluster_id = $5,
 			primary_cluster_name = $6, standby_cluster_id = $7, standby_cluster_name = $8, sync_period = $9,
-			last_sync = $10, create_time = $11, detail = $12, detail_fetched_at = $13, gone_at = NULL,
+			last_sync = $10, create_time = $11, detail = $12, detail_raw = $13, detail_fetched_at = $14, gone_at = NULL,
 			refresh_error = '', refresh_error_at = NULL`,
-		t.ID, t.Name, t.Status, t.DRType, t.Primary.ID, t.Primary.Name, t.Standby.ID, t.Standby.Name,
-		t.SyncPeriod, t.Primary.LastSuccessTime, t.CreateTime, []byte(t.Raw), now)
+		t.ID, t.Name, string(t.Status), t.DRType, t.Primary.ID, t.Primary.Name, t.Standby.ID, t.Standby.Name,
+		t.SyncPeriod, t.Primary.LastSuccessTime, t.CreateTime, stored, []byte(t.Raw), now)
 	if err != nil {
 		return fmt.Errorf("store DR task %s: %w", t.ID, err)
 	}
@@ -149,14 +152,14 @@ func upsertTaskDetail(ctx context.Context, q querier, t dws.Task, now time.Time)
 
 // InsertCreatedTask records a task the portal just created, before the
 // cloud has been asked for its detail.
-func (t *Tx) InsertCreatedTask(ctx context.Context, id string, p dws.CreateParams, primaryName, standbyName string,
+func (t *Tx) InsertCreatedTask(ctx context.Context, id string, p portal.CreateSpec, primaryName, standbyName string,
 	createdBy int64, now time.Time) error {
 	_, err := t.tx.Exec(ctx, `
 		INSERT INTO dr_tasks (id, name, status, dr_type, primary_cluster_id, primary_cluster_name,
 			standby_cluster_id, standby_cluster_name, sync_period, managed, created_by, first_seen_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, true, NULLIF($10, 0), $11)
 		ON CONFLICT (id) DO UPDATE SET managed = true, created_by = NULLIF($10, 0)`,
-		id, p.Name, dws.StatusCreating, p.DRType, p.PrimaryClusterID, primaryName, p.StandbyClusterID, standbyName,
+		id, p.Name, string(portal.TaskCreating), p.DRType, p.PrimaryClusterID, primaryName, p.StandbyClusterID, standbyName,
 		p.SyncPeriod, createdBy, now)
 	if err != nil {
 		return fmt.Errorf("record created DR task %s: %w", id, err)
@@ -166,17 +169,21 @@ func (t *Tx) InsertCreatedTask(ctx context.Context, id string, p dws.CreateParam
 
 // ListTasks returns the tasks the portal knows to exist, newest first.
 func (s *Store) ListTasks(ctx context.Context) ([]TaskRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+taskColumns+` FROM dr_tasks WHERE gone_at IS NULL
-		ORDER BY create_time DESC, first_seen_at DESC, name`)
+	out, err := collectTasks(s.pool.Query(ctx, `SELECT `+taskColumns+` FROM dr_tasks WHERE gone_at IS NULL
+		ORDER BY create_time DESC, first_seen_at DESC, name`))
 	if err != nil {
 		return nil, fmt.Errorf("list DR tasks: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TaskRow, error) { return scanTask(r) })
+	return out, nil
 }
 
 // Task returns one task's row.
 func (s *Store) Task(ctx context.Context, id string) (TaskRow, error) {
-	r, err := scanTask(s.pool.QueryRow(ctx, `SELECT `+taskColumns+` FROM dr_tasks WHERE id = $1`, id))
+	rows, err := s.pool.Query(ctx, `SELECT `+taskColumns+` FROM dr_tasks WHERE id = $1`, id)
+	if err != nil {
+		return TaskRow{}, fmt.Errorf("read DR task %s: %w", id, err)
+	}
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[TaskRow])
 	if err != nil {
 		return TaskRow{}, notFound(err, "no such DR task")
 	}
@@ -189,29 +196,22 @@ func (s *Store) MarkTaskGone(ctx context.Context, id string, now time.Time) erro
 	return err
 }
 
-func nonEmpty(b []byte) json.RawMessage {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
-}
-
 // DueForPoll claims up to limit tasks whose next poll is due, leasing
 // them for lease so that a concurrent poller skips them. Tasks an executing
 // request is following are left to it.
 func (s *Store) DueForPoll(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]TaskRow, error) {
-	rows, err := s.pool.Query(ctx, `
+	out, err := collectTasks(s.pool.Query(ctx, `
 		UPDATE dr_tasks SET next_poll_at = $2 WHERE id IN (
 			SELECT t.id FROM dr_tasks t
 			WHERE t.gone_at IS NULL AND (t.next_poll_at IS NULL OR t.next_poll_at <= $1)
 			  AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.dr_task_id = t.id AND r.status = 'executing')
 			ORDER BY t.next_poll_at NULLS FIRST LIMIT $3
 			FOR UPDATE SKIP LOCKED)
-		RETURNING `+taskColumns, now, now.Add(lease), limit)
+		RETURNING `+taskColumns, now, now.Add(lease), limit))
 	if err != nil {
 		return nil, fmt.Errorf("tasks due for a poll: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (TaskRow, error) { return scanTask(r) })
+	return out, nil
 }
 
 // SchedulePoll sets when a task is read from the cloud next.
@@ -227,9 +227,15 @@ func (s *Store) RecordRefreshError(ctx context.Context, id, msg string, now time
 }
 
 // RecordProgress stores a show-progress answer.
-func (s *Store) RecordProgress(ctx context.Context, id string, raw []byte, now time.Time) error {
-	_, err := s.pool.Exec(ctx, `UPDATE dr_tasks SET progress = $2, progress_fetched_at = $3 WHERE id = $1`, id, raw, now)
-	return err
+func (s *Store) RecordProgress(ctx context.Context, id string, p portal.Progress, now time.Time) error {
+	stored, err := portal.EncodeProgress(p)
+	if err != nil {
+		return fmt.Errorf("store progress of DR task %s: %w", id, err)
+	}
+	if _, err := s.pool.Exec(ctx, `UPDATE dr_tasks SET progress = $2, progress_fetched_at = $3 WHERE id = $1`, id, stored, now); err != nil {
+		return fmt.Errorf("store progress of DR task %s: %w", id, err)
+	}
+	return nil
 }
 
 // RecordDrift stores a change made outside the portal, with its audit event.

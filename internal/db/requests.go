@@ -142,9 +142,9 @@ func (r requestRow) request() portal.Request {
 		Status: portal.RequestStatus(r.Status), RequiredApprovals: r.RequiredApprovals, PolicyVersion: r.PolicyVersion,
 		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, ApprovedAt: r.ApprovedAt, ApprovalExpiresAt: r.ApprovalExpiresAt,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, CallState: portal.CallState(r.CallState),
-		CallAttempts: r.CallAttempts, FollowDeadline: r.FollowDeadline, LastSeenStatus: r.LastSeenStatus,
+		CallAttempts: r.CallAttempts, FollowDeadline: r.FollowDeadline, LastSeenStatus: portal.TaskStatus(r.LastSeenStatus),
 		Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMsg: r.ErrorMsg, ErrorRequestID: r.ErrorRequestID,
-		PreStatus: r.PreStatus, PrePrimaryID: r.PrePrimaryID, PreStartTime: r.PreStartTime,
+		PreStatus: portal.TaskStatus(r.PreStatus), PrePrimaryID: r.PrePrimaryID, PreStartTime: r.PreStartTime,
 		SeenTransient: r.SeenTransient, Consequence: r.Consequence, ConfirmName: r.ConfirmName,
 		CheckedAt: r.CheckedAt, CheckProblems: r.CheckProblems, CheckError: r.CheckError}
 }
@@ -282,7 +282,7 @@ func (t *Tx) BeginExecution(ctx context.Context, id int64, from []portal.Request
 
 // Snapshot is the task as the executor saw it right before an operation's call.
 type Snapshot struct {
-	Status    string
+	Status    portal.TaskStatus
 	PrimaryID string
 	StartTime string
 }
@@ -296,7 +296,7 @@ func (t *Tx) RecordIntent(ctx context.Context, id int64, snap *Snapshot) (portal
 	}
 	return t.move(ctx, id, []portal.RequestStatus{portal.StatusExecuting}, portal.CallNone,
 		`call_state = 'intent', call_attempts = call_attempts + 1, pre_status = $4, pre_primary_id = $5, pre_start_time = $6`,
-		snap.Status, snap.PrimaryID, snap.StartTime)
+		string(snap.Status), snap.PrimaryID, snap.StartTime)
 }
 
 // RecordNotSent: the call surely did not take effect (intent → none);
@@ -316,9 +316,9 @@ func (t *Tx) AcceptCall(ctx context.Context, id int64, taskID string, deadline t
 
 // ObserveStatus records the task status seen while following, and whether
 // it is the operation's transient one (once seen, it stays seen).
-func (t *Tx) ObserveStatus(ctx context.Context, id int64, status string, transient bool) (portal.Request, error) {
+func (t *Tx) ObserveStatus(ctx context.Context, id int64, status portal.TaskStatus, transient bool) (portal.Request, error) {
 	return t.move(ctx, id, []portal.RequestStatus{portal.StatusExecuting}, portal.CallAccepted,
-		`last_seen_status = $4, seen_transient = seen_transient OR $5`, status, transient)
+		`last_seen_status = $4, seen_transient = seen_transient OR $5`, string(status), transient)
 }
 
 // RequestFilter selects requests for the requests page.

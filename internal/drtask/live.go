@@ -77,7 +77,7 @@ func CloudDescription(err error) string {
 // TaskView is one task as the detail page shows it.
 type TaskView struct {
 	Row  db.TaskRow
-	Task dws.Task // parsed from the last detail; Raw holds the stored JSON
+	Task portal.Task // parsed from the last detail; Raw holds the stored JSON
 	// HasDetail is false until the cloud's detail was read at least once.
 	HasDetail bool
 	// Stale is set when the last read failed: CloudErr says why.
@@ -85,13 +85,13 @@ type TaskView struct {
 	CloudErr string
 	// Gone is set when the cloud no longer knows the task.
 	Gone     bool
-	Progress *dws.Progress
+	Progress *portal.Progress
 	// Drift holds the changes made outside the portal: field -> [recorded, live].
 	Drift map[string][2]string
 }
 
 // Settled reports whether the task's status is at rest.
-func (v TaskView) Settled() bool { return v.Gone || dws.Settled(v.Row.Status) }
+func (v TaskView) Settled() bool { return v.Gone || v.Row.Status.Settled() }
 
 // Task returns the last known state of a task, from the database: a page
 // never asks the cloud. A task created outside the portal moments ago is
@@ -152,7 +152,7 @@ func (s *Service) Refresh(ctx context.Context, prev db.TaskRow) error {
 			if err := tx.MarkTaskGone(ctx, prev.ID, now); err != nil {
 				return err
 			}
-			return s.recordDrift(ctx, tx, prev.ID, map[string][2]string{"status": {prev.Status, "deleted"}}, now)
+			return s.recordDrift(ctx, tx, prev.ID, map[string][2]string{"status": {string(prev.Status), string(portal.TaskDeleted)}}, now)
 		})
 	case err != nil:
 		if rerr := s.Store.RecordRefreshError(ctx, prev.ID, CloudDescription(err), now); rerr != nil {
@@ -166,7 +166,7 @@ func (s *Service) Refresh(ctx context.Context, prev db.TaskRow) error {
 	drift := map[string][2]string{}
 	if before := viewOf(prev); before.HasDetail {
 		for field, pair := range map[string][2]string{
-			"status":          {before.Task.Status, t.Status},
+			"status":          {string(before.Task.Status), string(t.Status)},
 			"dr_sync_period":  {before.Task.SyncPeriod, t.SyncPeriod},
 			"primary_cluster": {before.Task.Primary.ID, t.Primary.ID},
 		} {
@@ -187,12 +187,12 @@ func (s *Service) Refresh(ctx context.Context, prev db.TaskRow) error {
 	if err != nil {
 		return err
 	}
-	if t.Status == dws.StatusRunning {
+	if t.Status == portal.TaskRunning {
 		cctx, cancel := s.pageCtx(ctx)
 		p, err := s.Cloud.Progress(cctx, t.ID)
 		cancel()
 		if err == nil {
-			if err := s.Store.RecordProgress(ctx, t.ID, p.Raw, now); err != nil {
+			if err := s.Store.RecordProgress(ctx, t.ID, p, now); err != nil {
 				return err
 			}
 		}
@@ -200,8 +200,8 @@ func (s *Service) Refresh(ctx context.Context, prev db.TaskRow) error {
 	return s.Store.SchedulePoll(ctx, t.ID, now.Add(s.pollInterval(t.Status)))
 }
 
-func (s *Service) pollInterval(status string) time.Duration {
-	if dws.Settled(status) {
+func (s *Service) pollInterval(status portal.TaskStatus) time.Duration {
+	if status.Settled() {
 		return cmp.Or(s.PollSettled, time.Minute)
 	}
 	return cmp.Or(s.PollChanging, 5*time.Second)
@@ -229,48 +229,41 @@ func (s *Service) recordDrift(ctx context.Context, tx *db.Tx, id string, drift m
 
 // LiveState reads a task from the cloud for a decision that must not rest
 // on stale data (filing or executing an operation), and records it.
-func (s *Service) LiveState(ctx context.Context, id string) (State, error) {
+func (s *Service) LiveState(ctx context.Context, id string) (portal.TaskState, error) {
 	cctx, cancel := s.pageCtx(ctx)
 	t, err := s.Cloud.Get(cctx, id)
 	cancel()
 	if err != nil {
-		return State{}, err
+		return portal.TaskState{}, err
 	}
 	if err := s.Store.UpsertTaskDetail(ctx, t, s.Now()); err != nil {
-		return State{}, err
+		return portal.TaskState{}, err
 	}
 	last, err := s.Store.LastSucceededOperation(ctx, id)
 	if err != nil {
-		return State{}, err
+		return portal.TaskState{}, err
 	}
-	return State{Task: t, LastSucceededOp: last}, nil
+	return portal.TaskState{Task: t, LastSucceededOp: last}, nil
 }
 
 // StoredState is LiveState from the portal's last known state (for pages).
-func (s *Service) StoredState(ctx context.Context, v TaskView) (State, error) {
+func (s *Service) StoredState(ctx context.Context, v TaskView) (portal.TaskState, error) {
 	last, err := s.Store.LastSucceededOperation(ctx, v.Row.ID)
 	if err != nil {
-		return State{}, err
+		return portal.TaskState{}, err
 	}
 	t := v.Task
 	t.ID, t.Status = v.Row.ID, v.Row.Status
-	return State{Task: t, LastSucceededOp: last}, nil
+	return portal.TaskState{Task: t, LastSucceededOp: last}, nil
 }
 
 func (v *TaskView) fill(row db.TaskRow) {
 	if row.RefreshErrorAt != nil && (row.DetailFetchedAt == nil || row.RefreshErrorAt.After(*row.DetailFetchedAt)) {
 		v.Stale, v.CloudErr = true, row.RefreshError
 	}
-	if len(row.Progress) > 0 && row.Status == dws.StatusRunning {
-		var m struct {
-			RPO   int64  `json:"recovery_point_object"`
-			RTO   int64  `json:"recovery_time_object"`
-			Spend int64  `json:"last_recovery_spend"`
-			Bar   string `json:"latest_barrier_time"`
-		}
-		if json.Unmarshal(row.Progress, &m) == nil {
-			v.Progress = &dws.Progress{RPOSeconds: m.RPO, RTOSeconds: m.RTO, LastRecoverySpend: m.Spend,
-				LatestBarrierTime: m.Bar, Raw: row.Progress}
+	if len(row.Progress) > 0 && row.Status == portal.TaskRunning {
+		if p, err := portal.DecodeProgress(row.Progress); err == nil {
+			v.Progress = &p
 		}
 	}
 	if len(row.Drift) > 0 {
@@ -301,7 +294,7 @@ func (s *Service) Preconditions(ctx context.Context, r portal.Request) ([]string
 	case err != nil:
 		return nil, apperr.Wrap(apperr.Unavailable, err, "%s", CloudDescription(err))
 	}
-	if ok, why := Allowed(r.Operation, state); !ok {
+	if ok, why := portal.Allowed(r.Operation, state); !ok {
 		return []string{why}, nil
 	}
 	return nil, nil

@@ -43,7 +43,7 @@ func TestThePollerStaysWithinItsBudget(t *testing.T) {
 
 	p, _ := sim.Cluster("0123456789abcdef0123456789abcdef", dwssim.ClusterProd1)
 	s, _ := sim.Cluster("0123456789abcdef0123456789abcdef", dwssim.ClusterDR1)
-	id, err := client.Create(ctx, dws.CreateParams{Name: "dr_poll01", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"})
+	id, err := client.Create(ctx, portal.CreateSpec{Name: "dr_poll01", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestThePollerStaysWithinItsBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	v, _ := svc.Status(ctx, id)
-	if v.Row.Status != dws.StatusUnstart {
+	if v.Row.Status != portal.TaskUnstart {
 		t.Fatalf("status %s", v.Row.Status)
 	}
 	before = sim.Calls("detail")
@@ -111,7 +111,7 @@ func TestDriftIsJudgedAgainstTheLastDetail(t *testing.T) {
 	svc := &drtask.Service{Cloud: client, Store: store, Now: time.Now}
 	p, _ := sim.Cluster(project, dwssim.ClusterProd1)
 	s, _ := sim.Cluster(project, dwssim.ClusterDR1)
-	id, err := client.Create(ctx, dws.CreateParams{Name: "dr_drift02", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"})
+	id, err := client.Create(ctx, portal.CreateSpec{Name: "dr_drift02", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestDriftIsJudgedAgainstTheLastDetail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, ok := v.Drift["status"]; !ok || d[0] != dws.StatusUnstart {
+	if d, ok := v.Drift["status"]; !ok || d[0] != string(portal.TaskUnstart) {
 		t.Errorf("drift %v after a start made outside the portal", v.Drift)
 	}
 }

@@ -3,7 +3,6 @@ package drtask
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,9 +24,9 @@ type Cloud interface {
 	CheckName(ctx context.Context, name string) (bool, error)
 	CreateCall() (method, path string)
 	OperationCall(op portal.Operation, id string) (method, path string, err error)
-	Get(ctx context.Context, id string) (dws.Task, error)
-	List(ctx context.Context) ([]dws.TaskSummary, error)
-	Progress(ctx context.Context, id string) (dws.Progress, error)
+	Get(ctx context.Context, id string) (portal.Task, error)
+	List(ctx context.Context) ([]portal.TaskSummary, error)
+	Progress(ctx context.Context, id string) (portal.Progress, error)
 }
 
 // Service lists, shows and creates DR tasks.
@@ -53,52 +52,13 @@ func viewOf(row db.TaskRow) TaskView {
 	v := TaskView{Row: row, Gone: row.GoneAt != nil}
 	v.fill(row)
 	if len(row.Detail) > 0 {
-		var m detailJSON
-		if err := json.Unmarshal(row.Detail, &m); err == nil {
-			v.Task = m.task()
-			v.Task.Raw = row.Detail
+		if t, err := portal.DecodeTask(row.Detail); err == nil {
+			v.Task = t
+			v.Task.Raw = row.DetailRaw
 			v.HasDetail = true
 		}
 	}
 	return v
-}
-
-// detailJSON reads back the stored detail (the SDK model's JSON).
-type detailJSON struct {
-	ID, Name, Status string
-	DrSyncPeriod     string      `json:"dr_sync_period"`
-	StartTime        string      `json:"start_time"`
-	CreateTime       string      `json:"create_time"`
-	Primary          clusterJSON `json:"primary_cluster"`
-	Standby          clusterJSON `json:"standby_cluster"`
-	DrType           string      `json:"dr_type"`
-}
-
-type clusterJSON struct {
-	ID               string `json:"id"`
-	Name             string `json:"name"`
-	ClusterAZ        string `json:"cluster_az"`
-	Role             string `json:"role"`
-	Region           string `json:"region"`
-	Status           string `json:"status"`
-	Progress         string `json:"progress"`
-	LastSuccessTime  string `json:"last_success_time"`
-	OBSBucketName    string `json:"obs_bucket_name"`
-	DatastoreType    string `json:"datastore_type"`
-	DatastoreVersion string `json:"datastore_version"`
-	DiskCapacity     string `json:"disk_capacity"`
-	DiskUsed         string `json:"disk_used"`
-}
-
-func (m detailJSON) task() dws.Task {
-	c := func(x clusterJSON) dws.TaskCluster {
-		return dws.TaskCluster{ID: x.ID, Name: x.Name, AZ: x.ClusterAZ, Role: x.Role, Region: x.Region,
-			Status: x.Status, Progress: x.Progress, LastSuccessTime: x.LastSuccessTime, OBSBucket: x.OBSBucketName,
-			DatastoreType: x.DatastoreType, DatastoreVersion: x.DatastoreVersion, DiskCapacity: x.DiskCapacity,
-			DiskUsed: x.DiskUsed}
-	}
-	return dws.Task{ID: m.ID, Name: m.Name, Status: m.Status, DRType: m.DrType, SyncPeriod: m.DrSyncPeriod,
-		StartTime: m.StartTime, CreateTime: m.CreateTime, Primary: c(m.Primary), Standby: c(m.Standby)}
 }
 
 // ClusterOption is a cluster as a picker offers it.
@@ -223,7 +183,7 @@ func (s *Service) CheckNameAvailable(ctx context.Context, name string) (string, 
 
 // CreatePlan is a validated create: the exact call a request will carry.
 type CreatePlan struct {
-	Params      dws.CreateParams
+	Params      portal.CreateSpec
 	PrimaryName string
 	StandbyName string
 	Method      string
@@ -246,7 +206,7 @@ func (s *Service) PrepareCreate(ctx context.Context, f CreateForm) (CreatePlan, 
 			return CreatePlan{}, nil, cloudError(err, "The request could not be checked with the cloud")
 		}
 		plan = CreatePlan{
-			Params: dws.CreateParams{Name: f.Name, DRType: f.DRType, PrimaryClusterID: primary.ID, StandbyClusterID: standby.ID,
+			Params: portal.CreateSpec{Name: f.Name, DRType: f.DRType, PrimaryClusterID: primary.ID, StandbyClusterID: standby.ID,
 				SyncPeriod: f.SyncPeriod, PrimaryOBSBucket: f.PrimaryOBSBucket, StandbyOBSBucket: f.StandbyOBSBucket},
 			PrimaryName: primary.Name, StandbyName: standby.Name,
 		}
@@ -268,7 +228,7 @@ func (s *Service) PrepareCreate(ctx context.Context, f CreateForm) (CreatePlan, 
 // CheckCreate re-checks a create's preconditions right before it is sent:
 // the name is still free and both clusters are still eligible. It returns
 // the problems found; an error means the cloud could not be asked.
-func (s *Service) CheckCreate(ctx context.Context, p dws.CreateParams) ([]string, error) {
+func (s *Service) CheckCreate(ctx context.Context, p portal.CreateSpec) ([]string, error) {
 	errs := FieldErrors{}
 	_, _, err := s.checkWithCloud(ctx, CreateForm{Name: p.Name, DRType: p.DRType, PrimaryClusterID: p.PrimaryClusterID,
 		StandbyClusterID: p.StandbyClusterID, SyncPeriod: p.SyncPeriod}, errs)
@@ -366,6 +326,16 @@ func cloudError(err error, what string) error {
 		kind = apperr.Conflict
 	}
 	return apperr.Wrap(kind, err, "%s: %s", what, CloudMessage(ce))
+}
+
+// ShownCloudError describes an error met while asking the cloud, for a
+// page: the cloud's own answer when there is one, otherwise the error's
+// user-facing message (never internal text).
+func ShownCloudError(err error) string {
+	if ce, ok := dws.AsError(err); ok {
+		return CloudMessage(ce)
+	}
+	return apperr.Message(err)
 }
 
 // CloudMessage describes a cloud error for a person: what happened, the

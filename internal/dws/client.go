@@ -19,6 +19,8 @@ import (
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
 	dwssdk "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/dws/v2"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/dws/v2/model"
+
+	"drportal/internal/portal"
 )
 
 // Config configures a Client.
@@ -187,7 +189,7 @@ func (c *Client) CheckName(ctx context.Context, name string) (free bool, err err
 // Create asks the cloud to create a DR task and returns its id. It is never
 // retried: the API has no idempotency key, so after an ambiguous outcome
 // (see Error.Ambiguous) the caller must look the task up instead.
-func (c *Client) Create(ctx context.Context, p CreateParams) (string, error) {
+func (c *Client) Create(ctx context.Context, p portal.CreateSpec) (string, error) {
 	var created string
 	err := c.call(ctx, "create DR task", "create", "", false, &created, func(cl *dwssdk.DwsClient) error {
 		resp, err := cl.CreateDisasterRecovery(&model.CreateDisasterRecoveryRequest{Body: createModel(p)})
@@ -210,8 +212,8 @@ func (c *Client) Create(ctx context.Context, p CreateParams) (string, error) {
 
 // Get returns the detail of one DR task. A task that does not exist (or was
 // deleted) is an *Error of KindNotFound.
-func (c *Client) Get(ctx context.Context, id string) (Task, error) {
-	var t Task
+func (c *Client) Get(ctx context.Context, id string) (portal.Task, error) {
+	var t portal.Task
 	err := c.call(ctx, "show DR task "+id, "detail", id, true, nil, func(cl *dwssdk.DwsClient) error {
 		resp, err := cl.ShowDisasterDetail(&model.ShowDisasterDetailRequest{DisasterRecoveryId: id})
 		if err != nil {
@@ -227,8 +229,8 @@ func (c *Client) Get(ctx context.Context, id string) (Task, error) {
 }
 
 // List returns every DR task of the project.
-func (c *Client) List(ctx context.Context) ([]TaskSummary, error) {
-	var out []TaskSummary
+func (c *Client) List(ctx context.Context) ([]portal.TaskSummary, error) {
+	var out []portal.TaskSummary
 	err := c.call(ctx, "list DR tasks", "list", "", true, nil, func(cl *dwssdk.DwsClient) error {
 		resp, err := cl.ListDisasterRecover(&model.ListDisasterRecoverRequest{})
 		if err != nil {
@@ -245,21 +247,22 @@ func (c *Client) List(ctx context.Context) ([]TaskSummary, error) {
 	return out, err
 }
 
-func taskFromModel(m *model.DisasterRecoveryQueryResp) Task {
+// taskFromModel maps the SDK's detail model to the portal's task.
+func taskFromModel(m *model.DisasterRecoveryQueryResp) portal.Task {
 	raw, _ := json.Marshal(m)
-	return Task{
-		ID: str(m.Id), Name: str(m.Name), Status: str(m.Status), DRType: str(m.DrType),
+	return portal.Task{
+		ID: str(m.Id), Name: str(m.Name), Status: portal.TaskStatus(str(m.Status)), DRType: str(m.DrType),
 		SyncPeriod: str(m.DrSyncPeriod), StartTime: str(m.StartTime), CreateTime: str(m.CreateTime),
 		Primary: clusterFromModel(m.PrimaryCluster), Standby: clusterFromModel(m.StandbyCluster),
 		Raw: raw,
 	}
 }
 
-func clusterFromModel(m *model.DisasterRecoveryCluster) TaskCluster {
+func clusterFromModel(m *model.DisasterRecoveryCluster) portal.TaskSide {
 	if m == nil {
-		return TaskCluster{}
+		return portal.TaskSide{}
 	}
-	return TaskCluster{
+	return portal.TaskSide{
 		ID: str(m.Id), Name: str(m.Name), AZ: str(m.ClusterAz), Role: str(m.Role), Region: str(m.Region),
 		Status: str(m.Status), Progress: str(m.Progress), LastSuccessTime: str(m.LastSuccessTime),
 		OBSBucket: str(m.ObsBucketName), DatastoreType: str(m.DatastoreType),
@@ -267,17 +270,13 @@ func clusterFromModel(m *model.DisasterRecoveryCluster) TaskCluster {
 	}
 }
 
-func summaryFromModel(m *model.DisasterRecovery) TaskSummary {
+func summaryFromModel(m *model.DisasterRecovery) portal.TaskSummary {
 	raw, _ := json.Marshal(m)
-	return TaskSummary{
-		ID: str(m.Id), Name: str(m.Name), Status: str(m.Status), DRType: str(m.DrType),
+	return portal.TaskSummary{
+		ID: str(m.Id), Name: str(m.Name), Status: portal.TaskStatus(str(m.Status)), DRType: str(m.DrType),
 		PrimaryClusterID: str(m.PrimaryClusterId), PrimaryClusterName: str(m.PrimaryClusterName),
-		PrimaryClusterRole: str(m.PrimaryClusterRole), PrimaryClusterStatus: str(m.PrimaryClusterStatus),
-		PrimaryClusterRegion: str(m.PrimaryClusterRegion),
-		StandbyClusterID:     str(m.StandbyClusterId), StandbyClusterName: str(m.StandbyClusterName),
-		StandbyClusterRole: str(m.StandbyClusterRole), StandbyClusterStatus: str(m.StandbyClusterStatus),
-		StandbyClusterRegion: str(m.StandbyClusterRegion),
-		LastSyncTime:         str(m.LastDisasterTime), StartTime: str(m.StartTime), CreateTime: str(m.CreateTime),
+		StandbyClusterID: str(m.StandbyClusterId), StandbyClusterName: str(m.StandbyClusterName),
+		LastSyncTime: str(m.LastDisasterTime), StartTime: str(m.StartTime), CreateTime: str(m.CreateTime),
 		Raw: raw,
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"drportal/internal/dws"
 	"drportal/internal/dwssim"
+	"drportal/internal/portal"
 )
 
 const (
@@ -107,7 +108,7 @@ func TestClientCreateShowListCheckName(t *testing.T) {
 	if err != nil || !free {
 		t.Fatalf("CheckName free = %v, %v", free, err)
 	}
-	id, err := f.cl.Create(ctx, dws.CreateParams{Name: "dr_demo01", DRType: "az", PrimaryClusterID: p.ID,
+	id, err := f.cl.Create(ctx, portal.CreateSpec{Name: "dr_demo01", DRType: "az", PrimaryClusterID: p.ID,
 		StandbyClusterID: s.ID, SyncPeriod: "5m", PrimaryOBSBucket: "bucket-a"})
 	if err != nil {
 		t.Fatal(err)
@@ -124,13 +125,13 @@ func TestClientCreateShowListCheckName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if task.Status != dws.StatusCreating || task.Name != "dr_demo01" || task.Primary.ID != p.ID || task.Standby.ID != s.ID ||
+	if task.Status != portal.TaskCreating || task.Name != "dr_demo01" || task.Primary.ID != p.ID || task.Standby.ID != s.ID ||
 		task.SyncPeriod != "5m" || task.Primary.OBSBucket != "bucket-a" || len(task.Raw) == 0 {
 		t.Errorf("detail right after create: %+v", task)
 	}
 	f.clock.Advance(time.Minute)
 	task, err = f.cl.Get(ctx, id)
-	if err != nil || task.Status != dws.StatusUnstart {
+	if err != nil || task.Status != portal.TaskUnstart {
 		t.Fatalf("after a minute: %q, %v", task.Status, err)
 	}
 
@@ -139,7 +140,7 @@ func TestClientCreateShowListCheckName(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(list) != 1 || list[0].ID != id || list[0].PrimaryClusterID != p.ID || list[0].StandbyClusterID != s.ID ||
-		list[0].Status != dws.StatusUnstart || list[0].PrimaryClusterName != p.Name {
+		list[0].Status != portal.TaskUnstart || list[0].PrimaryClusterName != p.Name {
 		t.Errorf("list: %+v", list)
 	}
 
@@ -182,14 +183,14 @@ func TestClientMapsErrors(t *testing.T) {
 	}
 
 	p, s := f.eligiblePair(t)
-	_, err = f.cl.Create(ctx, dws.CreateParams{Name: "x", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"})
+	_, err = f.cl.Create(ctx, portal.CreateSpec{Name: "x", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"})
 	if e, ok := dws.AsError(err); !ok || e.Kind != dws.KindInvalid || e.Code == "" {
 		t.Errorf("bad name: %#v", err)
 	}
-	if _, err := f.cl.Create(ctx, dws.CreateParams{Name: "taken1", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"}); err != nil {
+	if _, err := f.cl.Create(ctx, portal.CreateSpec{Name: "taken1", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.cl.Create(ctx, dws.CreateParams{Name: "TAKEN1", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"})
+	_, err = f.cl.Create(ctx, portal.CreateSpec{Name: "TAKEN1", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"})
 	if !dws.IsKind(err, dws.KindConflict) {
 		t.Errorf("duplicate name: %#v", err)
 	}
@@ -213,7 +214,7 @@ func TestClientRetriesReadsButNeverACreate(t *testing.T) {
 
 	f.sim.InjectFault(dwssim.Fault{Route: "create", Status: 500, Code: "DWS.9999", Message: "internal", Times: 1})
 	before = len(f.rec.all())
-	_, err := f.cl.Create(ctx, dws.CreateParams{Name: "once_only", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"})
+	_, err := f.cl.Create(ctx, portal.CreateSpec{Name: "once_only", DRType: "az", PrimaryClusterID: p.ID, StandbyClusterID: s.ID, SyncPeriod: "5m"})
 	e, ok := dws.AsError(err)
 	if !ok || e.StatusCode != 500 || e.Code != "DWS.9999" || !e.Ambiguous() {
 		t.Fatalf("create with 500: %#v", err)
@@ -259,7 +260,7 @@ func TestClientReportsAnUnreadableAcceptedCreate(t *testing.T) {
 	f := newFixture(t)
 	p, s := f.eligiblePair(t)
 	f.sim.InjectFault(dwssim.Fault{Route: "create", BadBody: true, Times: 1})
-	_, err := f.cl.Create(context.Background(), dws.CreateParams{Name: "garbled", DRType: "az", PrimaryClusterID: p.ID,
+	_, err := f.cl.Create(context.Background(), portal.CreateSpec{Name: "garbled", DRType: "az", PrimaryClusterID: p.ID,
 		StandbyClusterID: s.ID, SyncPeriod: "5m"})
 	e, ok := dws.AsError(err)
 	if !ok || e.Kind != dws.KindUnreadable || !e.Ambiguous() {

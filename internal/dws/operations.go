@@ -104,22 +104,9 @@ func (c *Client) Operate(ctx context.Context, op portal.Operation, id string, bo
 	})
 }
 
-// Progress is the sync progress of a running task (show-progress).
-type Progress struct {
-	// RPO and RTO in seconds ("for reference only", says the API).
-	RPOSeconds        int64
-	RTOSeconds        int64
-	LastRecoverySpend int64
-	LatestBarrierTime string
-	PrimaryAction     string // Backup / Restore
-	StandbyAction     string
-	UnrestoredKeys    string
-	Raw               json.RawMessage
-}
-
 // Progress reads a task's progress figures.
-func (c *Client) Progress(ctx context.Context, id string) (Progress, error) {
-	var p Progress
+func (c *Client) Progress(ctx context.Context, id string) (portal.Progress, error) {
+	var p portal.Progress
 	err := c.call(ctx, "show progress of DR task "+id, "progress", id, true, nil, func(cl *dwssdk.DwsClient) error {
 		resp, err := cl.ShowDisasterProgress(&model.ShowDisasterProgressRequest{DisasterRecoveryId: id})
 		if err != nil {
@@ -129,8 +116,7 @@ func (c *Client) Progress(ctx context.Context, id string) (Progress, error) {
 		if m == nil {
 			return &Error{Op: "show progress", Kind: KindUnreadable, StatusCode: resp.HttpStatusCode}
 		}
-		raw, _ := json.Marshal(m)
-		p = Progress{LatestBarrierTime: str(m.LatestBarrierTime), Raw: raw}
+		p = portal.Progress{LatestBarrierTime: str(m.LatestBarrierTime)}
 		if m.RecoveryPointObject != nil {
 			p.RPOSeconds = *m.RecoveryPointObject
 		}

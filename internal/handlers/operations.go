@@ -16,7 +16,7 @@ import (
 // operationPage builds an operation's request form from the task's last
 // known state (kept fresh by the poller).
 func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs drtask.FieldErrors) (views.OperationPage, drtask.TaskView, error) {
-	spec, ok := drtask.SpecOf(f.Op)
+	spec, ok := portal.SpecOf(f.Op)
 	if !ok {
 		return views.OperationPage{}, drtask.TaskView{}, apperr.New(apperr.NotFound, "There is no operation %q.", f.Op)
 	}
@@ -29,8 +29,8 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 	p := views.OperationPage{
 		Base: h.base(c, spec.Label+": "+v.Row.Name, "tasks"), TaskID: v.Row.ID, TaskName: v.Row.Name,
 		TaskURL: "/dr-tasks/" + v.Row.ID, Op: string(f.Op), Label: spec.Label, Status: statusBadge(v.Row.Status),
-		Consequence: drtask.Consequence(f.Op, t, v.Progress, f.Period), HighRisk: spec.HighRisk,
-		ConfirmName: drtask.ConfirmCluster(f.Op, t), ShowPeriod: f.Op == portal.OpUpdate, CurrentPeriod: t.SyncPeriod,
+		Consequence: portal.Consequence(f.Op, t, v.Progress, f.Period), HighRisk: spec.HighRisk,
+		ConfirmName: portal.ConfirmCluster(f.Op, t), ShowPeriod: f.Op == portal.OpUpdate, CurrentPeriod: t.SyncPeriod,
 		Period: f.Period, Justification: f.Justification, Errors: errs,
 		PostURL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(f.Op),
 	}
@@ -54,7 +54,7 @@ func (h *Handlers) showOperation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if ok, why := drtask.Allowed(f.Op, state); !ok {
+	if ok, why := portal.Allowed(f.Op, state); !ok {
 		return apperr.New(apperr.Conflict, "%s", why)
 	}
 	return h.render(c, http.StatusOK, views.OperationForm(p))

@@ -14,7 +14,6 @@ import (
 
 	"drportal/internal/auth"
 	"drportal/internal/db"
-	"drportal/internal/dws"
 	"drportal/internal/portal"
 )
 
@@ -142,7 +141,7 @@ func TestOperationsThroughThePages(t *testing.T) {
 	eventually(t, "stopped in the cloud", func() bool {
 		e.clock.Advance(time.Second)
 		tk, _ := e.client.Get(ctx, id)
-		return tk.Status == dws.StatusStopped
+		return tk.Status == portal.TaskStopped
 	})
 	if err := e.client.Operate(ctx, portal.OpDelete, id, nil); err != nil {
 		t.Fatal(err)
@@ -188,7 +187,7 @@ func TestDriftAndUnmanagedTasksAreShown(t *testing.T) {
 	// A task created outside the portal is listed as unmanaged.
 	p2, _ := e.sim.Cluster(simProject, "dws-prod-02")
 	s2, _ := e.sim.Cluster(simProject, "dws-dr-02")
-	other, err := e.client.Create(ctx, dws.CreateParams{Name: "dr_elsewhere", DRType: "az", PrimaryClusterID: p2.ID,
+	other, err := e.client.Create(ctx, portal.CreateSpec{Name: "dr_elsewhere", DRType: "az", PrimaryClusterID: p2.ID,
 		StandbyClusterID: s2.ID, SyncPeriod: "1H"})
 	if err != nil {
 		t.Fatal(err)

@@ -17,7 +17,6 @@ import (
 	"drportal/internal/apperr"
 	"drportal/internal/auth"
 	"drportal/internal/db"
-	"drportal/internal/drtask"
 	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/internal/views"
@@ -231,7 +230,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 	}
 	if r.DRTaskID != "" && r.Operation != portal.OpCreate {
 		if v, err := h.Tasks.Status(ctx, r.DRTaskID); err == nil {
-			card.LiveStatus = v.Row.Status
+			card.LiveStatus = string(v.Row.Status)
 			if fa := v.Row.FetchedAt(); !fa.IsZero() {
 				card.StatusAge = ago(now.Sub(fa))
 			}
@@ -240,7 +239,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 				if err != nil {
 					return views.RequestCard{}, err
 				}
-				if ok, why := drtask.Allowed(r.Operation, state); !ok {
+				if ok, why := portal.Allowed(r.Operation, state); !ok {
 					card.StoredProblems = []string{why}
 				}
 			}

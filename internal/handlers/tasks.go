@@ -15,7 +15,6 @@ import (
 	"drportal/internal/apperr"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
-	"drportal/internal/dws"
 	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/internal/views"
@@ -283,8 +282,8 @@ func (h *Handlers) panel(c echo.Context, v drtask.TaskView) (views.TaskPanel, er
 	if err != nil {
 		return p, err
 	}
-	for _, spec := range drtask.Specs {
-		if ok, _ := drtask.Allowed(spec.Op, state); ok {
+	for _, spec := range portal.Specs {
+		if ok, _ := portal.Allowed(spec.Op, state); ok {
 			p.Operations = append(p.Operations, views.OpButton{Op: string(spec.Op), Label: spec.Label, HighRisk: spec.HighRisk,
 				URL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(spec.Op)})
 		}
@@ -311,7 +310,7 @@ func taskPanel(v drtask.TaskView) views.TaskPanel {
 	p.Fields = []views.Field{
 		{Label: "ID", Value: r.ID, Mono: true},
 		{Label: "Name", Value: r.Name},
-		{Label: "Status", Value: r.Status, Mono: true},
+		{Label: "Status", Value: string(r.Status), Mono: true},
 		{Label: "Type", Value: or(t.DRType, r.DRType)},
 		{Label: "Sync period", Value: or(t.SyncPeriod, r.SyncPeriod), Mono: true},
 		{Label: "Started", Value: or(drTime(t.StartTime), "not started")},
@@ -341,7 +340,7 @@ func taskPanel(v drtask.TaskView) views.TaskPanel {
 	return p
 }
 
-func clusterCard(heading string, c dws.TaskCluster) views.ClusterCard {
+func clusterCard(heading string, c portal.TaskSide) views.ClusterCard {
 	card := views.ClusterCard{Heading: heading + ": " + or(c.Name, "unknown")}
 	card.Fields = []views.Field{
 		{Label: "Cluster ID", Value: c.ID, Mono: true},
@@ -367,15 +366,16 @@ func clusterCard(heading string, c dws.TaskCluster) views.ClusterCard {
 
 // statusBadge colours a task status: green running, grey at rest, blue
 // changing, red failed.
-func statusBadge(s string) views.Status {
+func statusBadge(st portal.TaskStatus) views.Status {
+	s := string(st)
 	switch {
-	case s == dws.StatusRunning:
+	case st == portal.TaskRunning:
 		return views.Status{Text: s, Class: "ok"}
-	case dws.Failed(s):
+	case st.Failed():
 		return views.Status{Text: s, Class: "bad"}
-	case s == dws.StatusDeleted:
+	case st == portal.TaskDeleted:
 		return views.Status{Text: s, Class: "warn"}
-	case dws.Settled(s):
+	case st.Settled():
 		return views.Status{Text: s, Class: "idle"}
 	}
 	return views.Status{Text: or(s, "unknown"), Class: "changing"}
@@ -384,7 +384,7 @@ func statusBadge(s string) views.Status {
 // drTime shows a DR timestamp (zone-less UTC) as the portal shows times;
 // an unparseable value is shown raw.
 func drTime(s string) string {
-	if t, ok := dws.ParseTime(s); ok {
+	if t, ok := portal.ParseTime(s); ok {
 		return formatTime(t)
 	}
 	if s == "null" {
@@ -394,12 +394,7 @@ func drTime(s string) string {
 }
 
 // cloudMessage describes an error from the cloud for a person.
-func cloudMessage(err error) string {
-	if ce, ok := dws.AsError(err); ok {
-		return drtask.CloudMessage(ce)
-	}
-	return apperr.Message(err)
-}
+func cloudMessage(err error) string { return drtask.ShownCloudError(err) }
 
 func yesNo(b bool) string {
 	if b {

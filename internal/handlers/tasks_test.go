@@ -118,7 +118,7 @@ func TestCreateIsARequestThatRunsOnceApproved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantBody := dws.CreateBody(dws.CreateParams{Name: "dr_demo01", DRType: "az", PrimaryClusterID: primary,
+	wantBody := dws.CreateBody(portal.CreateSpec{Name: "dr_demo01", DRType: "az", PrimaryClusterID: primary,
 		StandbyClusterID: standby, SyncPeriod: "5m"})
 	if string(r.Payload) != string(wantBody) || page.text(`[data-testid=payload-raw]`) != strings.TrimSpace(string(wantBody)) {
 		t.Errorf("payload %q, page shows %q", r.Payload, page.text(`[data-testid=payload-raw]`))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,23 +15,22 @@ import (
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
 	"drportal/internal/db"
-	"drportal/internal/drtask"
 	"drportal/internal/dws"
 	"drportal/internal/portal"
 )
 
 // Cloud is what the executor needs of the DWS client.
 type Cloud interface {
-	Create(ctx context.Context, p dws.CreateParams) (string, error)
+	Create(ctx context.Context, p portal.CreateSpec) (string, error)
 	Operate(ctx context.Context, op portal.Operation, id string, body []byte) error
-	Get(ctx context.Context, id string) (dws.Task, error)
-	List(ctx context.Context) ([]dws.TaskSummary, error)
+	Get(ctx context.Context, id string) (portal.Task, error)
+	List(ctx context.Context) ([]portal.TaskSummary, error)
 }
 
 // Checker re-checks a request's live preconditions right before its call.
 type Checker interface {
-	CheckCreate(ctx context.Context, p dws.CreateParams) ([]string, error)
-	LiveState(ctx context.Context, id string) (drtask.State, error)
+	CheckCreate(ctx context.Context, p portal.CreateSpec) ([]string, error)
+	LiveState(ctx context.Context, id string) (portal.TaskState, error)
 }
 
 type executeWorker struct {
@@ -128,9 +128,9 @@ func cloudDetail(d map[string]any, ce *dws.Error) {
 
 // call is what a request sends.
 type call struct {
-	create dws.CreateParams // for a create
-	body   []byte           // for an operation (update only; empty otherwise)
-	period string           // the sync period an update sets
+	create portal.CreateSpec // for a create
+	body   []byte            // for an operation (update only; empty otherwise)
+	period string            // the sync period an update sets
 }
 
 // plan reads and checks the call the request carries.
@@ -143,7 +143,7 @@ func (ex *execution) plan() (call, error) {
 		period, err := dws.ParseUpdateBody(ex.r.Payload)
 		return call{body: ex.r.Payload, period: period}, err
 	}
-	if _, ok := drtask.SpecOf(ex.r.Operation); !ok {
+	if _, ok := portal.SpecOf(ex.r.Operation); !ok {
 		return call{}, fmt.Errorf("unknown operation %q", ex.r.Operation)
 	}
 	if len(ex.r.Payload) != 0 {
@@ -155,8 +155,8 @@ func (ex *execution) plan() (call, error) {
 func (ex *execution) isCreate() bool { return ex.r.Operation == portal.OpCreate }
 
 // observation is what the request recorded of the task around the call.
-func (ex *execution) observation(c call) drtask.Observation {
-	return drtask.Observation{PreStatus: ex.r.PreStatus, PrePrimaryID: ex.r.PrePrimaryID,
+func (ex *execution) observation(c call) portal.Observation {
+	return portal.Observation{PreStatus: ex.r.PreStatus, PrePrimaryID: ex.r.PrePrimaryID,
 		PreStartTime: ex.r.PreStartTime, SeenTransient: ex.r.SeenTransient, NewPeriod: c.period}
 }
 
@@ -165,7 +165,7 @@ func (ex *execution) observation(c call) drtask.Observation {
 // operation: the task's live status still allows it). It returns done=true
 // when the request was ended (refused or failed), and the live task for an
 // operation, whose state becomes the pre-call snapshot.
-func (ex *execution) preflight(ctx context.Context) (c call, live dws.Task, done bool, err error) {
+func (ex *execution) preflight(ctx context.Context) (c call, live portal.Task, done bool, err error) {
 	if ex.r.ApprovalLapsed(ex.now()) {
 		reason := "the approval lapsed before the call could be made"
 		if ex.r.ErrorMsg != "" || ex.r.ErrorCode != "" {
@@ -197,7 +197,7 @@ func (ex *execution) preflight(ctx context.Context) (c call, live dws.Task, done
 	case err != nil:
 		return c, live, false, err
 	}
-	if ok, why := drtask.Allowed(ex.r.Operation, state); !ok {
+	if ok, why := portal.Allowed(ex.r.Operation, state); !ok {
 		return c, live, true, ex.refuse(ctx, "preconditions", "the task's live status no longer allows it: "+why)
 	}
 	return c, state.Task, false, nil
@@ -237,7 +237,7 @@ func (ex *execution) resend(ctx context.Context, afterAmbiguous bool) error {
 // send records the intent (with the pre-call snapshot), makes the call and
 // records its result. afterAmbiguous says an earlier attempt may have been
 // applied: a "wrong state" answer then means it was.
-func (ex *execution) send(ctx context.Context, c call, live dws.Task, afterAmbiguous bool) error {
+func (ex *execution) send(ctx context.Context, c call, live portal.Task, afterAmbiguous bool) error {
 	var snap *db.Snapshot
 	if !ex.isCreate() {
 		snap = &db.Snapshot{Status: live.Status, PrimaryID: live.Primary.ID, StartTime: live.StartTime}
@@ -293,7 +293,7 @@ func resultDetail(ce *dws.Error, note string) map[string]any {
 // recover settles a call whose outcome is unknown (a timeout, a crash
 // between intent and result). For a create it lists the tasks and adopts
 // the one with the requested name and clusters; for an operation it reads
-// the task and asks drtask.TookEffect. Only when the call surely did not
+// the task and asks portal.TookEffect. Only when the call surely did not
 // take effect is it sent again.
 func (ex *execution) recover(ctx context.Context) error {
 	c, err := ex.plan()
@@ -322,7 +322,7 @@ func (ex *execution) recover(ctx context.Context) error {
 		case err != nil:
 			return err
 		}
-		if drtask.TookEffect(ex.r.Operation, t, ex.observation(c)) {
+		if portal.TookEffect(ex.r.Operation, t, ex.observation(c)) {
 			return ex.accepted(ctx, "", true)
 		}
 	}
@@ -359,7 +359,7 @@ func (ex *execution) accepted(ctx context.Context, taskID string, adopted bool) 
 	return river.JobSnooze(min(ex.cfg.FollowInterval, time.Second))
 }
 
-// follow reads the task and ends the request once drtask.Judge says the
+// follow reads the task and ends the request once portal.Judge says the
 // operation reached its target state or a failure state, or it ran out of
 // time.
 func (ex *execution) follow(ctx context.Context) error {
@@ -373,24 +373,24 @@ func (ex *execution) follow(ctx context.Context) error {
 	}
 	status := t.Status
 	if gone {
-		status = dws.StatusDeleted
+		status = portal.TaskDeleted
 		if err := ex.cfg.Store.MarkTaskGone(context.WithoutCancel(ctx), ex.r.DRTaskID, ex.now()); err != nil {
 			return err
 		}
 	} else if err := ex.cfg.Store.UpsertTaskDetail(context.WithoutCancel(ctx), t, ex.now()); err != nil {
 		return err
 	}
-	spec, _ := drtask.SpecOf(ex.r.Operation)
-	transient := contains(spec.Transient, status)
+	spec, _ := portal.SpecOf(ex.r.Operation)
+	transient := slices.Contains(spec.Transient, status)
 	if status != ex.r.LastSeenStatus || (transient && !ex.r.SeenTransient) {
 		if err := ex.moved(ex.cfg.Requests.Observe(ctx, ex.r, status, transient)); err != nil {
 			return err
 		}
 	}
 	c, _ := ex.plan()
-	outcome, why := drtask.Judge(ex.r.Operation, t, gone, ex.observation(c))
+	outcome, why := portal.Judge(ex.r.Operation, t, gone, ex.observation(c))
 	switch {
-	case outcome == drtask.Succeeded:
+	case outcome == portal.Succeeded:
 		err := ex.moved(ex.cfg.Requests.Succeed(ctx, ex.r, upperFirst(why), status, func(tx *db.Tx) error {
 			return tx.ClearDrift(ctx, ex.r.DRTaskID)
 		}))
@@ -401,21 +401,12 @@ func (ex *execution) follow(ctx context.Context) error {
 			err = ex.cfg.Store.SchedulePoll(context.WithoutCancel(ctx), ex.r.DRTaskID, ex.now())
 		}
 		return err
-	case outcome == drtask.Failed:
+	case outcome == portal.Failed:
 		return ex.fail(ctx, why, nil)
 	case ex.timedOut():
 		return ex.fail(ctx, fmt.Sprintf("timed out after %s; last state seen: %s", ex.cfg.FollowTimeout, status), nil)
 	}
 	return river.JobSnooze(ex.cfg.FollowInterval)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func upperFirst(s string) string {

@@ -220,7 +220,7 @@ type hangingCloud struct {
 	once sync.Once
 }
 
-func (h *hangingCloud) Create(ctx context.Context, p dws.CreateParams) (string, error) {
+func (h *hangingCloud) Create(ctx context.Context, p portal.CreateSpec) (string, error) {
 	if _, err := h.Cloud.Create(ctx, p); err != nil {
 		return "", err
 	}

@@ -82,7 +82,7 @@ type Request struct {
 	CallState         CallState
 	CallAttempts      int
 	FollowDeadline    *time.Time
-	LastSeenStatus    string
+	LastSeenStatus    TaskStatus
 	Outcome           string
 	// The cloud's error behind the last failed attempt or the failure;
 	// cleared when a later attempt is accepted.
@@ -91,7 +91,7 @@ type Request struct {
 	ErrorRequestID string
 	// What the executor saw right before the call, and whether it has seen
 	// the operation's transient status since.
-	PreStatus     string
+	PreStatus     TaskStatus
 	PrePrimaryID  string
 	PreStartTime  string
 	SeenTransient bool

@@ -607,7 +607,7 @@ func (s *Service) Accept(ctx context.Context, r portal.Request, taskID string, d
 }
 
 // Observe records a task status seen while following the request.
-func (s *Service) Observe(ctx context.Context, r portal.Request, status string, transient bool) (portal.Request, error) {
+func (s *Service) Observe(ctx context.Context, r portal.Request, status portal.TaskStatus, transient bool) (portal.Request, error) {
 	return s.run(ctx, step{
 		move:   func(tx *db.Tx) (portal.Request, error) { return tx.ObserveStatus(ctx, r.ID, status, transient) },
 		action: ActionProgress, outcome: audit.Info, detail: map[string]any{"from": r.LastSeenStatus, "to": status},
@@ -615,7 +615,7 @@ func (s *Service) Observe(ctx context.Context, r portal.Request, status string, 
 }
 
 // Succeed: executing → succeeded. also runs in the same transaction.
-func (s *Service) Succeed(ctx context.Context, r portal.Request, outcome, status string, also func(tx *db.Tx) error) (portal.Request, error) {
+func (s *Service) Succeed(ctx context.Context, r portal.Request, outcome string, status portal.TaskStatus, also func(tx *db.Tx) error) (portal.Request, error) {
 	now := s.Now()
 	return s.run(ctx, step{
 		move: func(tx *db.Tx) (portal.Request, error) {
