@@ -1,0 +1,368 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+
+	"drportal/internal/apperr"
+	"drportal/internal/audit"
+	"drportal/internal/auth"
+	"drportal/internal/db"
+	"drportal/internal/testdb"
+)
+
+func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+
+const password = "correct horse battery staple"
+
+// clock is the time the service sees; it moves only when a test says so.
+// The audit chain never lets time run backwards, so it starts now and only
+// moves forward.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type fixture struct {
+	t     *testing.T
+	store *db.Store
+	clock *clock
+	svc   *auth.Service
+}
+
+// newFixture is the service on a migrated database of its own, with a
+// held clock and the limits and timeouts set explicitly.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	store := db.New(testdb.New(t))
+	c := &clock{now: time.Now().UTC().Truncate(time.Microsecond)}
+	svc := &auth.Service{Store: store, Now: c.Now,
+		Params:      &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32},
+		IdleTimeout: 30 * time.Minute, MaxAge: 2 * time.Hour, MaxFailures: 3, FailureWindow: 15 * time.Minute}
+	return &fixture{t: t, store: store, clock: c, svc: svc}
+}
+
+func (f *fixture) addUser(email string, roles ...string) db.User {
+	f.t.Helper()
+	hash, err := f.svc.HashPassword(password)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var u db.User
+	err = f.store.InTx(context.Background(), func(tx *db.Tx) error {
+		u, err = tx.CreateUser(context.Background(), email, email, hash, roles)
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return u
+}
+
+func (f *fixture) signIn(email, pw string, c auth.Client) (string, error) {
+	f.t.Helper()
+	token, _, err := f.svc.SignIn(context.Background(), email, pw, c)
+	return token, err
+}
+
+func (f *fixture) mustSignIn(email string, c auth.Client) string {
+	f.t.Helper()
+	token, err := f.signIn(email, password, c)
+	if err != nil {
+		f.t.Fatalf("sign in %s: %v", email, err)
+	}
+	return token
+}
+
+// count runs a count query.
+func (f *fixture) count(query string, args ...any) int {
+	f.t.Helper()
+	var n int
+	if err := f.store.Pool().QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+func (f *fixture) sessions(userID int64) int {
+	return f.count(`SELECT count(*) FROM sessions WHERE user_id = $1`, userID)
+}
+
+// failures counts the audited failed sign-ins for an e-mail by outcome.
+func (f *fixture) failures(email string, outcome audit.Outcome) int {
+	return f.count(`SELECT count(*) FROM audit_events WHERE action = $1 AND subject_id = $2 AND outcome = $3`,
+		audit.ActionSignInFailed, email, string(outcome))
+}
+
+func wantKind(t *testing.T, what string, err error, k apperr.Kind) {
+	t.Helper()
+	if apperr.KindOf(err) != k {
+		t.Fatalf("%s: got %v (%s), want %s", what, err, apperr.KindOf(err), k)
+	}
+}
+
+func TestSignInIsLimitedPerAccount(t *testing.T) {
+	f := newFixture(t)
+	locked := f.addUser("locked@example.com", auth.RoleRequester)
+	other := f.addUser("other@example.com", auth.RoleRequester)
+
+	for i := range 3 {
+		_, err := f.signIn("locked@example.com", "guess", auth.Client{IP: "192.0.2.1"})
+		if !errors.Is(err, auth.ErrBadCredentials) {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+		f.clock.Advance(time.Minute)
+	}
+	if n := f.failures("locked@example.com", audit.Failure); n != 3 {
+		t.Fatalf("%d failures audited, want 3", n)
+	}
+
+	// The limit is reached: even the right password is refused, without a
+	// session, and the refusal is audited as denied.
+	_, err := f.signIn("LOCKED@example.com ", password, auth.Client{IP: "192.0.2.2"})
+	wantKind(t, "the right password after 3 failures", err, apperr.TooMany)
+	if n := f.sessions(locked.ID); n != 0 {
+		t.Errorf("a refused sign-in left %d sessions", n)
+	}
+	if n := f.failures("locked@example.com", audit.Denied); n != 1 {
+		t.Errorf("%d denied sign-ins audited, want 1", n)
+	}
+	if n := f.count(`SELECT count(*) FROM audit_events WHERE action = $1`, audit.ActionSignIn); n != 0 {
+		t.Errorf("%d successful sign-ins audited", n)
+	}
+
+	// Another account is not affected.
+	f.mustSignIn("other@example.com", auth.Client{IP: "192.0.2.1"})
+	if n := f.sessions(other.ID); n != 1 {
+		t.Errorf("other account: %d sessions", n)
+	}
+
+	// Still refused ten minutes later; once the window holds fewer
+	// attempts than the limit, the right password works again.
+	f.clock.Advance(10 * time.Minute)
+	_, err = f.signIn("locked@example.com", password, auth.Client{})
+	wantKind(t, "ten minutes later", err, apperr.TooMany)
+	f.clock.Advance(15 * time.Minute)
+	f.mustSignIn("locked@example.com", auth.Client{})
+	if n := f.sessions(locked.ID); n != 1 {
+		t.Errorf("after the window: %d sessions", n)
+	}
+}
+
+func TestUnknownAndBadInputLookLikeAWrongPassword(t *testing.T) {
+	f := newFixture(t)
+	f.addUser("known@example.com", auth.RoleAuditor)
+
+	if _, err := f.signIn("nobody@example.com", password, auth.Client{}); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Errorf("unknown e-mail: %v", err)
+	}
+	if n := f.failures("nobody@example.com", audit.Failure); n != 1 {
+		t.Errorf("unknown e-mail: %d failures audited", n)
+	}
+	for _, in := range [][2]string{{"", password}, {"known@example.com", ""}, {"  ", " "}} {
+		_, err := f.signIn(in[0], in[1], auth.Client{})
+		wantKind(t, "empty field", err, apperr.Invalid)
+	}
+	if n := f.count(`SELECT count(*) FROM sessions`); n != 0 {
+		t.Errorf("%d sessions after failed sign-ins", n)
+	}
+}
+
+func TestSignInRotatesTheSession(t *testing.T) {
+	f := newFixture(t)
+	u := f.addUser("ana@example.com", auth.RoleApprover)
+	ctx := context.Background()
+
+	first := f.mustSignIn("ana@example.com", auth.Client{IP: "192.0.2.7", UserAgent: "test"})
+	if len(first) < 40 {
+		t.Fatalf("token %q is too short", first)
+	}
+	// The database holds only the token's hash.
+	if n := f.count(`SELECT count(*) FROM sessions WHERE token_hash = $1`, []byte(first)); n != 0 {
+		t.Error("the raw token is stored")
+	}
+	if n := f.count(`SELECT count(*) FROM sessions WHERE token_hash = $1`, auth.HashToken(first)); n != 1 {
+		t.Fatal("no session under the token's hash")
+	}
+
+	// Signing in again from a browser that has a session ends that session
+	// and starts a new one: a planted token does not survive sign-in.
+	second := f.mustSignIn("ana@example.com", auth.Client{OldToken: first})
+	if second == first {
+		t.Fatal("the token was not rotated")
+	}
+	_, err := f.svc.Authenticate(ctx, first)
+	wantKind(t, "the replaced token", err, apperr.Unauthenticated)
+	if _, err := f.svc.Authenticate(ctx, second); err != nil {
+		t.Fatalf("the new token: %v", err)
+	}
+	if n := f.sessions(u.ID); n != 1 {
+		t.Errorf("%d sessions after rotation, want 1", n)
+	}
+
+	// A sign-in elsewhere (no old token) leaves the other device signed in.
+	third := f.mustSignIn("ana@example.com", auth.Client{})
+	if n := f.sessions(u.ID); n != 2 {
+		t.Errorf("%d sessions after a second device, want 2", n)
+	}
+	if n := f.count(`SELECT count(*) FROM audit_events WHERE action = $1 AND actor_id = $2`, audit.ActionSignIn, u.ID); n != 3 {
+		t.Errorf("%d sign-ins audited, want 3", n)
+	}
+
+	// Sign-out ends that session only, audited once.
+	if err := f.svc.SignOut(ctx, third, u); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.SignOut(ctx, third, u); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.Authenticate(ctx, third)
+	wantKind(t, "after sign-out", err, apperr.Unauthenticated)
+	if _, err := f.svc.Authenticate(ctx, second); err != nil {
+		t.Errorf("the other device after sign-out: %v", err)
+	}
+	if n := f.count(`SELECT count(*) FROM audit_events WHERE action = $1`, audit.ActionSignOut); n != 1 {
+		t.Errorf("%d sign-outs audited, want 1", n)
+	}
+	_, err = f.svc.Authenticate(ctx, "")
+	wantKind(t, "empty token", err, apperr.Unauthenticated)
+	_, err = f.svc.Authenticate(ctx, "made-up")
+	wantKind(t, "unknown token", err, apperr.Unauthenticated)
+}
+
+func TestSessionsEndWhenIdle(t *testing.T) {
+	f := newFixture(t)
+	u := f.addUser("idle@example.com", auth.RoleRequester)
+	ctx := context.Background()
+	token := f.mustSignIn("idle@example.com", auth.Client{})
+	hash := auth.HashToken(token)
+	start := f.clock.Now()
+
+	lastSeen := func() time.Time {
+		t.Helper()
+		s, err := f.store.SessionByToken(ctx, hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.LastSeenAt
+	}
+
+	// Activity within a minute is not written down; after a minute it is.
+	f.clock.Advance(30 * time.Second)
+	if _, err := f.svc.Authenticate(ctx, token); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastSeen(); !got.Equal(start) {
+		t.Errorf("last seen %v after 30 s, want %v", got, start)
+	}
+	f.clock.Advance(29 * time.Minute) // 29.5 min idle: still alive
+	if _, err := f.svc.Authenticate(ctx, token); err != nil {
+		t.Fatalf("29.5 minutes idle: %v", err)
+	}
+	if got := lastSeen(); !got.Equal(f.clock.Now()) {
+		t.Errorf("last seen %v, want %v", got, f.clock.Now())
+	}
+	// Activity kept it alive past the first half hour...
+	f.clock.Advance(29 * time.Minute)
+	if _, err := f.svc.Authenticate(ctx, token); err != nil {
+		t.Fatalf("after activity: %v", err)
+	}
+	// ...and 30 minutes without any ends it, and removes the row.
+	f.clock.Advance(30 * time.Minute)
+	_, err := f.svc.Authenticate(ctx, token)
+	wantKind(t, "30 minutes idle", err, apperr.Unauthenticated)
+	if n := f.sessions(u.ID); n != 0 {
+		t.Errorf("%d sessions after the idle timeout", n)
+	}
+}
+
+func TestSessionsEndAtTheirMaximumAge(t *testing.T) {
+	f := newFixture(t)
+	u := f.addUser("busy@example.com", auth.RoleRequester)
+	ctx := context.Background()
+	token := f.mustSignIn("busy@example.com", auth.Client{})
+	s, err := f.store.SessionByToken(ctx, auth.HashToken(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := f.clock.Now().Add(2 * time.Hour); !s.ExpiresAt.Equal(want) {
+		t.Errorf("expires %v, want %v", s.ExpiresAt, want)
+	}
+	// Busy every 20 minutes: never idle, still ended at two hours.
+	for elapsed := 20 * time.Minute; elapsed < 2*time.Hour; elapsed += 20 * time.Minute {
+		f.clock.Advance(20 * time.Minute)
+		if _, err := f.svc.Authenticate(ctx, token); err != nil {
+			t.Fatalf("after %s: %v", elapsed, err)
+		}
+	}
+	f.clock.Advance(20 * time.Minute)
+	_, err = f.svc.Authenticate(ctx, token)
+	wantKind(t, "at two hours", err, apperr.Unauthenticated)
+	if n := f.sessions(u.ID); n != 0 {
+		t.Errorf("%d sessions after the maximum age", n)
+	}
+}
+
+func TestDeactivatedUsersAreRefused(t *testing.T) {
+	f := newFixture(t)
+	admin := f.addUser("admin@example.com", auth.AllRoles...)
+	u := f.addUser("gone@example.com", auth.RoleRequester)
+	ctx := context.Background()
+	token := f.mustSignIn("gone@example.com", auth.Client{})
+
+	// Deactivating ends the sessions at once.
+	if _, err := f.svc.SetActive(ctx, admin, u.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.sessions(u.ID); n != 0 {
+		t.Errorf("%d sessions after deactivation", n)
+	}
+	_, err := f.svc.Authenticate(ctx, token)
+	wantKind(t, "session of a deactivated user", err, apperr.Unauthenticated)
+
+	// The right password is refused and audited as denied; a wrong one
+	// gets the usual answer, so the form does not tell them apart from
+	// guesses.
+	_, err = f.signIn("gone@example.com", password, auth.Client{})
+	wantKind(t, "deactivated sign-in", err, apperr.Forbidden)
+	if _, err := f.signIn("gone@example.com", "guess", auth.Client{}); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Errorf("wrong password of a deactivated account: %v", err)
+	}
+	if n := f.sessions(u.ID); n != 0 {
+		t.Errorf("a deactivated user got %d sessions", n)
+	}
+	if n := f.failures("gone@example.com", audit.Denied); n != 1 {
+		t.Errorf("%d denied sign-ins audited, want 1", n)
+	}
+
+	// A session whose user is deactivated behind the service's back (another
+	// replica, a database edit) is refused and removed on its next use.
+	f.addUser("later@example.com", auth.RoleAuditor)
+	later := f.mustSignIn("later@example.com", auth.Client{})
+	if _, err := f.store.Pool().Exec(ctx, `UPDATE users SET active = false WHERE email = 'later@example.com'`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.svc.Authenticate(ctx, later)
+	wantKind(t, "deactivated behind the service's back", err, apperr.Unauthenticated)
+	if n := f.count(`SELECT count(*) FROM sessions WHERE token_hash = $1`, auth.HashToken(later)); n != 0 {
+		t.Error("the session of a deactivated user was kept")
+	}
+}
