@@ -97,7 +97,8 @@ func TestThePollerStaysWithinItsBudget(t *testing.T) {
 func TestDriftIsJudgedAgainstTheLastDetail(t *testing.T) {
 	ctx := context.Background()
 	store := db.New(testdb.New(t))
-	sim, err := dwssim.New(dwssim.Options{Credentials: map[string]string{"DRIFTAK0000000000000": "driftsk"}, Speed: 1000})
+	simClock := dwssim.NewFakeClock(time.Now())
+	sim, err := dwssim.New(dwssim.Options{Credentials: map[string]string{"DRIFTAK0000000000000": "driftsk"}, Clock: simClock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,18 +116,23 @@ func TestDriftIsJudgedAgainstTheLastDetail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond) // creating -> unstart at speed 1000
+	phases := dwssim.DefaultDurations()
+	simClock.Advance(phases.Creating) // creating -> unstart
 	if err := svc.SyncList(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := svc.PollDue(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if row, err := store.Task(ctx, id); err != nil || row.Status != portal.TaskUnstart {
+		t.Fatalf("before the start the portal has %+v, %v", row, err)
+	}
 	if err := client.Operate(ctx, portal.OpStart, id, nil); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond)
-	if err := svc.SyncList(ctx); err != nil { // the list sees the change first
+	simClock.Advance(phases.Starting) // starting -> running
+	// The list sees the change first.
+	if err := svc.SyncList(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.SchedulePoll(ctx, id, time.Now()); err != nil {
@@ -139,7 +145,7 @@ func TestDriftIsJudgedAgainstTheLastDetail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, ok := v.Drift["status"]; !ok || d[0] != string(portal.TaskUnstart) {
+	if d, ok := v.Drift["status"]; !ok || d != [2]string{string(portal.TaskUnstart), string(portal.TaskRunning)} {
 		t.Errorf("drift %v after a start made outside the portal", v.Drift)
 	}
 }
