@@ -326,7 +326,12 @@ func TestAnApprovalLapsesWhileTheCloudIsDown(t *testing.T) {
 	r := w.fileAndApprove("dr_lapse1")
 	w.sim.InjectFault(dwssim.Fault{Status: 503})
 	w.start(w.client)
-	time.Sleep(300 * time.Millisecond) // a few failed attempts
+	// A few failed attempts: the executor ran and the cloud refused it,
+	// more than once, before the approval lapses.
+	awaitAtLeast(t, "refused runs before the lapse", 3, func() int { return refusedReads(w.timeline(r.ID), "503") })
+	if got, _ := w.store.Request(context.Background(), r.ID); got.Status == portal.StatusFailed || got.Status == portal.StatusSucceeded {
+		t.Fatalf("the request ended before its approval lapsed: %s %q", got.Status, got.Outcome)
+	}
 	w.offset.Store(int64(25 * time.Hour))
 	got := w.wait(r.ID, portal.StatusFailed, portal.StatusSucceeded)
 	if got.Status != portal.StatusFailed || !strings.Contains(got.Outcome, "approval lapsed") {
@@ -375,9 +380,12 @@ func TestTwoReplicasAndAnOutageStillExecuteOnce(t *testing.T) {
 	w.sim.InjectFault(dwssim.Fault{Status: 503})
 	w.start(w.client)
 	w.start(w.client)
-	time.Sleep(500 * time.Millisecond) // both replicas see the outage
-	if got, _ := w.store.Request(context.Background(), r.ID); got.Status == portal.StatusFailed || got.Status == portal.StatusSucceeded {
-		t.Fatalf("the request ended during the outage: %s %q", got.Status, got.Outcome)
+	// The replicas run into the outage again and again; the request waits.
+	runs := awaitAtLeast(t, "refused runs during the outage", 4, func() int { return refusedReads(w.timeline(r.ID), "503") })
+	if got, _ := w.store.Request(context.Background(), r.ID); got.Status == portal.StatusFailed || got.Status == portal.StatusSucceeded ||
+		w.sim.Calls("create") != 0 {
+		t.Fatalf("the request ended during the outage, after %d refused runs: %s %q, %d creates",
+			runs, got.Status, got.Outcome, w.sim.Calls("create"))
 	}
 	w.sim.ClearFaults()
 	got := w.wait(r.ID, portal.StatusSucceeded, portal.StatusFailed)
@@ -536,10 +544,25 @@ func TestTheSwitchoverPitfall(t *testing.T) {
 	before := w.simTask(id).PrimaryClusterID
 	sw := w.fileOp(portal.OpSwitchover, id, nil)
 	// With the simulator's clock held, the task stays running (the cloud
-	// accepted the call but shows nothing yet): that is not success.
-	time.Sleep(700 * time.Millisecond)
-	if got, _ := w.store.Request(context.Background(), sw.ID); got.Status != portal.StatusExecuting || got.CallState != portal.CallAccepted {
-		t.Fatalf("during the acceptance lag the request is %s/%s (%s)", got.Status, got.CallState, got.Outcome)
+	// accepted the call but shows nothing yet): that is not success, however
+	// often the executor looks.
+	followReads := func() int {
+		n, accepted := 0, false
+		for _, e := range w.timeline(sw.ID) {
+			switch {
+			case e.Action == requests.ActionResult && e.Outcome == audit.Success:
+				accepted = true
+			case accepted && e.Action == audit.ActionCloudCall && strings.Contains(string(e.Detail), `"operation":"detail"`):
+				n++
+			}
+		}
+		return n
+	}
+	reads := awaitAtLeast(t, "reads of the task after the switchover was accepted", 3, followReads)
+	if got, _ := w.store.Request(context.Background(), sw.ID); got.Status != portal.StatusExecuting || got.CallState != portal.CallAccepted ||
+		got.LastSeenStatus != dws.StatusRunning {
+		t.Fatalf("after %d reads in the acceptance lag the request is %s/%s, last seen %s (%s)",
+			reads, got.Status, got.CallState, got.LastSeenStatus, got.Outcome)
 	}
 	r := w.wait(sw.ID, portal.StatusSucceeded, portal.StatusFailed)
 	if r.Status != portal.StatusSucceeded || w.simTask(id).PrimaryClusterID == before {
