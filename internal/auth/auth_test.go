@@ -14,6 +14,7 @@ import (
 	"drportal/internal/audit"
 	"drportal/internal/auth"
 	"drportal/internal/db"
+	"drportal/internal/portal"
 	"drportal/internal/testdb"
 )
 
@@ -60,13 +61,13 @@ func newFixture(t *testing.T) *fixture {
 	return &fixture{t: t, store: store, clock: c, svc: svc}
 }
 
-func (f *fixture) addUser(email string, roles ...string) db.User {
+func (f *fixture) addUser(email string, roles ...portal.Role) portal.User {
 	f.t.Helper()
 	hash, err := f.svc.HashPassword(password)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	var u db.User
+	var u portal.User
 	err = f.store.InTx(context.Background(), func(tx *db.Tx) error {
 		u, err = tx.CreateUser(context.Background(), email, email, hash, roles)
 		return err

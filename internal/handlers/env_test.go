@@ -17,6 +17,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/alexedwards/argon2id"
+	"github.com/labstack/echo/v4"
 
 	"drportal/internal/audit"
 	"drportal/internal/auditlog"
@@ -52,6 +53,7 @@ type env struct {
 	sim    *dwssim.Simulator
 	clock  *dwssim.FakeClock
 	srv    *httptest.Server
+	router *echo.Echo // for the routes it knows
 	jobs   *jobs.Jobs
 	reqs   *requests.Service
 	hooks  *hookReceiver
@@ -121,6 +123,7 @@ func newEnv(t *testing.T) *env {
 	e.addUser("admin@example.com", auth.AllRoles...)
 	e.addUser("req@example.com", auth.RoleRequester)
 	e.addUser("audit@example.com", auth.RoleAuditor)
+	e.router = h
 	return e
 }
 

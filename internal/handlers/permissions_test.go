@@ -1,0 +1,525 @@
+package handlers_test
+
+import (
+	"cmp"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"drportal/internal/auth"
+	"drportal/internal/db"
+	"drportal/internal/dwssim"
+	"drportal/internal/handlers"
+	"drportal/internal/portal"
+	"drportal/static"
+)
+
+// roles are the kinds of user the permission matrix tries every route as.
+// "requester" owns the request the request routes act on; "other" is a
+// second requester; "deactivated" holds every role but was deactivated
+// while signed in; "none" is signed in without any role.
+var roles = []string{"anonymous", "deactivated", "none", "requester", "other", "approver", "auditor", "admin"}
+
+var roleEmails = map[string]string{
+	"deactivated": "gone@example.com",
+	"none":        "norole@example.com",
+	"requester":   "req@example.com",
+	"other":       "req2@example.com",
+	"approver":    "appr@example.com",
+	"auditor":     "audit@example.com",
+	"admin":       "admin@example.com",
+}
+
+// statuses lists the expected status for each role, in the order of roles.
+func statuses(anonymous, deactivated, none, requester, other, approver, auditor, admin int) map[string]int {
+	return map[string]int{"anonymous": anonymous, "deactivated": deactivated, "none": none, "requester": requester,
+		"other": other, "approver": approver, "auditor": auditor, "admin": admin}
+}
+
+// route is a route as Echo knows it.
+type route struct{ method, path string }
+
+func (r route) String() string { return r.method + " " + r.path }
+
+// probe is one way of calling a route and the status each role gets.
+type probe struct {
+	what   string         // "" for the route's main probe; else the variant (own request, unknown id)
+	method string         // the HTTP method, when the route's is not one (Echo's catch-alls)
+	want   map[string]int // role -> status; the main probe lists every role
+	hx     bool           // an htmx request (the route answers htmx with a fragment)
+	// fresh: each role calls with a new session of its own, because the
+	// call ends the session (sign-out).
+	fresh bool
+	// refusalAudited: a refusal is itself audited (a failed sign-in), so
+	// only the audit log may change when it is refused.
+	refusalAudited bool
+	// call returns the path (with query) to call and, for a POST, the form
+	// (without the CSRF token). permitted says whether the role is expected
+	// to get through, so a decision can be one that does no harm.
+	call func(who string, permitted bool) (path string, form url.Values)
+}
+
+// TestPermissionMatrix calls every route the router knows as every kind of
+// user, through the real router with a signed-in cookie jar and a real CSRF
+// token, and checks the status. A refused POST must change nothing (the
+// domain tables, the audit log apart from cloud reads, the cloud); a
+// permitted one must change something. A route without an entry here fails
+// the test, so a new route cannot be added without deciding who may call it.
+func TestPermissionMatrix(t *testing.T) {
+	fx := newMatrixFixture(t)
+	const (
+		redirect = http.StatusSeeOther
+		ok       = http.StatusOK
+		noBody   = http.StatusNoContent
+		signIn   = http.StatusUnauthorized
+		refused  = http.StatusForbidden
+		missing  = http.StatusNotFound
+		invalid  = http.StatusUnprocessableEntity
+		conflict = http.StatusConflict
+	)
+	get := func(path string) func(string, bool) (string, url.Values) {
+		return func(string, bool) (string, url.Values) { return path, nil }
+	}
+	post := func(path string, form url.Values) func(string, bool) (string, url.Values) {
+		return func(string, bool) (string, url.Values) { return path, maps.Clone(form) }
+	}
+	task := "/dr-tasks/" + fx.taskID
+	const unknownTask = "/dr-tasks/e59d6b86-9072-46eb-a996-13f8b44994c1"
+	request := func(path string) func(string, bool) (string, url.Values) {
+		return func(string, bool) (string, url.Values) {
+			return fmt.Sprintf("/requests/%d%s", fx.pending("requester"), path), nil
+		}
+	}
+
+	matrix := map[route][]probe{
+		// statuses(anonymous, deactivated, none, requester, other, approver, auditor, admin)
+		{echo.GET, "/healthz"}: {{want: statuses(ok, ok, ok, ok, ok, ok, ok, ok), call: get("/healthz")}},
+		{echo.GET, static.Prefix + "*"}: {{want: statuses(ok, ok, ok, ok, ok, ok, ok, ok),
+			call: get(static.Load().URL("app.css"))}},
+		// The session group's catch-alls: unknown pages, and other methods
+		// on "/".
+		{echo.RouteNotFound, "/*"}: {
+			{method: echo.GET, want: statuses(missing, missing, missing, missing, missing, missing, missing, missing),
+				call: get("/no/such/page")},
+			{what: "a form posted to it", method: echo.POST, want: statuses(missing, missing, missing, missing, missing, missing, missing, missing),
+				call: post("/no/such/page", url.Values{})},
+		},
+		{echo.RouteNotFound, "/"}: {{method: echo.POST, want: statuses(missing, missing, missing, missing, missing, missing, missing, missing),
+			call: post("/", url.Values{})}},
+
+		{echo.GET, "/signin"}: {{want: statuses(ok, ok, redirect, redirect, redirect, redirect, redirect, redirect),
+			call: get("/signin")}},
+		// Everyone signs in with their own e-mail; the anonymous visitor
+		// with one that has no account.
+		{echo.POST, "/signin"}: {{want: statuses(invalid, refused, redirect, redirect, redirect, redirect, redirect, redirect),
+			refusalAudited: true,
+			call: func(who string, _ bool) (string, url.Values) {
+				email := cmp.Or(roleEmails[who], "nobody@example.com")
+				return "/signin", url.Values{"email": {email}, "password": {password}}
+			}}},
+		{echo.POST, "/signout"}: {{want: statuses(signIn, signIn, redirect, redirect, redirect, redirect, redirect, redirect),
+			fresh: true, call: post("/signout", url.Values{})}},
+		{echo.GET, "/"}: {{want: statuses(redirect, redirect, redirect, redirect, redirect, redirect, redirect, redirect),
+			call: get("/")}},
+
+		{echo.GET, "/dr-tasks"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok), call: get("/dr-tasks")}},
+		{echo.GET, "/dr-tasks/new"}: {{want: statuses(redirect, redirect, refused, ok, ok, refused, refused, ok),
+			call: get("/dr-tasks/new")}},
+		{echo.GET, "/dr-tasks/new/standbys"}: {{want: statuses(signIn, signIn, refused, ok, ok, refused, refused, ok), hx: true,
+			call: get("/dr-tasks/new/standbys?primary_cluster_id=" + url.QueryEscape(fx.primary))}},
+		{echo.GET, "/dr-tasks/new/check"}: {{want: statuses(signIn, signIn, refused, ok, ok, refused, refused, ok), hx: true,
+			call: get("/dr-tasks/new/check?name=abcd")}},
+		{echo.POST, "/dr-tasks"}: {{want: statuses(signIn, signIn, refused, redirect, redirect, refused, refused, redirect),
+			call: func(string, bool) (string, url.Values) { return "/dr-tasks", fx.createForm() }}},
+		{echo.GET, "/dr-tasks/:id"}: {
+			{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok), call: get(task)},
+			{what: "unknown task", want: statuses(redirect, redirect, refused, missing, missing, missing, missing, missing),
+				call: get(unknownTask)},
+		},
+		{echo.GET, "/dr-tasks/:id/status"}: {{want: statuses(signIn, signIn, refused, ok, ok, ok, ok, ok), hx: true,
+			call: get(task + "/status")}},
+		{echo.GET, "/dr-tasks/:id/timeline"}: {{want: statuses(signIn, signIn, refused, ok, ok, ok, ok, ok), hx: true,
+			call: get(task + "/timeline")}},
+		{echo.GET, "/dr-tasks/:id/operations/:op"}: {{want: statuses(redirect, redirect, refused, ok, ok, refused, refused, ok),
+			call: get(task + "/operations/update")}},
+		{echo.POST, "/dr-tasks/:id/operations/:op"}: {{want: statuses(signIn, signIn, refused, redirect, redirect, refused, refused, redirect),
+			call: post(task+"/operations/update", url.Values{"dr_sync_period": {"10m"}, "justification": {"fewer sync cycles"}})}},
+
+		{echo.GET, "/requests"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok), call: get("/requests")}},
+		// Only approvers have a count; the others get an empty answer.
+		{echo.GET, "/requests/count"}: {{want: statuses(signIn, signIn, refused, noBody, noBody, ok, noBody, ok), hx: true,
+			call: get("/requests/count")}},
+		{echo.GET, "/requests/:id"}: {
+			{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok), call: request("")},
+			{what: "unknown request", want: statuses(redirect, redirect, refused, missing, missing, missing, missing, missing),
+				call: get("/requests/999999")},
+		},
+		{echo.GET, "/requests/:id/card"}: {{want: statuses(signIn, signIn, refused, ok, ok, ok, ok, ok), hx: true,
+			call: request("/card")}},
+		{echo.GET, "/requests/:id/timeline"}: {{want: statuses(signIn, signIn, refused, ok, ok, ok, ok, ok), hx: true,
+			call: request("/timeline")}},
+		// Those expected to be refused try to approve; those expected to get
+		// through reject, so nothing runs in the cloud meanwhile.
+		{echo.POST, "/requests/:id/decide"}: {
+			{want: statuses(signIn, signIn, refused, refused, refused, redirect, refused, redirect),
+				call: func(_ string, permitted bool) (string, url.Values) {
+					return fx.decision(fx.pending("requester"), permitted)
+				}},
+			// An admin holds every role and still cannot decide their own request.
+			{what: "own request", want: map[string]int{"requester": refused, "other": refused, "admin": refused},
+				call: func(who string, permitted bool) (string, url.Values) { return fx.decision(fx.pending(who), permitted) }},
+		},
+		{echo.POST, "/requests/:id/check"}: {{want: statuses(signIn, signIn, refused, redirect, redirect, redirect, refused, redirect),
+			call: func(string, bool) (string, url.Values) {
+				fx.e.later.Advance(time.Minute) // past the per-request check interval
+				return fmt.Sprintf("/requests/%d/check", fx.pending("requester")), url.Values{}
+			}}},
+		{echo.POST, "/requests/:id/cancel"}: {
+			{want: statuses(signIn, signIn, refused, redirect, refused, refused, refused, refused),
+				call: func(string, bool) (string, url.Values) {
+					return fmt.Sprintf("/requests/%d/cancel", fx.pending("requester")), url.Values{}
+				}},
+			{what: "own request", want: map[string]int{"requester": redirect, "other": redirect, "admin": redirect},
+				call: func(who string, _ bool) (string, url.Values) {
+					return fmt.Sprintf("/requests/%d/cancel", fx.pending(who)), url.Values{}
+				}},
+			{what: "rejected request", want: map[string]int{"requester": conflict},
+				call: func(string, bool) (string, url.Values) {
+					return fmt.Sprintf("/requests/%d/cancel", fx.rejected("requester")), url.Values{}
+				}},
+		},
+
+		{echo.GET, "/admin/users"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, refused, ok),
+			call: get("/admin/users")}},
+		{echo.POST, "/admin/users"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
+			call: func(string, bool) (string, url.Values) { return "/admin/users", fx.newUserForm() }}},
+		{echo.POST, "/admin/users/:id/roles"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
+			call: post(fmt.Sprintf("/admin/users/%d/roles", fx.target.ID), url.Values{"roles": {string(auth.RoleAuditor)}})}},
+		{echo.POST, "/admin/users/:id/active"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
+			call: post(fmt.Sprintf("/admin/users/%d/active", fx.target.ID), url.Values{"active": {"false"}})}},
+		{echo.GET, "/admin/policy"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, refused, ok),
+			call: get("/admin/policy")}},
+		{echo.POST, "/admin/policy"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
+			call: func(string, bool) (string, url.Values) { return "/admin/policy", fx.policyForm() }}},
+
+		{echo.GET, "/audit"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok), call: get("/audit")}},
+		{echo.GET, "/audit/export"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok),
+			call: get("/audit/export?format=ndjson")}},
+		{echo.POST, "/audit/verify"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, ok, ok),
+			call: post("/audit/verify", url.Values{})}},
+		// Nothing is old enough: the admin gets through and is told so.
+		{echo.POST, "/audit/archive"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, invalid),
+			call: post("/audit/archive", url.Values{"older_than_days": {"30"}})}},
+	}
+
+	known := map[route]bool{}
+	for _, r := range fx.e.router.Routes() {
+		known[route{r.Method, r.Path}] = true
+	}
+	for r := range matrix {
+		if !known[r] {
+			t.Errorf("the permission matrix has an entry for %s, which the router does not have", r)
+		}
+	}
+	routes := slices.SortedFunc(maps.Keys(known), func(a, b route) int { return strings.Compare(a.path+a.method, b.path+b.method) })
+	cases := 0
+	for _, r := range routes {
+		probes, listed := matrix[r]
+		if !listed {
+			t.Errorf("route %s has no entry in the permission matrix: add one saying what each role gets", r)
+			continue
+		}
+		for _, p := range probes {
+			for _, who := range roles {
+				want, listed := p.want[who]
+				if !listed {
+					if p.what == "" {
+						t.Errorf("%s: no expected status for %s", r, who)
+					}
+					continue
+				}
+				fx.check(r, p, who, want)
+				cases++
+			}
+		}
+	}
+	t.Logf("%d routes, %d route×role cases", len(routes), cases)
+
+	// Only the task the fixture created ever reached the cloud as a change.
+	if n := fx.e.sim.Calls("create"); n != 1 {
+		t.Errorf("%d creates reached the cloud, want only the fixture's", n)
+	}
+}
+
+// matrixFixture is the world the matrix runs in: a DR task, a browser per
+// role, and requests made as they are used up.
+type matrixFixture struct {
+	t        *testing.T
+	e        *env
+	browsers map[string]*browser
+	users    map[string]portal.User
+	target   portal.User // the user the admin routes change
+	taskID   string
+	primary  string
+	standby  string
+	n        int              // numbers the names of things the probes create
+	open     map[string]int64 // a pending request of each requester, while it lasts
+	refused  map[string]int64 // a rejected request of each requester
+}
+
+func newMatrixFixture(t *testing.T) *matrixFixture {
+	e := newEnv(t)
+	fx := &matrixFixture{t: t, e: e, browsers: map[string]*browser{}, users: map[string]portal.User{},
+		open: map[string]int64{}, refused: map[string]int64{}}
+	e.addUser("appr@example.com", auth.RoleApprover)
+	e.addUser("req2@example.com", auth.RoleRequester)
+	e.addUser("norole@example.com")
+	e.addUser("gone@example.com", auth.AllRoles...)
+	fx.target = e.addUser("target@example.com", auth.RoleRequester)
+	for who, email := range roleEmails {
+		u, err := e.store.UserByEmail(context.Background(), email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.users[who] = u
+	}
+	fx.taskID = e.createTask("dr_matrix")
+	fx.browsers["anonymous"] = e.browser()
+	for who, email := range roleEmails {
+		if who != "deactivated" {
+			fx.browsers[who] = e.signedIn(email)
+		}
+	}
+	// The deactivated user was signed in when an admin switched them off
+	// behind the portal's back: the session row is still there, and each
+	// probe plants a new one.
+	if _, err := e.store.Pool().Exec(context.Background(), `UPDATE users SET active = false WHERE email = $1`,
+		roleEmails["deactivated"]); err != nil {
+		t.Fatal(err)
+	}
+	fx.browsers["deactivated"] = e.browser()
+	// A planted session is as good as a signed-in one while its user is
+	// active, so the deactivated user's refusals are about deactivation.
+	control := e.browser()
+	fx.plantSession(control, "requester")
+	if res := control.get("/dr-tasks"); res.status != http.StatusOK {
+		t.Fatalf("a planted session of an active user: %d", res.status)
+	}
+	fx.primary, fx.standby = fx.browsers["requester"].formPairExcluding(e.busyClusters()...)
+	return fx
+}
+
+// plantSession gives b a new session of the user's, as if they had signed
+// in with it.
+func (fx *matrixFixture) plantSession(b *browser, who string) {
+	fx.t.Helper()
+	token, hash := auth.NewToken()
+	now := time.Now()
+	err := fx.e.store.InTx(context.Background(), func(tx *db.Tx) error {
+		return tx.CreateSession(context.Background(), hash, fx.users[who].ID, now, now.Add(time.Hour), "", "matrix")
+	})
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	b.c.Jar.SetCookies(mustURL(fx.e.srv.URL), []*http.Cookie{{Name: handlers.SessionCookie, Value: token, Path: "/"}})
+}
+
+// check calls route r as who the way probe p says and checks the status
+// and what changed.
+func (fx *matrixFixture) check(r route, p probe, who string, want int) {
+	t := fx.t
+	t.Helper()
+	name := r.String()
+	if p.what != "" {
+		name += " (" + p.what + ")"
+	}
+	path, form := p.call(who, want < 400)
+	b := fx.browsers[who]
+	if p.fresh {
+		b = fx.e.browser()
+		if who != "anonymous" {
+			fx.plantSession(b, who)
+		}
+	}
+	var tok string
+	if form != nil {
+		page := "/audit" // even a refusal page carries the sign-out form's token
+		if who == "anonymous" || who == "deactivated" {
+			page = "/signin"
+		}
+		tok = b.csrf(page)
+	}
+	if who == "deactivated" {
+		fx.plantSession(b, who)
+	}
+	before := fx.fingerprint()
+	method := cmp.Or(p.method, r.method)
+	var req *http.Request
+	if form == nil {
+		req, _ = http.NewRequest(method, fx.e.srv.URL+path, nil)
+	} else {
+		form.Set("_csrf", tok)
+		req, _ = http.NewRequest(method, fx.e.srv.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if p.hx {
+		req.Header.Set("HX-Request", "true")
+	}
+	res := b.do(req)
+	if res.status != want {
+		t.Errorf("%s as %s (%s %s): %d, want %d: %.200s", name, who, method, path, res.status, want, res.text("main"))
+		return
+	}
+	if form == nil {
+		return
+	}
+	after := fx.fingerprint()
+	if res.status >= 400 {
+		for part := range before {
+			if part == "audit" && p.refusalAudited {
+				continue
+			}
+			if before[part] != after[part] {
+				t.Errorf("%s as %s was refused with %d but changed %s", name, who, res.status, part)
+			}
+		}
+	} else if maps.Equal(before, after) {
+		t.Errorf("%s as %s answered %d but changed nothing", name, who, res.status)
+	}
+}
+
+func (fx *matrixFixture) count(query string, args ...any) int {
+	fx.t.Helper()
+	var n int
+	if err := fx.e.store.Pool().QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
+		fx.t.Fatal(err)
+	}
+	return n
+}
+
+// fingerprint sums up everything a request could change: the domain
+// tables, the audit events people caused (not the poller's, and not cloud
+// reads, which a refusal page may make), and the changes sent to the
+// cloud. Sessions and the task copies are left out: the poller and
+// session expiry change them by themselves.
+func (fx *matrixFixture) fingerprint() map[string]string {
+	fx.t.Helper()
+	parts := map[string]string{}
+	rows, err := fx.e.store.Pool().Query(context.Background(), `
+		SELECT 'users', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM users t
+		UNION ALL SELECT 'user_roles', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM user_roles t
+		UNION ALL SELECT 'requests', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM requests t
+		UNION ALL SELECT 'approvals', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM approvals t
+		UNION ALL SELECT 'approval_policies', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM approval_policies t
+		UNION ALL SELECT 'audit_checkpoints', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM audit_checkpoints t
+		UNION ALL SELECT 'audit', md5(coalesce(string_agg(t.id::text, ',' ORDER BY t.id), '')) FROM audit_events t
+			WHERE t.actor_name <> 'system' AND t.action <> 'cloud.call'`)
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var part, sum string
+		if err := rows.Scan(&part, &sum); err != nil {
+			fx.t.Fatal(err)
+		}
+		parts[part] = sum
+	}
+	if err := rows.Err(); err != nil {
+		fx.t.Fatal(err)
+	}
+	for _, route := range []string{dwssim.RouteCreate, dwssim.RouteUpdate, dwssim.RouteStart, dwssim.RoutePause,
+		dwssim.RouteSwitchover, dwssim.RouteFailover, dwssim.RouteRecovery, dwssim.RouteDelete} {
+		parts["cloud "+route] = strconv.Itoa(fx.e.sim.Calls(route))
+	}
+	return parts
+}
+
+func (fx *matrixFixture) next() int {
+	fx.n++
+	return fx.n
+}
+
+func (fx *matrixFixture) createForm() url.Values {
+	f := validForm(fx.primary, fx.standby)
+	f.Set("name", fmt.Sprintf("dr_matrix%02d", fx.next()))
+	return f
+}
+
+// pending returns a pending request filed by who, filing a new one when
+// the last was decided or cancelled.
+func (fx *matrixFixture) pending(who string) int64 {
+	fx.t.Helper()
+	if id, ok := fx.open[who]; ok {
+		r, err := fx.e.store.Request(context.Background(), id)
+		if err != nil {
+			fx.t.Fatal(err)
+		}
+		if r.Status == portal.StatusPending {
+			return id
+		}
+	}
+	id := fx.e.fileCreate(fx.browsers[who], fx.createForm())
+	fx.open[who] = id
+	return id
+}
+
+// rejected returns a request filed by who and rejected by the approver.
+func (fx *matrixFixture) rejected(who string) int64 {
+	fx.t.Helper()
+	if id, ok := fx.refused[who]; ok {
+		return id
+	}
+	id := fx.e.fileCreate(fx.browsers[who], fx.createForm())
+	if res := fx.e.decide(fx.browsers["approver"], id, "reject", "not in this quarter"); res.status != http.StatusSeeOther {
+		fx.t.Fatalf("reject request %d: %d", id, res.status)
+	}
+	fx.refused[who] = id
+	return id
+}
+
+// decision is the decide form for request id, with the hash of its payload
+// as the page shows it: an approval when the caller is expected to be
+// refused, a rejection when they are expected to get through.
+func (fx *matrixFixture) decision(id int64, permitted bool) (string, url.Values) {
+	fx.t.Helper()
+	r, err := fx.e.store.Request(context.Background(), id)
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	form := url.Values{"decision": {"approve"}, "payload_sha256": {hex.EncodeToString(r.PayloadSHA256)}}
+	if permitted {
+		form = url.Values{"decision": {"reject"}, "comment": {"not in this quarter"}, "payload_sha256": form["payload_sha256"]}
+	}
+	return fmt.Sprintf("/requests/%d/decide", id), form
+}
+
+func (fx *matrixFixture) newUserForm() url.Values {
+	n := fx.next()
+	return url.Values{"email": {fmt.Sprintf("new%02d@example.com", n)}, "display_name": {fmt.Sprintf("New %d", n)},
+		"password": {password}, "roles": {string(auth.RoleRequester)}}
+}
+
+// policyForm saves the current policy again (as a new version).
+func (fx *matrixFixture) policyForm() url.Values {
+	fx.t.Helper()
+	p, err := fx.e.store.CurrentPolicy(context.Background())
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	f := url.Values{"pending_ttl": {p.PendingTTL.String()}, "approval_ttl": {p.ApprovalTTL.String()}}
+	for _, op := range portal.Operations {
+		f.Set("approvals_"+string(op), strconv.Itoa(p.Approvals[op]))
+	}
+	return f
+}
