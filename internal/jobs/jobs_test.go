@@ -560,7 +560,7 @@ func TestTheSwitchoverPitfall(t *testing.T) {
 	}
 	reads := awaitAtLeast(t, "reads of the task after the switchover was accepted", 3, followReads)
 	if got, _ := w.store.Request(context.Background(), sw.ID); got.Status != portal.StatusExecuting || got.CallState != portal.CallAccepted ||
-		got.LastSeenStatus != dws.StatusRunning {
+		got.LastSeenStatus != portal.TaskRunning {
 		t.Fatalf("after %d reads in the acceptance lag the request is %s/%s, last seen %s (%s)",
 			reads, got.Status, got.CallState, got.LastSeenStatus, got.Outcome)
 	}
