@@ -398,15 +398,6 @@ func (fx *matrixFixture) check(r route, p probe, who string, want int) {
 	}
 }
 
-func (fx *matrixFixture) count(query string, args ...any) int {
-	fx.t.Helper()
-	var n int
-	if err := fx.e.store.Pool().QueryRow(context.Background(), query, args...).Scan(&n); err != nil {
-		fx.t.Fatal(err)
-	}
-	return n
-}
-
 // fingerprint sums up everything a request could change: the domain
 // tables, the audit events people caused (not the poller's, and not cloud
 // reads, which a refusal page may make), and the changes sent to the
