@@ -209,7 +209,7 @@ func (b *bench) seed(ctx context.Context) (*seedData, error) {
 // seedRequests files requests on the tasks (after the generated history,
 // whose times go back a year).
 func (b *bench) seedRequests(ctx context.Context, s *seedData) error {
-	reqs := &requests.Service{Store: b.store, Now: time.Now, Enqueuer: noQueue{}}
+	reqs := &requests.Service{Store: b.store, Now: time.Now, Outbox: noQueue{}}
 	for i := 0; i < 200; i++ {
 		u := s.users[1+i%40]
 		if !u.Has(auth.RoleRequester) {
@@ -227,6 +227,8 @@ func (b *bench) seedRequests(ctx context.Context, s *seedData) error {
 type noQueue struct{}
 
 func (noQueue) EnqueueExecution(context.Context, *db.Tx, int64) error { return nil }
+
+func (noQueue) Notify(context.Context, *db.Tx, string, portal.Request) error { return nil }
 
 // generate appends n chained events with COPY, the way a year of a busy
 // team's history looks: mostly cloud calls, then the workflow and sign-ins.
@@ -412,7 +414,7 @@ func (b *bench) handler() (http.Handler, error) {
 	}
 	tasks := &drtask.Service{Cloud: client, Store: b.store, Now: time.Now}
 	return handlers.New(handlers.Deps{Config: cfg, Store: b.store, Auth: &auth.Service{Store: b.store, Now: time.Now},
-		Tasks: tasks, Requests: &requests.Service{Store: b.store, Now: time.Now, Enqueuer: noQueue{}},
+		Tasks: tasks, Requests: &requests.Service{Store: b.store, Now: time.Now, Outbox: noQueue{}},
 		AuditLog: &auditlog.Service{Store: b.store, Now: time.Now, ArchiveDir: filepath.Join(b.dir, "archive")},
 		Assets:   static.Load(), Now: time.Now}), nil
 }

@@ -157,14 +157,18 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 	}
 
 	tasks := &drtask.Service{Cloud: client, Store: store, Now: time.Now, Logger: logger, PageTimeout: cfg.CloudTimeout}
-	reqs := &requests.Service{Store: store, Now: time.Now, Checker: tasks}
+	outbox, err := jobs.NewOutbox(store.Pool(), jobs.OutboxConfig{BaseURL: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
+		WebhookURL: cfg.WebhookURL})
+	if err != nil {
+		return err
+	}
+	reqs := &requests.Service{Store: store, Now: time.Now, Outbox: outbox, Checker: tasks}
 	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
-		Poller: tasks, Now: time.Now, Logger: logger, BaseURL: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
+		Poller: tasks, Now: time.Now, Logger: logger,
 		WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret, FollowTimeout: cfg.ExecutionTimeout})
 	if err != nil {
 		return err
 	}
-	reqs.Enqueuer, reqs.Notifier = work, work
 	if err := work.Start(ctx); err != nil {
 		return fmt.Errorf("start background jobs: %w", err)
 	}

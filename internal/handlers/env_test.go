@@ -95,15 +95,18 @@ func newEnv(t *testing.T) *env {
 		PollChanging: 50 * time.Millisecond, PollSettled: 200 * time.Millisecond}
 	hooks := newHookReceiver(t)
 	later := &laterClock{}
-	reqs := &requests.Service{Store: store, Now: later.Now, Checker: tasks}
+	outbox, err := jobs.NewOutbox(store.Pool(), jobs.OutboxConfig{BaseURL: "http://portal.test", WebhookURL: hooks.srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := &requests.Service{Store: store, Now: later.Now, Outbox: outbox, Checker: tasks}
 	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
 		Poller: tasks, PollEvery: 50 * time.Millisecond, ListEvery: 100 * time.Millisecond,
-		Now: time.Now, BaseURL: "http://portal.test", WebhookURL: hooks.srv.URL, WebhookSecret: hookSecret,
+		Now: time.Now, WebhookURL: hooks.srv.URL, WebhookSecret: hookSecret,
 		FollowInterval: 20 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryCap: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reqs.Enqueuer, reqs.Notifier = work, work
 	if err := work.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}

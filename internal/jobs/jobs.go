@@ -21,7 +21,6 @@ import (
 
 	"drportal/internal/audit"
 	"drportal/internal/db"
-	"drportal/internal/portal"
 	"drportal/internal/requests"
 )
 
@@ -34,10 +33,9 @@ type Config struct {
 	Requests *requests.Service
 	Now      func() time.Time
 	Logger   *slog.Logger
-	BaseURL  string // links in notifications
 
-	// WebhookURL and WebhookSecret configure notifications; an empty URL
-	// sends none.
+	// WebhookURL and WebhookSecret configure the delivery of the
+	// notifications the Outbox queued; an empty URL delivers none.
 	WebhookURL    string
 	WebhookSecret string
 
@@ -148,13 +146,6 @@ func (executeArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 1000, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
-// EnqueueExecution implements requests.Enqueuer: the job commits with the
-// approval that completes the quorum.
-func (j *Jobs) EnqueueExecution(ctx context.Context, tx *db.Tx, requestID int64) error {
-	_, err := j.client.InsertTx(ctx, tx.Pgx(), executeArgs{RequestID: requestID}, nil)
-	return err
-}
-
 // webhookArgs is one notification to deliver.
 type webhookArgs struct {
 	Event string          `json:"event"`
@@ -164,29 +155,6 @@ type webhookArgs struct {
 func (webhookArgs) Kind() string { return "webhook" }
 
 func (webhookArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 12} }
-
-// Notify implements requests.Notifier: the notification is queued in the
-// transaction of the transition it announces.
-func (j *Jobs) Notify(ctx context.Context, tx *db.Tx, event string, r portal.Request) error {
-	if j.cfg.WebhookURL == "" {
-		return nil
-	}
-	body, err := json.Marshal(notification{
-		Event:      event,
-		OccurredAt: j.cfg.Now().UTC(),
-		Request: notifiedRequest{
-			ID: r.ID, Operation: string(r.Operation), TaskName: r.TaskName, DRTaskID: r.DRTaskID, Status: string(r.Status),
-			Requester: r.RequesterEmail, Justification: r.Justification, RequiredApprovals: r.RequiredApprovals,
-			Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMsg: r.ErrorMsg, ErrorRequestID: r.ErrorRequestID,
-			URL: fmt.Sprintf("%s/requests/%d", j.cfg.BaseURL, r.ID),
-		},
-	})
-	if err != nil {
-		return err
-	}
-	_, err = j.client.InsertTx(ctx, tx.Pgx(), webhookArgs{Event: event, Body: body}, nil)
-	return err
-}
 
 // notification is the JSON a webhook receives.
 type notification struct {

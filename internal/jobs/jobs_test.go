@@ -68,14 +68,13 @@ func newWorldWith(t *testing.T, opts dwssim.Options) *world {
 	w := &world{t: t, store: store, sim: sim, clock: clock, client: client, users: map[string]portal.User{}}
 	w.tasks = &drtask.Service{Cloud: client, Store: store, Now: time.Now, PageTimeout: 2 * time.Second}
 	w.client = client
-	w.reqs = &requests.Service{Store: store, Now: time.Now}
-	// Until a test starts an executor, approvals enqueue on a queue that is
-	// not worked.
-	idle, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Requests: w.reqs})
+	// Approvals enqueue into the database; nothing works the queue until a
+	// test starts an executor.
+	outbox, err := jobs.NewOutbox(store.Pool(), jobs.OutboxConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.reqs.Enqueuer, w.reqs.Notifier = idle, idle
+	w.reqs = &requests.Service{Store: store, Now: time.Now, Outbox: outbox}
 	for name, roles := range map[string][]portal.Role{"req": {auth.RoleRequester}, "appr": {auth.RoleApprover}, "appr2": {auth.RoleApprover}} {
 		err := store.InTx(context.Background(), func(tx *db.Tx) error {
 			u, err := tx.CreateUser(context.Background(), name+"@example.com", name, "", roles)
@@ -103,7 +102,6 @@ func (w *world) start(cloud jobs.Cloud, tweak ...func(*jobs.Config)) *jobs.Jobs 
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	w.reqs.Enqueuer, w.reqs.Notifier = j, j
 	if err := j.Start(context.Background()); err != nil {
 		w.t.Fatal(err)
 	}

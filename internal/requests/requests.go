@@ -57,16 +57,12 @@ const (
 	EventFailed    = "request.failed"
 )
 
-// Enqueuer schedules the execution of an approved request inside the
-// transaction that approves it, so an approval is never lost and never
-// executed without being committed.
-type Enqueuer interface {
+// Outbox takes the work a transition causes into the transition's own
+// transaction: the execution of an approved request (so an approval is
+// never lost and never executed without being committed) and the webhook
+// announcing the transition.
+type Outbox interface {
 	EnqueueExecution(ctx context.Context, tx *db.Tx, requestID int64) error
-}
-
-// Notifier announces a request event (a webhook), inside the transaction
-// of the transition it announces.
-type Notifier interface {
 	Notify(ctx context.Context, tx *db.Tx, event string, r portal.Request) error
 }
 
@@ -79,11 +75,10 @@ type Checker interface {
 
 // Service runs the request lifecycle.
 type Service struct {
-	Store    *db.Store
-	Now      func() time.Time
-	Enqueuer Enqueuer
-	Notifier Notifier // nil: no notifications
-	Checker  Checker
+	Store   *db.Store
+	Now     func() time.Time
+	Outbox  Outbox
+	Checker Checker
 	// CheckInterval is the least time between two precondition checks of
 	// one request, whoever asks (default 15 s): a page full of viewers
 	// cannot turn into a flood of cloud calls.
@@ -190,8 +185,8 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, st step) (portal.Request
 			return portal.Request{}, err
 		}
 	}
-	if st.notify != "" && s.Notifier != nil {
-		if err := s.Notifier.Notify(ctx, tx, st.notify, r); err != nil {
+	if st.notify != "" {
+		if err := s.Outbox.Notify(ctx, tx, st.notify, r); err != nil {
 			return portal.Request{}, err
 		}
 	}
@@ -273,7 +268,7 @@ func (s *Service) approve(ctx context.Context, tx *db.Tx, r portal.Request, poli
 			return tx.ApproveRequest(ctx, r.ID, sources(portal.StatusApproved), now, until)
 		},
 		also: func(tx *db.Tx, r portal.Request) error {
-			if err := s.Enqueuer.EnqueueExecution(ctx, tx, r.ID); err != nil {
+			if err := s.Outbox.EnqueueExecution(ctx, tx, r.ID); err != nil {
 				return fmt.Errorf("enqueue request %d: %w", r.ID, err)
 			}
 			return nil

@@ -45,13 +45,13 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	store := db.New(testdb.New(t))
 	f := &fixture{store: store, now: time.Now().UTC().Truncate(time.Second), users: map[string]portal.User{}}
-	f.svc = &requests.Service{Store: store, Now: f.clock}
-	// The real queue, not started: the tests count the jobs it holds.
-	q, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Requests: f.svc})
+	// The real outbox, with nothing working the queue: the tests count the
+	// jobs it holds.
+	q, err := jobs.NewOutbox(store.Pool(), jobs.OutboxConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.svc.Enqueuer = q
+	f.svc = &requests.Service{Store: store, Now: f.clock, Outbox: q}
 	for name, roles := range map[string][]portal.Role{
 		"req": {auth.RoleRequester}, "admin": auth.AllRoles,
 		"a1": {auth.RoleApprover}, "a2": {auth.RoleApprover}, "a3": {auth.RoleApprover}, "a4": {auth.RoleApprover},

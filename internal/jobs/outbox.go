@@ -1,0 +1,75 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+
+	"drportal/internal/db"
+	"drportal/internal/portal"
+)
+
+// Outbox puts jobs into the caller's transaction: the execution of a
+// request whose approval completes its quorum, and the webhook
+// notifications of its transitions. It is an insert-only River client, so
+// it is built before the request service that uses it and the workers that
+// run its jobs, and neither has to be patched in after the other.
+type Outbox struct {
+	client *river.Client[pgx.Tx]
+	cfg    OutboxConfig
+}
+
+// OutboxConfig configures an Outbox.
+type OutboxConfig struct {
+	BaseURL    string // links in notifications
+	WebhookURL string // "" sends no notifications
+	Now        func() time.Time
+}
+
+// NewOutbox returns an Outbox on pool.
+func NewOutbox(pool *pgxpool.Pool, cfg OutboxConfig) (*Outbox, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	client, err := river.NewClient(riverpgxv5.New(pool), &river.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("job outbox: %w", err)
+	}
+	return &Outbox{client: client, cfg: cfg}, nil
+}
+
+// EnqueueExecution implements requests.Outbox: the job commits with the
+// approval that completes the quorum.
+func (o *Outbox) EnqueueExecution(ctx context.Context, tx *db.Tx, requestID int64) error {
+	_, err := o.client.InsertTx(ctx, tx.Pgx(), executeArgs{RequestID: requestID}, nil)
+	return err
+}
+
+// Notify implements requests.Outbox: the notification is queued in the
+// transaction of the transition it announces.
+func (o *Outbox) Notify(ctx context.Context, tx *db.Tx, event string, r portal.Request) error {
+	if o.cfg.WebhookURL == "" {
+		return nil
+	}
+	body, err := json.Marshal(notification{
+		Event:      event,
+		OccurredAt: o.cfg.Now().UTC(),
+		Request: notifiedRequest{
+			ID: r.ID, Operation: string(r.Operation), TaskName: r.TaskName, DRTaskID: r.DRTaskID, Status: string(r.Status),
+			Requester: r.RequesterEmail, Justification: r.Justification, RequiredApprovals: r.RequiredApprovals,
+			Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMsg: r.ErrorMsg, ErrorRequestID: r.ErrorRequestID,
+			URL: fmt.Sprintf("%s/requests/%d", o.cfg.BaseURL, r.ID),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	_, err = o.client.InsertTx(ctx, tx.Pgx(), webhookArgs{Event: event, Body: body}, nil)
+	return err
+}
