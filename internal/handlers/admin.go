@@ -50,7 +50,7 @@ func (h *Handlers) listUsers(c echo.Context) error {
 func (h *Handlers) createUser(c echo.Context) error {
 	form, _ := c.FormParams()
 	n := auth.NewUser{Email: form.Get("email"), DisplayName: form.Get("display_name"), Password: form.Get("password"), Roles: form["roles"]}
-	u, errs, err := h.Auth.CreateUser(h.ctx(c), *user(c), n)
+	u, errs, err := h.Auth.CreateUser(c.Request().Context(), *user(c), n)
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func (h *Handlers) setUserRoles(c echo.Context) error {
 		return err
 	}
 	form, _ := c.FormParams()
-	u, err := h.Auth.SetRoles(h.ctx(c), *user(c), id, form["roles"])
+	u, err := h.Auth.SetRoles(c.Request().Context(), *user(c), id, form["roles"])
 	return h.adminResult(c, fmt.Sprintf("Saved the roles of %s: %s.", u.Email, strings.Join(u.RoleNames(), ", ")), err)
 }
 
@@ -102,7 +102,7 @@ func (h *Handlers) setUserActive(c echo.Context) error {
 	if perr != nil {
 		return apperr.New(apperr.Invalid, "active must be true or false.")
 	}
-	u, err := h.Auth.SetActive(h.ctx(c), *user(c), id, active)
+	u, err := h.Auth.SetActive(c.Request().Context(), *user(c), id, active)
 	done := fmt.Sprintf("Deactivated %s and ended their sessions.", u.Email)
 	if active {
 		done = fmt.Sprintf("Reactivated %s.", u.Email)
@@ -169,7 +169,7 @@ func (h *Handlers) savePolicy(c echo.Context) error {
 		*f.dst = d
 	}
 	if len(errs) == 0 {
-		saved, verrs, err := h.Requests.SavePolicy(h.ctx(c), *user(c), in)
+		saved, verrs, err := h.Requests.SavePolicy(c.Request().Context(), *user(c), in)
 		if err != nil {
 			return err
 		}

@@ -253,7 +253,7 @@ func (h *Handlers) auditExport(c echo.Context) error {
 		return apperr.New(apperr.Invalid, "Unknown export format %q: use format=ndjson or format=csv.", format)
 	}
 	f.Before, f.After = 0, 0
-	ctx := h.ctx(c)
+	ctx := c.Request().Context()
 	filter := map[string]string{}
 	for k, v := range filterValues(vf) {
 		filter[k] = v[0]
@@ -303,7 +303,7 @@ func (h *Handlers) currentAuditPage(c echo.Context) (views.AuditPage, error) {
 
 // verifyAudit recomputes the whole chain and shows the result on the audit page.
 func (h *Handlers) verifyAudit(c echo.Context) error {
-	rep, err := h.AuditLog.Verify(h.ctx(c), 0, 0)
+	rep, err := h.AuditLog.Verify(c.Request().Context(), 0, 0)
 	if err != nil {
 		return err
 	}
@@ -325,7 +325,7 @@ func (h *Handlers) archiveAudit(c echo.Context) error {
 	if err != nil || days < 1 || days > 36500 {
 		return apperr.New(apperr.Invalid, "Enter the age in days (at least 1) of the events to archive.")
 	}
-	res, err := h.AuditLog.Archive(h.ctx(c), *user(c), time.Duration(days)*24*time.Hour)
+	res, err := h.AuditLog.Archive(c.Request().Context(), *user(c), time.Duration(days)*24*time.Hour)
 	p, perr := h.currentAuditPage(c)
 	if perr != nil {
 		return perr

@@ -18,7 +18,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"drportal/internal/apperr"
-	"drportal/internal/audit"
 	"drportal/internal/auditlog"
 	"drportal/internal/auth"
 	"drportal/internal/config"
@@ -85,18 +84,6 @@ func user(c echo.Context) *portal.User {
 
 func requestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
-}
-
-// ctx is the request's context carrying the actor and correlation id that
-// audit events and cloud calls record.
-func (h *Handlers) ctx(c echo.Context) context.Context {
-	ctx := audit.WithCorrelation(c.Request().Context(), requestID(c))
-	if u := user(c); u != nil {
-		ctx = audit.WithActor(ctx, audit.Actor{ID: u.ID, Name: u.Email})
-	} else {
-		ctx = audit.WithActor(ctx, audit.Actor{Name: "anonymous"})
-	}
-	return ctx
 }
 
 // csrfToken is the request's CSRF token, for forms.

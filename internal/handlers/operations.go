@@ -20,7 +20,7 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 	if !ok {
 		return views.OperationPage{}, drtask.TaskView{}, apperr.New(apperr.NotFound, "There is no operation %q.", f.Op)
 	}
-	v, err := h.Tasks.Task(h.ctx(c), f.TaskID)
+	v, err := h.Tasks.Task(c.Request().Context(), f.TaskID)
 	if err != nil {
 		return views.OperationPage{}, v, err
 	}
@@ -64,7 +64,7 @@ func (h *Handlers) showOperation(c echo.Context) error {
 // it; nothing reaches the cloud until it is approved.
 func (h *Handlers) fileOperation(c echo.Context) error {
 	f := operationForm(c)
-	ctx := h.ctx(c)
+	ctx := c.Request().Context()
 	plan, errs, err := h.Tasks.PrepareOperation(ctx, f)
 	if err != nil {
 		status, ok := formStatus(err)

@@ -256,7 +256,7 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 		return err
 	}
 	d := portal.Decision(c.FormValue("decision"))
-	r, err := h.Requests.Decide(h.ctx(c), *user(c), id, d, c.FormValue("comment"), c.FormValue("payload_sha256"),
+	r, err := h.Requests.Decide(c.Request().Context(), *user(c), id, d, c.FormValue("comment"), c.FormValue("payload_sha256"),
 		c.FormValue("confirm"))
 	flash := ""
 	if err == nil {
@@ -276,7 +276,7 @@ func (h *Handlers) cancelRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = h.Requests.Cancel(h.ctx(c), *user(c), id)
+	_, err = h.Requests.Cancel(c.Request().Context(), *user(c), id)
 	return h.afterRequestAction(c, id, "You cancelled this request.", err)
 }
 
@@ -287,7 +287,7 @@ func (h *Handlers) checkRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.Requests.Check(h.ctx(c), *user(c), id)
+	r, err := h.Requests.Check(c.Request().Context(), *user(c), id)
 	flash := ""
 	switch {
 	case err != nil:

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"drportal/internal/apperr"
+	"drportal/internal/audit"
 	"drportal/internal/auth"
 	"drportal/internal/portal"
 	"drportal/static"
@@ -51,6 +52,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 			ContextKey:     ctxCSRF,
 		}),
 		h.loadSession,
+		h.auditContext,
 	)
 	app.GET("/signin", h.signInForm)
 	app.POST("/signin", h.signIn, middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
@@ -133,6 +135,23 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			u := sess.User
 			c.Set(ctxUser, &u)
 		}
+		return next(c)
+	}
+}
+
+// auditContext puts the actor (the signed-in user, or "anonymous") and the
+// correlation id (the request id) on the request's context, so every audit
+// event and cloud call a handler causes names who and which request,
+// without a handler having to remember to.
+func (h *Handlers) auditContext(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		ctx := audit.WithCorrelation(c.Request().Context(), requestID(c))
+		if u := user(c); u != nil {
+			ctx = audit.WithActor(ctx, audit.Actor{ID: u.ID, Name: u.Email})
+		} else {
+			ctx = audit.WithActor(ctx, audit.Actor{Name: "anonymous"})
+		}
+		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
 	}
 }

@@ -46,7 +46,7 @@ func (h *Handlers) signIn(c echo.Context) error {
 	if ck, err := c.Cookie(SessionCookie); err == nil {
 		old = ck.Value
 	}
-	token, _, err := h.Auth.SignIn(h.ctx(c), email, password, auth.Client{
+	token, _, err := h.Auth.SignIn(c.Request().Context(), email, password, auth.Client{
 		IP: c.RealIP(), UserAgent: c.Request().UserAgent(), OldToken: old})
 	if err != nil {
 		status, ok := formStatus(err)
@@ -62,7 +62,7 @@ func (h *Handlers) signIn(c echo.Context) error {
 
 func (h *Handlers) signOut(c echo.Context) error {
 	if ck, err := c.Cookie(SessionCookie); err == nil {
-		if err := h.Auth.SignOut(h.ctx(c), ck.Value, *user(c)); err != nil {
+		if err := h.Auth.SignOut(c.Request().Context(), ck.Value, *user(c)); err != nil {
 			return err
 		}
 	}

@@ -21,7 +21,7 @@ import (
 )
 
 func (h *Handlers) listTasks(c echo.Context) error {
-	list, err := h.Tasks.List(h.ctx(c))
+	list, err := h.Tasks.List(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func formFrom(c echo.Context) drtask.CreateForm {
 // taskForm builds the create form page with its pickers filled from the
 // cloud for the form's primary.
 func (h *Handlers) taskForm(c echo.Context, f drtask.CreateForm, errs drtask.FieldErrors) views.TaskFormPage {
-	opts := h.Tasks.Options(h.ctx(c), f.PrimaryClusterID, f.StandbyClusterID)
+	opts := h.Tasks.Options(c.Request().Context(), f.PrimaryClusterID, f.StandbyClusterID)
 	p := views.TaskFormPage{
 		Base: h.base(c, "New DR task", "new"),
 		Form: views.TaskForm{Name: f.Name, DRType: f.DRType, PrimaryClusterID: f.PrimaryClusterID,
@@ -109,7 +109,7 @@ func (h *Handlers) standbyOptions(c echo.Context) error {
 		picker.Error = msg
 		return h.render(c, http.StatusOK, views.StandbySelect(picker))
 	}
-	opts := h.Tasks.Options(h.ctx(c), primary, "")
+	opts := h.Tasks.Options(c.Request().Context(), primary, "")
 	if opts.CloudErr != nil {
 		picker.CloudErr = cloudMessage(opts.CloudErr)
 	}
@@ -129,7 +129,7 @@ func (h *Handlers) checkField(c echo.Context) error {
 	case q.Has(drtask.FieldName):
 		res.Field = drtask.FieldName
 		name := strings.TrimSpace(q.Get(drtask.FieldName))
-		msg, err := h.Tasks.CheckNameAvailable(h.ctx(c), name)
+		msg, err := h.Tasks.CheckNameAvailable(c.Request().Context(), name)
 		switch {
 		case err != nil:
 			res.Error = "Could not check the name with the cloud: " + cloudMessage(err) + ". It will be checked again when you submit."
@@ -165,7 +165,7 @@ func describePeriod(p string) string {
 // is sent to the cloud until the request is approved.
 func (h *Handlers) createTask(c echo.Context) error {
 	f := formFrom(c)
-	ctx := h.ctx(c)
+	ctx := c.Request().Context()
 	plan, errs, err := h.Tasks.PrepareCreate(ctx, f)
 	if err != nil {
 		status, ok := formStatus(err)
@@ -190,7 +190,7 @@ func (h *Handlers) createTask(c echo.Context) error {
 
 func (h *Handlers) showTask(c echo.Context) error {
 	id := c.Param("id")
-	v, err := h.Tasks.Task(h.ctx(c), id)
+	v, err := h.Tasks.Task(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ func (h *Handlers) taskStatus(c echo.Context) error {
 	if !isFragment(c) {
 		return c.Redirect(http.StatusSeeOther, "/dr-tasks/"+url.PathEscape(id))
 	}
-	v, err := h.Tasks.Status(h.ctx(c), id)
+	v, err := h.Tasks.Status(c.Request().Context(), id)
 	if err != nil {
 		return err
 	}
