@@ -2,13 +2,13 @@ package audit
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -204,129 +204,172 @@ type FileReport struct {
 }
 
 // VerifyFile checks an exported file offline: every event's hash matches
-// its content, consecutive events link to each other, and the manifest
-// matches what the file holds. A file without its manifest was cut short.
+// its content, consecutive events link to each other (both checked by
+// Verify, as for the stored chain), and the manifest matches what the file
+// holds. A file without its manifest was cut short.
 func VerifyFile(r io.Reader) (FileReport, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
-	first, err := br.Peek(1)
+	f, err := openExport(br)
 	if err != nil {
-		return FileReport{}, fmt.Errorf("empty file")
+		return FileReport{Format: f.format}, err
 	}
-	var rep FileReport
-	var prev, firstEv *Event
-	gaps := false
-	var manifest *Manifest
-	check := func(rec Record) bool {
-		e, err := rec.Event()
-		if err != nil {
-			rep.Problem = err.Error()
-			return false
-		}
-		if !bytes.Equal(ChainHash(e.PrevHash, e), e.Hash) {
-			rep.Problem = fmt.Sprintf("event %d does not match its hash: its content was changed", e.ID)
-			return false
-		}
-		if prev != nil && e.ID != prev.ID+1 {
-			gaps = true
-		}
-		if firstEv == nil {
-			firstEv = &e
-		}
-		if prev != nil {
-			switch {
-			case e.ID <= prev.ID:
-				rep.Problem = fmt.Sprintf("event %d comes after event %d: the file is out of order", e.ID, prev.ID)
-				return false
-			case e.ID == prev.ID+1 && !bytes.Equal(e.PrevHash, prev.Hash):
-				rep.Problem = fmt.Sprintf("event %d does not link to event %d: the chain is broken there", e.ID, prev.ID)
-				return false
-			}
-		}
-		prev = &e
-		rep.Events++
-		return true
-	}
-	if first[0] == '{' {
-		rep.Format = FormatNDJSON
-		dec := json.NewDecoder(br)
-		for {
-			var raw json.RawMessage
-			if err := dec.Decode(&raw); err == io.EOF {
-				break
-			} else if err != nil {
-				return rep, fmt.Errorf("line %d: %w", rep.Events+1, err)
-			}
-			if manifest != nil {
-				rep.Problem = "there are events after the manifest"
-				return rep, nil
-			}
-			var m struct {
-				Manifest *Manifest `json:"manifest"`
-			}
-			if json.Unmarshal(raw, &m) == nil && m.Manifest != nil {
-				manifest = m.Manifest
-				continue
-			}
-			var rec Record
-			if err := json.Unmarshal(raw, &rec); err != nil {
-				return rep, fmt.Errorf("line %d: %w", rep.Events+1, err)
-			}
-			if !check(rec) {
-				return rep, nil
-			}
-		}
-	} else {
-		rep.Format = FormatCSV
-		cr := csv.NewReader(br)
-		cr.FieldsPerRecord = -1
-		header, err := cr.Read()
-		if err != nil || strings.Join(header, ",") != strings.Join(csvHeader, ",") {
-			return rep, fmt.Errorf("not an audit export: unexpected header")
-		}
-		for {
-			row, err := cr.Read()
-			if err == io.EOF {
-				break
-			} else if err != nil {
-				return rep, err
-			}
-			if manifest != nil {
-				rep.Problem = "there are events after the manifest"
-				return rep, nil
-			}
-			if len(row) == 2 && row[0] == csvManifestMark {
-				manifest = &Manifest{}
-				if err := json.Unmarshal([]byte(row[1]), manifest); err != nil {
-					return rep, fmt.Errorf("manifest: %w", err)
-				}
-				continue
-			}
-			if len(row) != len(csvHeader) {
-				return rep, fmt.Errorf("event row with %d columns", len(row))
-			}
-			num := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
-			rec := Record{ID: num(row[0]), OccurredAt: row[1], ActorID: num(row[2]), ActorName: uncell(row[3]),
-				Action: uncell(row[4]), SubjectType: uncell(row[5]), SubjectID: uncell(row[6]), RequestID: num(row[7]),
-				CorrelationID: uncell(row[8]), Outcome: uncell(row[9]), Detail: uncell(row[10]), PrevHash: row[11], Hash: row[12]}
-			if !check(rec) {
-				return rep, nil
-			}
-		}
-	}
-	if manifest == nil {
+	rep := FileReport{Format: f.format}
+	chain, err := Verify(f.events(), Expect{Gaps: true})
+	rep.Events = chain.Checked
+	var bad badFile
+	switch {
+	case chain.BrokenAt != 0:
+		rep.Events--
+		rep.Problem = chain.Problem
+		return rep, nil
+	case errors.As(err, &bad):
+		rep.Problem = string(bad)
+		return rep, nil
+	case err != nil:
+		return rep, err
+	case f.manifest == nil:
 		rep.Problem = "the manifest is missing: the file was cut short"
 		return rep, nil
 	}
-	rep.Manifest = *manifest
+	m := *f.manifest
+	rep.Manifest = m
 	switch {
-	case manifest.Count != rep.Events:
-		rep.Problem = fmt.Sprintf("the manifest counts %d events, the file holds %d", manifest.Count, rep.Events)
-	case rep.Events > 0 && (prev.ID != manifest.LastID || hex.EncodeToString(prev.Hash) != manifest.LastHash):
+	case m.Count != rep.Events:
+		rep.Problem = fmt.Sprintf("the manifest counts %d events, the file holds %d", m.Count, rep.Events)
+	case rep.Events > 0 && (chain.LastID != m.LastID || hex.EncodeToString(chain.LastHash) != m.LastHash):
 		rep.Problem = "the last event is not the one the manifest names"
-	case rep.Events > 0 && (firstEv.ID != manifest.FirstID || hex.EncodeToString(firstEv.PrevHash) != manifest.FirstPrevHash):
+	case rep.Events > 0 && (chain.FirstID != m.FirstID || hex.EncodeToString(chain.FirstPrevHash) != m.FirstPrevHash):
 		rep.Problem = "the first event is not the one the manifest names"
-	case manifest.Contiguous && gaps:
+	case m.Contiguous && chain.Gaps:
 		rep.Problem = "events are missing from a range the manifest says is complete"
 	}
 	return rep, nil
+}
+
+// badFile is something wrong in a file's content, reported as the file's
+// problem rather than as an error reading it.
+type badFile string
+
+func (b badFile) Error() string { return string(b) }
+
+// exportReader reads an exported file: its events, then its manifest.
+type exportReader struct {
+	format   string
+	json     *json.Decoder
+	csv      *csv.Reader
+	manifest *Manifest // once read
+	n        int64     // event records read
+}
+
+// openExport recognises the format and, for CSV, checks the header.
+func openExport(br *bufio.Reader) (*exportReader, error) {
+	first, err := br.Peek(1)
+	if err != nil {
+		return &exportReader{}, fmt.Errorf("empty file")
+	}
+	if first[0] == '{' {
+		return &exportReader{format: FormatNDJSON, json: json.NewDecoder(br)}, nil
+	}
+	f := &exportReader{format: FormatCSV, csv: csv.NewReader(br)}
+	f.csv.FieldsPerRecord = -1
+	header, err := f.csv.Read()
+	if err != nil || strings.Join(header, ",") != strings.Join(csvHeader, ",") {
+		return f, fmt.Errorf("not an audit export: unexpected header")
+	}
+	return f, nil
+}
+
+// events yields the file's events in file order and ends at the end of
+// the file. It keeps the manifest when it meets it; anything after the
+// manifest is a problem.
+func (f *exportReader) events() iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		for {
+			rec, err := f.next()
+			if err == io.EOF {
+				return
+			}
+			var e Event
+			if err == nil {
+				if e, err = rec.Event(); err != nil {
+					err = badFile(err.Error())
+				}
+			}
+			if !yield(e, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// next reads the next event record, taking in the manifest on the way.
+func (f *exportReader) next() (Record, error) {
+	for {
+		var rec Record
+		var m *Manifest
+		var err error
+		if f.json != nil {
+			rec, m, err = f.nextJSON()
+		} else {
+			rec, m, err = f.nextCSV()
+		}
+		switch {
+		case err != nil:
+			return rec, err
+		case m != nil:
+			f.manifest = m
+			continue
+		}
+		f.n++
+		return rec, nil
+	}
+}
+
+// nextJSON reads one NDJSON line: an event record or the manifest.
+func (f *exportReader) nextJSON() (Record, *Manifest, error) {
+	var raw json.RawMessage
+	if err := f.json.Decode(&raw); err == io.EOF {
+		return Record{}, nil, io.EOF
+	} else if err != nil {
+		return Record{}, nil, fmt.Errorf("line %d: %w", f.n+1, err)
+	}
+	if f.manifest != nil {
+		return Record{}, nil, badFile("there are events after the manifest")
+	}
+	var m struct {
+		Manifest *Manifest `json:"manifest"`
+	}
+	if json.Unmarshal(raw, &m) == nil && m.Manifest != nil {
+		return Record{}, m.Manifest, nil
+	}
+	var rec Record
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return rec, nil, fmt.Errorf("line %d: %w", f.n+1, err)
+	}
+	return rec, nil, nil
+}
+
+// nextCSV reads one CSV row: an event record or the manifest.
+func (f *exportReader) nextCSV() (Record, *Manifest, error) {
+	row, err := f.csv.Read()
+	if err != nil {
+		return Record{}, nil, err
+	}
+	if f.manifest != nil {
+		return Record{}, nil, badFile("there are events after the manifest")
+	}
+	if len(row) == 2 && row[0] == csvManifestMark {
+		m := &Manifest{}
+		if err := json.Unmarshal([]byte(row[1]), m); err != nil {
+			return Record{}, nil, fmt.Errorf("manifest: %w", err)
+		}
+		return Record{}, m, nil
+	}
+	if len(row) != len(csvHeader) {
+		return Record{}, nil, fmt.Errorf("event row with %d columns", len(row))
+	}
+	num := func(s string) int64 { n, _ := strconv.ParseInt(s, 10, 64); return n }
+	return Record{ID: num(row[0]), OccurredAt: row[1], ActorID: num(row[2]), ActorName: uncell(row[3]),
+		Action: uncell(row[4]), SubjectType: uncell(row[5]), SubjectID: uncell(row[6]), RequestID: num(row[7]),
+		CorrelationID: uncell(row[8]), Outcome: uncell(row[9]), Detail: uncell(row[10]), PrevHash: row[11], Hash: row[12]}, nil, nil
 }

@@ -35,7 +35,7 @@ type Service struct {
 
 // Verify recomputes the chain (fromID..toID, 0 for the ends) and records
 // that it did, with the result.
-func (s *Service) Verify(ctx context.Context, fromID, toID int64) (db.ChainReport, error) {
+func (s *Service) Verify(ctx context.Context, fromID, toID int64) (audit.Report, error) {
 	start := time.Now()
 	rep, err := s.Store.VerifyAuditChain(ctx, fromID, toID)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"sync"
 	"time"
@@ -427,82 +428,52 @@ func (s *Store) TaskTimeline(ctx context.Context, taskID string, limit int) ([]a
 // errStopStream ends a stream early without being an error.
 var errStopStream = errors.New("stop")
 
-// ChainReport is the result of verifying the stored chain.
-type ChainReport struct {
-	Checked  int64
-	FirstID  int64
-	LastID   int64
-	BrokenAt int64  // the first event that does not verify; 0 when intact
-	Problem  string // what is wrong there
+// AuditEvents yields the events after afterID up to throughID (0: to the
+// end), oldest first, reading rows as they arrive.
+func (s *Store) AuditEvents(ctx context.Context, afterID, throughID int64) iter.Seq2[audit.Event, error] {
+	return func(yield func(audit.Event, error) bool) {
+		f := AuditFilter{After: afterID}
+		if throughID > 0 {
+			f.Before = throughID + 1
+		}
+		err := s.StreamAudit(ctx, f, func(e audit.Event) error {
+			if !yield(e, nil) {
+				return errStopStream
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopStream) {
+			yield(audit.Event{}, err)
+		}
+	}
 }
 
 // VerifyAuditChain recomputes the chain from fromID to toID (0: from the
-// start, to the end), streaming the events. The first event must follow
-// the previous one (or the newest checkpoint, or the genesis); each event
-// must match its hash and link to its predecessor, with no id missing. It
-// names the first event that does not, without loading the history into
-// memory.
-func (s *Store) VerifyAuditChain(ctx context.Context, fromID, toID int64) (ChainReport, error) {
-	var rep ChainReport
-	var prev []byte
-	var want int64
-	var cp struct {
-		id   int64
-		hash []byte
-	}
+// start, to the end) with audit.Verify, streaming the events. The first
+// event must follow the previous one (or the newest checkpoint, or the
+// genesis) and no id may be missing.
+func (s *Store) VerifyAuditChain(ctx context.Context, fromID, toID int64) (audit.Report, error) {
+	start := audit.Genesis
+	var cp audit.Link
 	err := s.pool.QueryRow(ctx, `SELECT through_id, through_hash FROM audit_checkpoints ORDER BY through_id DESC LIMIT 1`).
-		Scan(&cp.id, &cp.hash)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return rep, err
-	}
+		Scan(&cp.ID, &cp.Hash)
 	switch {
-	case fromID <= cp.id+1:
-		want, prev = cp.id+1, cp.hash
-		if cp.id == 0 {
-			prev = audit.GenesisHash
-		}
-	default:
+	case err == nil:
+		start = cp
+	case !errors.Is(err, pgx.ErrNoRows):
+		return audit.Report{}, err
+	}
+	if fromID > start.ID+1 {
 		// A range check starts from the stored hash of the event before it.
-		want = fromID
-		if err := s.pool.QueryRow(ctx, `SELECT hash FROM audit_events WHERE id = $1`, fromID-1).Scan(&prev); err != nil {
+		start = audit.Link{ID: fromID - 1}
+		if err := s.pool.QueryRow(ctx, `SELECT hash FROM audit_events WHERE id = $1`, start.ID).Scan(&start.Hash); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
-				return ChainReport{BrokenAt: fromID - 1, Problem: fmt.Sprintf("event %d is missing", fromID-1)}, nil
+				return audit.Report{BrokenAt: start.ID, Problem: fmt.Sprintf("event %d is missing", start.ID)}, nil
 			}
-			return rep, err
+			return audit.Report{}, err
 		}
 	}
-	f := AuditFilter{}
-	if want > 1 {
-		f.After = want - 1
-	}
-	if toID > 0 {
-		f.Before = toID + 1
-	}
-	err = s.StreamAudit(ctx, f, func(e audit.Event) error {
-		if rep.FirstID == 0 {
-			rep.FirstID = e.ID
-		}
-		rep.Checked++
-		switch {
-		case e.ID != want:
-			rep.BrokenAt, rep.Problem = want, fmt.Sprintf("event %d is missing (the next stored event is %d)", want, e.ID)
-		case !bytes.Equal(audit.ChainHash(e.PrevHash, e), e.Hash):
-			rep.BrokenAt, rep.Problem = e.ID, fmt.Sprintf("event %d does not match its hash: its content was changed", e.ID)
-		case !bytes.Equal(e.PrevHash, prev):
-			rep.BrokenAt, rep.Problem = e.ID, fmt.Sprintf("event %d does not link to event %d", e.ID, e.ID-1)
-		}
-		if rep.BrokenAt != 0 {
-			return errStopStream
-		}
-		rep.LastID = e.ID
-		prev = e.Hash
-		want++
-		return nil
-	})
-	if errors.Is(err, errStopStream) {
-		err = nil
-	}
-	return rep, err
+	return audit.Verify(s.AuditEvents(ctx, start.ID, toID), audit.Expect{After: &start})
 }
 
 // Checkpoint records archived history.
