@@ -33,7 +33,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"drportal/internal/audit"
-	"drportal/internal/auditlog"
 	"drportal/internal/auth"
 	"drportal/internal/config"
 	"drportal/internal/db"
@@ -415,7 +414,7 @@ func (b *bench) handler() (http.Handler, error) {
 	tasks := &drtask.Service{Cloud: client, Store: b.store, Now: time.Now}
 	return handlers.New(handlers.Deps{Config: cfg, Store: b.store, Auth: &auth.Service{Store: b.store, Now: time.Now},
 		Tasks: tasks, Requests: &requests.Service{Store: b.store, Now: time.Now, Outbox: noQueue{}},
-		AuditLog: &auditlog.Service{Store: b.store, Now: time.Now, ArchiveDir: filepath.Join(b.dir, "archive")},
+		AuditLog: &audit.Service{Store: b.store, Now: time.Now, ArchiveDir: filepath.Join(b.dir, "archive")},
 		Assets:   static.Load(), Now: time.Now}), nil
 }
 
@@ -693,7 +692,7 @@ func (b *bench) appendWith(ctx context.Context, writers int) error {
 
 func (b *bench) verify(ctx context.Context, s *seedData) error {
 	start := time.Now()
-	rep, err := b.store.VerifyAuditChain(ctx, 0, 0)
+	rep, err := audit.VerifyChain(ctx, b.store, 0, 0)
 	if err != nil {
 		return err
 	}

@@ -16,9 +16,7 @@ import (
 	"time"
 
 	"drportal/internal/audit"
-	"drportal/internal/auditlog"
 	"drportal/internal/auth"
-	"drportal/internal/cloudaudit"
 	"drportal/internal/config"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
@@ -108,7 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	store := db.New(pool)
 
 	if cmd == "audit verify" {
-		svc := &auditlog.Service{Store: store, Now: time.Now}
+		svc := &audit.Service{Store: store, Now: time.Now}
 		rep, err := svc.Verify(audit.WithCorrelation(ctx, "cli"), verifyFrom, verifyTo)
 		if err != nil {
 			return err
@@ -145,7 +143,7 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 
 	client, err := dws.New(dws.Config{
 		Endpoint: cfg.DWS.Endpoint, ProjectID: cfg.DWS.ProjectID, AK: cfg.DWS.AK, SK: cfg.DWS.SK,
-		Recorder:       &cloudaudit.Recorder{Store: store, Logger: logger},
+		Recorder:       &audit.CloudRecorder{Store: store, Logger: logger},
 		AttemptTimeout: cfg.CloudTimeout,
 	})
 	if err != nil {
@@ -186,7 +184,7 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 		Auth:     authSvc,
 		Tasks:    tasks,
 		Requests: reqs,
-		AuditLog: &auditlog.Service{Store: store, Now: time.Now, ArchiveDir: cfg.ArchiveDir},
+		AuditLog: &audit.Service{Store: store, Now: time.Now, ArchiveDir: cfg.ArchiveDir},
 		Assets:   static.Load(),
 		Logger:   logger,
 		Now:      time.Now,

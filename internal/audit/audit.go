@@ -1,6 +1,10 @@
-// Package audit defines the audit event, its canonical encoding and the hash
-// chain that makes the history tamper-evident. It is plain Go: storage lives
-// in internal/db.
+// Package audit is the portal's audit history: the event, its canonical
+// encoding and the hash chain that makes the history tamper-evident; the
+// one chain verifier (Verify) for the stored history and for exported
+// files; export, archive and the review service; and the recorder of cloud
+// HTTP attempts. Storage lives in internal/db, which implements the small
+// interfaces declared here (Writer, ChainReader, Store); this package does
+// not import it.
 package audit
 
 import (

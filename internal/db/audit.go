@@ -448,51 +448,11 @@ func (s *Store) AuditEvents(ctx context.Context, afterID, throughID int64) iter.
 	}
 }
 
-// VerifyAuditChain recomputes the chain from fromID to toID (0: from the
-// start, to the end) with audit.Verify, streaming the events. The first
-// event must follow the previous one (or the newest checkpoint, or the
-// genesis) and no id may be missing.
-func (s *Store) VerifyAuditChain(ctx context.Context, fromID, toID int64) (audit.Report, error) {
-	start := audit.Genesis
-	var cp audit.Link
-	err := s.pool.QueryRow(ctx, `SELECT through_id, through_hash FROM audit_checkpoints ORDER BY through_id DESC LIMIT 1`).
-		Scan(&cp.ID, &cp.Hash)
-	switch {
-	case err == nil:
-		start = cp
-	case !errors.Is(err, pgx.ErrNoRows):
-		return audit.Report{}, err
-	}
-	if fromID > start.ID+1 {
-		// A range check starts from the stored hash of the event before it.
-		start = audit.Link{ID: fromID - 1}
-		if err := s.pool.QueryRow(ctx, `SELECT hash FROM audit_events WHERE id = $1`, start.ID).Scan(&start.Hash); err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return audit.Report{BrokenAt: start.ID, Problem: fmt.Sprintf("event %d is missing", start.ID)}, nil
-			}
-			return audit.Report{}, err
-		}
-	}
-	return audit.Verify(s.AuditEvents(ctx, start.ID, toID), audit.Expect{After: &start})
-}
-
-// Checkpoint records archived history.
-type Checkpoint struct {
-	ThroughID   int64
-	ThroughHash []byte
-	FirstID     int64
-	Events      int64
-	FileName    string
-	FileSHA256  []byte
-	CreatedBy   int64
-	CreatedAt   time.Time
-}
-
 // ArchiveAudit records the checkpoint and removes the archived events,
 // with the archive's own audit event, in one transaction. The events are
 // removed by a database function that refuses anything a checkpoint does
 // not cover.
-func (s *Store) ArchiveAudit(ctx context.Context, cp Checkpoint, e audit.Event) (int64, error) {
+func (s *Store) ArchiveAudit(ctx context.Context, cp audit.Checkpoint, e audit.Event) (int64, error) {
 	var n int64
 	err := s.InTx(ctx, func(tx *Tx) error {
 		if _, err := tx.tx.Exec(ctx, `
@@ -514,14 +474,14 @@ func (s *Store) ArchiveAudit(ctx context.Context, cp Checkpoint, e audit.Event) 
 }
 
 // Checkpoints lists the archive checkpoints, newest first.
-func (s *Store) Checkpoints(ctx context.Context) ([]Checkpoint, error) {
+func (s *Store) Checkpoints(ctx context.Context) ([]audit.Checkpoint, error) {
 	rows, err := s.pool.Query(ctx, `SELECT through_id, through_hash, first_id, events, file_name, file_sha256,
 		COALESCE(created_by, 0), created_at FROM audit_checkpoints ORDER BY through_id DESC`)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Checkpoint, error) {
-		var c Checkpoint
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Checkpoint, error) {
+		var c audit.Checkpoint
 		err := r.Scan(&c.ThroughID, &c.ThroughHash, &c.FirstID, &c.Events, &c.FileName, &c.FileSHA256, &c.CreatedBy, &c.CreatedAt)
 		return c, err
 	})
@@ -536,3 +496,6 @@ func (s *Store) LastAuditIDBefore(ctx context.Context, t time.Time) (int64, erro
 	}
 	return id, err
 }
+
+// The audit package declares what it needs from storage; the store is it.
+var _ audit.Store = (*Store)(nil)

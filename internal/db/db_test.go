@@ -61,7 +61,7 @@ func TestAuditAppendsFormOneChain(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	rep, err := store.VerifyAuditChain(ctx, 0, 0)
+	rep, err := audit.VerifyChain(ctx, store, 0, 0)
 	if err != nil || rep.BrokenAt != 0 || rep.Checked != writers*each {
 		t.Fatalf("verify: %+v, %v", rep, err)
 	}
@@ -158,7 +158,7 @@ func TestVerifyFindsTheFirstBrokenLink(t *testing.T) {
 			default:
 				tamper(t, pool, tc.sql)
 			}
-			rep, err := store.VerifyAuditChain(ctx, 0, 0)
+			rep, err := audit.VerifyChain(ctx, store, 0, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -373,7 +373,7 @@ func TestTwoProcessesKeepOneChain(t *testing.T) {
 			t.Fatalf("appender process: %v", err)
 		}
 	}
-	rep, err := store.VerifyAuditChain(context.Background(), 0, 0)
+	rep, err := audit.VerifyChain(context.Background(), store, 0, 0)
 	if err != nil || rep.BrokenAt != 0 || rep.Checked != 400 {
 		t.Fatalf("after two processes and this one: %+v %v", rep, err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
-	"drportal/internal/auditlog"
 	"drportal/internal/auth"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
@@ -28,7 +27,7 @@ const auditPageSize = 50
 // knownActions are offered in the action filter; a dotted prefix matches
 // every action below it.
 var knownActions = slices.Concat(
-	[]string{"audit", auditlog.ActionVerify, auditlog.ActionArchive, drtask.ActionDrift, drtask.ActionOperationRejected,
+	[]string{"audit", audit.ActionVerify, audit.ActionArchive, drtask.ActionDrift, drtask.ActionOperationRejected,
 		"auth", audit.ActionSignIn, audit.ActionSignInFailed, audit.ActionSignOut, "request"},
 	requests.Actions,
 	[]string{"dr_task", audit.ActionCreateRejected, audit.ActionCreateFailed, audit.ActionCloudCall,
@@ -325,7 +324,9 @@ func (h *Handlers) archiveAudit(c echo.Context) error {
 	if err != nil || days < 1 || days > 36500 {
 		return apperr.New(apperr.Invalid, "Enter the age in days (at least 1) of the events to archive.")
 	}
-	res, err := h.AuditLog.Archive(c.Request().Context(), *user(c), time.Duration(days)*24*time.Hour)
+	u := user(c)
+	res, err := h.AuditLog.Archive(c.Request().Context(), audit.Archivist{ID: u.ID, Admin: Allowed(u, PermAdmin)},
+		time.Duration(days)*24*time.Hour)
 	p, perr := h.currentAuditPage(c)
 	if perr != nil {
 		return perr

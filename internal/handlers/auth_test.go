@@ -222,7 +222,7 @@ func TestAuditPageFiltersAndExport(t *testing.T) {
 	}
 
 	// The chain is intact after all of it.
-	rep, err := e.store.VerifyAuditChain(t.Context(), 0, 0)
+	rep, err := audit.VerifyChain(t.Context(), e.store, 0, 0)
 	if err != nil || rep.BrokenAt != 0 || rep.Checked < 10 {
 		t.Errorf("chain: %+v, %v", rep, err)
 	}

@@ -20,9 +20,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"drportal/internal/audit"
-	"drportal/internal/auditlog"
 	"drportal/internal/auth"
-	"drportal/internal/cloudaudit"
 	"drportal/internal/config"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
@@ -82,7 +80,7 @@ func newEnv(t *testing.T) *env {
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
 	client, err := dws.New(dws.Config{Endpoint: simSrv.URL, ProjectID: simProject, AK: simAK, SK: simSK,
-		Recorder: &cloudaudit.Recorder{Store: store}, BaseBackoff: time.Millisecond, AttemptTimeout: 3 * time.Second})
+		Recorder: &audit.CloudRecorder{Store: store}, BaseBackoff: time.Millisecond, AttemptTimeout: 3 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +115,7 @@ func newEnv(t *testing.T) *env {
 	})
 	h := handlers.New(handlers.Deps{
 		Config: cfg, Store: store, Auth: authSvc, Tasks: tasks, Requests: reqs,
-		AuditLog: &auditlog.Service{Store: store, Now: time.Now, ArchiveDir: t.TempDir()},
+		AuditLog: &audit.Service{Store: store, Now: time.Now, ArchiveDir: t.TempDir()},
 		Assets:   static.Load(), Now: time.Now,
 	})
 	srv := httptest.NewServer(h)

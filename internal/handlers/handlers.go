@@ -18,7 +18,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"drportal/internal/apperr"
-	"drportal/internal/auditlog"
+	"drportal/internal/audit"
 	"drportal/internal/auth"
 	"drportal/internal/config"
 	"drportal/internal/db"
@@ -36,7 +36,7 @@ type Deps struct {
 	Auth     *auth.Service
 	Tasks    *drtask.Service
 	Requests *requests.Service
-	AuditLog *auditlog.Service
+	AuditLog *audit.Service
 	Assets   *static.Assets
 	Logger   *slog.Logger
 	Now      func() time.Time

@@ -13,7 +13,6 @@ import (
 
 	"drportal/internal/audit"
 	"drportal/internal/auth"
-	"drportal/internal/cloudaudit"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
 	"drportal/internal/dws"
@@ -61,7 +60,7 @@ func newWorldWith(t *testing.T, opts dwssim.Options) *world {
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	client, err := dws.New(dws.Config{Endpoint: srv.URL, ProjectID: project, AK: ak, SK: sk,
-		Recorder: &cloudaudit.Recorder{Store: store}, AttemptTimeout: 500 * time.Millisecond, BaseBackoff: time.Millisecond})
+		Recorder: &audit.CloudRecorder{Store: store}, AttemptTimeout: 500 * time.Millisecond, BaseBackoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
