@@ -53,7 +53,9 @@ type bench struct {
 	server *localpg.Server
 	pool   *pgxpool.Pool
 	store  *db.Store
-	rows   []row
+	// appender is the store's group commit, as cmd/web runs it.
+	appender *audit.Appender
+	rows     []row
 }
 
 type row struct {
@@ -94,10 +96,16 @@ func setup(ctx context.Context, out io.Writer, keep bool) (*bench, error) {
 		return nil, err
 	}
 	b.store = db.New(b.pool)
+	b.appender = audit.NewAppender(b.store)
+	b.appender.Start(ctx)
+	b.store.SetAppender(b.appender)
 	return b, nil
 }
 
 func (b *bench) close() {
+	if b.appender != nil {
+		b.appender.Close()
+	}
 	if b.pool != nil {
 		b.pool.Close()
 	}

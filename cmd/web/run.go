@@ -104,6 +104,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer pool.Close()
 	store := db.New(pool)
+	// Events appended in a transaction of their own (cloud calls, sign-ins,
+	// job steps) share commits. Deferred here, it closes after serve has
+	// stopped the server and the jobs, and before the pool.
+	appender := audit.NewAppender(store)
+	appender.Start(ctx)
+	defer appender.Close()
+	store.SetAppender(appender)
 
 	if cmd == "audit verify" {
 		svc := &audit.Service{Store: store, Now: time.Now}

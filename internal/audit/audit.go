@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode/utf8"
 )
 
 // Outcome says how the audited action ended.
@@ -87,6 +88,20 @@ func (e *Event) Normalize() {
 	if len(e.Detail) == 0 {
 		e.Detail = []byte("{}")
 	}
+}
+
+// Validate refuses what the audit table would: an event without an action
+// or actor name, an unknown outcome, or a detail that is not text.
+func (e Event) Validate() error {
+	switch {
+	case e.Action == "" || e.Actor.Name == "":
+		return fmt.Errorf("append audit event: action and actor name are required")
+	case e.Outcome != Success && e.Outcome != Failure && e.Outcome != Denied && e.Outcome != Error && e.Outcome != Info:
+		return fmt.Errorf("append audit event %s: unknown outcome %q", e.Action, e.Outcome)
+	case !utf8.Valid(e.Detail) || bytes.IndexByte(e.Detail, 0) >= 0:
+		return fmt.Errorf("append audit event %s: detail is not valid text", e.Action)
+	}
+	return nil
 }
 
 // Canonical is the byte encoding the hash covers: a JSON array of the

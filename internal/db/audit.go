@@ -1,15 +1,12 @@
 package db
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"iter"
 	"strings"
-	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -32,105 +29,23 @@ func (t *Tx) AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error
 }
 
 // AppendAudit appends e in a transaction of its own, for events that record
-// no other state change (a failed sign-in, a cloud call). Concurrent calls
-// share transactions (a group commit): the chain lock is held once, and
-// one commit makes a whole batch durable, so appends keep pace on a slow
-// disk. It returns once e is committed.
+// no other state change (a failed sign-in, a cloud call). Through the
+// store's appender (SetAppender) concurrent calls share transactions;
+// without one each event commits alone. It returns once e is committed.
 func (s *Store) AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error) {
-	e.Normalize()
-	if err := validEvent(e); err != nil {
+	if s.appender != nil {
+		return s.appender.Append(ctx, e)
+	}
+	out, err := s.AppendAudits(ctx, []audit.Event{e})
+	if err != nil {
 		return e, err
 	}
-	req := appendReq{event: e, done: make(chan appendRes, 1)}
-	s.batcher.mu.Lock()
-	if !s.batcher.running {
-		s.batcher.running = true
-		if s.batcher.ch == nil {
-			s.batcher.ch = make(chan appendReq, maxAppendBatch)
-		}
-		go s.appendLoop()
-	}
-	s.batcher.mu.Unlock()
-	// Sending outside the lock: a full queue waits for the loop, which
-	// only takes the lock when the queue is empty.
-	select {
-	case s.batcher.ch <- req:
-	case <-ctx.Done():
-		return e, ctx.Err()
-	}
-	select {
-	case res := <-req.done:
-		return res.event, res.err
-	case <-ctx.Done():
-		// The event may still be written; the caller stopped waiting.
-		return e, ctx.Err()
-	}
+	return out[0], nil
 }
 
-// maxAppendBatch bounds one group commit.
-const maxAppendBatch = 256
-
-type appendReq struct {
-	event audit.Event
-	done  chan appendRes
-}
-
-type appendRes struct {
-	event audit.Event
-	err   error
-}
-
-// appendBatcher is the state of a store's group-commit loop.
-type appendBatcher struct {
-	mu      sync.Mutex
-	running bool
-	ch      chan appendReq
-}
-
-// appendLoop writes queued events in batches, and ends when nothing has
-// been queued for a while (the next append starts it again).
-func (s *Store) appendLoop() {
-	b := &s.batcher
-	for {
-		var first appendReq
-		select {
-		case first = <-b.ch:
-		case <-time.After(time.Second):
-			b.mu.Lock()
-			if len(b.ch) == 0 {
-				b.running = false
-				b.mu.Unlock()
-				return
-			}
-			b.mu.Unlock()
-			continue
-		}
-		batch := []appendReq{first}
-	drain:
-		for len(batch) < maxAppendBatch {
-			select {
-			case r := <-b.ch:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
-		events := make([]audit.Event, len(batch))
-		for i, r := range batch {
-			events[i] = r.event
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		out, err := s.AppendAudits(ctx, events)
-		cancel()
-		for i, r := range batch {
-			if err != nil {
-				r.done <- appendRes{event: r.event, err: err}
-				continue
-			}
-			r.done <- appendRes{event: out[i]}
-		}
-	}
-}
+// SetAppender routes AppendAudit through a, a group commit whose owner
+// starts and closes it. Call it before the store is shared.
+func (s *Store) SetAppender(a *audit.Appender) { s.appender = a }
 
 // AppendAudits appends several events in one transaction, holding the
 // chain lock once for all of them.
@@ -151,7 +66,7 @@ func appendAudits(ctx context.Context, q querier, events []audit.Event) ([]audit
 	for i := range events {
 		e := &events[i]
 		e.Normalize()
-		if err := validEvent(*e); err != nil {
+		if err := e.Validate(); err != nil {
 			return nil, err
 		}
 	}
@@ -199,21 +114,6 @@ func appendAudits(ctx context.Context, q querier, events []audit.Event) ([]audit
 		return nil, fmt.Errorf("append audit events: %w", err)
 	}
 	return events, nil
-}
-
-// validEvent refuses what the table would, before the event joins a batch
-// whose other events it would fail with it.
-func validEvent(e audit.Event) error {
-	switch {
-	case e.Action == "" || e.Actor.Name == "":
-		return fmt.Errorf("append audit event: action and actor name are required")
-	case e.Outcome != audit.Success && e.Outcome != audit.Failure && e.Outcome != audit.Denied &&
-		e.Outcome != audit.Error && e.Outcome != audit.Info:
-		return fmt.Errorf("append audit event %s: unknown outcome %q", e.Action, e.Outcome)
-	case !utf8.Valid(e.Detail) || bytes.IndexByte(e.Detail, 0) >= 0:
-		return fmt.Errorf("append audit event %s: detail is not valid text", e.Action)
-	}
-	return nil
 }
 
 type chainPos struct {

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"drportal/internal/apperr"
+	"drportal/internal/audit"
 )
 
 // Open connects a pool and checks that the database answers.
@@ -42,8 +43,8 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 
 // Store runs the portal's SQL on a pool.
 type Store struct {
-	pool    *pgxpool.Pool
-	batcher appendBatcher
+	pool     *pgxpool.Pool
+	appender *audit.Appender // nil: each AppendAudit commits alone
 }
 
 // New returns a Store on pool.

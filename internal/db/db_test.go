@@ -34,6 +34,16 @@ func TestMain(m *testing.M) {
 	os.Exit(testdb.Run(m))
 }
 
+// newStore is a store on pool with its group commit, as the portal runs it.
+func newStore(t *testing.T, pool *pgxpool.Pool) *db.Store {
+	store := db.New(pool)
+	appender := audit.NewAppender(store)
+	appender.Start(t.Context())
+	t.Cleanup(appender.Close)
+	store.SetAppender(appender)
+	return store
+}
+
 func event(action string) audit.Event {
 	return audit.Event{OccurredAt: time.Now(), Actor: audit.System, Action: action, Outcome: audit.Info,
 		Detail: audit.Detail(map[string]any{"n": action})}
@@ -41,7 +51,7 @@ func event(action string) audit.Event {
 
 func TestAuditAppendsFormOneChain(t *testing.T) {
 	ctx := context.Background()
-	store := db.New(testdb.New(t))
+	store := newStore(t, testdb.New(t))
 	const writers, each = 8, 25
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*each)
@@ -277,7 +287,7 @@ func TestAuditTimeNeverGoesBackAndFiltersWork(t *testing.T) {
 // history with keyset links while another writer keeps appending.
 func TestPagingSeesEveryEventOnceWhileEventsArrive(t *testing.T) {
 	ctx := context.Background()
-	store := db.New(testdb.New(t))
+	store := newStore(t, testdb.New(t))
 	for i := 0; i < 230; i++ {
 		if _, err := store.AppendAudit(ctx, event("test.old")); err != nil {
 			t.Fatal(err)
@@ -338,6 +348,10 @@ func appendFromAnotherProcess(url string) error {
 	}
 	defer pool.Close()
 	store := db.New(pool)
+	appender := audit.NewAppender(store)
+	appender.Start(context.Background())
+	defer appender.Close()
+	store.SetAppender(appender)
 	for i := 0; i < 150; i++ {
 		if _, err := store.AppendAudit(context.Background(), event(fmt.Sprintf("test.proc.%d", os.Getpid()))); err != nil {
 			return err
@@ -362,7 +376,7 @@ func TestTwoProcessesKeepOneChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	store := db.New(pool)
+	store := newStore(t, pool)
 	for i := 0; i < 100; i++ {
 		if _, err := store.AppendAudit(context.Background(), event("test.here")); err != nil {
 			t.Fatal(err)

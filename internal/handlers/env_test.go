@@ -72,6 +72,10 @@ var cheapArgon = &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, S
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	store := db.New(testdb.New(t))
+	appender := audit.NewAppender(store)
+	appender.Start(t.Context())
+	t.Cleanup(appender.Close) // after the jobs and the server, whose cleanups run first
+	store.SetAppender(appender)
 	clock := dwssim.NewFakeClock(time.Now())
 	sim, err := dwssim.New(dwssim.Options{Credentials: map[string]string{simAK: simSK}, Clock: clock, Seed: 7})
 	if err != nil {

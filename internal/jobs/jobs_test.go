@@ -51,6 +51,10 @@ func newWorld(t *testing.T) *world { return newWorldWith(t, dwssim.Options{}) }
 func newWorldWith(t *testing.T, opts dwssim.Options) *world {
 	t.Helper()
 	store := db.New(testdb.New(t))
+	appender := audit.NewAppender(store)
+	appender.Start(t.Context())
+	t.Cleanup(appender.Close) // after the jobs, whose cleanups run first
+	store.SetAppender(appender)
 	clock := dwssim.NewFakeClock(time.Now())
 	opts.Credentials, opts.Clock, opts.Seed = map[string]string{ak: sk}, clock, 3
 	sim, err := dwssim.New(opts)
