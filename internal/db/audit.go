@@ -17,15 +17,19 @@ import (
 // audit chain across every connection and replica.
 const auditChainLock = 0x6472_6175_6469_74 // "draudit"
 
-// AppendAudit appends e to the hash chain inside this transaction. Call it
-// last in a transaction: the chain lock is held until commit, so appends
-// from other transactions wait for this one.
+// AppendAudit adds e to this transaction: InTx chains and writes it, with
+// the transaction's other events in call order, after the rest of the
+// transaction and just before the commit, so it may be called anywhere in
+// the transaction. A bad event is refused here. The event is returned as
+// it will be stored but without its chain position (ID and hashes), which
+// is known only at commit.
 func (t *Tx) AppendAudit(ctx context.Context, e audit.Event) (audit.Event, error) {
-	out, err := appendAudits(ctx, t.tx, []audit.Event{e})
-	if err != nil {
+	e.Normalize()
+	if err := e.Validate(); err != nil {
 		return e, err
 	}
-	return out[0], nil
+	t.audit = append(t.audit, e)
+	return e, nil
 }
 
 // AppendAudit appends e in a transaction of its own, for events that record

@@ -59,13 +59,29 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 // Tx is a database transaction with the portal's statements on it.
 type Tx struct {
 	tx pgx.Tx
+	// audit holds the events of AppendAudit, chained and written when fn
+	// has returned, just before the commit.
+	audit []audit.Event
 }
 
 // InTx runs fn in a transaction, committed when fn returns nil and rolled
 // back otherwise, so a state change and its audit event land together or
-// not at all.
+// not at all. The audit events fn appended are written last, after
+// everything else fn did: the chain lock they take is held until the
+// commit, and so is held only for the append and the commit, never while
+// fn runs (job inserts, other updates, anything slow).
 func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return fn(&Tx{tx: tx}) })
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		t := &Tx{tx: tx}
+		if err := fn(t); err != nil {
+			return err
+		}
+		if len(t.audit) == 0 {
+			return nil
+		}
+		_, err := appendAudits(ctx, tx, t.audit)
+		return err
+	})
 }
 
 // Pgx returns the underlying transaction, for libraries that take part in

@@ -207,6 +207,79 @@ func TestStateChangeAndAuditCommitTogether(t *testing.T) {
 	}
 }
 
+// TestATransactionTakesTheChainLockOnlyToCommit: a transaction that records
+// its audit event early and then does other work (as filing a request
+// inserts jobs after its event) does not hold the chain lock meanwhile, so
+// other transactions append and commit in between.
+func TestATransactionTakesTheChainLockOnlyToCommit(t *testing.T) {
+	ctx := context.Background()
+	store := db.New(testdb.New(t))
+	inside, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- store.InTx(ctx, func(tx *db.Tx) error {
+			if _, err := tx.AppendAudit(ctx, event("test.first")); err != nil {
+				return err
+			}
+			close(inside)
+			<-release
+			_, err := tx.CreateUser(ctx, "ana@example.com", "ana", "", []string{"requester"})
+			return err
+		})
+	}()
+	<-inside
+	// Were the lock taken at the AppendAudit call, this append would wait for
+	// the first transaction, which waits for release: lock_timeout turns
+	// that deadlock into a failure.
+	err := store.InTx(ctx, func(tx *db.Tx) error {
+		if _, err := tx.Pgx().Exec(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
+			return err
+		}
+		_, err := tx.AppendAudit(ctx, event("test.second"))
+		return err
+	})
+	close(release)
+	if err != nil {
+		t.Errorf("a second transaction could not append while the first was open: %v", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	evs, err := store.ListAudit(ctx, db.AuditFilter{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range evs {
+		got = append(got, fmt.Sprintf("%d %s", e.ID, e.Action))
+	}
+	if fmt.Sprint(got) != "[2 test.first 1 test.second]" {
+		t.Errorf("events %q: the first transaction's event should be chained at its commit, after the second's", got)
+	}
+	if _, err := store.UserByEmail(ctx, "ana@example.com"); err != nil {
+		t.Errorf("the first transaction's other work: %v", err)
+	}
+	if rep, err := audit.VerifyChain(ctx, store, 0, 0); err != nil || rep.BrokenAt != 0 || rep.Checked != 2 {
+		t.Errorf("verify: %+v %v", rep, err)
+	}
+}
+
+func TestATransactionRefusesABadEventAtOnce(t *testing.T) {
+	ctx := context.Background()
+	store := db.New(testdb.New(t))
+	var callErr error
+	err := store.InTx(ctx, func(tx *db.Tx) error {
+		_, callErr = tx.AppendAudit(ctx, audit.Event{Actor: audit.System, Action: "test.bad", Outcome: "perhaps"})
+		return nil
+	})
+	if callErr == nil || !strings.Contains(callErr.Error(), "unknown outcome") || err != nil {
+		t.Errorf("AppendAudit: %v; InTx: %v", callErr, err)
+	}
+	if evs, _ := store.ListAudit(ctx, db.AuditFilter{}, 10); len(evs) != 0 {
+		t.Errorf("a refused event was written: %+v", evs)
+	}
+}
+
 func TestTaskListSyncMarksMissingTasksGone(t *testing.T) {
 	ctx := context.Background()
 	store := db.New(testdb.New(t))
