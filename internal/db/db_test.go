@@ -223,7 +223,7 @@ func TestATransactionTakesTheChainLockOnlyToCommit(t *testing.T) {
 			}
 			close(inside)
 			<-release
-			_, err := tx.CreateUser(ctx, "ana@example.com", "ana", "", []string{"requester"})
+			_, err := tx.CreateUser(ctx, "ana@example.com", "ana", "", []portal.Role{portal.RoleRequester})
 			return err
 		})
 	}()
