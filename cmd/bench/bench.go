@@ -222,7 +222,7 @@ func (b *bench) seedRequests(ctx context.Context, s *seedData) error {
 		if !u.Has(auth.RoleRequester) {
 			u = s.users[0]
 		}
-		_, err := reqs.File(ctx, u, requests.Draft{Operation: portal.OpStart, DRTaskID: s.taskIDs[i%60], TaskName: "dr_bench",
+		_, err := reqs.File(audit.WithActor(ctx, audit.Actor{ID: u.ID, Name: u.Email}), u, requests.Draft{Operation: portal.OpStart, DRTaskID: s.taskIDs[i%60], TaskName: "dr_bench",
 			Method: "POST", Path: "/v2/p/disaster-recovery/x/start", Justification: "benchmark"})
 		if err != nil {
 			return err
@@ -320,7 +320,7 @@ func (s *eventSource) Next() bool {
 			"status": status, "latency_ms": r.IntN(300), "attempt": 1, "x_request_id": fmt.Sprintf("%032x", r.Uint64())})
 	case p < 85:
 		e.Actor = audit.Actor{ID: u.ID, Name: u.Email}
-		e.Action = []string{requests.ActionFiled, requests.ActionDecision, requests.ActionApproved, "request.executing", "request.succeeded"}[r.IntN(5)]
+		e.Action = []string{audit.ActionRequestFiled, audit.ActionRequestDecision, audit.ActionRequestApproved, "request.executing", "request.succeeded"}[r.IntN(5)]
 		e.SubjectType, e.SubjectID, e.RequestID = audit.SubjectDRTask, task, int64(1+r.IntN(200))
 		e.Detail = audit.Detail(map[string]any{"operation": "start", "comment": words[r.IntN(len(words))] + " " + words[r.IntN(len(words))]})
 	default:
@@ -377,14 +377,14 @@ func (b *bench) auditQueries(ctx context.Context, s *seedData) error {
 		f    db.AuditFilter
 	}{
 		{"audit page 1, no filter", db.AuditFilter{}},
-		{"audit page 1, action request.decision", db.AuditFilter{Action: requests.ActionDecision}},
+		{"audit page 1, action request.decision", db.AuditFilter{Action: audit.ActionRequestDecision}},
 		{"audit page 1, one actor", db.AuditFilter{ActorID: s.users[7].ID}},
 		{"audit page 1, one DR task", db.AuditFilter{SubjectType: audit.SubjectDRTask, SubjectID: s.taskIDs[3]}},
 		{"audit page 1, outcome failure", db.AuditFilter{Outcome: "failure"}},
 		{"audit page 1, free text \"quota drill\"", db.AuditFilter{Query: "quota drill"}},
 		{"audit page 1, one day 200 days ago", db.AuditFilter{From: mid, To: mid.Add(24 * time.Hour)}},
 		{"audit page 10,000 (before event N-500,000)", db.AuditFilter{Before: maxID - 500_000}},
-		{"audit deep page, action filter", db.AuditFilter{Action: requests.ActionDecision, Before: maxID / 10}},
+		{"audit deep page, action filter", db.AuditFilter{Action: audit.ActionRequestDecision, Before: maxID / 10}},
 		{"audit deep page, one DR task", db.AuditFilter{SubjectType: audit.SubjectDRTask, SubjectID: s.taskIDs[3], Before: maxID / 10}},
 	}
 	for _, c := range cases {

@@ -114,7 +114,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	if cmd == "audit verify" {
 		svc := &audit.Service{Store: store, Now: time.Now}
-		rep, err := svc.Verify(audit.WithCorrelation(ctx, "cli"), verifyFrom, verifyTo)
+		rep, err := svc.Verify(audit.WithCorrelation(audit.WithActor(ctx, audit.System), "cli"), verifyFrom, verifyTo)
 		if err != nil {
 			return err
 		}
@@ -261,6 +261,7 @@ func startSimulator(ctx context.Context, cfg *config.Config, logger *slog.Logger
 // or, on the embedded defaults with no account yet, a generated one whose
 // password is printed this once.
 func bootstrapAdmin(ctx context.Context, cfg config.Config, store *db.Store, a *auth.Service, logger *slog.Logger, say func(string, ...any)) error {
+	ctx = audit.WithCorrelation(audit.WithActor(ctx, audit.System), "startup")
 	if cfg.AdminEmail != "" {
 		created, err := a.Bootstrap(ctx, cfg.AdminEmail, cfg.AdminPassword)
 		if err != nil {

@@ -31,18 +31,6 @@ const (
 	Info    Outcome = "info"
 )
 
-// Actions recorded so far. Names are "<subject>.<verb>[.<detail>]".
-const (
-	ActionSignIn         = "auth.signin"
-	ActionSignInFailed   = "auth.signin.failed"
-	ActionSignOut        = "auth.signout"
-	ActionUserBootstrap  = "user.bootstrap"
-	ActionCreateRejected = "dr_task.create.rejected"
-	ActionCreateFailed   = "dr_task.create.failed"
-	ActionCloudCall      = "cloud.call"
-	ActionExport         = "audit.export"
-)
-
 // Subject types.
 const (
 	SubjectUser   = "user"
@@ -94,8 +82,10 @@ func (e *Event) Normalize() {
 // or actor name, an unknown outcome, or a detail that is not text.
 func (e Event) Validate() error {
 	switch {
-	case e.Action == "" || e.Actor.Name == "":
-		return fmt.Errorf("append audit event: action and actor name are required")
+	case e.Action == "":
+		return fmt.Errorf("append audit event: the action is required")
+	case e.Actor.Name == "":
+		return fmt.Errorf("append audit event %s: no actor; a person's request names the user, background work names audit.System", e.Action)
 	case e.Outcome != Success && e.Outcome != Failure && e.Outcome != Denied && e.Outcome != Error && e.Outcome != Info:
 		return fmt.Errorf("append audit event %s: unknown outcome %q", e.Action, e.Outcome)
 	case !utf8.Valid(e.Detail) || bytes.IndexByte(e.Detail, 0) >= 0:
@@ -184,12 +174,13 @@ func WithActor(ctx context.Context, a Actor) context.Context {
 	return context.WithValue(ctx, actorKey, a)
 }
 
-// ActorFrom returns the context's actor, or System.
+// ActorFrom returns the context's actor. A context without one gives the
+// zero Actor, which Validate refuses: work that nobody named is never
+// silently attributed to the system. Background work says WithActor(ctx,
+// System) itself.
 func ActorFrom(ctx context.Context) Actor {
-	if a, ok := ctx.Value(actorKey).(Actor); ok {
-		return a
-	}
-	return System
+	a, _ := ctx.Value(actorKey).(Actor)
+	return a
 }
 
 // WithCorrelation returns a context carrying the id of the HTTP request or

@@ -87,8 +87,11 @@ func TestRedactJSONHidesSecretsAtAnyDepth(t *testing.T) {
 
 func TestContextCarriesActorAndCorrelation(t *testing.T) {
 	ctx := context.Background()
-	if ActorFrom(ctx) != System || CorrelationFrom(ctx) != "" {
-		t.Error("empty context must give the system actor and no correlation")
+	if ActorFrom(ctx) != (Actor{}) || CorrelationFrom(ctx) != "" {
+		t.Error("an empty context must give no actor (never a silent system) and no correlation")
+	}
+	if err := FromContext(ctx, ActionSignIn, Success).Validate(); err == nil {
+		t.Error("an event nobody named an actor for was accepted")
 	}
 	ctx = WithCorrelation(WithActor(ctx, Actor{ID: 1, Name: "a"}), "c1")
 	e := FromContext(ctx, ActionSignIn, Success)

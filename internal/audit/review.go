@@ -13,12 +13,6 @@ import (
 	"drportal/internal/apperr"
 )
 
-// Audit actions of the review itself.
-const (
-	ActionVerify  = "audit.verify"
-	ActionArchive = "audit.archive"
-)
-
 // Writer stores one event in a transaction of its own. *db.Store is one.
 type Writer interface {
 	AppendAudit(ctx context.Context, e Event) (Event, error)

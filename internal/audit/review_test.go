@@ -88,7 +88,7 @@ func TestArchiveKeepsTheChainVerifiable(t *testing.T) {
 	if _, err := store.AppendAudit(ctx, audit.Event{OccurredAt: now, Actor: audit.System, Action: "test.after", Outcome: audit.Info}); err != nil {
 		t.Fatal(err)
 	}
-	chain, err := svc.Verify(ctx, 0, 0)
+	chain, err := svc.Verify(actx, 0, 0)
 	if err != nil || chain.BrokenAt != 0 || chain.FirstID != 21 {
 		t.Errorf("after the archive: %+v %v", chain, err)
 	}

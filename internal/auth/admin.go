@@ -14,14 +14,6 @@ import (
 	"drportal/internal/portal"
 )
 
-// Audit actions of user administration.
-const (
-	ActionUserCreated     = "user.created"
-	ActionUserRoles       = "user.roles_changed"
-	ActionUserDeactivated = "user.deactivated"
-	ActionUserReactivated = "user.reactivated"
-)
-
 // MinPasswordLength is the shortest password an admin may set.
 const MinPasswordLength = 12
 
@@ -111,7 +103,7 @@ func (s *Service) CreateUser(ctx context.Context, admin portal.User, n NewUser) 
 			return err
 		}
 		out = u
-		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, ActionUserCreated, u, map[string]any{"roles": u.Roles, "display_name": u.DisplayName}))
+		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, audit.ActionUserCreated, u, map[string]any{"roles": u.Roles, "display_name": u.DisplayName}))
 		return err
 	})
 	if apperr.KindOf(err) == apperr.Conflict {
@@ -150,7 +142,7 @@ func (s *Service) SetRoles(ctx context.Context, admin portal.User, userID int64,
 		if err := tx.SetRoles(ctx, userID, roles, s.Now()); err != nil {
 			return err
 		}
-		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, ActionUserRoles, u, map[string]any{"from": u.Roles, "to": roles}))
+		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, audit.ActionUserRoles, u, map[string]any{"from": u.Roles, "to": roles}))
 		out = u
 		out.Roles = roles
 		return err
@@ -180,9 +172,9 @@ func (s *Service) SetActive(ctx context.Context, admin portal.User, userID int64
 		if err := tx.SetActive(ctx, userID, active, s.Now()); err != nil {
 			return err
 		}
-		action := ActionUserReactivated
+		action := audit.ActionUserReactivated
 		if !active {
-			action = ActionUserDeactivated
+			action = audit.ActionUserDeactivated
 		}
 		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, action, u, nil))
 		out = u

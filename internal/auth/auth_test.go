@@ -80,7 +80,9 @@ func (f *fixture) addUser(email string, roles ...portal.Role) portal.User {
 
 func (f *fixture) signIn(email, pw string, c auth.Client) (string, error) {
 	f.t.Helper()
-	token, _, err := f.svc.SignIn(context.Background(), email, pw, c)
+	// As the HTTP layer does: nobody is signed in yet.
+	ctx := audit.WithActor(context.Background(), audit.Actor{Name: "anonymous"})
+	token, _, err := f.svc.SignIn(ctx, email, pw, c)
 	return token, err
 }
 
@@ -326,7 +328,7 @@ func TestDeactivatedUsersAreRefused(t *testing.T) {
 	f := newFixture(t)
 	admin := f.addUser("admin@example.com", auth.AllRoles...)
 	u := f.addUser("gone@example.com", auth.RoleRequester)
-	ctx := context.Background()
+	ctx := audit.WithActor(context.Background(), audit.Actor{ID: admin.ID, Name: admin.Email})
 	token := f.mustSignIn("gone@example.com", auth.Client{})
 
 	// Deactivating ends the sessions at once.

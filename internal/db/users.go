@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"drportal/internal/apperr"
+	"drportal/internal/audit"
 	"drportal/internal/portal"
 )
 
@@ -167,8 +168,8 @@ func (s *Store) RecentFailedSignIns(ctx context.Context, email string, since tim
 	var n int
 	err := s.pool.QueryRow(ctx, `
 		SELECT count(*) FROM audit_events
-		WHERE subject_type = 'user' AND subject_id = $1 AND action = 'auth.signin.failed' AND occurred_at >= $2`,
-		email, since).Scan(&n)
+		WHERE subject_type = $3 AND subject_id = $1 AND action = $4 AND occurred_at >= $2`,
+		email, since, audit.SubjectUser, audit.ActionSignInFailed).Scan(&n)
 	return n, err
 }
 

@@ -17,9 +17,6 @@ import (
 // poller and the list sync (background jobs) keep it fresh, so the number
 // of cloud calls does not grow with the number of people looking.
 
-// ActionDrift records a change the portal did not make.
-const ActionDrift = "dr_task.drift"
-
 // TaskList is the DR task list page's data.
 type TaskList struct {
 	Tasks []db.TaskRow
@@ -215,7 +212,7 @@ func (s *Service) recordDrift(ctx context.Context, tx *db.Tx, id string, drift m
 	if err := tx.RecordDrift(ctx, id, raw, now); err != nil {
 		return err
 	}
-	e := audit.FromContext(audit.WithActor(ctx, audit.System), ActionDrift, audit.Info)
+	e := audit.FromContext(audit.WithActor(ctx, audit.System), audit.ActionTaskDrift, audit.Info)
 	e.OccurredAt = now
 	e.SubjectType, e.SubjectID = audit.SubjectDRTask, id
 	d := map[string]any{}

@@ -18,9 +18,6 @@ const (
 	FieldPeriod  = "dr_sync_period"
 )
 
-// ActionOperationRejected records an operation request refused for its input.
-const ActionOperationRejected = "dr_task.operation.rejected"
-
 // OperationForm is an operation request as submitted.
 type OperationForm struct {
 	Op            portal.Operation
@@ -82,7 +79,7 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 		}
 	}
 	if len(errs) > 0 {
-		e := audit.FromContext(ctx, ActionOperationRejected, audit.Denied)
+		e := audit.FromContext(ctx, audit.ActionOperationRejected, audit.Denied)
 		e.OccurredAt = s.Now()
 		e.SubjectType, e.SubjectID = audit.SubjectDRTask, f.TaskID
 		e.Detail = audit.Detail(map[string]any{"operation": f.Op, "errors": errs, "dr_sync_period": f.Period,

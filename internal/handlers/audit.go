@@ -14,26 +14,17 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
-	"drportal/internal/auth"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
-	"drportal/internal/requests"
 	"drportal/internal/views"
 )
 
 // auditPageSize is how many events one audit page shows.
 const auditPageSize = 50
 
-// knownActions are offered in the action filter; a dotted prefix matches
-// every action below it.
-var knownActions = slices.Concat(
-	[]string{"audit", audit.ActionVerify, audit.ActionArchive, drtask.ActionDrift, drtask.ActionOperationRejected,
-		"auth", audit.ActionSignIn, audit.ActionSignInFailed, audit.ActionSignOut, "request"},
-	requests.Actions,
-	[]string{"dr_task", audit.ActionCreateRejected, audit.ActionCreateFailed, audit.ActionCloudCall,
-		"user", audit.ActionUserBootstrap, auth.ActionUserCreated, auth.ActionUserRoles, auth.ActionUserDeactivated,
-		auth.ActionUserReactivated, requests.ActionPolicyUpdated, audit.ActionExport},
-)
+// knownActions are offered in the action filter; a group's name matches
+// every action in it.
+var knownActions = audit.FilterActions()
 
 // auditFilter reads the filter from the query and applies the user's scope:
 // who may see only their own events gets only those, whatever they ask.
@@ -454,7 +445,7 @@ func summarize(e audit.Event) string {
 		return s("reason")
 	case audit.ActionCreateFailed:
 		return s("error")
-	case requests.ActionFiled, requests.ActionDecision, requests.ActionRejected:
+	case audit.ActionRequestFiled, audit.ActionRequestDecision, audit.ActionRequestRejected:
 		parts := []string{s("operation") + " " + s("task_name")}
 		if d := s("decision"); d != "" {
 			parts = append(parts, d)
@@ -466,11 +457,11 @@ func summarize(e audit.Event) string {
 			parts = append(parts, "“"+j+"”")
 		}
 		return strings.Join(parts, ": ")
-	case requests.ActionFailed, requests.ActionRefused:
+	case audit.ActionRequestFailed, audit.ActionRequestRefused:
 		return s("reason")
-	case requests.ActionProgress:
+	case audit.ActionRequestProgress:
 		return fmt.Sprintf("%s → %s", or(s("from"), "(start)"), s("to"))
-	case requests.ActionResult:
+	case audit.ActionRequestResult:
 		if n := s("note"); n != "" {
 			return n
 		}

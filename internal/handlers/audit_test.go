@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"drportal/internal/audit"
-	"drportal/internal/requests"
 )
 
 func TestAuditReview(t *testing.T) {
@@ -38,7 +37,7 @@ func TestAuditReview(t *testing.T) {
 	}
 
 	// The approver's decision keeps what they were shown.
-	evs := e.events(requests.ActionDecision)
+	evs := e.events(audit.ActionRequestDecision)
 	if len(evs) != 1 || !strings.Contains(string(evs[0].Detail), `"payload":"{\"disaster_recovery\"`) ||
 		!strings.Contains(string(evs[0].Detail), `"shown"`) {
 		t.Errorf("decision evidence: %s", evs[0].Detail)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"drportal/internal/requests"
+	"drportal/internal/audit"
 )
 
 // auditCount is the number of events in the audit history.
@@ -142,7 +142,7 @@ func TestCheckNow(t *testing.T) {
 	if e.sim.TotalCalls() == calls {
 		t.Fatal("check now did not ask the cloud")
 	}
-	checked := e.events(requests.ActionChecked)
+	checked := e.events(audit.ActionRequestChecked)
 	if len(checked) != 1 || checked[0].RequestID != id || checked[0].Actor.Name != "req@example.com" {
 		t.Fatalf("check events: %+v", checked)
 	}

@@ -179,6 +179,12 @@ type notifiedRequest struct {
 	URL               string `json:"url"`
 }
 
+// background is the context of periodic work: its audit events and cloud
+// calls are the system's, correlated by what the work is.
+func background(ctx context.Context, what string) context.Context {
+	return audit.WithCorrelation(audit.WithActor(ctx, audit.System), what)
+}
+
 // expireArgs is the periodic expiry sweep.
 type expireArgs struct{}
 
@@ -197,7 +203,7 @@ func (w *expireWorker) Work(ctx context.Context, _ *river.Job[expireArgs]) error
 	if w.cfg.Requests == nil {
 		return nil
 	}
-	n, err := w.cfg.Requests.ExpireDue(ctx)
+	n, err := w.cfg.Requests.ExpireDue(background(ctx, "expiry"))
 	if n > 0 {
 		w.cfg.Logger.Info("expired pending requests", "count", n)
 	}
@@ -235,7 +241,7 @@ func (w *pollWorker) Work(ctx context.Context, _ *river.Job[pollArgs]) error {
 	if w.cfg.Poller == nil {
 		return nil
 	}
-	_, err := w.cfg.Poller.PollDue(audit.WithCorrelation(ctx, "poller"))
+	_, err := w.cfg.Poller.PollDue(background(ctx, "poller"))
 	return err
 }
 
@@ -259,7 +265,7 @@ func (w *listWorker) Work(ctx context.Context, _ *river.Job[listArgs]) error {
 	if w.cfg.Poller == nil {
 		return nil
 	}
-	if err := w.cfg.Poller.SyncList(audit.WithCorrelation(ctx, "list-sync")); err != nil {
+	if err := w.cfg.Poller.SyncList(background(ctx, "list-sync")); err != nil {
 		w.cfg.Logger.Warn("read the DR task list", "err", err)
 	}
 	return nil

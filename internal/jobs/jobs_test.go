@@ -91,6 +91,12 @@ func newWorldWith(t *testing.T, opts dwssim.Options) *world {
 	return w
 }
 
+// as is the context of a person's action: the audit history names them.
+func (w *world) as(who string) context.Context {
+	u := w.users[who]
+	return audit.WithActor(context.Background(), audit.Actor{ID: u.ID, Name: u.Email})
+}
+
 func (w *world) now() time.Time { return time.Now().Add(time.Duration(w.offset.Load())) }
 
 // start runs an executor on cloud until the test ends (or stop is called).
@@ -127,12 +133,12 @@ func (w *world) fileAndApprove(name string) portal.Request {
 	if err != nil || len(errs) > 0 {
 		w.t.Fatalf("prepare: %v %v", errs, err)
 	}
-	r, err := w.reqs.File(ctx, w.users["req"], requests.Draft{Operation: portal.OpCreate, TaskName: name,
+	r, err := w.reqs.File(w.as("req"), w.users["req"], requests.Draft{Operation: portal.OpCreate, TaskName: name,
 		Method: plan.Method, Path: plan.Path, Payload: plan.Body, Justification: "test"})
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	r, err = w.reqs.Decide(ctx, w.users["appr"], r.ID, portal.Approve, "", hex.EncodeToString(r.PayloadSHA256), "")
+	r, err = w.reqs.Decide(w.as("appr"), w.users["appr"], r.ID, portal.Approve, "", hex.EncodeToString(r.PayloadSHA256), "")
 	if err != nil || r.Status != portal.StatusApproved {
 		w.t.Fatalf("approve: %v %s", err, r.Status)
 	}
@@ -208,7 +214,7 @@ func TestTamperedPayloadIsRefused(t *testing.T) {
 	if n := w.sim.Calls("create"); n != 0 {
 		t.Errorf("the cloud got %d creates", n)
 	}
-	if count(w.timeline(r.ID), requests.ActionRefused, "payload") != 1 {
+	if count(w.timeline(r.ID), audit.ActionRequestRefused, "payload") != 1 {
 		t.Error("the refusal is not audited")
 	}
 }
@@ -259,7 +265,7 @@ func TestCrashBetweenIntentAndResultCreatesExactlyOneTask(t *testing.T) {
 	if n := w.sim.Calls("create"); n != 1 {
 		t.Errorf("create sent %d times", n)
 	}
-	if count(w.timeline(r.ID), requests.ActionResult, "adopted") != 1 {
+	if count(w.timeline(r.ID), audit.ActionRequestResult, "adopted") != 1 {
 		t.Error("the adoption is not in the history")
 	}
 }
@@ -300,7 +306,7 @@ func TestTransientFaultsAreRetriedAndEveryAttemptAudited(t *testing.T) {
 		if r.Status != portal.StatusSucceeded || w.sim.Calls("create") != 2 || w.sim.Calls("list") == 0 || len(w.sim.Tasks(project)) != 1 {
 			t.Fatalf("503: %s, %d creates, %d lists", r.Status, w.sim.Calls("create"), w.sim.Calls("list"))
 		}
-		if n := count(w.timeline(r.ID), requests.ActionResult, "outcome unknown"); n != 1 {
+		if n := count(w.timeline(r.ID), audit.ActionRequestResult, "outcome unknown"); n != 1 {
 			t.Errorf("%d unknown outcomes recorded", n)
 		}
 	})
@@ -393,7 +399,7 @@ func TestTwoReplicasAndAnOutageStillExecuteOnce(t *testing.T) {
 	if got.Status != portal.StatusSucceeded || w.sim.Calls("create") != 1 || len(w.sim.Tasks(project)) != 1 {
 		t.Fatalf("after the outage: %s (%s), %d creates", got.Status, got.Outcome, w.sim.Calls("create"))
 	}
-	if n := count(w.timeline(r.ID), requests.ActionExecuting, ""); n != 1 {
+	if n := count(w.timeline(r.ID), audit.ActionRequestExecuting, ""); n != 1 {
 		t.Errorf("executing recorded %d times", n)
 	}
 }
@@ -402,12 +408,11 @@ func TestTwoReplicasAndAnOutageStillExecuteOnce(t *testing.T) {
 // passed) and has it approved by as many approvers as the policy wants.
 func (w *world) fileOp(op portal.Operation, taskID string, body []byte) portal.Request {
 	w.t.Helper()
-	ctx := context.Background()
 	method, path, err := w.client.OperationCall(op, taskID)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	r, err := w.reqs.File(ctx, w.users["req"], requests.Draft{Operation: op, DRTaskID: taskID, TaskName: "task",
+	r, err := w.reqs.File(w.as("req"), w.users["req"], requests.Draft{Operation: op, DRTaskID: taskID, TaskName: "task",
 		Method: method, Path: path, Payload: body, Justification: "lifecycle test"})
 	if err != nil {
 		w.t.Fatal(err)
@@ -416,7 +421,7 @@ func (w *world) fileOp(op portal.Operation, taskID string, body []byte) portal.R
 		if r.Status != portal.StatusPending {
 			break
 		}
-		if r, err = w.reqs.Decide(ctx, w.users[who], r.ID, portal.Approve, "", hex.EncodeToString(r.PayloadSHA256), ""); err != nil {
+		if r, err = w.reqs.Decide(w.as(who), w.users[who], r.ID, portal.Approve, "", hex.EncodeToString(r.PayloadSHA256), ""); err != nil {
 			w.t.Fatalf("approve %s: %v", op, err)
 		}
 	}
@@ -483,7 +488,7 @@ func TestTheWholeLifecycle(t *testing.T) {
 	if refused.Status != portal.StatusFailed || !strings.Contains(refused.Outcome, "no longer allows") || w.sim.Calls("start") != starts {
 		t.Errorf("start while running: %s %q, %d calls", refused.Status, refused.Outcome, w.sim.Calls("start")-starts)
 	}
-	if count(w.timeline(refused.ID), requests.ActionRefused, "preconditions") != 1 {
+	if count(w.timeline(refused.ID), audit.ActionRequestRefused, "preconditions") != 1 {
 		t.Error("the refusal is not audited")
 	}
 
@@ -551,7 +556,7 @@ func TestTheSwitchoverPitfall(t *testing.T) {
 		n, accepted := 0, false
 		for _, e := range w.timeline(sw.ID) {
 			switch {
-			case e.Action == requests.ActionResult && e.Outcome == audit.Success:
+			case e.Action == audit.ActionRequestResult && e.Outcome == audit.Success:
 				accepted = true
 			case accepted && e.Action == audit.ActionCloudCall && strings.Contains(string(e.Detail), `"operation":"detail"`):
 				n++

@@ -20,32 +20,6 @@ import (
 	"drportal/internal/portal"
 )
 
-// Audit actions of the request lifecycle, the workflow's and the
-// executor's alike.
-const (
-	ActionFiled         = "request.filed"
-	ActionDecision      = "request.decision"
-	ActionApproved      = "request.approved"
-	ActionRejected      = "request.rejected"
-	ActionCancelled     = "request.cancelled"
-	ActionExpired       = "request.expired"
-	ActionChecked       = "request.checked"
-	ActionExecuting     = "request.executing"
-	ActionIntent        = "request.intent"
-	ActionResult        = "request.result"
-	ActionRefused       = "request.refused"
-	ActionProgress      = "request.progress"
-	ActionSucceeded     = "request.succeeded"
-	ActionFailed        = "request.failed"
-	ActionPolicyUpdated = "policy.updated"
-)
-
-// Actions lists the request lifecycle's audit actions (the audit filter
-// offers them all).
-var Actions = []string{ActionFiled, ActionDecision, ActionApproved, ActionRejected, ActionCancelled, ActionExpired,
-	ActionChecked, ActionExecuting, ActionIntent, ActionResult, ActionRefused, ActionProgress, ActionSucceeded,
-	ActionFailed}
-
 // Webhook events.
 const (
 	EventFiled     = "request.filed"
@@ -239,7 +213,7 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 					Consequence: d.Consequence, ConfirmName: d.ConfirmName,
 				})
 			},
-			notify: EventFiled, action: ActionFiled, outcome: audit.Success,
+			notify: EventFiled, action: audit.ActionRequestFiled, outcome: audit.Success,
 			detail: map[string]any{
 				"method": d.Method, "path": d.Path, "payload": string(d.Payload), "justification": strings.TrimSpace(d.Justification),
 				"required_approvals": policy.Approvals[d.Operation], "expires_at": now.Add(policy.PendingTTL),
@@ -273,7 +247,7 @@ func (s *Service) approve(ctx context.Context, tx *db.Tx, r portal.Request, poli
 			}
 			return nil
 		},
-		notify: EventApproved, action: ActionApproved, outcome: audit.Success,
+		notify: EventApproved, action: audit.ActionRequestApproved, outcome: audit.Success,
 		detail: map[string]any{"reason": why, "approval_expires_at": until},
 	})
 }
@@ -353,7 +327,7 @@ func (s *Service) Decide(ctx context.Context, u portal.User, id int64, d portal.
 			PayloadSHA256: r.PayloadSHA256, PolicyVersion: r.PolicyVersion, DecidedAt: now}
 		out, err = s.apply(ctx, tx, step{
 			move:   func(tx *db.Tx) (portal.Request, error) { return r, tx.InsertApproval(ctx, a) },
-			action: ActionDecision, outcome: audit.Success,
+			action: audit.ActionRequestDecision, outcome: audit.Success,
 			detail: map[string]any{"decision": string(d), "comment": comment, "confirmed_cluster": confirmedName(d, r),
 				"shown": map[string]any{"method": r.Method, "path": r.Path, "payload": string(r.Payload),
 					"consequence": r.Consequence, "task_state": evidence}},
@@ -367,7 +341,7 @@ func (s *Service) Decide(ctx context.Context, u portal.User, id int64, d portal.
 					return tx.EndRequest(ctx, id, sources(portal.StatusRejected), portal.StatusRejected, now,
 						"rejected by "+u.Email+": "+comment, db.CloudError{})
 				},
-				notify: EventRejected, action: ActionRejected, outcome: audit.Success,
+				notify: EventRejected, action: audit.ActionRequestRejected, outcome: audit.Success,
 				detail: map[string]any{"comment": comment},
 			})
 			return err
@@ -480,7 +454,7 @@ func (s *Service) Check(ctx context.Context, u portal.User, id int64) (portal.Re
 			}
 			return tx.Request(ctx, id, false)
 		},
-		action: ActionChecked, outcome: outcome, detail: detail,
+		action: audit.ActionRequestChecked, outcome: outcome, detail: detail,
 	})
 }
 
@@ -504,7 +478,7 @@ func (s *Service) Cancel(ctx context.Context, u portal.User, id int64) (portal.R
 				return tx.EndRequest(ctx, id, sources(portal.StatusCancelled), portal.StatusCancelled, now,
 					"cancelled by the requester", db.CloudError{})
 			},
-			notify: EventCancelled, action: ActionCancelled, outcome: audit.Success,
+			notify: EventCancelled, action: audit.ActionRequestCancelled, outcome: audit.Success,
 		})
 		return err
 	})
@@ -529,7 +503,7 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 				return tx.EndRequest(ctx, id, sources(portal.StatusExpired), portal.StatusExpired, now,
 					"expired without enough approvals", db.CloudError{})
 			},
-			notify: EventExpired, action: ActionExpired, outcome: audit.Info,
+			notify: EventExpired, action: audit.ActionRequestExpired, outcome: audit.Info,
 			detail: map[string]any{"expired_at": now},
 		})
 		switch {
@@ -553,7 +527,7 @@ func (s *Service) BeginExecution(ctx context.Context, r portal.Request) (portal.
 		move: func(tx *db.Tx) (portal.Request, error) {
 			return tx.BeginExecution(ctx, r.ID, sources(portal.StatusExecuting), now)
 		},
-		action: ActionExecuting, outcome: audit.Info,
+		action: audit.ActionRequestExecuting, outcome: audit.Info,
 	})
 }
 
@@ -566,7 +540,7 @@ func (s *Service) RecordIntent(ctx context.Context, r portal.Request, snap *db.S
 	}
 	return s.run(ctx, step{
 		move:   func(tx *db.Tx) (portal.Request, error) { return tx.RecordIntent(ctx, r.ID, snap) },
-		action: ActionIntent, outcome: audit.Info, detail: detail,
+		action: audit.ActionRequestIntent, outcome: audit.Info, detail: detail,
 	})
 }
 
@@ -580,7 +554,7 @@ func (s *Service) NotSent(ctx context.Context, r portal.Request, ce db.CloudErro
 	}
 	return s.run(ctx, step{
 		move:   func(tx *db.Tx) (portal.Request, error) { return tx.RecordNotSent(ctx, r.ID, ce) },
-		action: ActionResult, outcome: outcome, detail: detail,
+		action: audit.ActionRequestResult, outcome: outcome, detail: detail,
 	})
 }
 
@@ -597,7 +571,7 @@ func (s *Service) Accept(ctx context.Context, r portal.Request, taskID string, d
 			}
 			return also(tx)
 		},
-		action: ActionResult, outcome: audit.Success, detail: detail,
+		action: audit.ActionRequestResult, outcome: audit.Success, detail: detail,
 	})
 }
 
@@ -605,7 +579,7 @@ func (s *Service) Accept(ctx context.Context, r portal.Request, taskID string, d
 func (s *Service) Observe(ctx context.Context, r portal.Request, status portal.TaskStatus, transient bool) (portal.Request, error) {
 	return s.run(ctx, step{
 		move:   func(tx *db.Tx) (portal.Request, error) { return tx.ObserveStatus(ctx, r.ID, status, transient) },
-		action: ActionProgress, outcome: audit.Info, detail: map[string]any{"from": r.LastSeenStatus, "to": status},
+		action: audit.ActionRequestProgress, outcome: audit.Info, detail: map[string]any{"from": r.LastSeenStatus, "to": status},
 	})
 }
 
@@ -622,7 +596,7 @@ func (s *Service) Succeed(ctx context.Context, r portal.Request, outcome string,
 			}
 			return also(tx)
 		},
-		notify: EventExecuted, action: ActionSucceeded, outcome: audit.Success, detail: map[string]any{"status": status},
+		notify: EventExecuted, action: audit.ActionRequestSucceeded, outcome: audit.Success, detail: map[string]any{"status": status},
 	})
 }
 
@@ -638,13 +612,13 @@ func (s *Service) Fail(ctx context.Context, r portal.Request, reason string, ce 
 		move: func(tx *db.Tx) (portal.Request, error) {
 			return tx.EndRequest(ctx, r.ID, sources(portal.StatusFailed), portal.StatusFailed, now, reason, ce)
 		},
-		notify: EventFailed, action: ActionFailed, outcome: audit.Failure, detail: detail,
+		notify: EventFailed, action: audit.ActionRequestFailed, outcome: audit.Failure, detail: detail,
 	})
 }
 
 // Refused records a check that stopped the request before any call.
 func (s *Service) Refused(ctx context.Context, r portal.Request, check, reason string) error {
-	_, err := s.Store.AppendAudit(context.WithoutCancel(ctx), Event(ctx, ActionRefused, audit.Denied, r, s.Now(),
+	_, err := s.Store.AppendAudit(context.WithoutCancel(ctx), Event(ctx, audit.ActionRequestRefused, audit.Denied, r, s.Now(),
 		map[string]any{"reason": reason, "check": check}))
 	return err
 }
@@ -652,7 +626,7 @@ func (s *Service) Refused(ctx context.Context, r portal.Request, check, reason s
 // Unknown records an attempt whose outcome is unknown: the next run looks
 // at the cloud before sending anything again.
 func (s *Service) Unknown(ctx context.Context, r portal.Request, detail map[string]any) error {
-	_, err := s.Store.AppendAudit(context.WithoutCancel(ctx), Event(ctx, ActionResult, audit.Error, r, s.Now(), detail))
+	_, err := s.Store.AppendAudit(context.WithoutCancel(ctx), Event(ctx, audit.ActionRequestResult, audit.Error, r, s.Now(), detail))
 	return err
 }
 
@@ -700,7 +674,7 @@ func (s *Service) SavePolicy(ctx context.Context, u portal.User, in PolicyInput)
 		if err != nil {
 			return err
 		}
-		e := audit.FromContext(ctx, ActionPolicyUpdated, audit.Success)
+		e := audit.FromContext(ctx, audit.ActionPolicyUpdated, audit.Success)
 		e.OccurredAt = s.Now()
 		e.SubjectType, e.SubjectID = "policy", fmt.Sprint(out.Version)
 		e.Detail = audit.Detail(map[string]any{

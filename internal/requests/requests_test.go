@@ -72,12 +72,17 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) file(t *testing.T, who, name string) portal.Request {
 	t.Helper()
 	payload := []byte(fmt.Sprintf(`{"disaster_recovery":{"name":%q}}`+"\n", name))
-	r, err := f.svc.File(context.Background(), f.users[who], requests.Draft{Operation: portal.OpCreate, TaskName: name,
+	r, err := f.svc.File(audit.WithActor(context.Background(), audit.Actor{ID: f.users[who].ID, Name: who}), f.users[who], requests.Draft{Operation: portal.OpCreate, TaskName: name,
 		Method: "POST", Path: "/v2/p/disaster-recoveries", Payload: payload, Justification: "drill"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// as is the context of who's action: the audit history names them.
+func (f *fixture) as(who string) context.Context {
+	return audit.WithActor(context.Background(), audit.Actor{ID: f.users[who].ID, Name: who})
 }
 
 func (f *fixture) decide(who string, r portal.Request, d portal.Decision, comment string) (portal.Request, error) {
@@ -137,7 +142,7 @@ func TestConcurrentApprovalsExecuteOnce(t *testing.T) {
 			for _, op := range portal.Operations {
 				approvals[op] = 2
 			}
-			if _, errs, err := f.svc.SavePolicy(context.Background(), f.users["admin"], requests.PolicyInput{
+			if _, errs, err := f.svc.SavePolicy(f.as("admin"), f.users["admin"], requests.PolicyInput{
 				Approvals: approvals, PendingTTL: 72 * time.Hour, ApprovalTTL: 24 * time.Hour}); err != nil || len(errs) > 0 {
 				t.Fatal(err, errs)
 			}
@@ -180,7 +185,7 @@ func TestConcurrentApprovalsExecuteOnce(t *testing.T) {
 func TestADecisionIsOnThePayloadShown(t *testing.T) {
 	f := newFixture(t)
 	r := f.file(t, "req", "dr_hash")
-	_, err := f.svc.Decide(context.Background(), f.users["a1"], r.ID, portal.Approve, "", hex.EncodeToString(make([]byte, 32)), "")
+	_, err := f.svc.Decide(f.as("a1"), f.users["a1"], r.ID, portal.Approve, "", hex.EncodeToString(make([]byte, 32)), "")
 	if apperr.KindOf(err) != apperr.Conflict {
 		t.Fatalf("approval of another payload: %v", err)
 	}
@@ -215,13 +220,13 @@ func TestRejectAndCancel(t *testing.T) {
 	}
 
 	c := f.file(t, "req", "dr_cancel")
-	if _, err := f.svc.Cancel(context.Background(), f.users["admin"], c.ID); apperr.KindOf(err) != apperr.Forbidden {
+	if _, err := f.svc.Cancel(f.as("admin"), f.users["admin"], c.ID); apperr.KindOf(err) != apperr.Forbidden {
 		t.Errorf("cancel by someone else: %v", err)
 	}
-	if got, err := f.svc.Cancel(context.Background(), f.users["req"], c.ID); err != nil || got.Status != portal.StatusCancelled {
+	if got, err := f.svc.Cancel(f.as("req"), f.users["req"], c.ID); err != nil || got.Status != portal.StatusCancelled {
 		t.Fatalf("cancel: %v %s", err, got.Status)
 	}
-	if _, err := f.svc.Cancel(context.Background(), f.users["req"], c.ID); apperr.KindOf(err) != apperr.Conflict {
+	if _, err := f.svc.Cancel(f.as("req"), f.users["req"], c.ID); apperr.KindOf(err) != apperr.Conflict {
 		t.Errorf("cancel twice: %v", err)
 	}
 	if _, err := f.decide("a1", c, portal.Approve, ""); apperr.KindOf(err) != apperr.Conflict {
@@ -231,14 +236,14 @@ func TestRejectAndCancel(t *testing.T) {
 	if _, err := f.decide("a1", ap, portal.Approve, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Cancel(context.Background(), f.users["req"], ap.ID); apperr.KindOf(err) != apperr.Conflict {
+	if _, err := f.svc.Cancel(f.as("req"), f.users["req"], ap.ID); apperr.KindOf(err) != apperr.Conflict {
 		t.Errorf("cancel after approval: %v", err)
 	}
-	if _, err := f.svc.File(context.Background(), f.users["req"], requests.Draft{Operation: portal.OpCreate, TaskName: "x",
+	if _, err := f.svc.File(f.as("req"), f.users["req"], requests.Draft{Operation: portal.OpCreate, TaskName: "x",
 		Payload: []byte("{}"), Justification: "  "}); apperr.KindOf(err) != apperr.Invalid {
 		t.Errorf("filing without justification: %v", err)
 	}
-	if _, err := f.svc.File(context.Background(), f.users["a1"], requests.Draft{Operation: portal.OpCreate, TaskName: "x",
+	if _, err := f.svc.File(f.as("a1"), f.users["a1"], requests.Draft{Operation: portal.OpCreate, TaskName: "x",
 		Payload: []byte("{}"), Justification: "why"}); apperr.KindOf(err) != apperr.Forbidden {
 		t.Errorf("filing by a non-requester: %v", err)
 	}
@@ -274,7 +279,7 @@ func TestPendingRequestsExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	last := events[len(events)-1]
-	if last.Action != requests.ActionExpired || last.Actor.Name != "system" {
+	if last.Action != audit.ActionRequestExpired || last.Actor.Name != "system" {
 		t.Errorf("last event %s by %s", last.Action, last.Actor.Name)
 	}
 	if n, _ := f.svc.ExpireDue(context.Background()); n != 0 {
@@ -290,15 +295,15 @@ func TestPolicyIsVersionedAndZeroMeansApprovedOnFiling(t *testing.T) {
 		in.Approvals[op] = 1
 	}
 	in.Approvals[portal.OpCreate] = 0
-	if _, _, err := f.svc.SavePolicy(context.Background(), f.users["a1"], in); apperr.KindOf(err) != apperr.Forbidden {
+	if _, _, err := f.svc.SavePolicy(f.as("a1"), f.users["a1"], in); apperr.KindOf(err) != apperr.Forbidden {
 		t.Errorf("policy change by a non-admin: %v", err)
 	}
 	bad := in
 	bad.Approvals = map[portal.Operation]int{portal.OpCreate: 9}
-	if _, errs, err := f.svc.SavePolicy(context.Background(), f.users["admin"], bad); err != nil || errs[string(portal.OpCreate)] == "" || errs[string(portal.OpStart)] == "" {
+	if _, errs, err := f.svc.SavePolicy(f.as("admin"), f.users["admin"], bad); err != nil || errs[string(portal.OpCreate)] == "" || errs[string(portal.OpStart)] == "" {
 		t.Errorf("bad policy: %v %v", errs, err)
 	}
-	p, errs, err := f.svc.SavePolicy(context.Background(), f.users["admin"], in)
+	p, errs, err := f.svc.SavePolicy(f.as("admin"), f.users["admin"], in)
 	if err != nil || len(errs) > 0 || p.Version != 2 {
 		t.Fatalf("save: %+v %v %v", p, errs, err)
 	}

@@ -1,0 +1,75 @@
+package audit
+
+// Every action the portal records, declared once. Names are
+// "<group>.<verb>[.<detail>]"; the audit page's filter offers them from
+// Catalogue, where a group's name also selects all of its actions.
+const (
+	ActionSignIn       = "auth.signin"
+	ActionSignInFailed = "auth.signin.failed"
+	ActionSignOut      = "auth.signout"
+
+	ActionUserBootstrap   = "user.bootstrap"
+	ActionUserCreated     = "user.created"
+	ActionUserRoles       = "user.roles_changed"
+	ActionUserDeactivated = "user.deactivated"
+	ActionUserReactivated = "user.reactivated"
+
+	ActionPolicyUpdated = "policy.updated"
+
+	ActionRequestFiled     = "request.filed"
+	ActionRequestDecision  = "request.decision"
+	ActionRequestApproved  = "request.approved"
+	ActionRequestRejected  = "request.rejected"
+	ActionRequestCancelled = "request.cancelled"
+	ActionRequestExpired   = "request.expired"
+	ActionRequestChecked   = "request.checked"
+	ActionRequestExecuting = "request.executing"
+	ActionRequestIntent    = "request.intent"
+	ActionRequestResult    = "request.result"
+	ActionRequestRefused   = "request.refused"
+	ActionRequestProgress  = "request.progress"
+	ActionRequestSucceeded = "request.succeeded"
+	ActionRequestFailed    = "request.failed"
+
+	ActionCreateRejected    = "dr_task.create.rejected"
+	ActionCreateFailed      = "dr_task.create.failed"
+	ActionOperationRejected = "dr_task.operation.rejected"
+	ActionTaskDrift         = "dr_task.drift"
+
+	ActionCloudCall = "cloud.call"
+
+	ActionVerify  = "audit.verify"
+	ActionArchive = "audit.archive"
+	ActionExport  = "audit.export"
+)
+
+// ActionGroup is a group of actions about one kind of thing.
+type ActionGroup struct {
+	Name    string // also the prefix of its actions
+	Actions []string
+}
+
+// Catalogue lists every action, by group, in the order the audit filter
+// offers them. A test keeps it equal to the constants above.
+var Catalogue = []ActionGroup{
+	{"auth", []string{ActionSignIn, ActionSignInFailed, ActionSignOut}},
+	{"user", []string{ActionUserBootstrap, ActionUserCreated, ActionUserRoles, ActionUserDeactivated, ActionUserReactivated}},
+	{"policy", []string{ActionPolicyUpdated}},
+	{"request", []string{ActionRequestFiled, ActionRequestDecision, ActionRequestApproved, ActionRequestRejected,
+		ActionRequestCancelled, ActionRequestExpired, ActionRequestChecked, ActionRequestExecuting, ActionRequestIntent,
+		ActionRequestResult, ActionRequestRefused, ActionRequestProgress, ActionRequestSucceeded, ActionRequestFailed}},
+	{"dr_task", []string{ActionCreateRejected, ActionCreateFailed, ActionOperationRejected, ActionTaskDrift}},
+	{"cloud", []string{ActionCloudCall}},
+	{"audit", []string{ActionVerify, ActionArchive, ActionExport}},
+}
+
+// FilterActions is what the audit filter offers: each group's name (all
+// of its actions) followed by its actions.
+func FilterActions() []string {
+	var out []string
+	for _, g := range Catalogue {
+		out = append(out, g.Name)
+		out = append(out, g.Actions...)
+	}
+	return out
+}
