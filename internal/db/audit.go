@@ -306,7 +306,13 @@ func (s *Store) StreamAudit(ctx context.Context, f AuditFilter, fn func(audit.Ev
 // the task had an id), newest first. It stays on indexes: the task's own
 // events by subject, then each of their correlation ids.
 func (s *Store) TaskTimeline(ctx context.Context, taskID string, limit int) ([]audit.Event, error) {
-	rows, err := s.pool.Query(ctx, fmt.Sprintf(`
+	rows, err := s.pool.Query(ctx, taskTimelineSQL, audit.SubjectDRTask, taskID, limit)
+	return collectTimeline(taskID, rows, err)
+}
+
+// taskTimelineSQL selects a task's newest events and those correlated with
+// them (the cloud calls and steps of the same page action or job).
+var taskTimelineSQL = fmt.Sprintf(`
 		WITH subj AS (
 			SELECT id, correlation_id FROM audit_events
 			WHERE subject_type = $1 AND subject_id = $2 ORDER BY id DESC LIMIT $3),
@@ -318,7 +324,9 @@ func (s *Store) TaskTimeline(ctx context.Context, taskID string, limit int) ([]a
 			UNION SELECT e.id FROM corr CROSS JOIN LATERAL (
 				SELECT x.id FROM audit_events x
 				WHERE x.correlation_id = corr.correlation_id AND x.correlation_id <> '') e)
-		ORDER BY id DESC LIMIT $3`, auditColumns), audit.SubjectDRTask, taskID, limit)
+		ORDER BY id DESC LIMIT $3`, auditColumns)
+
+func collectTimeline(taskID string, rows pgx.Rows, err error) ([]audit.Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("task timeline %s: %w", taskID, err)
 	}

@@ -120,6 +120,40 @@ func (s *Service) Status(ctx context.Context, id string) (TaskView, error) {
 	return viewOf(row), nil
 }
 
+// Page is what a task's page shows, from the database alone.
+type Page struct {
+	View     TaskView
+	Timeline []audit.Event // nil unless asked for
+	// Open are the task's pending, approved and executing requests.
+	Open []portal.Request
+	// State is the task as the operation rules judge it.
+	State portal.TaskState
+}
+
+// Page reads everything a task's page shows in one round trip (with its
+// timeline when timeline > 0).
+func (s *Service) Page(ctx context.Context, id string, timeline int) (Page, error) {
+	if !ValidID(id) {
+		return Page{}, apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
+	}
+	tp, err := s.Store.TaskPage(ctx, id, timeline)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return Page{}, apperr.New(apperr.NotFound,
+			"The portal knows no DR task with id %s. A task created in the console moments ago shows up within a minute, once the task list has been read again.", id)
+	}
+	if err != nil {
+		return Page{}, err
+	}
+	v := viewOf(tp.Task)
+	return Page{View: v, Timeline: tp.Timeline, Open: tp.Open, State: stateOf(v, tp.LastSucceeded)}, nil
+}
+
+func stateOf(v TaskView, last portal.Operation) portal.TaskState {
+	t := v.Task
+	t.ID, t.Status = v.Row.ID, v.Row.Status
+	return portal.TaskState{Task: t, LastSucceededOp: last}
+}
+
 // PollDue refreshes the tasks whose poll is due: the shared poller, run by
 // one background job for all viewers and replicas. It returns how many it read.
 func (s *Service) PollDue(ctx context.Context) (int, error) {
@@ -249,9 +283,7 @@ func (s *Service) StoredState(ctx context.Context, v TaskView) (portal.TaskState
 	if err != nil {
 		return portal.TaskState{}, err
 	}
-	t := v.Task
-	t.ID, t.Status = v.Row.ID, v.Row.Status
-	return portal.TaskState{Task: t, LastSucceededOp: last}, nil
+	return stateOf(v, last), nil
 }
 
 func (v *TaskView) fill(row db.TaskRow) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -296,7 +297,7 @@ func (s *Service) auditFailure(ctx context.Context, f CreateForm, cause error, d
 	e.OccurredAt = s.Now()
 	d := map[string]any{"form": formDetail(f), "during": during, "error": cause.Error()}
 	if ce, ok := dws.AsError(cause); ok {
-		d["status"], d["error_code"], d["error_msg"], d["x_request_id"] = ce.StatusCode, ce.Code, ce.Message, ce.RequestID
+		maps.Copy(d, ce.Fields())
 		if ce.StatusCode == 0 {
 			e.Outcome = audit.Error
 		}

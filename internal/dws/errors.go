@@ -45,6 +45,12 @@ type Error struct {
 	Err        error  // the transport error, when there was no response
 }
 
+// Fields are the cloud's answer as the audit history records it, under the
+// names every event uses: status, error_code, error_msg, x_request_id.
+func (e *Error) Fields() map[string]any {
+	return map[string]any{"status": e.StatusCode, "error_code": e.Code, "error_msg": e.Message, "x_request_id": e.RequestID}
+}
+
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: ", e.Op)

@@ -13,7 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"drportal/internal/apperr"
-	"drportal/internal/db"
+	"drportal/internal/audit"
 	"drportal/internal/drtask"
 	"drportal/internal/portal"
 	"drportal/internal/requests"
@@ -190,20 +190,12 @@ func (h *Handlers) createTask(c echo.Context) error {
 
 func (h *Handlers) showTask(c echo.Context) error {
 	id := c.Param("id")
-	v, err := h.Tasks.Task(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	tl, err := h.timeline(c, id)
-	if err != nil {
-		return err
-	}
-	panel, err := h.panel(c, v)
+	pg, err := h.Tasks.Page(c.Request().Context(), id, timelineSize)
 	if err != nil {
 		return err
 	}
 	return h.render(c, http.StatusOK, views.TaskDetail(views.TaskDetailPage{
-		Base: h.base(c, v.Row.Name, "tasks"), Panel: panel, Timeline: tl}))
+		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: h.panel(c, pg), Timeline: timelineOf(id, pg.Timeline)}))
 }
 
 // taskStatus answers the status panel's polling, and announces the update
@@ -213,16 +205,12 @@ func (h *Handlers) taskStatus(c echo.Context) error {
 	if !isFragment(c) {
 		return c.Redirect(http.StatusSeeOther, "/dr-tasks/"+url.PathEscape(id))
 	}
-	v, err := h.Tasks.Status(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	panel, err := h.panel(c, v)
+	pg, err := h.Tasks.Page(c.Request().Context(), id, 0)
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("HX-Trigger", EventTaskUpdated)
-	return h.render(c, http.StatusOK, views.TaskPanelView(panel))
+	return h.render(c, http.StatusOK, views.TaskPanelView(h.panel(c, pg)))
 }
 
 func (h *Handlers) taskTimeline(c echo.Context) error {
@@ -240,30 +228,33 @@ func (h *Handlers) taskTimeline(c echo.Context) error {
 	return h.render(c, http.StatusOK, views.TimelineView(tl))
 }
 
+// timelineSize is how many of a task's newest events its page shows.
+const timelineSize = 50
+
 func (h *Handlers) timeline(c echo.Context, id string) (views.Timeline, error) {
-	events, err := h.Store.TaskTimeline(c.Request().Context(), id, 50)
+	events, err := h.Store.TaskTimeline(c.Request().Context(), id, timelineSize)
 	if err != nil {
 		return views.Timeline{}, err
 	}
+	return timelineOf(id, events), nil
+}
+
+func timelineOf(id string, events []audit.Event) views.Timeline {
 	tl := views.Timeline{URL: "/dr-tasks/" + id + "/timeline"}
 	for _, e := range events {
 		tl.Events = append(tl.Events, auditRow(e))
 	}
-	return tl, nil
+	return tl
 }
 
 // panel is taskPanel with what depends on the viewer and on other rows:
 // the operations they may request now, the open requests.
-func (h *Handlers) panel(c echo.Context, v drtask.TaskView) (views.TaskPanel, error) {
+func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
+	v := pg.View
 	p := taskPanel(v)
-	ctx := c.Request().Context()
-	open, err := h.Store.ListRequests(ctx, db.RequestFilter{DRTaskID: v.Row.ID}, 20)
-	if err != nil {
-		return p, err
-	}
 	busy := false
 	now := h.Now()
-	for _, r := range open {
+	for _, r := range pg.Open {
 		st := r.EffectiveStatus(now)
 		if st != portal.StatusPending && st != portal.StatusApproved && st != portal.StatusExecuting {
 			continue
@@ -276,19 +267,15 @@ func (h *Handlers) panel(c echo.Context, v drtask.TaskView) (views.TaskPanel, er
 		}
 	}
 	if v.Gone || !Allowed(user(c), PermFileRequest) || busy || !v.HasDetail {
-		return p, nil
-	}
-	state, err := h.Tasks.StoredState(ctx, v)
-	if err != nil {
-		return p, err
+		return p
 	}
 	for _, spec := range portal.Specs {
-		if ok, _ := portal.Allowed(spec.Op, state); ok {
+		if ok, _ := portal.Allowed(spec.Op, pg.State); ok {
 			p.Operations = append(p.Operations, views.OpButton{Op: string(spec.Op), Label: spec.Label, HighRisk: spec.HighRisk,
 				URL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(spec.Op)})
 		}
 	}
-	return p, nil
+	return p
 }
 
 // taskPanel shapes a task for its page: every field of the detail

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -123,7 +124,7 @@ func (ex *execution) fail(ctx context.Context, reason string, cause error) error
 // cloudDetail adds a cloud error's status, code, message and request id
 // to an audit detail.
 func cloudDetail(d map[string]any, ce *dws.Error) {
-	d["status"], d["error_code"], d["error_msg"], d["x_request_id"] = ce.StatusCode, ce.Code, ce.Message, ce.RequestID
+	maps.Copy(d, ce.Fields())
 }
 
 // call is what a request sends.
