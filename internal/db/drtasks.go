@@ -245,6 +245,17 @@ func (t *Tx) RecordDrift(ctx context.Context, id string, drift []byte, now time.
 	return err
 }
 
+// TaskExecuting reports whether a request is executing on the task: its
+// changes are then the portal's own.
+func (t *Tx) TaskExecuting(ctx context.Context, id string) (bool, error) {
+	var yes bool
+	err := t.tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM requests WHERE dr_task_id = $1 AND status = 'executing')`, id).Scan(&yes)
+	if err != nil {
+		return false, fmt.Errorf("is a request executing on DR task %s: %w", id, err)
+	}
+	return yes, nil
+}
+
 // ClearDrift forgets the recorded drift (a portal operation set a new baseline).
 func (t *Tx) ClearDrift(ctx context.Context, id string) error {
 	_, err := t.tx.Exec(ctx, `UPDATE dr_tasks SET drift = NULL, drift_at = NULL WHERE id = $1`, id)

@@ -191,31 +191,7 @@ func (s *Service) Refresh(ctx context.Context, prev db.TaskRow) error {
 		}
 		return s.Store.SchedulePoll(ctx, prev.ID, now.Add(s.pollInterval(prev.Status)))
 	}
-	// Compare with the last detail read (by the poller or an executing
-	// request), not with the row's columns, which the list sync also
-	// updates: a change is drift when no portal operation explains it.
-	drift := map[string][2]string{}
-	if before := viewOf(prev); before.HasDetail {
-		for field, pair := range map[string][2]string{
-			"status":          {string(before.Task.Status), string(t.Status)},
-			"dr_sync_period":  {before.Task.SyncPeriod, t.SyncPeriod},
-			"primary_cluster": {before.Task.Primary.ID, t.Primary.ID},
-		} {
-			if pair[0] != pair[1] && pair[0] != "" {
-				drift[field] = pair
-			}
-		}
-	}
-	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
-		if err := tx.UpsertTaskDetail(ctx, t, now); err != nil {
-			return err
-		}
-		if len(drift) == 0 {
-			return nil
-		}
-		return s.recordDrift(ctx, tx, t.ID, drift, now)
-	})
-	if err != nil {
+	if err := s.record(ctx, &prev, t, now); err != nil {
 		return err
 	}
 	if t.Status == portal.TaskRunning {
@@ -236,6 +212,45 @@ func (s *Service) pollInterval(status portal.TaskStatus) time.Duration {
 		return cmp.Or(s.PollSettled, time.Minute)
 	}
 	return cmp.Or(s.PollChanging, 5*time.Second)
+}
+
+// record stores a detail read from the cloud and, compared with the last
+// detail read before it (prev; nil when the portal had none), records as
+// drift every change no portal operation explains, in one transaction.
+// Whoever read it (the poller, Check now, filing, the executor's preflight),
+// a change made outside the portal is recorded once, by the first read that
+// sees it. While a request executes on the task, its changes are the
+// portal's own: that request's follow records them.
+func (s *Service) record(ctx context.Context, prev *db.TaskRow, t portal.Task, now time.Time) error {
+	drift := map[string][2]string{}
+	if prev != nil {
+		// Compare with the last detail read, not with the row's columns,
+		// which the list sync also updates.
+		if before := viewOf(*prev); before.HasDetail {
+			for field, pair := range map[string][2]string{
+				"status":          {string(before.Task.Status), string(t.Status)},
+				"dr_sync_period":  {before.Task.SyncPeriod, t.SyncPeriod},
+				"primary_cluster": {before.Task.Primary.ID, t.Primary.ID},
+			} {
+				if pair[0] != pair[1] && pair[0] != "" {
+					drift[field] = pair
+				}
+			}
+		}
+	}
+	return s.Store.InTx(ctx, func(tx *db.Tx) error {
+		if err := tx.UpsertTaskDetail(ctx, t, now); err != nil {
+			return err
+		}
+		if len(drift) == 0 {
+			return nil
+		}
+		executing, err := tx.TaskExecuting(ctx, t.ID)
+		if err != nil || executing {
+			return err
+		}
+		return s.recordDrift(ctx, tx, t.ID, drift, now)
+	})
 }
 
 func (s *Service) recordDrift(ctx context.Context, tx *db.Tx, id string, drift map[string][2]string, now time.Time) error {
@@ -261,13 +276,20 @@ func (s *Service) recordDrift(ctx context.Context, tx *db.Tx, id string, drift m
 // LiveState reads a task from the cloud for a decision that must not rest
 // on stale data (filing or executing an operation), and records it.
 func (s *Service) LiveState(ctx context.Context, id string) (portal.TaskState, error) {
+	var prev *db.TaskRow
+	switch row, err := s.Store.Task(ctx, id); {
+	case err == nil:
+		prev = &row
+	case apperr.KindOf(err) != apperr.NotFound:
+		return portal.TaskState{}, err
+	}
 	cctx, cancel := s.pageCtx(ctx)
 	t, err := s.Cloud.Get(cctx, id)
 	cancel()
 	if err != nil {
 		return portal.TaskState{}, err
 	}
-	if err := s.Store.UpsertTaskDetail(ctx, t, s.Now()); err != nil {
+	if err := s.record(ctx, prev, t, s.Now()); err != nil {
 		return portal.TaskState{}, err
 	}
 	last, err := s.Store.LastSucceededOperation(ctx, id)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"drportal/internal/audit"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
 	"drportal/internal/dws"
@@ -95,6 +96,31 @@ func TestThePollerStaysWithinItsBudget(t *testing.T) {
 // status too, and must not hide a change made outside the portal from the
 // poller that reports it.
 func TestDriftIsJudgedAgainstTheLastDetail(t *testing.T) {
+	ctx, store, svc, id := startedOutsideThePortal(t)
+	// The list sees the change first.
+	if err := svc.SyncList(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SchedulePoll(ctx, id, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.PollDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v, err := svc.Status(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := v.Drift["status"]; !ok || d != [2]string{string(portal.TaskUnstart), string(portal.TaskRunning)} {
+		t.Errorf("drift %v after a start made outside the portal", v.Drift)
+	}
+}
+
+// startedOutsideThePortal creates a task the portal has read at rest
+// (unstart), then starts it in the cloud as someone in the console would,
+// and lets it reach running. The portal has not read it since.
+func startedOutsideThePortal(t *testing.T) (context.Context, *db.Store, *drtask.Service, string) {
+	t.Helper()
 	ctx := context.Background()
 	store := db.New(testdb.New(t))
 	simClock := dwssim.NewFakeClock(time.Now())
@@ -103,7 +129,7 @@ func TestDriftIsJudgedAgainstTheLastDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(sim)
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	const project = "0123456789abcdef0123456789abcdef"
 	client, err := dws.New(dws.Config{Endpoint: srv.URL, ProjectID: project, AK: "DRIFTAK0000000000000", SK: "driftsk"})
 	if err != nil {
@@ -131,9 +157,28 @@ func TestDriftIsJudgedAgainstTheLastDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	simClock.Advance(phases.Starting) // starting -> running
-	// The list sees the change first.
-	if err := svc.SyncList(ctx); err != nil {
+	return ctx, store, svc, id
+}
+
+// TestALiveReadRecordsDriftOnce: a person's live read (Check now, filing an
+// operation) that sees a change made outside the portal first records it as
+// drift; the poller after it does not record it again.
+func TestALiveReadRecordsDriftOnce(t *testing.T) {
+	ctx, store, svc, id := startedOutsideThePortal(t)
+	ctx = audit.WithActor(ctx, audit.Actor{ID: 1, Name: "checker@example.com"})
+	state, err := svc.LiveState(ctx, id)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if state.Task.Status != portal.TaskRunning {
+		t.Fatalf("live status %s", state.Task.Status)
+	}
+	v, err := svc.Status(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := v.Drift["status"]; !ok || d != [2]string{string(portal.TaskUnstart), string(portal.TaskRunning)} {
+		t.Errorf("drift %v after a live read saw a start made outside the portal", v.Drift)
 	}
 	if err := store.SchedulePoll(ctx, id, time.Now()); err != nil {
 		t.Fatal(err)
@@ -141,11 +186,12 @@ func TestDriftIsJudgedAgainstTheLastDetail(t *testing.T) {
 	if _, err := svc.PollDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	v, err := svc.Status(ctx, id)
-	if err != nil {
+	var n int
+	if err := store.Pool().QueryRow(ctx, `SELECT count(*) FROM audit_events WHERE action = $1 AND subject_id = $2`,
+		audit.ActionTaskDrift, id).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if d, ok := v.Drift["status"]; !ok || d != [2]string{string(portal.TaskUnstart), string(portal.TaskRunning)} {
-		t.Errorf("drift %v after a start made outside the portal", v.Drift)
+	if n != 1 {
+		t.Errorf("%d drift events, want 1", n)
 	}
 }
