@@ -138,6 +138,9 @@ func Detail(v any) []byte {
 	if err != nil {
 		return fmt.Appendf(nil, `{"detail_error":%q}`, err.Error())
 	}
+	if string(raw) == "null" { // a nil map or pointer: no detail
+		return []byte("{}")
+	}
 	return CanonicalJSON(raw)
 }
 

@@ -99,3 +99,10 @@ func TestContextCarriesActorAndCorrelation(t *testing.T) {
 		t.Errorf("FromContext = %+v", e)
 	}
 }
+
+func TestANilDetailIsAnEmptyObject(t *testing.T) {
+	var m map[string]any
+	if got := string(Detail(m)); got != "{}" {
+		t.Errorf("Detail(nil map) = %s", got)
+	}
+}

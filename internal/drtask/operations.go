@@ -47,6 +47,11 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 	if !ok {
 		return OperationPlan{}, nil, apperr.New(apperr.NotFound, "There is no operation %q.", f.Op)
 	}
+	// Only a task the portal knows is asked about: an id from the address
+	// bar goes to the cloud only once the database has it.
+	if _, err := s.Task(ctx, f.TaskID); err != nil {
+		return OperationPlan{}, nil, err
+	}
 	state, err := s.LiveState(ctx, f.TaskID)
 	switch {
 	case dws.IsKind(err, dws.KindNotFound):

@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"net/http"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -35,6 +37,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 			ReferrerPolicy:        "same-origin",
 		}),
 		middleware.BodyLimit("256K"),
+		refuseBadText,
 	)
 
 	// Outside sessions and CSRF: health and immutable assets.
@@ -134,6 +137,30 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		default:
 			u := sess.User
 			c.Set(ctxUser, &u)
+		}
+		return next(c)
+	}
+}
+
+// refuseBadText refuses a query or form value that is not valid UTF-8 or
+// holds a NUL byte: PostgreSQL cannot store such text, so without this the
+// request would fail late, as a 500, instead of as bad input.
+func refuseBadText(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		values := c.QueryParams()
+		if c.Request().Method == http.MethodPost {
+			form, err := c.FormParams()
+			if err != nil {
+				return apperr.Wrap(apperr.Invalid, err, "The form could not be read. Nothing was changed.")
+			}
+			values = form
+		}
+		for k, vs := range values {
+			for _, v := range append(vs, k) {
+				if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+					return apperr.New(apperr.Invalid, "The request holds a character the portal does not accept (a NUL byte or invalid UTF-8). Nothing was changed.")
+				}
+			}
 		}
 		return next(c)
 	}

@@ -1,0 +1,60 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestTextPostgreSQLCannotStoreIsBadInput: a NUL byte or invalid UTF-8 in a
+// query or form value is refused as bad input (422) before anything reads
+// or writes it, instead of failing in the database as a 500.
+func TestTextPostgreSQLCannotStoreIsBadInput(t *testing.T) {
+	e := newEnv(t)
+	e.stopWorkers() // the audit count below then moves only for what the test does
+	aud := e.signedIn("audit@example.com")
+	for _, q := range []string{"q=%00", "q=%ff%fe", "q=%C3%28", "task=a%00b"} {
+		if r := aud.get("/audit?" + q); r.status != http.StatusUnprocessableEntity {
+			t.Errorf("GET /audit?%s: %d", q, r.status)
+		}
+	}
+	req := e.signedIn("req@example.com")
+	primary, standby := req.formPair()
+	anon := e.browser()
+	tok := anon.csrf("/signin")
+	createTok := req.csrf("/dr-tasks/new")
+	events := e.auditCount()
+	form := url.Values{"email": {"x\x00@example.com"}, "password": {"whatever"}, "_csrf": {tok}}
+	if r := anon.postRaw("/signin", form); r.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.text(`[data-testid=error-message]`), "does not accept") {
+		t.Errorf("sign-in with a NUL byte: %d %q", r.status, r.text(`[data-testid=error-message]`))
+	}
+	bad := validForm(primary, standby)
+	bad.Set("justification", "why\xff")
+	bad.Set("_csrf", createTok)
+	if r := req.postRaw("/dr-tasks", bad); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("create with invalid UTF-8: %d", r.status)
+	}
+	if got := e.auditCount() - events; got != 0 {
+		t.Errorf("refused bad text changed the audit history by %d events", got)
+	}
+}
+
+// TestAnOperationOnAnUnknownTaskAsksNoCloud: the id in an operation's
+// address goes to the cloud only when the portal knows the task.
+func TestAnOperationOnAnUnknownTaskAsksNoCloud(t *testing.T) {
+	e := newEnv(t)
+	e.stopWorkers()
+	req := e.signedIn("req@example.com")
+	calls := e.sim.TotalCalls()
+	for _, id := range []string{"nope", "e59d6b86-9072-46eb-a996-13f8b44994c1", "' OR 1=1--"} {
+		form := url.Values{"justification": {"x"}, "_csrf": {req.csrf("/dr-tasks")}}
+		if r := req.postRaw("/dr-tasks/"+url.PathEscape(id)+"/operations/start", form); r.status != http.StatusNotFound {
+			t.Errorf("start on %q: %d %s", id, r.status, r.text(`[data-testid=error-message]`))
+		}
+	}
+	if n := e.sim.TotalCalls() - calls; n != 0 {
+		t.Errorf("operations on unknown tasks made %d cloud calls", n)
+	}
+}
