@@ -480,10 +480,11 @@ func (s *Store) DuePendingRequests(ctx context.Context, now time.Time, limit int
 	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
-// RequestTimeline returns the audit events about one request, oldest first.
+// RequestTimeline returns the newest limit audit events about one
+// request, oldest first.
 func (s *Store) RequestTimeline(ctx context.Context, requestID int64, limit int) ([]audit.Event, error) {
-	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM audit_events WHERE request_id = $1 ORDER BY id ASC LIMIT $2`,
-		auditColumns), requestID, limit)
+	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT * FROM (SELECT %s FROM audit_events WHERE request_id = $1
+		ORDER BY id DESC LIMIT $2) newest ORDER BY 1`, auditColumns), requestID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("request timeline %d: %w", requestID, err)
 	}

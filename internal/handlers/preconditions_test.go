@@ -129,6 +129,16 @@ func TestCheckNow(t *testing.T) {
 		res.doc.Find(`[data-testid=check-now]`).Length() != 1 {
 		t.Fatalf("pending request page: %s", res.text(`[data-testid=preconditions]`))
 	}
+	// The requester's card reloads itself while it waits for decisions (so
+	// an approval shows up); an approver's, which holds the decision form,
+	// does not (a half-typed comment is never swapped away).
+	if got := req.get(page).doc.Find(`[data-testid=request-card]`).AttrOr("hx-trigger", ""); got != "every 5s" {
+		t.Errorf("requester's pending card refreshes %q", got)
+	}
+	if got := e.signedIn("admin@example.com").get(page).doc.Find(`[data-testid=request-card]`).AttrOr("hx-trigger", "none"); got != "none" {
+		t.Errorf("approver's pending card refreshes %q", got)
+	}
+
 	// The primary becomes unusable outside the portal; the page cannot know.
 	name := e.clusterByID(primary).Name
 	e.sim.SetClusterStatus(simProject, name, "UNAVAILABLE")
@@ -156,8 +166,8 @@ func TestCheckNow(t *testing.T) {
 	admin := e.signedIn("admin@example.com")
 	calls, events := e.sim.TotalCalls(), e.auditCount()
 	res = check(admin, "HX-Request", "true")
-	if res.status != http.StatusTooManyRequests || !strings.Contains(res.text(`[data-testid=card-error]`), "checked at") {
-		t.Errorf("second check: %d %q", res.status, res.text(`[data-testid=card-error]`))
+	if res.status != http.StatusTooManyRequests || !strings.Contains(res.text(`[data-testid=check-notice]`), "checked at") {
+		t.Errorf("second check: %d %q", res.status, res.text(`[data-testid=check-notice]`))
 	}
 	if e.sim.TotalCalls() != calls || e.auditCount() != events {
 		t.Errorf("a refused check made %d calls and %d events", e.sim.TotalCalls()-calls, e.auditCount()-events)

@@ -153,13 +153,16 @@ func (h *Handlers) requestTimelineFragment(c echo.Context) error {
 }
 
 func (h *Handlers) requestTimeline(ctx context.Context, id int64) (views.Timeline, error) {
-	events, err := h.Store.RequestTimeline(ctx, id, 500)
+	events, err := h.Store.RequestTimeline(ctx, id, timelineSize)
 	if err != nil {
 		return views.Timeline{}, err
 	}
 	tl := views.Timeline{URL: fmt.Sprintf("/requests/%d/timeline", id)}
 	for _, e := range events {
 		tl.Events = append(tl.Events, auditRow(e))
+	}
+	if len(events) == timelineSize {
+		tl.MoreURL = fmt.Sprintf("/audit?request=%d", id)
 	}
 	return tl, nil
 }
@@ -184,7 +187,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 	status := r.EffectiveStatus(now)
 	card := views.RequestCard{
 		ID: strconv.FormatInt(r.ID, 10), Title: fmt.Sprintf("Request #%d: %s %s", r.ID, r.Operation, r.TaskName),
-		Status: requestBadge(status), Live: status == portal.StatusApproved || status == portal.StatusExecuting,
+		Status:  requestBadge(status),
 		PollURL: fmt.Sprintf("/requests/%d/card", r.ID), Requester: r.RequesterEmail, Created: formatTime(r.CreatedAt),
 		Expires: formatTime(r.ExpiresAt), Justification: r.Justification,
 		Policy: fmt.Sprintf("version %d: %s needs %d approval(s); an approval lapses after %s unless executed",
@@ -215,6 +218,14 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 	}
 	card.CanDecide, card.DecideWhy = requests.CanDecide(*u, r, approvals, now)
 	card.CanCancel = requests.CanCancel(*u, r, now)
+	switch {
+	case status == portal.StatusApproved || status == portal.StatusExecuting:
+		card.Refresh = "2s"
+	case status == portal.StatusPending && !card.CanDecide:
+		// The requester and onlookers see decisions arrive; an approver's
+		// half-typed comment is never swapped away.
+		card.Refresh = "5s"
+	}
 	// Preconditions come from what the database holds: the last live check
 	// (filing, or someone's "Check now") and the poller's copy of the task.
 	// A page view never asks the cloud.
@@ -342,9 +353,14 @@ func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, ac
 	if err != nil {
 		return err
 	}
-	if actionErr != nil {
+	switch {
+	case apperr.KindOf(actionErr) == apperr.TooMany && card.ShowPreconditions:
+		// A check asked for too soon: say so next to the button, not as
+		// an error at the top of the page.
+		card.CheckNotice = apperr.Message(actionErr)
+	case actionErr != nil:
 		card.Error = apperr.Message(actionErr)
-	} else {
+	default:
 		card.Flash = flash
 		c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
 	}

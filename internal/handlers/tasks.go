@@ -244,6 +244,9 @@ func timelineOf(id string, events []audit.Event) views.Timeline {
 	for _, e := range events {
 		tl.Events = append(tl.Events, auditRow(e))
 	}
+	if len(events) == timelineSize {
+		tl.MoreURL = "/audit?task=" + url.QueryEscape(id)
+	}
 	return tl
 }
 

@@ -193,6 +193,9 @@ type ClusterCard struct {
 type Timeline struct {
 	URL    string // refresh URL
 	Events []AuditRow
+	// MoreURL, when set, is the audit history filtered to this timeline:
+	// the page shows only the newest events.
+	MoreURL string
 }
 
 // AuditPage is the audit history.
@@ -281,10 +284,13 @@ type RequestPage struct {
 
 // RequestCard is the part of a request's page that its buttons replace.
 type RequestCard struct {
-	ID                string
-	Title             string
-	Status            Status
-	Live              bool // poll while approved or executing
+	ID     string
+	Title  string
+	Status Status
+	// Refresh is how often the card reloads itself ("" never): quickly
+	// while it runs, slowly while it waits for decisions (for viewers with
+	// no form on it to lose).
+	Refresh           string
 	PollURL           string
 	Requester         string
 	Created           string
@@ -307,6 +313,7 @@ type RequestCard struct {
 	PreconditionsOK string
 	CanCheck        bool
 	CheckURL        string
+	CheckNotice     string // why a check asked for just now was not made
 	// StoredProblems: what the poller's copy of the task says stands in the way.
 	StoredProblems []string
 	StatusAge      string // how old LiveStatus is
