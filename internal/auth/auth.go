@@ -192,14 +192,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (db.Session, e
 		return db.Session{}, apperr.New(apperr.Unauthenticated, "Please sign in.")
 	}
 	hash := HashToken(token)
-	sess, err := s.Store.SessionByToken(ctx, hash)
+	now := s.Now()
+	sess, err := s.Store.SessionByToken(ctx, hash, now)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return db.Session{}, apperr.New(apperr.Unauthenticated, "Please sign in.")
 	}
 	if err != nil {
 		return db.Session{}, err
 	}
-	now := s.Now()
 	idle := cmp.Or(s.IdleTimeout, 2*time.Hour)
 	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= idle || !sess.User.Active {
 		if err := s.Store.DeleteSession(ctx, hash); err != nil {

@@ -261,7 +261,7 @@ func TestSessionsEndWhenIdle(t *testing.T) {
 
 	lastSeen := func() time.Time {
 		t.Helper()
-		s, err := f.store.SessionByToken(ctx, hash)
+		s, err := f.store.SessionByToken(ctx, hash, f.clock.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,7 +302,7 @@ func TestSessionsEndAtTheirMaximumAge(t *testing.T) {
 	u := f.addUser("busy@example.com", auth.RoleRequester)
 	ctx := context.Background()
 	token := f.mustSignIn("busy@example.com", auth.Client{})
-	s, err := f.store.SessionByToken(ctx, auth.HashToken(token))
+	s, err := f.store.SessionByToken(ctx, auth.HashToken(token), f.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

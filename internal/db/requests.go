@@ -343,8 +343,7 @@ func (f RequestFilter) where() (string, []any) {
 	if f.AwaitingUser > 0 {
 		args = append(args, f.AwaitingUser, f.Now)
 		n := len(args)
-		conds = append(conds, fmt.Sprintf(`r.status = 'pending' AND r.requester_id <> $%d AND r.expires_at > $%d
-			AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.approver_id = $%d)`, n-1, n, n-1))
+		conds = append(conds, awaitingCond("r", fmt.Sprintf("$%d", n-1), fmt.Sprintf("$%d", n)))
 	}
 	if f.RequesterID > 0 {
 		add(`r.requester_id = ?`, f.RequesterID)
@@ -362,6 +361,15 @@ func (f RequestFilter) where() (string, []any) {
 		return "", nil
 	}
 	return "WHERE " + strings.Join(conds, " AND "), args
+}
+
+// awaitingCond is the one definition of "awaiting this user's decision":
+// request alias r is pending, not filed by user, not expired at now, and
+// not decided by user yet.
+func awaitingCond(r, user, now string) string {
+	return strings.NewReplacer("r.", r+".", "$user", user, "$now", now).Replace(
+		`r.status = 'pending' AND r.requester_id <> $user AND r.expires_at > $now
+			AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.approver_id = $user)`)
 }
 
 // ListRequests returns up to limit requests matching f, newest first.

@@ -15,13 +15,13 @@ import (
 // userRow is an account row with its roles. Its password hash leaves the
 // store only through Credentials.
 type userRow struct {
-	ID           int64
-	Email        string
-	DisplayName  string
-	PasswordHash string
-	Active       bool
-	Roles        []string
-	CreatedAt    time.Time
+	ID           int64     `db:"id"`
+	Email        string    `db:"email"`
+	DisplayName  string    `db:"display_name"`
+	PasswordHash string    `db:"password_hash"`
+	Active       bool      `db:"active"`
+	CreatedAt    time.Time `db:"created_at"`
+	Roles        []string  `db:"roles"`
 }
 
 func (r userRow) user() portal.User {
@@ -32,18 +32,29 @@ func (r userRow) user() portal.User {
 	return u
 }
 
-const userColumns = `u.id, u.email, u.display_name, COALESCE(u.password_hash, ''), u.active, u.created_at,
-	COALESCE((SELECT array_agg(r.role ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.id), '{}')`
+const userColumns = `u.id, u.email, u.display_name, COALESCE(u.password_hash, '') AS password_hash, u.active, u.created_at,
+	COALESCE((SELECT array_agg(r.role ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.id), '{}') AS roles`
 
-func scanUserRow(row pgx.Row) (userRow, error) {
-	var u userRow
-	err := row.Scan(&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Active, &u.CreatedAt, &u.Roles)
-	return u, err
+// findUsers reads the users a query selects (its columns: userColumns).
+func findUsers(ctx context.Context, q querier, sql string, args ...any) ([]userRow, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByName[userRow])
 }
 
-func scanUser(row pgx.Row) (portal.User, error) {
-	u, err := scanUserRow(row)
-	return u.user(), err
+// findUser reads the one user a query selects; none is NotFound with msg.
+func findUser(ctx context.Context, q querier, msg, sql string, args ...any) (userRow, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return userRow{}, err
+	}
+	u, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[userRow])
+	if err != nil {
+		return userRow{}, notFound(err, msg)
+	}
+	return u, nil
 }
 
 // CreateUser inserts a user with roles. A taken e-mail is a Conflict.
@@ -63,7 +74,8 @@ func (t *Tx) CreateUser(ctx context.Context, email, displayName, passwordHash st
 			return portal.User{}, fmt.Errorf("create user %s: role %s: %w", email, r, err)
 		}
 	}
-	return scanUser(t.tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
+	u, err := findUser(ctx, t.tx, "no such user", `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id)
+	return u.user(), err
 }
 
 // UserByEmail returns the user with that (lower-case) e-mail.
@@ -75,9 +87,9 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (portal.User, err
 // Credentials returns the user with that (lower-case) e-mail and their
 // password hash ("" for an account without a password), for sign-in only.
 func (s *Store) Credentials(ctx context.Context, email string) (portal.User, string, error) {
-	u, err := scanUserRow(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.email = $1`, email))
+	u, err := findUser(ctx, s.pool, "no such user", `SELECT `+userColumns+` FROM users u WHERE u.email = $1`, email)
 	if err != nil {
-		return portal.User{}, "", notFound(err, "no such user")
+		return portal.User{}, "", err
 	}
 	return u.user(), u.PasswordHash, nil
 }
@@ -91,11 +103,15 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 
 // ListUsers returns every account, by e-mail.
 func (s *Store) ListUsers(ctx context.Context) ([]portal.User, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users u ORDER BY u.email`)
+	rs, err := findUsers(ctx, s.pool, `SELECT `+userColumns+` FROM users u ORDER BY u.email`)
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (portal.User, error) { return scanUser(r) })
+	out := make([]portal.User, len(rs))
+	for i, u := range rs {
+		out[i] = u.user()
+	}
+	return out, nil
 }
 
 // Session is a signed-in session with its user.
@@ -105,6 +121,10 @@ type Session struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
+	// Awaiting is how many requests await the user's decision (0 for
+	// anyone who is not an approver): read with the session, so a page's
+	// header costs no query of its own.
+	Awaiting int
 }
 
 // CreateSession stores a new session.
@@ -133,20 +153,33 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	return err
 }
 
-// SessionByToken returns the session with that token hash and its user.
-func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte) (Session, error) {
-	var sess Session
-	row := s.pool.QueryRow(ctx, `
-		SELECT s.token_hash, s.created_at, s.last_seen_at, s.expires_at, `+userColumns+`
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash)
-	var u userRow
-	err := row.Scan(&sess.TokenHash, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt,
-		&u.ID, &u.Email, &u.DisplayName, &u.PasswordHash, &u.Active, &u.CreatedAt, &u.Roles)
+// SessionByToken returns the session with that token hash, its user, and
+// how many requests await the user's decision at now.
+func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.Time) (Session, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT s.token_hash, s.created_at AS session_created_at, s.last_seen_at, s.expires_at, `+userColumns+`,
+			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'approver')
+				THEN (SELECT count(*) FROM requests q WHERE `+awaitingCond("q", "u.id", "$2")+`) ELSE 0 END AS awaiting
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash, now)
+	if err != nil {
+		return Session{}, fmt.Errorf("read session: %w", err)
+	}
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[sessionRow])
 	if err != nil {
 		return Session{}, notFound(err, "no such session")
 	}
-	sess.User = u.user()
-	return sess, nil
+	return Session{TokenHash: r.TokenHash, User: r.user(), CreatedAt: r.SessionCreatedAt, LastSeenAt: r.LastSeenAt,
+		ExpiresAt: r.ExpiresAt, Awaiting: int(r.Awaiting)}, nil
+}
+
+// sessionRow is a session joined with its user.
+type sessionRow struct {
+	TokenHash        []byte    `db:"token_hash"`
+	SessionCreatedAt time.Time `db:"session_created_at"`
+	LastSeenAt       time.Time `db:"last_seen_at"`
+	ExpiresAt        time.Time `db:"expires_at"`
+	Awaiting         int64     `db:"awaiting"`
+	userRow
 }
 
 // TouchSession records activity on a session.
@@ -182,20 +215,14 @@ func truncate(s string, n int) string {
 
 // UserByID returns one user.
 func (s *Store) UserByID(ctx context.Context, id int64) (portal.User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id))
-	if err != nil {
-		return portal.User{}, notFound(err, "no such user")
-	}
-	return u, nil
+	u, err := findUser(ctx, s.pool, "no such user", `SELECT `+userColumns+` FROM users u WHERE u.id = $1`, id)
+	return u.user(), err
 }
 
 // UserForUpdate returns one user, locked until the transaction ends.
 func (t *Tx) UserForUpdate(ctx context.Context, id int64) (portal.User, error) {
-	u, err := scanUser(t.tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users u WHERE u.id = $1 FOR UPDATE OF u`, id))
-	if err != nil {
-		return portal.User{}, notFound(err, "There is no such user.")
-	}
-	return u, nil
+	u, err := findUser(ctx, t.tx, "There is no such user.", `SELECT `+userColumns+` FROM users u WHERE u.id = $1 FOR UPDATE OF u`, id)
+	return u.user(), err
 }
 
 // SetRoles replaces a user's roles.

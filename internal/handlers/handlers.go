@@ -51,8 +51,9 @@ type Handlers struct {
 const SessionCookie = "drp_session"
 
 const (
-	ctxUser = "user"
-	ctxCSRF = "csrf"
+	ctxUser     = "user"
+	ctxCSRF     = "csrf"
+	ctxAwaiting = "awaiting" // requests awaiting the user's decision, read with the session
 )
 
 // HX-Trigger event names the pages listen for.
@@ -108,11 +109,8 @@ func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
 	if u := user(c); u != nil {
 		b.User = &views.User{Email: u.Email, Name: u.DisplayName, Roles: strings.Join(u.RoleNames(), ", "),
 			CanCreate: Allowed(u, PermCreateTask), IsAdmin: Allowed(u, PermAdmin), Awaiting: -1}
-		if Allowed(u, PermDecide) && title != "" {
-			// A failure to count must not fail the page: the counter just hides.
-			if n, err := h.Store.CountRequests(c.Request().Context(), h.awaitingFilter(u)); err == nil {
-				b.User.Awaiting = n
-			}
+		if n, ok := c.Get(ctxAwaiting).(int); ok && Allowed(u, PermDecide) && title != "" {
+			b.User.Awaiting = n
 		}
 	}
 	return b

@@ -137,6 +137,7 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		default:
 			u := sess.User
 			c.Set(ctxUser, &u)
+			c.Set(ctxAwaiting, sess.Awaiting)
 		}
 		return next(c)
 	}

@@ -381,7 +381,7 @@ func (ex *execution) follow(ctx context.Context) error {
 	} else if err := ex.cfg.Store.UpsertTaskDetail(context.WithoutCancel(ctx), t, ex.now()); err != nil {
 		return err
 	}
-	spec, _ := portal.SpecOf(ex.r.Operation)
+	spec, _ := portal.SpecFor(ex.r.Operation)
 	transient := slices.Contains(spec.Transient, status)
 	if status != ex.r.LastSeenStatus || (transient && !ex.r.SeenTransient) {
 		if err := ex.moved(ex.cfg.Requests.Observe(ctx, ex.r, status, transient)); err != nil {

@@ -72,3 +72,27 @@ func TestQuorum(t *testing.T) {
 		t.Error("a payload changed after filing was accepted")
 	}
 }
+
+func TestStoredTaskAndProgressRoundTrip(t *testing.T) {
+	task := Task{ID: "t", Name: "dr", Status: TaskRunning, Primary: TaskSide{ID: "p", AZ: "az1"}, Raw: []byte(`{"x":1}`)}
+	b, err := EncodeTask(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeTask(b)
+	task.Raw = nil // the answer as read is stored apart
+	if err != nil || got.ID != task.ID || got.Status != task.Status || got.Primary != task.Primary || got.Raw != nil {
+		t.Errorf("task round trip: %+v %v", got, err)
+	}
+	p := Progress{RPOSeconds: 42, PrimaryAction: "Backup"}
+	b, _ = EncodeProgress(p)
+	if got, err := DecodeProgress(b); err != nil || got != p {
+		t.Errorf("progress round trip: %+v %v", got, err)
+	}
+	if _, err := DecodeTask([]byte(`{"version":2,"task":{}}`)); err == nil {
+		t.Error("a stored task of another version was read")
+	}
+	if _, err := DecodeTask(b); err == nil {
+		t.Error("stored progress was read as a task")
+	}
+}

@@ -42,7 +42,21 @@ var Specs = []Spec{
 		Transient:   []TaskStatus{TaskDeleting}},
 }
 
-// SpecOf returns the spec of an operation.
+// CreateOperation is the spec of a create: it starts from no task, passes
+// through creating and ends in unstart, or in create_failed.
+var CreateOperation = Spec{Op: OpCreate, Label: "Create DR task", Transient: []TaskStatus{TaskCreating},
+	Success: []TaskStatus{TaskUnstart}, Failure: []TaskStatus{TaskCreateFailed}}
+
+// SpecFor returns the spec of any operation, create included.
+func SpecFor(op Operation) (Spec, bool) {
+	if op == OpCreate {
+		return CreateOperation, true
+	}
+	return SpecOf(op)
+}
+
+// SpecOf returns the spec of an operation on an existing task (what a
+// task's page can offer).
 func SpecOf(op Operation) (Spec, bool) {
 	for _, s := range Specs {
 		if s.Op == op {
@@ -170,7 +184,7 @@ type Observation struct {
 // it keeps a switchover that is running before and after from counting
 // before it happened.
 func TookEffect(op Operation, t Task, o Observation) bool {
-	spec, _ := SpecOf(op)
+	spec, _ := SpecFor(op)
 	return o.SeenTransient || t.Status != o.PreStatus || slices.Contains(spec.Transient, t.Status) ||
 		(t.Primary.ID != "" && t.Primary.ID != o.PrePrimaryID) ||
 		(op == OpStart && t.StartTime != o.PreStartTime && t.StartTime != "") ||
@@ -183,15 +197,15 @@ func TookEffect(op Operation, t Task, o Observation) bool {
 // switchover is running both before and after, so it counts only after
 // switchovering was seen or the primary changed.
 func Judge(op Operation, t Task, gone bool, o Observation) (Outcome, string) {
-	spec, _ := SpecOf(op)
+	spec, _ := SpecFor(op)
 	switch op {
 	case OpCreate:
 		switch {
 		case gone:
 			return Failed, "the DR task disappeared from the cloud while it was being created"
-		case t.Status == TaskUnstart:
+		case slices.Contains(CreateOperation.Success, t.Status):
 			return Succeeded, fmt.Sprintf("DR task %s created; it is %s", t.Name, t.Status)
-		case t.Status.Failed():
+		case slices.Contains(CreateOperation.Failure, t.Status) || t.Status.Failed():
 			return Failed, fmt.Sprintf("the DR task ended in %s", t.Status)
 		}
 		return Pending, ""

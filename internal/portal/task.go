@@ -116,46 +116,36 @@ type CreateSpec struct {
 // StoredVersion is the version of the stored task and progress JSON.
 const StoredVersion = 1
 
-type storedTask struct {
-	Version int  `json:"version"`
-	Task    Task `json:"task"`
-}
-
-type storedProgress struct {
-	Version  int      `json:"version"`
-	Progress Progress `json:"progress"`
-}
-
-// EncodeTask is t in the portal's stored, versioned JSON.
-func EncodeTask(t Task) ([]byte, error) {
-	return json.Marshal(storedTask{Version: StoredVersion, Task: t})
-}
+// EncodeTask is t in the portal's stored, versioned JSON:
+// {"version":1,"task":{...}}.
+func EncodeTask(t Task) ([]byte, error) { return encodeStored("task", t) }
 
 // DecodeTask reads a task stored by EncodeTask.
-func DecodeTask(b []byte) (Task, error) {
-	var s storedTask
-	if err := json.Unmarshal(b, &s); err != nil {
-		return Task{}, fmt.Errorf("stored task: %w", err)
-	}
-	if s.Version != StoredVersion {
-		return Task{}, fmt.Errorf("stored task: version %d, this portal reads %d", s.Version, StoredVersion)
-	}
-	return s.Task, nil
-}
+func DecodeTask(b []byte) (Task, error) { return decodeStored[Task]("task", b) }
 
-// EncodeProgress is p in the portal's stored, versioned JSON.
-func EncodeProgress(p Progress) ([]byte, error) {
-	return json.Marshal(storedProgress{Version: StoredVersion, Progress: p})
-}
+// EncodeProgress is p in the portal's stored, versioned JSON:
+// {"version":1,"progress":{...}}.
+func EncodeProgress(p Progress) ([]byte, error) { return encodeStored("progress", p) }
 
 // DecodeProgress reads progress stored by EncodeProgress.
-func DecodeProgress(b []byte) (Progress, error) {
-	var s storedProgress
+func DecodeProgress(b []byte) (Progress, error) { return decodeStored[Progress]("progress", b) }
+
+func encodeStored(key string, v any) ([]byte, error) {
+	return json.Marshal(map[string]any{"version": StoredVersion, key: v})
+}
+
+func decodeStored[T any](key string, b []byte) (T, error) {
+	var out T
+	var s map[string]json.RawMessage
 	if err := json.Unmarshal(b, &s); err != nil {
-		return Progress{}, fmt.Errorf("stored progress: %w", err)
+		return out, fmt.Errorf("stored %s: %w", key, err)
 	}
-	if s.Version != StoredVersion {
-		return Progress{}, fmt.Errorf("stored progress: version %d, this portal reads %d", s.Version, StoredVersion)
+	var version int
+	if err := json.Unmarshal(s["version"], &version); err != nil || version != StoredVersion {
+		return out, fmt.Errorf("stored %s: version %s, this portal reads %d", key, s["version"], StoredVersion)
 	}
-	return s.Progress, nil
+	if err := json.Unmarshal(s[key], &out); err != nil {
+		return out, fmt.Errorf("stored %s: %w", key, err)
+	}
+	return out, nil
 }
