@@ -58,3 +58,39 @@ func TestAnOperationOnAnUnknownTaskAsksNoCloud(t *testing.T) {
 		t.Errorf("operations on unknown tasks made %d cloud calls", n)
 	}
 }
+
+// TestCorrelationIDsAreTheServers: a client's X-Request-Id is ignored; the
+// audit events a request causes carry an id the server made.
+func TestCorrelationIDsAreTheServers(t *testing.T) {
+	e := newEnv(t)
+	e.stopWorkers()
+	anon := e.browser()
+	form := url.Values{"email": {"someone@example.com"}, "password": {"wrong password"}, "_csrf": {anon.csrf("/signin")}}
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/signin", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Request-Id", "job-143")
+	res := anon.do(req)
+	if res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("sign-in: %d", res.status)
+	}
+	got := res.header.Get("X-Request-Id")
+	if got == "job-143" || len(got) != 32 {
+		t.Errorf("answered X-Request-Id %q", got)
+	}
+	failed := e.events("auth.signin.failed")
+	if len(failed) != 1 || failed[0].CorrelationID != got {
+		t.Fatalf("failed sign-ins: %+v", failed)
+	}
+}
+
+// TestPagesAndExportsAreNotCached: what a signed-in person sees is never
+// kept by a browser or proxy cache.
+func TestPagesAndExportsAreNotCached(t *testing.T) {
+	e := newEnv(t)
+	aud := e.signedIn("audit@example.com")
+	for _, p := range []string{"/dr-tasks", "/requests", "/audit", "/audit/export?format=ndjson", "/signin"} {
+		if r := aud.get(p); r.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("GET %s: %d, Cache-Control %q", p, r.status, r.header.Get("Cache-Control"))
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"net/http"
 	"strings"
 	"time"
@@ -26,7 +28,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 func (h *Handlers) routes(e *echo.Echo) {
 	e.Pre(middleware.RemoveTrailingSlash())
 	e.Use(
-		middleware.RequestID(),
+		serverRequestID,
 		h.logRequests(),
 		middleware.Recover(),
 		middleware.SecureWithConfig(middleware.SecureConfig{
@@ -56,6 +58,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 		}),
 		h.loadSession,
 		h.auditContext,
+		noStore,
 	)
 	app.GET("/signin", h.signInForm)
 	app.POST("/signin", h.signIn, middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
@@ -141,6 +144,35 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// noStore keeps the portal's pages and exports out of every cache: they
+// show who may do what, requests and the audit history. Only the hashed
+// static files are cached.
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+// serverRequestID gives every request an id of the server's own making,
+// answered in X-Request-Id. It becomes the audit events' correlation id, so
+// a client's X-Request-Id is ignored: otherwise anyone could place their
+// events in any job's or task's timeline, with an id of any length.
+func serverRequestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Request().Header.Del(echo.HeaderXRequestID)
+		c.Response().Header().Set(echo.HeaderXRequestID, randomID())
+		return next(c)
+	}
+}
+
+// randomID is 16 random bytes in hex.
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand never fails on Linux
+	return hex.EncodeToString(b[:])
 }
 
 // refuseBadText refuses a query or form value that is not valid UTF-8 or
