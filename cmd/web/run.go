@@ -156,11 +156,6 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 	if err != nil {
 		return err
 	}
-	authSvc := &auth.Service{Store: store, Now: time.Now, IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge}
-	if err := bootstrapAdmin(ctx, cfg, store, authSvc, logger, say); err != nil {
-		return err
-	}
-
 	tasks := &drtask.Service{Cloud: client, Store: store, Now: time.Now, Logger: logger, PageTimeout: cfg.CloudTimeout}
 	outbox, err := jobs.NewOutbox(store.Pool(), jobs.OutboxConfig{BaseURL: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
 		WebhookURL: cfg.WebhookURL})
@@ -168,6 +163,11 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 		return err
 	}
 	reqs := &requests.Service{Store: store, Now: time.Now, Outbox: outbox, Checker: tasks}
+	authSvc := &auth.Service{Store: store, Now: time.Now, IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge,
+		OnDeactivate: reqs.CancelOnDeactivate}
+	if err := bootstrapAdmin(ctx, cfg, store, authSvc, logger, say); err != nil {
+		return err
+	}
 	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
 		Poller: tasks, Now: time.Now, Logger: logger,
 		WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret, FollowTimeout: cfg.ExecutionTimeout})

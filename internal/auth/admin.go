@@ -175,6 +175,11 @@ func (s *Service) SetActive(ctx context.Context, admin portal.User, userID int64
 		action := audit.ActionUserReactivated
 		if !active {
 			action = audit.ActionUserDeactivated
+			if s.OnDeactivate != nil {
+				if err := s.OnDeactivate(ctx, tx, u); err != nil {
+					return err
+				}
+			}
 		}
 		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, action, u, nil))
 		out = u

@@ -47,6 +47,9 @@ type Service struct {
 	// block further attempts until the window has passed.
 	MaxFailures   int
 	FailureWindow time.Duration
+	// OnDeactivate runs in the transaction that deactivates u: it cancels
+	// what they have pending (requests.Service.CancelPendingOf).
+	OnDeactivate func(ctx context.Context, tx *db.Tx, u portal.User) error
 }
 
 // dummyHash is compared against when the e-mail is unknown, so that a

@@ -401,6 +401,7 @@ type approvalRow struct {
 	PayloadSHA256 []byte    `db:"payload_sha256"`
 	PolicyVersion int       `db:"policy_version"`
 	DecidedAt     time.Time `db:"decided_at"`
+	ApproverNow   bool      `db:"approver_now"`
 }
 
 // InsertApproval records a decision. A second decision by the same person
@@ -421,7 +422,9 @@ func (t *Tx) InsertApproval(ctx context.Context, a portal.Approval) error {
 
 func findApprovals(ctx context.Context, q querier, requestID int64) ([]portal.Approval, error) {
 	rows, err := q.Query(ctx, `SELECT a.request_id, a.approver_id, u.email AS approver_email, a.decision, a.comment,
-		a.payload_sha256, a.policy_version, a.decided_at FROM approvals a JOIN users u ON u.id = a.approver_id
+		a.payload_sha256, a.policy_version, a.decided_at,
+		u.active AND EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'approver') AS approver_now
+		FROM approvals a JOIN users u ON u.id = a.approver_id
 		WHERE a.request_id = $1 ORDER BY a.decided_at, a.approver_id`, requestID)
 	if err != nil {
 		return nil, fmt.Errorf("read decisions on request %d: %w", requestID, err)
@@ -434,7 +437,7 @@ func findApprovals(ctx context.Context, q querier, requestID int64) ([]portal.Ap
 	for i, a := range rs {
 		out[i] = portal.Approval{RequestID: a.RequestID, ApproverID: a.ApproverID, ApproverEmail: a.ApproverEmail,
 			Decision: portal.Decision(a.Decision), Comment: a.Comment, PayloadSHA256: a.PayloadSHA256,
-			PolicyVersion: a.PolicyVersion, DecidedAt: a.DecidedAt}
+			PolicyVersion: a.PolicyVersion, DecidedAt: a.DecidedAt, ApproverNow: a.ApproverNow}
 	}
 	return out, nil
 }
@@ -476,6 +479,15 @@ func (t *Tx) RecordCheck(ctx context.Context, id int64, claimedAt time.Time, pro
 		return fmt.Errorf("record check of request %d: %w", id, err)
 	}
 	return nil
+}
+
+// PendingRequestsOf returns the ids of the pending requests a user filed.
+func (t *Tx) PendingRequestsOf(ctx context.Context, userID int64) ([]int64, error) {
+	rows, err := t.tx.Query(ctx, `SELECT id FROM requests WHERE requester_id = $1 AND status = 'pending' ORDER BY id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("pending requests of user %d: %w", userID, err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // DuePendingRequests returns the ids of pending requests whose time is up.

@@ -92,7 +92,6 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authSvc := &auth.Service{Store: store, Now: time.Now, Params: cheapArgon}
 	tasks := &drtask.Service{Cloud: client, Store: store, Now: time.Now, PageTimeout: 2 * time.Second,
 		PollChanging: 50 * time.Millisecond, PollSettled: 200 * time.Millisecond}
 	hooks := newHookReceiver(t)
@@ -102,6 +101,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	reqs := &requests.Service{Store: store, Now: later.Now, Outbox: outbox, Checker: tasks}
+	authSvc := &auth.Service{Store: store, Now: time.Now, Params: cheapArgon, OnDeactivate: reqs.CancelOnDeactivate}
 	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
 		Poller: tasks, PollEvery: 50 * time.Millisecond, ListEvery: 100 * time.Millisecond,
 		Now: time.Now, WebhookURL: hooks.srv.URL, WebhookSecret: hookSecret,

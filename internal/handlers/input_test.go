@@ -1,10 +1,15 @@
 package handlers_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"drportal/internal/audit"
+	"drportal/internal/portal"
 )
 
 // TestTextPostgreSQLCannotStoreIsBadInput: a NUL byte or invalid UTF-8 in a
@@ -92,5 +97,30 @@ func TestPagesAndExportsAreNotCached(t *testing.T) {
 		if r := aud.get(p); r.header.Get("Cache-Control") != "no-store" {
 			t.Errorf("GET %s: %d, Cache-Control %q", p, r.status, r.header.Get("Cache-Control"))
 		}
+	}
+}
+
+// TestDeactivatingARequesterCancelsTheirPendingRequests: nobody's change is
+// approved and run in the name of an account that was switched off.
+func TestDeactivatingARequesterCancelsTheirPendingRequests(t *testing.T) {
+	e := newEnv(t)
+	req := e.signedIn("req@example.com")
+	primary, standby := req.formPair()
+	id := e.fileCreate(req, validForm(primary, standby))
+	u, err := e.store.UserByEmail(context.Background(), "req@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin := e.signedIn("admin@example.com")
+	if r := admin.post(fmt.Sprintf("/admin/users/%d/active", u.ID), url.Values{"active": {"false"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("deactivate: %d", r.status)
+	}
+	r, err := e.store.Request(context.Background(), id)
+	if err != nil || r.Status != portal.StatusCancelled || !strings.Contains(r.Outcome, "deactivated") {
+		t.Fatalf("the deactivated requester's request is %s %q (%v)", r.Status, r.Outcome, err)
+	}
+	cancelled := e.events(audit.ActionRequestCancelled)
+	if len(cancelled) != 1 || cancelled[0].RequestID != id || cancelled[0].Actor.Name != "admin@example.com" {
+		t.Errorf("cancellation events: %+v", cancelled)
 	}
 }

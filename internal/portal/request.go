@@ -142,13 +142,18 @@ type Approval struct {
 	PayloadSHA256 []byte // the payload hash the approver saw
 	PolicyVersion int
 	DecidedAt     time.Time
+	// ApproverNow says whether the approver is, at the time the approval is
+	// read, an active user holding the approver role.
+	ApproverNow bool
 }
 
 // Quorum counts the approvals that count towards r's quorum: approve
-// decisions under r's policy version. It is the one quorum rule, applied
-// when an approver decides and again right before the call. An approval
-// of a payload other than r's means the payload changed after it was
-// approved: that is an error, never a smaller count.
+// decisions under r's policy version by people who are active approvers
+// now (an approver deactivated or stripped of the role since no longer
+// counts). It is the one quorum rule, applied when an approver decides and
+// again right before the call. An approval of a payload other than r's
+// means the payload changed after it was approved: that is an error, never
+// a smaller count.
 func Quorum(r Request, approvals []Approval) (int, error) {
 	if !bytes.Equal(PayloadHash(r.Payload), r.PayloadSHA256) {
 		return 0, fmt.Errorf("the payload no longer matches its recorded hash: it was changed after filing")
@@ -161,7 +166,9 @@ func Quorum(r Request, approvals []Approval) (int, error) {
 		if !bytes.Equal(a.PayloadSHA256, r.PayloadSHA256) {
 			return 0, fmt.Errorf("the payload is not the one %s approved: it was changed after approval", a.ApproverEmail)
 		}
-		n++
+		if a.ApproverNow {
+			n++
+		}
 	}
 	return n, nil
 }

@@ -324,7 +324,8 @@ func (s *Service) Decide(ctx context.Context, u portal.User, id int64, d portal.
 				short(hex.EncodeToString(r.PayloadSHA256)), short(seenHash))
 		}
 		a := portal.Approval{RequestID: id, ApproverID: u.ID, ApproverEmail: u.Email, Decision: d, Comment: comment,
-			PayloadSHA256: r.PayloadSHA256, PolicyVersion: r.PolicyVersion, DecidedAt: now}
+			PayloadSHA256: r.PayloadSHA256, PolicyVersion: r.PolicyVersion, DecidedAt: now,
+			ApproverNow: u.Active && u.Has(portal.RoleApprover)}
 		out, err = s.apply(ctx, tx, step{
 			move:   func(tx *db.Tx) (portal.Request, error) { return r, tx.InsertApproval(ctx, a) },
 			action: audit.ActionRequestDecision, outcome: audit.Success,
@@ -483,6 +484,35 @@ func (s *Service) Cancel(ctx context.Context, u portal.User, id int64) (portal.R
 		return err
 	})
 	return out, err
+}
+
+// CancelPendingOf cancels, in tx, every pending request userID filed:
+// someone deactivated cannot have a change approved and run in their name.
+// Each cancellation is audited (why says why) and announced.
+func (s *Service) CancelPendingOf(ctx context.Context, tx *db.Tx, userID int64, why string) (int, error) {
+	ids, err := tx.PendingRequestsOf(ctx, userID)
+	if err != nil {
+		return 0, err
+	}
+	now := s.Now()
+	for _, id := range ids {
+		if _, err := s.apply(ctx, tx, step{
+			move: func(tx *db.Tx) (portal.Request, error) {
+				return tx.EndRequest(ctx, id, sources(portal.StatusCancelled), portal.StatusCancelled, now, why, db.CloudError{})
+			},
+			notify: EventCancelled, action: audit.ActionRequestCancelled, outcome: audit.Success,
+			detail: map[string]any{"reason": why},
+		}); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
+}
+
+// CancelOnDeactivate is CancelPendingOf for auth.Service.OnDeactivate.
+func (s *Service) CancelOnDeactivate(ctx context.Context, tx *db.Tx, u portal.User) error {
+	_, err := s.CancelPendingOf(ctx, tx, u.ID, "cancelled: the requester's account was deactivated")
+	return err
 }
 
 // ExpireDue marks every pending request whose time is up as expired, each

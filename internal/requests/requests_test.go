@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -314,5 +315,49 @@ func TestPolicyIsVersionedAndZeroMeansApprovedOnFiling(t *testing.T) {
 	got, _ := f.store.Request(context.Background(), old.ID)
 	if got.PolicyVersion != 1 || got.RequiredApprovals != 1 || got.Status != portal.StatusPending {
 		t.Errorf("the old request changed: %+v", got)
+	}
+}
+
+// TestOnlyActiveApproversCount: an approval counts only while its approver
+// is an active user with the approver role, when others decide and again
+// right before the call.
+func TestOnlyActiveApproversCount(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	two := map[portal.Operation]int{}
+	for _, op := range portal.Operations {
+		two[op] = 2
+	}
+	if _, errs, err := f.svc.SavePolicy(f.as("admin"), f.users["admin"], requests.PolicyInput{Approvals: two,
+		PendingTTL: 72 * time.Hour, ApprovalTTL: 24 * time.Hour}); err != nil || len(errs) > 0 {
+		t.Fatal(errs, err)
+	}
+	r := f.file(t, "req", "dr_quorum1")
+	if _, err := f.decide("a1", r, portal.Approve, ""); err != nil {
+		t.Fatal(err)
+	}
+	// a1 is no longer an approver: their approval no longer counts.
+	if err := f.store.InTx(ctx, func(tx *db.Tx) error {
+		return tx.SetRoles(ctx, f.users["a1"].ID, []portal.Role{portal.RoleRequester}, time.Now())
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.decide("a2", r, portal.Approve, "")
+	if err != nil || got.Status != portal.StatusPending {
+		t.Fatalf("after a stripped approver and one more: %s %v; want still pending", got.Status, err)
+	}
+	got, err = f.decide("a3", r, portal.Approve, "")
+	if err != nil || got.Status != portal.StatusApproved {
+		t.Fatalf("after two active approvers: %s %v", got.Status, err)
+	}
+	if err := f.svc.VerifyApproval(ctx, got); err != nil {
+		t.Fatalf("the quorum before the call: %v", err)
+	}
+	// a2 is deactivated before the call: the executor finds too few.
+	if err := f.store.InTx(ctx, func(tx *db.Tx) error { return tx.SetActive(ctx, f.users["a2"].ID, false, time.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.VerifyApproval(ctx, got); err == nil || !strings.Contains(err.Error(), "1 of the 2") {
+		t.Errorf("the quorum before the call, a2 deactivated: %v", err)
 	}
 }
