@@ -124,3 +124,22 @@ func TestDeactivatingARequesterCancelsTheirPendingRequests(t *testing.T) {
 		t.Errorf("cancellation events: %+v", cancelled)
 	}
 }
+
+// TestCSRFTokenOnlyFromTheBodyAndNewPerSession: a token in the address is
+// not accepted, and signing in starts a new token.
+func TestCSRFTokenOnlyFromTheBodyAndNewPerSession(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	before := b.csrf("/signin")
+	form := url.Values{"email": {"req@example.com"}, "password": {password}}
+	if r := b.postRaw("/signin?_csrf="+url.QueryEscape(before), form); r.status != http.StatusBadRequest {
+		t.Errorf("sign-in with the token in the address: %d, want 400", r.status)
+	}
+	form.Set("_csrf", before)
+	if r := b.postRaw("/signin", form); r.status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", r.status)
+	}
+	if after := b.csrf("/dr-tasks"); after == before {
+		t.Error("the CSRF token outlived the sign-in")
+	}
+}

@@ -26,7 +26,7 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 
 // routes is the one route table.
 func (h *Handlers) routes(e *echo.Echo) {
-	e.Pre(middleware.RemoveTrailingSlash())
+	e.Pre(middleware.RemoveTrailingSlash(), noTokenInURL)
 	e.Use(
 		serverRequestID,
 		h.logRequests(),
@@ -49,7 +49,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app := e.Group("",
 		middleware.CSRFWithConfig(middleware.CSRFConfig{
 			TokenLookup:    "header:X-CSRF-Token,form:_csrf",
-			CookieName:     "drp_csrf",
+			CookieName:     csrfCookie,
 			CookiePath:     "/",
 			CookieHTTPOnly: true,
 			CookieSecure:   h.Config.SecureCookies(),
@@ -141,6 +141,22 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			u := sess.User
 			c.Set(ctxUser, &u)
 			c.Set(ctxAwaiting, sess.Awaiting)
+		}
+		return next(c)
+	}
+}
+
+// csrfCookie holds the CSRF token.
+const csrfCookie = "drp_csrf"
+
+// noTokenInURL drops a CSRF token put in the address: the token is taken
+// from the form body or the X-CSRF-Token header only, never from a URL that
+// logs, history and Referer headers keep.
+func noTokenInURL(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if q := c.Request().URL.Query(); q.Has("_csrf") {
+			q.Del("_csrf")
+			c.Request().URL.RawQuery = q.Encode()
 		}
 		return next(c)
 	}
