@@ -67,6 +67,16 @@ func asRoles(names []string) []portal.Role {
 	return out
 }
 
+// stillAdmin re-reads, under the admin-changes lock, whether the acting
+// admin is one still: another admin may have removed them a moment ago.
+func stillAdmin(ctx context.Context, tx *db.Tx, admin portal.User) error {
+	now, err := tx.UserForUpdate(ctx, admin.ID)
+	if err != nil {
+		return err
+	}
+	return requireAdmin(now)
+}
+
 func requireAdmin(u portal.User) error {
 	if !u.Active || !u.Has(RoleAdmin) {
 		return apperr.New(apperr.Forbidden, "Only admins manage users.")
@@ -125,6 +135,12 @@ func (s *Service) SetRoles(ctx context.Context, admin portal.User, userID int64,
 	roles := asRoles(slices.Compact(slices.Sorted(slices.Values(names))))
 	var out portal.User
 	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		if err := tx.LockAdminChanges(ctx); err != nil {
+			return err
+		}
+		if err := stillAdmin(ctx, tx, admin); err != nil {
+			return err
+		}
 		u, err := tx.UserForUpdate(ctx, userID)
 		if err != nil {
 			return err
@@ -158,12 +174,25 @@ func (s *Service) SetActive(ctx context.Context, admin portal.User, userID int64
 	}
 	var out portal.User
 	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		if err := tx.LockAdminChanges(ctx); err != nil {
+			return err
+		}
+		if err := stillAdmin(ctx, tx, admin); err != nil {
+			return err
+		}
 		u, err := tx.UserForUpdate(ctx, userID)
 		if err != nil {
 			return err
 		}
 		if u.ID == admin.ID && !active {
 			return apperr.New(apperr.Conflict, "You cannot deactivate your own account. Nothing was changed.")
+		}
+		if !active && u.Active && u.Has(RoleAdmin) {
+			if n, err := tx.CountActiveAdmins(ctx); err != nil {
+				return err
+			} else if n <= 1 {
+				return apperr.New(apperr.Conflict, "%s is the last active admin. Nothing was changed.", u.Email)
+			}
 		}
 		if u.Active == active {
 			out = u

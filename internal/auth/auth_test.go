@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -367,5 +368,56 @@ func TestDeactivatedUsersAreRefused(t *testing.T) {
 	wantKind(t, "deactivated behind the service's back", err, apperr.Unauthenticated)
 	if n := f.count(`SELECT count(*) FROM sessions WHERE token_hash = $1`, auth.HashToken(later)); n != 0 {
 		t.Error("the session of a deactivated user was kept")
+	}
+}
+
+// TestTwoAdminsCannotRemoveEachOther: two admins demoting or deactivating
+// each other at the same moment leave one admin, never none.
+func TestTwoAdminsCannotRemoveEachOther(t *testing.T) {
+	f := newFixture(t)
+	for round := range 12 {
+		a := f.addUser(fmt.Sprintf("a%d@example.com", round), auth.AllRoles...)
+		b := f.addUser(fmt.Sprintf("b%d@example.com", round), auth.AllRoles...)
+		// Only a and b are active admins in this round.
+		if err := f.store.InTx(context.Background(), func(tx *db.Tx) error {
+			_, err := tx.Pgx().Exec(context.Background(), `UPDATE users SET active = false WHERE id <> ALL($1)`, []int64{a.ID, b.ID})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ctxOf := func(u portal.User) context.Context {
+			return audit.WithActor(context.Background(), audit.Actor{ID: u.ID, Name: u.Email})
+		}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			if round%2 == 0 {
+				_, _ = f.svc.SetRoles(ctxOf(a), a, b.ID, []string{string(auth.RoleApprover)})
+			} else {
+				_, _ = f.svc.SetActive(ctxOf(a), a, b.ID, false)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			if round%2 == 0 {
+				_, _ = f.svc.SetRoles(ctxOf(b), b, a.ID, []string{string(auth.RoleApprover)})
+			} else {
+				_, _ = f.svc.SetActive(ctxOf(b), b, a.ID, false)
+			}
+		}()
+		close(start)
+		wg.Wait()
+		var admins int
+		if err := f.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM users u JOIN user_roles r
+			ON r.user_id = u.id WHERE r.role = 'admin' AND u.active`).Scan(&admins); err != nil {
+			t.Fatal(err)
+		}
+		if admins != 1 {
+			t.Fatalf("round %d: %d active admins left, want 1", round, admins)
+		}
 	}
 }

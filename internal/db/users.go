@@ -252,6 +252,19 @@ func (t *Tx) SetActive(ctx context.Context, userID int64, active bool, now time.
 	return nil
 }
 
+// adminChangesLock serialises changes that can remove an active admin.
+const adminChangesLock = 0x6472_6164_6d69_6e // "dradmin"
+
+// LockAdminChanges makes the transaction the only one changing who is an
+// active admin until it ends, so two admins removing each other at once
+// cannot both see the other as the one who remains.
+func (t *Tx) LockAdminChanges(ctx context.Context) error {
+	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(adminChangesLock)); err != nil {
+		return fmt.Errorf("lock admin changes: %w", err)
+	}
+	return nil
+}
+
 // CountActiveAdmins counts active users holding the admin role.
 func (t *Tx) CountActiveAdmins(ctx context.Context) (int, error) {
 	var n int
