@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"drportal/internal/audit"
 	"drportal/internal/portal"
 )
@@ -141,5 +143,35 @@ func TestCSRFTokenOnlyFromTheBodyAndNewPerSession(t *testing.T) {
 	}
 	if after := b.csrf("/dr-tasks"); after == before {
 		t.Error("the CSRF token outlived the sign-in")
+	}
+}
+
+// TestTimelinesShowOthersEventsOnlyToWhoSeesTheWholeHistory: a requester
+// whose audit view is their own does not read another person's events (a
+// rejected justification, a typed confirmation) in a task's or request's
+// timeline; an auditor does.
+func TestTimelinesShowOthersEventsOnlyToWhoSeesTheWholeHistory(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("req2@example.com", portal.RoleRequester)
+	taskID := e.createTask("dr_timeline1")
+	req := e.signedIn("req@example.com")
+	id := requestIDFrom(t, e.fileOperation(req, taskID, "start", url.Values{"justification": {"a private reason"}}))
+	actors := func(b *browser, path string) map[string]int {
+		out := map[string]int{}
+		b.get(path, "HX-Request", "true").doc.Find(`[data-testid=timeline-event] .muted`).Each(func(_ int, s *goquery.Selection) {
+			parts := strings.Split(s.Text(), "·")
+			out[strings.TrimSpace(parts[len(parts)-1])]++
+		})
+		return out
+	}
+	other, aud := e.signedIn("req2@example.com"), e.signedIn("audit@example.com")
+	for _, path := range []string{"/dr-tasks/" + taskID + "/timeline", fmt.Sprintf("/requests/%d/timeline", id)} {
+		got := actors(other, path)
+		if got["req@example.com"] != 0 || got["admin@example.com"] != 0 || (strings.HasPrefix(path, "/dr-tasks") && got["system"] == 0) {
+			t.Errorf("another requester sees on %s: %v", path, got)
+		}
+		if got := actors(aud, path); got["req@example.com"] == 0 {
+			t.Errorf("the auditor does not see the requester's events on %s: %v", path, got)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -113,7 +112,7 @@ func (h *Handlers) showRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	tl, err := h.requestTimeline(c.Request().Context(), id)
+	tl, err := h.requestTimeline(c, id)
 	if err != nil {
 		return err
 	}
@@ -145,20 +144,20 @@ func (h *Handlers) requestTimelineFragment(c echo.Context) error {
 	if !isFragment(c) {
 		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", id))
 	}
-	tl, err := h.requestTimeline(c.Request().Context(), id)
+	tl, err := h.requestTimeline(c, id)
 	if err != nil {
 		return err
 	}
 	return h.render(c, http.StatusOK, views.RequestTimelineView(tl))
 }
 
-func (h *Handlers) requestTimeline(ctx context.Context, id int64) (views.Timeline, error) {
-	events, err := h.Store.RequestTimeline(ctx, id, timelineSize)
+func (h *Handlers) requestTimeline(c echo.Context, id int64) (views.Timeline, error) {
+	events, err := h.Store.RequestTimeline(c.Request().Context(), id, timelineSize)
 	if err != nil {
 		return views.Timeline{}, err
 	}
 	tl := views.Timeline{URL: fmt.Sprintf("/requests/%d/timeline", id)}
-	for _, e := range events {
+	for _, e := range visibleEvents(user(c), events) {
 		tl.Events = append(tl.Events, auditRow(e))
 	}
 	if len(events) == timelineSize {
@@ -367,7 +366,7 @@ func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, ac
 	if isFragment(c) {
 		return h.render(c, status, views.RequestCardView(card))
 	}
-	tl, err := h.requestTimeline(c.Request().Context(), id)
+	tl, err := h.requestTimeline(c, id)
 	if err != nil {
 		return err
 	}

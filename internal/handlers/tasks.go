@@ -195,7 +195,7 @@ func (h *Handlers) showTask(c echo.Context) error {
 		return err
 	}
 	return h.render(c, http.StatusOK, views.TaskDetail(views.TaskDetailPage{
-		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: h.panel(c, pg), Timeline: timelineOf(id, pg.Timeline)}))
+		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: h.panel(c, pg), Timeline: timelineOf(id, visibleEvents(user(c), pg.Timeline))}))
 }
 
 // taskStatus answers the status panel's polling, and announces the update
@@ -236,7 +236,24 @@ func (h *Handlers) timeline(c echo.Context, id string) (views.Timeline, error) {
 	if err != nil {
 		return views.Timeline{}, err
 	}
-	return timelineOf(id, events), nil
+	return timelineOf(id, visibleEvents(user(c), events)), nil
+}
+
+// visibleEvents is what of a timeline u may see: everything for those who
+// see the whole audit history (auditors, admins); for everyone else, as on
+// the audit page, their own events, plus the system's (the executor's
+// steps and the cloud calls they made).
+func visibleEvents(u *portal.User, events []audit.Event) []audit.Event {
+	if Allowed(u, PermViewAllAudit) {
+		return events
+	}
+	out := events[:0:0]
+	for _, e := range events {
+		if (u != nil && e.Actor.ID == u.ID) || (e.Actor.ID == 0 && e.Actor.Name == audit.System.Name) {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func timelineOf(id string, events []audit.Event) views.Timeline {
