@@ -56,6 +56,9 @@ type Config struct {
 	// ExecutionTimeout is how long an approved operation may take to reach
 	// its target state before it is marked failed.
 	ExecutionTimeout time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// client; without any, the client is the connection's peer.
+	TrustedProxies []*net.IPNet
 }
 
 // DWS is how the portal reaches the DWS API.
@@ -226,6 +229,15 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	} else if cfg.WebhookSecret != "" {
 		errs = append(errs, &Error{"WEBHOOK_URL", "is required when WEBHOOK_SECRET is set"})
+	}
+
+	for _, cidr := range strings.FieldsFunc(get("TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		_, ipnet, err := net.ParseCIDR(cidr)
+		if err != nil {
+			errs = append(errs, &Error{"TRUSTED_PROXIES", fmt.Sprintf("must be CIDRs separated by commas (e.g. 10.0.0.0/8,192.168.1.10/32), got %q", cidr)})
+			continue
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, ipnet)
 	}
 
 	if err := errors.Join(errs...); err != nil {

@@ -115,3 +115,15 @@ func merge(a, b map[string]string) map[string]string {
 	}
 	return out
 }
+
+func TestTrustedProxies(t *testing.T) {
+	env := map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.10/32"}
+	cfg, err := Load(func(k string) string { return env[k] })
+	if err != nil || len(cfg.TrustedProxies) != 2 || cfg.TrustedProxies[1].String() != "192.168.1.10/32" {
+		t.Fatalf("TRUSTED_PROXIES: %v %v", cfg.TrustedProxies, err)
+	}
+	env["TRUSTED_PROXIES"] = "10.0.0.0/8,proxy.example"
+	if _, err := Load(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "TRUSTED_PROXIES") {
+		t.Errorf("a bad CIDR: %v", err)
+	}
+}

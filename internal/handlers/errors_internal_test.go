@@ -2,6 +2,9 @@ package handlers
 
 import (
 	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"testing"
@@ -47,5 +50,25 @@ func TestFormAnswersAreSwapped(t *testing.T) {
 	}
 	if shown < 5 {
 		t.Errorf("only %d kinds are shown on the form", shown)
+	}
+}
+
+// TestTheClientIsThePeerUnlessAProxyIsTrusted: X-Forwarded-For is believed
+// only from a configured proxy.
+func TestTheClientIsThePeerUnlessAProxyIsTrusted(t *testing.T) {
+	req := httptest.NewRequest(http.MethodPost, "/signin", nil)
+	req.RemoteAddr = "127.0.0.1:5555"
+	req.Header.Set("X-Forwarded-For", "203.0.113.9")
+	req.Header.Set("X-Real-Ip", "203.0.113.10")
+	if got := clientIP(nil)(req); got != "127.0.0.1" {
+		t.Errorf("no trusted proxy: client %s, want the peer", got)
+	}
+	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+	if got := clientIP([]*net.IPNet{loopback})(req); got != "203.0.113.9" {
+		t.Errorf("behind a trusted proxy: client %s, want the forwarded address", got)
+	}
+	_, other, _ := net.ParseCIDR("10.0.0.0/8")
+	if got := clientIP([]*net.IPNet{other})(req); got != "127.0.0.1" {
+		t.Errorf("peer is not the trusted proxy: client %s, want the peer", got)
 	}
 }

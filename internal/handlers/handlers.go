@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -73,8 +74,24 @@ func New(d Deps) *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = h.handleError
+	e.IPExtractor = clientIP(d.Config.TrustedProxies)
 	h.routes(e)
 	return e
+}
+
+// clientIP decides who the client is: the connection's peer, unless the peer
+// is one of the configured reverse proxies, whose X-Forwarded-For is then
+// believed. Forwarding headers from anyone else are ignored: they would let a
+// client choose the address the sign-in limit counts and the audit records.
+func clientIP(proxies []*net.IPNet) echo.IPExtractor {
+	if len(proxies) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range proxies {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // user returns the signed-in user, or nil.

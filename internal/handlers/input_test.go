@@ -175,3 +175,22 @@ func TestTimelinesShowOthersEventsOnlyToWhoSeesTheWholeHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestForwardedAddressesAreNotBelievedByDefault: a client cannot choose the
+// address the sign-in limit counts and the audit history records.
+func TestForwardedAddressesAreNotBelievedByDefault(t *testing.T) {
+	e := newEnv(t)
+	anon := e.browser()
+	form := url.Values{"email": {"someone@example.com"}, "password": {"wrong password"}, "_csrf": {anon.csrf("/signin")}}
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/signin", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Forwarded-For", "203.0.113.9")
+	req.Header.Set("X-Real-Ip", "203.0.113.9")
+	if r := anon.do(req); r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("sign-in: %d", r.status)
+	}
+	failed := e.events(audit.ActionSignInFailed)
+	if len(failed) != 1 || !strings.Contains(string(failed[0].Detail), `"ip":"127.0.0.1"`) {
+		t.Fatalf("failed sign-in recorded: %+v", failed)
+	}
+}
