@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"fmt"
-	"net/mail"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -30,7 +29,7 @@ func (n *NewUser) Validate() map[string]string {
 	n.Email = strings.ToLower(strings.TrimSpace(n.Email))
 	n.DisplayName = strings.TrimSpace(n.DisplayName)
 	errs := map[string]string{}
-	if a, err := mail.ParseAddress(n.Email); err != nil || a.Address != n.Email || len(n.Email) > 254 {
+	if !EmailShaped(n.Email) {
 		errs["email"] = "Enter an e-mail address like ana@example.com."
 	}
 	if n.DisplayName == "" || utf8.RuneCountInString(n.DisplayName) > 100 {

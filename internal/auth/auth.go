@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 
@@ -97,7 +98,13 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	fail := func(outcome audit.Outcome, reason string, userID int64) error {
 		e := audit.FromContext(ctx, audit.ActionSignInFailed, outcome)
 		e.OccurredAt = now
-		e.SubjectType, e.SubjectID = audit.SubjectUser, truncate(email, 200)
+		// What was typed is recorded only when it looks like an account's
+		// e-mail: a password pasted into the e-mail box must not land in
+		// the audit history and its exports.
+		e.SubjectType, e.SubjectID = audit.SubjectUser, NotAnEmail
+		if EmailShaped(email) {
+			e.SubjectID = email
+		}
 		e.Detail = audit.Detail(map[string]any{"reason": reason, "ip": c.IP, "user_id": userID})
 		_, err := s.Store.AppendAudit(ctx, e)
 		return err
@@ -270,4 +277,25 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// NotAnEmail is what a failed sign-in records instead of what was typed
+// when it is not shaped like an account's e-mail.
+const NotAnEmail = "(not an e-mail address)"
+
+// EmailShaped reports whether s can be an account's e-mail: a plain
+// lower-case ASCII address of at most 254 characters that no spreadsheet
+// reads as a formula. Non-ASCII addresses are refused so that no account
+// can look like another (mixed scripts).
+func EmailShaped(s string) bool {
+	if s == "" || len(s) > 254 || strings.ContainsAny(s[:1], "=+-@") {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r > '~' || ('A' <= r && r <= 'Z') {
+			return false
+		}
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == ""
 }

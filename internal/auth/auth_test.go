@@ -421,3 +421,41 @@ func TestTwoAdminsCannotRemoveEachOther(t *testing.T) {
 		}
 	}
 }
+
+// TestWhatIsTypedAsAnEmailIsRecordedOnlyIfItIsOne: a password pasted into
+// the e-mail box does not land in the audit history.
+func TestWhatIsTypedAsAnEmailIsRecordedOnlyIfItIsOne(t *testing.T) {
+	f := newFixture(t)
+	const pasted = "Tr0ub4dor&3 my secret"
+	if _, err := f.signIn(pasted, "whatever", auth.Client{}); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Fatalf("sign-in: %v", err)
+	}
+	if n := f.failures(auth.NotAnEmail, audit.Failure); n != 1 {
+		t.Errorf("%d failures recorded as not an e-mail", n)
+	}
+	if n := f.count(`SELECT count(*) FROM audit_events WHERE subject_id ILIKE '%secret%' OR detail::text ILIKE '%secret%'`); n != 0 {
+		t.Errorf("the pasted text is in %d audit events", n)
+	}
+	if _, err := f.signIn("nobody@example.com", "whatever", auth.Client{}); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Fatalf("sign-in: %v", err)
+	}
+	if n := f.failures("nobody@example.com", audit.Failure); n != 1 {
+		t.Errorf("an e-mail-shaped unknown address is not recorded as typed (%d)", n)
+	}
+}
+
+// TestAccountAddressesArePlain: no formula-leading or look-alike
+// (non-ASCII, mixed-script) addresses for new accounts.
+func TestAccountAddressesArePlain(t *testing.T) {
+	for _, email := range []string{"=cmd@example.com", "+1@example.com", "-x@example.com", "@x@example.com",
+		"\u0430dmin@example.com", "admin@ex\u0430mple.com", "Ana <ana@example.com>"} {
+		n := auth.NewUser{Email: email, DisplayName: "x", Password: "a long enough password", Roles: []string{"requester"}}
+		if errs := n.Validate(); errs["email"] == "" {
+			t.Errorf("%q accepted", email)
+		}
+	}
+	n := auth.NewUser{Email: "Ana.Lopez+dr@Example.com", DisplayName: "Ana", Password: "a long enough password", Roles: []string{"requester"}}
+	if errs := n.Validate(); errs["email"] != "" {
+		t.Errorf("a plain address refused: %s", errs["email"])
+	}
+}
