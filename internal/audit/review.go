@@ -37,6 +37,9 @@ type Store interface {
 	// ArchiveAudit records cp, removes the events it covers and appends e,
 	// in one transaction; it returns the number of events removed.
 	ArchiveAudit(ctx context.Context, cp Checkpoint, e Event) (int64, error)
+	// LockArchiving makes the caller the only archiver until release is
+	// called, on every replica; ok is false when another archive runs.
+	LockArchiving(ctx context.Context) (release func(), ok bool, err error)
 }
 
 // Checkpoint records archived history: the chain continues from
@@ -140,6 +143,16 @@ func (s *Service) Archive(ctx context.Context, by Archivist, olderThan time.Dura
 	if olderThan < 24*time.Hour {
 		return ArchiveResult{}, apperr.New(apperr.Invalid, "Archive events older than a day at least.")
 	}
+	// One archive at a time: two at once would pick the same range and
+	// file, and the loser's clean-up could remove the winner's committed file.
+	release, ok, err := s.Store.LockArchiving(ctx)
+	if err != nil {
+		return ArchiveResult{}, err
+	}
+	if !ok {
+		return ArchiveResult{}, apperr.New(apperr.Conflict, "Another archive is running; try again once it has finished. Nothing was changed.")
+	}
+	defer release()
 	through, err := s.Store.LastAuditIDBefore(ctx, s.Now().Add(-olderThan))
 	if err != nil {
 		return ArchiveResult{}, err
@@ -198,7 +211,9 @@ func (s *Service) Archive(ctx context.Context, by Archivist, olderThan time.Dura
 	if got := x.Manifest().Count; got != rep.Checked {
 		return ArchiveResult{}, fmt.Errorf("archive wrote %d events, expected %d", got, rep.Checked)
 	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
+	// Link, not rename: an existing file of that name (another archive's)
+	// is never replaced.
+	if err := os.Link(tmp.Name(), final); err != nil {
 		return ArchiveResult{}, fmt.Errorf("archive file: %w", err)
 	}
 	fileSum := sum.Sum(nil)
@@ -210,6 +225,7 @@ func (s *Service) Archive(ctx context.Context, by Archivist, olderThan time.Dura
 	_, err = s.Store.ArchiveAudit(ctx, Checkpoint{ThroughID: rep.LastID, ThroughHash: lastHash, FirstID: rep.FirstID,
 		Events: rep.Checked, FileName: name, FileSHA256: fileSum, CreatedBy: by.ID, CreatedAt: s.Now()}, e)
 	if err != nil {
+		// Nothing committed names the file this archive wrote: remove it.
 		os.Remove(final)
 		return ArchiveResult{}, err
 	}

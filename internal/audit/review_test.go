@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -139,5 +140,67 @@ func TestABrokenChainIsNotArchived(t *testing.T) {
 	}
 	if n, _ := store.ListAudit(ctx, db.AuditFilter{}, 10); len(n) != 5 {
 		t.Errorf("%d events left", len(n))
+	}
+}
+
+// TestTwoArchivesAtOnceKeepTheArchivedHistory: a double click on Archive
+// runs one archive; the other is refused, and the committed checkpoint's
+// file stays, complete.
+func TestTwoArchivesAtOnceKeepTheArchivedHistory(t *testing.T) {
+	ctx := context.Background()
+	store := db.New(testdb.New(t))
+	var admin portal.User
+	if err := store.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		admin, err = tx.CreateUser(ctx, "admin@example.com", "admin", "", auth.AllRoles)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for i := range 2000 {
+		at := now.Add(-100 * 24 * time.Hour)
+		if i >= 1900 {
+			at = now
+		}
+		if _, err := store.AppendAudit(ctx, audit.Event{OccurredAt: at, Actor: audit.System, Action: fmt.Sprintf("test.e%d", i), Outcome: audit.Info}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	svc := &audit.Service{Store: store, Now: func() time.Time { return now }, ArchiveDir: dir}
+	actx := audit.WithActor(ctx, audit.Actor{ID: admin.ID, Name: admin.Email})
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	start := make(chan struct{})
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, errs[i] = svc.Archive(actx, archivist(admin), 90*24*time.Hour)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) {
+		t.Fatalf("two archives at once: %v / %v; want exactly one to succeed", errs[0], errs[1])
+	}
+	cps, err := store.Checkpoints(ctx)
+	if err != nil || len(cps) != 1 {
+		t.Fatalf("checkpoints: %+v %v", cps, err)
+	}
+	path := filepath.Join(dir, cps[0].FileName)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the committed checkpoint's file is gone: %v", err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rep, err := audit.VerifyFile(f)
+	if err != nil || rep.Problem != "" || rep.Events != 1900 {
+		t.Errorf("the archived file: %+v %v", rep, err)
 	}
 }

@@ -364,6 +364,29 @@ func (s *Store) AuditEvents(ctx context.Context, afterID, throughID int64) iter.
 // with the archive's own audit event, in one transaction. The events are
 // removed by a database function that refuses anything a checkpoint does
 // not cover.
+// archivingLock is held by the one archive that may run.
+const archivingLock = 0x6472_6172_6368_6976 // "drarchiv"
+
+// LockArchiving holds the archiving lock on a connection of its own until
+// release is called; ok is false when another archive holds it.
+func (s *Store) LockArchiving(ctx context.Context) (release func(), ok bool, err error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("lock archiving: %w", err)
+	}
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(archivingLock)).Scan(&ok); err != nil || !ok {
+		conn.Release()
+		if err != nil {
+			return nil, false, fmt.Errorf("lock archiving: %w", err)
+		}
+		return nil, false, nil
+	}
+	return func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(archivingLock))
+		conn.Release()
+	}, true, nil
+}
+
 func (s *Store) ArchiveAudit(ctx context.Context, cp audit.Checkpoint, e audit.Event) (int64, error) {
 	var n int64
 	err := s.InTx(ctx, func(tx *Tx) error {
