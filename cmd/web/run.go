@@ -113,7 +113,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	store.SetAppender(appender)
 
 	if cmd == "audit verify" {
-		svc := &audit.Service{Store: store, Now: time.Now}
+		svc := &audit.Service{Store: store, Now: time.Now, ArchiveDir: cfg.ArchiveDir}
 		rep, err := svc.Verify(audit.WithCorrelation(audit.WithActor(ctx, audit.System), "cli"), verifyFrom, verifyTo)
 		if err != nil {
 			return err

@@ -3,11 +3,13 @@ package audit
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"iter"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"drportal/internal/apperr"
@@ -102,6 +104,11 @@ func (s *Service) Verify(ctx context.Context, fromID, toID int64) (Report, error
 	if err != nil {
 		return rep, err
 	}
+	if rep.BrokenAt == 0 {
+		if rep.BrokenAt, rep.Problem, err = s.checkArchives(ctx); err != nil {
+			return rep, err
+		}
+	}
 	outcome := Success
 	if rep.BrokenAt != 0 {
 		outcome = Failure
@@ -114,6 +121,43 @@ func (s *Service) Verify(ctx context.Context, fromID, toID int64) (Report, error
 		"duration_ms": time.Since(start).Milliseconds()})
 	_, err = s.Store.AppendAudit(context.WithoutCancel(ctx), e)
 	return rep, err
+}
+
+// checkArchives checks the file of every checkpoint: it is there, it
+// verifies on its own, and its last event is the one the checkpoint
+// continues the chain from. A missing or altered file breaks the chain at
+// its checkpoint: the history it held can no longer be shown intact.
+func (s *Service) checkArchives(ctx context.Context) (brokenAt int64, problem string, err error) {
+	if s.ArchiveDir == "" {
+		return 0, "", nil
+	}
+	cps, err := s.Store.Checkpoints(ctx)
+	if err != nil {
+		return 0, "", err
+	}
+	for _, cp := range cps {
+		f, err := os.Open(filepath.Join(s.ArchiveDir, cp.FileName))
+		if err != nil {
+			return cp.ThroughID, fmt.Sprintf("the archive file %s of events %d to %d cannot be read: %v", cp.FileName, cp.FirstID, cp.ThroughID, err), nil
+		}
+		rep, err := VerifyFile(f)
+		f.Close()
+		switch {
+		case err != nil || rep.Problem != "":
+			return cp.ThroughID, fmt.Sprintf("the archive file %s does not verify: %s%v", cp.FileName, rep.Problem, errOrEmpty(err)), nil
+		case rep.Manifest.LastID != cp.ThroughID || !strings.EqualFold(rep.Manifest.LastHash, hex.EncodeToString(cp.ThroughHash)):
+			return cp.ThroughID, fmt.Sprintf("the archive file %s ends at event %d (%s), but its checkpoint continues from event %d (%x)",
+				cp.FileName, rep.Manifest.LastID, rep.Manifest.LastHash, cp.ThroughID, cp.ThroughHash), nil
+		}
+	}
+	return 0, "", nil
+}
+
+func errOrEmpty(err error) any {
+	if err == nil {
+		return ""
+	}
+	return err
 }
 
 // Archivist is who asks for an archive, as the caller's authorisation

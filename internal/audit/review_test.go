@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -202,5 +203,27 @@ func TestTwoArchivesAtOnceKeepTheArchivedHistory(t *testing.T) {
 	rep, err := audit.VerifyFile(f)
 	if err != nil || rep.Problem != "" || rep.Events != 1900 {
 		t.Errorf("the archived file: %+v %v", rep, err)
+	}
+
+	// Verify checks the archive's file too: the chain is broken at its
+	// checkpoint once the file is missing or altered.
+	if chain, err := svc.Verify(actx, 0, 0); err != nil || chain.BrokenAt != 0 {
+		t.Fatalf("verify with the archive in place: %+v %v", chain, err)
+	}
+	body, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if chain, err := svc.Verify(actx, 0, 0); err != nil || chain.BrokenAt != cps[0].ThroughID || !strings.Contains(chain.Problem, "cannot be read") {
+		t.Errorf("verify with the archive file gone: %+v %v", chain, err)
+	}
+	if err := os.WriteFile(path, body[:len(body)/2], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if chain, err := svc.Verify(actx, 0, 0); err != nil || chain.BrokenAt != cps[0].ThroughID || !strings.Contains(chain.Problem, "does not verify") {
+		t.Errorf("verify with half the archive file: %+v %v", chain, err)
 	}
 }
