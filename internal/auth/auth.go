@@ -198,6 +198,17 @@ func (s *Service) SignOut(ctx context.Context, token string, u portal.User) erro
 // Authenticate returns the live session of a token. Expired, idle or
 // deactivated sessions are ended and reported as Unauthenticated.
 func (s *Service) Authenticate(ctx context.Context, token string) (db.Session, error) {
+	return s.authenticate(ctx, token, true)
+}
+
+// AuthenticateBackground is Authenticate for a page's own background
+// refresh (polling): it does not count as the person's activity, so a tab
+// left open still reaches the idle timeout.
+func (s *Service) AuthenticateBackground(ctx context.Context, token string) (db.Session, error) {
+	return s.authenticate(ctx, token, false)
+}
+
+func (s *Service) authenticate(ctx context.Context, token string, activity bool) (db.Session, error) {
 	if token == "" {
 		return db.Session{}, apperr.New(apperr.Unauthenticated, "Please sign in.")
 	}
@@ -219,7 +230,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (db.Session, e
 	}
 	// Record activity at most once a minute: enough for the idle timeout,
 	// without a write on every page.
-	if now.Sub(sess.LastSeenAt) >= time.Minute {
+	if activity && now.Sub(sess.LastSeenAt) >= time.Minute {
 		if err := s.Store.TouchSession(ctx, hash, now); err != nil {
 			return db.Session{}, err
 		}

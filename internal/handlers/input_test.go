@@ -7,11 +7,13 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
 	"drportal/internal/audit"
 	"drportal/internal/portal"
+	"drportal/internal/views"
 )
 
 // TestTextPostgreSQLCannotStoreIsBadInput: a NUL byte or invalid UTF-8 in a
@@ -192,5 +194,42 @@ func TestForwardedAddressesAreNotBelievedByDefault(t *testing.T) {
 	failed := e.events(audit.ActionSignInFailed)
 	if len(failed) != 1 || !strings.Contains(string(failed[0].Detail), `"ip":"127.0.0.1"`) {
 		t.Fatalf("failed sign-in recorded: %+v", failed)
+	}
+}
+
+// TestPollingIsNotActivity: a page's own background refreshes do not keep a
+// session alive; what the person does does.
+func TestPollingIsNotActivity(t *testing.T) {
+	e := newEnv(t)
+	b := e.signedIn("admin@example.com") // an approver: the header counter polls
+	ctx := context.Background()
+	lastSeen := func() time.Time {
+		var at time.Time
+		if err := e.store.Pool().QueryRow(ctx, `SELECT max(s.last_seen_at) FROM sessions s JOIN users u ON u.id = s.user_id
+			WHERE u.email = 'admin@example.com'`).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	age := func() {
+		if _, err := e.store.Pool().Exec(ctx, `UPDATE sessions SET last_seen_at = last_seen_at - interval '5 minutes'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := b.get("/requests")
+	if !strings.Contains(page.body, views.BackgroundHeader) {
+		t.Error("the page's polling elements do not mark themselves as background")
+	}
+	age()
+	before := lastSeen()
+	if r := b.get("/requests/count", "HX-Request", "true", views.BackgroundHeader, "poll"); r.status != http.StatusOK {
+		t.Fatalf("poll: %d", r.status)
+	}
+	if got := lastSeen(); !got.Equal(before) {
+		t.Errorf("a background refresh moved last_seen_at from %s to %s", before, got)
+	}
+	b.get("/requests")
+	if got := lastSeen(); !got.After(before) {
+		t.Errorf("a page the person opened did not count as activity (%s)", got)
 	}
 }

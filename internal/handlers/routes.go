@@ -16,6 +16,7 @@ import (
 	"drportal/internal/audit"
 	"drportal/internal/auth"
 	"drportal/internal/portal"
+	"drportal/internal/views"
 	"drportal/static"
 )
 
@@ -131,7 +132,11 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil || ck.Value == "" {
 			return next(c)
 		}
-		sess, err := h.Auth.Authenticate(c.Request().Context(), ck.Value)
+		authenticate := h.Auth.Authenticate
+		if c.Request().Header.Get(views.BackgroundHeader) != "" {
+			authenticate = h.Auth.AuthenticateBackground
+		}
+		sess, err := authenticate(c.Request().Context(), ck.Value)
 		switch {
 		case apperr.KindOf(err) == apperr.Unauthenticated:
 			h.clearSessionCookie(c)

@@ -40,6 +40,14 @@ func (b Base) CSRFHeaders() string {
 	return string(h)
 }
 
+// BackgroundHeader marks a page's own background refreshes (polling):
+// they do not count as the person's activity for the idle timeout.
+const BackgroundHeader = "X-DR-Background"
+
+// BackgroundHeaders is the hx-headers value of a polling element; htmx
+// merges it with the CSRF header set on the body.
+const BackgroundHeaders = `{"` + BackgroundHeader + `":"poll"}`
+
 // HTMXConfig configures htmx for the strict CSP (no inline styles, no eval)
 // and swaps the 4xx answers that carry a re-rendered form or card (422,
 // 409, 403, 429) so they show their errors.
