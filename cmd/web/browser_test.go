@@ -136,7 +136,7 @@ func TestBrowserRequestApproveAndWatch(t *testing.T) {
 	step(t, ctx, "anonymous", chromedp.Navigate(base+"/dr-tasks"), chromedp.WaitVisible(chromedp.CSS(`#email`)))
 	signIn(t, ctx, base, "ops@example.com", "a long enough password")
 
-	// The admin adds an approver.
+	// The admin adds an approver, who is also the second admin.
 	step(t, ctx, "add an approver",
 		chromedp.Navigate(base+"/admin/users"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=new-user-form]`)),
@@ -144,6 +144,7 @@ func TestBrowserRequestApproveAndWatch(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#display_name`), "Ana"),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid=new-user-form] #password`), "ana's long password"),
 		chromedp.Click(chromedp.CSS(`[data-testid=new-user-form] input[value=approver]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=new-user-form] input[value=admin]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid=new-user-form] input[value=requester]`)), // checked by default
 		chromedp.Click(chromedp.CSS(`[data-testid=create-user]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
@@ -152,7 +153,7 @@ func TestBrowserRequestApproveAndWatch(t *testing.T) {
 	// The form: the name is checked as it is typed, the standby picker
 	// follows the primary.
 	flash, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid=flash]`)))
-	if flash != "Created ana@example.com (approver)." {
+	if flash != "Created ana@example.com: gave admin, approver (at once: you are the only admin)." {
 		t.Errorf("after adding the approver: %q", flash)
 	}
 	step(t, ctx, "inline name check",
@@ -249,18 +250,33 @@ func TestBrowserRequestApproveAndWatch(t *testing.T) {
 
 	taskURL, _ := chromedp.Run(ctx, chromedp.Location())
 
-	// A high-risk operation end to end: the admin lets one approval suffice
-	// for delete, files it with the cluster's name typed, and the approver
-	// types it too.
+	// A high-risk operation end to end: the admin proposes that one approval
+	// suffice for delete, the second admin approves that, the admin files the
+	// delete with the cluster's name typed, and the approver types it too.
 	step(t, ctx, "sign out approver", chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS(`#email`)))
 	signIn(t, ctx, base, "ops@example.com", "a long enough password")
-	step(t, ctx, "policy: delete needs one approval",
+	step(t, ctx, "policy: propose that delete needs one approval",
 		chromedp.Navigate(base+"/admin/policy"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=approvals-delete]`)),
 		chromedp.SetValue(chromedp.CSS(`[data-testid=approvals-delete]`), "1"),
 		chromedp.Click(chromedp.CSS(`[data-testid=save-policy]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=withdraw-change]`)),
 	)
+	step(t, ctx, "sign out the proposer", chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS(`#email`)))
+	signIn(t, ctx, base, "ana@example.com", "ana's long password")
+	step(t, ctx, "the second admin approves the policy",
+		chromedp.Navigate(base+"/admin/policy"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=approve-change]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid=approve-change]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
+	)
+	screenshot(t, ctx, "policy-approved")
+	if v, _ := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`[data-testid=approvals-delete]`))); v != "1" {
+		t.Errorf("after the second admin's approval, delete needs %q approvals", v)
+	}
+	step(t, ctx, "sign out the second admin", chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS(`#email`)))
+	signIn(t, ctx, base, "ops@example.com", "a long enough password")
 	step(t, ctx, "open the delete form",
 		chromedp.Navigate(taskURL),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=op-delete]`)),

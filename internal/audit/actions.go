@@ -16,6 +16,10 @@ const (
 
 	ActionPolicyUpdated = "policy.updated"
 
+	ActionChangeProposed  = "change.proposed"
+	ActionChangeRejected  = "change.rejected"
+	ActionChangeWithdrawn = "change.withdrawn"
+
 	ActionRequestFiled     = "request.filed"
 	ActionRequestDecision  = "request.decision"
 	ActionRequestApproved  = "request.approved"
@@ -55,6 +59,7 @@ var Catalogue = []ActionGroup{
 	{"auth", []string{ActionSignIn, ActionSignInFailed, ActionSignOut}},
 	{"user", []string{ActionUserBootstrap, ActionUserCreated, ActionUserRoles, ActionUserDeactivated, ActionUserReactivated}},
 	{"policy", []string{ActionPolicyUpdated}},
+	{"change", []string{ActionChangeProposed, ActionChangeRejected, ActionChangeWithdrawn}},
 	{"request", []string{ActionRequestFiled, ActionRequestDecision, ActionRequestApproved, ActionRequestRejected,
 		ActionRequestCancelled, ActionRequestExpired, ActionRequestChecked, ActionRequestExecuting, ActionRequestIntent,
 		ActionRequestResult, ActionRequestRefused, ActionRequestProgress, ActionRequestSucceeded, ActionRequestFailed}},

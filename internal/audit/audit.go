@@ -36,6 +36,7 @@ const (
 	SubjectUser   = "user"
 	SubjectDRTask = "dr_task"
 	SubjectAudit  = "audit"
+	SubjectPolicy = "policy"
 )
 
 // Actor is who did something: a user (ID > 0) or the system.

@@ -91,48 +91,59 @@ func (s *Service) userEvent(ctx context.Context, action string, target portal.Us
 	return e
 }
 
-// CreateUser creates an account; only admins may. Field problems come back
-// as a map and change nothing.
-func (s *Service) CreateUser(ctx context.Context, admin portal.User, n NewUser) (portal.User, map[string]string, error) {
+// CreateUser creates an account; only admins may. Its roles are granted
+// as SetRoles grants them: at once by a sole admin, otherwise when a second
+// admin approves. Field problems come back as a map and change nothing.
+func (s *Service) CreateUser(ctx context.Context, admin portal.User, n NewUser) (RoleChange, map[string]string, error) {
 	if err := requireAdmin(admin); err != nil {
-		return portal.User{}, nil, err
+		return RoleChange{}, nil, err
 	}
 	if errs := n.Validate(); len(errs) > 0 {
-		return portal.User{}, errs, nil
+		return RoleChange{}, errs, nil
 	}
 	hash, err := s.HashPassword(n.Password)
 	if err != nil {
-		return portal.User{}, nil, err
+		return RoleChange{}, nil, err
 	}
 	roles := asRoles(slices.Compact(slices.Sorted(slices.Values(n.Roles))))
-	var out portal.User
+	var rc RoleChange
 	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
-		u, err := tx.CreateUser(ctx, n.Email, n.DisplayName, hash, roles)
+		if err := tx.LockAdminChanges(ctx); err != nil {
+			return err
+		}
+		if err := stillAdmin(ctx, tx, admin); err != nil {
+			return err
+		}
+		u, err := tx.CreateUser(ctx, n.Email, n.DisplayName, hash, nil)
 		if err != nil {
 			return err
 		}
-		out = u
-		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, audit.ActionUserCreated, u, map[string]any{"roles": u.Roles, "display_name": u.DisplayName}))
-		return err
+		rc.User = u
+		if _, err := tx.AppendAudit(ctx, s.userEvent(ctx, audit.ActionUserCreated, u,
+			map[string]any{"roles_asked": roles, "display_name": u.DisplayName})); err != nil {
+			return err
+		}
+		return s.grant(ctx, tx, admin, u, roles, &rc)
 	})
 	if apperr.KindOf(err) == apperr.Conflict {
-		return portal.User{}, map[string]string{"email": "An account with this e-mail already exists."}, nil
+		return RoleChange{}, map[string]string{"email": "An account with this e-mail already exists."}, nil
 	}
-	return out, nil, err
+	return rc, nil, err
 }
 
-// SetRoles replaces a user's roles. An admin cannot take the admin role
-// from themselves, and the last active admin keeps it, so the portal always
-// has someone who can manage it.
-func (s *Service) SetRoles(ctx context.Context, admin portal.User, userID int64, names []string) (portal.User, error) {
+// SetRoles makes a user's roles the ones named. Roles taken away go at
+// once; roles given are granted by a second admin (see grant). An admin
+// cannot take the admin role from themselves, and the last active admin
+// keeps it, so the portal always has someone who can manage it.
+func (s *Service) SetRoles(ctx context.Context, admin portal.User, userID int64, names []string) (RoleChange, error) {
 	if err := requireAdmin(admin); err != nil {
-		return portal.User{}, err
+		return RoleChange{}, err
 	}
 	if msg := checkRoles(names); msg != "" {
-		return portal.User{}, apperr.New(apperr.Invalid, "%s", msg)
+		return RoleChange{}, apperr.New(apperr.Invalid, "%s", msg)
 	}
 	roles := asRoles(slices.Compact(slices.Sorted(slices.Values(names))))
-	var out portal.User
+	var rc RoleChange
 	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
 		if err := tx.LockAdminChanges(ctx); err != nil {
 			return err
@@ -144,6 +155,14 @@ func (s *Service) SetRoles(ctx context.Context, admin portal.User, userID int64,
 		if err != nil {
 			return err
 		}
+		var kept []portal.Role
+		for _, r := range u.Roles {
+			if slices.Contains(roles, r) {
+				kept = append(kept, r)
+			} else {
+				rc.Removed = append(rc.Removed, r)
+			}
+		}
 		if u.Has(RoleAdmin) && !slices.Contains(roles, RoleAdmin) {
 			if u.ID == admin.ID {
 				return apperr.New(apperr.Conflict, "You cannot remove your own admin role; ask another admin. Nothing was changed.")
@@ -154,15 +173,20 @@ func (s *Service) SetRoles(ctx context.Context, admin portal.User, userID int64,
 				return apperr.New(apperr.Conflict, "%s is the last active admin. Nothing was changed.", u.Email)
 			}
 		}
-		if err := tx.SetRoles(ctx, userID, roles, s.Now()); err != nil {
-			return err
+		if len(rc.Removed) > 0 {
+			if err := tx.SetRoles(ctx, userID, kept, s.Now()); err != nil {
+				return err
+			}
+			if _, err := tx.AppendAudit(ctx, s.userEvent(ctx, audit.ActionUserRoles, u,
+				map[string]any{"from": u.Roles, "to": kept, "removed": rc.Removed})); err != nil {
+				return err
+			}
+			u.Roles = kept
 		}
-		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, audit.ActionUserRoles, u, map[string]any{"from": u.Roles, "to": roles}))
-		out = u
-		out.Roles = roles
-		return err
+		rc.User = u
+		return s.grant(ctx, tx, admin, u, roles, &rc)
 	})
-	return out, err
+	return rc, err
 }
 
 // SetActive deactivates (ending their sessions) or reactivates a user. An

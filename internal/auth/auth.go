@@ -253,10 +253,14 @@ func (s *Service) Bootstrap(ctx context.Context, email, password string) (bool, 
 		return false, err
 	}
 	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
-		u, err := tx.CreateUser(ctx, email, displayName(email), hash, AllRoles)
+		u, err := tx.CreateUser(ctx, email, displayName(email), hash, nil)
 		if err != nil {
 			return err
 		}
+		if err := tx.GrantRoles(ctx, u.ID, AllRoles, s.Now()); err != nil {
+			return err
+		}
+		u.Roles = AllRoles
 		e := audit.FromContext(ctx, audit.ActionUserBootstrap, audit.Success)
 		e.Actor = audit.System
 		e.OccurredAt = s.Now()

@@ -22,19 +22,22 @@ type policyRow struct {
 	PendingTTLSeconds  int64     `db:"pending_ttl_seconds"`
 	ApprovalTTLSeconds int64     `db:"approval_ttl_seconds"`
 	CreatedBy          int64     `db:"created_by"`
+	ApprovedBy         int64     `db:"approved_by"`
 	CreatedAt          time.Time `db:"created_at"`
 }
 
 func (r policyRow) policy() (portal.Policy, error) {
 	p := portal.Policy{Version: r.Version, PendingTTL: time.Duration(r.PendingTTLSeconds) * time.Second,
-		ApprovalTTL: time.Duration(r.ApprovalTTLSeconds) * time.Second, CreatedBy: r.CreatedBy, CreatedAt: r.CreatedAt}
+		ApprovalTTL: time.Duration(r.ApprovalTTLSeconds) * time.Second, CreatedBy: r.CreatedBy, ApprovedBy: r.ApprovedBy,
+		CreatedAt: r.CreatedAt}
 	if err := json.Unmarshal(r.Approvals, &p.Approvals); err != nil {
 		return portal.Policy{}, fmt.Errorf("policy %d: %w", r.Version, err)
 	}
 	return p, nil
 }
 
-const policyColumns = `version, approvals, pending_ttl_seconds, approval_ttl_seconds, COALESCE(created_by, 0) AS created_by, created_at`
+const policyColumns = `version, approvals, pending_ttl_seconds, approval_ttl_seconds, COALESCE(created_by, 0) AS created_by,
+	COALESCE(approved_by, 0) AS approved_by, created_at`
 
 func findPolicy(ctx context.Context, q querier, where string, args ...any) (portal.Policy, error) {
 	rows, err := q.Query(ctx, `SELECT `+policyColumns+` FROM approval_policies `+where, args...)
@@ -77,9 +80,9 @@ func (t *Tx) InsertPolicy(ctx context.Context, p portal.Policy) (portal.Policy, 
 		return portal.Policy{}, err
 	}
 	rows, err := t.tx.Query(ctx, `
-		INSERT INTO approval_policies (version, approvals, pending_ttl_seconds, approval_ttl_seconds, created_by, created_at)
-		SELECT COALESCE(max(version), 0) + 1, $1, $2, $3, NULLIF($4, 0), $5 FROM approval_policies
-		RETURNING `+policyColumns, raw, int64(p.PendingTTL/time.Second), int64(p.ApprovalTTL/time.Second), p.CreatedBy, p.CreatedAt)
+		INSERT INTO approval_policies (version, approvals, pending_ttl_seconds, approval_ttl_seconds, created_by, approved_by, created_at)
+		SELECT COALESCE(max(version), 0) + 1, $1, $2, $3, NULLIF($4, 0), NULLIF($5, 0), $6 FROM approval_policies
+		RETURNING `+policyColumns, raw, int64(p.PendingTTL/time.Second), int64(p.ApprovalTTL/time.Second), p.CreatedBy, p.ApprovedBy, p.CreatedAt)
 	if err != nil {
 		return portal.Policy{}, fmt.Errorf("save policy: %w", err)
 	}
@@ -364,12 +367,13 @@ func (f RequestFilter) where() (string, []any) {
 }
 
 // awaitingCond is the one definition of "awaiting this user's decision":
-// request alias r is pending, not filed by user, not expired at now, and
-// not decided by user yet.
+// request alias r is pending, not filed by user, not expired at now, not
+// decided by user yet, and filed after user became an approver.
 func awaitingCond(r, user, now string) string {
 	return strings.NewReplacer("r.", r+".", "$user", user, "$now", now).Replace(
 		`r.status = 'pending' AND r.requester_id <> $user AND r.expires_at > $now
-			AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.approver_id = $user)`)
+			AND NOT EXISTS (SELECT 1 FROM approvals a WHERE a.request_id = r.id AND a.approver_id = $user)
+			AND EXISTS (SELECT 1 FROM user_roles g WHERE g.user_id = $user AND g.role = 'approver' AND g.granted_at <= r.created_at)`)
 }
 
 // ListRequests returns up to limit requests matching f, newest first.
@@ -402,6 +406,7 @@ type approvalRow struct {
 	PolicyVersion int       `db:"policy_version"`
 	DecidedAt     time.Time `db:"decided_at"`
 	ApproverNow   bool      `db:"approver_now"`
+	WhenFiled     bool      `db:"approver_when_filed"`
 }
 
 // InsertApproval records a decision. A second decision by the same person
@@ -423,8 +428,9 @@ func (t *Tx) InsertApproval(ctx context.Context, a portal.Approval) error {
 func findApprovals(ctx context.Context, q querier, requestID int64) ([]portal.Approval, error) {
 	rows, err := q.Query(ctx, `SELECT a.request_id, a.approver_id, u.email AS approver_email, a.decision, a.comment,
 		a.payload_sha256, a.policy_version, a.decided_at,
-		u.active AND EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'approver') AS approver_now
-		FROM approvals a JOIN users u ON u.id = a.approver_id
+		u.active AND EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'approver') AS approver_now,
+		EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'approver' AND x.granted_at <= q.created_at) AS approver_when_filed
+		FROM approvals a JOIN users u ON u.id = a.approver_id JOIN requests q ON q.id = a.request_id
 		WHERE a.request_id = $1 ORDER BY a.decided_at, a.approver_id`, requestID)
 	if err != nil {
 		return nil, fmt.Errorf("read decisions on request %d: %w", requestID, err)
@@ -437,7 +443,8 @@ func findApprovals(ctx context.Context, q querier, requestID int64) ([]portal.Ap
 	for i, a := range rs {
 		out[i] = portal.Approval{RequestID: a.RequestID, ApproverID: a.ApproverID, ApproverEmail: a.ApproverEmail,
 			Decision: portal.Decision(a.Decision), Comment: a.Comment, PayloadSHA256: a.PayloadSHA256,
-			PolicyVersion: a.PolicyVersion, DecidedAt: a.DecidedAt, ApproverNow: a.ApproverNow}
+			PolicyVersion: a.PolicyVersion, DecidedAt: a.DecidedAt, ApproverNow: a.ApproverNow,
+			ApproverWhenFiled: a.WhenFiled}
 	}
 	return out, nil
 }

@@ -2,6 +2,8 @@ package db
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,17 +17,21 @@ import (
 // userRow is an account row with its roles. Its password hash leaves the
 // store only through Credentials.
 type userRow struct {
-	ID           int64     `db:"id"`
-	Email        string    `db:"email"`
-	DisplayName  string    `db:"display_name"`
-	PasswordHash string    `db:"password_hash"`
-	Active       bool      `db:"active"`
-	CreatedAt    time.Time `db:"created_at"`
-	Roles        []string  `db:"roles"`
+	ID            int64      `db:"id"`
+	Email         string     `db:"email"`
+	DisplayName   string     `db:"display_name"`
+	PasswordHash  string     `db:"password_hash"`
+	Active        bool       `db:"active"`
+	CreatedAt     time.Time  `db:"created_at"`
+	Roles         []string   `db:"roles"`
+	ApproverSince *time.Time `db:"approver_since"`
 }
 
 func (r userRow) user() portal.User {
 	u := portal.User{ID: r.ID, Email: r.Email, DisplayName: r.DisplayName, Active: r.Active, CreatedAt: r.CreatedAt}
+	if r.ApproverSince != nil {
+		u.ApproverSince = *r.ApproverSince
+	}
 	for _, role := range r.Roles {
 		u.Roles = append(u.Roles, portal.Role(role))
 	}
@@ -33,7 +39,8 @@ func (r userRow) user() portal.User {
 }
 
 const userColumns = `u.id, u.email, u.display_name, COALESCE(u.password_hash, '') AS password_hash, u.active, u.created_at,
-	COALESCE((SELECT array_agg(r.role ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.id), '{}') AS roles`
+	COALESCE((SELECT array_agg(r.role ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.id), '{}') AS roles,
+	(SELECT r.granted_at FROM user_roles r WHERE r.user_id = u.id AND r.role = 'approver') AS approver_since`
 
 // findUsers reads the users a query selects (its columns: userColumns).
 func findUsers(ctx context.Context, q querier, sql string, args ...any) ([]userRow, error) {
@@ -225,14 +232,26 @@ func (t *Tx) UserForUpdate(ctx context.Context, id int64) (portal.User, error) {
 	return u.user(), err
 }
 
-// SetRoles replaces a user's roles.
+// SetRoles replaces a user's roles. A role kept keeps the time it was
+// granted; a role added is granted at now.
 func (t *Tx) SetRoles(ctx context.Context, userID int64, roles []portal.Role, now time.Time) error {
-	if _, err := t.tx.Exec(ctx, `DELETE FROM user_roles WHERE user_id = $1`, userID); err != nil {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	if _, err := t.tx.Exec(ctx, `DELETE FROM user_roles WHERE user_id = $1 AND NOT role = ANY($2)`, userID, names); err != nil {
 		return fmt.Errorf("set roles: %w", err)
 	}
+	return t.GrantRoles(ctx, userID, roles, now)
+}
+
+// GrantRoles adds roles to a user, granted at now; a role the user holds
+// already keeps the time it was granted.
+func (t *Tx) GrantRoles(ctx context.Context, userID int64, roles []portal.Role, now time.Time) error {
 	for _, r := range roles {
-		if _, err := t.tx.Exec(ctx, `INSERT INTO user_roles (user_id, role) VALUES ($1, $2)`, userID, string(r)); err != nil {
-			return fmt.Errorf("set roles: %w", err)
+		if _, err := t.tx.Exec(ctx, `INSERT INTO user_roles (user_id, role, granted_at) VALUES ($1, $2, $3)
+			ON CONFLICT (user_id, role) DO NOTHING`, userID, string(r), now); err != nil {
+			return fmt.Errorf("grant role %s: %w", r, err)
 		}
 	}
 	_, err := t.tx.Exec(ctx, `UPDATE users SET updated_at = $2 WHERE id = $1`, userID, now)
@@ -266,9 +285,172 @@ func (t *Tx) LockAdminChanges(ctx context.Context) error {
 }
 
 // CountActiveAdmins counts active users holding the admin role.
-func (t *Tx) CountActiveAdmins(ctx context.Context) (int, error) {
+func (t *Tx) CountActiveAdmins(ctx context.Context) (int, error) { return countActiveAdmins(ctx, t.tx) }
+
+// CountActiveAdmins counts active users holding the admin role.
+func (s *Store) CountActiveAdmins(ctx context.Context) (int, error) {
+	return countActiveAdmins(ctx, s.pool)
+}
+
+func countActiveAdmins(ctx context.Context, q querier) (int, error) {
 	var n int
-	err := t.tx.QueryRow(ctx, `SELECT count(*) FROM users u JOIN user_roles r ON r.user_id = u.id
+	err := q.QueryRow(ctx, `SELECT count(*) FROM users u JOIN user_roles r ON r.user_id = u.id
 		WHERE r.role = 'admin' AND u.active`).Scan(&n)
 	return n, err
+}
+
+// adminChangeRow is an admin_changes row with the e-mails it names.
+type adminChangeRow struct {
+	ID              int64      `db:"id"`
+	Kind            string     `db:"kind"`
+	UserID          *int64     `db:"user_id"`
+	UserEmail       *string    `db:"user_email"`
+	Change          []byte     `db:"change"`
+	Status          string     `db:"status"`
+	ProposedBy      int64      `db:"proposed_by"`
+	ProposedByEmail string     `db:"proposed_by_email"`
+	ProposedAt      time.Time  `db:"proposed_at"`
+	DecidedBy       *int64     `db:"decided_by"`
+	DecidedByEmail  *string    `db:"decided_by_email"`
+	DecidedAt       *time.Time `db:"decided_at"`
+	Comment         string     `db:"comment"`
+}
+
+// changeBody is the stored form of what a change changes.
+type changeBody struct {
+	Grant              []portal.Role            `json:"grant,omitempty"`
+	Approvals          map[portal.Operation]int `json:"approvals,omitempty"`
+	PendingTTLSeconds  int64                    `json:"pending_ttl_seconds,omitempty"`
+	ApprovalTTLSeconds int64                    `json:"approval_ttl_seconds,omitempty"`
+}
+
+func (r adminChangeRow) change() (portal.AdminChange, error) {
+	c := portal.AdminChange{ID: r.ID, Kind: portal.ChangeKind(r.Kind), Status: portal.ChangeStatus(r.Status),
+		ProposedBy: r.ProposedBy, ProposedByEmail: r.ProposedByEmail, ProposedAt: r.ProposedAt, Comment: r.Comment}
+	if r.UserID != nil {
+		c.UserID = *r.UserID
+	}
+	if r.UserEmail != nil {
+		c.UserEmail = *r.UserEmail
+	}
+	if r.DecidedBy != nil {
+		c.DecidedBy = *r.DecidedBy
+	}
+	if r.DecidedByEmail != nil {
+		c.DecidedByEmail = *r.DecidedByEmail
+	}
+	if r.DecidedAt != nil {
+		c.DecidedAt = *r.DecidedAt
+	}
+	var b changeBody
+	if err := json.Unmarshal(r.Change, &b); err != nil {
+		return portal.AdminChange{}, fmt.Errorf("admin change %d: %w", r.ID, err)
+	}
+	c.Grant = b.Grant
+	if c.Kind == portal.ChangePolicy {
+		c.Policy = portal.Policy{Approvals: b.Approvals, PendingTTL: time.Duration(b.PendingTTLSeconds) * time.Second,
+			ApprovalTTL: time.Duration(b.ApprovalTTLSeconds) * time.Second, CreatedBy: r.ProposedBy}
+	}
+	return c, nil
+}
+
+const adminChangeColumns = `c.id, c.kind, c.user_id, t.email AS user_email, c.change, c.status,
+	c.proposed_by, p.email AS proposed_by_email, c.proposed_at, c.decided_by, d.email AS decided_by_email,
+	c.decided_at, c.comment
+	FROM admin_changes c JOIN users p ON p.id = c.proposed_by
+	LEFT JOIN users t ON t.id = c.user_id LEFT JOIN users d ON d.id = c.decided_by`
+
+func findAdminChanges(ctx context.Context, q querier, where string, args ...any) ([]portal.AdminChange, error) {
+	rows, err := q.Query(ctx, `SELECT `+adminChangeColumns+` `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read admin changes: %w", err)
+	}
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[adminChangeRow])
+	if err != nil {
+		return nil, fmt.Errorf("read admin changes: %w", err)
+	}
+	out := make([]portal.AdminChange, len(rs))
+	for i, r := range rs {
+		if out[i], err = r.change(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// PendingAdminChanges returns the changes waiting for a second admin,
+// oldest first.
+func (s *Store) PendingAdminChanges(ctx context.Context) ([]portal.AdminChange, error) {
+	return findAdminChanges(ctx, s.pool, `WHERE c.status = 'pending' ORDER BY c.id`)
+}
+
+// AdminChangeForUpdate returns one change, locked until the transaction ends.
+func (t *Tx) AdminChangeForUpdate(ctx context.Context, id int64) (portal.AdminChange, error) {
+	cs, err := findAdminChanges(ctx, t.tx, `WHERE c.id = $1 FOR UPDATE OF c`, id)
+	if err != nil {
+		return portal.AdminChange{}, err
+	}
+	if len(cs) == 0 {
+		return portal.AdminChange{}, apperr.New(apperr.NotFound, "There is no such change.")
+	}
+	return cs[0], nil
+}
+
+// ProposeAdminChange stores a pending change. A change already waiting for
+// the same account (roles) or for the policy is superseded by it; its id is
+// returned (0 when there was none).
+func (t *Tx) ProposeAdminChange(ctx context.Context, c portal.AdminChange) (id, superseded int64, err error) {
+	b := changeBody{Grant: c.Grant}
+	if c.Kind == portal.ChangePolicy {
+		b.Approvals = c.Policy.Approvals
+		b.PendingTTLSeconds = int64(c.Policy.PendingTTL / time.Second)
+		b.ApprovalTTLSeconds = int64(c.Policy.ApprovalTTL / time.Second)
+	}
+	raw, err := json.Marshal(b)
+	if err != nil {
+		return 0, 0, err
+	}
+	var user *int64
+	if c.Kind == portal.ChangeRoles {
+		user = &c.UserID
+	}
+	if superseded, err = t.SupersedeAdminChanges(ctx, c.Kind, c.UserID, c.ProposedAt); err != nil {
+		return 0, 0, err
+	}
+	err = t.tx.QueryRow(ctx, `INSERT INTO admin_changes (kind, user_id, change, proposed_by, proposed_at)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, string(c.Kind), user, raw, c.ProposedBy, c.ProposedAt).Scan(&id)
+	if err != nil {
+		return 0, 0, fmt.Errorf("propose admin change: %w", err)
+	}
+	return id, superseded, nil
+}
+
+// SupersedeAdminChanges ends the change waiting for userID's roles
+// (kind roles) or for the policy, if any, and returns its id (0: none).
+func (t *Tx) SupersedeAdminChanges(ctx context.Context, kind portal.ChangeKind, userID int64, at time.Time) (int64, error) {
+	var id int64
+	err := t.tx.QueryRow(ctx, `UPDATE admin_changes SET status = 'superseded', decided_at = $3
+		WHERE status = 'pending' AND kind = $1 AND COALESCE(user_id, 0) = $2 RETURNING id`,
+		string(kind), userID, at).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("supersede admin change: %w", err)
+	}
+	return id, nil
+}
+
+// EndAdminChange records the end of a pending change: applied, rejected or
+// withdrawn, by whom and when. A change no longer pending is a Conflict.
+func (t *Tx) EndAdminChange(ctx context.Context, id int64, status portal.ChangeStatus, by int64, at time.Time, comment string) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE admin_changes SET status = $2, decided_by = $3, decided_at = $4, comment = $5
+		WHERE id = $1 AND status = 'pending'`, id, string(status), by, at, comment)
+	if err != nil {
+		return fmt.Errorf("end admin change %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return apperr.New(apperr.Conflict, "That change is no longer waiting. Nothing was changed.")
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,7 +15,6 @@ import (
 	"drportal/internal/apperr"
 	"drportal/internal/auth"
 	"drportal/internal/portal"
-	"drportal/internal/requests"
 	"drportal/internal/views"
 )
 
@@ -27,7 +27,8 @@ func roleBoxes(checked []string) []views.RoleBox {
 }
 
 func (h *Handlers) usersPage(c echo.Context, status int, form views.NewUserForm, errs map[string]string, flash, errMsg string) error {
-	users, err := h.Store.ListUsers(c.Request().Context())
+	ctx := c.Request().Context()
+	users, err := h.Store.ListUsers(ctx)
 	if err != nil {
 		return err
 	}
@@ -40,17 +41,84 @@ func (h *Handlers) usersPage(c echo.Context, status int, form views.NewUserForm,
 		p.Users = append(p.Users, views.UserRow{ID: strconv.FormatInt(u.ID, 10), Email: u.Email, Name: u.DisplayName,
 			Roles: roleBoxes(u.RoleNames()), Active: u.Active, Self: u.ID == me.ID})
 	}
+	if p.Admins, err = h.Store.CountActiveAdmins(ctx); err != nil {
+		return err
+	}
+	changes, err := h.Store.PendingAdminChanges(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ch := range changes {
+		if ch.Kind == portal.ChangeRoles {
+			p.Changes = append(p.Changes, changeRow(ch, me.ID))
+		}
+	}
 	return h.render(c, status, views.Users(p))
+}
+
+// changeRow describes a waiting admin change.
+func changeRow(ch portal.AdminChange, viewer int64) views.ChangeRow {
+	row := views.ChangeRow{ID: strconv.FormatInt(ch.ID, 10), ProposedBy: ch.ProposedByEmail,
+		ProposedAt: formatTime(ch.ProposedAt), Mine: ch.ProposedBy == viewer}
+	switch ch.Kind {
+	case portal.ChangeRoles:
+		names := make([]string, len(ch.Grant))
+		for i, r := range ch.Grant {
+			names[i] = string(r)
+		}
+		row.Summary = fmt.Sprintf("Give %s the %s %s.", ch.UserEmail, strings.Join(names, " and "), plural(len(names), "role", "roles"))
+	case portal.ChangePolicy:
+		row.Summary = "A new approval policy:"
+		for _, op := range portal.Operations {
+			row.Lines = append(row.Lines, fmt.Sprintf("%s: %d %s", op, ch.Policy.Approvals[op], plural(ch.Policy.Approvals[op], "approval", "approvals")))
+		}
+		row.Lines = append(row.Lines, "a pending request expires after "+ch.Policy.PendingTTL.String(),
+			"an approval lapses after "+ch.Policy.ApprovalTTL.String())
+	}
+	return row
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func (h *Handlers) listUsers(c echo.Context) error {
 	return h.usersPage(c, http.StatusOK, views.NewUserForm{}, nil, c.QueryParam("done"), "")
 }
 
+// roleChangeNote says what happened to an account's roles.
+func roleChangeNote(rc auth.RoleChange) string {
+	var parts []string
+	if len(rc.Removed) > 0 {
+		parts = append(parts, "took away "+roleList(rc.Removed))
+	}
+	if len(rc.Granted) > 0 {
+		parts = append(parts, "gave "+roleList(rc.Granted)+" (at once: you are the only admin)")
+	}
+	if len(rc.Waiting) > 0 {
+		parts = append(parts, roleList(rc.Waiting)+" waiting for another admin's approval")
+	}
+	if len(parts) == 0 {
+		return "no change"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func roleList(rs []portal.Role) string {
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = string(r)
+	}
+	return strings.Join(names, ", ")
+}
+
 func (h *Handlers) createUser(c echo.Context) error {
 	form, _ := c.FormParams()
 	n := auth.NewUser{Email: form.Get("email"), DisplayName: form.Get("display_name"), Password: form.Get("password"), Roles: form["roles"]}
-	u, errs, err := h.Auth.CreateUser(c.Request().Context(), *user(c), n)
+	rc, errs, err := h.Auth.CreateUser(c.Request().Context(), *user(c), n)
 	if err != nil {
 		return err
 	}
@@ -58,7 +126,7 @@ func (h *Handlers) createUser(c echo.Context) error {
 		return h.usersPage(c, http.StatusUnprocessableEntity,
 			views.NewUserForm{Email: n.Email, DisplayName: n.DisplayName, Roles: roleBoxes(n.Roles)}, errs, "", "")
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(fmt.Sprintf("Created %s (%s).", u.Email, strings.Join(u.RoleNames(), ", "))))
+	return c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(fmt.Sprintf("Created %s: %s.", rc.User.Email, roleChangeNote(rc))))
 }
 
 func adminUserID(c echo.Context) (int64, error) {
@@ -89,8 +157,8 @@ func (h *Handlers) setUserRoles(c echo.Context) error {
 		return err
 	}
 	form, _ := c.FormParams()
-	u, err := h.Auth.SetRoles(c.Request().Context(), *user(c), id, form["roles"])
-	return h.adminResult(c, fmt.Sprintf("Saved the roles of %s: %s.", u.Email, strings.Join(u.RoleNames(), ", ")), err)
+	rc, err := h.Auth.SetRoles(c.Request().Context(), *user(c), id, form["roles"])
+	return h.adminResult(c, fmt.Sprintf("Roles of %s: %s.", rc.User.Email, roleChangeNote(rc)), err)
 }
 
 func (h *Handlers) setUserActive(c echo.Context) error {
@@ -110,22 +178,23 @@ func (h *Handlers) setUserActive(c echo.Context) error {
 	return h.adminResult(c, done, err)
 }
 
-func (h *Handlers) policyPage(c echo.Context, status int, in *requests.PolicyInput, raw map[string]string, errs map[string]string, flash string) error {
+func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string, errs map[string]string, flash, errMsg string) error {
 	ctx := c.Request().Context()
 	cur, err := h.Store.CurrentPolicy(ctx)
 	if err != nil {
 		return err
 	}
 	p := views.PolicyPage{Base: h.base(c, "Approval policy", "admin"), Version: cur.Version, UpdatedAt: formatTime(cur.CreatedAt),
-		UpdatedBy: "the initial setup", Errors: errs, Flash: flash,
+		UpdatedBy: "the initial setup", Errors: errs, Flash: flash, Error: errMsg,
 		PendingTTL: cur.PendingTTL.String(), ApprovalTTL: cur.ApprovalTTL.String()}
 	if cur.CreatedBy != 0 {
-		if u, err := h.Store.UserByID(ctx, cur.CreatedBy); err == nil {
-			p.UpdatedBy = u.Email
+		p.UpdatedBy = "proposed by " + h.userEmail(ctx, cur.CreatedBy)
+		if cur.ApprovedBy != 0 {
+			p.UpdatedBy += ", approved by " + h.userEmail(ctx, cur.ApprovedBy)
 		}
 	}
 	for _, op := range portal.Operations {
-		row := views.PolicyRow{Operation: string(op), Value: strconv.Itoa(cur.Approvals[op])}
+		row := views.PolicyRow{Operation: string(op), Value: strconv.Itoa(cur.Approvals[op]), Min: op.MinApprovals()}
 		if raw != nil {
 			row.Value, row.Error = raw["approvals_"+string(op)], errs[string(op)]
 		}
@@ -134,23 +203,44 @@ func (h *Handlers) policyPage(c echo.Context, status int, in *requests.PolicyInp
 	if raw != nil {
 		p.PendingTTL, p.ApprovalTTL = raw["pending_ttl"], raw["approval_ttl"]
 	}
+	if p.Admins, err = h.Store.CountActiveAdmins(ctx); err != nil {
+		return err
+	}
+	changes, err := h.Store.PendingAdminChanges(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ch := range changes {
+		if ch.Kind == portal.ChangePolicy {
+			row := changeRow(ch, user(c).ID)
+			p.Pending = &row
+		}
+	}
 	return h.render(c, status, views.PolicyEditor(p))
 }
 
+// userEmail names a user for display; an unknown id shows as its number.
+func (h *Handlers) userEmail(ctx context.Context, id int64) string {
+	if u, err := h.Store.UserByID(ctx, id); err == nil {
+		return u.Email
+	}
+	return fmt.Sprintf("user #%d", id)
+}
+
 func (h *Handlers) showPolicy(c echo.Context) error {
-	return h.policyPage(c, http.StatusOK, nil, nil, nil, c.QueryParam("done"))
+	return h.policyPage(c, http.StatusOK, nil, nil, c.QueryParam("done"), "")
 }
 
 func (h *Handlers) savePolicy(c echo.Context) error {
 	raw := map[string]string{}
-	in := requests.PolicyInput{Approvals: map[portal.Operation]int{}}
+	in := portal.Policy{Approvals: map[portal.Operation]int{}}
 	errs := map[string]string{}
 	for _, op := range portal.Operations {
 		v := strings.TrimSpace(c.FormValue("approvals_" + string(op)))
 		raw["approvals_"+string(op)] = v
 		n, err := strconv.Atoi(v)
 		if err != nil {
-			errs[string(op)] = fmt.Sprintf("Enter a number from 0 to %d.", portal.MaxApprovals)
+			errs[string(op)] = fmt.Sprintf("Enter a number from %d to %d.", op.MinApprovals(), portal.MaxApprovals)
 			continue
 		}
 		in.Approvals[op] = n
@@ -169,14 +259,52 @@ func (h *Handlers) savePolicy(c echo.Context) error {
 		*f.dst = d
 	}
 	if len(errs) == 0 {
-		saved, verrs, err := h.Requests.SavePolicy(c.Request().Context(), *user(c), in)
+		ch, verrs, err := h.Auth.ProposePolicy(c.Request().Context(), *user(c), in)
 		if err != nil {
 			return err
 		}
 		if len(verrs) == 0 {
-			return c.Redirect(http.StatusSeeOther, "/admin/policy?done="+url.QueryEscape(fmt.Sprintf("Saved policy version %d.", saved.Version)))
+			return c.Redirect(http.StatusSeeOther, "/admin/policy?done="+url.QueryEscape(fmt.Sprintf(
+				"Proposed a new policy (change #%d). It takes effect when another admin approves it.", ch.ID)))
 		}
 		errs = verrs
 	}
-	return h.policyPage(c, http.StatusUnprocessableEntity, &in, raw, errs, "")
+	return h.policyPage(c, http.StatusUnprocessableEntity, raw, errs, "", "")
+}
+
+// decideChange approves or rejects (or, for its proposer, withdraws) an
+// admin change, then goes back to the page it belongs on.
+func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+		if err != nil || id <= 0 {
+			return apperr.New(apperr.NotFound, "There is no such change.")
+		}
+		ctx, me := c.Request().Context(), *user(c)
+		var ch portal.AdminChange
+		if approve {
+			ch, err = h.Auth.ApproveChange(ctx, me, id, c.FormValue("comment"))
+		} else {
+			ch, err = h.Auth.RejectChange(ctx, me, id, c.FormValue("comment"))
+		}
+		if k := apperr.KindOf(err); k == apperr.Conflict || k == apperr.Invalid {
+			status, _ := formStatus(err)
+			if ch.Kind == portal.ChangePolicy {
+				return h.policyPage(c, status, nil, nil, "", apperr.Message(err))
+			}
+			return h.usersPage(c, status, views.NewUserForm{}, nil, "", apperr.Message(err))
+		}
+		if err != nil {
+			return err
+		}
+		done := fmt.Sprintf("Change #%d %s.", ch.ID, ch.Status)
+		if ch.Status == portal.ChangeApplied {
+			done = fmt.Sprintf("Change #%d approved: it is in effect.", ch.ID)
+		}
+		page := "/admin/users"
+		if ch.Kind == portal.ChangePolicy {
+			page = "/admin/policy"
+		}
+		return c.Redirect(http.StatusSeeOther, page+"?done="+url.QueryEscape(done))
+	}
 }

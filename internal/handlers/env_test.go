@@ -183,6 +183,12 @@ func (r response) text(sel string) string {
 	return strings.TrimSpace(r.doc.Find(sel).Text())
 }
 
+// attr is the attribute name of the first element sel finds ("" if none).
+func (r response) attr(sel, name string) string {
+	v, _ := r.doc.Find(sel).First().Attr(name)
+	return v
+}
+
 func (b *browser) do(req *http.Request) response {
 	b.e.t.Helper()
 	res, err := b.c.Do(req)

@@ -211,6 +211,14 @@ func TestPermissionMatrix(t *testing.T) {
 			call: get("/admin/policy")}},
 		{echo.POST, "/admin/policy"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
 			call: func(string, bool) (string, url.Values) { return "/admin/policy", fx.policyForm() }}},
+		{echo.POST, "/admin/changes/:id/approve"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
+			call: func(string, bool) (string, url.Values) {
+				return fmt.Sprintf("/admin/changes/%d/approve", fx.change()), url.Values{}
+			}}},
+		{echo.POST, "/admin/changes/:id/reject"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
+			call: func(string, bool) (string, url.Values) {
+				return fmt.Sprintf("/admin/changes/%d/reject", fx.change()), url.Values{"comment": {"not now"}}
+			}}},
 
 		{echo.GET, "/audit"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok), call: get("/audit")}},
 		{echo.GET, "/audit/export"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok),
@@ -269,6 +277,7 @@ type matrixFixture struct {
 	browsers map[string]*browser
 	users    map[string]portal.User
 	target   portal.User // the user the admin routes change
+	admin2   portal.User // a second admin, who proposes changes
 	taskID   string
 	primary  string
 	standby  string
@@ -286,6 +295,8 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 	e.addUser("norole@example.com")
 	e.addUser("gone@example.com", auth.AllRoles...)
 	fx.target = e.addUser("target@example.com", auth.RoleRequester)
+	// A second admin proposes the changes the admin routes decide on.
+	fx.admin2 = e.addUser("admin2@example.com", auth.RoleAdmin)
 	for who, email := range roleEmails {
 		u, err := e.store.UserByEmail(context.Background(), email)
 		if err != nil {
@@ -411,6 +422,7 @@ func (fx *matrixFixture) fingerprint() map[string]string {
 		UNION ALL SELECT 'user_roles', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM user_roles t
 		UNION ALL SELECT 'requests', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM requests t
 		UNION ALL SELECT 'approvals', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM approvals t
+		UNION ALL SELECT 'admin_changes', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM admin_changes t
 		UNION ALL SELECT 'approval_policies', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM approval_policies t
 		UNION ALL SELECT 'audit_checkpoints', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM audit_checkpoints t
 		UNION ALL SELECT 'audit', md5(coalesce(string_agg(t.id::text, ',' ORDER BY t.id), '')) FROM audit_events t
@@ -499,6 +511,36 @@ func (fx *matrixFixture) newUserForm() url.Values {
 	n := fx.next()
 	return url.Values{"email": {fmt.Sprintf("new%02d@example.com", n)}, "display_name": {fmt.Sprintf("New %d", n)},
 		"password": {password}, "roles": {string(auth.RoleRequester)}}
+}
+
+// change returns a policy change the second admin proposed that still
+// waits, proposing a new one when the last was decided.
+func (fx *matrixFixture) change() int64 {
+	fx.t.Helper()
+	ctx := context.Background()
+	if cs, err := fx.e.store.PendingAdminChanges(ctx); err != nil {
+		fx.t.Fatal(err)
+	} else {
+		for _, c := range cs {
+			if c.Kind == portal.ChangePolicy {
+				return c.ID
+			}
+		}
+	}
+	p, err := fx.e.store.CurrentPolicy(ctx)
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	var id int64
+	err = fx.e.store.InTx(ctx, func(tx *db.Tx) error {
+		id, _, err = tx.ProposeAdminChange(ctx, portal.AdminChange{Kind: portal.ChangePolicy, Policy: p,
+			ProposedBy: fx.admin2.ID, ProposedAt: time.Now()})
+		return err
+	})
+	if err != nil {
+		fx.t.Fatal(err)
+	}
+	return id
 }
 
 // policyForm saves the current policy again (as a new version).

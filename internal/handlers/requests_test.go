@@ -128,7 +128,8 @@ func TestAdminManagesUsersAndPolicy(t *testing.T) {
 		t.Errorf("dropping one's own admin role: %d", r.status)
 	}
 
-	// Policy: invalid input changes nothing; a save is a new version.
+	// Policy: invalid input changes nothing; a save is a proposal that a
+	// second admin approves into a new version.
 	form := url.Values{"pending_ttl": {"72h"}, "approval_ttl": {"soon"}}
 	for _, op := range portal.Operations {
 		form.Set("approvals_"+string(op), "2")
@@ -137,19 +138,33 @@ func TestAdminManagesUsersAndPolicy(t *testing.T) {
 	if r := admin.post("/admin/policy", form); r.status != http.StatusUnprocessableEntity || r.text(`[data-testid=error-approval_ttl]`) == "" {
 		t.Errorf("bad policy: %d", r.status)
 	}
-	if p, _ := e.store.CurrentPolicy(context.Background()); p.Version != 1 {
-		t.Fatalf("a bad policy was saved as version %d", p.Version)
-	}
 	form.Set("approvals_create", "2")
 	form.Set("approval_ttl", "12h")
 	if r := admin.post("/admin/policy", form); r.status != http.StatusSeeOther {
-		t.Fatalf("save policy: %d %s", r.status, r.body)
+		t.Fatalf("propose policy: %d %s", r.status, r.body)
+	}
+	if p, _ := e.store.CurrentPolicy(context.Background()); p.Version != 1 {
+		t.Fatalf("a proposal took effect alone as version %d", p.Version)
+	}
+	page := admin.get("/admin/policy")
+	if page.text(`[data-testid=sole-admin]`) == "" || page.text(`[data-testid=admin-change]`) == "" {
+		t.Errorf("the policy page of a sole admin does not say a second admin is needed, or hides the proposal")
+	}
+	// A second admin (given the role at once by the sole admin) approves it.
+	if r := admin.post("/admin/users", url.Values{"email": {"cy@example.com"}, "display_name": {"Cy"},
+		"password": {password}, "roles": {"admin"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("second admin: %d", r.status)
+	}
+	cy := e.signedIn("cy@example.com")
+	if r := cy.post("/admin/changes/"+page.attr(`[data-testid=admin-change]`, "data-change")+"/approve", url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("approve the policy: %d %s", r.status, r.body)
 	}
 	p, _ := e.store.CurrentPolicy(context.Background())
-	if p.Version != 2 || p.Approvals["create"] != 2 || p.ApprovalTTL.Hours() != 12 || p.CreatedBy != me.ID {
+	cyUser, _ := e.store.UserByEmail(context.Background(), "cy@example.com")
+	if p.Version != 2 || p.Approvals["create"] != 2 || p.ApprovalTTL.Hours() != 12 || p.CreatedBy != me.ID || p.ApprovedBy != cyUser.ID {
 		t.Errorf("policy %+v", p)
 	}
-	if page := admin.get("/admin/policy"); !strings.Contains(page.body, "Version 2") {
-		t.Error("the policy page does not show version 2")
+	if page := admin.get("/admin/policy"); !strings.Contains(page.body, "Version 2") || !strings.Contains(page.body, "approved by cy@example.com") {
+		t.Error("the policy page does not show version 2 and who approved it")
 	}
 }

@@ -97,6 +97,8 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.POST("/admin/users/:id/active", h.setUserActive, h.require(PermAdmin))
 	app.GET("/admin/policy", h.showPolicy, h.require(PermAdmin))
 	app.POST("/admin/policy", h.savePolicy, h.require(PermAdmin))
+	app.POST("/admin/changes/:id/approve", h.decideChange(true), h.require(PermAdmin))
+	app.POST("/admin/changes/:id/reject", h.decideChange(false), h.require(PermAdmin))
 	app.GET("/audit", h.auditPage, h.require(PermViewAudit))
 	app.GET("/audit/export", h.auditExport, h.require(PermViewAudit))
 	app.POST("/audit/verify", h.verifyAudit, h.require(PermViewAllAudit))

@@ -54,7 +54,7 @@ func TestQuorum(t *testing.T) {
 	payload := []byte(`{"x":1}`)
 	r := Request{Payload: payload, PayloadSHA256: PayloadHash(payload), PolicyVersion: 2}
 	ok := func(id int64) Approval {
-		return Approval{ApproverID: id, Decision: Approve, PayloadSHA256: r.PayloadSHA256, PolicyVersion: 2, ApproverNow: true}
+		return Approval{ApproverID: id, Decision: Approve, PayloadSHA256: r.PayloadSHA256, PolicyVersion: 2, ApproverNow: true, ApproverWhenFiled: true}
 	}
 	n, err := Quorum(r, []Approval{ok(1), ok(2), {ApproverID: 3, Decision: Reject, PolicyVersion: 2},
 		{ApproverID: 4, Decision: Approve, PayloadSHA256: r.PayloadSHA256, PolicyVersion: 1}})
@@ -65,6 +65,11 @@ func TestQuorum(t *testing.T) {
 	gone.ApproverNow = false // deactivated, or no longer an approver
 	if n, err := Quorum(r, []Approval{ok(1), gone}); err != nil || n != 1 {
 		t.Errorf("quorum with an approver who is no longer one = %d, %v; want 1", n, err)
+	}
+	late := ok(7)
+	late.ApproverWhenFiled = false // made an approver after the request was filed
+	if n, err := Quorum(r, []Approval{ok(1), late}); err != nil || n != 1 {
+		t.Errorf("quorum with an approver made after filing = %d, %v; want 1", n, err)
 	}
 	tampered := ok(5)
 	tampered.PayloadSHA256 = PayloadHash([]byte("other"))

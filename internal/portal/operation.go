@@ -23,3 +23,14 @@ var Operations = []Operation{OpCreate, OpStart, OpStop, OpUpdate, OpSwitchover, 
 
 // Valid reports whether op is a known operation.
 func (op Operation) Valid() bool { return slices.Contains(Operations, op) }
+
+// MinApprovals is the fewest approvals op needs whatever the policy says.
+// Switchover, failover, recovery and delete change which side serves or
+// remove protection: one person never causes them alone.
+func (op Operation) MinApprovals() int {
+	switch op {
+	case OpSwitchover, OpFailover, OpRecovery, OpDelete:
+		return 1
+	}
+	return 0
+}

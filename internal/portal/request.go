@@ -145,6 +145,10 @@ type Approval struct {
 	// ApproverNow says whether the approver is, at the time the approval is
 	// read, an active user holding the approver role.
 	ApproverNow bool
+	// ApproverWhenFiled says whether they held the approver role since
+	// before the request was filed: an approver made afterwards does not
+	// count, so nobody can make one for a request already waiting.
+	ApproverWhenFiled bool
 }
 
 // Quorum counts the approvals that count towards r's quorum: approve
@@ -166,7 +170,7 @@ func Quorum(r Request, approvals []Approval) (int, error) {
 		if !bytes.Equal(a.PayloadSHA256, r.PayloadSHA256) {
 			return 0, fmt.Errorf("the payload is not the one %s approved: it was changed after approval", a.ApproverEmail)
 		}
-		if a.ApproverNow {
+		if a.ApproverNow && a.ApproverWhenFiled {
 			n++
 		}
 	}
@@ -179,9 +183,38 @@ type Policy struct {
 	Approvals   map[Operation]int // distinct approvals each operation needs
 	PendingTTL  time.Duration     // how long a request waits for its approvals
 	ApprovalTTL time.Duration     // how long an approval lasts unless executed
-	CreatedBy   int64
+	CreatedBy   int64             // who proposed it (0: the portal's setup)
+	ApprovedBy  int64             // the second admin who approved it (0: none was needed)
 	CreatedAt   time.Time
 }
 
 // MaxApprovals is the most approvals a policy may require for one operation.
 const MaxApprovals = 5
+
+// Required is how many approvals op needs under p: the policy's number,
+// never below the operation's floor (an older policy may be below it).
+func (p Policy) Required(op Operation) int {
+	return max(p.Approvals[op], op.MinApprovals())
+}
+
+// Validate returns what is wrong with p as a new policy, by field: the
+// operation's name, pending_ttl or approval_ttl.
+func (p Policy) Validate() map[string]string {
+	errs := map[string]string{}
+	for _, op := range Operations {
+		n, ok := p.Approvals[op]
+		switch {
+		case !ok || n < 0 || n > MaxApprovals:
+			errs[string(op)] = fmt.Sprintf("Enter a number from %d to %d.", op.MinApprovals(), MaxApprovals)
+		case n < op.MinApprovals():
+			errs[string(op)] = fmt.Sprintf("A %s needs at least %d approval: no policy lets one person do it alone.", op, op.MinApprovals())
+		}
+	}
+	if p.PendingTTL < time.Hour || p.PendingTTL > 90*24*time.Hour {
+		errs["pending_ttl"] = "A pending request may live from 1 hour to 90 days (e.g. 72h)."
+	}
+	if p.ApprovalTTL < 10*time.Minute || p.ApprovalTTL > 30*24*time.Hour {
+		errs["approval_ttl"] = "An approval may last from 10 minutes to 30 days (e.g. 24h)."
+	}
+	return errs
+}

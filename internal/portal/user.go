@@ -28,6 +28,9 @@ type User struct {
 	Active      bool
 	Roles       []Role
 	CreatedAt   time.Time
+	// ApproverSince is when u was given the approver role (zero when u
+	// does not hold it).
+	ApproverSince time.Time
 }
 
 // Has reports whether u holds role.

@@ -208,7 +208,7 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 					Operation: d.Operation, DRTaskID: d.DRTaskID, TaskName: d.TaskName, TargetKey: targetKey(d),
 					Method: d.Method, Path: d.Path, Payload: d.Payload, PayloadSHA256: portal.PayloadHash(d.Payload),
 					RequesterID: u.ID, Justification: strings.TrimSpace(d.Justification), Status: portal.StatusPending,
-					RequiredApprovals: policy.Approvals[d.Operation], PolicyVersion: policy.Version,
+					RequiredApprovals: policy.Required(d.Operation), PolicyVersion: policy.Version,
 					CreatedAt: now, ExpiresAt: now.Add(policy.PendingTTL),
 					Consequence: d.Consequence, ConfirmName: d.ConfirmName,
 				})
@@ -263,6 +263,8 @@ func CanDecide(u portal.User, r portal.Request, decided []portal.Approval, now t
 		return false, "Nobody approves their own request, whatever their roles."
 	case !u.Has(portal.RoleApprover):
 		return false, "Only approvers can approve or reject requests."
+	case u.ApproverSince.After(r.CreatedAt):
+		return false, "You became an approver after this request was filed: it is decided by people who were approvers then."
 	}
 	for _, a := range decided {
 		if a.ApproverID == u.ID {
@@ -311,7 +313,7 @@ func (s *Service) Decide(ctx context.Context, u portal.User, id int64, d portal.
 		}
 		if ok, why := CanDecide(u, r, decided, now); !ok {
 			kind := apperr.Conflict
-			if u.ID == r.RequesterID || !u.Has(portal.RoleApprover) {
+			if u.ID == r.RequesterID || !u.Has(portal.RoleApprover) || u.ApproverSince.After(r.CreatedAt) {
 				kind = apperr.Forbidden
 			}
 			return apperr.New(kind, "%s Nothing was changed.", why)
@@ -325,7 +327,7 @@ func (s *Service) Decide(ctx context.Context, u portal.User, id int64, d portal.
 		}
 		a := portal.Approval{RequestID: id, ApproverID: u.ID, ApproverEmail: u.Email, Decision: d, Comment: comment,
 			PayloadSHA256: r.PayloadSHA256, PolicyVersion: r.PolicyVersion, DecidedAt: now,
-			ApproverNow: u.Active && u.Has(portal.RoleApprover)}
+			ApproverNow: u.Active && u.Has(portal.RoleApprover), ApproverWhenFiled: !u.ApproverSince.After(r.CreatedAt)}
 		out, err = s.apply(ctx, tx, step{
 			move:   func(tx *db.Tx) (portal.Request, error) { return r, tx.InsertApproval(ctx, a) },
 			action: audit.ActionRequestDecision, outcome: audit.Success,
@@ -378,8 +380,9 @@ func (s *Service) VerifyApproval(ctx context.Context, r portal.Request) error {
 	if err != nil {
 		return err
 	}
-	if n < r.RequiredApprovals {
-		return fmt.Errorf("only %d of the %d required approvals are on record", n, r.RequiredApprovals)
+	// A request filed under an older policy below the floor still needs it.
+	if need := max(r.RequiredApprovals, r.Operation.MinApprovals()); n < need {
+		return fmt.Errorf("only %d of the %d required approvals are on record", n, need)
 	}
 	return nil
 }
@@ -658,63 +661,6 @@ func (s *Service) Refused(ctx context.Context, r portal.Request, check, reason s
 func (s *Service) Unknown(ctx context.Context, r portal.Request, detail map[string]any) error {
 	_, err := s.Store.AppendAudit(context.WithoutCancel(ctx), Event(ctx, audit.ActionRequestResult, audit.Error, r, s.Now(), detail))
 	return err
-}
-
-// PolicyInput is an admin's policy edit.
-type PolicyInput struct {
-	Approvals   map[portal.Operation]int
-	PendingTTL  time.Duration
-	ApprovalTTL time.Duration
-}
-
-// Validate returns what is wrong with the input, by field.
-func (in PolicyInput) Validate() map[string]string {
-	errs := map[string]string{}
-	for _, op := range portal.Operations {
-		n, ok := in.Approvals[op]
-		if !ok || n < 0 || n > portal.MaxApprovals {
-			errs[string(op)] = fmt.Sprintf("Enter a number from 0 (no approval) to %d.", portal.MaxApprovals)
-		}
-	}
-	if in.PendingTTL < time.Hour || in.PendingTTL > 90*24*time.Hour {
-		errs["pending_ttl"] = "A pending request may live from 1 hour to 90 days (e.g. 72h)."
-	}
-	if in.ApprovalTTL < 10*time.Minute || in.ApprovalTTL > 30*24*time.Hour {
-		errs["approval_ttl"] = "An approval may last from 10 minutes to 30 days (e.g. 24h)."
-	}
-	return errs
-}
-
-// SavePolicy stores a new policy version; only admins may.
-func (s *Service) SavePolicy(ctx context.Context, u portal.User, in PolicyInput) (portal.Policy, map[string]string, error) {
-	if !u.Has(portal.RoleAdmin) {
-		return portal.Policy{}, nil, apperr.New(apperr.Forbidden, "Only admins can change the approval policy.")
-	}
-	if errs := in.Validate(); len(errs) > 0 {
-		return portal.Policy{}, errs, nil
-	}
-	var out portal.Policy
-	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
-		old, err := tx.CurrentPolicy(ctx)
-		if err != nil {
-			return err
-		}
-		out, err = tx.InsertPolicy(ctx, portal.Policy{Approvals: in.Approvals, PendingTTL: in.PendingTTL,
-			ApprovalTTL: in.ApprovalTTL, CreatedBy: u.ID, CreatedAt: s.Now()})
-		if err != nil {
-			return err
-		}
-		e := audit.FromContext(ctx, audit.ActionPolicyUpdated, audit.Success)
-		e.OccurredAt = s.Now()
-		e.SubjectType, e.SubjectID = "policy", fmt.Sprint(out.Version)
-		e.Detail = audit.Detail(map[string]any{
-			"from": map[string]any{"version": old.Version, "approvals": old.Approvals, "pending_ttl": old.PendingTTL.String(), "approval_ttl": old.ApprovalTTL.String()},
-			"to":   map[string]any{"version": out.Version, "approvals": out.Approvals, "pending_ttl": out.PendingTTL.String(), "approval_ttl": out.ApprovalTTL.String()},
-		})
-		_, err = tx.AppendAudit(ctx, e)
-		return err
-	})
-	return out, nil, err
 }
 
 func confirmedName(d portal.Decision, r portal.Request) string {

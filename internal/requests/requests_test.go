@@ -45,7 +45,9 @@ func (f *fixture) advance(d time.Duration) {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	store := db.New(testdb.New(t))
-	f := &fixture{store: store, now: time.Now().UTC().Truncate(time.Second), users: map[string]portal.User{}}
+	// The clock starts after the accounts below are made: their roles date
+	// from then, and an approver counts only on requests filed later.
+	f := &fixture{store: store, now: time.Now().UTC().Truncate(time.Second).Add(2 * time.Second), users: map[string]portal.User{}}
 	// The real outbox, with nothing working the queue: the tests count the
 	// jobs it holds.
 	q, err := jobs.NewOutbox(store.Pool(), jobs.OutboxConfig{})
@@ -68,6 +70,22 @@ func newFixture(t *testing.T) *fixture {
 		}
 	}
 	return f
+}
+
+// setPolicy stores a new policy version directly (the two-admin approval
+// of policy changes is tested with the admin service).
+func (f *fixture) setPolicy(t *testing.T, approvals map[portal.Operation]int) portal.Policy {
+	t.Helper()
+	var p portal.Policy
+	err := f.store.InTx(context.Background(), func(tx *db.Tx) (err error) {
+		p, err = tx.InsertPolicy(context.Background(), portal.Policy{Approvals: approvals, PendingTTL: 72 * time.Hour,
+			ApprovalTTL: 24 * time.Hour, CreatedBy: f.users["admin"].ID, CreatedAt: f.clock()})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func (f *fixture) file(t *testing.T, who, name string) portal.Request {
@@ -143,10 +161,7 @@ func TestConcurrentApprovalsExecuteOnce(t *testing.T) {
 			for _, op := range portal.Operations {
 				approvals[op] = 2
 			}
-			if _, errs, err := f.svc.SavePolicy(f.as("admin"), f.users["admin"], requests.PolicyInput{
-				Approvals: approvals, PendingTTL: 72 * time.Hour, ApprovalTTL: 24 * time.Hour}); err != nil || len(errs) > 0 {
-				t.Fatal(err, errs)
-			}
+			f.setPolicy(t, approvals)
 		}
 		for i := 0; i < 20; i++ {
 			r := f.file(t, "req", fmt.Sprintf("dr_race_%d_%d", required, i))
@@ -291,26 +306,17 @@ func TestPendingRequestsExpire(t *testing.T) {
 func TestPolicyIsVersionedAndZeroMeansApprovedOnFiling(t *testing.T) {
 	f := newFixture(t)
 	old := f.file(t, "req", "dr_v1")
-	in := requests.PolicyInput{Approvals: map[portal.Operation]int{}, PendingTTL: time.Hour, ApprovalTTL: time.Hour}
+	approvals := map[portal.Operation]int{}
 	for _, op := range portal.Operations {
-		in.Approvals[op] = 1
+		approvals[op] = 1
 	}
-	in.Approvals[portal.OpCreate] = 0
-	if _, _, err := f.svc.SavePolicy(f.as("a1"), f.users["a1"], in); apperr.KindOf(err) != apperr.Forbidden {
-		t.Errorf("policy change by a non-admin: %v", err)
-	}
-	bad := in
-	bad.Approvals = map[portal.Operation]int{portal.OpCreate: 9}
-	if _, errs, err := f.svc.SavePolicy(f.as("admin"), f.users["admin"], bad); err != nil || errs[string(portal.OpCreate)] == "" || errs[string(portal.OpStart)] == "" {
-		t.Errorf("bad policy: %v %v", errs, err)
-	}
-	p, errs, err := f.svc.SavePolicy(f.as("admin"), f.users["admin"], in)
-	if err != nil || len(errs) > 0 || p.Version != 2 {
-		t.Fatalf("save: %+v %v %v", p, errs, err)
+	approvals[portal.OpCreate] = 0
+	if p := f.setPolicy(t, approvals); p.Version < 2 {
+		t.Fatalf("saved as version %d", p.Version)
 	}
 	r := f.file(t, "req", "dr_v2")
-	if r.PolicyVersion != 2 || r.Status != portal.StatusApproved || f.jobsFor(t, r.ID) != 1 {
-		t.Errorf("under policy 2: version %d, status %s, %d jobs", r.PolicyVersion, r.Status, f.jobsFor(t, r.ID))
+	if r.PolicyVersion < 2 || r.Status != portal.StatusApproved || f.jobsFor(t, r.ID) != 1 {
+		t.Errorf("under the new policy: version %d, status %s, %d jobs", r.PolicyVersion, r.Status, f.jobsFor(t, r.ID))
 	}
 	got, _ := f.store.Request(context.Background(), old.ID)
 	if got.PolicyVersion != 1 || got.RequiredApprovals != 1 || got.Status != portal.StatusPending {
@@ -328,10 +334,7 @@ func TestOnlyActiveApproversCount(t *testing.T) {
 	for _, op := range portal.Operations {
 		two[op] = 2
 	}
-	if _, errs, err := f.svc.SavePolicy(f.as("admin"), f.users["admin"], requests.PolicyInput{Approvals: two,
-		PendingTTL: 72 * time.Hour, ApprovalTTL: 24 * time.Hour}); err != nil || len(errs) > 0 {
-		t.Fatal(errs, err)
-	}
+	f.setPolicy(t, two)
 	r := f.file(t, "req", "dr_quorum1")
 	if _, err := f.decide("a1", r, portal.Approve, ""); err != nil {
 		t.Fatal(err)
@@ -359,5 +362,37 @@ func TestOnlyActiveApproversCount(t *testing.T) {
 	}
 	if err := f.svc.VerifyApproval(ctx, got); err == nil || !strings.Contains(err.Error(), "1 of the 2") {
 		t.Errorf("the quorum before the call, a2 deactivated: %v", err)
+	}
+}
+
+// TestAPolicyBelowTheFloorStillNeedsAnApproval: a stored policy from before
+// the floor (0 for failover and delete) does not let a failover or delete
+// be approved on filing, nor run with no approval on record.
+func TestAPolicyBelowTheFloorStillNeedsAnApproval(t *testing.T) {
+	f := newFixture(t)
+	zero := map[portal.Operation]int{}
+	for _, op := range portal.Operations {
+		zero[op] = 0
+	}
+	f.setPolicy(t, zero)
+	for _, op := range []portal.Operation{portal.OpSwitchover, portal.OpFailover, portal.OpRecovery, portal.OpDelete} {
+		r, err := f.svc.File(f.as("req"), f.users["req"], requests.Draft{Operation: op, DRTaskID: "task-" + string(op),
+			TaskName: "dr_floor", Method: "POST", Path: "/v2/p/disaster-recovery/task-" + string(op) + "/x",
+			Payload: []byte(`{}`), Justification: "drill"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != portal.StatusPending || r.RequiredApprovals != 1 || f.jobsFor(t, r.ID) != 0 {
+			t.Errorf("%s under a policy of 0: %s, needs %d, %d jobs", op, r.Status, r.RequiredApprovals, f.jobsFor(t, r.ID))
+		}
+		r.RequiredApprovals = 0 // as a request filed before the floor
+		if err := f.svc.VerifyApproval(context.Background(), r); err == nil {
+			t.Errorf("%s runs with no approval on record", op)
+		}
+	}
+	start, err := f.svc.File(f.as("req"), f.users["req"], requests.Draft{Operation: portal.OpStart, DRTaskID: "task-start",
+		TaskName: "dr_floor", Method: "POST", Path: "/v2/p/disaster-recovery/task-start/start", Payload: []byte(`{}`), Justification: "drill"})
+	if err != nil || start.Status != portal.StatusApproved {
+		t.Errorf("a start under a policy of 0 is still approved on filing: %s %v", start.Status, err)
 	}
 }

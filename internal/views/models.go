@@ -361,6 +361,21 @@ type UsersPage struct {
 	Errors map[string]string
 	Flash  string
 	Error  string
+	// Admins is how many active admins there are: with one, role grants
+	// take effect at once; with more, a second admin approves them.
+	Admins int
+	// Changes are the role grants waiting for a second admin.
+	Changes []ChangeRow
+}
+
+// ChangeRow is an admin change waiting for a second admin.
+type ChangeRow struct {
+	ID         string
+	Summary    string   // what it does, in a sentence
+	Lines      []string // details (a policy's differences)
+	ProposedBy string
+	ProposedAt string
+	Mine       bool // proposed by the viewer: they may withdraw it, not approve it
 }
 
 // UserRow is one account.
@@ -397,12 +412,18 @@ type PolicyPage struct {
 	ApprovalTTL string
 	Errors      map[string]string
 	Flash       string
+	Error       string
+	// Admins is how many active admins there are: a policy change waits
+	// for a second one.
+	Admins  int
+	Pending *ChangeRow // the policy change waiting for a second admin
 }
 
 // PolicyRow is one operation's number of approvals.
 type PolicyRow struct {
 	Operation string
 	Value     string
+	Min       int // the floor no policy may go below
 	Error     string
 }
 

@@ -1,0 +1,179 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"drportal/internal/auth"
+	"drportal/internal/portal"
+)
+
+// TestRoleGrantsWaitForASecondAdmin: with two admins, a role one admin
+// gives (to a new account or an existing one) takes effect only when the
+// other approves it; the proposer cannot approve their own; roles taken
+// away go at once.
+func TestRoleGrantsWaitForASecondAdmin(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.addUser("admin2@example.com", auth.RoleAdmin)
+	a, b := e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
+
+	if r := a.post("/admin/users", url.Values{"email": {"eve@example.com"}, "display_name": {"Eve"},
+		"password": {password}, "roles": {"approver", "requester"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	eve, err := e.store.UserByEmail(ctx, "eve@example.com")
+	if err != nil || len(eve.Roles) != 0 {
+		t.Fatalf("a new account's roles took effect on one admin's word: %+v %v", eve.Roles, err)
+	}
+	target := e.addUser("dan@example.com", auth.RoleRequester)
+	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", target.ID), url.Values{"roles": {"requester", "approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("grant: %d", r.status)
+	}
+	if dan, _ := e.store.UserByID(ctx, target.ID); dan.Has(auth.RoleApprover) {
+		t.Fatal("a role grant took effect on one admin's word")
+	}
+	changes, err := e.store.PendingAdminChanges(ctx)
+	if err != nil || len(changes) != 2 {
+		t.Fatalf("waiting changes: %+v %v", changes, err)
+	}
+	danChange := changes[1]
+	if danChange.UserID != target.ID {
+		danChange = changes[0]
+	}
+	// The proposer sees the change but cannot approve it.
+	page := a.get("/admin/users")
+	if page.doc.Find(`[data-testid=admin-change] [data-testid=withdraw-change]`).Length() != 2 ||
+		page.doc.Find(`[data-testid=approve-change]`).Length() != 0 {
+		t.Error("the proposer is offered to approve their own change")
+	}
+	if r := a.post(fmt.Sprintf("/admin/changes/%d/approve", danChange.ID), url.Values{}); r.status != http.StatusForbidden {
+		t.Errorf("the proposer approved their own change: %d", r.status)
+	}
+	if r := b.post(fmt.Sprintf("/admin/changes/%d/reject", danChange.ID), url.Values{}); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("a rejection without a reason: %d", r.status)
+	}
+	if r := b.post(fmt.Sprintf("/admin/changes/%d/approve", danChange.ID), url.Values{"comment": {"on call from Monday"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("second admin approves: %d %s", r.status, r.body)
+	}
+	dan, _ := e.store.UserByID(ctx, target.ID)
+	if !dan.Has(auth.RoleApprover) || !dan.Has(auth.RoleRequester) {
+		t.Errorf("after the second admin's approval: %v", dan.Roles)
+	}
+	if r := b.post(fmt.Sprintf("/admin/changes/%d/approve", danChange.ID), url.Values{}); r.status != http.StatusConflict {
+		t.Errorf("a change applied twice: %d", r.status)
+	}
+	applied := e.events("user.roles_changed")
+	last := applied[len(applied)-1]
+	if last.SubjectID != "dan@example.com" || !strings.Contains(string(last.Detail), `"approved_by":"admin2@example.com"`) ||
+		!strings.Contains(string(last.Detail), `"proposed_by":"admin@example.com"`) {
+		t.Errorf("the grant's audit event does not name both admins: %s", last.Detail)
+	}
+	// Taking a role away needs nobody else.
+	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", target.ID), url.Values{"roles": {"requester"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("remove: %d", r.status)
+	}
+	if dan, _ := e.store.UserByID(ctx, target.ID); dan.Has(auth.RoleApprover) {
+		t.Error("a removal waited for a second admin")
+	}
+	// Eve's grant is withdrawn by its proposer and never takes effect.
+	var eveChange portal.AdminChange
+	changes, _ = e.store.PendingAdminChanges(ctx)
+	for _, c := range changes {
+		if c.UserID == eve.ID {
+			eveChange = c
+		}
+	}
+	if r := a.post(fmt.Sprintf("/admin/changes/%d/reject", eveChange.ID), url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d", r.status)
+	}
+	if r := b.post(fmt.Sprintf("/admin/changes/%d/approve", eveChange.ID), url.Values{}); r.status != http.StatusConflict {
+		t.Errorf("a withdrawn change was approved: %d", r.status)
+	}
+	if len(e.events("change.proposed")) != 2 || len(e.events("change.withdrawn")) != 1 {
+		t.Errorf("proposals %d, withdrawals %d", len(e.events("change.proposed")), len(e.events("change.withdrawn")))
+	}
+}
+
+// TestASoleAdminSaysSoAndTheirGrantsAreMarked: with one admin, a grant
+// takes effect at once (how the second admin comes to be) and its audit
+// event says a sole admin made it; the pages say so and show the way to a
+// second admin.
+func TestASoleAdminSaysSoAndTheirGrantsAreMarked(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+	for _, page := range []string{"/admin/users", "/admin/policy"} {
+		if r := admin.get(page); !strings.Contains(r.text(`[data-testid=sole-admin]`), "only active admin") {
+			t.Errorf("%s does not say the admin is the only one", page)
+		}
+	}
+	target := e.addUser("dan@example.com", auth.RoleRequester)
+	if r := admin.post(fmt.Sprintf("/admin/users/%d/roles", target.ID), url.Values{"roles": {"requester", "approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("grant: %d", r.status)
+	}
+	if dan, _ := e.store.UserByID(context.Background(), target.ID); !dan.Has(auth.RoleApprover) {
+		t.Fatal("a sole admin's grant waits for an admin who does not exist")
+	}
+	ev := e.events("user.roles_changed")
+	if len(ev) != 1 || !strings.Contains(string(ev[0].Detail), `"sole_admin":true`) {
+		t.Errorf("the grant is not marked as a sole admin's: %+v", ev)
+	}
+}
+
+// TestNoPolicyLetsOnePersonDoAHighRiskOperation: switchover, failover,
+// recovery and delete need an approval whatever an admin proposes.
+func TestNoPolicyLetsOnePersonDoAHighRiskOperation(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+	form := url.Values{"pending_ttl": {"72h"}, "approval_ttl": {"24h"}}
+	for _, op := range portal.Operations {
+		form.Set("approvals_"+string(op), "0")
+	}
+	r := admin.post("/admin/policy", form)
+	if r.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a policy of no approvals: %d", r.status)
+	}
+	for _, op := range []string{"switchover", "failover", "recovery", "delete"} {
+		if !strings.Contains(r.body, "A "+op+" needs at least 1 approval") {
+			t.Errorf("no floor message for %s", op)
+		}
+	}
+	if cs, _ := e.store.PendingAdminChanges(context.Background()); len(cs) != 0 {
+		t.Errorf("a refused policy was proposed: %+v", cs)
+	}
+}
+
+// TestAnApproverMadeAfterFilingCannotApproveIt: an account made an
+// approver after a request was filed cannot decide it, does not see it as
+// awaiting them, and would not count towards its quorum.
+func TestAnApproverMadeAfterFilingCannotApproveIt(t *testing.T) {
+	e := newEnv(t)
+	req := e.signedIn("req@example.com")
+	primary, standby := req.formPair()
+	id := e.fileCreate(req, validForm(primary, standby))
+
+	// The sole admin makes a new approver: at once, but too late for this request.
+	admin := e.signedIn("admin@example.com")
+	if r := admin.post("/admin/users", url.Values{"email": {"late@example.com"}, "display_name": {"Late"},
+		"password": {password}, "roles": {"approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d", r.status)
+	}
+	late := e.signedIn("late@example.com")
+	if r := late.get("/requests?tab=awaiting"); r.doc.Find(`[data-testid=request-row]`).Length() != 0 {
+		t.Error("the request awaits an approver made after it was filed")
+	}
+	if r := e.decide(late, id, "approve", ""); r.status != http.StatusForbidden || !strings.Contains(r.body, "after this request was filed") {
+		t.Errorf("an approver made after filing decided: %d", r.status)
+	}
+	if got, _ := e.store.Request(context.Background(), id); got.Status != portal.StatusPending {
+		t.Errorf("request is %s", got.Status)
+	}
+	// One who was an approver when it was filed can.
+	if r := e.decide(admin, id, "approve", ""); r.status != http.StatusSeeOther {
+		t.Errorf("an approver from before: %d", r.status)
+	}
+}
