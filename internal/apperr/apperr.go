@@ -48,6 +48,11 @@ type Error struct {
 	Kind    Kind
 	Message string // shown to the user
 	Err     error  // the cause, for logs; never shown
+	// Denial, when set, marks a refusal the audit log records as a denied
+	// action, with this short fixed reason (e.g. "self-approval"). Every
+	// Forbidden error is a denial; Deny marks a refusal of another kind (a
+	// stale approval is a Conflict).
+	Denial string
 }
 
 func (e *Error) Error() string {
@@ -67,6 +72,29 @@ func New(k Kind, format string, args ...any) error {
 // Wrap returns an error of kind k with a user-facing message and a cause.
 func Wrap(k Kind, cause error, format string, args ...any) error {
 	return &Error{Kind: k, Message: fmt.Sprintf(format, args...), Err: cause}
+}
+
+// Deny returns an error of kind k that the audit log records as a denied
+// action, for reason: a short fixed text, never user input.
+func Deny(k Kind, reason, format string, args ...any) error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...), Denial: reason}
+}
+
+// DenialOf returns why err is a denied action, and whether it is one: an
+// error made by Deny, or any Forbidden error (reason "forbidden" when it
+// names none).
+func DenialOf(err error) (string, bool) {
+	var e *Error
+	if !errors.As(err, &e) {
+		return "", false
+	}
+	switch {
+	case e.Denial != "":
+		return e.Denial, true
+	case e.Kind == Forbidden:
+		return "forbidden", true
+	}
+	return "", false
 }
 
 // KindOf returns the kind of the first *Error in err's chain, or Internal.

@@ -8,6 +8,12 @@ const (
 	ActionSignInFailed = "auth.signin.failed"
 	ActionSignOut      = "auth.signout"
 
+	// A refused action (a 403, a refused decision or cancellation, a CSRF
+	// failure): the first of its kind per actor, route and minute, then
+	// one summary with the minute's count (see Denial).
+	ActionAccessDenied         = "access.denied"
+	ActionAccessDeniedRepeated = "access.denied.repeated"
+
 	ActionUserBootstrap   = "user.bootstrap"
 	ActionUserCreated     = "user.created"
 	ActionUserRoles       = "user.roles_changed"
@@ -57,6 +63,7 @@ type ActionGroup struct {
 // offers them. A test keeps it equal to the constants above.
 var Catalogue = []ActionGroup{
 	{"auth", []string{ActionSignIn, ActionSignInFailed, ActionSignOut}},
+	{"access", []string{ActionAccessDenied, ActionAccessDeniedRepeated}},
 	{"user", []string{ActionUserBootstrap, ActionUserCreated, ActionUserRoles, ActionUserDeactivated, ActionUserReactivated}},
 	{"policy", []string{ActionPolicyUpdated}},
 	{"change", []string{ActionChangeProposed, ActionChangeRejected, ActionChangeWithdrawn}},

@@ -1,0 +1,121 @@
+package audit
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Reasons a denied action is recorded with: short fixed texts, never user
+// input, so a reason can neither carry a secret nor grow without bound.
+const (
+	ReasonForbidden     = "forbidden"       // a refusal that names no reason of its own (apperr.DenialOf says it)
+	ReasonRole          = "role"            // the user's roles do not allow it
+	ReasonSelfApproval  = "self-approval"   // deciding one's own request
+	ReasonNotApprover   = "not-approver"    // deciding without the approver role
+	ReasonStaleHash     = "stale-hash"      // deciding on a payload other than the one shown
+	ReasonNotRequester  = "not-requester"   // cancelling someone else's request
+	ReasonCSRFMissing   = "csrf-missing"    // a form posted without its CSRF token
+	ReasonCSRFInvalid   = "csrf-invalid"    // a form posted with a wrong CSRF token
+	ReasonCSRFCrossSite = "csrf-cross-site" // a form posted from another site
+)
+
+// Anonymous is the actor of a request made without a session.
+var Anonymous = Actor{Name: "anonymous"}
+
+// Bounds of a denial's fields: whatever a client sends, a denied event and
+// its counting row stay small.
+const (
+	maxDeniedRoute = 200
+	maxDeniedID    = 64
+	maxDeniedIP    = 64
+	maxDeniedShort = 32 // method, reason
+)
+
+// Denial is one refused action as the audit log records it: who (a user,
+// or someone not signed in, known by address), the route's pattern (never
+// the URL as sent, which could hold anything) and method, the route's :id
+// parameter, and the reason. It never holds a form value or a token.
+type Denial struct {
+	At            time.Time
+	Actor         Actor  // the signed-in user, or Anonymous
+	IP            string // the client's address, as the portal decides it
+	Method        string
+	Route         string // e.g. /requests/:id/decide
+	ID            string // the route's :id parameter, if it has one
+	Reason        string // one of the Reason constants
+	CorrelationID string
+}
+
+// Bounded returns d with every field cut to its bound.
+func (d Denial) Bounded() Denial {
+	d.Method = truncate(d.Method, maxDeniedShort)
+	d.Reason = truncate(d.Reason, maxDeniedShort)
+	d.Route = truncate(d.Route, maxDeniedRoute)
+	d.ID = truncate(d.ID, maxDeniedID)
+	d.IP = truncate(d.IP, maxDeniedIP)
+	return d
+}
+
+// Key is whom a denial is counted against: the user, or for someone not
+// signed in, their address.
+func (d Denial) Key() string {
+	if d.Actor.ID != 0 {
+		return "user:" + strconv.FormatInt(d.Actor.ID, 10)
+	}
+	return "ip:" + d.IP
+}
+
+// Minute is the minute a denial is counted in.
+func (d Denial) Minute() time.Time { return d.At.UTC().Truncate(time.Minute) }
+
+// Event is the audit event of a denial: the first of its kind (actor,
+// method, route, reason) in its minute. Further ones in that minute are
+// only counted, and a DeniedRun's event gives their total once the minute
+// has closed.
+func (d Denial) Event() Event {
+	detail := map[string]any{"method": d.Method, "route": d.Route, "reason": d.Reason, "ip": d.IP,
+		"minute": d.Minute().Format(time.RFC3339)}
+	if d.ID != "" {
+		detail["id"] = d.ID
+	}
+	return Event{OccurredAt: d.At, Actor: d.Actor, Action: ActionAccessDenied, CorrelationID: d.CorrelationID,
+		Outcome: Denied, Detail: Detail(detail)}
+}
+
+// DeniedRun is the denials of one kind (actor, method, route, reason) in
+// one minute: the first one, how many there were, and when.
+type DeniedRun struct {
+	First     Denial
+	Count     int64
+	FirstSeen time.Time
+	LastSeen  time.Time
+}
+
+// Event is the summary of a closed minute that held more than one denial
+// of a kind: count is the minute's total, the first (audited at once)
+// included; repeats are those audited only here. It takes the first
+// denial's actor and correlation id, so it sits next to that event in the
+// actor's history and the request's trail.
+func (r DeniedRun) Event(at time.Time) Event {
+	d := r.First
+	detail := map[string]any{"method": d.Method, "route": d.Route, "reason": d.Reason, "ip": d.IP,
+		"minute": d.Minute().Format(time.RFC3339), "count": r.Count, "repeats": r.Count - 1,
+		"first_seen": r.FirstSeen.UTC().Format(time.RFC3339Nano), "last_seen": r.LastSeen.UTC().Format(time.RFC3339Nano)}
+	return Event{OccurredAt: at, Actor: d.Actor, Action: ActionAccessDeniedRepeated, CorrelationID: d.CorrelationID,
+		Outcome: Denied, Detail: Detail(detail)}
+}
+
+// truncate cuts s to at most n bytes without splitting a character, and
+// drops invalid UTF-8.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		i := n
+		for i > 0 && !utf8.RuneStart(s[i]) {
+			i--
+		}
+		s = s[:i]
+	}
+	return strings.ToValidUTF8(s, "")
+}
