@@ -10,15 +10,16 @@ import (
 // Reasons a denied action is recorded with: short fixed texts, never user
 // input, so a reason can neither carry a secret nor grow without bound.
 const (
-	ReasonForbidden     = "forbidden"       // a refusal that names no reason of its own (apperr.DenialOf says it)
-	ReasonRole          = "role"            // the user's roles do not allow it
-	ReasonSelfApproval  = "self-approval"   // deciding one's own request
-	ReasonNotApprover   = "not-approver"    // deciding without the approver role
-	ReasonStaleHash     = "stale-hash"      // deciding on a payload other than the one shown
-	ReasonNotRequester  = "not-requester"   // cancelling someone else's request
-	ReasonCSRFMissing   = "csrf-missing"    // a form posted without its CSRF token
-	ReasonCSRFInvalid   = "csrf-invalid"    // a form posted with a wrong CSRF token
-	ReasonCSRFCrossSite = "csrf-cross-site" // a form posted from another site
+	ReasonForbidden           = "forbidden"             // a refusal that names no reason of its own (apperr.DenialOf says it)
+	ReasonRole                = "role"                  // the user's roles do not allow it
+	ReasonSelfApproval        = "self-approval"         // deciding one's own request
+	ReasonNotApprover         = "not-approver"          // deciding without the approver role
+	ReasonApproverAfterFiling = "approver-after-filing" // deciding a request filed before one became an approver
+	ReasonStaleHash           = "stale-hash"            // deciding on a payload other than the one shown
+	ReasonNotRequester        = "not-requester"         // cancelling someone else's request
+	ReasonCSRFMissing         = "csrf-missing"          // a form posted without its CSRF token
+	ReasonCSRFInvalid         = "csrf-invalid"          // a form posted with a wrong CSRF token
+	ReasonCSRFCrossSite       = "csrf-cross-site"       // a form posted from another site
 )
 
 // Anonymous is the actor of a request made without a session.

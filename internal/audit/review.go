@@ -182,7 +182,7 @@ type ArchiveResult struct {
 // is not archived (it would hide the evidence).
 func (s *Service) Archive(ctx context.Context, by Archivist, olderThan time.Duration) (ArchiveResult, error) {
 	if !by.Admin {
-		return ArchiveResult{}, apperr.New(apperr.Forbidden, "Only admins archive audit history.")
+		return ArchiveResult{}, apperr.Deny(apperr.Forbidden, ReasonRole, "Only admins archive audit history.")
 	}
 	if olderThan < 24*time.Hour {
 		return ArchiveResult{}, apperr.New(apperr.Invalid, "Archive events older than a day at least.")

@@ -55,6 +55,7 @@ func headingOf(k apperr.Kind) string {
 // with what to do next, not an error page, and htmx swaps it (it swaps no
 // 5xx). A dependency's failure is therefore 424 Failed Dependency. Other
 // kinds (not found, not signed in, internal) go to the error page.
+// Handlers call it through shownAgain, which first audits a refusal.
 func formStatus(err error) (int, bool) {
 	switch k := apperr.KindOf(err); k {
 	case apperr.Invalid, apperr.Conflict, apperr.Forbidden, apperr.TooMany:

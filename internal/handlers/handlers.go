@@ -167,6 +167,7 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 	default:
 		k := apperr.KindOf(err)
 		status, heading = statusOf(k), headingOf(k)
+		h.auditDenial(c, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) && status == http.StatusInternalServerError {
 		status, heading, msg = http.StatusServiceUnavailable, "Temporarily unavailable", "The request took too long and was stopped. Please try again."

@@ -341,7 +341,7 @@ func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, ac
 	status := http.StatusOK
 	if actionErr != nil {
 		var ok bool
-		if status, ok = formStatus(actionErr); !ok {
+		if status, ok = h.shownAgain(c, actionErr); !ok {
 			return actionErr
 		}
 	}

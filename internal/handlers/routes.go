@@ -48,7 +48,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 	e.GET(static.Prefix+"*", echo.WrapHandler(h.Assets))
 
 	app := e.Group("",
-		middleware.CSRFWithConfig(middleware.CSRFConfig{
+		h.csrf(middleware.CSRFWithConfig(middleware.CSRFConfig{
 			TokenLookup:    "header:X-CSRF-Token,form:_csrf",
 			CookieName:     csrfCookie,
 			CookiePath:     "/",
@@ -56,7 +56,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 			CookieSecure:   h.Config.SecureCookies(),
 			CookieSameSite: http.SameSiteLaxMode,
 			ContextKey:     ctxCSRF,
-		}),
+		})),
 		h.loadSession,
 		h.auditContext,
 		noStore,
@@ -232,7 +232,7 @@ func (h *Handlers) auditContext(next echo.HandlerFunc) echo.HandlerFunc {
 		if u := user(c); u != nil {
 			ctx = audit.WithActor(ctx, audit.Actor{ID: u.ID, Name: u.Email})
 		} else {
-			ctx = audit.WithActor(ctx, audit.Actor{Name: "anonymous"})
+			ctx = audit.WithActor(ctx, audit.Anonymous)
 		}
 		c.SetRequest(c.Request().WithContext(ctx))
 		return next(c)
@@ -288,7 +288,8 @@ func Allowed(u *portal.User, p Permission) bool {
 	return false
 }
 
-// require refuses a route to users without permission p.
+// require refuses a route to users without permission p. The refusal is
+// audited as a denied action (handleError), whatever the method.
 func (h *Handlers) require(p Permission) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -297,7 +298,7 @@ func (h *Handlers) require(p Permission) echo.MiddlewareFunc {
 				return apperr.New(apperr.Unauthenticated, "Please sign in.")
 			}
 			if !Allowed(u, p) {
-				return apperr.New(apperr.Forbidden, "Your roles (%v) do not allow this.", u.Roles)
+				return apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Your roles (%v) do not allow this.", u.Roles)
 			}
 			return next(c)
 		}

@@ -168,7 +168,7 @@ func (h *Handlers) createTask(c echo.Context) error {
 	ctx := c.Request().Context()
 	plan, errs, err := h.Tasks.PrepareCreate(ctx, f)
 	if err != nil {
-		status, ok := formStatus(err)
+		status, ok := h.shownAgain(c, err)
 		if !ok {
 			return err
 		}

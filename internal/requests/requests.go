@@ -190,7 +190,7 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 		return portal.Request{}, apperr.New(apperr.Invalid, "Unknown operation %q.", d.Operation)
 	}
 	if !u.Has(portal.RoleRequester) {
-		return portal.Request{}, apperr.New(apperr.Forbidden, "Only requesters can file requests.")
+		return portal.Request{}, apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Only requesters can file requests.")
 	}
 	if msg := CheckJustification(d.Justification); msg != "" {
 		return portal.Request{}, apperr.New(apperr.Invalid, "%s", msg)
@@ -312,17 +312,23 @@ func (s *Service) Decide(ctx context.Context, u portal.User, id int64, d portal.
 			return err
 		}
 		if ok, why := CanDecide(u, r, decided, now); !ok {
-			kind := apperr.Conflict
-			if u.ID == r.RequesterID || !u.Has(portal.RoleApprover) || u.ApproverSince.After(r.CreatedAt) {
-				kind = apperr.Forbidden
+			switch {
+			case u.ID == r.RequesterID:
+				return apperr.Deny(apperr.Forbidden, audit.ReasonSelfApproval, "%s Nothing was changed.", why)
+			case !u.Has(portal.RoleApprover):
+				return apperr.Deny(apperr.Forbidden, audit.ReasonNotApprover, "%s Nothing was changed.", why)
+			case u.ApproverSince.After(r.CreatedAt):
+				return apperr.Deny(apperr.Forbidden, audit.ReasonApproverAfterFiling, "%s Nothing was changed.", why)
 			}
-			return apperr.New(kind, "%s Nothing was changed.", why)
+			return apperr.New(apperr.Conflict, "%s Nothing was changed.", why)
 		}
 		if d == portal.Approve && r.ConfirmName != "" && strings.TrimSpace(confirm) != r.ConfirmName {
 			return apperr.New(apperr.Invalid, "Type the name of the affected cluster, %s, exactly, to approve. Nothing was changed.", r.ConfirmName)
 		}
 		if !strings.EqualFold(seenHash, hex.EncodeToString(r.PayloadSHA256)) {
-			return apperr.New(apperr.Conflict, "The request is not what you were shown (payload hash %s, you saw %s). Reload it and decide again. Nothing was changed.",
+			// A conflict, but also a refusal the audit log records: an
+			// approval of something other than what is on record.
+			return apperr.Deny(apperr.Conflict, audit.ReasonStaleHash, "The request is not what you were shown (payload hash %s, you saw %s). Reload it and decide again. Nothing was changed.",
 				short(hex.EncodeToString(r.PayloadSHA256)), short(seenHash))
 		}
 		a := portal.Approval{RequestID: id, ApproverID: u.ID, ApproverEmail: u.Email, Decision: d, Comment: comment,
@@ -420,7 +426,7 @@ func (s *Service) Check(ctx context.Context, u portal.User, id int64) (portal.Re
 		return portal.Request{}, err
 	}
 	if !u.Has(portal.RoleRequester) && !u.Has(portal.RoleApprover) {
-		return portal.Request{}, apperr.New(apperr.Forbidden, "Only requesters and approvers can ask for a live check.")
+		return portal.Request{}, apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Only requesters and approvers can ask for a live check.")
 	}
 	if !CanCheck(u, r, now) {
 		return portal.Request{}, apperr.New(apperr.Conflict, "Request #%d is %s: there are no preconditions left to check.", id, r.EffectiveStatus(now))
@@ -472,7 +478,7 @@ func (s *Service) Cancel(ctx context.Context, u portal.User, id int64) (portal.R
 			return err
 		}
 		if u.ID != r.RequesterID {
-			return apperr.New(apperr.Forbidden, "Only the requester can cancel request #%d. Nothing was changed.", id)
+			return apperr.Deny(apperr.Forbidden, audit.ReasonNotRequester, "Only the requester can cancel request #%d. Nothing was changed.", id)
 		}
 		if !CanCancel(u, r, now) {
 			return apperr.New(apperr.Conflict, "Request #%d is %s, so it can no longer be cancelled. Nothing was changed.", id, r.EffectiveStatus(now))
