@@ -54,6 +54,9 @@ type Config struct {
 	// ExpireEvery is how often pending requests are checked for expiry
 	// (default 30 s).
 	ExpireEvery time.Duration
+	// DeniedFlushEvery is how often the closed minutes of denied actions
+	// are summarised into the audit history (default 30 s).
+	DeniedFlushEvery time.Duration
 	// Poller keeps the portal's copy of the tasks fresh: PollEvery (default
 	// 2 s) it reads the tasks whose poll is due, ListEvery (default 15 s)
 	// the whole list. Nil: no polling.
@@ -79,6 +82,7 @@ func New(cfg Config) (*Jobs, error) {
 	cfg.RetryCap = cmp.Or(cfg.RetryCap, 2*time.Minute)
 	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, 5*time.Minute)
 	cfg.ExpireEvery = cmp.Or(cfg.ExpireEvery, 30*time.Second)
+	cfg.DeniedFlushEvery = cmp.Or(cfg.DeniedFlushEvery, 30*time.Second)
 	cfg.PollEvery = cmp.Or(cfg.PollEvery, 2*time.Second)
 	cfg.ListEvery = cmp.Or(cfg.ListEvery, 15*time.Second)
 	cfg.Workers = cmp.Or(cfg.Workers, 10)
@@ -93,6 +97,7 @@ func New(cfg Config) (*Jobs, error) {
 	river.AddWorker(workers, &executeWorker{cfg: &j.cfg})
 	river.AddWorker(workers, &webhookWorker{cfg: &j.cfg})
 	river.AddWorker(workers, &expireWorker{cfg: &j.cfg})
+	river.AddWorker(workers, &flushDeniedWorker{cfg: &j.cfg})
 	river.AddWorker(workers, &pollWorker{cfg: &j.cfg})
 	river.AddWorker(workers, &listWorker{cfg: &j.cfg})
 	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
@@ -106,6 +111,9 @@ func New(cfg Config) (*Jobs, error) {
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpireEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return expireArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.DeniedFlushEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return flushDeniedArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.PollEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return pollArgs{}, nil },
@@ -207,6 +215,27 @@ func (w *expireWorker) Work(ctx context.Context, _ *river.Job[expireArgs]) error
 	if n > 0 {
 		w.cfg.Logger.Info("expired pending requests", "count", n)
 	}
+	return err
+}
+
+// flushDeniedArgs is the periodic summary of denied actions: each closed
+// minute's count goes into the audit history and its row is deleted.
+type flushDeniedArgs struct{}
+
+func (flushDeniedArgs) Kind() string { return "flush_denied_actions" }
+
+func (flushDeniedArgs) InsertOpts() river.InsertOpts { return periodicOnce() }
+
+type flushDeniedWorker struct {
+	river.WorkerDefaults[flushDeniedArgs]
+	cfg *Config
+}
+
+func (w *flushDeniedWorker) Work(ctx context.Context, _ *river.Job[flushDeniedArgs]) error {
+	if w.cfg.Store == nil {
+		return nil
+	}
+	_, err := w.cfg.Store.FlushDenials(background(ctx, "denied-flush"), w.cfg.Now())
 	return err
 }
 

@@ -575,3 +575,44 @@ func TestTheSwitchoverPitfall(t *testing.T) {
 		t.Fatalf("switchover reported %s with primary %s (before %s)", r.Status, w.simTask(id).PrimaryClusterID, before)
 	}
 }
+
+// TestTheFlushJobSummarisesClosedMinutesOfDenials: the periodic job turns
+// a closed minute's count of denied actions into one summary event and
+// empties the counting table; an open minute is left alone.
+func TestTheFlushJobSummarisesClosedMinutesOfDenials(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	d := audit.Denial{At: time.Now(), Actor: audit.Actor{ID: w.users["req"].ID, Name: "req@example.com"}, IP: "10.1.2.3",
+		Method: "GET", Route: "/admin/users", Reason: audit.ReasonRole, CorrelationID: "flood"}
+	for range 3 {
+		if err := w.store.RecordDenial(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	summaries := func() []audit.Event {
+		var out []audit.Event
+		err := w.store.StreamAudit(ctx, db.AuditFilter{Action: audit.ActionAccessDeniedRepeated}, func(e audit.Event) error {
+			out = append(out, e)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	w.start(w.client, func(c *jobs.Config) { c.DeniedFlushEvery = 20 * time.Millisecond })
+	time.Sleep(300 * time.Millisecond) // several rounds while the minute is open
+	if got := summaries(); len(got) != 0 && time.Now().Truncate(time.Minute).Equal(d.At.Truncate(time.Minute)) {
+		t.Fatalf("an open minute was summarised: %s", got[0].Detail)
+	}
+	w.offset.Store(int64(2 * time.Minute))
+	awaitAtLeast(t, "the closed minute's summary", 1, func() int { return len(summaries()) })
+	got := summaries()
+	if len(got) != 1 || got[0].Actor.ID != d.Actor.ID || !strings.Contains(string(got[0].Detail), `"count":3`) {
+		t.Fatalf("summaries: %+v", got)
+	}
+	var rows int
+	if err := w.store.Pool().QueryRow(ctx, `SELECT count(*) FROM denied_actions`).Scan(&rows); err != nil || rows != 0 {
+		t.Errorf("%d rows left (%v)", rows, err)
+	}
+}
