@@ -179,7 +179,7 @@ func (s *Service) ApproveChange(ctx context.Context, admin portal.User, id int64
 			return apperr.New(apperr.Conflict, "That change is %s: it is no longer waiting. Nothing was changed.", c.Status)
 		}
 		if c.ProposedBy == admin.ID {
-			return apperr.New(apperr.Forbidden, "You proposed this change: another admin must approve it. Nothing was changed.")
+			return apperr.Deny(apperr.Forbidden, audit.ReasonSelfApproval, "You proposed this change: another admin must approve it. Nothing was changed.")
 		}
 		proposer, err := tx.UserForUpdate(ctx, c.ProposedBy)
 		if err != nil {

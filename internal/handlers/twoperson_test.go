@@ -54,6 +54,10 @@ func TestRoleGrantsWaitForASecondAdmin(t *testing.T) {
 	if r := a.post(fmt.Sprintf("/admin/changes/%d/approve", danChange.ID), url.Values{}); r.status != http.StatusForbidden {
 		t.Errorf("the proposer approved their own change: %d", r.status)
 	}
+	if d := e.events("access.denied"); len(d) != 1 || !strings.Contains(string(d[0].Detail), `"reason":"self-approval"`) ||
+		!strings.Contains(string(d[0].Detail), `"route":"/admin/changes/:id/approve"`) {
+		t.Errorf("the proposer's attempt to approve their own change is not audited as denied: %+v", d)
+	}
 	if r := b.post(fmt.Sprintf("/admin/changes/%d/reject", danChange.ID), url.Values{}); r.status != http.StatusUnprocessableEntity {
 		t.Errorf("a rejection without a reason: %d", r.status)
 	}
