@@ -31,6 +31,7 @@ import (
 	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/internal/testdb"
+	"drportal/internal/webhook"
 	"drportal/static"
 )
 
@@ -290,7 +291,7 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 	h := &hookReceiver{}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if r.Header.Get(jobs.HeaderSignature) != jobs.Sign(hookSecret, body) {
+		if err := webhook.Verify(hookSecret, r.Header, body, time.Now(), 0); err != nil {
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
@@ -298,7 +299,7 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 			Event   string         `json:"event"`
 			Request map[string]any `json:"request"`
 		}
-		if err := json.Unmarshal(body, &n); err != nil || n.Event != r.Header.Get(jobs.HeaderEvent) {
+		if err := json.Unmarshal(body, &n); err != nil || n.Event != r.Header.Get(webhook.HeaderEvent) {
 			http.Error(w, "bad body", http.StatusBadRequest)
 			return
 		}

@@ -3,9 +3,6 @@ package jobs
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,31 +10,26 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-)
 
-// Webhook headers.
-const (
-	HeaderEvent     = "X-DR-Portal-Event"
-	HeaderDelivery  = "X-DR-Portal-Delivery"
-	HeaderSignature = "X-DR-Portal-Signature" // "sha256=" + hex HMAC-SHA256 of the body with the shared secret
+	"drportal/internal/webhook"
 )
-
-// Sign returns the signature header value for a body.
-func Sign(secret string, body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
 
 type webhookWorker struct {
 	river.WorkerDefaults[webhookArgs]
 	cfg *Config
 }
 
-var webhookClient = &http.Client{Timeout: 10 * time.Second}
+// webhookClient follows no redirect: a redirect would re-post the body and
+// its signature to wherever the receiver points, another host included.
+var webhookClient = &http.Client{
+	Timeout:       10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
 
 // Work delivers one notification; a failed delivery is retried by the
-// queue with growing delays, up to the job's attempts.
+// queue with growing delays, up to the job's attempts. Each attempt is
+// signed over its own timestamp (webhook.Sign); the delivery id stays the
+// same across attempts, for the receiver to de-duplicate on.
 func (w *webhookWorker) Work(ctx context.Context, job *river.Job[webhookArgs]) error {
 	if w.cfg.WebhookURL == "" {
 		return nil
@@ -48,15 +40,21 @@ func (w *webhookWorker) Work(ctx context.Context, job *river.Job[webhookArgs]) e
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "dr-portal/1.0")
-	req.Header.Set(HeaderEvent, job.Args.Event)
-	req.Header.Set(HeaderDelivery, strconv.FormatInt(job.ID, 10))
-	req.Header.Set(HeaderSignature, Sign(w.cfg.WebhookSecret, job.Args.Body))
+	ts := w.cfg.Now().Unix()
+	req.Header.Set(webhook.HeaderEvent, job.Args.Event)
+	req.Header.Set(webhook.HeaderDelivery, strconv.FormatInt(job.ID, 10))
+	req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(ts, 10))
+	req.Header.Set(webhook.HeaderSignature, webhook.Sign(w.cfg.WebhookSecret, ts, job.Args.Body))
 	res, err := webhookClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("webhook %s: %w", job.Args.Event, err)
 	}
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	if res.StatusCode >= 300 && res.StatusCode < 400 {
+		return fmt.Errorf("webhook %s: the receiver redirected (%s); redirects are not followed: set WEBHOOK_URL to the address that accepts the delivery",
+			job.Args.Event, res.Status)
+	}
 	if res.StatusCode < 200 || res.StatusCode >= 300 {
 		return fmt.Errorf("webhook %s: receiver answered %s", job.Args.Event, res.Status)
 	}
