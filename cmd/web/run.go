@@ -137,6 +137,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 }
 
 func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog.Logger, say func(string, ...any)) error {
+	for _, w := range cfg.Warnings() {
+		logger.Warn("insecure configuration: " + w)
+	}
 	if cfg.Simulated {
 		stopSim, err := startSimulator(ctx, &cfg, logger)
 		if err != nil {

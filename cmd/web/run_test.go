@@ -158,3 +158,26 @@ func TestRunRefusesBadConfiguration(t *testing.T) {
 		t.Fatalf("error %v does not name the variables", err)
 	}
 }
+
+// TestRunWarnsAboutAPlainHTTPWebhook: a WEBHOOK_URL that sends
+// notifications unencrypted to another host is logged as insecure at
+// start; one on this machine is not.
+func TestRunWarnsAboutAPlainHTTPWebhook(t *testing.T) {
+	dbURL := testdb.NewURL(t)
+	for _, tt := range []struct {
+		url  string
+		warn bool
+	}{{"http://hooks.example.com/dr", true}, {"http://127.0.0.1:9/dr", false}} {
+		t.Run(tt.url, func(t *testing.T) {
+			out := startPortal(t, map[string]string{"DATABASE_URL": dbURL, "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
+				"WEBHOOK_URL": tt.url, "WEBHOOK_SECRET": "webhook-secret-for-tests"})
+			warned := regexp.MustCompile(`level=WARN msg="insecure configuration: WEBHOOK_URL: plain http`).MatchString(out.String())
+			if warned != tt.warn {
+				t.Errorf("warned %v, want %v; output:\n%s", warned, tt.warn, out)
+			}
+			if strings.Contains(out.String(), "webhook-secret-for-tests") {
+				t.Errorf("the output shows the webhook secret:\n%s", out)
+			}
+		})
+	}
+}

@@ -221,7 +221,14 @@ func Load(getenv func(string) string) (Config, error) {
 
 	cfg.WebhookURL, cfg.WebhookSecret = get("WEBHOOK_URL"), get("WEBHOOK_SECRET")
 	if cfg.WebhookURL != "" {
-		if u, err := url.Parse(cfg.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// The URL is not echoed unless it parsed and holds no password.
+		switch u, err := url.Parse(cfg.WebhookURL); {
+		case err != nil:
+			errs = append(errs, &Error{"WEBHOOK_URL", "must be an absolute http(s) URL; the value does not parse as a URL"})
+		case u.User != nil:
+			errs = append(errs, &Error{"WEBHOOK_URL", "must not contain a user name or password (user:password@host): " +
+				"receivers authenticate a delivery by its signature made with WEBHOOK_SECRET"})
+		case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 			errs = append(errs, &Error{"WEBHOOK_URL", fmt.Sprintf("must be an absolute http(s) URL, got %q", cfg.WebhookURL)})
 		}
 		if len(cfg.WebhookSecret) < 16 {
@@ -244,6 +251,27 @@ func Load(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return cfg, nil
+}
+
+// Warnings are the settings that Load accepts but that weaken security,
+// each naming its variable like an Error; the program logs them at start.
+func (c Config) Warnings() []string {
+	var w []string
+	if u, err := url.Parse(c.WebhookURL); c.WebhookURL != "" && err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		w = append(w, fmt.Sprintf("WEBHOOK_URL: plain http to %s, which is not this machine: notifications (request details, "+
+			"justifications) cross the network unencrypted; use https", u.Hostname()))
+	}
+	return w
+}
+
+// isLoopback reports whether host names this machine: localhost,
+// 127.0.0.0/8 or ::1.
+func isLoopback(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // MinPasswordLength is the shortest password the portal accepts.

@@ -84,6 +84,9 @@ func TestLoadNamesTheBadVariable(t *testing.T) {
 		{"missing file", map[string]string{"DWS_SK_FILE": "/nonexistent/sk"}, "DWS_SK_FILE"},
 		{"webhook without secret", map[string]string{"WEBHOOK_URL": "https://hooks.example.com/x"}, "WEBHOOK_SECRET"},
 		{"webhook not a url", map[string]string{"WEBHOOK_URL": "hooks", "WEBHOOK_SECRET": "0123456789abcdef"}, "WEBHOOK_URL"},
+		{"webhook not http", map[string]string{"WEBHOOK_URL": "ftp://hooks.example.com/x", "WEBHOOK_SECRET": "0123456789abcdef"}, "WEBHOOK_URL"},
+		{"webhook with user info", map[string]string{"WEBHOOK_URL": "https://user:pass@hooks.example.com/x", "WEBHOOK_SECRET": "0123456789abcdef"}, "WEBHOOK_URL"},
+		{"webhook with a user name", map[string]string{"WEBHOOK_URL": "https://user@hooks.example.com/x", "WEBHOOK_SECRET": "0123456789abcdef"}, "WEBHOOK_URL"},
 		{"secret without webhook", map[string]string{"WEBHOOK_SECRET": "0123456789abcdef"}, "WEBHOOK_URL"},
 		{"execution timeout", map[string]string{"EXECUTION_TIMEOUT": "5s"}, "EXECUTION_TIMEOUT"},
 		{"both value and file", map[string]string{"ADMIN_PASSWORD": "x", "ADMIN_PASSWORD_FILE": "/etc/hostname"}, "ADMIN_PASSWORD"},
@@ -125,5 +128,56 @@ func TestTrustedProxies(t *testing.T) {
 	env["TRUSTED_PROXIES"] = "10.0.0.0/8,proxy.example"
 	if _, err := Load(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "TRUSTED_PROXIES") {
 		t.Errorf("a bad CIDR: %v", err)
+	}
+}
+
+// TestAWebhookURLWithAPasswordIsRefusedWithoutEchoingIt: user info in
+// WEBHOOK_URL is refused, and the error does not print the password.
+func TestAWebhookURLWithAPasswordIsRefusedWithoutEchoingIt(t *testing.T) {
+	for _, u := range []string{"https://user:hunter2-hunter2@hooks.example.com/x", "ftp://user:hunter2-hunter2@hooks.example.com/x"} {
+		_, err := Load(env(map[string]string{"WEBHOOK_URL": u, "WEBHOOK_SECRET": "0123456789abcdef"}))
+		if err == nil || !strings.Contains(err.Error(), "WEBHOOK_URL") {
+			t.Errorf("%s: %v", u, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("the error shows the password: %v", err)
+		}
+	}
+}
+
+// TestAPlainHTTPWebhookOutsideThisMachineIsWarnedAbout: http to another
+// host is accepted with a warning; http to loopback and https are not
+// warned about.
+func TestAPlainHTTPWebhookOutsideThisMachineIsWarnedAbout(t *testing.T) {
+	tests := []struct {
+		url  string
+		warn bool
+	}{
+		{"http://example.com", true},
+		{"http://hooks.example.com:8080/dr", true},
+		{"http://10.1.2.3/hook", true},
+		{"http://[2001:db8::1]:9000/", true},
+		{"http://127.0.0.1", false},
+		{"http://127.0.0.1:9000/hook", false},
+		{"http://127.8.9.10/", false},
+		{"http://localhost:9000/hook", false},
+		{"http://LOCALHOST/", false},
+		{"http://[::1]:9000/", false},
+		{"https://example.com/hook", false},
+	}
+	for _, tt := range tests {
+		cfg, err := Load(env(map[string]string{"WEBHOOK_URL": tt.url, "WEBHOOK_SECRET": "0123456789abcdef"}))
+		if err != nil {
+			t.Errorf("%s refused: %v", tt.url, err)
+			continue
+		}
+		w := cfg.Warnings()
+		if got := len(w) == 1 && strings.HasPrefix(w[0], "WEBHOOK_URL: plain http"); got != tt.warn || len(w) > 1 {
+			t.Errorf("%s: warnings %q, want a plain-http warning: %v", tt.url, w, tt.warn)
+		}
+	}
+	if cfg, err := Load(env(nil)); err != nil || len(cfg.Warnings()) != 0 {
+		t.Errorf("no webhook: warnings %q, %v", cfg.Warnings(), err)
 	}
 }
