@@ -3,9 +3,11 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -47,7 +49,13 @@ func (w *webhookWorker) Work(ctx context.Context, job *river.Job[webhookArgs]) e
 	req.Header.Set(webhook.HeaderSignature, webhook.Sign(w.cfg.WebhookSecret, ts, job.Args.Body))
 	res, err := webhookClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", job.Args.Event, err)
+		// The error is kept in the job's history and logged: it names the
+		// receiver's host, never its path or query, which may hold a token.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("webhook %s to %s: %w", job.Args.Event, req.URL.Host, err)
 	}
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
