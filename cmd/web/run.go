@@ -214,7 +214,7 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 	}
 	say("listening on http://%s", displayAddr(ln.Addr()))
 
-	go cleanSessions(ctx, store, cfg.SessionIdleTimeout, logger)
+	go cleanSessions(ctx, store, authSvc, cfg.SessionIdleTimeout, logger)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -298,8 +298,9 @@ func bootstrapAdmin(ctx context.Context, cfg config.Config, store *db.Store, a *
 	return nil
 }
 
-// cleanSessions deletes ended sessions every few minutes.
-func cleanSessions(ctx context.Context, store *db.Store, idle time.Duration, logger *slog.Logger) {
+// cleanSessions deletes ended sessions, and sign-in throttles whose
+// failures are forgotten, every few minutes.
+func cleanSessions(ctx context.Context, store *db.Store, a *auth.Service, idle time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
@@ -309,6 +310,9 @@ func cleanSessions(ctx context.Context, store *db.Store, idle time.Duration, log
 		case <-t.C:
 			if _, err := store.DeleteExpiredSessions(ctx, time.Now(), idle); err != nil && ctx.Err() == nil {
 				logger.Warn("clean sessions", "err", err)
+			}
+			if _, err := a.PruneThrottles(ctx); err != nil && ctx.Err() == nil {
+				logger.Warn("clean sign-in throttles", "err", err)
 			}
 		}
 	}

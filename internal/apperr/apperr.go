@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Kind classifies an error by what the caller can do about it.
@@ -53,6 +54,10 @@ type Error struct {
 	// Forbidden error is a denial; Deny marks a refusal of another kind (a
 	// stale approval is a Conflict).
 	Denial string
+	// RetryAfter, when set, is how long the caller should wait before
+	// trying again (a rate limit, a busy server): the HTTP layer sends it
+	// as Retry-After.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -95,6 +100,16 @@ func DenialOf(err error) (string, bool) {
 		return "forbidden", true
 	}
 	return "", false
+}
+
+// RetryAfter returns how long the caller of the first *Error in err's chain
+// should wait before trying again, or 0 when it does not say.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }
 
 // KindOf returns the kind of the first *Error in err's chain, or Internal.

@@ -7,6 +7,8 @@ const (
 	ActionSignIn       = "auth.signin"
 	ActionSignInFailed = "auth.signin.failed"
 	ActionSignOut      = "auth.signout"
+	// ActionSignInThrottleCleared: an admin ended a sign-in throttle.
+	ActionSignInThrottleCleared = "auth.throttle_cleared"
 
 	// A refused action (a 403, a refused decision or cancellation, a CSRF
 	// failure): the first of its kind per actor, route and minute, then
@@ -62,7 +64,7 @@ type ActionGroup struct {
 // Catalogue lists every action, by group, in the order the audit filter
 // offers them. A test keeps it equal to the constants above.
 var Catalogue = []ActionGroup{
-	{"auth", []string{ActionSignIn, ActionSignInFailed, ActionSignOut}},
+	{"auth", []string{ActionSignIn, ActionSignInFailed, ActionSignOut, ActionSignInThrottleCleared}},
 	{"access", []string{ActionAccessDenied, ActionAccessDeniedRepeated}},
 	{"user", []string{ActionUserBootstrap, ActionUserCreated, ActionUserRoles, ActionUserDeactivated, ActionUserReactivated}},
 	{"policy", []string{ActionPolicyUpdated}},

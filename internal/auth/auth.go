@@ -44,10 +44,9 @@ type Service struct {
 	// Params are the argon2id parameters for new hashes (default
 	// argon2id.DefaultParams: 64 MiB, 1 pass).
 	Params *argon2id.Params
-	// MaxFailures failed sign-ins for one e-mail within FailureWindow
-	// block further attempts until the window has passed.
-	MaxFailures   int
-	FailureWindow time.Duration
+	// Throttle is how failed sign-ins slow further attempts (its zero
+	// value: the defaults).
+	Throttle Throttle
 	// OnDeactivate runs in the transaction that deactivates u: it cancels
 	// what they have pending (requests.Service.CancelPendingOf).
 	OnDeactivate func(ctx context.Context, tx *db.Tx, u portal.User) error
@@ -89,40 +88,48 @@ type Client struct {
 	OldToken string
 }
 
+// signInFailed is the audit event of a refused sign-in. What was typed as
+// the e-mail is recorded only when it looks like an account's e-mail: a
+// password pasted into the e-mail box must not land in the audit history
+// and its exports.
+func signInFailed(ctx context.Context, typed string, now time.Time, outcome audit.Outcome, detail map[string]any) audit.Event {
+	e := audit.FromContext(ctx, audit.ActionSignInFailed, outcome)
+	e.OccurredAt = now
+	e.SubjectType, e.SubjectID = audit.SubjectUser, NotAnEmail
+	if EmailShaped(typed) {
+		e.SubjectID = typed
+	}
+	e.Detail = audit.Detail(detail)
+	return e
+}
+
 // SignIn checks an e-mail and password and starts a session. Success and
-// failure are both audited; too many failures for one e-mail are refused
-// without checking the password.
+// failure are both audited. Failures slow further attempts (see
+// Throttle); an attempt a throttle refuses is not checked.
 func (s *Service) SignIn(ctx context.Context, email, password string, c Client) (token string, u portal.User, err error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	now := s.Now()
-	fail := func(outcome audit.Outcome, reason string, userID int64) error {
-		e := audit.FromContext(ctx, audit.ActionSignInFailed, outcome)
-		e.OccurredAt = now
-		// What was typed is recorded only when it looks like an account's
-		// e-mail: a password pasted into the e-mail box must not land in
-		// the audit history and its exports.
-		e.SubjectType, e.SubjectID = audit.SubjectUser, NotAnEmail
-		if EmailShaped(email) {
-			e.SubjectID = email
-		}
-		e.Detail = audit.Detail(map[string]any{"reason": reason, "ip": c.IP, "user_id": userID})
-		_, err := s.Store.AppendAudit(ctx, e)
-		return err
-	}
 	if email == "" || password == "" {
 		return "", portal.User{}, apperr.New(apperr.Invalid, "Enter your e-mail and password.")
 	}
-	window := cmp.Or(s.FailureWindow, 15*time.Minute)
-	n, err := s.Store.RecentFailedSignIns(ctx, truncate(email, 200), now.Add(-window))
+	account, address := throttleAccount(email), throttleAddress(c.IP)
+	rows, err := s.Store.SignInThrottles(ctx, account, address)
 	if err != nil {
-		return "", portal.User{}, err
+		return "", portal.User{}, fmt.Errorf("sign in: %w", err)
 	}
-	if n >= cmp.Or(s.MaxFailures, 10) {
-		if err := fail(audit.Denied, "too many failed sign-ins", 0); err != nil {
-			return "", portal.User{}, err
-		}
-		return "", portal.User{}, apperr.New(apperr.TooMany,
-			"Too many failed sign-ins for this account. Wait %d minutes and try again, or ask an admin.", int(window.Minutes()))
+	if w, refused := s.Throttle.withDefaults().verdict(rows, now); refused {
+		return "", portal.User{}, s.refuse(ctx, w, email, c, now)
+	}
+	if w, refused, err := s.count(ctx, account, address, now); err != nil {
+		return "", portal.User{}, err
+	} else if refused {
+		return "", portal.User{}, s.refuse(ctx, w, email, c, now)
+	}
+
+	fail := func(outcome audit.Outcome, reason string, userID int64) error {
+		_, err := s.Store.AppendAudit(ctx, signInFailed(ctx, email, now, outcome,
+			map[string]any{"reason": reason, "ip": c.IP, "user_id": userID}))
+		return err
 	}
 	u, pwHash, err := s.Store.Credentials(ctx, email)
 	if apperr.KindOf(err) == apperr.NotFound {
@@ -149,7 +156,16 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 		}
 		return "", portal.User{}, ErrBadCredentials
 	case !u.Active:
-		if err := fail(audit.Denied, "account deactivated", u.ID); err != nil {
+		// The password was right: the throttle ends, as on any success.
+		err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+			if err := tx.ResetSignInThrottles(ctx, account, address); err != nil {
+				return err
+			}
+			_, err := tx.AppendAudit(ctx, signInFailed(ctx, email, now, audit.Denied,
+				map[string]any{"reason": "account deactivated", "ip": c.IP, "user_id": u.ID}))
+			return err
+		})
+		if err != nil {
 			return "", portal.User{}, err
 		}
 		return "", portal.User{}, apperr.New(apperr.Forbidden, "This account is deactivated. Ask an admin.")
@@ -157,6 +173,9 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 
 	token, hash := NewToken()
 	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
+		if err := tx.ResetSignInThrottles(ctx, account, address); err != nil {
+			return err
+		}
 		if c.OldToken != "" {
 			if _, err := tx.DeleteSession(ctx, HashToken(c.OldToken)); err != nil {
 				return err

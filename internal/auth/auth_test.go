@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/alexedwards/argon2id"
+	"github.com/jackc/pgx/v5"
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
@@ -58,7 +60,7 @@ func newFixture(t *testing.T) *fixture {
 	c := &clock{now: time.Now().UTC().Truncate(time.Microsecond)}
 	svc := &auth.Service{Store: store, Now: c.Now,
 		Params:      &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32},
-		IdleTimeout: 30 * time.Minute, MaxAge: 2 * time.Hour, MaxFailures: 3, FailureWindow: 15 * time.Minute}
+		IdleTimeout: 30 * time.Minute, MaxAge: 2 * time.Hour}
 	return &fixture{t: t, store: store, clock: c, svc: svc}
 }
 
@@ -123,51 +125,165 @@ func wantKind(t *testing.T, what string, err error, k apperr.Kind) {
 	}
 }
 
-func TestSignInIsLimitedPerAccount(t *testing.T) {
-	f := newFixture(t)
-	locked := f.addUser("locked@example.com", auth.RoleRequester)
-	other := f.addUser("other@example.com", auth.RoleRequester)
+// throttle reads the failures counted and the next attempt allowed for an
+// account from an address ("*": all addresses); none is 0 failures.
+func (f *fixture) throttle(account, address string) (int, time.Time) {
+	f.t.Helper()
+	var n int
+	var next time.Time
+	err := f.store.Pool().QueryRow(context.Background(), `SELECT failures, next_allowed_at FROM sign_in_throttles
+		WHERE account = $1 AND address = $2`, account, address).Scan(&n, &next)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		f.t.Fatal(err)
+	}
+	return n, next
+}
 
-	for i := range 3 {
-		_, err := f.signIn("locked@example.com", "guess", auth.Client{IP: "192.0.2.1"})
-		if !errors.Is(err, auth.ErrBadCredentials) {
+// throttled counts the refusals audited as throttled for an account.
+func (f *fixture) throttled(email string) int {
+	return f.count(`SELECT count(*) FROM audit_events WHERE action = $1 AND subject_id = $2 AND outcome = 'denied'
+		AND detail::jsonb->>'reason' = 'throttled'`, audit.ActionSignInFailed, email)
+}
+
+// TestFailedSignInsSlowTheNextAttemptWithGrowingDelays: after five
+// failures from one address the next attempt waits 1 s, then 2 s, 4 s …
+// up to 15 minutes; the right password then ends the wait.
+func TestFailedSignInsSlowTheNextAttemptWithGrowingDelays(t *testing.T) {
+	f := newFixture(t)
+	u := f.addUser("slow@example.com", auth.RoleRequester)
+	from := auth.Client{IP: "192.0.2.1"}
+
+	for i := range 5 {
+		if _, err := f.signIn("slow@example.com", "guess", from); !errors.Is(err, auth.ErrBadCredentials) {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
-		f.clock.Advance(time.Minute)
 	}
-	if n := f.failures("locked@example.com", audit.Failure); n != 3 {
-		t.Fatalf("%d failures audited, want 3", n)
+	// The right password is not even checked while the wait lasts.
+	_, err := f.signIn("SLOW@example.com ", password, from)
+	wantKind(t, "the right password during the wait", err, apperr.TooMany)
+	if d := apperr.RetryAfter(err); d != time.Second {
+		t.Errorf("retry after %s, want 1s", d)
 	}
-
-	// The limit is reached: even the right password is refused, without a
-	// session, and the refusal is audited as denied.
-	_, err := f.signIn("LOCKED@example.com ", password, auth.Client{IP: "192.0.2.2"})
-	wantKind(t, "the right password after 3 failures", err, apperr.TooMany)
-	if n := f.sessions(locked.ID); n != 0 {
+	if !strings.Contains(apperr.Message(err), "Try again in 1 second") {
+		t.Errorf("the refusal does not say when: %q", apperr.Message(err))
+	}
+	if n := f.sessions(u.ID); n != 0 {
 		t.Errorf("a refused sign-in left %d sessions", n)
 	}
-	if n := f.failures("locked@example.com", audit.Denied); n != 1 {
-		t.Errorf("%d denied sign-ins audited, want 1", n)
+
+	// Each checked failure doubles the wait, up to 15 minutes; a
+	// millisecond before a wait ends, the attempt is still refused.
+	wait := time.Second
+	f.clock.Advance(wait - time.Millisecond)
+	for i := 6; i <= 20; i++ {
+		_, err := f.signIn("slow@example.com", password, from)
+		wantKind(t, fmt.Sprintf("a millisecond before the wait after failure %d ends", i-1), err, apperr.TooMany)
+		f.clock.Advance(time.Millisecond)
+		if _, err := f.signIn("slow@example.com", "guess", from); !errors.Is(err, auth.ErrBadCredentials) {
+			t.Fatalf("failure %d, after the wait: %v", i, err)
+		}
+		wait = min(2*wait, 15*time.Minute)
+		n, next := f.throttle("slow@example.com", "192.0.2.1")
+		if n != i || next.Sub(f.clock.Now()) != wait {
+			t.Fatalf("after failure %d: %d failures, wait %s, want %d and %s", i, n, next.Sub(f.clock.Now()), i, wait)
+		}
+		f.clock.Advance(wait - time.Millisecond)
 	}
-	if n := f.count(`SELECT count(*) FROM audit_events WHERE action = $1`, audit.ActionSignIn); n != 0 {
-		t.Errorf("%d successful sign-ins audited", n)
+	if n, _ := f.throttle("slow@example.com", "192.0.2.1"); n != 20 {
+		t.Errorf("%d failures counted, want 20: refused attempts were counted", n)
 	}
 
-	// Another account is not affected.
-	f.mustSignIn("other@example.com", auth.Client{IP: "192.0.2.1"})
-	if n := f.sessions(other.ID); n != 1 {
-		t.Errorf("other account: %d sessions", n)
+	// The right password after the wait signs in and ends the throttle:
+	// the next mistake is free again.
+	f.clock.Advance(time.Millisecond)
+	f.mustSignIn("slow@example.com", from)
+	if n, _ := f.throttle("slow@example.com", "192.0.2.1"); n != 0 {
+		t.Errorf("%d failures left after a sign-in", n)
 	}
+	if _, err := f.signIn("slow@example.com", "guess", from); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Errorf("a mistake after signing in: %v", err)
+	}
+	f.mustSignIn("slow@example.com", from)
+}
 
-	// Still refused ten minutes later; once the window holds fewer
-	// attempts than the limit, the right password works again.
-	f.clock.Advance(10 * time.Minute)
-	_, err = f.signIn("locked@example.com", password, auth.Client{})
-	wantKind(t, "ten minutes later", err, apperr.TooMany)
-	f.clock.Advance(15 * time.Minute)
-	f.mustSignIn("locked@example.com", auth.Client{})
-	if n := f.sessions(locked.ID); n != 1 {
-		t.Errorf("after the window: %d sessions", n)
+// TestRefusedAttemptsDoNotExtendTheWait: a flood of attempts during a wait
+// is refused without being counted, and only its first refusal is
+// audited; once the wait has passed, the next attempt is checked.
+func TestRefusedAttemptsDoNotExtendTheWait(t *testing.T) {
+	f := newFixture(t)
+	f.addUser("target@example.com", auth.RoleApprover)
+	attacker := auth.Client{IP: "198.51.100.66"}
+	for checked := 0; checked < 8; { // 5 free, then waits of 1, 2 and 4 s
+		if _, err := f.signIn("target@example.com", "guess", attacker); errors.Is(err, auth.ErrBadCredentials) {
+			checked++
+			continue
+		} else if apperr.KindOf(err) != apperr.TooMany {
+			t.Fatal(err)
+		}
+		f.clock.Advance(4 * time.Second)
+	}
+	n, next := f.throttle("target@example.com", "198.51.100.66")
+	if n != 8 {
+		t.Fatalf("%d failures, want 8", n)
+	}
+	before := f.throttled("target@example.com")
+	for i := range 50 {
+		_, err := f.signIn("target@example.com", "guess", attacker)
+		wantKind(t, fmt.Sprintf("refused attempt %d", i), err, apperr.TooMany)
+		f.clock.Advance(time.Millisecond)
+	}
+	if n2, next2 := f.throttle("target@example.com", "198.51.100.66"); n2 != n || !next2.Equal(next) {
+		t.Errorf("50 refused attempts changed the throttle: %d failures until %s, was %d until %s", n2, next2, n, next)
+	}
+	if got := f.throttled("target@example.com") - before; got != 1 {
+		t.Errorf("%d refusals of one wait audited, want 1", got)
+	}
+	f.clock.Advance(next.Sub(f.clock.Now()))
+	f.mustSignIn("target@example.com", attacker)
+}
+
+// TestAFloodFromOneAddressLeavesTheOwnerFree: however many failures one
+// address makes, the account's owner signs in from another at once. Only
+// failures from many addresses slow everyone, with growing waits too.
+func TestAFloodFromOneAddressLeavesTheOwnerFree(t *testing.T) {
+	f := newFixture(t)
+	f.addUser("ana@example.com", auth.RoleRequester)
+	attacker, ana := auth.Client{IP: "203.0.113.9"}, auth.Client{IP: "192.0.2.10"}
+	checked := 0
+	for range 200 {
+		_, err := f.signIn("ana@example.com", "guess", attacker)
+		switch {
+		case errors.Is(err, auth.ErrBadCredentials):
+			checked++
+		case apperr.KindOf(err) != apperr.TooMany:
+			t.Fatal(err)
+		}
+		f.clock.Advance(17 * time.Second)
+	}
+	if checked < 15 {
+		t.Fatalf("only %d of the flood's attempts were checked", checked)
+	}
+	f.mustSignIn("ana@example.com", ana)
+
+	// Failures from many addresses (five each) make every address wait.
+	f.svc.Throttle = auth.Throttle{PerAccount: 15}
+	for a := range 3 {
+		for range 5 {
+			_, err := f.signIn("ana@example.com", "guess", auth.Client{IP: fmt.Sprintf("198.51.100.%d", a)})
+			if !errors.Is(err, auth.ErrBadCredentials) {
+				t.Fatalf("address %d: %v", a, err)
+			}
+		}
+	}
+	_, err := f.signIn("ana@example.com", password, ana)
+	wantKind(t, "after failures from three addresses", err, apperr.TooMany)
+	if !strings.Contains(apperr.Message(err), "several addresses") {
+		t.Errorf("refusal: %q", apperr.Message(err))
+	}
+	f.clock.Advance(time.Second)
+	f.mustSignIn("ana@example.com", ana)
+	if n, _ := f.throttle("ana@example.com", "*"); n != 0 {
+		t.Errorf("the account-wide throttle holds %d failures after a sign-in", n)
 	}
 }
 

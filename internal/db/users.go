@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"drportal/internal/apperr"
-	"drportal/internal/audit"
 	"drportal/internal/portal"
 )
 
@@ -200,17 +199,6 @@ func (s *Store) TouchSession(ctx context.Context, tokenHash []byte, now time.Tim
 func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time, idle time.Duration) (int64, error) {
 	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2`, now, now.Add(-idle))
 	return tag.RowsAffected(), err
-}
-
-// RecentFailedSignIns counts failed sign-ins for an e-mail since a time,
-// from the audit history, so the limit holds across replicas.
-func (s *Store) RecentFailedSignIns(ctx context.Context, email string, since time.Time) (int, error) {
-	var n int
-	err := s.pool.QueryRow(ctx, `
-		SELECT count(*) FROM audit_events
-		WHERE subject_type = $3 AND subject_id = $1 AND action = $4 AND occurred_at >= $2`,
-		email, since, audit.SubjectUser, audit.ActionSignInFailed).Scan(&n)
-	return n, err
 }
 
 func truncate(s string, n int) string {

@@ -14,6 +14,7 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/auth"
+	"drportal/internal/db"
 	"drportal/internal/portal"
 	"drportal/internal/views"
 )
@@ -307,4 +308,51 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 		}
 		return c.Redirect(http.StatusSeeOther, page+"?done="+url.QueryEscape(done))
 	}
+}
+
+func (h *Handlers) throttlesPage(c echo.Context, status int, flash, errMsg string) error {
+	rows, err := h.Auth.SignInThrottles(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	p := views.ThrottlesPage{Base: h.base(c, "Sign-in throttles", "admin"), Flash: flash, Error: errMsg,
+		Truncated: len(rows) >= auth.MaxListedThrottles}
+	for _, r := range rows {
+		row := views.ThrottleRow{Account: r.Account, Address: r.Address, AddressText: r.Address,
+			Failures: strconv.Itoa(r.Failures), LastFailure: formatTime(r.LastFailureAt), Waiting: r.Waiting,
+			NextAllowed: "now"}
+		switch {
+		case r.Address == db.AllAddresses:
+			row.AddressText = "all addresses"
+		case r.Address == "":
+			row.AddressText = "(unknown address)"
+		}
+		if r.Waiting {
+			row.NextAllowed = formatTime(r.NextAllowedAt)
+		}
+		p.Rows = append(p.Rows, row)
+	}
+	return h.render(c, status, views.Throttles(p))
+}
+
+func (h *Handlers) listThrottles(c echo.Context) error {
+	return h.throttlesPage(c, http.StatusOK, c.QueryParam("done"), "")
+}
+
+func (h *Handlers) clearThrottle(c echo.Context) error {
+	r, err := h.Auth.ClearThrottle(c.Request().Context(), *user(c), c.FormValue("account"), c.FormValue("address"))
+	switch apperr.KindOf(err) {
+	case apperr.Conflict, apperr.Invalid:
+		status, _ := formStatus(err)
+		return h.throttlesPage(c, status, "", apperr.Message(err))
+	}
+	if err != nil {
+		return err
+	}
+	from := "from " + r.Address
+	if r.Address == db.AllAddresses {
+		from = "across all addresses"
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/sign-ins?done="+url.QueryEscape(
+		fmt.Sprintf("Cleared the sign-in throttle of %s %s: the next attempt is checked at once.", r.Account, from)))
 }

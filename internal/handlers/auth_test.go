@@ -100,28 +100,6 @@ func mustURL(s string) *url.URL {
 	return u
 }
 
-func TestSignInIsLimitedPerAccount(t *testing.T) {
-	e := newEnv(t)
-	for i := 0; i < 10; i++ {
-		b := e.browser()
-		if r := b.post("/signin", url.Values{"email": {"audit@example.com"}, "password": {"guess"}}); r.status != http.StatusUnprocessableEntity {
-			t.Fatalf("attempt %d: %d", i, r.status)
-		}
-	}
-	r := e.browser().post("/signin", url.Values{"email": {"audit@example.com"}, "password": {password}})
-	if r.status != http.StatusTooManyRequests || !strings.Contains(r.text(`[data-testid=form-error]`), "Too many") {
-		t.Fatalf("after 10 failures: %d %q", r.status, r.text(`[data-testid=form-error]`))
-	}
-	denied := e.events(audit.ActionSignInFailed)
-	if last := denied[len(denied)-1]; last.Outcome != audit.Denied {
-		t.Errorf("the refusal is audited as %s", last.Outcome)
-	}
-	// Another account is not affected.
-	if r := e.browser().post("/signin", url.Values{"email": {"req@example.com"}, "password": {password}}); r.status != http.StatusSeeOther {
-		t.Errorf("other account: %d", r.status)
-	}
-}
-
 func TestPostsNeedTheCSRFToken(t *testing.T) {
 	e := newEnv(t)
 	b := e.signedIn("req@example.com")

@@ -59,6 +59,8 @@ type env struct {
 	client *dws.Client
 	// later moves the request workflow's clock forward.
 	later *laterClock
+	// signInClock moves the sign-in service's clock (throttles, sessions).
+	signInClock *laterClock
 }
 
 // laterClock is the wall clock plus an offset a test may advance.
@@ -70,8 +72,24 @@ func (c *laterClock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 // cheapArgon keeps the tests fast; production uses argon2id.DefaultParams.
 var cheapArgon = &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 
-func newEnv(t *testing.T) *env {
+// envOption changes the portal a test runs before it starts.
+type envOption func(*envSetup)
+
+type envSetup struct {
+	vars map[string]string // the portal's configuration (environment variables)
+}
+
+// withVar sets one of the portal's configuration variables.
+func withVar(name, value string) envOption {
+	return func(s *envSetup) { s.vars[name] = value }
+}
+
+func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
+	setup := envSetup{vars: map[string]string{}}
+	for _, o := range opts {
+		o(&setup)
+	}
 	store := db.New(testdb.New(t))
 	appender := audit.NewAppender(store)
 	appender.Start(t.Context())
@@ -89,7 +107,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(func(string) string { return "" })
+	cfg, err := config.Load(func(k string) string { return setup.vars[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +120,8 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	reqs := &requests.Service{Store: store, Now: later.Now, Outbox: outbox, Checker: tasks}
-	authSvc := &auth.Service{Store: store, Now: time.Now, Params: cheapArgon, OnDeactivate: reqs.CancelOnDeactivate}
+	signInClock := &laterClock{}
+	authSvc := &auth.Service{Store: store, Now: signInClock.Now, Params: cheapArgon, OnDeactivate: reqs.CancelOnDeactivate}
 	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
 		Poller: tasks, PollEvery: 50 * time.Millisecond, ListEvery: 100 * time.Millisecond,
 		Now: time.Now, WebhookURL: hooks.srv.URL, WebhookSecret: hookSecret,
@@ -125,7 +144,8 @@ func newEnv(t *testing.T) *env {
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, store: store, sim: sim, clock: clock, srv: srv, jobs: work, reqs: reqs, hooks: hooks, client: client, later: later}
+	e := &env{t: t, store: store, sim: sim, clock: clock, srv: srv, jobs: work, reqs: reqs, hooks: hooks, client: client, later: later,
+		signInClock: signInClock}
 	e.addUser("admin@example.com", auth.AllRoles...)
 	e.addUser("req@example.com", auth.RoleRequester)
 	e.addUser("audit@example.com", auth.RoleAuditor)
@@ -155,6 +175,8 @@ func (e *env) addUser(email string, roles ...portal.Role) portal.User {
 type browser struct {
 	e *env
 	c *http.Client
+	// header is sent with every request (a proxy's X-Forwarded-For).
+	header http.Header
 }
 
 func (e *env) browser() *browser {
@@ -192,6 +214,9 @@ func (r response) attr(sel, name string) string {
 
 func (b *browser) do(req *http.Request) response {
 	b.e.t.Helper()
+	for k, v := range b.header {
+		req.Header[k] = v
+	}
 	res, err := b.c.Do(req)
 	if err != nil {
 		b.e.t.Fatal(err)

@@ -1,7 +1,11 @@
 package handlers
 
 import (
+	"math"
 	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
 
 	"drportal/internal/apperr"
 )
@@ -64,4 +68,12 @@ func formStatus(err error) (int, bool) {
 		return http.StatusFailedDependency, true
 	}
 	return 0, false
+}
+
+// setRetryAfter tells the client when to try again (Retry-After, in whole
+// seconds) when the error says: a throttled sign-in, a busy server.
+func setRetryAfter(c echo.Context, err error) {
+	if d := apperr.RetryAfter(err); d > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
+	}
 }

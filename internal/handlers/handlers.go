@@ -172,6 +172,7 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 	if errors.Is(err, context.DeadlineExceeded) && status == http.StatusInternalServerError {
 		status, heading, msg = http.StatusServiceUnavailable, "Temporarily unavailable", "The request took too long and was stopped. Please try again."
 	}
+	setRetryAfter(c, err)
 	if status == http.StatusUnauthorized {
 		next := "/signin?next=" + url.QueryEscape(c.Request().URL.RequestURI())
 		if c.Request().Header.Get("HX-Request") == "true" {

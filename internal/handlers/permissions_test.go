@@ -60,8 +60,9 @@ type probe struct {
 	// fresh: each role calls with a new session of its own, because the
 	// call ends the session (sign-out).
 	fresh bool
-	// refusalAudited: a refusal is itself audited (a failed sign-in), so
-	// only the audit log may change when it is refused.
+	// refusalAudited: a refusal is itself audited and counted (a failed
+	// sign-in), so only the audit log and the sign-in throttles may change
+	// when it is refused.
 	refusalAudited bool
 	// call returns the path (with query) to call and, for a POST, the form
 	// (without the CSRF token). permitted says whether the role is expected
@@ -208,6 +209,13 @@ func TestPermissionMatrix(t *testing.T) {
 			call: post(fmt.Sprintf("/admin/users/%d/roles", fx.target.ID), url.Values{"roles": {string(auth.RoleAuditor)}})}},
 		{echo.POST, "/admin/users/:id/active"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
 			call: post(fmt.Sprintf("/admin/users/%d/active", fx.target.ID), url.Values{"active": {"false"}})}},
+		{echo.GET, "/admin/sign-ins"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, refused, ok),
+			call: get("/admin/sign-ins")}},
+		{echo.POST, "/admin/sign-ins/clear"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
+			call: func(string, bool) (string, url.Values) {
+				fx.throttle("target@example.com", "198.51.100.9")
+				return "/admin/sign-ins/clear", url.Values{"account": {"target@example.com"}, "address": {"198.51.100.9"}}
+			}}},
 		{echo.GET, "/admin/policy"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, refused, ok),
 			call: get("/admin/policy")}},
 		{echo.POST, "/admin/policy"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
@@ -398,7 +406,7 @@ func (fx *matrixFixture) check(r route, p probe, who string, want int) {
 	after := fx.fingerprint()
 	if res.status >= 400 {
 		for part := range before {
-			if part == "audit" && p.refusalAudited {
+			if (part == "audit" || part == "sign_in_throttles") && p.refusalAudited {
 				continue
 			}
 			if before[part] != after[part] {
@@ -425,6 +433,7 @@ func (fx *matrixFixture) fingerprint() map[string]string {
 		UNION ALL SELECT 'approvals', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM approvals t
 		UNION ALL SELECT 'admin_changes', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM admin_changes t
 		UNION ALL SELECT 'approval_policies', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM approval_policies t
+		UNION ALL SELECT 'sign_in_throttles', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM sign_in_throttles t
 		UNION ALL SELECT 'audit_checkpoints', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM audit_checkpoints t
 		UNION ALL SELECT 'audit', md5(coalesce(string_agg(t.id::text, ',' ORDER BY t.id), '')) FROM audit_events t
 			WHERE t.actor_name <> 'system' AND t.action <> 'cloud.call' AND t.action NOT LIKE 'access.denied%'`)
@@ -447,6 +456,17 @@ func (fx *matrixFixture) fingerprint() map[string]string {
 		parts["cloud "+route] = strconv.Itoa(fx.e.sim.Calls(route))
 	}
 	return parts
+}
+
+// throttle makes sure an account has a sign-in throttle from an address.
+func (fx *matrixFixture) throttle(account, address string) {
+	fx.t.Helper()
+	now := time.Now()
+	if _, err := fx.e.store.Pool().Exec(context.Background(), `INSERT INTO sign_in_throttles
+		(account, address, failures, last_failure_at, next_allowed_at) VALUES ($1, $2, 7, $3, $4)
+		ON CONFLICT DO NOTHING`, account, address, now, now.Add(4*time.Second)); err != nil {
+		fx.t.Fatal(err)
+	}
 }
 
 func (fx *matrixFixture) next() int {

@@ -95,6 +95,8 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.POST("/admin/users", h.createUser, h.require(PermAdmin))
 	app.POST("/admin/users/:id/roles", h.setUserRoles, h.require(PermAdmin))
 	app.POST("/admin/users/:id/active", h.setUserActive, h.require(PermAdmin))
+	app.GET("/admin/sign-ins", h.listThrottles, h.require(PermAdmin))
+	app.POST("/admin/sign-ins/clear", h.clearThrottle, h.require(PermAdmin))
 	app.GET("/admin/policy", h.showPolicy, h.require(PermAdmin))
 	app.POST("/admin/policy", h.savePolicy, h.require(PermAdmin))
 	app.POST("/admin/changes/:id/approve", h.decideChange(true), h.require(PermAdmin))

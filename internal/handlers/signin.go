@@ -64,6 +64,7 @@ func (h *Handlers) signIn(c echo.Context) error {
 		if !ok || apperr.KindOf(err) == apperr.Unavailable {
 			return err
 		}
+		setRetryAfter(c, err)
 		return h.render(c, status, views.SignIn(views.SignInPage{
 			Base: h.base(c, "Sign in", ""), Email: email, Next: next, Error: apperr.Message(err)}))
 	}

@@ -388,6 +388,27 @@ type UserRow struct {
 	Self   bool
 }
 
+// ThrottlesPage lists the sign-in throttles, for admins to clear.
+type ThrottlesPage struct {
+	Base
+	Rows      []ThrottleRow
+	Truncated bool // there are more than the page shows
+	Flash     string
+	Error     string
+}
+
+// ThrottleRow is one throttle: an account's failed sign-ins from one
+// address, or from all of them.
+type ThrottleRow struct {
+	Account     string
+	Address     string // the form's value ("*": all addresses)
+	AddressText string
+	Failures    string
+	LastFailure string
+	NextAllowed string // "now" unless Waiting
+	Waiting     bool
+}
+
 // RoleBox is a role checkbox.
 type RoleBox struct {
 	Name    string
