@@ -44,6 +44,9 @@ type Service struct {
 	// Params are the argon2id parameters for new hashes (default
 	// argon2id.DefaultParams: 64 MiB, 1 pass).
 	Params *argon2id.Params
+	// Hasher bounds the password hashes running at once; without one, the
+	// service shares the process's (one per core).
+	Hasher *Hasher
 	// Throttle is how failed sign-ins slow further attempts (its zero
 	// value: the defaults).
 	Throttle Throttle
@@ -52,13 +55,30 @@ type Service struct {
 	OnDeactivate func(ctx context.Context, tx *db.Tx, u portal.User) error
 }
 
-// dummyHash is compared against when the e-mail is unknown, so that a
-// wrong e-mail takes as long as a wrong password.
-var dummyHash, _ = argon2id.CreateHash("not a password", argon2id.DefaultParams)
+func (s *Service) hasher() *Hasher { return cmp.Or(s.Hasher, defaultHasher) }
 
-// HashPassword returns the argon2id hash of a password.
+func (s *Service) params() *argon2id.Params { return cmp.Or(s.Params, argon2id.DefaultParams) }
+
+// HashPassword returns the argon2id hash of a password. It waits for a
+// turn of the hasher, or returns ErrBusy.
 func (s *Service) HashPassword(pw string) (string, error) {
-	return argon2id.CreateHash(pw, cmp.Or(s.Params, argon2id.DefaultParams))
+	turn, err := s.hasher().Begin(context.Background())
+	if err != nil {
+		return "", err
+	}
+	defer turn.End()
+	return turn.Create(pw, s.params())
+}
+
+// CheckPassword reports whether pw matches an argon2id hash. It waits for
+// a turn of the hasher, or returns ErrBusy.
+func (s *Service) CheckPassword(ctx context.Context, pw, hash string) (bool, error) {
+	turn, err := s.hasher().Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer turn.End()
+	return turn.Compare(pw, hash)
 }
 
 // NewToken returns a random session token and the hash stored for it.
@@ -105,7 +125,9 @@ func signInFailed(ctx context.Context, typed string, now time.Time, outcome audi
 
 // SignIn checks an e-mail and password and starts a session. Success and
 // failure are both audited. Failures slow further attempts (see
-// Throttle); an attempt a throttle refuses is not checked.
+// Throttle); an attempt a throttle refuses is not checked. When the
+// portal already checks as many passwords as it allows, the attempt gets
+// ErrBusy and nothing is checked, counted or audited.
 func (s *Service) SignIn(ctx context.Context, email, password string, c Client) (token string, u portal.User, err error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	now := s.Now()
@@ -113,6 +135,8 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 		return "", portal.User{}, apperr.New(apperr.Invalid, "Enter your e-mail and password.")
 	}
 	account, address := throttleAccount(email), throttleAddress(c.IP)
+	// A waiting throttle refuses before the attempt takes a hasher's turn,
+	// so a flood that is refused costs no hashing.
 	rows, err := s.Store.SignInThrottles(ctx, account, address)
 	if err != nil {
 		return "", portal.User{}, fmt.Errorf("sign in: %w", err)
@@ -120,6 +144,11 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	if w, refused := s.Throttle.withDefaults().verdict(rows, now); refused {
 		return "", portal.User{}, s.refuse(ctx, w, email, c, now)
 	}
+	turn, err := s.hasher().Begin(ctx)
+	if err != nil {
+		return "", portal.User{}, err
+	}
+	defer turn.End()
 	if w, refused, err := s.count(ctx, account, address, now); err != nil {
 		return "", portal.User{}, err
 	} else if refused {
@@ -133,7 +162,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	}
 	u, pwHash, err := s.Store.Credentials(ctx, email)
 	if apperr.KindOf(err) == apperr.NotFound {
-		_, _ = argon2id.ComparePasswordAndHash(password, dummyHash)
+		_, _ = turn.Compare(password, unmatchableHash(s.params()))
 		if err := fail(audit.Failure, "unknown e-mail", 0); err != nil {
 			return "", portal.User{}, err
 		}
@@ -144,11 +173,12 @@ func (s *Service) SignIn(ctx context.Context, email, password string, c Client) 
 	}
 	ok := false
 	if pwHash != "" {
-		ok, err = argon2id.ComparePasswordAndHash(password, pwHash)
+		ok, err = turn.Compare(password, pwHash)
 		if err != nil {
 			return "", portal.User{}, fmt.Errorf("sign in %s: %w", email, err)
 		}
 	}
+	turn.End()
 	switch {
 	case !ok:
 		if err := fail(audit.Failure, "wrong password", u.ID); err != nil {

@@ -76,12 +76,18 @@ var cheapArgon = &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, S
 type envOption func(*envSetup)
 
 type envSetup struct {
-	vars map[string]string // the portal's configuration (environment variables)
+	vars map[string]string   // the portal's configuration (environment variables)
+	auth func(*auth.Service) // changes the sign-in service
 }
 
 // withVar sets one of the portal's configuration variables.
 func withVar(name, value string) envOption {
 	return func(s *envSetup) { s.vars[name] = value }
+}
+
+// withAuth changes the sign-in service.
+func withAuth(f func(*auth.Service)) envOption {
+	return func(s *envSetup) { s.auth = f }
 }
 
 func newEnv(t *testing.T, opts ...envOption) *env {
@@ -122,6 +128,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	reqs := &requests.Service{Store: store, Now: later.Now, Outbox: outbox, Checker: tasks}
 	signInClock := &laterClock{}
 	authSvc := &auth.Service{Store: store, Now: signInClock.Now, Params: cheapArgon, OnDeactivate: reqs.CancelOnDeactivate}
+	if setup.auth != nil {
+		setup.auth(authSvc)
+	}
 	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
 		Poller: tasks, PollEvery: 50 * time.Millisecond, ListEvery: 100 * time.Millisecond,
 		Now: time.Now, WebhookURL: hooks.srv.URL, WebhookSecret: hookSecret,
