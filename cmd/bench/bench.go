@@ -132,7 +132,7 @@ func (b *bench) all(ctx context.Context, n int) error {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(400) // as cmd/web runs the handlers measured here
 	}
-	steps := []func(context.Context, *seedData) error{b.pages, b.auditQueries, b.export, b.verify, b.appendRate, b.poller, b.startToReady}
+	steps := []func(context.Context, *seedData) error{b.pages, b.auditQueries, b.export, b.verify, b.appendRate, b.poller, b.startToReady, b.signInFlood}
 	for _, step := range steps {
 		if err := step(ctx, seed); err != nil {
 			return err

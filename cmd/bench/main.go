@@ -1,7 +1,8 @@
 // Command bench measures the portal against the budgets of its design
 // (design.md §10) on this machine and prints a table: pages under 32
 // concurrent clients, the audit page and export at a million events, audit
-// appends with the hash chain, verification, and start to ready.
+// appends with the hash chain, verification, start to ready, and memory
+// under a flood of sign-ins.
 //
 // It starts its own PostgreSQL (durable: fsync on) from the installed
 // binaries in a temporary folder and removes it afterwards.
