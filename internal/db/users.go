@@ -24,12 +24,19 @@ type userRow struct {
 	CreatedAt     time.Time  `db:"created_at"`
 	Roles         []string   `db:"roles"`
 	ApproverSince *time.Time `db:"approver_since"`
+
+	MustChangePassword bool       `db:"must_change_password"`
+	PasswordChangedAt  *time.Time `db:"password_changed_at"`
 }
 
 func (r userRow) user() portal.User {
-	u := portal.User{ID: r.ID, Email: r.Email, DisplayName: r.DisplayName, Active: r.Active, CreatedAt: r.CreatedAt}
+	u := portal.User{ID: r.ID, Email: r.Email, DisplayName: r.DisplayName, Active: r.Active, CreatedAt: r.CreatedAt,
+		MustChangePassword: r.MustChangePassword}
 	if r.ApproverSince != nil {
 		u.ApproverSince = *r.ApproverSince
+	}
+	if r.PasswordChangedAt != nil {
+		u.PasswordChangedAt = *r.PasswordChangedAt
 	}
 	for _, role := range r.Roles {
 		u.Roles = append(u.Roles, portal.Role(role))
@@ -38,6 +45,7 @@ func (r userRow) user() portal.User {
 }
 
 const userColumns = `u.id, u.email, u.display_name, COALESCE(u.password_hash, '') AS password_hash, u.active, u.created_at,
+	u.must_change_password, u.password_changed_at,
 	COALESCE((SELECT array_agg(r.role ORDER BY r.role) FROM user_roles r WHERE r.user_id = u.id), '{}') AS roles,
 	(SELECT r.granted_at FROM user_roles r WHERE r.user_id = u.id AND r.role = 'approver') AS approver_since`
 
@@ -122,6 +130,9 @@ func (s *Store) ListUsers(ctx context.Context) ([]portal.User, error) {
 
 // Session is a signed-in session with its user.
 type Session struct {
+	// ID is the session's public number, shown to its owner; the token
+	// hash is the key and never leaves the server.
+	ID         int64
 	TokenHash  []byte
 	User       portal.User
 	CreatedAt  time.Time
@@ -163,7 +174,7 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 // how many requests await the user's decision at now.
 func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.Time) (Session, error) {
 	rows, err := s.pool.Query(ctx, `
-		SELECT s.token_hash, s.created_at AS session_created_at, s.last_seen_at, s.expires_at, `+userColumns+`,
+		SELECT s.id AS session_id, s.token_hash, s.created_at AS session_created_at, s.last_seen_at, s.expires_at, `+userColumns+`,
 			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'approver')
 				THEN (SELECT count(*) FROM requests q WHERE `+awaitingCond("q", "u.id", "$2")+`) ELSE 0 END AS awaiting
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash, now)
@@ -174,12 +185,13 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 	if err != nil {
 		return Session{}, notFound(err, "no such session")
 	}
-	return Session{TokenHash: r.TokenHash, User: r.user(), CreatedAt: r.SessionCreatedAt, LastSeenAt: r.LastSeenAt,
+	return Session{ID: r.SessionID, TokenHash: r.TokenHash, User: r.user(), CreatedAt: r.SessionCreatedAt, LastSeenAt: r.LastSeenAt,
 		ExpiresAt: r.ExpiresAt, Awaiting: int(r.Awaiting)}, nil
 }
 
 // sessionRow is a session joined with its user.
 type sessionRow struct {
+	SessionID        int64     `db:"session_id"`
 	TokenHash        []byte    `db:"token_hash"`
 	SessionCreatedAt time.Time `db:"session_created_at"`
 	LastSeenAt       time.Time `db:"last_seen_at"`
