@@ -9,6 +9,10 @@ const (
 	ActionSignOut      = "auth.signout"
 	// ActionSignInThrottleCleared: an admin ended a sign-in throttle.
 	ActionSignInThrottleCleared = "auth.throttle_cleared"
+	// ActionSessionEnded: a user ended one of their other sessions.
+	ActionSessionEnded = "auth.session_ended"
+	// ActionSignOutEverywhere: a user ended all of their sessions.
+	ActionSignOutEverywhere = "auth.signout_everywhere"
 
 	// A refused action (a 403, a refused decision or cancellation, a CSRF
 	// failure): the first of its kind per actor, route and minute, then
@@ -21,6 +25,13 @@ const (
 	ActionUserRoles       = "user.roles_changed"
 	ActionUserDeactivated = "user.deactivated"
 	ActionUserReactivated = "user.reactivated"
+	// ActionPasswordChanged: a user changed their own password.
+	ActionPasswordChanged = "user.password_changed"
+	// ActionPasswordChangeFailed: a change was refused because the current
+	// password was wrong (failure) or there were too many such tries (denied).
+	ActionPasswordChangeFailed = "user.password_change_failed"
+	// ActionPasswordReset: an admin set a temporary password.
+	ActionPasswordReset = "user.password_reset"
 
 	ActionPolicyUpdated = "policy.updated"
 
@@ -64,9 +75,10 @@ type ActionGroup struct {
 // Catalogue lists every action, by group, in the order the audit filter
 // offers them. A test keeps it equal to the constants above.
 var Catalogue = []ActionGroup{
-	{"auth", []string{ActionSignIn, ActionSignInFailed, ActionSignOut, ActionSignInThrottleCleared}},
+	{"auth", []string{ActionSignIn, ActionSignInFailed, ActionSignOut, ActionSignInThrottleCleared, ActionSessionEnded, ActionSignOutEverywhere}},
 	{"access", []string{ActionAccessDenied, ActionAccessDeniedRepeated}},
-	{"user", []string{ActionUserBootstrap, ActionUserCreated, ActionUserRoles, ActionUserDeactivated, ActionUserReactivated}},
+	{"user", []string{ActionUserBootstrap, ActionUserCreated, ActionUserRoles, ActionUserDeactivated, ActionUserReactivated,
+		ActionPasswordChanged, ActionPasswordChangeFailed, ActionPasswordReset}},
 	{"policy", []string{ActionPolicyUpdated}},
 	{"change", []string{ActionChangeProposed, ActionChangeRejected, ActionChangeWithdrawn}},
 	{"request", []string{ActionRequestFiled, ActionRequestDecision, ActionRequestApproved, ActionRequestRejected,

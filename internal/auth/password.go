@@ -1,0 +1,225 @@
+package auth
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"drportal/internal/apperr"
+	"drportal/internal/audit"
+	"drportal/internal/db"
+	"drportal/internal/portal"
+)
+
+// maxPasswordBytes bounds what is hashed: argon2id takes any length, but a
+// megabyte "password" is no password.
+const maxPasswordBytes = 1000
+
+// Wrong current passwords on the change form: this many within the window
+// refuse further changes until the window has passed, so a stolen session
+// cannot be used to guess the password.
+const (
+	MaxWrongCurrentPasswords   = 5
+	WrongCurrentPasswordWindow = 15 * time.Minute
+)
+
+// PasswordChange is a person's change of their own password: the form's
+// three fields.
+type PasswordChange struct {
+	Current string
+	New     string
+	Repeat  string
+}
+
+// Validate returns what is wrong with the form itself, by field
+// (current_password, new_password, repeat_password), before any password
+// is checked.
+func (p PasswordChange) Validate() map[string]string {
+	errs := map[string]string{}
+	if p.Current == "" {
+		errs["current_password"] = "Enter your current password."
+	}
+	switch n := utf8.RuneCountInString(p.New); {
+	case n < MinPasswordLength:
+		errs["new_password"] = fmt.Sprintf("The new password needs at least %d characters.", MinPasswordLength)
+	case len(p.New) > maxPasswordBytes:
+		errs["new_password"] = fmt.Sprintf("The new password may have at most %d characters.", maxPasswordBytes)
+	case p.New == p.Current:
+		errs["new_password"] = "Choose a new password that differs from the current one."
+	}
+	if p.Repeat != p.New {
+		errs["repeat_password"] = "The two new passwords are not the same."
+	}
+	return errs
+}
+
+// ownEvent is an event a user causes about their own account.
+func (s *Service) ownEvent(ctx context.Context, action string, outcome audit.Outcome, u portal.User, detail map[string]any) audit.Event {
+	e := audit.FromContext(ctx, action, outcome)
+	e.Actor = audit.Actor{ID: u.ID, Name: u.Email}
+	e.OccurredAt = s.Now()
+	e.SubjectType, e.SubjectID = audit.SubjectUser, u.Email
+	e.Detail = audit.Detail(detail)
+	return e
+}
+
+// ChangePassword changes the password of the session's user, who must give
+// their current one. Problems with the form, and a wrong current password,
+// come back by field and change nothing; a wrong current password is
+// audited, and too many of them are refused for a while. Checking and
+// hashing take turns of the service's Hasher, as at sign-in.
+// On success every other session of the user ends and this one continues
+// under a new token, which is returned; the change, the ended sessions and
+// the audit event commit together. No password is ever recorded.
+func (s *Service) ChangePassword(ctx context.Context, sess db.Session, p PasswordChange) (token string, errs map[string]string, err error) {
+	u := sess.User
+	if errs := p.Validate(); len(errs) > 0 {
+		return "", errs, nil
+	}
+	window := WrongCurrentPasswordWindow
+	n, err := s.Store.RecentUserEvents(ctx, audit.ActionPasswordChangeFailed, u.Email, s.Now().Add(-window))
+	if err != nil {
+		return "", nil, err
+	}
+	if n >= MaxWrongCurrentPasswords {
+		if _, err := s.Store.AppendAudit(ctx, s.ownEvent(ctx, audit.ActionPasswordChangeFailed, audit.Denied, u,
+			map[string]any{"reason": "too many wrong current passwords"})); err != nil {
+			return "", nil, err
+		}
+		return "", nil, apperr.New(apperr.TooMany,
+			"Too many wrong current passwords. Wait %d minutes and try again. Nothing was changed.", int(window.Minutes()))
+	}
+	oldHash, err := s.Store.PasswordHash(ctx, u.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	ok := false
+	if oldHash != "" {
+		if ok, err = s.CheckPassword(ctx, p.Current, oldHash); err != nil {
+			return "", nil, fmt.Errorf("change password of %s: %w", u.Email, err)
+		}
+	}
+	if !ok {
+		if _, err := s.Store.AppendAudit(ctx, s.ownEvent(ctx, audit.ActionPasswordChangeFailed, audit.Failure, u,
+			map[string]any{"reason": "wrong current password"})); err != nil {
+			return "", nil, err
+		}
+		return "", map[string]string{"current_password": "This is not your current password. Nothing was changed."}, nil
+	}
+	newHash, err := s.HashPassword(p.New)
+	if err != nil {
+		return "", nil, err
+	}
+	token, tokenHash := NewToken()
+	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
+		if err := tx.ChangePassword(ctx, u.ID, oldHash, newHash, s.Now()); err != nil {
+			return err
+		}
+		ended, err := tx.EndSessionsOf(ctx, u.ID, sess.TokenHash)
+		if err != nil {
+			return err
+		}
+		if err := tx.RotateSession(ctx, sess.TokenHash, tokenHash); err != nil {
+			if apperr.KindOf(err) == apperr.NotFound {
+				return apperr.New(apperr.Unauthenticated, "Your session has ended. Please sign in again.")
+			}
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, s.ownEvent(ctx, audit.ActionPasswordChanged, audit.Success, u,
+			map[string]any{"other_sessions_ended": ended, "required_by_reset": u.MustChangePassword}))
+		return err
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("change password of %s: %w", u.Email, err)
+	}
+	return token, nil, nil
+}
+
+// ResetPassword gives a user a temporary password, returned to show to the
+// admin this once, ends their sessions and requires them to choose a new
+// password at their next sign-in. Only admins may, and not for themselves:
+// they change their own on their profile, with their current password.
+func (s *Service) ResetPassword(ctx context.Context, admin portal.User, userID int64) (string, portal.User, error) {
+	if err := requireAdmin(admin); err != nil {
+		return "", portal.User{}, err
+	}
+	if userID == admin.ID {
+		return "", portal.User{}, apperr.New(apperr.Conflict,
+			"You cannot reset your own password here: change it on your profile page. Nothing was changed.")
+	}
+	temporary := RandomPassword()
+	hash, err := s.HashPassword(temporary)
+	if err != nil {
+		return "", portal.User{}, err
+	}
+	var out portal.User
+	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
+		if err := stillAdmin(ctx, tx, admin); err != nil {
+			return err
+		}
+		u, err := tx.UserForUpdate(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if err := tx.ResetPassword(ctx, u.ID, hash, s.Now()); err != nil {
+			return err
+		}
+		ended, err := tx.EndSessionsOf(ctx, u.ID, nil)
+		if err != nil {
+			return err
+		}
+		out = u
+		out.MustChangePassword = true
+		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, audit.ActionPasswordReset, u, map[string]any{"sessions_ended": ended}))
+		return err
+	})
+	if err != nil {
+		return "", portal.User{}, err
+	}
+	return temporary, out, nil
+}
+
+// Sessions returns a user's live sessions, the most recently used first.
+func (s *Service) Sessions(ctx context.Context, userID int64) ([]db.SessionInfo, error) {
+	now := s.Now()
+	return s.Store.SessionsOf(ctx, userID, now, now.Add(-cmp.Or(s.IdleTimeout, 2*time.Hour)))
+}
+
+// EndSession ends session id of the session's user: one of their other
+// sessions. The session in use is ended by signing out; anyone else's
+// session is NotFound and stays.
+func (s *Service) EndSession(ctx context.Context, sess db.Session, id int64) (db.SessionInfo, error) {
+	if id == sess.ID {
+		return db.SessionInfo{}, apperr.New(apperr.Conflict, "This is the session you are using: sign out to end it. Nothing was changed.")
+	}
+	var out db.SessionInfo
+	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		info, err := tx.EndSessionOf(ctx, sess.User.ID, id, sess.TokenHash)
+		if err != nil {
+			return err
+		}
+		out = info
+		_, err = tx.AppendAudit(ctx, s.ownEvent(ctx, audit.ActionSessionEnded, audit.Success, sess.User,
+			map[string]any{"session": info.ID, "ip": info.IP, "user_agent": truncate(info.UserAgent, 200)}))
+		return err
+	})
+	return out, err
+}
+
+// SignOutEverywhere ends every session of the session's user, this one
+// included, and reports how many ended.
+func (s *Service) SignOutEverywhere(ctx context.Context, sess db.Session) (int64, error) {
+	var ended int64
+	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		var err error
+		if ended, err = tx.EndSessionsOf(ctx, sess.User.ID, nil); err != nil {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, s.ownEvent(ctx, audit.ActionSignOutEverywhere, audit.Success, sess.User,
+			map[string]any{"sessions_ended": ended}))
+		return err
+	})
+	return ended, err
+}
