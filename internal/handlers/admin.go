@@ -28,19 +28,24 @@ func roleBoxes(checked []string) []views.RoleBox {
 }
 
 func (h *Handlers) usersPage(c echo.Context, status int, form views.NewUserForm, errs map[string]string, flash, errMsg string) error {
+	return h.renderUsers(c, status, views.UsersPage{Form: form, Errors: errs, Flash: flash, Error: errMsg})
+}
+
+// renderUsers fills the user list of p and renders it.
+func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) error {
 	ctx := c.Request().Context()
 	users, err := h.Store.ListUsers(ctx)
 	if err != nil {
 		return err
 	}
 	me := user(c)
-	p := views.UsersPage{Base: h.base(c, "Users", "admin"), Form: form, Errors: errs, Flash: flash, Error: errMsg}
+	p.Base = h.base(c, "Users", "admin")
 	if p.Form.Roles == nil {
 		p.Form.Roles = roleBoxes([]string{string(auth.RoleRequester)})
 	}
 	for _, u := range users {
 		p.Users = append(p.Users, views.UserRow{ID: strconv.FormatInt(u.ID, 10), Email: u.Email, Name: u.DisplayName,
-			Roles: roleBoxes(u.RoleNames()), Active: u.Active, Self: u.ID == me.ID})
+			Roles: roleBoxes(u.RoleNames()), Active: u.Active, Self: u.ID == me.ID, MustChange: u.MustChangePassword})
 	}
 	if p.Admins, err = h.Store.CountActiveAdmins(ctx); err != nil {
 		return err
@@ -177,6 +182,24 @@ func (h *Handlers) setUserActive(c echo.Context) error {
 		done = fmt.Sprintf("Reactivated %s.", u.Email)
 	}
 	return h.adminResult(c, done, err)
+}
+
+// resetPassword gives a user a temporary password and shows it to the
+// admin in this answer only: never in a URL (no redirect with a note), never
+// cached. htmx shows the list's own address for it rather than the POST's,
+// so going back or reloading shows the list without it.
+func (h *Handlers) resetPassword(c echo.Context) error {
+	id, err := adminUserID(c)
+	if err != nil {
+		return err
+	}
+	temporary, u, err := h.Auth.ResetPassword(c.Request().Context(), *user(c), id)
+	if err != nil {
+		return h.adminResult(c, "", err)
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	c.Response().Header().Set("HX-Replace-Url", "/admin/users")
+	return h.renderUsers(c, http.StatusOK, views.UsersPage{Reset: &views.TemporaryPassword{Email: u.Email, Password: temporary}})
 }
 
 func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string, errs map[string]string, flash, errMsg string) error {

@@ -1,9 +1,11 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -61,6 +63,26 @@ type env struct {
 	later *laterClock
 	// signInClock moves the sign-in service's clock (throttles, sessions).
 	signInClock *laterClock
+	// logs holds everything the handlers logged, at every level.
+	logs *logBuffer
+}
+
+// logBuffer is what the handlers log, readable while they write to it.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // laterClock is the wall clock plus an offset a test may advance.
@@ -146,15 +168,17 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		defer cancel()
 		_ = work.StopAndCancel(ctx)
 	})
+	logs := &logBuffer{}
 	h := handlers.New(handlers.Deps{
 		Config: cfg, Store: store, Auth: authSvc, Tasks: tasks, Requests: reqs,
 		AuditLog: &audit.Service{Store: store, Now: time.Now, ArchiveDir: t.TempDir()},
 		Assets:   static.Load(), Now: time.Now,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, store: store, sim: sim, clock: clock, srv: srv, jobs: work, reqs: reqs, hooks: hooks, client: client, later: later,
-		signInClock: signInClock}
+		signInClock: signInClock, logs: logs}
 	e.addUser("admin@example.com", auth.AllRoles...)
 	e.addUser("req@example.com", auth.RoleRequester)
 	e.addUser("audit@example.com", auth.RoleAuditor)

@@ -55,6 +55,7 @@ const (
 	ctxUser     = "user"
 	ctxCSRF     = "csrf"
 	ctxAwaiting = "awaiting" // requests awaiting the user's decision, read with the session
+	ctxSession  = "session"  // the signed-in session (db.Session)
 )
 
 // HX-Trigger event names the pages listen for.
@@ -100,6 +101,13 @@ func user(c echo.Context) *portal.User {
 	return u
 }
 
+// session returns the signed-in session; ok is false when nobody is
+// signed in.
+func session(c echo.Context) (db.Session, bool) {
+	s, ok := c.Get(ctxSession).(db.Session)
+	return s, ok
+}
+
 func requestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
 }
@@ -125,8 +133,8 @@ func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
 	b.CSRF = csrfToken(c)
 	if u := user(c); u != nil {
 		b.User = &views.User{Email: u.Email, Name: u.DisplayName, Roles: strings.Join(u.RoleNames(), ", "),
-			CanCreate: Allowed(u, PermCreateTask), IsAdmin: Allowed(u, PermAdmin), Awaiting: -1}
-		if n, ok := c.Get(ctxAwaiting).(int); ok && Allowed(u, PermDecide) && title != "" {
+			CanCreate: Allowed(u, PermCreateTask), IsAdmin: Allowed(u, PermAdmin), Awaiting: -1, MustChange: u.MustChangePassword}
+		if n, ok := c.Get(ctxAwaiting).(int); ok && Allowed(u, PermDecide) && title != "" && !u.MustChangePassword {
 			b.User.Awaiting = n
 		}
 	}

@@ -60,6 +60,9 @@ type probe struct {
 	// fresh: each role calls with a new session of its own, because the
 	// call ends the session (sign-out).
 	fresh bool
+	// endsAll: the call ends every session of the user, so each role's
+	// browser is given a new one afterwards (sign out everywhere).
+	endsAll bool
 	// refusalAudited: a refusal is itself audited and counted (a failed
 	// sign-in), so only the audit log and the sign-in throttles may change
 	// when it is refused.
@@ -127,12 +130,34 @@ func TestPermissionMatrix(t *testing.T) {
 			refusalAudited: true,
 			call: func(who string, _ bool) (string, url.Values) {
 				email := cmp.Or(roleEmails[who], "nobody@example.com")
-				return "/signin", url.Values{"email": {email}, "password": {password}}
+				return "/signin", url.Values{"email": {email}, "password": {fx.password(who)}}
 			}}},
 		{echo.POST, "/signout"}: {{want: statuses(signIn, signIn, redirect, redirect, redirect, redirect, redirect, redirect),
 			fresh: true, call: post("/signout", url.Values{})}},
 		{echo.GET, "/"}: {{want: statuses(redirect, redirect, redirect, redirect, redirect, redirect, redirect, redirect),
 			call: get("/")}},
+
+		// One's own profile: anyone signed in, whatever their roles.
+		{echo.GET, "/profile"}: {{want: statuses(redirect, redirect, ok, ok, ok, ok, ok, ok), call: get("/profile")}},
+		{echo.GET, "/profile/password"}: {{want: statuses(redirect, redirect, ok, ok, ok, ok, ok, ok),
+			call: get("/profile/password")}},
+		{echo.POST, "/profile/password"}: {{want: statuses(signIn, signIn, redirect, redirect, redirect, redirect, redirect, redirect),
+			call: func(who string, permitted bool) (string, url.Values) {
+				return "/profile/password", fx.passwordForm(who, permitted)
+			}}},
+		{echo.POST, "/profile/sessions/:id/end"}: {
+			{want: statuses(signIn, signIn, redirect, redirect, redirect, redirect, redirect, redirect),
+				call: func(who string, _ bool) (string, url.Values) {
+					return fmt.Sprintf("/profile/sessions/%d/end", fx.otherSession(cmp.Or(map[string]string{"anonymous": "requester"}[who], who))), url.Values{}
+				}},
+			{what: "someone else's session", want: map[string]int{"none": missing, "requester": missing, "other": missing,
+				"approver": missing, "auditor": missing, "admin": missing},
+				call: func(string, bool) (string, url.Values) {
+					return fmt.Sprintf("/profile/sessions/%d/end", fx.otherSession("target")), url.Values{}
+				}},
+		},
+		{echo.POST, "/profile/signout-everywhere"}: {{want: statuses(signIn, signIn, redirect, redirect, redirect, redirect, redirect, redirect),
+			fresh: true, endsAll: true, call: post("/profile/signout-everywhere", url.Values{})}},
 
 		{echo.GET, "/dr-tasks"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok), call: get("/dr-tasks")}},
 		{echo.GET, "/dr-tasks/new"}: {{want: statuses(redirect, redirect, refused, ok, ok, refused, refused, ok),
@@ -209,6 +234,9 @@ func TestPermissionMatrix(t *testing.T) {
 			call: post(fmt.Sprintf("/admin/users/%d/roles", fx.target.ID), url.Values{"roles": {string(auth.RoleAuditor)}})}},
 		{echo.POST, "/admin/users/:id/active"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
 			call: post(fmt.Sprintf("/admin/users/%d/active", fx.target.ID), url.Values{"active": {"false"}})}},
+		// The temporary password is shown in the answer itself.
+		{echo.POST, "/admin/users/:id/password"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, ok),
+			call: post(fmt.Sprintf("/admin/users/%d/password", fx.target.ID), url.Values{})}},
 		{echo.GET, "/admin/sign-ins"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, refused, ok),
 			call: get("/admin/sign-ins")}},
 		{echo.POST, "/admin/sign-ins/clear"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
@@ -293,12 +321,14 @@ type matrixFixture struct {
 	n        int              // numbers the names of things the probes create
 	open     map[string]int64 // a pending request of each requester, while it lasts
 	refused  map[string]int64 // a rejected request of each requester
+	// passwords holds the password of each role that changed theirs.
+	passwords map[string]string
 }
 
 func newMatrixFixture(t *testing.T) *matrixFixture {
 	e := newEnv(t)
 	fx := &matrixFixture{t: t, e: e, browsers: map[string]*browser{}, users: map[string]portal.User{},
-		open: map[string]int64{}, refused: map[string]int64{}}
+		open: map[string]int64{}, refused: map[string]int64{}, passwords: map[string]string{}}
 	e.addUser("appr@example.com", auth.RoleApprover)
 	e.addUser("req2@example.com", auth.RoleRequester)
 	e.addUser("norole@example.com")
@@ -313,6 +343,7 @@ func newMatrixFixture(t *testing.T) *matrixFixture {
 		}
 		fx.users[who] = u
 	}
+	fx.users["target"] = fx.target
 	fx.taskID = e.createTask("dr_matrix")
 	fx.browsers["anonymous"] = e.browser()
 	for who, email := range roleEmails {
@@ -352,6 +383,41 @@ func (fx *matrixFixture) plantSession(b *browser, who string) {
 		fx.t.Fatal(err)
 	}
 	b.c.Jar.SetCookies(mustURL(fx.e.srv.URL), []*http.Cookie{{Name: handlers.SessionCookie, Value: token, Path: "/"}})
+}
+
+// otherSession plants a new session of who's and returns its public id.
+func (fx *matrixFixture) otherSession(who string) int64 {
+	fx.t.Helper()
+	b := fx.e.browser()
+	fx.plantSession(b, who)
+	var id int64
+	token := ""
+	for _, c := range b.c.Jar.Cookies(mustURL(fx.e.srv.URL)) {
+		if c.Name == handlers.SessionCookie {
+			token = c.Value
+		}
+	}
+	if err := fx.e.store.Pool().QueryRow(context.Background(), `SELECT id FROM sessions WHERE token_hash = $1`,
+		auth.HashToken(token)).Scan(&id); err != nil {
+		fx.t.Fatal(err)
+	}
+	return id
+}
+
+// password is who's password now.
+func (fx *matrixFixture) password(who string) string {
+	return cmp.Or(fx.passwords[who], password)
+}
+
+// passwordForm changes who's password to a new one, remembered when the
+// change is expected to go through.
+func (fx *matrixFixture) passwordForm(who string, permitted bool) url.Values {
+	next := fmt.Sprintf("changed password %02d", fx.next())
+	form := url.Values{"current_password": {fx.password(who)}, "new_password": {next}, "repeat_password": {next}}
+	if permitted {
+		fx.passwords[who] = next
+	}
+	return form
 }
 
 // check calls route r as who the way probe p says and checks the status
@@ -396,6 +462,9 @@ func (fx *matrixFixture) check(r route, p probe, who string, want int) {
 		req.Header.Set("HX-Request", "true")
 	}
 	res := b.do(req)
+	if p.endsAll && who != "anonymous" && who != "deactivated" {
+		fx.plantSession(fx.browsers[who], who)
+	}
 	if res.status != want {
 		t.Errorf("%s as %s (%s %s): %d, want %d: %.200s", name, who, method, path, res.status, want, res.text("main"))
 		return

@@ -60,6 +60,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 		h.loadSession,
 		h.auditContext,
 		noStore,
+		passwordChangeFirst,
 	)
 	app.GET("/signin", h.signInForm)
 	app.POST("/signin", h.signIn, middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
@@ -71,6 +72,11 @@ func (h *Handlers) routes(e *echo.Echo) {
 		},
 	}))
 	app.POST("/signout", h.signOut, h.require(PermSignedIn))
+	app.GET("/profile", h.showProfile, h.require(PermSignedIn))
+	app.GET("/profile/password", h.passwordForm, h.require(PermSignedIn))
+	app.POST("/profile/password", h.changePassword, h.require(PermSignedIn))
+	app.POST("/profile/sessions/:id/end", h.endSession, h.require(PermSignedIn))
+	app.POST("/profile/signout-everywhere", h.signOutEverywhere, h.require(PermSignedIn))
 
 	app.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/dr-tasks") }, h.require(PermSignedIn))
 	app.GET("/dr-tasks", h.listTasks, h.require(PermViewTasks))
@@ -95,6 +101,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.POST("/admin/users", h.createUser, h.require(PermAdmin))
 	app.POST("/admin/users/:id/roles", h.setUserRoles, h.require(PermAdmin))
 	app.POST("/admin/users/:id/active", h.setUserActive, h.require(PermAdmin))
+	app.POST("/admin/users/:id/password", h.resetPassword, h.require(PermAdmin))
 	app.GET("/admin/sign-ins", h.listThrottles, h.require(PermAdmin))
 	app.POST("/admin/sign-ins/clear", h.clearThrottle, h.require(PermAdmin))
 	app.GET("/admin/policy", h.showPolicy, h.require(PermAdmin))
@@ -150,8 +157,30 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			u := sess.User
 			c.Set(ctxUser, &u)
 			c.Set(ctxAwaiting, sess.Awaiting)
+			c.Set(ctxSession, sess)
 		}
 		return next(c)
+	}
+}
+
+// passwordChangeFirst keeps a user whose password an admin reset on the
+// change-password form until they have chosen a new one: every other page
+// sends them there, and an htmx fragment or background request is refused.
+// Signing out, and signing in as someone else, still work.
+func passwordChangeFirst(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := user(c)
+		if u == nil || !u.MustChangePassword {
+			return next(c)
+		}
+		switch c.Path() {
+		case "/profile/password", "/signout", "/signin":
+			return next(c)
+		}
+		if isFragment(c) {
+			return apperr.New(apperr.Forbidden, "An admin reset your password: choose a new one first, at /profile/password.")
+		}
+		return c.Redirect(http.StatusSeeOther, "/profile/password")
 	}
 }
 

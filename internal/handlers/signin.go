@@ -57,7 +57,7 @@ func (h *Handlers) signIn(c echo.Context) error {
 	if ck, err := c.Cookie(SessionCookie); err == nil {
 		old = ck.Value
 	}
-	token, _, err := h.Auth.SignIn(c.Request().Context(), email, password, auth.Client{
+	token, u, err := h.Auth.SignIn(c.Request().Context(), email, password, auth.Client{
 		IP: c.RealIP(), UserAgent: c.Request().UserAgent(), OldToken: old})
 	if err != nil {
 		status, ok := formStatus(err)
@@ -72,6 +72,9 @@ func (h *Handlers) signIn(c echo.Context) error {
 	// A new session gets a new CSRF token: the next page issues one.
 	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: "", Path: "/", HttpOnly: true,
 		Secure: h.Config.SecureCookies(), SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	if u.MustChangePassword {
+		return c.Redirect(http.StatusSeeOther, "/profile/password")
+	}
 	return c.Redirect(http.StatusSeeOther, safeNext(next))
 }
 

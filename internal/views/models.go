@@ -29,6 +29,9 @@ type User struct {
 	Roles     string
 	CanCreate bool
 	IsAdmin   bool
+	// MustChange: an admin reset the password, so the header offers
+	// nothing but signing out until the user has chosen a new one.
+	MustChange bool
 	// Awaiting is the number of requests waiting for this user's decision
 	// (approvers only; -1 hides the counter).
 	Awaiting int
@@ -366,6 +369,8 @@ type UsersPage struct {
 	Admins int
 	// Changes are the role grants waiting for a second admin.
 	Changes []ChangeRow
+	// Reset is the answer to a password reset.
+	Reset *TemporaryPassword
 }
 
 // ChangeRow is an admin change waiting for a second admin.
@@ -380,12 +385,20 @@ type ChangeRow struct {
 
 // UserRow is one account.
 type UserRow struct {
-	ID     string
-	Email  string
-	Name   string
-	Roles  []RoleBox
-	Active bool
-	Self   bool
+	ID         string
+	Email      string
+	Name       string
+	Roles      []RoleBox
+	Active     bool
+	Self       bool
+	MustChange bool // a reset password not yet replaced
+}
+
+// TemporaryPassword is a reset's temporary password, shown to the admin
+// in the answer to the reset and never again.
+type TemporaryPassword struct {
+	Email    string
+	Password string
 }
 
 // ThrottlesPage lists the sign-in throttles, for admins to clear.
@@ -489,4 +502,36 @@ type OperationPage struct {
 	Errors        map[string]string
 	SubmitErr     string
 	PostURL       string
+}
+
+// ProfilePage is the signed-in user's own account and sessions.
+type ProfilePage struct {
+	Base
+	Name            string
+	Email           string
+	Roles           string
+	PasswordChanged string // when, or "" if never since the account was created
+	Sessions        []SessionRow
+	Flash           string
+	Error           string
+}
+
+// SessionRow is one of the user's sessions.
+type SessionRow struct {
+	ID       string
+	Created  string
+	LastSeen string
+	IP       string
+	Client   string // a short summary of the user agent
+	Current  bool   // the session showing this page
+}
+
+// PasswordPage is the change-password form. Passwords are never put back
+// into it.
+type PasswordPage struct {
+	Base
+	Forced    bool // an admin reset the password: nothing else until it is changed
+	MinLength int  // the shortest new password
+	Errors    map[string]string
+	Error     string
 }

@@ -1,0 +1,174 @@
+package handlers
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"drportal/internal/apperr"
+	"drportal/internal/auth"
+	"drportal/internal/db"
+	"drportal/internal/views"
+)
+
+// signedInSession is the request's session; the routes here require one.
+func signedInSession(c echo.Context) (db.Session, error) {
+	sess, ok := session(c)
+	if !ok {
+		return db.Session{}, apperr.New(apperr.Unauthenticated, "Please sign in.")
+	}
+	return sess, nil
+}
+
+func (h *Handlers) showProfile(c echo.Context) error {
+	return h.profilePage(c, http.StatusOK, c.QueryParam("done"), "")
+}
+
+// profilePage shows the user's account and live sessions; it only reads.
+func (h *Handlers) profilePage(c echo.Context, status int, flash, errMsg string) error {
+	sess, err := signedInSession(c)
+	if err != nil {
+		return err
+	}
+	u := sess.User
+	list, err := h.Auth.Sessions(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	roles := strings.Join(u.RoleNames(), ", ")
+	if roles == "" {
+		roles = "none"
+	}
+	p := views.ProfilePage{Base: h.base(c, "Your profile", "profile"), Name: u.DisplayName, Email: u.Email, Roles: roles,
+		PasswordChanged: formatTime(u.PasswordChangedAt), Flash: flash, Error: errMsg}
+	for _, s := range list {
+		p.Sessions = append(p.Sessions, views.SessionRow{ID: strconv.FormatInt(s.ID, 10), Created: formatTime(s.CreatedAt),
+			LastSeen: formatTime(s.LastSeenAt), IP: s.IP, Client: clientSummary(s.UserAgent), Current: s.ID == sess.ID})
+	}
+	return h.render(c, status, views.Profile(p))
+}
+
+func (h *Handlers) passwordPage(c echo.Context, status int, errs map[string]string, errMsg string) error {
+	return h.render(c, status, views.ChangePassword(views.PasswordPage{Base: h.base(c, "Change your password", "profile"),
+		Forced: user(c).MustChangePassword, MinLength: auth.MinPasswordLength, Errors: errs, Error: errMsg}))
+}
+
+func (h *Handlers) passwordForm(c echo.Context) error {
+	return h.passwordPage(c, http.StatusOK, nil, "")
+}
+
+// changePassword changes the user's own password. The form is never shown
+// again with what was typed in it.
+func (h *Handlers) changePassword(c echo.Context) error {
+	sess, err := signedInSession(c)
+	if err != nil {
+		return err
+	}
+	token, errs, err := h.Auth.ChangePassword(c.Request().Context(), sess, auth.PasswordChange{
+		Current: c.FormValue("current_password"), New: c.FormValue("new_password"), Repeat: c.FormValue("repeat_password")})
+	if err != nil {
+		status, ok := formStatus(err)
+		if !ok {
+			return err
+		}
+		return h.passwordPage(c, status, nil, apperr.Message(err))
+	}
+	if len(errs) > 0 {
+		return h.passwordPage(c, http.StatusUnprocessableEntity, errs, "")
+	}
+	// This session continues under a new token; the CSRF token is not tied
+	// to the session and stays as it is.
+	h.setSessionCookie(c, token)
+	return c.Redirect(http.StatusSeeOther, "/profile?done="+url.QueryEscape("Your password is changed. Your other sessions have ended."))
+}
+
+// endSession ends one of the user's other sessions.
+func (h *Handlers) endSession(c echo.Context) error {
+	sess, err := signedInSession(c)
+	if err != nil {
+		return err
+	}
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return apperr.New(apperr.NotFound, "You have no such session.")
+	}
+	info, err := h.Auth.EndSession(c.Request().Context(), sess, id)
+	if apperr.KindOf(err) == apperr.Conflict {
+		return h.profilePage(c, http.StatusConflict, "", apperr.Message(err))
+	}
+	if err != nil {
+		return err
+	}
+	done := fmt.Sprintf("Ended the session from %s (%s).", orUnknown(info.IP), clientSummary(info.UserAgent))
+	return c.Redirect(http.StatusSeeOther, "/profile?done="+url.QueryEscape(done))
+}
+
+// signOutEverywhere ends all of the user's sessions, this one included.
+func (h *Handlers) signOutEverywhere(c echo.Context) error {
+	sess, err := signedInSession(c)
+	if err != nil {
+		return err
+	}
+	if _, err := h.Auth.SignOutEverywhere(c.Request().Context(), sess); err != nil {
+		return err
+	}
+	h.clearSessionCookie(c)
+	return c.Redirect(http.StatusSeeOther, "/signin")
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "an unknown address"
+	}
+	return s
+}
+
+// clientSummary names the browser and system of a user agent ("Firefox on
+// Linux"), or shows its start when it is none of the common ones.
+func clientSummary(ua string) string {
+	has := func(s string) bool { return strings.Contains(ua, s) }
+	browser := ""
+	switch {
+	case has("Edg/"):
+		browser = "Edge"
+	case has("OPR/"):
+		browser = "Opera"
+	case has("Firefox/"):
+		browser = "Firefox"
+	case has("Chrome/"), has("Chromium/"):
+		browser = "Chrome"
+	case has("Safari/"):
+		browser = "Safari"
+	}
+	system := ""
+	switch {
+	case has("Android"):
+		system = "Android"
+	case has("iPhone"), has("iPad"):
+		system = "iOS"
+	case has("CrOS"):
+		system = "ChromeOS"
+	case has("Windows"):
+		system = "Windows"
+	case has("Macintosh"), has("Mac OS X"):
+		system = "macOS"
+	case has("Linux"):
+		system = "Linux"
+	}
+	switch {
+	case browser != "" && system != "":
+		return browser + " on " + system
+	case browser != "":
+		return browser
+	case strings.TrimSpace(ua) == "":
+		return "unknown"
+	}
+	if r := []rune(ua); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return ua
+}
