@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -163,6 +164,9 @@ func (s *Service) ResetPassword(ctx context.Context, admin portal.User, userID i
 		if err != nil {
 			return err
 		}
+		if err := resettable(ctx, tx, u); err != nil {
+			return err
+		}
 		if err := tx.ResetPassword(ctx, u.ID, hash, s.Now()); err != nil {
 			return err
 		}
@@ -222,4 +226,28 @@ func (s *Service) SignOutEverywhere(ctx context.Context, sess db.Session) (int64
 		return err
 	})
 	return ended, err
+}
+
+// resettable refuses a reset that would let the admin who sees the
+// temporary password act as an approver or an admin: of an account
+// holding either role, or one a grant of either waits for. Such a user's
+// way back is to lose the role, be reset, and be given it again, which a
+// second admin approves.
+func resettable(ctx context.Context, tx *db.Tx, u portal.User) error {
+	for _, r := range []portal.Role{RoleAdmin, RoleApprover} {
+		if u.Has(r) {
+			return apperr.New(apperr.Conflict, "%s holds the %s role, and whoever sees a temporary password could act as them. "+
+				"Take the role away first, reset the password, then give the role back (another admin approves that). Nothing was changed.", u.Email, r)
+		}
+	}
+	changes, err := tx.PendingAdminChanges(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		if c.UserID == u.ID && (slices.Contains(c.Grant, RoleAdmin) || slices.Contains(c.Grant, RoleApprover)) {
+			return apperr.New(apperr.Conflict, "A grant of roles to %s waits for a second admin (change #%d): withdraw or reject it before resetting the password. Nothing was changed.", u.Email, c.ID)
+		}
+	}
+	return nil
 }

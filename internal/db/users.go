@@ -384,6 +384,12 @@ func (s *Store) PendingAdminChanges(ctx context.Context) ([]portal.AdminChange, 
 	return findAdminChanges(ctx, s.pool, `WHERE c.status = 'pending' ORDER BY c.id`)
 }
 
+// PendingAdminChanges returns the changes waiting for a second admin
+// inside the transaction.
+func (t *Tx) PendingAdminChanges(ctx context.Context) ([]portal.AdminChange, error) {
+	return findAdminChanges(ctx, t.tx, `WHERE c.status = 'pending' ORDER BY c.id`)
+}
+
 // AdminChangeForUpdate returns one change, locked until the transaction ends.
 func (t *Tx) AdminChangeForUpdate(ctx context.Context, id int64) (portal.AdminChange, error) {
 	cs, err := findAdminChanges(ctx, t.tx, `WHERE c.id = $1 FOR UPDATE OF c`, id)

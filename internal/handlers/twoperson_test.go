@@ -181,3 +181,50 @@ func TestAnApproverMadeAfterFilingCannotApproveIt(t *testing.T) {
 		t.Errorf("an approver from before: %d", r.status)
 	}
 }
+
+// TestNoAdminLearnsAnApproversPassword: an admin cannot reset the password
+// of an approver or an admin, or of an account a grant of either waits
+// for, and a grant waits while its account has a temporary password, so no
+// admin can sign in as someone who approves.
+func TestNoAdminLearnsAnApproversPassword(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.addUser("admin2@example.com", auth.RoleAdmin)
+	a, b := e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
+	appr := e.addUser("appr@example.com", auth.RoleApprover)
+	before := e.auditCount()
+	r := a.post(fmt.Sprintf("/admin/users/%d/password", appr.ID), url.Values{})
+	if r.status != http.StatusConflict || !strings.Contains(r.text(`[data-testid=admin-error]`), "holds the approver role") {
+		t.Errorf("an approver's password reset: %d %q", r.status, r.text(`[data-testid=admin-error]`))
+	}
+	if e.auditCount() != before {
+		t.Error("a refused reset changed the audit log")
+	}
+	// A requester with a grant of approver waiting is not reset either.
+	dan := e.addUser("dan@example.com", auth.RoleRequester)
+	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", dan.ID), url.Values{"roles": {"requester", "approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("grant: %d", r.status)
+	}
+	if r := a.post(fmt.Sprintf("/admin/users/%d/password", dan.ID), url.Values{}); r.status != http.StatusConflict {
+		t.Errorf("a reset while a grant of approver waits: %d", r.status)
+	}
+	// Reset first, then the grant waits until dan has chosen a password.
+	cs, _ := e.store.PendingAdminChanges(ctx)
+	if r := a.post(fmt.Sprintf("/admin/changes/%d/reject", cs[0].ID), url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d", r.status)
+	}
+	if r := a.post(fmt.Sprintf("/admin/users/%d/password", dan.ID), url.Values{}); r.status != http.StatusOK {
+		t.Fatalf("a requester's reset: %d", r.status)
+	}
+	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", dan.ID), url.Values{"roles": {"requester", "approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("grant: %d", r.status)
+	}
+	cs, _ = e.store.PendingAdminChanges(ctx)
+	if r := b.post(fmt.Sprintf("/admin/changes/%d/approve", cs[0].ID), url.Values{}); r.status != http.StatusConflict ||
+		!strings.Contains(r.text(`[data-testid=admin-error]`), "temporary password") {
+		t.Errorf("a grant of approver to an account with a temporary password: %d", r.status)
+	}
+	if u, _ := e.store.UserByID(ctx, dan.ID); u.Has(auth.RoleApprover) {
+		t.Error("the grant took effect")
+	}
+}
