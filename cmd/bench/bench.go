@@ -233,7 +233,7 @@ func (b *bench) seedRequests(ctx context.Context, s *seedData) error {
 
 type noQueue struct{}
 
-func (noQueue) EnqueueExecution(context.Context, *db.Tx, int64) error { return nil }
+func (noQueue) EnqueueExecution(context.Context, *db.Tx, int64, int) error { return nil }
 
 func (noQueue) Notify(context.Context, *db.Tx, string, portal.Request) error { return nil }
 

@@ -48,6 +48,7 @@ const (
 	ActionRequestChecked   = "request.checked"
 	ActionRequestExecuting = "request.executing"
 	ActionRequestIntent    = "request.intent"
+	ActionRequestResumed   = "request.resumed"
 	ActionRequestResult    = "request.result"
 	ActionRequestRefused   = "request.refused"
 	ActionRequestProgress  = "request.progress"
@@ -83,7 +84,7 @@ var Catalogue = []ActionGroup{
 	{"change", []string{ActionChangeProposed, ActionChangeRejected, ActionChangeWithdrawn}},
 	{"request", []string{ActionRequestFiled, ActionRequestDecision, ActionRequestApproved, ActionRequestRejected,
 		ActionRequestCancelled, ActionRequestExpired, ActionRequestChecked, ActionRequestExecuting, ActionRequestIntent,
-		ActionRequestResult, ActionRequestRefused, ActionRequestProgress, ActionRequestSucceeded, ActionRequestFailed}},
+		ActionRequestResumed, ActionRequestResult, ActionRequestRefused, ActionRequestProgress, ActionRequestSucceeded, ActionRequestFailed}},
 	{"dr_task", []string{ActionCreateRejected, ActionCreateFailed, ActionOperationRejected, ActionTaskDrift}},
 	{"cloud", []string{ActionCloudCall}},
 	{"audit", []string{ActionVerify, ActionArchive, ActionExport}},

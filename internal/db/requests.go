@@ -136,6 +136,10 @@ type requestRow struct {
 	CheckedAt         *time.Time `db:"checked_at"`
 	CheckProblems     []string   `db:"check_problems"`
 	CheckError        string     `db:"check_error"`
+	ExecHolder        string     `db:"exec_holder"`
+	LeaseLapsed       bool       `db:"lease_lapsed"`
+	Resumes           int        `db:"resumes"`
+	ResumedAt         *time.Time `db:"resumed_at"`
 }
 
 func (r requestRow) request() portal.Request {
@@ -149,7 +153,8 @@ func (r requestRow) request() portal.Request {
 		Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMsg: r.ErrorMsg, ErrorRequestID: r.ErrorRequestID,
 		PreStatus: portal.TaskStatus(r.PreStatus), PrePrimaryID: r.PrePrimaryID, PreStartTime: r.PreStartTime,
 		SeenTransient: r.SeenTransient, Consequence: r.Consequence, ConfirmName: r.ConfirmName,
-		CheckedAt: r.CheckedAt, CheckProblems: r.CheckProblems, CheckError: r.CheckError}
+		CheckedAt: r.CheckedAt, CheckProblems: r.CheckProblems, CheckError: r.CheckError,
+		ExecHolder: r.ExecHolder, LeaseLapsed: r.LeaseLapsed, Resumes: r.Resumes, ResumedAt: r.ResumedAt}
 }
 
 const requestSelect = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, '') AS dr_task_id, r.task_name, r.target_key,
@@ -157,7 +162,9 @@ const requestSelect = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, '') AS d
 	r.required_approvals, r.policy_version, r.created_at, r.expires_at, r.approved_at, r.approval_expires_at,
 	r.started_at, r.finished_at, r.call_state, r.call_attempts, r.follow_deadline, r.last_seen_status, r.outcome,
 	r.error_code, r.error_msg, r.error_request_id, r.pre_status, r.pre_primary_id, r.pre_start_time, r.seen_transient,
-	r.consequence, r.confirm_name, r.checked_at, r.check_problems, r.check_error
+	r.consequence, r.confirm_name, r.checked_at, r.check_problems, r.check_error,
+	COALESCE(r.exec_holder, '') AS exec_holder, COALESCE(r.exec_lease_until < now(), false) AS lease_lapsed,
+	r.resumes, r.resumed_at
 	FROM requests r JOIN users u ON u.id = r.requester_id `
 
 func collectRequests(rows pgx.Rows, err error) ([]portal.Request, error) {
@@ -233,11 +240,20 @@ func (t *Tx) InsertRequest(ctx context.Context, r portal.Request) (portal.Reques
 // or executing request colliding with another on the same target is a
 // Conflict too (the database allows one at a time).
 func (t *Tx) move(ctx context.Context, id int64, from []portal.RequestStatus, call portal.CallState, set string, args ...any) (portal.Request, error) {
+	return t.moveIf(ctx, id, from, call, "", set, args...)
+}
+
+// moveIf is move with one more condition (cond, "" for none), which may
+// refer to the arguments after set's.
+func (t *Tx) moveIf(ctx context.Context, id int64, from []portal.RequestStatus, call portal.CallState, cond, set string, args ...any) (portal.Request, error) {
 	statuses := make([]string, len(from))
 	for i, st := range from {
 		statuses[i] = string(st)
 	}
 	sql := `UPDATE requests SET ` + set + ` WHERE id = $1 AND status = ANY($2) AND ($3 = '' OR call_state = $3)`
+	if cond != "" {
+		sql += ` AND ` + cond
+	}
 	tag, err := t.tx.Exec(ctx, sql, append([]any{id, statuses, string(call)}, args...)...)
 	if isUniqueViolation(err) {
 		return portal.Request{}, apperr.Wrap(apperr.Conflict, err,
@@ -250,6 +266,9 @@ func (t *Tx) move(ctx context.Context, id int64, from []portal.RequestStatus, ca
 		cur, err := t.Request(ctx, id, false)
 		if err != nil {
 			return portal.Request{}, err
+		}
+		if cond != "" {
+			return portal.Request{}, apperr.New(apperr.Conflict, "Request #%d is %s now, or this run no longer holds it, so this can no longer be done.", id, cur.Status)
 		}
 		return portal.Request{}, apperr.New(apperr.Conflict, "Request #%d is %s now, so this can no longer be done.", id, cur.Status)
 	}
@@ -291,15 +310,18 @@ type Snapshot struct {
 }
 
 // RecordIntent: about to call (call state none → intent), with the
-// pre-call snapshot for an operation (nil for a create).
-func (t *Tx) RecordIntent(ctx context.Context, id int64, snap *Snapshot) (portal.Request, error) {
+// pre-call snapshot for an operation (nil for a create). Only the run that
+// holds the request's lease, unexpired, may: a run that was taken over for
+// dead can never send afterwards.
+func (t *Tx) RecordIntent(ctx context.Context, id int64, holder string, snap *Snapshot) (portal.Request, error) {
+	executing := []portal.RequestStatus{portal.StatusExecuting}
 	if snap == nil {
-		return t.move(ctx, id, []portal.RequestStatus{portal.StatusExecuting}, portal.CallNone,
-			`call_state = 'intent', call_attempts = call_attempts + 1`)
+		return t.moveIf(ctx, id, executing, portal.CallNone, `exec_holder = $4 AND exec_lease_until > now()`,
+			`call_state = 'intent', call_attempts = call_attempts + 1`, holder)
 	}
-	return t.move(ctx, id, []portal.RequestStatus{portal.StatusExecuting}, portal.CallNone,
-		`call_state = 'intent', call_attempts = call_attempts + 1, pre_status = $4, pre_primary_id = $5, pre_start_time = $6`,
-		string(snap.Status), snap.PrimaryID, snap.StartTime)
+	return t.moveIf(ctx, id, executing, portal.CallNone, `exec_holder = $4 AND exec_lease_until > now()`,
+		`call_state = 'intent', call_attempts = call_attempts + 1, pre_status = $5, pre_primary_id = $6, pre_start_time = $7`,
+		holder, string(snap.Status), snap.PrimaryID, snap.StartTime)
 }
 
 // RecordNotSent: the call surely did not take effect (intent → none);
@@ -322,6 +344,103 @@ func (t *Tx) AcceptCall(ctx context.Context, id int64, taskID string, deadline t
 func (t *Tx) ObserveStatus(ctx context.Context, id int64, status portal.TaskStatus, transient bool) (portal.Request, error) {
 	return t.move(ctx, id, []portal.RequestStatus{portal.StatusExecuting}, portal.CallAccepted,
 		`last_seen_status = $4, seen_transient = seen_transient OR $5`, string(status), transient)
+}
+
+// Execution leases. A run of the executor holds the request it works on
+// for a while and renews the hold while it works, so that a run that died
+// is told from one that is merely slow. Lease times are the database's
+// clock, the same for every replica. Holding is bookkeeping about who works
+// on a request, like the job queue's own rows, not a change of the
+// request: only the takeover of a dead run's request is a transition
+// (ResumeExecution).
+
+// activeStatuses are the statuses a run can hold a request in.
+var activeStatuses = []string{string(portal.StatusApproved), string(portal.StatusExecuting)}
+
+// HoldExecution makes holder the run working on request id for d, when
+// the request is approved or executing, has been resumed exactly resumes
+// times (a job of an earlier resumption has been superseded) and no run
+// holds it. It reports whether holder now holds it.
+func (s *Store) HoldExecution(ctx context.Context, id int64, resumes int, holder string, d time.Duration) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE requests SET exec_holder = $4, exec_lease_until = now() + $5 * interval '1 millisecond'
+		WHERE id = $1 AND status = ANY($2) AND resumes = $3 AND exec_holder IS NULL`,
+		id, activeStatuses, resumes, holder, d.Milliseconds())
+	if err != nil {
+		return false, fmt.Errorf("hold request %d: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// RenewExecution extends holder's hold on request id to d from now. It
+// reports false when holder no longer holds it: its lease ran out, or the
+// request was taken over or released.
+func (s *Store) RenewExecution(ctx context.Context, id int64, holder string, d time.Duration) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE requests SET exec_lease_until = now() + $3 * interval '1 millisecond'
+		WHERE id = $1 AND exec_holder = $2 AND exec_lease_until > now()`, id, holder, d.Milliseconds())
+	if err != nil {
+		return false, fmt.Errorf("renew hold on request %d: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseExecution ends holder's hold on request id, if it still has it.
+func (s *Store) ReleaseExecution(ctx context.Context, id int64, holder string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE requests SET exec_holder = NULL, exec_lease_until = NULL
+		WHERE id = $1 AND exec_holder = $2`, id, holder)
+	if err != nil {
+		return fmt.Errorf("release request %d: %w", id, err)
+	}
+	return nil
+}
+
+// LapsedExecution is a request whose run died: it stopped renewing its
+// hold (Holder names it), or its job is running with no run holding the
+// request (Job; the process died between the queue starting the job and
+// the run taking the hold, or between the run letting go and the queue
+// recording it).
+type LapsedExecution struct {
+	RequestID int64  `db:"id"`
+	Holder    string `db:"exec_holder"`
+	Resumes   int    `db:"resumes"`
+	Job       int64  `db:"job_id"`
+}
+
+// LapsedExecutions returns up to limit approved or executing requests
+// whose run died: its lease ran out, or its job (of kind, at the request's
+// current resumption) has been running for longer than lease with no run
+// holding the request. A run holds the request within moments of its job
+// starting, so such a job's worker is gone.
+func (s *Store) LapsedExecutions(ctx context.Context, kind string, lease time.Duration, limit int) ([]LapsedExecution, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, exec_holder, resumes, 0::bigint AS job_id FROM requests
+		WHERE exec_holder IS NOT NULL AND exec_lease_until < now() AND status = ANY($1)
+		UNION ALL
+		SELECT r.id, '' AS exec_holder, r.resumes, j.id AS job_id
+		FROM river_job j JOIN requests r ON r.id = (j.args->>'request_id')::bigint
+		WHERE j.state = 'running' AND j.kind = $2 AND j.attempted_at < now() - $3 * interval '1 millisecond'
+			AND COALESCE((j.args->>'resume')::integer, 0) = r.resumes AND r.exec_holder IS NULL AND r.status = ANY($1)
+		LIMIT $4`, activeStatuses, kind, lease.Milliseconds(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("lapsed executions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[LapsedExecution])
+	if err != nil {
+		return nil, fmt.Errorf("lapsed executions: %w", err)
+	}
+	return out, nil
+}
+
+// ResumeExecution takes request id over from a run that died (l, as
+// LapsedExecutions found it): the hold is cleared, the takeover counted and
+// timed. Only one replica can: for the others the run's hold or the count
+// has changed (a Conflict).
+func (t *Tx) ResumeExecution(ctx context.Context, l LapsedExecution, at time.Time) (portal.Request, error) {
+	cond := `exec_holder IS NULL AND $4 = '' AND resumes = $5`
+	if l.Holder != "" {
+		cond = `exec_holder = $4 AND exec_lease_until < now() AND resumes = $5`
+	}
+	return t.moveIf(ctx, l.RequestID, []portal.RequestStatus{portal.StatusApproved, portal.StatusExecuting}, "", cond,
+		`exec_holder = NULL, exec_lease_until = NULL, resumes = resumes + 1, resumed_at = $6`, l.Holder, l.Resumes, at)
 }
 
 // RequestFilter selects requests for the requests page.

@@ -54,16 +54,36 @@ func (w *executeWorker) NextRetry(job *river.Job[executeArgs]) time.Time {
 // point: it reads the request's recorded state and decides from there, and
 // it never re-sends a call whose outcome is unknown without first looking
 // at the cloud. Every step is one of the lifecycle's named transitions.
+// The run holds the request's lease throughout (lease.go), so no two runs
+// ever work on one request at once, and a run that dies is taken over.
 func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) error {
 	id := job.Args.RequestID
 	ctx = audit.WithActor(ctx, audit.System)
 	ctx = audit.WithCorrelation(ctx, fmt.Sprintf("job-%d", job.ID))
 	ctx = audit.WithRequest(ctx, id)
+	held, err := w.hold(ctx, job)
+	if err != nil {
+		return fmt.Errorf("execute request %d: %w", id, err)
+	}
+	if held == nil {
+		r, err := w.cfg.Store.Request(ctx, id)
+		switch {
+		case err != nil:
+			return fmt.Errorf("execute request %d: %w", id, err)
+		case r.Status != portal.StatusApproved && r.Status != portal.StatusExecuting, r.Resumes != job.Args.Resume:
+			return nil // finished, or carried on by a later resumption's job
+		}
+		// Another run holds it: it carries it on, or, should it have died,
+		// its request is taken over once its lease runs out.
+		return river.JobSnooze(w.cfg.Lease)
+	}
+	defer held.release()
+	ctx = held.ctx
 	r, err := w.cfg.Store.Request(ctx, id)
 	if err != nil {
 		return fmt.Errorf("execute request %d: %w", id, err)
 	}
-	ex := &execution{cfg: w.cfg, r: r}
+	ex := &execution{cfg: w.cfg, r: r, holder: held.holder}
 	switch {
 	case r.Status == portal.StatusApproved:
 		err = ex.start(ctx)
@@ -89,8 +109,9 @@ func isSnooze(err error) bool {
 
 // execution is one run of the worker on one request.
 type execution struct {
-	cfg *Config
-	r   portal.Request
+	cfg    *Config
+	r      portal.Request
+	holder string // the run's name, which holds the request's lease
 }
 
 func (ex *execution) now() time.Time { return ex.cfg.Now() }
@@ -243,7 +264,7 @@ func (ex *execution) send(ctx context.Context, c call, live portal.Task, afterAm
 	if !ex.isCreate() {
 		snap = &db.Snapshot{Status: live.Status, PrimaryID: live.Primary.ID, StartTime: live.StartTime}
 	}
-	if err := ex.moved(ex.cfg.Requests.RecordIntent(ctx, ex.r, snap)); err != nil {
+	if err := ex.moved(ex.cfg.Requests.RecordIntent(ctx, ex.r, ex.holder, snap)); err != nil {
 		return err
 	}
 	var id string

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -50,7 +51,14 @@ type Config struct {
 	RetryCap  time.Duration
 	// RescueAfter is how long a job may look running before another worker
 	// takes it over: the worker that held it is presumed dead (default 5 min).
+	// The execution of a request does not wait for it: see Lease.
 	RescueAfter time.Duration
+	// Lease is how long a run of the executor holds the request it works on
+	// without renewing (default 15 s; it renews every fifth of it). A lease
+	// that ran out marks a run that died; every ResumeEvery (default 5 s)
+	// each replica takes such requests over and resumes their execution.
+	Lease       time.Duration
+	ResumeEvery time.Duration
 	// ExpireEvery is how often pending requests are checked for expiry
 	// (default 30 s).
 	ExpireEvery time.Duration
@@ -67,11 +75,19 @@ type Config struct {
 	Workers int
 }
 
-// Jobs owns the River client.
+// Jobs owns the River client and the resumption of interrupted executions.
 type Jobs struct {
 	cfg    Config
 	client *river.Client[pgx.Tx]
+
+	mu          sync.Mutex
+	stopResume  context.CancelFunc
+	resumeEnded chan struct{}
 }
+
+// fetchPollInterval is the longest a job that was inserted waits before a
+// worker looks for it, should the insert's notification be missed.
+const fetchPollInterval = time.Second
 
 // New builds the workers and the River client. It does not start working:
 // a process that only inserts jobs (or a test) need not call Start.
@@ -81,6 +97,11 @@ func New(cfg Config) (*Jobs, error) {
 	cfg.RetryBase = cmp.Or(cfg.RetryBase, 2*time.Second)
 	cfg.RetryCap = cmp.Or(cfg.RetryCap, 2*time.Minute)
 	cfg.RescueAfter = cmp.Or(cfg.RescueAfter, 5*time.Minute)
+	cfg.Lease = cmp.Or(cfg.Lease, 15*time.Second)
+	cfg.ResumeEvery = cmp.Or(cfg.ResumeEvery, 5*time.Second)
+	if cfg.Lease < time.Second || cfg.ResumeEvery < 0 {
+		return nil, fmt.Errorf("job queue: a lease of %s, looked at every %s: the lease must be at least 1s", cfg.Lease, cfg.ResumeEvery)
+	}
 	cfg.ExpireEvery = cmp.Or(cfg.ExpireEvery, 30*time.Second)
 	cfg.DeniedFlushEvery = cmp.Or(cfg.DeniedFlushEvery, 30*time.Second)
 	cfg.PollEvery = cmp.Or(cfg.PollEvery, 2*time.Second)
@@ -107,7 +128,7 @@ func New(cfg Config) (*Jobs, error) {
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		JobTimeout:           2 * time.Minute,
 		FetchCooldown:        50 * time.Millisecond,
-		FetchPollInterval:    time.Second,
+		FetchPollInterval:    fetchPollInterval,
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.ExpireEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return expireArgs{}, nil },
@@ -130,19 +151,61 @@ func New(cfg Config) (*Jobs, error) {
 	return j, nil
 }
 
-// Start starts working jobs until Stop.
-func (j *Jobs) Start(ctx context.Context) error { return j.client.Start(ctx) }
+// Start starts working jobs, and resuming interrupted executions, until Stop.
+func (j *Jobs) Start(ctx context.Context) error {
+	if err := j.client.Start(ctx); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.stopResume == nil {
+		rctx, cancel := context.WithCancel(ctx)
+		j.stopResume, j.resumeEnded = cancel, make(chan struct{})
+		go func() {
+			defer close(j.resumeEnded)
+			j.resumeLoop(rctx)
+		}()
+	}
+	return nil
+}
 
 // Stop finishes the jobs in hand and stops.
-func (j *Jobs) Stop(ctx context.Context) error { return j.client.Stop(ctx) }
+func (j *Jobs) Stop(ctx context.Context) error {
+	j.endResume()
+	return j.client.Stop(ctx)
+}
 
 // StopAndCancel stops at once, cancelling the jobs in hand (they run again
 // later on some worker).
-func (j *Jobs) StopAndCancel(ctx context.Context) error { return j.client.StopAndCancel(ctx) }
+func (j *Jobs) StopAndCancel(ctx context.Context) error {
+	j.endResume()
+	return j.client.StopAndCancel(ctx)
+}
 
-// executeArgs asks for one request to be executed (or carried on).
+func (j *Jobs) endResume() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.stopResume != nil {
+		j.stopResume()
+		<-j.resumeEnded
+		j.stopResume = nil
+	}
+}
+
+// ResumeWithin bounds how long an execution whose run died waits, once
+// any replica is running, before it is resumed: its lease runs out, a
+// replica's next look finds it, and a worker fetches the new job.
+func (j *Jobs) ResumeWithin() time.Duration {
+	return j.cfg.Lease + j.cfg.ResumeEvery + fetchPollInterval
+}
+
+// executeArgs asks for one request to be executed (or carried on). Resume
+// is the number of takeovers the request had when the job was enqueued: a
+// job of an earlier resumption, rescued by the queue long after, finds the
+// request carried on by a later one and ends.
 type executeArgs struct {
 	RequestID int64 `json:"request_id"`
+	Resume    int   `json:"resume,omitempty"`
 }
 
 func (executeArgs) Kind() string { return "execute_request" }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"drportal/internal/audit"
 	"drportal/internal/auth"
 	"drportal/internal/db"
@@ -23,7 +25,12 @@ import (
 	"drportal/internal/testdb"
 )
 
-func TestMain(m *testing.M) { os.Exit(testdb.Run(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(envDoomedDB) != "" {
+		os.Exit(doomedReplica()) // a replica the test will kill, in a process of its own
+	}
+	os.Exit(testdb.Run(m))
+}
 
 const (
 	ak      = "JOBSTESTAK0000000000"
@@ -44,13 +51,22 @@ type world struct {
 	users  map[string]portal.User
 	// offset moves the executor's clock (approval lapses, deadlines).
 	offset atomic.Int64
+	// dbURL and simURL reach the database and the simulator from another
+	// process.
+	dbURL, simURL string
 }
 
 func newWorld(t *testing.T) *world { return newWorldWith(t, dwssim.Options{}) }
 
 func newWorldWith(t *testing.T, opts dwssim.Options) *world {
 	t.Helper()
-	store := db.New(testdb.New(t))
+	dbURL := testdb.NewURL(t)
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close) // before the database is dropped
+	store := db.New(pool)
 	appender := audit.NewAppender(store)
 	appender.Start(t.Context())
 	t.Cleanup(appender.Close) // after the jobs, whose cleanups run first
@@ -68,7 +84,8 @@ func newWorldWith(t *testing.T, opts dwssim.Options) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, store: store, sim: sim, clock: clock, client: client, users: map[string]portal.User{}}
+	w := &world{t: t, store: store, sim: sim, clock: clock, client: client, users: map[string]portal.User{},
+		dbURL: dbURL, simURL: srv.URL}
 	w.tasks = &drtask.Service{Cloud: client, Store: store, Now: time.Now, PageTimeout: 2 * time.Second}
 	w.client = client
 	// Approvals enqueue into the database; nothing works the queue until a

@@ -45,9 +45,10 @@ func NewOutbox(pool *pgxpool.Pool, cfg OutboxConfig) (*Outbox, error) {
 }
 
 // EnqueueExecution implements requests.Outbox: the job commits with the
-// approval that completes the quorum.
-func (o *Outbox) EnqueueExecution(ctx context.Context, tx *db.Tx, requestID int64) error {
-	_, err := o.client.InsertTx(ctx, tx.Pgx(), executeArgs{RequestID: requestID}, nil)
+// approval that completes the quorum, or with the takeover of a run that
+// died.
+func (o *Outbox) EnqueueExecution(ctx context.Context, tx *db.Tx, requestID int64, resumes int) error {
+	_, err := o.client.InsertTx(ctx, tx.Pgx(), executeArgs{RequestID: requestID, Resume: resumes}, nil)
 	return err
 }
 

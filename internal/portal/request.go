@@ -101,6 +101,14 @@ type Request struct {
 	CheckedAt     *time.Time
 	CheckProblems []string
 	CheckError    string
+	// The executor's run working on the request now ("" when none), and
+	// whether, when the request was read, that run had stopped renewing its
+	// lease: it died mid-way and the request waits to be taken over.
+	ExecHolder  string
+	LeaseLapsed bool
+	// Resumes counts the takeovers of runs that died; ResumedAt is the last.
+	Resumes   int
+	ResumedAt *time.Time
 }
 
 // EffectiveStatus is the status a request shows at now: a pending request

@@ -36,7 +36,10 @@ const (
 // never lost and never executed without being committed) and the webhook
 // announcing the transition.
 type Outbox interface {
-	EnqueueExecution(ctx context.Context, tx *db.Tx, requestID int64) error
+	// EnqueueExecution enqueues the execution of a request; resumes is how
+	// often it has been taken over from a run that died (0 at approval),
+	// which makes each resumption a job of its own.
+	EnqueueExecution(ctx context.Context, tx *db.Tx, requestID int64, resumes int) error
 	Notify(ctx context.Context, tx *db.Tx, event string, r portal.Request) error
 }
 
@@ -242,7 +245,7 @@ func (s *Service) approve(ctx context.Context, tx *db.Tx, r portal.Request, poli
 			return tx.ApproveRequest(ctx, r.ID, sources(portal.StatusApproved), now, until)
 		},
 		also: func(tx *db.Tx, r portal.Request) error {
-			if err := s.Outbox.EnqueueExecution(ctx, tx, r.ID); err != nil {
+			if err := s.Outbox.EnqueueExecution(ctx, tx, r.ID, r.Resumes); err != nil {
 				return fmt.Errorf("enqueue request %d: %w", r.ID, err)
 			}
 			return nil
@@ -572,13 +575,14 @@ func (s *Service) BeginExecution(ctx context.Context, r portal.Request) (portal.
 
 // RecordIntent records, before the call, that it is about to be made,
 // with the pre-call snapshot of an operation's task (nil for a create).
-func (s *Service) RecordIntent(ctx context.Context, r portal.Request, snap *db.Snapshot) (portal.Request, error) {
+// holder is the run making it, which must hold the request's lease.
+func (s *Service) RecordIntent(ctx context.Context, r portal.Request, holder string, snap *db.Snapshot) (portal.Request, error) {
 	detail := map[string]any{"attempt": r.CallAttempts + 1, "method": r.Method, "path": r.Path}
 	if snap != nil {
 		detail["pre_status"], detail["pre_primary_id"] = snap.Status, snap.PrimaryID
 	}
 	return s.run(ctx, step{
-		move:   func(tx *db.Tx) (portal.Request, error) { return tx.RecordIntent(ctx, r.ID, snap) },
+		move:   func(tx *db.Tx) (portal.Request, error) { return tx.RecordIntent(ctx, r.ID, holder, snap) },
 		action: audit.ActionRequestIntent, outcome: audit.Info, detail: detail,
 	})
 }
@@ -620,6 +624,52 @@ func (s *Service) Observe(ctx context.Context, r portal.Request, status portal.T
 		move:   func(tx *db.Tx) (portal.Request, error) { return tx.ObserveStatus(ctx, r.ID, status, transient) },
 		action: audit.ActionRequestProgress, outcome: audit.Info, detail: map[string]any{"from": r.LastSeenStatus, "to": status},
 	})
+}
+
+// Resume takes an approved or executing request over from the run of the
+// executor that died while working on it (l, as db.Store.LapsedExecutions
+// found it). The execution is enqueued again in the same transaction, as a
+// job of its own; that run settles an unknown outcome by looking at the
+// cloud before sending anything. Replicas may try at once: only one takes
+// it over, the others get a Conflict.
+func (s *Service) Resume(ctx context.Context, l db.LapsedExecution) (portal.Request, error) {
+	run := l.Holder
+	if run == "" {
+		run = fmt.Sprintf("job %d, which no run held", l.Job)
+	}
+	return s.run(ctx, step{
+		move: func(tx *db.Tx) (portal.Request, error) { return tx.ResumeExecution(ctx, l, s.Now()) },
+		also: func(tx *db.Tx, r portal.Request) error {
+			if err := s.Outbox.EnqueueExecution(ctx, tx, r.ID, r.Resumes); err != nil {
+				return fmt.Errorf("enqueue request %d: %w", r.ID, err)
+			}
+			return nil
+		},
+		action: audit.ActionRequestResumed, outcome: audit.Info,
+		detail: map[string]any{"interrupted_run": run, "note": "the run executing this request died (it stopped renewing " +
+			"its lease); the execution is resumed, and the cloud is checked before anything is sent again"},
+	})
+}
+
+// HoldExecution, RenewExecution and ReleaseExecution keep the lease of the
+// run working on a request (see db.Store.HoldExecution). They record who
+// works on it, not a change of it, and are not audited: a run holds and
+// releases every few seconds while it follows an operation. The takeover
+// of a dead run's request is (Resume).
+
+// HoldExecution makes holder the run working on r for d; see db.Store.HoldExecution.
+func (s *Service) HoldExecution(ctx context.Context, id int64, resumes int, holder string, d time.Duration) (bool, error) {
+	return s.Store.HoldExecution(ctx, id, resumes, holder, d)
+}
+
+// RenewExecution extends holder's lease to d from now; false when it is lost.
+func (s *Service) RenewExecution(ctx context.Context, id int64, holder string, d time.Duration) (bool, error) {
+	return s.Store.RenewExecution(ctx, id, holder, d)
+}
+
+// ReleaseExecution ends holder's lease.
+func (s *Service) ReleaseExecution(ctx context.Context, id int64, holder string) error {
+	return s.Store.ReleaseExecution(ctx, id, holder)
 }
 
 // Succeed: executing → succeeded. also runs in the same transaction.
