@@ -461,6 +461,8 @@ func summarize(e audit.Event) string {
 		return s("reason")
 	case audit.ActionRequestProgress:
 		return fmt.Sprintf("%s → %s", or(s("from"), "(start)"), s("to"))
+	case audit.ActionRequestResumed:
+		return s("note")
 	case audit.ActionRequestResult:
 		if n := s("note"); n != "" {
 			return n

@@ -215,6 +215,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 	if r.DRTaskID != "" {
 		card.TaskID, card.TaskURL = r.DRTaskID, "/dr-tasks/"+r.DRTaskID
 	}
+	card.Interruption = interruption(r)
 	card.CanDecide, card.DecideWhy = requests.CanDecide(*u, r, approvals, now)
 	card.CanCancel = requests.CanCancel(*u, r, now)
 	switch {
@@ -256,6 +257,24 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		}
 	}
 	return card, nil
+}
+
+// interruption tells, from the request as stored, that the run executing
+// it died mid-way (the portal restarted or was killed) and that it is
+// being, or was, resumed.
+func interruption(r portal.Request) string {
+	switch {
+	case r.Interrupted():
+		msg := "The portal restarted during this call; it is being resumed — the cloud is checked first so nothing is sent twice."
+		if r.ResumedAt != nil {
+			msg += " Taken over at " + formatTime(*r.ResumedAt) + "."
+		}
+		return msg
+	case r.ResumedAt != nil:
+		return "The portal restarted during this call and resumed it at " + formatTime(*r.ResumedAt) +
+			"; the cloud was checked first, so nothing was sent twice."
+	}
+	return ""
 }
 
 // decideRequest records an approve or reject; with htmx it answers with the

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"drportal/internal/apperr"
+	"drportal/internal/audit"
+	"drportal/internal/db"
 	"drportal/internal/portal"
 	"drportal/internal/requests"
 )
@@ -166,5 +169,70 @@ func TestAdminManagesUsersAndPolicy(t *testing.T) {
 	}
 	if page := admin.get("/admin/policy"); !strings.Contains(page.body, "Version 2") || !strings.Contains(page.body, "approved by cy@example.com") {
 		t.Error("the policy page does not show version 2 and who approved it")
+	}
+}
+
+// TestAnInterruptedExecutionSaysItIsBeingResumed: the request page tells a
+// run that is working from one that died mid-call (the portal was killed),
+// says the latter is being resumed, from the database alone, and goes on
+// saying so once a replica took it over.
+func TestAnInterruptedExecutionSaysItIsBeingResumed(t *testing.T) {
+	e := newEnv(t)
+	e.stopWorkers() // nothing runs or resumes the request but the test
+	ctx := context.Background()
+	req := e.signedIn("req@example.com")
+	primary, standby := req.formPair()
+	id := e.fileCreate(req, validForm(primary, standby))
+	if res := e.decide(e.signedIn("admin@example.com"), id, "approve", ""); res.status != http.StatusSeeOther {
+		t.Fatalf("approve: %d", res.status)
+	}
+	const run = "web-2 pid 4242 job 7 attempt 1 0a1b2c3d4e5f"
+	const said = "The portal restarted during this call; it is being resumed — the cloud is checked first so nothing is sent twice."
+	// A run in the middle of its call, renewing its lease: nothing to say.
+	if _, err := e.store.Pool().Exec(ctx, `UPDATE requests SET status = 'executing', started_at = now(), call_state = 'intent',
+		call_attempts = 1, exec_holder = $2, exec_lease_until = now() + interval '1 minute' WHERE id = $1`, id, run); err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/requests/%d", id)
+	if res := req.get(path); res.status != http.StatusOK || res.doc.Find(`[data-testid=interrupted]`).Length() != 0 {
+		t.Fatalf("a working run: %d %q", res.status, res.text(`[data-testid=interrupted]`))
+	}
+	// The same run killed: its lease ran out and nobody renews it.
+	if _, err := e.store.Pool().Exec(ctx, `UPDATE requests SET exec_lease_until = now() - interval '3 seconds' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	calls, events := e.sim.TotalCalls(), e.auditCount()
+	for _, res := range []response{req.get(path), req.get(path+"/card", "HX-Request", "true")} {
+		if got := res.text(`[data-testid=interrupted]`); res.status != http.StatusOK || got != said {
+			t.Errorf("an interrupted run: %d %q", res.status, got)
+		}
+	}
+	if r, _ := e.store.Request(ctx, id); r.ExecHolder != run || r.Resumes != 0 || e.sim.TotalCalls() != calls || e.auditCount() != events {
+		t.Errorf("viewing the page changed something: held by %q, %d resumes, %d calls, %d events",
+			r.ExecHolder, r.Resumes, e.sim.TotalCalls()-calls, e.auditCount()-events)
+	}
+	// A replica takes it over: the page still says so, with when, and the
+	// history names the run that died.
+	system := audit.WithActor(ctx, audit.System)
+	r, err := e.reqs.Resume(system, db.LapsedExecution{RequestID: id, Holder: run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := req.get(path)
+	if got := res.text(`[data-testid=interrupted]`); !strings.HasPrefix(got, said) || !strings.Contains(got, "Taken over at "+r.ResumedAt.UTC().Format("2006-01-02 15:04:05")) {
+		t.Errorf("a resumed run: %q", got)
+	}
+	if n := res.doc.Find(`[data-testid=timeline-event][data-action="request.resumed"]`).Length(); n != 1 {
+		t.Errorf("%d takeovers on the timeline", n)
+	}
+	if _, err := e.reqs.Resume(system, db.LapsedExecution{RequestID: id, Holder: run}); apperr.KindOf(err) != apperr.Conflict {
+		t.Errorf("a second takeover of the same run: %v", err)
+	}
+	// Once it has ended, the page says it was resumed.
+	if _, err := e.reqs.Succeed(system, r, "Created", portal.TaskUnstart, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := req.get(path).text(`[data-testid=interrupted]`); !strings.HasPrefix(got, "The portal restarted during this call and resumed it at ") {
+		t.Errorf("an ended request: %q", got)
 	}
 }

@@ -120,6 +120,12 @@ func (r Request) EffectiveStatus(now time.Time) RequestStatus {
 	return r.Status
 }
 
+// Interrupted reports whether the run executing an approved or executing
+// request died mid-way: its lease ran out, or another run took it over.
+func (r Request) Interrupted() bool {
+	return (r.Status == StatusApproved || r.Status == StatusExecuting) && (r.LeaseLapsed || r.ResumedAt != nil)
+}
+
 // ApprovalLapsed reports whether an approved request's approval ran out.
 func (r Request) ApprovalLapsed(now time.Time) bool {
 	return r.ApprovalExpiresAt != nil && !now.Before(*r.ApprovalExpiresAt)

@@ -342,9 +342,12 @@ type RequestCard struct {
 	ErrorCode      string
 	ErrorMsg       string
 	ErrorRequestID string
-	Flash          string
-	Error          string
-	CSRF           string
+	// Interruption says that the run executing the request died mid-way
+	// and that it is being (or was) resumed; "" when it never was.
+	Interruption string
+	Flash        string
+	Error        string
+	CSRF         string
 }
 
 // ApprovalRow is one approver's decision.
