@@ -385,7 +385,7 @@ func (s *Store) RenewExecution(ctx context.Context, id int64, holder string, d t
 
 // ReleaseExecution ends holder's hold on request id, if it still has it.
 func (s *Store) ReleaseExecution(ctx context.Context, id int64, holder string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE requests SET exec_holder = NULL, exec_lease_until = NULL
+	_, err := s.pool.Exec(ctx, `UPDATE requests SET exec_holder = NULL, exec_lease_until = NULL, exec_released_at = now()
 		WHERE id = $1 AND exec_holder = $2`, id, holder)
 	if err != nil {
 		return fmt.Errorf("release request %d: %w", id, err)
@@ -408,8 +408,9 @@ type LapsedExecution struct {
 // LapsedExecutions returns up to limit approved or executing requests
 // whose run died: its lease ran out, or its job (of kind, at the request's
 // current resumption) has been running for longer than lease with no run
-// holding the request. A run holds the request within moments of its job
-// starting, so such a job's worker is gone.
+// holding the request, nor any letting go of it for as long. A run holds
+// the request within moments of its job starting, and the queue records
+// its end within moments of it letting go, so such a job's worker is gone.
 func (s *Store) LapsedExecutions(ctx context.Context, kind string, lease time.Duration, limit int) ([]LapsedExecution, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT id, exec_holder, resumes, 0::bigint AS job_id FROM requests
@@ -419,6 +420,7 @@ func (s *Store) LapsedExecutions(ctx context.Context, kind string, lease time.Du
 		FROM river_job j JOIN requests r ON r.id = (j.args->>'request_id')::bigint
 		WHERE j.state = 'running' AND j.kind = $2 AND j.attempted_at < now() - $3 * interval '1 millisecond'
 			AND COALESCE((j.args->>'resume')::integer, 0) = r.resumes AND r.exec_holder IS NULL AND r.status = ANY($1)
+			AND (r.exec_released_at IS NULL OR r.exec_released_at < now() - $3 * interval '1 millisecond')
 		LIMIT $4`, activeStatuses, kind, lease.Milliseconds(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("lapsed executions: %w", err)

@@ -19,9 +19,10 @@ import (
 // when it stops. A run that is merely slow keeps renewing; a run whose
 // process was killed stops. Every replica looks (ResumeEvery) for leases
 // that ran out, and for execution jobs that have been running longer than
-// a lease with no run holding their request (the process died in the
-// moments between the queue starting the job and the run taking the lease,
-// or between the run letting go and the queue recording it), and takes
+// a lease with no run holding or letting go of their request for as long
+// (the process died in the moments between the queue starting the job and
+// the run taking the lease, or between the run letting go and the queue
+// recording it), and takes
 // such a request over: one guarded update, audited, that counts the
 // takeover and enqueues the execution again as a job of its own. A job of
 // an earlier count can no longer hold the request; the run that was taken

@@ -338,6 +338,38 @@ func TestAJobLeftRunningWithNoRunHoldingItsRequestIsResumed(t *testing.T) {
 	}
 }
 
+// TestARunThatJustLetGoIsNotTakenForDead: a run that took longer than a
+// lease lets go of its request a moment before the queue records its end,
+// so for that moment its job still looks running with nobody holding the
+// request. That is no dead worker; only once it lasts a lease is it one.
+func TestARunThatJustLetGoIsNotTakenForDead(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	r := w.fileAndApprove("dr_letgo01")
+	// The job started long ago and its run let go just now; the queue has
+	// not recorded its end yet (and, its process killed, never will).
+	if _, err := w.store.Pool().Exec(ctx, `UPDATE river_job SET state = 'running', attempt = attempt + 1,
+		attempted_at = now() - interval '10 seconds', attempted_by = ARRAY['a-replica-finishing-a-long-run']
+		WHERE kind = 'execute_request' AND (args->>'request_id')::bigint = $1`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.store.Pool().Exec(ctx, `UPDATE requests SET exec_released_at = now() WHERE id = $1`, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.start(w.client, shortLease)
+	// Many looks for dead runs within the lease find none.
+	for deadline := time.Now().Add(testLease / 2); time.Now().Before(deadline); time.Sleep(testResumeEvery) {
+		if cur, _ := w.store.Request(ctx, r.ID); cur.Resumes != 0 {
+			t.Fatalf("taken for dead %s after it let go", time.Since(deadline.Add(-testLease/2)))
+		}
+	}
+	// A lease on, the job still looks running: now its worker is gone.
+	got := w.wait(r.ID, portal.StatusSucceeded, portal.StatusFailed)
+	if got.Status != portal.StatusSucceeded || got.Resumes != 1 || w.sim.Calls("create") != 1 {
+		t.Fatalf("request %s (%s), resumed %d times, %d creates", got.Status, got.Outcome, got.Resumes, w.sim.Calls("create"))
+	}
+}
+
 // slowCloud takes its time before each create, like a cloud that answers
 // slowly, and tells when the first one began.
 type slowCloud struct {
