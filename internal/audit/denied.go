@@ -1,6 +1,9 @@
 package audit
 
 import (
+	"net/http"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,7 +54,9 @@ type Denial struct {
 
 // Bounded returns d with every field cut to its bound.
 func (d Denial) Bounded() Denial {
-	d.Method = truncate(d.Method, maxDeniedShort)
+	if !slices.Contains(standardMethods, d.Method) {
+		d.Method = "OTHER"
+	}
 	d.Reason = truncate(d.Reason, maxDeniedShort)
 	d.Route = truncate(d.Route, maxDeniedRoute)
 	d.ID = truncate(d.ID, maxDeniedID)
@@ -60,12 +65,12 @@ func (d Denial) Bounded() Denial {
 }
 
 // Key is whom a denial is counted against: the user, or for someone not
-// signed in, their address.
+// signed in, their network (ClientNetwork).
 func (d Denial) Key() string {
 	if d.Actor.ID != 0 {
 		return "user:" + strconv.FormatInt(d.Actor.ID, 10)
 	}
-	return "ip:" + d.IP
+	return "ip:" + ClientNetwork(d.IP)
 }
 
 // Minute is the minute a denial is counted in.
@@ -120,3 +125,28 @@ func truncate(s string, n int) string {
 	}
 	return strings.ToValidUTF8(s, "")
 }
+
+// ClientNetwork is the network a client address is counted by: an IPv4
+// address itself, an IPv6 address's /64 (one host holds a whole /64, so
+// counting its addresses apart would let it make as many as it likes).
+// Anything else is returned as given.
+func ClientNetwork(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	if a.Is4() || a.Is4In6() {
+		return a.Unmap().String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
+}
+
+// standardMethods are the methods a denial is recorded under by name; any
+// other counts as OTHER, so that a client cannot make each of its refusals
+// a new kind by inventing methods.
+var standardMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions}

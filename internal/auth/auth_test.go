@@ -575,3 +575,22 @@ func TestAccountAddressesArePlain(t *testing.T) {
 		t.Errorf("a plain address refused: %s", errs["email"])
 	}
 }
+
+// TestOneIPv6HostIsOneAddress: the addresses of one IPv6 /64 are one
+// address to the throttle, so a host cannot spread its guesses over the
+// addresses it holds and make the whole account wait.
+func TestOneIPv6HostIsOneAddress(t *testing.T) {
+	f := newFixture(t)
+	f.addUser("ana@example.com", auth.RoleRequester)
+	f.svc.Throttle = auth.Throttle{PerAccount: 15}
+	for a := range 30 {
+		_, err := f.signIn("ana@example.com", "guess", auth.Client{IP: fmt.Sprintf("2001:db8:1:2::%x", a+1)})
+		if !errors.Is(err, auth.ErrBadCredentials) && apperr.KindOf(err) != apperr.TooMany {
+			t.Fatal(err)
+		}
+	}
+	if n, _ := f.throttle("ana@example.com", "*"); n > 5 {
+		t.Errorf("one /64 counted %d failures towards the account, at most 5 (one address's allowance)", n)
+	}
+	f.mustSignIn("ana@example.com", auth.Client{IP: "192.0.2.10"})
+}

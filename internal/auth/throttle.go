@@ -64,9 +64,10 @@ func throttleAccount(email string) string {
 	return NotAnEmail
 }
 
-// throttleAddress is the address a sign-in counts against.
+// throttleAddress is the address a sign-in counts against: an IPv6
+// address's /64, which one host holds whole (audit.ClientNetwork).
 func throttleAddress(ip string) string {
-	return truncate(ip, 100)
+	return truncate(audit.ClientNetwork(ip), 100)
 }
 
 // waiting is a throttle that refuses attempts until a time.

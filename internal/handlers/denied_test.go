@@ -308,3 +308,37 @@ func (e *env) deniedRows() int64 {
 	}
 	return n
 }
+
+// TestInventedMethodsDoNotMakeNewKindsOfDenial: someone not signed in who
+// sends each request with a method of its own making (every one refused for
+// its missing CSRF token) is counted under one kind, not audited each time.
+func TestInventedMethodsDoNotMakeNewKindsOfDenial(t *testing.T) {
+	e := newEnv(t)
+	if left := time.Until(time.Now().Truncate(time.Minute).Add(time.Minute)); left < 10*time.Second {
+		time.Sleep(left + 100*time.Millisecond)
+	}
+	before := e.head()
+	for i := range 200 {
+		req, _ := http.NewRequest(fmt.Sprintf("X%d", i), e.srv.URL+"/x", nil)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode < 400 {
+			t.Fatalf("method X%d answered %d", i, res.StatusCode)
+		}
+	}
+	n := 0
+	for _, ev := range e.events(audit.ActionAccessDenied) {
+		if ev.ID > before {
+			n++
+			if d := detailOf(t, ev); d["method"] != "OTHER" {
+				t.Errorf("recorded method %v, want OTHER", d["method"])
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("200 refusals with invented methods made %d audit events, want 1", n)
+	}
+}
