@@ -56,14 +56,15 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 	}
 	for _, ch := range changes {
 		if ch.Kind == portal.ChangeRoles {
-			p.Changes = append(p.Changes, changeRow(ch, me.ID))
+			p.Changes = append(p.Changes, changeRow(ch, me.ID, portal.Policy{}))
 		}
 	}
 	return h.render(c, status, views.Users(p))
 }
 
-// changeRow describes a waiting admin change.
-func changeRow(ch portal.AdminChange, viewer int64) views.ChangeRow {
+// changeRow describes a waiting admin change; a policy change is shown as
+// its differences from cur, the policy in effect.
+func changeRow(ch portal.AdminChange, viewer int64, cur portal.Policy) views.ChangeRow {
 	row := views.ChangeRow{ID: strconv.FormatInt(ch.ID, 10), ProposedBy: ch.ProposedByEmail,
 		ProposedAt: formatTime(ch.ProposedAt), Mine: ch.ProposedBy == viewer}
 	switch ch.Kind {
@@ -74,14 +75,40 @@ func changeRow(ch portal.AdminChange, viewer int64) views.ChangeRow {
 		}
 		row.Summary = fmt.Sprintf("Give %s the %s %s.", ch.UserEmail, strings.Join(names, " and "), plural(len(names), "role", "roles"))
 	case portal.ChangePolicy:
-		row.Summary = "A new approval policy:"
+		p := ch.Policy
+		row.Summary = fmt.Sprintf("A new approval policy, changing version %d:", cur.Version)
 		for _, op := range portal.Operations {
-			row.Lines = append(row.Lines, fmt.Sprintf("%s: %d %s", op, ch.Policy.Approvals[op], plural(ch.Policy.Approvals[op], "approval", "approvals")))
+			if from, to := cur.Approvals[op], p.Approvals[op]; from != to {
+				row.Lines = append(row.Lines, fmt.Sprintf("%s: %d → %d %s", op, from, to, plural(to, "approval", "approvals")))
+			}
 		}
-		row.Lines = append(row.Lines, "a pending request expires after "+ch.Policy.PendingTTL.String(),
-			"an approval lapses after "+ch.Policy.ApprovalTTL.String())
+		if p.PendingTTL != cur.PendingTTL {
+			row.Lines = append(row.Lines, fmt.Sprintf("a pending request expires after %s → %s", words(cur.PendingTTL), words(p.PendingTTL)))
+		}
+		if p.ApprovalTTL != cur.ApprovalTTL {
+			row.Lines = append(row.Lines, fmt.Sprintf("an approval lapses after %s → %s", words(cur.ApprovalTTL), words(p.ApprovalTTL)))
+		}
+		if len(row.Lines) == 0 {
+			row.Lines = append(row.Lines, "nothing: it is the policy in effect")
+		}
 	}
 	return row
+}
+
+// words says a policy's duration the way people say it: "7 days", "12 hours".
+func words(d time.Duration) string {
+	switch {
+	case d > 0 && d%(24*time.Hour) == 0:
+		n := int(d / (24 * time.Hour))
+		return fmt.Sprintf("%d %s", n, plural(n, "day", "days"))
+	case d > 0 && d%time.Hour == 0:
+		n := int(d / time.Hour)
+		return fmt.Sprintf("%d %s", n, plural(n, "hour", "hours"))
+	case d > 0 && d%time.Minute == 0:
+		n := int(d / time.Minute)
+		return fmt.Sprintf("%d %s", n, plural(n, "minute", "minutes"))
+	}
+	return d.String()
 }
 
 func plural(n int, one, many string) string {
@@ -236,7 +263,7 @@ func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string,
 	}
 	for _, ch := range changes {
 		if ch.Kind == portal.ChangePolicy {
-			row := changeRow(ch, user(c).ID)
+			row := changeRow(ch, user(c).ID, cur)
 			p.Pending = &row
 		}
 	}
@@ -281,6 +308,12 @@ func (h *Handlers) savePolicy(c echo.Context) error {
 			continue
 		}
 		*f.dst = d
+	}
+	// Every problem at once: the policy's own rules for what did parse.
+	for k, v := range in.Validate() {
+		if _, ok := errs[k]; !ok {
+			errs[k] = v
+		}
 	}
 	if len(errs) == 0 {
 		ch, verrs, err := h.Auth.ProposePolicy(c.Request().Context(), *user(c), in)

@@ -58,6 +58,13 @@ func TestRoleGrantsWaitForASecondAdmin(t *testing.T) {
 		!strings.Contains(string(d[0].Detail), `"route":"/admin/changes/:id/approve"`) {
 		t.Errorf("the proposer's attempt to approve their own change is not audited as denied: %+v", d)
 	}
+	// The second admin's card: typing a reason is part of rejecting only;
+	// the approve form holds nothing to type in, so Enter cannot approve.
+	card := b.get("/admin/users")
+	if card.doc.Find(`form[action$="/reject"] textarea[name=comment][required]`).Length() != 2 ||
+		card.doc.Find(`form[action$="/approve"] input[type=text], form[action$="/approve"] textarea`).Length() != 0 {
+		t.Error("the reason to reject is typed in the approve form, where Enter approves")
+	}
 	if r := b.post(fmt.Sprintf("/admin/changes/%d/reject", danChange.ID), url.Values{}); r.status != http.StatusUnprocessableEntity {
 		t.Errorf("a rejection without a reason: %d", r.status)
 	}
@@ -145,6 +152,13 @@ func TestNoPolicyLetsOnePersonDoAHighRiskOperation(t *testing.T) {
 		if !strings.Contains(r.body, "A "+op+" needs at least 1 approval") {
 			t.Errorf("no floor message for %s", op)
 		}
+	}
+	// Every problem is named at once, the floor with a duration that does not parse.
+	form.Set("approval_ttl", "soon")
+	r = admin.post("/admin/policy", form)
+	if r.status != http.StatusUnprocessableEntity || r.text(`[data-testid=error-approval_ttl]`) == "" ||
+		!strings.Contains(r.body, "A failover needs at least 1 approval") {
+		t.Errorf("a bad duration hid the floor: %d", r.status)
 	}
 	if cs, _ := e.store.PendingAdminChanges(context.Background()); len(cs) != 0 {
 		t.Errorf("a refused policy was proposed: %+v", cs)
