@@ -157,6 +157,11 @@ func (s *Service) ResetPassword(ctx context.Context, admin portal.User, userID i
 	}
 	var out portal.User
 	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
+		// Under the lock grants are applied under: a grant committing while
+		// this reset waits would otherwise be unseen by its checks.
+		if err := tx.LockAdminChanges(ctx); err != nil {
+			return err
+		}
 		if err := stillAdmin(ctx, tx, admin); err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"drportal/internal/audit"
 	"drportal/internal/auth"
 	"drportal/internal/db"
+	"drportal/internal/portal"
 )
 
 func (f *fixture) session(token string) db.Session {
@@ -106,5 +107,46 @@ func TestWrongCurrentPasswordsAreLimitedLikeSignIns(t *testing.T) {
 	f.clock.Advance(auth.WrongCurrentPasswordWindow + time.Second)
 	if errs, err := change(password); err != nil || len(errs) > 0 {
 		t.Fatalf("after the window: %v %v", errs, err)
+	}
+}
+
+// TestAResetWaitsForAGrantBeingApplied: a reset that starts while a grant
+// of the approver role to its account is being applied waits for it and is
+// then refused, instead of missing the grant and handing over the new
+// approver's password.
+func TestAResetWaitsForAGrantBeingApplied(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	admin := f.addUser("admin@example.com", auth.RoleAdmin)
+	x := f.addUser("x@example.com", auth.RoleRequester)
+	granting, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- f.store.InTx(ctx, func(tx *db.Tx) error {
+			if err := tx.LockAdminChanges(ctx); err != nil {
+				return err
+			}
+			if err := tx.GrantRoles(ctx, x.ID, []portal.Role{auth.RoleApprover}, f.clock.Now()); err != nil {
+				return err
+			}
+			close(granting)
+			<-release
+			return nil
+		})
+	}()
+	<-granting
+	reset := make(chan error, 1)
+	go func() {
+		_, _, err := f.svc.ResetPassword(audit.WithActor(ctx, audit.Actor{ID: admin.ID, Name: admin.Email}), admin, x.ID)
+		reset <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the reset is waiting now
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	err := <-reset
+	wantKind(t, "a reset racing a grant of approver", err, apperr.Conflict)
+	if u, _ := f.store.UserByID(ctx, x.ID); u.MustChangePassword {
+		t.Error("the new approver's password was reset")
 	}
 }
