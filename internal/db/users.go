@@ -232,6 +232,13 @@ func (t *Tx) UserForUpdate(ctx context.Context, id int64) (portal.User, error) {
 	return u.user(), err
 }
 
+// UserForShare returns one user, kept from changing until the transaction
+// ends: a request filed in it cannot cross the user's deactivation.
+func (t *Tx) UserForShare(ctx context.Context, id int64) (portal.User, error) {
+	u, err := findUser(ctx, t.tx, "There is no such user.", `SELECT `+userColumns+` FROM users u WHERE u.id = $1 FOR SHARE OF u`, id)
+	return u.user(), err
+}
+
 // SetRoles replaces a user's roles. A role kept keeps the time it was
 // granted; a role added is granted at now.
 func (t *Tx) SetRoles(ctx context.Context, userID int64, roles []portal.Role, now time.Time) error {

@@ -201,6 +201,16 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 	now := s.Now()
 	var out portal.Request
 	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		// The requester as stored, held until the request is in: a
+		// deactivation either comes first (and the filing is refused) or
+		// after (and cancels the request).
+		stored, err := tx.UserForShare(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if !stored.Active || !stored.Has(portal.RoleRequester) {
+			return apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Only active requesters can file requests.")
+		}
 		policy, err := tx.CurrentPolicy(ctx)
 		if err != nil {
 			return err
@@ -381,6 +391,13 @@ func (s *Service) Decide(ctx context.Context, u portal.User, id int64, d portal.
 // one the approvers approved and that enough of them did: the same quorum
 // rule as when they decided.
 func (s *Service) VerifyApproval(ctx context.Context, r portal.Request) error {
+	requester, err := s.Store.UserByID(ctx, r.RequesterID)
+	if err != nil {
+		return err
+	}
+	if !requester.Active {
+		return fmt.Errorf("its requester, %s, has been deactivated", requester.Email)
+	}
 	approvals, err := s.Store.Approvals(ctx, r.ID)
 	if err != nil {
 		return err

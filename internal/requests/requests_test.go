@@ -396,3 +396,28 @@ func TestAPolicyBelowTheFloorStillNeedsAnApproval(t *testing.T) {
 		t.Errorf("a start under a policy of 0 is still approved on filing: %s %v", start.Status, err)
 	}
 }
+
+// TestADeactivatedRequestersRequestNeitherFilesNorRuns: a requester
+// deactivated a moment ago cannot file (the session's copy of them is
+// stale), and an approved request whose requester was deactivated before
+// the call does not pass the check right before it.
+func TestADeactivatedRequestersRequestNeitherFilesNorRuns(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	r := f.file(t, "req", "dr_deact")
+	got, err := f.decide("a1", r, portal.Approve, "")
+	if err != nil || got.Status != portal.StatusApproved {
+		t.Fatalf("approve: %s %v", got.Status, err)
+	}
+	if err := f.store.InTx(ctx, func(tx *db.Tx) error { return tx.SetActive(ctx, f.users["req"].ID, false, time.Now()) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.VerifyApproval(ctx, got); err == nil || !strings.Contains(err.Error(), "deactivated") {
+		t.Errorf("an approved request of a deactivated requester passes the check before the call: %v", err)
+	}
+	_, err = f.svc.File(f.as("req"), f.users["req"], requests.Draft{Operation: portal.OpCreate, TaskName: "dr_deact2",
+		Method: "POST", Path: "/v2/p/disaster-recoveries", Payload: []byte(`{}`), Justification: "drill"})
+	if apperr.KindOf(err) != apperr.Forbidden {
+		t.Errorf("a deactivated requester filed a request: %v", err)
+	}
+}
