@@ -29,10 +29,14 @@ import (
 	"drportal/static"
 )
 
-const usage = `usage: web [serve | migrate | audit verify [-from N] [-to N] | audit verify -file PATH]
+const usage = `usage: web [serve | migrate | grant-admin EMAIL | audit verify [-from N] [-to N] | audit verify -file PATH]
 
   serve         run the portal (the default)
   migrate       apply the database migrations and exit
+  grant-admin EMAIL
+                give an existing account the admin role, audited: how an install
+                left with one admin gets its second (in the portal, a grant waits
+                for a second admin once the install has had two)
   audit verify  recompute the audit hash chain (all of it, or events N to M)
                 and report the first broken link; exits non-zero when broken
   audit verify -file PATH
@@ -55,6 +59,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "serve", "migrate":
 		if len(rest) > 0 {
 			return fmt.Errorf("%s takes no arguments\n%s", cmd, usage)
+		}
+	case "grant-admin":
+		if len(rest) != 1 || strings.TrimSpace(rest[0]) == "" {
+			return fmt.Errorf("grant-admin takes the account's e-mail\n%s", usage)
 		}
 	case "audit verify":
 		fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
@@ -131,6 +139,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	say("database: %d migration(s) applied", n)
 	if cmd == "migrate" {
+		return nil
+	}
+	if cmd == "grant-admin" {
+		svc := &auth.Service{Store: store, Now: time.Now}
+		u, err := svc.GrantAdmin(audit.WithCorrelation(audit.WithActor(ctx, audit.System), "cli"), rest[0])
+		if err != nil {
+			return err
+		}
+		say("%s is an admin (roles: %s)", u.Email, strings.Join(u.RoleNames(), ", "))
 		return nil
 	}
 	return serve(ctx, cfg, store, logger, say)

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"drportal/internal/testdb"
 )
 
@@ -147,6 +149,32 @@ func TestRunSubcommands(t *testing.T) {
 	}
 	if err := run(t.Context(), []string{"web", "frobnicate"}, getenv, &out); err == nil || !strings.Contains(err.Error(), "unknown command") {
 		t.Errorf("unknown command: %v", err)
+	}
+
+	// grant-admin: the server's way to another admin, audited.
+	if err := run(t.Context(), []string{"web", "grant-admin", "nobody@example.com"}, getenv, &out); err == nil {
+		t.Error("grant-admin of an unknown account succeeded")
+	}
+	pool, err := pgxpool.New(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := pool.Exec(t.Context(), `INSERT INTO users (email, display_name) VALUES ('bea@example.com', 'Bea')`); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(t.Context(), []string{"web", "grant-admin", "Bea@Example.com"}, getenv, &out); err != nil {
+		t.Fatalf("grant-admin: %v", err)
+	}
+	var roles, detail string
+	if err := pool.QueryRow(t.Context(), `SELECT string_agg(role, ',') FROM user_roles r JOIN users u ON u.id = r.user_id
+		WHERE u.email = 'bea@example.com'`).Scan(&roles); err != nil || roles != "admin" || !strings.Contains(out.String(), "bea@example.com is an admin") {
+		t.Errorf("after grant-admin: roles %q (%v), output %q", roles, err, out.String())
+	}
+	if err := pool.QueryRow(t.Context(), `SELECT detail::text FROM audit_events WHERE action = 'user.roles_changed' AND subject_id = 'bea@example.com'`).Scan(&detail); err != nil ||
+		!strings.Contains(detail, "web grant-admin") {
+		t.Errorf("grant-admin is not audited as the server's: %q %v", detail, err)
 	}
 }
 

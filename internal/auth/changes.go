@@ -16,10 +16,12 @@ import (
 // The two-person rule for the portal's own settings: a role grant or a new
 // approval policy takes effect only when a second admin approves it, so no
 // single admin can make an identity able to approve, or waive approvals,
-// alone. While an install has a single active admin, role grants take
-// effect at once (how else would the second admin come to be), and their
-// audit events say they were made by a sole admin; policy changes wait for
-// the second admin.
+// alone. Until an install has had two active admins, a sole admin's role
+// grants take effect at once (how else would the second admin come to be),
+// and their audit events say a sole admin made them; policy changes wait for
+// the second admin. Once it has had two, grants always wait: an admin who
+// removed the others cannot then grant alone. The server's command line
+// (GrantAdmin) adds an admin to an install left with one.
 
 // MaxChangeComment is the longest comment on an admin change decision.
 const MaxChangeComment = 1000
@@ -60,7 +62,11 @@ func (s *Service) grant(ctx context.Context, tx *db.Tx, admin, u portal.User, ad
 	if err != nil {
 		return err
 	}
-	if admins <= 1 {
+	hadTwo, err := tx.HadTwoAdmins(ctx)
+	if err != nil {
+		return err
+	}
+	if admins <= 1 && !hadTwo {
 		if _, err := tx.SupersedeAdminChanges(ctx, portal.ChangeRoles, u.ID, now); err != nil {
 			return err
 		}
@@ -74,7 +80,10 @@ func (s *Service) grant(ctx context.Context, tx *db.Tx, admin, u portal.User, ad
 		}))
 		rc.Granted = missing
 		rc.User.Roles = to
-		return err
+		if err != nil {
+			return err
+		}
+		return tx.NoteAdmins(ctx, now)
 	}
 	c := portal.AdminChange{Kind: portal.ChangeRoles, UserID: u.ID, UserEmail: u.Email, Grant: missing,
 		ProposedBy: admin.ID, ProposedAt: now}
@@ -210,6 +219,9 @@ func (s *Service) ApproveChange(ctx context.Context, admin portal.User, id int64
 			if _, err := tx.AppendAudit(ctx, s.userEvent(ctx, audit.ActionUserRoles, u, who)); err != nil {
 				return err
 			}
+			if err := tx.NoteAdmins(ctx, now); err != nil {
+				return err
+			}
 		case portal.ChangePolicy:
 			cur, err := tx.CurrentPolicy(ctx)
 			if err != nil {
@@ -281,6 +293,48 @@ func (s *Service) RejectChange(ctx context.Context, admin portal.User, id int64,
 		_, err = tx.AppendAudit(ctx, s.changeEvent(ctx, action, c, map[string]any{"comment": comment, "proposed_by": c.ProposedByEmail}))
 		out.Status, out.DecidedBy, out.DecidedByEmail, out.DecidedAt, out.Comment = status, admin.ID, admin.Email, now, comment
 		return err
+	})
+	return out, err
+}
+
+// GrantAdmin gives an account the admin role at the request of whoever
+// runs the portal's server (web grant-admin), who is trusted with the
+// database anyway: the way to a second admin for an install left with
+// one. It is audited as the system's, saying so.
+func (s *Service) GrantAdmin(ctx context.Context, email string) (portal.User, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	var out portal.User
+	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		if err := tx.LockAdminChanges(ctx); err != nil {
+			return err
+		}
+		u, err := tx.UserByEmail(ctx, email)
+		if err != nil {
+			return err
+		}
+		if u, err = tx.UserForUpdate(ctx, u.ID); err != nil {
+			return err
+		}
+		if !u.Active {
+			return apperr.New(apperr.Conflict, "%s is deactivated. Nothing was changed.", u.Email)
+		}
+		if u.Has(RoleAdmin) {
+			out = u
+			return nil
+		}
+		now := s.Now()
+		if err := tx.GrantRoles(ctx, u.ID, []portal.Role{RoleAdmin}, now); err != nil {
+			return err
+		}
+		to := slices.Sorted(slices.Values(append(slices.Clone(u.Roles), RoleAdmin)))
+		if _, err := tx.AppendAudit(ctx, s.userEvent(ctx, audit.ActionUserRoles, u, map[string]any{
+			"from": u.Roles, "to": to, "granted": []portal.Role{RoleAdmin}, "approved_by": "the server's command line (web grant-admin)",
+		})); err != nil {
+			return err
+		}
+		out = u
+		out.Roles = to
+		return tx.NoteAdmins(ctx, now)
 	})
 	return out, err
 }

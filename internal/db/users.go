@@ -92,6 +92,13 @@ func (t *Tx) CreateUser(ctx context.Context, email, displayName, passwordHash st
 	return u.user(), err
 }
 
+// UserByEmail returns the user with that (lower-case) e-mail inside the
+// transaction.
+func (t *Tx) UserByEmail(ctx context.Context, email string) (portal.User, error) {
+	u, err := findUser(ctx, t.tx, "There is no account with that e-mail.", `SELECT `+userColumns+` FROM users u WHERE u.email = $1`, email)
+	return u.user(), err
+}
+
 // UserByEmail returns the user with that (lower-case) e-mail.
 func (s *Store) UserByEmail(ctx context.Context, email string) (portal.User, error) {
 	u, _, err := s.Credentials(ctx, email)
@@ -464,6 +471,33 @@ func (t *Tx) EndAdminChange(ctx context.Context, id int64, status portal.ChangeS
 	}
 	if tag.RowsAffected() == 0 {
 		return apperr.New(apperr.Conflict, "That change is no longer waiting. Nothing was changed.")
+	}
+	return nil
+}
+
+// HadTwoAdmins reports whether the install has ever had two active admins.
+func (t *Tx) HadTwoAdmins(ctx context.Context) (bool, error) { return hadTwoAdmins(ctx, t.tx) }
+
+// HadTwoAdmins reports whether the install has ever had two active admins.
+func (s *Store) HadTwoAdmins(ctx context.Context) (bool, error) { return hadTwoAdmins(ctx, s.pool) }
+
+func hadTwoAdmins(ctx context.Context, q querier) (bool, error) {
+	var seen bool
+	err := q.QueryRow(ctx, `SELECT two_admins_since IS NOT NULL FROM governance`).Scan(&seen)
+	if err != nil {
+		return false, fmt.Errorf("read governance: %w", err)
+	}
+	return seen, nil
+}
+
+// NoteAdmins records, once the install has two active admins, that it has
+// had them.
+func (t *Tx) NoteAdmins(ctx context.Context, at time.Time) error {
+	_, err := t.tx.Exec(ctx, `UPDATE governance SET two_admins_since = $1
+		WHERE two_admins_since IS NULL AND (SELECT count(*) FROM users u JOIN user_roles r ON r.user_id = u.id
+			WHERE r.role = 'admin' AND u.active) >= 2`, at)
+	if err != nil {
+		return fmt.Errorf("note admins: %w", err)
 	}
 	return nil
 }

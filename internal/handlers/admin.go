@@ -50,6 +50,9 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 	if p.Admins, err = h.Store.CountActiveAdmins(ctx); err != nil {
 		return err
 	}
+	if p.HadTwoAdmins, err = h.Store.HadTwoAdmins(ctx); err != nil {
+		return err
+	}
 	changes, err := h.Store.PendingAdminChanges(ctx)
 	if err != nil {
 		return err
@@ -255,6 +258,9 @@ func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string,
 		p.PendingTTL, p.ApprovalTTL = raw["pending_ttl"], raw["approval_ttl"]
 	}
 	if p.Admins, err = h.Store.CountActiveAdmins(ctx); err != nil {
+		return err
+	}
+	if p.HadTwoAdmins, err = h.Store.HadTwoAdmins(ctx); err != nil {
 		return err
 	}
 	changes, err := h.Store.PendingAdminChanges(ctx)

@@ -242,3 +242,34 @@ func TestNoAdminLearnsAnApproversPassword(t *testing.T) {
 		t.Error("the grant took effect")
 	}
 }
+
+// TestAnAdminWhoRemovedTheOthersCannotGrantAlone: once an install has had
+// two admins, an admin who takes the admin role from the other is the only
+// one left, but their grants still wait for a second admin; the pages say
+// how the server's command line adds one.
+func TestAnAdminWhoRemovedTheOthersCannotGrantAlone(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.signedIn("admin@example.com")
+	if r := a.post("/admin/users", url.Values{"email": {"bea@example.com"}, "display_name": {"Bea"},
+		"password": {password}, "roles": {"admin"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("second admin: %d", r.status)
+	}
+	bea, _ := e.store.UserByEmail(ctx, "bea@example.com")
+	if !bea.Has(auth.RoleAdmin) {
+		t.Fatal("the sole admin's grant of the second admin waited")
+	}
+	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", bea.ID), url.Values{"roles": {"requester"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("take the admin role away: %d", r.status)
+	}
+	dan := e.addUser("dan@example.com", auth.RoleRequester)
+	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", dan.ID), url.Values{"roles": {"requester", "approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("grant: %d", r.status)
+	}
+	if u, _ := e.store.UserByID(ctx, dan.ID); u.Has(auth.RoleApprover) {
+		t.Error("an admin who removed the other admin granted the approver role alone")
+	}
+	if r := a.get("/admin/users"); !strings.Contains(r.text(`[data-testid=sole-admin]`), "web grant-admin") {
+		t.Errorf("the page does not say how to add an admin: %q", r.text(`[data-testid=sole-admin]`))
+	}
+}

@@ -370,6 +370,9 @@ type UsersPage struct {
 	// Admins is how many active admins there are: with one, role grants
 	// take effect at once; with more, a second admin approves them.
 	Admins int
+	// HadTwoAdmins says the install has had two active admins: from then
+	// on grants wait for a second admin even when one is left.
+	HadTwoAdmins bool
 	// Changes are the role grants waiting for a second admin.
 	Changes []ChangeRow
 	// Reset is the answer to a password reset.
@@ -452,8 +455,9 @@ type PolicyPage struct {
 	Error       string
 	// Admins is how many active admins there are: a policy change waits
 	// for a second one.
-	Admins  int
-	Pending *ChangeRow // the policy change waiting for a second admin
+	Admins       int
+	HadTwoAdmins bool
+	Pending      *ChangeRow // the policy change waiting for a second admin
 }
 
 // PolicyRow is one operation's number of approvals.
