@@ -34,6 +34,8 @@ type RoleChange struct {
 	Waiting []portal.Role // waiting for a second admin's approval
 	// ChangeID is the waiting change (0 when none waits).
 	ChangeID int64
+	// Withdrawn is a grant that waited and no longer does (0: none).
+	Withdrawn int64
 }
 
 // grant gives u the roles of add it lacks: at once, marked, when admin is
@@ -53,6 +55,7 @@ func (s *Service) grant(ctx context.Context, tx *db.Tx, admin, u portal.User, ad
 		if err != nil || superseded == 0 {
 			return err
 		}
+		rc.Withdrawn = superseded
 		e := s.changeEvent(ctx, audit.ActionChangeWithdrawn, portal.AdminChange{ID: superseded, Kind: portal.ChangeRoles, UserEmail: u.Email},
 			map[string]any{"reason": "the roles were saved again without it"})
 		_, err = tx.AppendAudit(ctx, e)
@@ -84,6 +87,19 @@ func (s *Service) grant(ctx context.Context, tx *db.Tx, admin, u portal.User, ad
 			return err
 		}
 		return tx.NoteAdmins(ctx, now)
+	}
+	// The same grant already waiting stays as it is: saving the roles again
+	// does not restart it.
+	pending, err := tx.PendingAdminChanges(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range pending {
+		if p.Kind == portal.ChangeRoles && p.UserID == u.ID &&
+			slices.Equal(slices.Sorted(slices.Values(p.Grant)), slices.Sorted(slices.Values(missing))) {
+			rc.Waiting, rc.ChangeID = missing, p.ID
+			return nil
+		}
 	}
 	c := portal.AdminChange{Kind: portal.ChangeRoles, UserID: u.ID, UserEmail: u.Email, Grant: missing,
 		ProposedBy: admin.ID, ProposedAt: now}

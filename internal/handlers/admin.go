@@ -43,24 +43,34 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 	if p.Form.Roles == nil {
 		p.Form.Roles = roleBoxes([]string{string(auth.RoleRequester)})
 	}
+	changes, err := h.Store.PendingAdminChanges(ctx)
+	if err != nil {
+		return err
+	}
+	waiting := map[int64][]portal.Role{}
+	for _, ch := range changes {
+		if ch.Kind == portal.ChangeRoles {
+			waiting[ch.UserID] = ch.Grant
+			p.Changes = append(p.Changes, changeRow(ch, me.ID, portal.Policy{}))
+		}
+	}
 	for _, u := range users {
-		p.Users = append(p.Users, views.UserRow{ID: strconv.FormatInt(u.ID, 10), Email: u.Email, Name: u.DisplayName,
-			Roles: roleBoxes(u.RoleNames()), Active: u.Active, Self: u.ID == me.ID, MustChange: u.MustChangePassword})
+		row := views.UserRow{ID: strconv.FormatInt(u.ID, 10), Email: u.Email, Name: u.DisplayName,
+			Roles: roleBoxes(u.RoleNames()), Active: u.Active, Self: u.ID == me.ID, MustChange: u.MustChangePassword}
+		// A role waiting for a second admin shows ticked and marked, so that
+		// saving the row again keeps the grant waiting.
+		for i, box := range row.Roles {
+			if slices.Contains(waiting[u.ID], portal.Role(box.Name)) {
+				row.Roles[i].Checked, row.Roles[i].Waiting = true, true
+			}
+		}
+		p.Users = append(p.Users, row)
 	}
 	if p.Admins, err = h.Store.CountActiveAdmins(ctx); err != nil {
 		return err
 	}
 	if p.HadTwoAdmins, err = h.Store.HadTwoAdmins(ctx); err != nil {
 		return err
-	}
-	changes, err := h.Store.PendingAdminChanges(ctx)
-	if err != nil {
-		return err
-	}
-	for _, ch := range changes {
-		if ch.Kind == portal.ChangeRoles {
-			p.Changes = append(p.Changes, changeRow(ch, me.ID, portal.Policy{}))
-		}
 	}
 	return h.render(c, status, views.Users(p))
 }
@@ -136,6 +146,9 @@ func roleChangeNote(rc auth.RoleChange) string {
 	}
 	if len(rc.Waiting) > 0 {
 		parts = append(parts, roleList(rc.Waiting)+" waiting for another admin's approval")
+	}
+	if rc.Withdrawn != 0 {
+		parts = append(parts, fmt.Sprintf("withdrew the grant that was waiting (change #%d)", rc.Withdrawn))
 	}
 	if len(parts) == 0 {
 		return "no change"

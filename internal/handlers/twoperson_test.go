@@ -51,6 +51,18 @@ func TestRoleGrantsWaitForASecondAdmin(t *testing.T) {
 		page.doc.Find(`[data-testid=approve-change]`).Length() != 0 {
 		t.Error("the proposer is offered to approve their own change")
 	}
+	// The waiting role shows ticked and marked on the account's row, and
+	// saving the row again as it is keeps the same change waiting.
+	row := page.doc.Find(`[data-testid=user-row][data-email="dan@example.com"]`)
+	if row.Find(`[data-testid=role-waiting]`).Length() != 1 || row.Find(`input[value=approver][checked]`).Length() != 1 {
+		t.Error("the row does not show the approver role as waiting")
+	}
+	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", target.ID), url.Values{"roles": {"requester", "approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("save again: %d", r.status)
+	}
+	if again, _ := e.store.PendingAdminChanges(ctx); len(again) != 2 || (again[0].ID != danChange.ID && again[1].ID != danChange.ID) {
+		t.Errorf("saving the row again replaced the waiting change: %+v", again)
+	}
 	if r := a.post(fmt.Sprintf("/admin/changes/%d/approve", danChange.ID), url.Values{}); r.status != http.StatusForbidden {
 		t.Errorf("the proposer approved their own change: %d", r.status)
 	}

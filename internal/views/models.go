@@ -432,6 +432,7 @@ type ThrottleRow struct {
 type RoleBox struct {
 	Name    string
 	Checked bool
+	Waiting bool // a grant of it waits for a second admin
 }
 
 // NewUserForm holds the new-account form's values.
