@@ -20,6 +20,8 @@ const (
 	ReasonApproverAfterFiling = "approver-after-filing" // deciding a request filed before one became an approver
 	ReasonStaleHash           = "stale-hash"            // deciding on a payload other than the one shown
 	ReasonNotRequester        = "not-requester"         // cancelling someone else's request
+	ReasonPrivilegedReset     = "privileged-reset"      // resetting the password of an approver or admin
+	ReasonTemporaryPassword   = "temporary-password"    // granting approver or admin to an account with a temporary password
 	ReasonCSRFMissing         = "csrf-missing"          // a form posted without its CSRF token
 	ReasonCSRFInvalid         = "csrf-invalid"          // a form posted with a wrong CSRF token
 	ReasonCSRFCrossSite       = "csrf-cross-site"       // a form posted from another site

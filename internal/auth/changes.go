@@ -225,7 +225,7 @@ func (s *Service) ApproveChange(ctx context.Context, admin portal.User, id int64
 				return apperr.New(apperr.Conflict, "%s is deactivated: reject the change. Nothing was changed.", u.Email)
 			}
 			if u.MustChangePassword && (slices.Contains(c.Grant, RoleAdmin) || slices.Contains(c.Grant, RoleApprover)) {
-				return apperr.New(apperr.Conflict, "%s still has a temporary password an admin set: they choose their own before they are given this. Nothing was changed.", u.Email)
+				return apperr.Deny(apperr.Conflict, audit.ReasonTemporaryPassword, "%s still has a temporary password an admin set: they choose their own before they are given this. Nothing was changed.", u.Email)
 			}
 			if err := tx.GrantRoles(ctx, u.ID, c.Grant, now); err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -239,11 +240,16 @@ func (s *Service) SignOutEverywhere(ctx context.Context, sess db.Session) (int64
 // way back is to lose the role, be reset, and be given it again, which a
 // second admin approves.
 func resettable(ctx context.Context, tx *db.Tx, u portal.User) error {
-	for _, r := range []portal.Role{RoleAdmin, RoleApprover} {
-		if u.Has(r) {
-			return apperr.New(apperr.Conflict, "%s holds the %s role, and whoever sees a temporary password could act as them. "+
-				"Take the role away first, reset the password, then give the role back (another admin approves that). Nothing was changed.", u.Email, r)
+	if held := PrivilegedRoles(u); len(held) > 0 {
+		names := make([]string, len(held))
+		for i, r := range held {
+			names[i] = string(r)
 		}
+		what := strings.Join(names, " and ")
+		return apperr.Deny(apperr.Conflict, audit.ReasonPrivilegedReset, "%s holds the %s %s, and whoever sees a temporary password could act as them. "+
+			"Take %s away first, reset the password, then give %s back (another admin approves that; as a new approver they decide only requests filed after). Nothing was changed.",
+			u.Email, what, map[bool]string{true: "roles", false: "role"}[len(held) > 1], map[bool]string{true: "them", false: "it"}[len(held) > 1],
+			map[bool]string{true: "them", false: "it"}[len(held) > 1])
 	}
 	changes, err := tx.PendingAdminChanges(ctx)
 	if err != nil {
@@ -251,8 +257,20 @@ func resettable(ctx context.Context, tx *db.Tx, u portal.User) error {
 	}
 	for _, c := range changes {
 		if c.UserID == u.ID && (slices.Contains(c.Grant, RoleAdmin) || slices.Contains(c.Grant, RoleApprover)) {
-			return apperr.New(apperr.Conflict, "A grant of roles to %s waits for a second admin (change #%d): withdraw or reject it before resetting the password. Nothing was changed.", u.Email, c.ID)
+			return apperr.Deny(apperr.Conflict, audit.ReasonPrivilegedReset, "A grant of roles to %s waits for a second admin (change #%d): withdraw or reject it before resetting the password. Nothing was changed.", u.Email, c.ID)
 		}
 	}
 	return nil
+}
+
+// PrivilegedRoles are the roles u holds that keep an admin from resetting
+// u's password: approver and admin.
+func PrivilegedRoles(u portal.User) []portal.Role {
+	var out []portal.Role
+	for _, r := range []portal.Role{RoleAdmin, RoleApprover} {
+		if u.Has(r) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

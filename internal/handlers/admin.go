@@ -57,6 +57,9 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 	for _, u := range users {
 		row := views.UserRow{ID: strconv.FormatInt(u.ID, 10), Email: u.Email, Name: u.DisplayName,
 			Roles: roleBoxes(u.RoleNames()), Active: u.Active, Self: u.ID == me.ID, MustChange: u.MustChangePassword}
+		if held := auth.PrivilegedRoles(u); len(held) > 0 {
+			row.Privileged = "the " + strings.ReplaceAll(roleList(held), ", ", " and ") + " " + plural(len(held), "role", "roles")
+		}
 		// A role waiting for a second admin shows ticked and marked, so that
 		// saving the row again keeps the grant waiting.
 		for i, box := range row.Roles {
@@ -191,7 +194,7 @@ func adminUserID(c echo.Context) (int64, error) {
 func (h *Handlers) adminResult(c echo.Context, done string, err error) error {
 	switch k := apperr.KindOf(err); k {
 	case apperr.Conflict, apperr.Invalid:
-		status, _ := formStatus(err)
+		status, _ := h.shownAgain(c, err)
 		return h.usersPage(c, status, views.NewUserForm{}, nil, "", apperr.Message(err))
 	}
 	if err != nil {
@@ -364,7 +367,7 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 			ch, err = h.Auth.RejectChange(ctx, me, id, c.FormValue("comment"))
 		}
 		if k := apperr.KindOf(err); k == apperr.Conflict || k == apperr.Invalid {
-			status, _ := formStatus(err)
+			status, _ := h.shownAgain(c, err)
 			if ch.Kind == portal.ChangePolicy {
 				return h.policyPage(c, status, nil, nil, "", apperr.Message(err))
 			}

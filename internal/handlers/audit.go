@@ -443,6 +443,16 @@ func summarize(e audit.Event) string {
 		return strings.Join(parts, "; ")
 	case audit.ActionSignInFailed:
 		return s("reason")
+	case audit.ActionAccessDenied, audit.ActionAccessDeniedRepeated:
+		out := s("method") + " " + s("route")
+		if id := s("id"); id != "" {
+			out += " (" + id + ")"
+		}
+		out += " refused: " + s("reason")
+		if n := s("count"); n != "" {
+			out += ", " + n + " times that minute"
+		}
+		return out
 	case audit.ActionCreateFailed:
 		return s("error")
 	case audit.ActionRequestFiled, audit.ActionRequestDecision, audit.ActionRequestRejected:

@@ -223,8 +223,15 @@ func TestNoAdminLearnsAnApproversPassword(t *testing.T) {
 	if r.status != http.StatusConflict || !strings.Contains(r.text(`[data-testid=admin-error]`), "holds the approver role") {
 		t.Errorf("an approver's password reset: %d %q", r.status, r.text(`[data-testid=admin-error]`))
 	}
-	if e.auditCount() != before {
-		t.Error("a refused reset changed the audit log")
+	if got := e.auditCount(); got != before+1 {
+		t.Errorf("a refused reset added %d audit events, want its access.denied only", got-before)
+	}
+	if d := e.events("access.denied"); len(d) != 1 || !strings.Contains(string(d[0].Detail), `"reason":"privileged-reset"`) {
+		t.Errorf("the refused reset is not audited as denied: %+v", d)
+	}
+	if row := a.get("/admin/users").doc.Find(`[data-testid=user-row][data-email="appr@example.com"]`); row.Find(`[data-testid=reset-password]`).Length() != 0 ||
+		!strings.Contains(row.Find(`[data-testid=reset-unavailable]`).Text(), "the approver role") {
+		t.Error("an approver's row offers a password reset that would be refused")
 	}
 	// A requester with a grant of approver waiting is not reset either.
 	dan := e.addUser("dan@example.com", auth.RoleRequester)

@@ -398,6 +398,9 @@ type UserRow struct {
 	Active     bool
 	Self       bool
 	MustChange bool // a reset password not yet replaced
+	// Privileged names the roles that rule out a password reset ("the
+	// approver role"), "" when none.
+	Privileged string
 }
 
 // TemporaryPassword is a reset's temporary password, shown to the admin
