@@ -30,8 +30,9 @@ var webhookClient = &http.Client{
 
 // Work delivers one notification; a failed delivery is retried by the
 // queue with growing delays, up to the job's attempts. Each attempt is
-// signed over its own timestamp (webhook.Sign); the delivery id stays the
-// same across attempts, for the receiver to de-duplicate on.
+// signed over its own timestamp, the delivery id and the event
+// (webhook.Sign); the delivery id stays the same across attempts, for the
+// receiver to de-duplicate on.
 func (w *webhookWorker) Work(ctx context.Context, job *river.Job[webhookArgs]) error {
 	if w.cfg.WebhookURL == "" {
 		return nil
@@ -46,7 +47,7 @@ func (w *webhookWorker) Work(ctx context.Context, job *river.Job[webhookArgs]) e
 	req.Header.Set(webhook.HeaderEvent, job.Args.Event)
 	req.Header.Set(webhook.HeaderDelivery, strconv.FormatInt(job.ID, 10))
 	req.Header.Set(webhook.HeaderTimestamp, strconv.FormatInt(ts, 10))
-	req.Header.Set(webhook.HeaderSignature, webhook.Sign(w.cfg.WebhookSecret, ts, job.Args.Body))
+	req.Header.Set(webhook.HeaderSignature, webhook.Sign(w.cfg.WebhookSecret, ts, job.ID, job.Args.Event, job.Args.Body))
 	res, err := webhookClient.Do(req)
 	if err != nil {
 		// The error is kept in the job's history and logged: it names the

@@ -131,9 +131,10 @@ func TestAWebhookIsNotRedirectedToAnotherHost(t *testing.T) {
 }
 
 // TestEachWebhookAttemptIsSignedOverItsTimestamp: every attempt carries the
-// time it was sent, the signature covers timestamp.body and verifies with
-// webhook.Verify, a retry keeps the delivery id and gets a new timestamp,
-// and a delivery replayed later than the tolerance fails Verify.
+// time it was sent, the signature covers timestamp.delivery.event.body and
+// verifies with webhook.Verify, a retry keeps the delivery id and gets a new
+// timestamp, a delivery replayed later than the tolerance fails Verify, and
+// so does one replayed in time under another delivery id or event.
 func TestEachWebhookAttemptIsSignedOverItsTimestamp(t *testing.T) {
 	w := newWorld(t)
 	rc := newReceiver(t, func(rw http.ResponseWriter, n int) {
@@ -160,9 +161,10 @@ func TestEachWebhookAttemptIsSignedOverItsTimestamp(t *testing.T) {
 		if err := webhook.Verify(hookSecret, d.header, d.body, sent.Add(time.Second), 0); err != nil {
 			t.Errorf("attempt %d does not verify: %v", i+1, err)
 		}
+		id, _ := strconv.ParseInt(d.header.Get(webhook.HeaderDelivery), 10, 64)
 		if !strings.HasPrefix(d.header.Get(webhook.HeaderSignature), "v1=") ||
-			d.header.Get(webhook.HeaderSignature) != webhook.Sign(hookSecret, ts, d.body) {
-			t.Errorf("attempt %d: signature %q is not v1 over timestamp.body", i+1, d.header.Get(webhook.HeaderSignature))
+			d.header.Get(webhook.HeaderSignature) != webhook.Sign(hookSecret, ts, id, d.header.Get(webhook.HeaderEvent), d.body) {
+			t.Errorf("attempt %d: signature %q is not v1 over timestamp.delivery.event.body", i+1, d.header.Get(webhook.HeaderSignature))
 		}
 		var n struct {
 			Event   string `json:"event"`
@@ -177,6 +179,18 @@ func TestEachWebhookAttemptIsSignedOverItsTimestamp(t *testing.T) {
 		// The same bytes sent again later are refused for their age.
 		if err := webhook.Verify(hookSecret, d.header, d.body, sent.Add(webhook.DefaultTolerance+time.Minute), 0); !errors.Is(err, webhook.ErrStale) {
 			t.Errorf("attempt %d replayed six minutes later: Verify = %v, want ErrStale", i+1, err)
+		}
+		// Sent again in time under a new id (to pass the receiver's
+		// de-duplication) or as another event, they are refused.
+		for name, value := range map[string]string{
+			webhook.HeaderDelivery: strconv.FormatInt(id+1, 10),
+			webhook.HeaderEvent:    requests.EventApproved,
+		} {
+			h := d.header.Clone()
+			h.Set(name, value)
+			if err := webhook.Verify(hookSecret, h, d.body, sent.Add(time.Second), 0); !errors.Is(err, webhook.ErrBadSignature) {
+				t.Errorf("attempt %d replayed with %s %s: Verify = %v, want ErrBadSignature", i+1, name, value, err)
+			}
 		}
 	}
 	if stamps[1] <= stamps[0] {
