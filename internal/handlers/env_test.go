@@ -333,11 +333,15 @@ func (e *env) cluster(name string) dwssim.Cluster {
 const hookSecret = "webhook-secret-for-tests"
 
 // hookReceiver is a webhook endpoint that keeps what it received, after
-// checking the signature the way a receiver should.
+// checking it the way the README tells a receiver to (webhook.Verify: the
+// signature over the timestamp, delivery id, event and body, and the
+// timestamp's age; then each delivery id processed once), and that the
+// body's event is the header's.
 type hookReceiver struct {
 	srv    *httptest.Server
 	mu     sync.Mutex
 	events []hookEvent
+	seen   map[string]bool // delivery ids processed
 }
 
 type hookEvent struct {
@@ -346,7 +350,7 @@ type hookEvent struct {
 }
 
 func newHookReceiver(t *testing.T) *hookReceiver {
-	h := &hookReceiver{}
+	h := &hookReceiver{seen: map[string]bool{}}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if err := webhook.Verify(hookSecret, r.Header, body, time.Now(), 0); err != nil {
@@ -362,8 +366,11 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 			return
 		}
 		h.mu.Lock()
-		h.events = append(h.events, hookEvent{Event: n.Event, Request: n.Request})
-		h.mu.Unlock()
+		defer h.mu.Unlock()
+		if id := r.Header.Get(webhook.HeaderDelivery); !h.seen[id] {
+			h.seen[id] = true
+			h.events = append(h.events, hookEvent{Event: n.Event, Request: n.Request})
+		}
 	}))
 	t.Cleanup(h.srv.Close)
 	return h
