@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"drportal/internal/apperr"
+	"drportal/internal/audit"
 	"drportal/internal/portal"
 )
 
@@ -500,4 +501,19 @@ func (t *Tx) NoteAdmins(ctx context.Context, at time.Time) error {
 		return fmt.Errorf("note admins: %w", err)
 	}
 	return nil
+}
+
+// LastPasswordReset returns who last reset the password of the account with
+// that e-mail, and when, from the audit history (ok false: never).
+func (s *Store) LastPasswordReset(ctx context.Context, email string) (by string, at time.Time, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT actor_name, occurred_at FROM audit_events
+		WHERE subject_type = 'user' AND subject_id = $1 AND action = $2 ORDER BY id DESC LIMIT 1`,
+		email, audit.ActionPasswordReset).Scan(&by, &at)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", time.Time{}, false, nil
+	}
+	if err != nil {
+		return "", time.Time{}, false, fmt.Errorf("read the last password reset of %s: %w", email, err)
+	}
+	return by, at, true, nil
 }

@@ -51,7 +51,11 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 	for _, ch := range changes {
 		if ch.Kind == portal.ChangeRoles {
 			waiting[ch.UserID] = ch.Grant
-			p.Changes = append(p.Changes, changeRow(ch, me.ID, portal.Policy{}))
+			row := changeRow(ch, me.ID, portal.Policy{})
+			if row.Warnings, err = h.grantWarnings(ctx, ch); err != nil {
+				return err
+			}
+			p.Changes = append(p.Changes, row)
 		}
 	}
 	for _, u := range users {
@@ -76,6 +80,21 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 		return err
 	}
 	return h.render(c, status, views.Users(p))
+}
+
+// grantWarnings is what an admin deciding a grant of approver or admin
+// should know first: an admin reset the account's password, so whoever
+// signed in with the temporary one may not be its owner.
+func (h *Handlers) grantWarnings(ctx context.Context, ch portal.AdminChange) ([]string, error) {
+	if !slices.Contains(ch.Grant, portal.RoleApprover) && !slices.Contains(ch.Grant, portal.RoleAdmin) {
+		return nil, nil
+	}
+	by, at, ok, err := h.Store.LastPasswordReset(ctx, ch.UserEmail)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return []string{fmt.Sprintf("%s reset the password of %s at %s. Whoever signed in with the temporary password chose the one in use: "+
+		"make sure it was %s before giving this role.", by, ch.UserEmail, formatTime(at), ch.UserEmail)}, nil
 }
 
 // changeRow describes a waiting admin change; a policy change is shown as

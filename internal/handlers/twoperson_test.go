@@ -253,6 +253,9 @@ func TestNoAdminLearnsAnApproversPassword(t *testing.T) {
 		t.Fatalf("grant: %d", r.status)
 	}
 	cs, _ = e.store.PendingAdminChanges(ctx)
+	if w := b.get("/admin/users").text(`[data-testid=change-warning]`); !strings.Contains(w, "admin@example.com reset the password of dan@example.com") {
+		t.Errorf("the second admin is not told the account's password was reset by an admin: %q", w)
+	}
 	if r := b.post(fmt.Sprintf("/admin/changes/%d/approve", cs[0].ID), url.Values{}); r.status != http.StatusConflict ||
 		!strings.Contains(r.text(`[data-testid=admin-error]`), "temporary password") {
 		t.Errorf("a grant of approver to an account with a temporary password: %d", r.status)

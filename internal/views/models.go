@@ -387,6 +387,9 @@ type ChangeRow struct {
 	ProposedBy string
 	ProposedAt string
 	Mine       bool // proposed by the viewer: they may withdraw it, not approve it
+	// Warnings are what the deciding admin should know first (the
+	// account's password was reset by an admin).
+	Warnings []string
 }
 
 // UserRow is one account.
