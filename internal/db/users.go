@@ -150,6 +150,9 @@ type Session struct {
 	// anyone who is not an approver): read with the session, so a page's
 	// header costs no query of its own.
 	Awaiting int
+	// ChangesWaiting is how many admin changes another admin proposed wait
+	// for this user's approval (0 for anyone who is not an admin).
+	ChangesWaiting int
 }
 
 // CreateSession stores a new session.
@@ -184,7 +187,9 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 	rows, err := s.pool.Query(ctx, `
 		SELECT s.id AS session_id, s.token_hash, s.created_at AS session_created_at, s.last_seen_at, s.expires_at, `+userColumns+`,
 			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'approver')
-				THEN (SELECT count(*) FROM requests q WHERE `+awaitingCond("q", "u.id", "$2")+`) ELSE 0 END AS awaiting
+				THEN (SELECT count(*) FROM requests q WHERE `+awaitingCond("q", "u.id", "$2")+`) ELSE 0 END AS awaiting,
+			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'admin')
+				THEN (SELECT count(*) FROM admin_changes c WHERE c.status = 'pending' AND c.proposed_by <> u.id) ELSE 0 END AS changes_waiting
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash, now)
 	if err != nil {
 		return Session{}, fmt.Errorf("read session: %w", err)
@@ -194,7 +199,7 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 		return Session{}, notFound(err, "no such session")
 	}
 	return Session{ID: r.SessionID, TokenHash: r.TokenHash, User: r.user(), CreatedAt: r.SessionCreatedAt, LastSeenAt: r.LastSeenAt,
-		ExpiresAt: r.ExpiresAt, Awaiting: int(r.Awaiting)}, nil
+		ExpiresAt: r.ExpiresAt, Awaiting: int(r.Awaiting), ChangesWaiting: int(r.ChangesWaiting)}, nil
 }
 
 // sessionRow is a session joined with its user.
@@ -205,6 +210,7 @@ type sessionRow struct {
 	LastSeenAt       time.Time `db:"last_seen_at"`
 	ExpiresAt        time.Time `db:"expires_at"`
 	Awaiting         int64     `db:"awaiting"`
+	ChangesWaiting   int64     `db:"changes_waiting"`
 	userRow
 }
 

@@ -55,6 +55,7 @@ const (
 	ctxUser     = "user"
 	ctxCSRF     = "csrf"
 	ctxAwaiting = "awaiting" // requests awaiting the user's decision, read with the session
+	ctxChanges  = "changes"  // admin changes waiting for the user's approval, read with the session
 	ctxSession  = "session"  // the signed-in session (db.Session)
 )
 
@@ -136,6 +137,9 @@ func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
 			CanCreate: Allowed(u, PermCreateTask), IsAdmin: Allowed(u, PermAdmin), Awaiting: -1, MustChange: u.MustChangePassword}
 		if n, ok := c.Get(ctxAwaiting).(int); ok && Allowed(u, PermDecide) && title != "" && !u.MustChangePassword {
 			b.User.Awaiting = n
+		}
+		if n, ok := c.Get(ctxChanges).(int); ok && Allowed(u, PermAdmin) && !u.MustChangePassword {
+			b.User.ChangesWaiting = n
 		}
 	}
 	return b

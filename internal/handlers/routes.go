@@ -157,6 +157,7 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			u := sess.User
 			c.Set(ctxUser, &u)
 			c.Set(ctxAwaiting, sess.Awaiting)
+			c.Set(ctxChanges, sess.ChangesWaiting)
 			c.Set(ctxSession, sess)
 		}
 		return next(c)

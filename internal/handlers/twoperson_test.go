@@ -45,6 +45,14 @@ func TestRoleGrantsWaitForASecondAdmin(t *testing.T) {
 	if danChange.UserID != target.ID {
 		danChange = changes[0]
 	}
+	// The other admin is told on every page that changes wait for them;
+	// the proposer is not.
+	if n := b.get("/dr-tasks").text(`[data-testid=changes-waiting]`); n != "2" {
+		t.Errorf("the second admin's header shows %q changes waiting, want 2", n)
+	}
+	if n := a.get("/dr-tasks").text(`[data-testid=changes-waiting]`); n != "" {
+		t.Errorf("the proposer's header shows %q changes waiting for them", n)
+	}
 	// The proposer sees the change but cannot approve it.
 	page := a.get("/admin/users")
 	if page.doc.Find(`[data-testid=admin-change] [data-testid=withdraw-change]`).Length() != 2 ||

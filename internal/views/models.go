@@ -35,6 +35,9 @@ type User struct {
 	// Awaiting is the number of requests waiting for this user's decision
 	// (approvers only; -1 hides the counter).
 	Awaiting int
+	// ChangesWaiting is how many admin changes wait for this admin's
+	// approval as the second admin.
+	ChangesWaiting int
 }
 
 // CSRFHeaders is the hx-headers value carrying the CSRF token.
