@@ -78,7 +78,14 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.POST("/profile/sessions/:id/end", h.endSession, h.require(PermSignedIn))
 	app.POST("/profile/signout-everywhere", h.signOutEverywhere, h.require(PermSignedIn))
 
-	app.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/dr-tasks") }, h.require(PermSignedIn))
+	app.GET("/", func(c echo.Context) error {
+		// Someone whose roles still wait for an admin lands on their profile,
+		// the one page they can use.
+		if len(user(c).Roles) == 0 {
+			return c.Redirect(http.StatusSeeOther, "/profile")
+		}
+		return c.Redirect(http.StatusSeeOther, "/dr-tasks")
+	}, h.require(PermSignedIn))
 	app.GET("/dr-tasks", h.listTasks, h.require(PermViewTasks))
 	app.GET("/dr-tasks/new", h.newTaskForm, h.require(PermCreateTask))
 	app.GET("/dr-tasks/new/standbys", h.standbyOptions, h.require(PermCreateTask))
@@ -330,7 +337,11 @@ func (h *Handlers) require(p Permission) echo.MiddlewareFunc {
 				return apperr.New(apperr.Unauthenticated, "Please sign in.")
 			}
 			if !Allowed(u, p) {
-				return apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Your roles (%v) do not allow this.", u.Roles)
+				if len(u.Roles) == 0 {
+					return apperr.Deny(apperr.Forbidden, audit.ReasonRole,
+						"Your account has no role yet. An admin gives roles; with two admins, a grant takes effect when the second approves it.")
+				}
+				return apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Your roles (%s) do not allow this.", strings.Join(u.RoleNames(), ", "))
 			}
 			return next(c)
 		}

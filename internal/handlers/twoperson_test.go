@@ -303,3 +303,18 @@ func TestAnAdminWhoRemovedTheOthersCannotGrantAlone(t *testing.T) {
 		t.Errorf("the page does not say how to add an admin: %q", r.text(`[data-testid=sole-admin]`))
 	}
 }
+
+// TestAnAccountWithoutRolesIsToldWhy: someone whose roles still wait for a
+// second admin lands on their profile and, anywhere else, is told why they
+// see nothing.
+func TestAnAccountWithoutRolesIsToldWhy(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("new@example.com")
+	b := e.signedIn("new@example.com")
+	if r := b.get("/"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/profile" {
+		t.Errorf("home of an account without roles: %d %s", r.status, r.header.Get("Location"))
+	}
+	if r := b.get("/dr-tasks"); r.status != http.StatusForbidden || !strings.Contains(r.body, "no role yet") || strings.Contains(r.body, "[]") {
+		t.Errorf("an account without roles on the task list: %d", r.status)
+	}
+}
