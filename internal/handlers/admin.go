@@ -40,6 +40,7 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 	}
 	me := user(c)
 	p.Base = h.base(c, "Users", "admin")
+	atPage(c, "/admin/users")
 	if p.Form.Roles == nil {
 		p.Form.Roles = roleBoxes([]string{string(auth.RoleRequester)})
 	}
@@ -95,6 +96,15 @@ func (h *Handlers) grantWarnings(ctx context.Context, ch portal.AdminChange) ([]
 	}
 	return []string{fmt.Sprintf("%s reset the password of %s at %s. Whoever signed in with the temporary password chose the one in use: "+
 		"make sure it was %s before giving this role.", by, ch.UserEmail, formatTime(at), ch.UserEmail)}, nil
+}
+
+// atPage has a page shown in answer to a form (a refusal shown on the
+// page) take the page's own address in the browser's history, so that a
+// reload shows the page instead of posting again or finding nothing.
+func atPage(c echo.Context, path string) {
+	if c.Request().Method == http.MethodPost {
+		c.Response().Header().Set("HX-Replace-Url", path)
+	}
 }
 
 // changeRow describes a waiting admin change; a policy change is shown as
@@ -273,6 +283,7 @@ func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string,
 	if err != nil {
 		return err
 	}
+	atPage(c, "/admin/policy")
 	p := views.PolicyPage{Base: h.base(c, "Approval policy", "admin"), Version: cur.Version, UpdatedAt: formatTime(cur.CreatedAt),
 		UpdatedBy: "the initial setup", Errors: errs, Flash: flash, Error: errMsg,
 		PendingTTL: cur.PendingTTL.String(), ApprovalTTL: cur.ApprovalTTL.String()}

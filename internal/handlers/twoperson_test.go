@@ -246,8 +246,9 @@ func TestNoAdminLearnsAnApproversPassword(t *testing.T) {
 	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", dan.ID), url.Values{"roles": {"requester", "approver"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("grant: %d", r.status)
 	}
-	if r := a.post(fmt.Sprintf("/admin/users/%d/password", dan.ID), url.Values{}); r.status != http.StatusConflict {
-		t.Errorf("a reset while a grant of approver waits: %d", r.status)
+	if r := a.post(fmt.Sprintf("/admin/users/%d/password", dan.ID), url.Values{}); r.status != http.StatusConflict ||
+		r.header.Get("HX-Replace-Url") != "/admin/users" {
+		t.Errorf("a reset while a grant of approver waits: %d, address %q", r.status, r.header.Get("HX-Replace-Url"))
 	}
 	// Reset first, then the grant waits until dan has chosen a password.
 	cs, _ := e.store.PendingAdminChanges(ctx)
