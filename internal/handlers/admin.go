@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -164,7 +163,7 @@ func plural(n int, one, many string) string {
 }
 
 func (h *Handlers) listUsers(c echo.Context) error {
-	return h.usersPage(c, http.StatusOK, views.NewUserForm{}, nil, c.QueryParam("done"), "")
+	return h.usersPage(c, http.StatusOK, views.NewUserForm{}, nil, h.takeNote(c), "")
 }
 
 // roleChangeNote says what happened to an account's roles.
@@ -207,7 +206,7 @@ func (h *Handlers) createUser(c echo.Context) error {
 		return h.usersPage(c, http.StatusUnprocessableEntity,
 			views.NewUserForm{Email: n.Email, DisplayName: n.DisplayName, Roles: roleBoxes(n.Roles)}, errs, "", "")
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(fmt.Sprintf("Created %s: %s.", rc.User.Email, roleChangeNote(rc))))
+	return h.redirectWithNote(c, "/admin/users", fmt.Sprintf("Created %s: %s.", rc.User.Email, roleChangeNote(rc)))
 }
 
 func adminUserID(c echo.Context) (int64, error) {
@@ -229,7 +228,7 @@ func (h *Handlers) adminResult(c echo.Context, done string, err error) error {
 	if err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(done))
+	return h.redirectWithNote(c, "/admin/users", done)
 }
 
 func (h *Handlers) setUserRoles(c echo.Context) error {
@@ -331,7 +330,7 @@ func (h *Handlers) userEmail(ctx context.Context, id int64) string {
 }
 
 func (h *Handlers) showPolicy(c echo.Context) error {
-	return h.policyPage(c, http.StatusOK, nil, nil, c.QueryParam("done"), "")
+	return h.policyPage(c, http.StatusOK, nil, nil, h.takeNote(c), "")
 }
 
 func (h *Handlers) savePolicy(c echo.Context) error {
@@ -373,8 +372,8 @@ func (h *Handlers) savePolicy(c echo.Context) error {
 			return err
 		}
 		if len(verrs) == 0 {
-			return c.Redirect(http.StatusSeeOther, "/admin/policy?done="+url.QueryEscape(fmt.Sprintf(
-				"Proposed a new policy (change #%d). It takes effect when another admin approves it.", ch.ID)))
+			return h.redirectWithNote(c, "/admin/policy", fmt.Sprintf(
+				"Proposed a new policy (change #%d). It takes effect when another admin approves it.", ch.ID))
 		}
 		errs = verrs
 	}
@@ -414,7 +413,7 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 		if ch.Kind == portal.ChangePolicy {
 			page = "/admin/policy"
 		}
-		return c.Redirect(http.StatusSeeOther, page+"?done="+url.QueryEscape(done))
+		return h.redirectWithNote(c, page, done)
 	}
 }
 
@@ -444,7 +443,7 @@ func (h *Handlers) throttlesPage(c echo.Context, status int, flash, errMsg strin
 }
 
 func (h *Handlers) listThrottles(c echo.Context) error {
-	return h.throttlesPage(c, http.StatusOK, c.QueryParam("done"), "")
+	return h.throttlesPage(c, http.StatusOK, h.takeNote(c), "")
 }
 
 func (h *Handlers) clearThrottle(c echo.Context) error {
@@ -461,6 +460,5 @@ func (h *Handlers) clearThrottle(c echo.Context) error {
 	if r.Address == db.AllAddresses {
 		from = "across all addresses"
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/sign-ins?done="+url.QueryEscape(
-		fmt.Sprintf("Cleared the sign-in throttle of %s %s: the next attempt is checked at once.", r.Account, from)))
+	return h.redirectWithNote(c, "/admin/sign-ins", fmt.Sprintf("Cleared the sign-in throttle of %s %s: the next attempt is checked at once.", r.Account, from))
 }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -25,7 +24,7 @@ func signedInSession(c echo.Context) (db.Session, error) {
 }
 
 func (h *Handlers) showProfile(c echo.Context) error {
-	return h.profilePage(c, http.StatusOK, c.QueryParam("done"), "")
+	return h.profilePage(c, http.StatusOK, h.takeNote(c), "")
 }
 
 // profilePage shows the user's account and live sessions; it only reads.
@@ -83,7 +82,7 @@ func (h *Handlers) changePassword(c echo.Context) error {
 	// This session continues under a new token; the CSRF token is not tied
 	// to the session and stays as it is.
 	h.setSessionCookie(c, token)
-	return c.Redirect(http.StatusSeeOther, "/profile?done="+url.QueryEscape("Your password is changed. Your other sessions have ended."))
+	return h.redirectWithNote(c, "/profile", "Your password is changed. Your other sessions have ended.")
 }
 
 // endSession ends one of the user's other sessions.
@@ -104,7 +103,7 @@ func (h *Handlers) endSession(c echo.Context) error {
 		return err
 	}
 	done := fmt.Sprintf("Ended the session from %s (%s).", orUnknown(info.IP), clientSummary(info.UserAgent))
-	return c.Redirect(http.StatusSeeOther, "/profile?done="+url.QueryEscape(done))
+	return h.redirectWithNote(c, "/profile", done)
 }
 
 // signOutEverywhere ends all of the user's sessions, this one included.

@@ -319,3 +319,27 @@ func TestAnAccountWithoutRolesIsToldWhy(t *testing.T) {
 		t.Errorf("an account without roles on the task list: %d", r.status)
 	}
 }
+
+// TestANoteIsThePortalsOwnAndShowsOnce: the note a page shows after a
+// change comes from the change, once; text put in the address is not shown
+// as the portal's word.
+func TestANoteIsThePortalsOwnAndShowsOnce(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+	for _, page := range []string{"/admin/users", "/admin/policy", "/admin/sign-ins", "/profile"} {
+		if r := admin.get(page + "?done=Security+notice:+sign+in+again+at+evil.example"); strings.Contains(r.body, "evil.example") {
+			t.Errorf("%s shows text from its address as a note", page)
+		}
+	}
+	target := e.addUser("dan@example.com", auth.RoleRequester)
+	if r := admin.post(fmt.Sprintf("/admin/users/%d/roles", target.ID), url.Values{"roles": {"requester", "auditor"}}); r.status != http.StatusSeeOther ||
+		r.header.Get("Location") != "/admin/users" {
+		t.Fatalf("save roles: %d %s", r.status, r.header.Get("Location"))
+	}
+	if n := admin.get("/admin/users").text(`[data-testid=flash]`); !strings.Contains(n, "Roles of dan@example.com") {
+		t.Errorf("the note after saving roles: %q", n)
+	}
+	if n := admin.get("/admin/users").text(`[data-testid=flash]`); n != "" {
+		t.Errorf("the note shows again: %q", n)
+	}
+}

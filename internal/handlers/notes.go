@@ -1,0 +1,49 @@
+package handlers
+
+import (
+	"encoding/base64"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+)
+
+// noteCookie carries the one-line note a page shows after a change ("Saved
+// the roles of …") across the redirect that follows it. It is the portal's
+// own doing: a note in the address could be written by anyone who sends a
+// link, and would read as the portal's word.
+const noteCookie = "drp_note"
+
+// maxNote bounds a note, in bytes.
+const maxNote = 600
+
+// redirectWithNote answers a change with a redirect to path, whose page
+// then shows note once.
+func (h *Handlers) redirectWithNote(c echo.Context, path, note string) error {
+	if len(note) > maxNote {
+		note = note[:maxNote]
+		for !utf8.ValidString(note) {
+			note = note[:len(note)-1]
+		}
+	}
+	c.SetCookie(&http.Cookie{Name: noteCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(note)), Path: "/",
+		HttpOnly: true, Secure: h.Config.SecureCookies(), SameSite: http.SameSiteStrictMode, MaxAge: 60})
+	return c.Redirect(http.StatusSeeOther, path)
+}
+
+// takeNote returns the note a change left for the page it redirected to,
+// and clears it, so that it shows once.
+func (h *Handlers) takeNote(c echo.Context) string {
+	ck, err := c.Cookie(noteCookie)
+	if err != nil || ck.Value == "" {
+		return ""
+	}
+	c.SetCookie(&http.Cookie{Name: noteCookie, Value: "", Path: "/", HttpOnly: true, Secure: h.Config.SecureCookies(),
+		SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	b, err := base64.RawURLEncoding.DecodeString(ck.Value)
+	if err != nil || len(b) > maxNote || !utf8.Valid(b) {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
