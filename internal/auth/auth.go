@@ -13,6 +13,7 @@ import (
 	"net/mail"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/alexedwards/argon2id"
 
@@ -336,9 +337,16 @@ func displayName(email string) string {
 	return name
 }
 
+// truncate makes text from a client storable: at most n bytes, cut
+// between characters, without invalid UTF-8 or NUL bytes, which PostgreSQL
+// refuses in text (a User-Agent header may carry any byte above 0x7f).
 func truncate(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -227,9 +229,16 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, now time.Time, idle t
 	return tag.RowsAffected(), err
 }
 
+// truncate makes text from a client storable: at most n bytes, cut
+// between characters, without invalid UTF-8 or NUL bytes, which PostgreSQL
+// refuses in text (a User-Agent header may carry any byte above 0x7f).
 func truncate(s string, n int) string {
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, ""), "\x00", "")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n]
 }

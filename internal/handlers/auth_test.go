@@ -7,8 +7,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/PuerkitoBio/goquery"
+	"github.com/jackc/pgx/v5"
 
 	"drportal/internal/audit"
 	"drportal/internal/handlers"
@@ -230,5 +232,52 @@ func TestSecurityHeadersAndAssets(t *testing.T) {
 	}
 	if r := b.get("/no/such/page"); r.status != 404 || !strings.Contains(r.text(`[data-testid=error-message]`), "no page") {
 		t.Errorf("404 page: %d", r.status)
+	}
+}
+
+// TestASignInSucceedsWhateverTheUserAgent: a User-Agent that is not UTF-8,
+// or whose cut for the sessions table or the audit falls inside a
+// character, still signs in with the right password: what is stored is
+// valid text, cut between characters.
+func TestASignInSucceedsWhateverTheUserAgent(t *testing.T) {
+	e := newEnv(t)
+	for name, ua := range map[string]string{
+		"not UTF-8":                 "Mozilla/5.0 (X11; Linux) \xff\xfe Firefox/128.0",
+		"a character across 300":    strings.Repeat("a", 299) + "é and more",
+		"a character across 200":    strings.Repeat("b", 199) + "€ and more",
+		"non-ASCII and a bad byte":  "Navigateur «spécial» \xc3",
+		"only bytes that are not":   "\xff\xff\xff",
+		"exactly 300 then too much": strings.Repeat("c", 300) + "\xe2\x82",
+	} {
+		b := e.browser()
+		b.header = http.Header{"User-Agent": {ua}}
+		if r := b.post("/signin", url.Values{"email": {"req@example.com"}, "password": {password}}); r.status != http.StatusSeeOther {
+			t.Errorf("%s: sign-in answered %d: %s", name, r.status, r.text("main"))
+			continue
+		}
+		if r := b.get("/profile"); r.status != http.StatusOK || r.doc.Find(`[data-testid=this-session]`).Length() != 1 {
+			t.Errorf("%s: the profile answered %d", name, r.status)
+		}
+	}
+	rows, err := e.store.Pool().Query(t.Context(), `SELECT user_agent FROM sessions`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(stored) != 6 {
+		t.Fatalf("%d sessions stored: %v", len(stored), err)
+	}
+	for _, s := range stored {
+		if !utf8.ValidString(s) || len(s) > 300 {
+			t.Errorf("stored user agent %q (%d bytes)", s, len(s))
+		}
+	}
+	for _, ev := range e.events(audit.ActionSignIn) {
+		var d struct {
+			UserAgent string `json:"user_agent"`
+		}
+		if err := json.Unmarshal(ev.Detail, &d); err != nil || strings.ContainsRune(d.UserAgent, utf8.RuneError) || len(d.UserAgent) > 200 {
+			t.Errorf("audited user agent %q (%d bytes): %v", d.UserAgent, len(d.UserAgent), err)
+		}
 	}
 }
