@@ -19,13 +19,22 @@ import (
 // megabyte "password" is no password.
 const maxPasswordBytes = 1000
 
-// Wrong current passwords on the change form: this many within the window
-// refuse further changes until the window has passed, so a stolen session
-// cannot be used to guess the password.
-const (
-	MaxWrongCurrentPasswords   = 5
-	WrongCurrentPasswordWindow = 15 * time.Minute
-)
+// Wrong current passwords on the change form slow further attempts as
+// failed sign-ins do (see Throttle), so a stolen session cannot be used to
+// guess the password: this many are free, then each further one doubles
+// the wait before the next attempt is checked, up to the throttle's
+// MaxDelay. They count per user in sign_in_throttles under
+// PasswordChangeAccount across all addresses, so admins see and clear them
+// with the sign-in throttles; a change with the right current password and
+// an admin's password reset end the wait.
+const MaxWrongCurrentPasswords = 5
+
+// PasswordChangeAccount is the throttle account that counts a user's wrong
+// current passwords. It is never shaped like an e-mail, so no sign-in
+// counts against it.
+func PasswordChangeAccount(userID int64) string {
+	return fmt.Sprintf("password-change:%d", userID)
+}
 
 // PasswordChange is a person's change of their own password: the form's
 // three fields.
@@ -70,28 +79,40 @@ func (s *Service) ownEvent(ctx context.Context, action string, outcome audit.Out
 // ChangePassword changes the password of the session's user, who must give
 // their current one. Problems with the form, and a wrong current password,
 // come back by field and change nothing; a wrong current password is
-// audited, and too many of them are refused for a while. Checking and
-// hashing take turns of the service's Hasher, as at sign-in.
+// audited and counted before it is checked, so attempts in parallel cannot
+// pass the allowance together (see MaxWrongCurrentPasswords). An attempt
+// made while the user must wait is neither checked nor counted, and only
+// the first of each wait is audited. Checking and hashing take one turn of
+// the service's Hasher, as at sign-in.
 // On success every other session of the user ends and this one continues
-// under a new token, which is returned; the change, the ended sessions and
-// the audit event commit together. No password is ever recorded.
+// under a new token, which is returned; the change, the ended sessions, the
+// end of the wait and the audit event commit together. No password is ever
+// recorded.
 func (s *Service) ChangePassword(ctx context.Context, sess db.Session, p PasswordChange) (token string, errs map[string]string, err error) {
 	u := sess.User
 	if errs := p.Validate(); len(errs) > 0 {
 		return "", errs, nil
 	}
-	window := WrongCurrentPasswordWindow
-	n, err := s.Store.RecentUserEvents(ctx, audit.ActionPasswordChangeFailed, u.Email, s.Now().Add(-window))
+	now := s.Now()
+	account := PasswordChangeAccount(u.ID)
+	// A waiting throttle refuses before the attempt takes a hasher's turn,
+	// so a flood that is refused costs no hashing.
+	rows, err := s.Store.SignInThrottles(ctx, account, db.AllAddresses)
+	if err != nil {
+		return "", nil, fmt.Errorf("change password of %s: %w", u.Email, err)
+	}
+	if w, refused := s.Throttle.withDefaults().verdict(rows, now); refused {
+		return "", nil, s.refuseChange(ctx, w, u, now)
+	}
+	turn, err := s.hasher().Begin(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	if n >= MaxWrongCurrentPasswords {
-		if _, err := s.Store.AppendAudit(ctx, s.ownEvent(ctx, audit.ActionPasswordChangeFailed, audit.Denied, u,
-			map[string]any{"reason": "too many wrong current passwords"})); err != nil {
-			return "", nil, err
-		}
-		return "", nil, apperr.New(apperr.TooMany,
-			"Too many wrong current passwords. Wait %d minutes and try again. Nothing was changed.", int(window.Minutes()))
+	defer turn.End()
+	if w, refused, err := s.countChange(ctx, account, now); err != nil {
+		return "", nil, fmt.Errorf("change password of %s: %w", u.Email, err)
+	} else if refused {
+		return "", nil, s.refuseChange(ctx, w, u, now)
 	}
 	oldHash, err := s.Store.PasswordHash(ctx, u.ID)
 	if err != nil {
@@ -99,24 +120,29 @@ func (s *Service) ChangePassword(ctx context.Context, sess db.Session, p Passwor
 	}
 	ok := false
 	if oldHash != "" {
-		if ok, err = s.CheckPassword(ctx, p.Current, oldHash); err != nil {
+		if ok, err = turn.Compare(p.Current, oldHash); err != nil {
 			return "", nil, fmt.Errorf("change password of %s: %w", u.Email, err)
 		}
 	}
 	if !ok {
+		turn.End()
 		if _, err := s.Store.AppendAudit(ctx, s.ownEvent(ctx, audit.ActionPasswordChangeFailed, audit.Failure, u,
 			map[string]any{"reason": "wrong current password"})); err != nil {
 			return "", nil, err
 		}
 		return "", map[string]string{"current_password": "This is not your current password. Nothing was changed."}, nil
 	}
-	newHash, err := s.HashPassword(p.New)
+	newHash, err := turn.Create(p.New, s.params())
 	if err != nil {
 		return "", nil, err
 	}
+	turn.End()
 	token, tokenHash := NewToken()
 	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
 		if err := tx.ChangePassword(ctx, u.ID, oldHash, newHash, s.Now()); err != nil {
+			return err
+		}
+		if err := tx.ResetSignInThrottles(ctx, account, db.AllAddresses); err != nil {
 			return err
 		}
 		ended, err := tx.EndSessionsOf(ctx, u.ID, sess.TokenHash)
@@ -139,9 +165,64 @@ func (s *Service) ChangePassword(ctx context.Context, sess db.Session, p Passwor
 	return token, nil, nil
 }
 
+// countChange counts a wrong current password on a user's throttle before
+// the password is checked, under the throttle's lock, so that attempts in
+// parallel cannot pass one wait together; a right password removes it
+// afterwards. It returns the throttle that refuses the attempt instead, if
+// one does by now.
+func (s *Service) countChange(ctx context.Context, account string, now time.Time) (waiting, bool, error) {
+	t := s.Throttle.withDefaults()
+	var w waiting
+	refused := false
+	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		rows, err := tx.LockSignInThrottles(ctx, account, db.AllAddresses)
+		if err != nil {
+			return err
+		}
+		if w, refused = t.verdict(rows, now); refused {
+			return nil
+		}
+		r := db.SignInThrottle{Account: account, Address: db.AllAddresses}
+		for _, x := range rows {
+			if x.Address == db.AllAddresses && x.LastFailureAt.After(now.Add(-t.Forget)) {
+				r = x // else forgotten: counts as none
+			}
+		}
+		r.Failures++
+		r.LastFailureAt, r.NextAllowedAt, r.RefusalAudited = now, now.Add(t.delay(r.Failures, MaxWrongCurrentPasswords)), false
+		return tx.SaveSignInThrottle(ctx, r)
+	})
+	if err != nil {
+		return waiting{}, false, fmt.Errorf("count password change attempt: %w", err)
+	}
+	return w, refused, nil
+}
+
+// refuseChange answers a password change the throttle refuses. The first
+// refusal of each wait is audited (denied, "throttled"); the rest of a
+// flood is not, and it changes nothing.
+func (s *Service) refuseChange(ctx context.Context, w waiting, u portal.User, now time.Time) error {
+	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		first, err := tx.MarkThrottleRefusalAudited(ctx, w.row.Account, w.row.Address, w.row.NextAllowedAt)
+		if err != nil || !first {
+			return err
+		}
+		_, err = tx.AppendAudit(ctx, s.ownEvent(ctx, audit.ActionPasswordChangeFailed, audit.Denied, u,
+			map[string]any{"reason": "throttled", "failures": w.row.Failures, "until": w.row.NextAllowedAt.UTC()}))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("refuse password change of %s: %w", u.Email, err)
+	}
+	wait := w.row.NextAllowedAt.Sub(now)
+	return &apperr.Error{Kind: apperr.TooMany, RetryAfter: wait, Message: fmt.Sprintf(
+		"Too many wrong current passwords. Try again in %s (at %s), or ask an admin to reset your password. Nothing was changed.",
+		humanWait(wait), w.row.NextAllowedAt.UTC().Format("15:04:05 UTC"))}
+}
+
 // ResetPassword gives a user a temporary password, returned to show to the
-// admin this once, ends their sessions and requires them to choose a new
-// password at their next sign-in. Only admins may, and not for themselves:
+// admin this once, ends their sessions and any wait for a password change,
+// and requires them to choose a new password at their next sign-in. Only admins may, and not for themselves:
 // they change their own on their profile, with their current password.
 func (s *Service) ResetPassword(ctx context.Context, admin portal.User, userID int64) (string, portal.User, error) {
 	if err := requireAdmin(admin); err != nil {
@@ -180,9 +261,19 @@ func (s *Service) ResetPassword(ctx context.Context, admin portal.User, userID i
 		if err != nil {
 			return err
 		}
+		// The wrong current passwords counted against the old password no
+		// longer say anything: the user chooses a new one at once.
+		detail := map[string]any{"sessions_ended": ended}
+		cleared, err := tx.ClearSignInThrottle(ctx, PasswordChangeAccount(u.ID), db.AllAddresses)
+		switch {
+		case err == nil:
+			detail["wrong_current_passwords_cleared"] = cleared.Failures
+		case apperr.KindOf(err) != apperr.NotFound:
+			return err
+		}
 		out = u
 		out.MustChangePassword = true
-		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, audit.ActionPasswordReset, u, map[string]any{"sessions_ended": ended}))
+		_, err = tx.AppendAudit(ctx, s.userEvent(ctx, audit.ActionPasswordReset, u, detail))
 		return err
 	})
 	if err != nil {

@@ -2,7 +2,10 @@ package auth_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,31 +85,209 @@ func TestTwoPasswordChangesAtOnceLetOneThrough(t *testing.T) {
 	}
 }
 
+// wrongChange tries a password change of sess with current as the current
+// password, and reports whether it was checked (and found wrong), or the
+// error that refused it.
+func (f *fixture) wrongChange(sess db.Session, current string) (checked bool, err error) {
+	f.t.Helper()
+	_, errs, err := f.svc.ChangePassword(context.Background(), sess,
+		auth.PasswordChange{Current: current, New: "a new password here", Repeat: "a new password here"})
+	if err == nil && errs["current_password"] == "" {
+		f.t.Fatalf("a change with current password %q went through or failed otherwise: %v", current, errs)
+	}
+	return err == nil, err
+}
+
+// changeFailures counts the audited failed password changes by outcome.
+func (f *fixture) changeFailures(outcome audit.Outcome) int {
+	return f.count(`SELECT count(*) FROM audit_events WHERE action = $1 AND outcome = $2`,
+		audit.ActionPasswordChangeFailed, string(outcome))
+}
+
 // TestWrongCurrentPasswordsAreLimitedLikeSignIns: a stolen session cannot
-// be used to guess the password through the change form.
+// be used to guess the password through the change form: after five wrong
+// current passwords the next attempt waits 1 s, then 2 s, 4 s …, and the
+// right password after a wait changes it and ends the wait.
 func TestWrongCurrentPasswordsAreLimitedLikeSignIns(t *testing.T) {
 	f := newFixture(t)
-	f.addUser("ana@example.com", auth.RoleRequester)
+	u := f.addUser("ana@example.com", auth.RoleRequester)
 	sess := f.session(f.mustSignIn("ana@example.com", auth.Client{}))
-	ctx := context.Background()
-	change := func(current string) (map[string]string, error) {
-		_, errs, err := f.svc.ChangePassword(ctx, sess, auth.PasswordChange{Current: current, New: "a new password here", Repeat: "a new password here"})
-		return errs, err
-	}
+	account := auth.PasswordChangeAccount(u.ID)
 	for i := range auth.MaxWrongCurrentPasswords {
-		errs, err := change("guess number one")
-		if err != nil || errs["current_password"] == "" {
-			t.Fatalf("wrong current password %d: %v %v", i+1, errs, err)
+		if checked, err := f.wrongChange(sess, "guess number one"); !checked {
+			t.Fatalf("wrong current password %d: %v", i+1, err)
 		}
 	}
-	_, err := change(password)
-	wantKind(t, "the right password after too many wrong ones", err, apperr.TooMany)
-	if n := f.count(`SELECT count(*) FROM audit_events WHERE action = $1 AND outcome = 'denied'`, audit.ActionPasswordChangeFailed); n != 1 {
-		t.Errorf("%d denied changes audited", n)
+	_, _, err := f.svc.ChangePassword(context.Background(), sess, auth.PasswordChange{Current: password, New: "a new password here", Repeat: "a new password here"})
+	wantKind(t, "the right password during the wait", err, apperr.TooMany)
+	if d := apperr.RetryAfter(err); d != time.Second || !strings.Contains(apperr.Message(err), "Try again in 1 second") {
+		t.Errorf("the refusal says %q, retry after %s", apperr.Message(err), d)
 	}
-	f.clock.Advance(auth.WrongCurrentPasswordWindow + time.Second)
-	if errs, err := change(password); err != nil || len(errs) > 0 {
-		t.Fatalf("after the window: %v %v", errs, err)
+	wait := time.Second
+	for i := auth.MaxWrongCurrentPasswords + 1; i <= 8; i++ {
+		f.clock.Advance(wait)
+		if checked, err := f.wrongChange(sess, "guess"); !checked {
+			t.Fatalf("wrong current password %d after the wait: %v", i, err)
+		}
+		wait *= 2
+		if n, next := f.throttle(account, db.AllAddresses); n != i || next.Sub(f.clock.Now()) != wait {
+			t.Fatalf("after %d wrong passwords: %d counted, wait %s, want %s", i, n, next.Sub(f.clock.Now()), wait)
+		}
+	}
+	f.clock.Advance(wait)
+	if _, errs, err := f.svc.ChangePassword(context.Background(), sess, auth.PasswordChange{Current: password, New: "a new password here", Repeat: "a new password here"}); err != nil || len(errs) > 0 {
+		t.Fatalf("the right password after the wait: %v %v", errs, err)
+	}
+	if n, _ := f.throttle(account, db.AllAddresses); n != 0 {
+		t.Errorf("%d wrong passwords still counted after the change", n)
+	}
+}
+
+// TestParallelWrongCurrentPasswordsGetNoMoreThanTheAllowanceChecked: many
+// wrong current passwords posted at once are counted one at a time before
+// any is checked, so no more than the free allowance is checked, and each
+// refused one is neither checked nor counted.
+func TestParallelWrongCurrentPasswordsGetNoMoreThanTheAllowanceChecked(t *testing.T) {
+	f := newFixture(t)
+	u := f.addUser("ana@example.com", auth.RoleRequester)
+	sess := f.session(f.mustSignIn("ana@example.com", auth.Client{}))
+	// Room for every attempt at once, each hash slow enough that all of
+	// them are in flight together.
+	var hashed atomic.Int64
+	f.svc.Hasher = &auth.Hasher{Running: 20, Waiting: 20, Wait: 30 * time.Second, Hook: func() {
+		hashed.Add(1)
+		time.Sleep(100 * time.Millisecond)
+	}}
+	const attempts = 20
+	var wg sync.WaitGroup
+	var checked, refused atomic.Int64
+	for range attempts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := f.wrongChange(sess, "guess")
+			switch {
+			case ok:
+				checked.Add(1)
+			case apperr.KindOf(err) == apperr.TooMany:
+				refused.Add(1)
+			default:
+				t.Errorf("an attempt failed: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if checked.Load() != auth.MaxWrongCurrentPasswords || refused.Load() != attempts-auth.MaxWrongCurrentPasswords {
+		t.Errorf("%d attempts checked and %d refused, want %d and %d", checked.Load(), refused.Load(),
+			auth.MaxWrongCurrentPasswords, attempts-auth.MaxWrongCurrentPasswords)
+	}
+	if hashed.Load() != auth.MaxWrongCurrentPasswords {
+		t.Errorf("%d hashes ran, want %d", hashed.Load(), auth.MaxWrongCurrentPasswords)
+	}
+	if n, _ := f.throttle(auth.PasswordChangeAccount(u.ID), db.AllAddresses); n != auth.MaxWrongCurrentPasswords {
+		t.Errorf("%d wrong passwords counted, want %d", n, auth.MaxWrongCurrentPasswords)
+	}
+	if fail, denied := f.changeFailures(audit.Failure), f.changeFailures(audit.Denied); fail != auth.MaxWrongCurrentPasswords || denied != 1 {
+		t.Errorf("audited %d wrong and %d refused attempts, want %d and 1", fail, denied, auth.MaxWrongCurrentPasswords)
+	}
+}
+
+// TestRefusedPasswordChangesDoNotExtendTheWait: a flood of attempts during
+// a wait is refused without being checked or counted, only its first
+// refusal is audited, and once the wait has passed the next attempt is
+// checked. An admin sees the wait with the sign-in throttles and clears it.
+func TestRefusedPasswordChangesDoNotExtendTheWait(t *testing.T) {
+	f := newFixture(t)
+	admin := f.addUser("admin@example.com", auth.AllRoles...)
+	u := f.addUser("ana@example.com", auth.RoleRequester)
+	sess := f.session(f.mustSignIn("ana@example.com", auth.Client{}))
+	account := auth.PasswordChangeAccount(u.ID)
+	for checked, tries := 0, 0; checked < 8; tries++ { // 5 free, then waits of 1, 2 and 4 s
+		if tries == 20 {
+			t.Fatalf("only %d of 20 attempts checked, waiting 4 s after each refusal", checked)
+		}
+		if ok, err := f.wrongChange(sess, "guess"); ok {
+			checked++
+		} else if apperr.KindOf(err) != apperr.TooMany {
+			t.Fatal(err)
+		} else {
+			f.clock.Advance(4 * time.Second)
+		}
+	}
+	n, next := f.throttle(account, db.AllAddresses)
+	if n != 8 || next.Sub(f.clock.Now()) != 8*time.Second {
+		t.Fatalf("%d wrong passwords, wait %s; want 8 and 8s", n, next.Sub(f.clock.Now()))
+	}
+	fail, denied := f.changeFailures(audit.Failure), f.changeFailures(audit.Denied)
+	for i := range 400 {
+		ok, err := f.wrongChange(sess, "guess")
+		if ok || apperr.KindOf(err) != apperr.TooMany {
+			t.Fatalf("attempt %d during the wait: checked %v, %v", i, ok, err)
+		}
+		f.clock.Advance(10 * time.Microsecond)
+	}
+	if n2, next2 := f.throttle(account, db.AllAddresses); n2 != n || !next2.Equal(next) {
+		t.Errorf("400 refused attempts changed the wait: %d until %s, was %d until %s", n2, next2, n, next)
+	}
+	if got := f.changeFailures(audit.Failure) - fail; got != 0 {
+		t.Errorf("%d refused attempts audited as checked", got)
+	}
+	if got := f.changeFailures(audit.Denied) - denied; got != 1 {
+		t.Errorf("%d refusals of one wait audited, want 1", got)
+	}
+	f.clock.Advance(next.Sub(f.clock.Now()))
+	if ok, err := f.wrongChange(sess, "guess"); !ok {
+		t.Fatalf("the attempt after the wait: %v", err)
+	}
+
+	// The admin's page of sign-in throttles lists it, and clearing it lets
+	// the next attempt be checked at once.
+	rows, err := f.svc.SignInThrottles(context.Background())
+	if err != nil || len(rows) != 1 || rows[0].Account != account || !rows[0].Waiting {
+		t.Fatalf("the admin sees %+v, %v", rows, err)
+	}
+	ctx := audit.WithActor(context.Background(), audit.Actor{ID: admin.ID, Name: admin.Email})
+	if _, err := f.svc.ClearThrottle(ctx, admin, account, db.AllAddresses); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := f.wrongChange(sess, "guess"); !ok {
+		t.Fatalf("the attempt after the admin cleared the wait: %v", err)
+	}
+}
+
+// TestAnAdminResetLetsTheUserChangeThePasswordAtOnce: a user who mistyped
+// their current password until they must wait, then had it reset, chooses
+// a new password with the temporary one at once: the reset ends the wait,
+// and says so in its audit event.
+func TestAnAdminResetLetsTheUserChangeThePasswordAtOnce(t *testing.T) {
+	f := newFixture(t)
+	admin := f.addUser("admin@example.com", auth.AllRoles...)
+	u := f.addUser("ana@example.com", auth.RoleRequester)
+	sess := f.session(f.mustSignIn("ana@example.com", auth.Client{}))
+	for range auth.MaxWrongCurrentPasswords {
+		if ok, err := f.wrongChange(sess, "guess"); !ok {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.wrongChange(sess, "guess"); apperr.KindOf(err) != apperr.TooMany {
+		t.Fatalf("after %d wrong passwords: %v", auth.MaxWrongCurrentPasswords, err)
+	}
+	ctx := audit.WithActor(context.Background(), audit.Actor{ID: admin.ID, Name: admin.Email})
+	temporary, _, err := f.svc.ResetPassword(ctx, admin, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := f.signIn("ana@example.com", temporary, auth.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, err := f.svc.ChangePassword(context.Background(), f.session(token),
+		auth.PasswordChange{Current: temporary, New: "ana's own new password", Repeat: "ana's own new password"}); err != nil || len(errs) > 0 {
+		t.Fatalf("the change right after the reset: %v %v", errs, err)
+	}
+	if n := f.count(`SELECT count(*) FROM audit_events WHERE action = $1 AND detail::jsonb->>'wrong_current_passwords_cleared' = $2`,
+		audit.ActionPasswordReset, strconv.Itoa(auth.MaxWrongCurrentPasswords)); n != 1 {
+		t.Errorf("the reset's audit event does not say it ended the wait (%d)", n)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"drportal/internal/apperr"
-	"drportal/internal/audit"
 )
 
 // PasswordHash returns a user's password hash ("" for an account without
@@ -51,16 +50,4 @@ func (t *Tx) ResetPassword(ctx context.Context, userID int64, newHash string, no
 		return notFound(pgx.ErrNoRows, "There is no such user.")
 	}
 	return nil
-}
-
-// RecentUserEvents counts the events with an action about a user (by
-// e-mail) since a time, from the audit history, so a limit on failures
-// holds across replicas.
-func (s *Store) RecentUserEvents(ctx context.Context, action, email string, since time.Time) (int, error) {
-	var n int
-	err := s.pool.QueryRow(ctx, `
-		SELECT count(*) FROM audit_events
-		WHERE subject_type = $3 AND subject_id = $1 AND action = $4 AND occurred_at >= $2`,
-		email, since, audit.SubjectUser, action).Scan(&n)
-	return n, err
 }

@@ -74,6 +74,7 @@ func (h *Handlers) changePassword(c echo.Context) error {
 		if !ok {
 			return err
 		}
+		setRetryAfter(c, err)
 		return h.passwordPage(c, status, nil, apperr.Message(err))
 	}
 	if len(errs) > 0 {
