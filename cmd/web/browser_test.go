@@ -118,6 +118,21 @@ func signIn(t *testing.T, ctx context.Context, base, email, password string) {
 	)
 }
 
+// firstSignIn signs in to an account an admin created, whose password is
+// temporary, and chooses its own password on the form that follows.
+func firstSignIn(t *testing.T, ctx context.Context, base, email, initial, own string) {
+	t.Helper()
+	signIn(t, ctx, base, email, initial)
+	step(t, ctx, "choose a password for "+email,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=must-change]`)),
+		chromedp.SendKeys(chromedp.CSS(`#current_password`), initial),
+		chromedp.SendKeys(chromedp.CSS(`#new_password`), own),
+		chromedp.SendKeys(chromedp.CSS(`#repeat_password`), own),
+		chromedp.Click(chromedp.CSS(`[data-testid=change-password]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=this-session]`)),
+	)
+}
+
 // TestBrowserRequestApproveAndWatch clicks through the whole workflow with
 // two people: an admin adds an approver, files a create request, and the
 // approver approves it and watches it execute.
@@ -217,7 +232,7 @@ func TestBrowserRequestApproveAndWatch(t *testing.T) {
 
 	// The approver sees it waiting and approves; the card follows the
 	// execution by itself.
-	signIn(t, ctx, base, "ana@example.com", "ana's long password")
+	firstSignIn(t, ctx, base, "ana@example.com", "ana's long password", "ana's own password")
 	waitText(t, ctx, `[data-testid=awaiting-count]`, "1", 5*time.Second)
 	step(t, ctx, "open the request",
 		chromedp.Click(chromedp.CSS(`[data-testid=nav-requests]`)),
@@ -264,7 +279,7 @@ func TestBrowserRequestApproveAndWatch(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=withdraw-change]`)),
 	)
 	step(t, ctx, "sign out the proposer", chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS(`#email`)))
-	signIn(t, ctx, base, "ana@example.com", "ana's long password")
+	signIn(t, ctx, base, "ana@example.com", "ana's own password")
 	step(t, ctx, "the second admin approves the policy",
 		chromedp.Navigate(base+"/admin/policy"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=approve-change]`)),
@@ -305,7 +320,7 @@ func TestBrowserRequestApproveAndWatch(t *testing.T) {
 	)
 	deleteURL, _ := chromedp.Run(ctx, chromedp.Location())
 	step(t, ctx, "sign out requester", chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS(`#email`)))
-	signIn(t, ctx, base, "ana@example.com", "ana's long password")
+	signIn(t, ctx, base, "ana@example.com", "ana's own password")
 	step(t, ctx, "approve without typing the name",
 		chromedp.Navigate(deleteURL),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=decide-form]`)),

@@ -91,7 +91,8 @@ func (s *Service) userEvent(ctx context.Context, action string, target portal.Us
 	return e
 }
 
-// CreateUser creates an account; only admins may. Its roles are granted
+// CreateUser creates an account; only admins may. Its password is
+// temporary: the person chooses their own at their first sign-in. Its roles are granted
 // as SetRoles grants them: at once by a sole admin, otherwise when a second
 // admin approves. Field problems come back as a map and change nothing.
 func (s *Service) CreateUser(ctx context.Context, admin portal.User, n NewUser) (RoleChange, map[string]string, error) {
@@ -118,6 +119,11 @@ func (s *Service) CreateUser(ctx context.Context, admin portal.User, n NewUser) 
 		if err != nil {
 			return err
 		}
+		// The admin knows the initial password: it is a temporary one.
+		if err := tx.RequirePasswordChange(ctx, u.ID); err != nil {
+			return err
+		}
+		u.MustChangePassword = true
 		rc.User = u
 		if _, err := tx.AppendAudit(ctx, s.userEvent(ctx, audit.ActionUserCreated, u,
 			map[string]any{"roles_asked": roles, "display_name": u.DisplayName})); err != nil {

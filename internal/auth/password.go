@@ -155,8 +155,10 @@ func (s *Service) ChangePassword(ctx context.Context, sess db.Session, p Passwor
 			}
 			return err
 		}
+		// required: the password replaced was a temporary one an admin set
+		// (a new account's or a reset's).
 		_, err = tx.AppendAudit(ctx, s.ownEvent(ctx, audit.ActionPasswordChanged, audit.Success, u,
-			map[string]any{"other_sessions_ended": ended, "required_by_reset": u.MustChangePassword}))
+			map[string]any{"other_sessions_ended": ended, "required": u.MustChangePassword}))
 		return err
 	})
 	if err != nil {

@@ -51,3 +51,16 @@ func (t *Tx) ResetPassword(ctx context.Context, userID int64, newHash string, no
 	}
 	return nil
 }
+
+// RequirePasswordChange makes a user choose a new password at their next
+// sign-in: their password is one an admin knows.
+func (t *Tx) RequirePasswordChange(ctx context.Context, userID int64) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE users SET must_change_password = true WHERE id = $1`, userID)
+	if err != nil {
+		return fmt.Errorf("require a password change of user %d: %w", userID, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return notFound(pgx.ErrNoRows, "There is no such user.")
+	}
+	return nil
+}

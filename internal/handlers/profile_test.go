@@ -22,6 +22,25 @@ func (e *env) signInWith(email, pw string) (*browser, response) {
 	return b, b.post("/signin", url.Values{"email": {email}, "password": {pw}})
 }
 
+// initialPassword is what tests type as a new account's password on the
+// admin page: a temporary one, which the person replaces at first sign-in.
+const initialPassword = "an initial password 7"
+
+// signedInFirstTime returns a browser signed in as email, an account an
+// admin created with initialPassword, after the forced change of its
+// password to password (the one every test account has).
+func (e *env) signedInFirstTime(email string) *browser {
+	e.t.Helper()
+	b, res := e.signInWith(email, initialPassword)
+	if res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile/password" {
+		e.t.Fatalf("first sign-in of %s: status %d to %q, want the change form", email, res.status, res.header.Get("Location"))
+	}
+	if res := b.changePassword(initialPassword, password, password); res.status != http.StatusSeeOther {
+		e.t.Fatalf("first password change of %s: status %d: %s", email, res.status, res.body)
+	}
+	return b
+}
+
 // changePassword posts the change-password form.
 func (b *browser) changePassword(current, next, repeat string) response {
 	b.e.t.Helper()
@@ -406,7 +425,7 @@ func TestAnAdminResetForcesAPasswordChangeAtTheNextSignIn(t *testing.T) {
 		t.Errorf("the new password: %d %s", r.status, r.header.Get("Location"))
 	}
 	changed := e.events(audit.ActionPasswordChanged)
-	if len(changed) != 1 || !strings.Contains(string(changed[0].Detail), `"required_by_reset":true`) {
+	if len(changed) != 1 || !strings.Contains(string(changed[0].Detail), `"required":true`) {
 		t.Errorf("the forced change audited as %+v", changed)
 	}
 }
@@ -504,5 +523,58 @@ func TestNoPasswordReachesTheAuditOrTheLogs(t *testing.T) {
 		if strings.Contains(logs, pw) {
 			t.Errorf("the log holds the password %q", pw)
 		}
+	}
+}
+
+// TestANewAccountChoosesItsOwnPasswordFirst: the password an admin types
+// for a new account is temporary. Signing in with it lands on the change
+// form, every other page leads there, and once the person has chosen their
+// own the portal opens and the admin's password no longer works.
+func TestANewAccountChoosesItsOwnPasswordFirst(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+	page := admin.get("/admin/users")
+	if hint := page.text(`[data-testid=initial-password-hint]`); !strings.Contains(hint, "chooses their own") {
+		t.Errorf("the initial password's hint says %q", hint)
+	}
+	if r := admin.post("/admin/users", url.Values{"email": {"new@example.com"}, "display_name": {"New"},
+		"password": {initialPassword}, "roles": {"requester"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.status, r.text("main"))
+	}
+	if admin.get("/admin/users").doc.Find(`[data-testid=user-row][data-email="new@example.com"] [data-testid=must-change-badge]`).Length() != 1 {
+		t.Error("the list does not show that the new account's password is temporary")
+	}
+
+	b, r := e.signInWith("new@example.com", initialPassword)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/profile/password" {
+		t.Fatalf("first sign-in: %d to %q, want the change form", r.status, r.header.Get("Location"))
+	}
+	form := b.get("/profile/password")
+	if form.status != http.StatusOK || form.doc.Find(`[data-testid=must-change]`).Length() != 1 || form.doc.Find(`header nav a`).Length() != 0 {
+		t.Fatalf("the change form: %d", form.status)
+	}
+	for _, path := range []string{"/", "/dr-tasks", "/dr-tasks/new", "/requests", "/audit", "/profile"} {
+		if r := b.get(path); r.status != http.StatusSeeOther || r.header.Get("Location") != "/profile/password" {
+			t.Errorf("GET %s before the change: %d %s", path, r.status, r.header.Get("Location"))
+		}
+	}
+	if r := b.get("/requests/count", "HX-Request", "true"); r.status != http.StatusForbidden {
+		t.Errorf("an htmx request before the change: %d", r.status)
+	}
+
+	if r := b.changePassword(initialPassword, newPassword, newPassword); r.status != http.StatusSeeOther {
+		t.Fatalf("change: %d: %s", r.status, r.text("main"))
+	}
+	if r := b.get("/dr-tasks"); r.status != http.StatusOK {
+		t.Errorf("after the change: %d", r.status)
+	}
+	if _, r := e.signInWith("new@example.com", initialPassword); r.status != http.StatusUnprocessableEntity {
+		t.Errorf("the admin's password still works: %d", r.status)
+	}
+	if _, r := e.signInWith("new@example.com", newPassword); r.status != http.StatusSeeOther || r.header.Get("Location") != "/dr-tasks" {
+		t.Errorf("the person's own password: %d %s", r.status, r.header.Get("Location"))
+	}
+	if changed := e.events(audit.ActionPasswordChanged); len(changed) != 1 || !strings.Contains(string(changed[0].Detail), `"required":true`) {
+		t.Errorf("the first change audited as %+v", changed)
 	}
 }

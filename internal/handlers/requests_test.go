@@ -93,7 +93,7 @@ func TestAdminManagesUsersAndPolicy(t *testing.T) {
 		}
 	}
 	ok := admin.post("/admin/users", url.Values{"email": {"Bo@Example.com"}, "display_name": {"Bo"},
-		"password": {password}, "roles": {"approver", "auditor"}})
+		"password": {initialPassword}, "roles": {"approver", "auditor"}})
 	if ok.status != http.StatusSeeOther {
 		t.Fatalf("create user: %d %s", ok.status, ok.body)
 	}
@@ -106,7 +106,7 @@ func TestAdminManagesUsersAndPolicy(t *testing.T) {
 		t.Errorf("duplicate: %d", dup.status)
 	}
 
-	boBrowser := e.signedIn("bo@example.com")
+	boBrowser := e.signedInFirstTime("bo@example.com")
 	if r := admin.post(fmt.Sprintf("/admin/users/%d/roles", bo.ID), url.Values{"roles": {"requester"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("set roles: %d", r.status)
 	}
@@ -159,10 +159,10 @@ func TestAdminManagesUsersAndPolicy(t *testing.T) {
 	}
 	// A second admin (given the role at once by the sole admin) approves it.
 	if r := admin.post("/admin/users", url.Values{"email": {"cy@example.com"}, "display_name": {"Cy"},
-		"password": {password}, "roles": {"admin"}}); r.status != http.StatusSeeOther {
+		"password": {initialPassword}, "roles": {"admin"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("second admin: %d", r.status)
 	}
-	cy := e.signedIn("cy@example.com")
+	cy := e.signedInFirstTime("cy@example.com")
 	if r := cy.post("/admin/changes/"+page.attr(`[data-testid=admin-change]`, "data-change")+"/approve", url.Values{}); r.status != http.StatusSeeOther {
 		t.Fatalf("approve the policy: %d %s", r.status, r.body)
 	}

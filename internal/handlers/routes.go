@@ -171,8 +171,8 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// passwordChangeFirst keeps a user whose password an admin reset on the
-// change-password form until they have chosen a new one: every other page
+// passwordChangeFirst keeps a user whose password an admin set (a new
+// account's, or a reset's) on the change-password form until they have chosen a new one: every other page
 // sends them there, and an htmx fragment or background request is refused.
 // Signing out, and signing in as someone else, still work.
 func passwordChangeFirst(next echo.HandlerFunc) echo.HandlerFunc {
@@ -186,7 +186,7 @@ func passwordChangeFirst(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if isFragment(c) {
-			return apperr.New(apperr.Forbidden, "An admin reset your password: choose a new one first, at /profile/password.")
+			return apperr.New(apperr.Forbidden, "Your password was set by an admin: choose your own first, at /profile/password.")
 		}
 		return c.Redirect(http.StatusSeeOther, "/profile/password")
 	}

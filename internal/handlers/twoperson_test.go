@@ -197,10 +197,10 @@ func TestAnApproverMadeAfterFilingCannotApproveIt(t *testing.T) {
 	// The sole admin makes a new approver: at once, but too late for this request.
 	admin := e.signedIn("admin@example.com")
 	if r := admin.post("/admin/users", url.Values{"email": {"late@example.com"}, "display_name": {"Late"},
-		"password": {password}, "roles": {"approver"}}); r.status != http.StatusSeeOther {
+		"password": {initialPassword}, "roles": {"approver"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("create: %d", r.status)
 	}
-	late := e.signedIn("late@example.com")
+	late := e.signedInFirstTime("late@example.com")
 	if r := late.get("/requests?tab=awaiting"); r.doc.Find(`[data-testid=request-row]`).Length() != 0 {
 		t.Error("the request awaits an approver made after it was filed")
 	}

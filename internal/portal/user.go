@@ -31,8 +31,9 @@ type User struct {
 	// ApproverSince is when u was given the approver role (zero when u
 	// does not hold it).
 	ApproverSince time.Time
-	// MustChangePassword is set by an admin's password reset: until the
-	// user has chosen a new password, they may do nothing else.
+	// MustChangePassword is set when an admin sets the password (a new
+	// account's, or a reset): until the user has chosen their own, they may
+	// do nothing else.
 	MustChangePassword bool
 	// PasswordChangedAt is when the password was last changed or reset
 	// (zero: never since the account was created).

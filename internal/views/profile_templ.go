@@ -340,7 +340,7 @@ func ChangePassword(p PasswordPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if p.Forced {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "<div class=\"alert warn\" role=\"status\" data-testid=\"must-change\">An admin reset your password. Choose a new one to continue: until then the portal shows nothing else.</div>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "<div class=\"alert warn\" role=\"status\" data-testid=\"must-change\">Your password was set by an admin (for a new account, or by a reset). Choose your own to continue: until then the portal shows nothing else.</div>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
