@@ -10,10 +10,12 @@ CREATE TABLE governance (
     singleton        boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
     two_admins_since timestamptz
 );
+-- Accounts holding the admin role count whether active or not: one
+-- deactivated a moment ago can be reactivated.
 INSERT INTO governance (two_admins_since)
 SELECT CASE WHEN count(*) >= 2 THEN now() END
-  FROM users u JOIN user_roles r ON r.user_id = u.id
- WHERE r.role = 'admin' AND u.active;
+  FROM user_roles r
+ WHERE r.role = 'admin';
 
 -- +goose Down
 DROP TABLE governance;

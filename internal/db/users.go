@@ -506,12 +506,12 @@ func hadTwoAdmins(ctx context.Context, q querier) (bool, error) {
 	return seen, nil
 }
 
-// NoteAdmins records, once the install has two active admins, that it has
-// had them.
+// NoteAdmins records, once two accounts hold the admin role (active or
+// not: a deactivated one can be reactivated), that the install has had two
+// admins.
 func (t *Tx) NoteAdmins(ctx context.Context, at time.Time) error {
 	_, err := t.tx.Exec(ctx, `UPDATE governance SET two_admins_since = $1
-		WHERE two_admins_since IS NULL AND (SELECT count(*) FROM users u JOIN user_roles r ON r.user_id = u.id
-			WHERE r.role = 'admin' AND u.active) >= 2`, at)
+		WHERE two_admins_since IS NULL AND (SELECT count(*) FROM user_roles r WHERE r.role = 'admin') >= 2`, at)
 	if err != nil {
 		return fmt.Errorf("note admins: %w", err)
 	}

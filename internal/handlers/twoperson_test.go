@@ -343,3 +343,31 @@ func TestANoteIsThePortalsOwnAndShowsOnce(t *testing.T) {
 		t.Errorf("the note shows again: %q", n)
 	}
 }
+
+// TestADeactivatedSecondAdminCountsAsHavingHadTwo: the admin role given to
+// a deactivated account, which can be reactivated at once, makes the
+// install one that has had two admins: the admin who takes it away again
+// does not grant alone.
+func TestADeactivatedSecondAdminCountsAsHavingHadTwo(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a := e.signedIn("admin@example.com")
+	bob := e.addUser("bob@example.com", auth.RoleRequester)
+	for _, step := range []struct{ path, key, value string }{
+		{fmt.Sprintf("/admin/users/%d/active", bob.ID), "active", "false"},
+		{fmt.Sprintf("/admin/users/%d/roles", bob.ID), "roles", "admin"},
+		{fmt.Sprintf("/admin/users/%d/active", bob.ID), "active", "true"},
+		{fmt.Sprintf("/admin/users/%d/active", bob.ID), "active", "false"},
+	} {
+		if r := a.post(step.path, url.Values{step.key: {step.value}}); r.status != http.StatusSeeOther {
+			t.Fatalf("%s %s=%s: %d", step.path, step.key, step.value, r.status)
+		}
+	}
+	mallory := e.addUser("mallory@example.com", auth.RoleRequester)
+	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", mallory.ID), url.Values{"roles": {"requester", "approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("grant: %d", r.status)
+	}
+	if u, _ := e.store.UserByID(ctx, mallory.ID); u.Has(auth.RoleApprover) {
+		t.Error("after a second admin came and went, one admin granted the approver role alone")
+	}
+}
