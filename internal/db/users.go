@@ -518,17 +518,26 @@ func (t *Tx) NoteAdmins(ctx context.Context, at time.Time) error {
 	return nil
 }
 
-// LastPasswordReset returns who last reset the password of the account with
-// that e-mail, and when, from the audit history (ok false: never).
-func (s *Store) LastPasswordReset(ctx context.Context, email string) (by string, at time.Time, ok bool, err error) {
-	err = s.pool.QueryRow(ctx, `SELECT actor_name, occurred_at FROM audit_events
-		WHERE subject_type = 'user' AND subject_id = $1 AND action = $2 ORDER BY id DESC LIMIT 1`,
-		email, audit.ActionPasswordReset).Scan(&by, &at)
+// TemporaryPassword is the last time an admin set an account's password
+// for its owner to replace: creating the account, or resetting it.
+type TemporaryPassword struct {
+	By     audit.Actor
+	Action string // audit.ActionUserCreated or audit.ActionPasswordReset
+	At     time.Time
+}
+
+// LastTemporaryPassword returns who last set the password of the account
+// with that e-mail for its owner to replace, from the audit history (ok
+// false: nobody did).
+func (s *Store) LastTemporaryPassword(ctx context.Context, email string) (tp TemporaryPassword, ok bool, err error) {
+	err = s.pool.QueryRow(ctx, `SELECT COALESCE(actor_id, 0), actor_name, action, occurred_at FROM audit_events
+		WHERE subject_type = 'user' AND subject_id = $1 AND action IN ($2, $3) ORDER BY id DESC LIMIT 1`,
+		email, audit.ActionPasswordReset, audit.ActionUserCreated).Scan(&tp.By.ID, &tp.By.Name, &tp.Action, &tp.At)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return "", time.Time{}, false, nil
+		return TemporaryPassword{}, false, nil
 	}
 	if err != nil {
-		return "", time.Time{}, false, fmt.Errorf("read the last password reset of %s: %w", email, err)
+		return TemporaryPassword{}, false, fmt.Errorf("read the last temporary password of %s: %w", email, err)
 	}
-	return by, at, true, nil
+	return tp, true, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"drportal/internal/apperr"
+	"drportal/internal/audit"
 	"drportal/internal/auth"
 	"drportal/internal/db"
 	"drportal/internal/portal"
@@ -52,7 +53,7 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 		if ch.Kind == portal.ChangeRoles {
 			waiting[ch.UserID] = ch.Grant
 			row := changeRow(ch, me.ID, portal.Policy{})
-			if row.Warnings, err = h.grantWarnings(ctx, ch); err != nil {
+			if row.Warnings, err = h.grantWarnings(ctx, ch, me.ID); err != nil {
 				return err
 			}
 			p.Changes = append(p.Changes, row)
@@ -83,18 +84,27 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 }
 
 // grantWarnings is what an admin deciding a grant of approver or admin
-// should know first: an admin reset the account's password, so whoever
-// signed in with the temporary one may not be its owner.
-func (h *Handlers) grantWarnings(ctx context.Context, ch portal.AdminChange) ([]string, error) {
+// should know first: the proposer, or the viewer, set the account's
+// password for its owner to replace (creating the account or resetting
+// it), so they could have signed in with it and chosen the one in use.
+func (h *Handlers) grantWarnings(ctx context.Context, ch portal.AdminChange, viewer int64) ([]string, error) {
 	if !slices.Contains(ch.Grant, portal.RoleApprover) && !slices.Contains(ch.Grant, portal.RoleAdmin) {
 		return nil, nil
 	}
-	by, at, ok, err := h.Store.LastPasswordReset(ctx, ch.UserEmail)
-	if err != nil || !ok {
+	tp, ok, err := h.Store.LastTemporaryPassword(ctx, ch.UserEmail)
+	if err != nil || !ok || (tp.By.ID != ch.ProposedBy && tp.By.ID != viewer) {
 		return nil, err
 	}
-	return []string{fmt.Sprintf("%s reset the password of %s at %s. Whoever signed in with the temporary password chose the one in use: "+
-		"make sure it was %s before giving this role.", by, ch.UserEmail, formatTime(at), ch.UserEmail)}, nil
+	how := "reset the password of"
+	if tp.Action == audit.ActionUserCreated {
+		how = "created, with a first password of their choosing,"
+	}
+	who := tp.By.Name
+	if tp.By.ID == viewer {
+		who = "You"
+	}
+	return []string{fmt.Sprintf("%s %s %s at %s, so could have signed in with it and chosen the password in use. "+
+		"Make sure with %s that it was them before giving this role.", who, how, ch.UserEmail, formatTime(tp.At), ch.UserEmail)}, nil
 }
 
 // atPage has a page shown in answer to a form (a refusal shown on the

@@ -39,11 +39,19 @@ func (h *Handlers) takeNote(c echo.Context) string {
 	if err != nil || ck.Value == "" {
 		return ""
 	}
-	c.SetCookie(&http.Cookie{Name: noteCookie, Value: "", Path: "/", HttpOnly: true, Secure: h.Config.SecureCookies(),
-		SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	h.clearNote(c)
 	b, err := base64.RawURLEncoding.DecodeString(ck.Value)
 	if err != nil || len(b) > maxNote || !utf8.Valid(b) {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// clearNote drops a note not yet shown: a session that starts or ends does
+// not show the previous one's.
+func (h *Handlers) clearNote(c echo.Context) {
+	if _, err := c.Cookie(noteCookie); err == nil {
+		c.SetCookie(&http.Cookie{Name: noteCookie, Value: "", Path: "/", HttpOnly: true, Secure: h.Config.SecureCookies(),
+			SameSite: http.SameSiteStrictMode, MaxAge: -1})
+	}
 }

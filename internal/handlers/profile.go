@@ -71,8 +71,8 @@ func (h *Handlers) changePassword(c echo.Context) error {
 		Current: c.FormValue("current_password"), New: c.FormValue("new_password"), Repeat: c.FormValue("repeat_password")})
 	if err != nil {
 		status, ok := formStatus(err)
-		if !ok {
-			return err
+		if !ok || apperr.KindOf(err) == apperr.Unavailable {
+			return err // a busy server: the error page's 503 with Retry-After, as at sign-in
 		}
 		setRetryAfter(c, err)
 		return h.passwordPage(c, status, nil, apperr.Message(err))

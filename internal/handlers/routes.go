@@ -285,6 +285,7 @@ func (h *Handlers) setSessionCookie(c echo.Context, token string) {
 }
 
 func (h *Handlers) clearSessionCookie(c echo.Context) {
+	h.clearNote(c)
 	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
 		Secure: h.Config.SecureCookies(), SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }

@@ -69,6 +69,7 @@ func (h *Handlers) signIn(c echo.Context) error {
 			Base: h.base(c, "Sign in", ""), Email: email, Next: next, Error: apperr.Message(err)}))
 	}
 	h.setSessionCookie(c, token)
+	h.clearNote(c)
 	// A new session gets a new CSRF token: the next page issues one.
 	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: "", Path: "/", HttpOnly: true,
 		Secure: h.Config.SecureCookies(), SameSite: http.SameSiteLaxMode, MaxAge: -1})

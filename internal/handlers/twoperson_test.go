@@ -342,6 +342,21 @@ func TestANoteIsThePortalsOwnAndShowsOnce(t *testing.T) {
 	if n := admin.get("/admin/users").text(`[data-testid=flash]`); n != "" {
 		t.Errorf("the note shows again: %q", n)
 	}
+	// A note not yet shown does not outlive the session: the next person
+	// to sign in on this browser does not see it.
+	if r := admin.post(fmt.Sprintf("/admin/users/%d/roles", target.ID), url.Values{"roles": {"requester"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("save roles: %d", r.status)
+	}
+	if r := admin.post("/signout", url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", r.status)
+	}
+	e.addUser("admin2@example.com", auth.RoleAdmin)
+	if r := admin.post("/signin", url.Values{"email": {"admin2@example.com"}, "password": {password}}); r.status != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", r.status)
+	}
+	if n := admin.get("/admin/users").text(`[data-testid=flash]`); n != "" {
+		t.Errorf("the next person sees the last one's note: %q", n)
+	}
 }
 
 // TestADeactivatedSecondAdminCountsAsHavingHadTwo: the admin role given to
@@ -369,5 +384,27 @@ func TestADeactivatedSecondAdminCountsAsHavingHadTwo(t *testing.T) {
 	}
 	if u, _ := e.store.UserByID(ctx, mallory.ID); u.Has(auth.RoleApprover) {
 		t.Error("after a second admin came and went, one admin granted the approver role alone")
+	}
+}
+
+// TestTheSecondAdminIsWarnedWhenTheProposerChoseTheFirstPassword: an admin
+// who creates an account types its first password, so could sign in as
+// its owner before they do. When that admin proposes the approver role
+// for it, the second admin is told.
+func TestTheSecondAdminIsWarnedWhenTheProposerChoseTheFirstPassword(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("admin2@example.com", auth.RoleAdmin)
+	a, b := e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
+	if r := a.post("/admin/users", url.Values{"email": {"eve@example.com"}, "display_name": {"Eve"},
+		"password": {initialPassword}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d", r.status)
+	}
+	e.signedInFirstTime("eve@example.com") // whoever knew the first password
+	eve, _ := e.store.UserByEmail(context.Background(), "eve@example.com")
+	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", eve.ID), url.Values{"roles": {"approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("propose: %d", r.status)
+	}
+	if w := b.get("/admin/users").text(`[data-testid=change-warning]`); !strings.Contains(w, "admin@example.com created, with a first password of their choosing, eve@example.com") {
+		t.Errorf("the second admin is not warned that the proposer chose the first password: %q", w)
 	}
 }
