@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -111,6 +112,12 @@ func (s *Service) grant(ctx context.Context, tx *db.Tx, admin, u portal.User, ad
 	detail := map[string]any{"grant": missing, "roles_now": u.Roles}
 	if superseded != 0 {
 		detail["supersedes"] = superseded
+		if _, err := tx.AppendAudit(ctx, s.changeEvent(ctx, audit.ActionChangeWithdrawn,
+			portal.AdminChange{ID: superseded, Kind: portal.ChangeRoles, UserEmail: u.Email},
+			map[string]any{"reason": fmt.Sprintf("replaced by change #%d", id)})); err != nil {
+			return err
+		}
+		rc.Withdrawn = superseded
 	}
 	_, err = tx.AppendAudit(ctx, s.changeEvent(ctx, audit.ActionChangeProposed, c, detail))
 	rc.Waiting, rc.ChangeID = missing, id
@@ -161,19 +168,45 @@ func (s *Service) ProposePolicy(ctx context.Context, admin portal.User, p portal
 		if err != nil {
 			return err
 		}
+		if samePolicy(cur, p) {
+			return errSamePolicy
+		}
 		id, superseded, err := tx.ProposeAdminChange(ctx, c)
 		if err != nil {
 			return err
 		}
-		c.ID = id
+		c.ID, c.Supersedes = id, superseded
 		detail := map[string]any{"from": policyDetail(cur), "to": policyDetail(p)}
 		if superseded != 0 {
 			detail["supersedes"] = superseded
+			if _, err := tx.AppendAudit(ctx, s.changeEvent(ctx, audit.ActionChangeWithdrawn,
+				portal.AdminChange{ID: superseded, Kind: portal.ChangePolicy},
+				map[string]any{"reason": fmt.Sprintf("replaced by change #%d", id)})); err != nil {
+				return err
+			}
 		}
 		_, err = tx.AppendAudit(ctx, s.changeEvent(ctx, audit.ActionChangeProposed, c, detail))
 		return err
 	})
+	if errors.Is(err, errSamePolicy) {
+		return portal.AdminChange{}, map[string]string{"policy": "This is the policy in effect: change a number or a duration to propose a new one."}, nil
+	}
 	return c, nil, err
+}
+
+var errSamePolicy = errors.New("the proposed policy is the one in effect")
+
+// samePolicy reports whether b asks for exactly what a does.
+func samePolicy(a, b portal.Policy) bool {
+	if a.PendingTTL != b.PendingTTL || a.ApprovalTTL != b.ApprovalTTL {
+		return false
+	}
+	for _, op := range portal.Operations {
+		if a.Approvals[op] != b.Approvals[op] {
+			return false
+		}
+	}
+	return true
 }
 
 // ApproveChange applies a waiting change as its second admin. The proposer

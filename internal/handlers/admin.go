@@ -326,6 +326,15 @@ func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string,
 		if ch.Kind == portal.ChangePolicy {
 			row := changeRow(ch, user(c).ID, cur)
 			p.Pending = &row
+			// The form starts from the waiting change, which a proposal
+			// replaces, so that nobody undoes it by proposing the old values.
+			p.Replaces = row.ID
+			if raw == nil {
+				for i := range p.Rows {
+					p.Rows[i].Value = strconv.Itoa(ch.Policy.Approvals[portal.Operation(p.Rows[i].Operation)])
+				}
+				p.PendingTTL, p.ApprovalTTL = ch.Policy.PendingTTL.String(), ch.Policy.ApprovalTTL.String()
+			}
 		}
 	}
 	return h.render(c, status, views.PolicyEditor(p))
@@ -382,8 +391,11 @@ func (h *Handlers) savePolicy(c echo.Context) error {
 			return err
 		}
 		if len(verrs) == 0 {
-			return h.redirectWithNote(c, "/admin/policy", fmt.Sprintf(
-				"Proposed a new policy (change #%d). It takes effect when another admin approves it.", ch.ID))
+			note := fmt.Sprintf("Proposed a new policy (change #%d). It takes effect when another admin approves it.", ch.ID)
+			if ch.Supersedes != 0 {
+				note += fmt.Sprintf(" It replaces change #%d, which is withdrawn.", ch.Supersedes)
+			}
+			return h.redirectWithNote(c, "/admin/policy", note)
 		}
 		errs = verrs
 	}

@@ -633,7 +633,7 @@ func (fx *matrixFixture) change() int64 {
 	return id
 }
 
-// policyForm saves the current policy again (as a new version).
+// policyForm proposes the current policy with one number changed.
 func (fx *matrixFixture) policyForm() url.Values {
 	fx.t.Helper()
 	p, err := fx.e.store.CurrentPolicy(context.Background())
@@ -644,5 +644,7 @@ func (fx *matrixFixture) policyForm() url.Values {
 	for _, op := range portal.Operations {
 		f.Set("approvals_"+string(op), strconv.Itoa(p.Approvals[op]))
 	}
+	// One number differs: a proposal of the policy in effect is refused.
+	f.Set("approvals_create", strconv.Itoa(p.Approvals[portal.OpCreate]%portal.MaxApprovals+1))
 	return f
 }

@@ -408,3 +408,39 @@ func TestTheSecondAdminIsWarnedWhenTheProposerChoseTheFirstPassword(t *testing.T
 		t.Errorf("the second admin is not warned that the proposer chose the first password: %q", w)
 	}
 }
+
+// TestAPolicyProposalNeitherRepeatsThePolicyNorSilentlyReplacesOne: a
+// proposal of the policy in effect is refused; while a change waits, the
+// form starts from it, and a new proposal says it replaces it, which is
+// audited as withdrawn.
+func TestAPolicyProposalNeitherRepeatsThePolicyNorSilentlyReplacesOne(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+	cur, _ := e.store.CurrentPolicy(context.Background())
+	form := url.Values{"pending_ttl": {cur.PendingTTL.String()}, "approval_ttl": {cur.ApprovalTTL.String()}}
+	for _, op := range portal.Operations {
+		form.Set("approvals_"+string(op), fmt.Sprint(cur.Approvals[op]))
+	}
+	if r := admin.post("/admin/policy", form); r.status != http.StatusUnprocessableEntity || r.text(`[data-testid=error-policy]`) == "" {
+		t.Errorf("a proposal of the policy in effect: %d", r.status)
+	}
+	form.Set("approvals_failover", "1")
+	if r := admin.post("/admin/policy", form); r.status != http.StatusSeeOther {
+		t.Fatalf("propose: %d", r.status)
+	}
+	page := admin.get("/admin/policy")
+	if v, _ := page.doc.Find(`[data-testid=approvals-failover]`).Attr("value"); v != "1" ||
+		!strings.Contains(page.text(`[data-testid=save-policy]`), "instead of change #") {
+		t.Errorf("the form does not start from the waiting change: failover %q, button %q", v, page.text(`[data-testid=save-policy]`))
+	}
+	form.Set("approvals_delete", "1")
+	if r := admin.post("/admin/policy", form); r.status != http.StatusSeeOther {
+		t.Fatalf("propose again: %d", r.status)
+	}
+	if n := admin.get("/admin/policy").text(`[data-testid=flash]`); !strings.Contains(n, "replaces change #") {
+		t.Errorf("the note does not say the waiting change was replaced: %q", n)
+	}
+	if w := e.events("change.withdrawn"); len(w) != 1 || !strings.Contains(string(w[0].Detail), "replaced by change #") {
+		t.Errorf("the replaced change is not audited as withdrawn: %+v", w)
+	}
+}

@@ -48,4 +48,7 @@ type AdminChange struct {
 	DecidedByEmail  string
 	DecidedAt       time.Time
 	Comment         string
+	// Supersedes is the change this one replaced when it was proposed (0:
+	// none was waiting).
+	Supersedes int64
 }

@@ -468,6 +468,9 @@ type PolicyPage struct {
 	Admins       int
 	HadTwoAdmins bool
 	Pending      *ChangeRow // the policy change waiting for a second admin
+	// Replaces is the number of the waiting change the form's values come
+	// from and a proposal replaces ("" when none waits).
+	Replaces string
 }
 
 // PolicyRow is one operation's number of approvals.
