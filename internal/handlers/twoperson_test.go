@@ -318,6 +318,16 @@ func TestAnAccountWithoutRolesIsToldWhy(t *testing.T) {
 	if r := b.get("/dr-tasks"); r.status != http.StatusForbidden || !strings.Contains(r.body, "no role yet") || strings.Contains(r.body, "[]") {
 		t.Errorf("an account without roles on the task list: %d", r.status)
 	}
+	// Its profile says so, and names a grant that waits for it.
+	e.addUser("admin2@example.com", auth.RoleAdmin)
+	nu, _ := e.store.UserByEmail(context.Background(), "new@example.com")
+	if r := e.signedIn("admin@example.com").post(fmt.Sprintf("/admin/users/%d/roles", nu.ID), url.Values{"roles": {"approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("propose: %d", r.status)
+	}
+	p := b.get("/profile")
+	if p.text(`[data-testid=no-roles]`) == "" || !strings.Contains(p.text(`[data-testid=roles-waiting]`), "admin@example.com proposed giving you the approver role") {
+		t.Errorf("the profile of an account without roles: %q", p.text(`[data-testid=no-roles]`))
+	}
 }
 
 // TestANoteIsThePortalsOwnAndShowsOnce: the note a page shows after a

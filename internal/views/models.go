@@ -531,9 +531,13 @@ type ProfilePage struct {
 	Email           string
 	Roles           string
 	PasswordChanged string // when, or "" if never since the account was created
-	Sessions        []SessionRow
-	Flash           string
-	Error           string
+	// NoRoles says the account holds no role yet; Waiting describes a grant
+	// of roles waiting for a second admin ("" when none).
+	NoRoles  bool
+	Waiting  string
+	Sessions []SessionRow
+	Flash    string
+	Error    string
 }
 
 // SessionRow is one of the user's sessions.
