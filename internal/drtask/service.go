@@ -323,7 +323,7 @@ func cloudError(err error, what string) error {
 	}
 	kind := apperr.Unavailable
 	switch ce.Kind {
-	case dws.KindInvalid, dws.KindNotFound, dws.KindBusy, dws.KindConflict, dws.KindForbidden:
+	case dws.KindInvalid, dws.KindNotFound, dws.KindBusy, dws.KindIneligible, dws.KindConflict, dws.KindForbidden:
 		kind = apperr.Conflict
 	}
 	return apperr.Wrap(kind, err, "%s: %s", what, CloudMessage(ce))
@@ -354,6 +354,8 @@ func CloudMessage(ce *dws.Error) string {
 		fmt.Fprintf(&b, "the DWS API refused the portal's credentials (HTTP %d); check DWS_AK, DWS_SK and the server clock", ce.StatusCode)
 	case ce.Kind == dws.KindThrottled:
 		fmt.Fprintf(&b, "the DWS API is throttling requests (HTTP %d); try again in a minute", ce.StatusCode)
+	case ce.Kind == dws.KindIneligible:
+		fmt.Fprintf(&b, "the DWS API refused the cluster for good (HTTP %d): trying again will not help; choose another cluster", ce.StatusCode)
 	default:
 		fmt.Fprintf(&b, "the DWS API answered HTTP %d", ce.StatusCode)
 	}

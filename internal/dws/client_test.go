@@ -271,3 +271,62 @@ func TestClientReportsAnUnreadableAcceptedCreate(t *testing.T) {
 		t.Errorf("simulator tasks: %+v", tasks)
 	}
 }
+
+// TestANameIsTakenOnlyWhenTheCloudSaysSo: a name counts as taken on the
+// documented duplicate code or on an answer that says the name exists,
+// whatever its code; any other refusal is "could not check", never "free".
+func TestANameIsTakenOnlyWhenTheCloudSaysSo(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		fault   dwssim.Fault
+		free    bool
+		failure bool
+	}{
+		{dwssim.Fault{Status: 409, Code: "DWS.5050", Message: "The DR name already exists."}, false, false},
+		{dwssim.Fault{Status: 400, Code: "DWS.5999", Message: "The disaster recovery name already exists."}, false, false},
+		{dwssim.Fault{Status: 400, Code: "DWS.5065", Message: "Parameter dr_name is invalid."}, false, true},
+		{dwssim.Fault{Status: 403, Code: "DWS.0001", Message: "You do not have required permissions."}, false, true},
+	} {
+		tc.fault.Route, tc.fault.Times = dwssim.RouteCheckName, 1
+		f.sim.InjectFault(tc.fault)
+		free, err := f.cl.CheckName(ctx, "dr_free_name")
+		if free != tc.free || (err != nil) != tc.failure {
+			t.Errorf("%d %s %q: free %v, error %v", tc.fault.Status, tc.fault.Code, tc.fault.Message, free, err)
+		}
+	}
+	if free, err := f.cl.CheckName(ctx, "dr_free_name"); !free || err != nil {
+		t.Errorf("a free name: %v %v", free, err)
+	}
+}
+
+// TestAPermanentRefusalIsNeverRetried: a cluster refused for a cause that
+// cannot change (another VPC, encryption, an unsupported type or version)
+// is ineligible and asked once; a refusal for its state is retried.
+func TestAPermanentRefusalIsNeverRetried(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	p, _ := f.eligiblePair(t)
+	for _, tc := range []struct {
+		fault    dwssim.Fault
+		kind     dws.Kind
+		attempts int
+	}{
+		{dwssim.Fault{Status: 403, Code: "DWS.7023", Message: "Cluster status is not allowed to operation: the clusters are in different VPCs."}, dws.KindIneligible, 1},
+		{dwssim.Fault{Status: 403, Code: "DWS.7023", Message: "Cluster status is not allowed to operation: the cluster is encrypted."}, dws.KindIneligible, 1},
+		{dwssim.Fault{Status: 400, Code: "DWS.5005", Message: "Database type or version not supported."}, dws.KindIneligible, 1},
+		{dwssim.Fault{Status: 403, Code: "DWS.7023", Message: "Cluster status is not allowed to operation."}, dws.KindBusy, 3},
+	} {
+		tc.fault.Route, tc.fault.Times = dwssim.RouteAvailableClusters, 3
+		f.sim.InjectFault(tc.fault)
+		before := len(f.rec.all())
+		_, err := f.cl.AvailableStandbys(ctx, p.ID, "")
+		if !dws.IsKind(err, tc.kind) {
+			t.Errorf("%q: %v, want %s", tc.fault.Message, err, tc.kind)
+		}
+		if n := len(f.rec.all()) - before; n != tc.attempts {
+			t.Errorf("%q: %d attempts, want %d", tc.fault.Message, n, tc.attempts)
+		}
+		f.sim.ClearFaults()
+	}
+}

@@ -19,8 +19,9 @@ const (
 	KindInternal    Kind = iota // anything not listed: an unexpected answer
 	KindNotFound                // the DR task or cluster does not exist (DWS.10101, DWS.0047, ...)
 	KindInvalid                 // the request was refused as malformed (400)
-	KindConflict                // the name is taken (409 DWS.5050)
-	KindBusy                    // the cluster or task is in a state that refuses it (403 DWS.7023)
+	KindConflict                // the name is taken (409 DWS.5050, or an answer saying so)
+	KindBusy                    // the cluster or task is in a state that refuses it for now (403 DWS.7023)
+	KindIneligible              // a cluster can never be used so (other VPC, encrypted, already paired, type or version): never retried
 	KindForbidden               // permission refused (403)
 	KindAuth                    // the AK/SK or the clock is wrong (401): never retried
 	KindThrottled               // the gateway throttled us (429)
@@ -29,7 +30,7 @@ const (
 )
 
 func (k Kind) String() string {
-	return [...]string{"internal", "not found", "invalid", "conflict", "busy", "forbidden", "authentication",
+	return [...]string{"internal", "not found", "invalid", "conflict", "busy", "ineligible", "forbidden", "authentication",
 		"throttled", "unavailable", "unreadable response"}[k]
 }
 
@@ -114,7 +115,7 @@ func mapError(op string, err error) error {
 	var sre *sdkerr.ServiceResponseError
 	if errors.As(err, &sre) {
 		e := &Error{Op: op, StatusCode: sre.StatusCode, Code: sre.ErrorCode, Message: sre.ErrorMessage, RequestID: sre.RequestId}
-		e.Kind = kindOf(sre.StatusCode, sre.ErrorCode)
+		e.Kind = kindOf(sre.StatusCode, sre.ErrorCode, sre.ErrorMessage)
 		if sre.StatusCode < 300 {
 			// The SDK reports a 2xx it could not decode as an error with an
 			// empty code: the call was accepted (dws-dr-api.md §7.3).
@@ -137,15 +138,20 @@ func mapError(op string, err error) error {
 	return e
 }
 
-// kindOf classifies an HTTP status and error_code (dws-dr-api.md §5).
-func kindOf(status int, code string) Kind {
+// kindOf classifies an HTTP status, error_code and error_msg
+// (dws-dr-api.md §5). The codes for a taken name and for a cluster that
+// can never be paired are not documented for DR, so their answers are also
+// recognised by what they say.
+func kindOf(status int, code, msg string) Kind {
 	switch {
 	case code == "DWS.10101", code == "DWS.0047", code == "DWS.3027", code == "DWS.0015":
 		return KindNotFound
+	case nameTaken(status, code, msg):
+		return KindConflict
+	case code == "DWS.5005", (code == "DWS.7023" || status == 403) && permanentRefusal(msg):
+		return KindIneligible
 	case code == "DWS.7023":
 		return KindBusy
-	case code == "DWS.5050", status == 409:
-		return KindConflict
 	case status == 401 || strings.HasSuffix(code, ".0301"):
 		return KindAuth
 	case status == 429 || strings.HasSuffix(code, ".0308"):
@@ -160,4 +166,33 @@ func kindOf(status int, code string) Kind {
 		return KindInvalid
 	}
 	return KindInternal
+}
+
+// nameTaken reports whether an answer says a name is already in use: the
+// documented code for a taken name (DWS.5050, 409), or a message saying so
+// ("The DR name already exists.").
+func nameTaken(status int, code, msg string) bool {
+	if code == "DWS.5050" || status == 409 {
+		return true
+	}
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "name") && (strings.Contains(m, "already exist") || strings.Contains(m, "duplicate") ||
+		strings.Contains(m, "in use"))
+}
+
+// permanentCauses are what an answer names when a cluster can never be used
+// as asked, whatever its state later: trying again cannot help.
+var permanentCauses = []string{"vpc", "encrypt", "already in a dr", "already in dr", "already paired", "another dr task",
+	"version", "not supported", "logical cluster", "storage-compute", "decoupled"}
+
+// permanentRefusal reports whether an error message names a permanent
+// cause.
+func permanentRefusal(msg string) bool {
+	m := strings.ToLower(msg)
+	for _, c := range permanentCauses {
+		if strings.Contains(m, c) {
+			return true
+		}
+	}
+	return false
 }

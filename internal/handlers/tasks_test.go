@@ -592,3 +592,23 @@ func TestCreateWithTheCloudDownSaysNothingWasFiled(t *testing.T) {
 		t.Errorf("%d requests filed (%v)", n, err)
 	}
 }
+
+// TestACreateRefusedForItsNameFailsSayingSo: a name taken between filing
+// and the call is refused by the cloud (whatever code it uses for that);
+// the request fails with that reason, nothing is retried or created.
+func TestACreateRefusedForItsNameFailsSayingSo(t *testing.T) {
+	e := newEnv(t)
+	b := e.signedIn("req@example.com")
+	primary, standby := b.formPair()
+	id := e.fileCreate(b, validForm(primary, standby))
+	e.sim.InjectFault(dwssim.Fault{Route: dwssim.RouteCreate, Status: 400, Code: "DWS.5999",
+		Message: "The disaster recovery name already exists.", Times: 1})
+	e.decide(e.signedIn("admin@example.com"), id, "approve", "")
+	r := e.waitRequest(id, portal.StatusFailed, portal.StatusSucceeded)
+	if r.Status != portal.StatusFailed || !strings.Contains(r.Outcome, "refused the name") || !strings.Contains(r.Outcome, "another name") {
+		t.Fatalf("request %s: %q", r.Status, r.Outcome)
+	}
+	if e.sim.Calls(dwssim.RouteCreate) != 1 || len(e.sim.Tasks(simProject)) != 0 {
+		t.Error("a create refused for its name was retried or created something")
+	}
+}

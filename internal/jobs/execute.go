@@ -300,6 +300,10 @@ func (ex *execution) send(ctx context.Context, c call, live portal.Task, afterAm
 		}
 		return err
 	}
+	if ex.isCreate() && ce.Kind == dws.KindConflict {
+		return ex.fail(ctx, fmt.Sprintf("the cloud refused the name %q: a DR task of that name already exists (%s %s). "+
+			"Nothing was created; file a new request with another name", c.create.Name, ce.Code, ce.Message), ce)
+	}
 	return ex.fail(ctx, "the cloud refused the call: "+ce.Error(), ce)
 }
 
