@@ -7,11 +7,17 @@ import (
 	"time"
 )
 
-// Region and availability zones of the seeded clusters.
+// Region and availability zones of the seeded clusters. Region is the
+// region every project is served in: its cluster list shows only the
+// clusters there. RemoteRegion holds the one seeded cluster of the same
+// account in another region, the standby side of a cross-region
+// (dr_type=region) pair.
 const (
-	Region = "cn-north-4"
-	AZ1    = "cn-north-4a"
-	AZ2    = "cn-north-4b"
+	Region       = "cn-north-4"
+	AZ1          = "cn-north-4a"
+	AZ2          = "cn-north-4b"
+	RemoteRegion = "cn-east-3"
+	RemoteAZ     = "cn-east-3a"
 )
 
 // Cluster statuses and datastore types the simulator uses.
@@ -36,6 +42,7 @@ const (
 	ClusterOtherVPC        = "dws-other-vpc"    // AZ2, another VPC (403 DWS.7023)
 	ClusterEncrypted       = "dws-encrypted"    // AZ2, encrypted (403 DWS.7023)
 	ClusterVersionMismatch = "dws-v813"         // AZ2, 8.1.3: fine alone, but not paired with 8.2.1 (400 DWS.5005)
+	ClusterRemote          = "dws-dr-remote"    // RemoteRegion, eligible as the standby of a cross-region task only
 )
 
 // EligibleVersion is the version of the eligible seeded clusters.
@@ -43,17 +50,21 @@ const EligibleVersion = "8.2.1.220"
 
 // Cluster is a DWS cluster as the simulator keeps it. DatastoreType and
 // Encrypted are not part of the cluster API (ClusterInfo), only of the
-// simulator's eligibility rules.
+// simulator's eligibility rules. Region is Region or RemoteRegion.
 type Cluster struct {
-	ID, Name, AZ, Status, SubStatus, Version, VPCID, DatastoreType string
-	Encrypted                                                      bool
-	TaskStatus                                                     string
+	ID, Name, Region, AZ, Status, SubStatus, Version, VPCID, DatastoreType string
+	Encrypted                                                              bool
+	TaskStatus                                                             string
 }
 
 // cluster is a Cluster plus the details that only feed ClusterInfo.
+// projectID is the project the simulator keeps it under (its ID derives
+// from it); regionProjectID is the IAM project of its own region, the
+// *_cluster_project_id of the DR list.
 type cluster struct {
 	Cluster
 	projectID        string
+	regionProjectID  string
 	subnetID, sgID   string
 	created, updated time.Time
 	nodes            int
@@ -61,8 +72,8 @@ type cluster struct {
 }
 
 type clusterSeed struct {
-	name, az, subStatus, version, vpc, datastore, taskStatus string
-	failed, encrypted                                        bool
+	name, region, az, subStatus, version, vpc, datastore, taskStatus string
+	failed, encrypted                                                bool
 }
 
 var clusterSeeds = []clusterSeed{
@@ -77,30 +88,49 @@ var clusterSeeds = []clusterSeed{
 	{name: ClusterOtherVPC, az: AZ2, subStatus: "NORMAL", version: EligibleVersion, vpc: "other", datastore: DatastoreDWS},
 	{name: ClusterEncrypted, az: AZ2, subStatus: "NORMAL", version: EligibleVersion, vpc: "main", datastore: DatastoreDWS, encrypted: true},
 	{name: ClusterVersionMismatch, az: AZ2, subStatus: "NORMAL", version: "8.1.3.110", vpc: "main", datastore: DatastoreDWS},
+	// Last, so that the list positions (and endpoint addresses) of the
+	// clusters above do not depend on it.
+	{name: ClusterRemote, region: RemoteRegion, az: RemoteAZ, subStatus: "NORMAL", version: EligibleVersion, vpc: "remote", datastore: DatastoreDWS},
 }
 
 // ClusterID is the ID the simulator gives the seeded cluster name in a
 // project: derived from both, so it is stable across restarts.
 func ClusterID(projectID, name string) string { return nameUUID(projectID, "cluster", name) }
 
+// RegionProjectID is the IAM project ID, in another region, of the account
+// that owns projectID: a project ID is per region, so the remote cluster's
+// side of a cross-region task carries this one. 32 lower-case hex digits,
+// like a real project ID.
+func RegionProjectID(projectID, region string) string {
+	if region == Region {
+		return projectID
+	}
+	return strings.ReplaceAll(nameUUID(projectID, "project", region), "-", "")
+}
+
 // seedClusters builds the fixed cluster set of a project.
 func seedClusters(projectID string) []*cluster {
 	base := time.Date(2024, 3, 1, 8, 0, 0, 0, time.UTC)
 	out := make([]*cluster, 0, len(clusterSeeds))
 	for i, s := range clusterSeeds {
+		region := s.region
+		if region == "" {
+			region = Region
+		}
 		c := &cluster{
 			Cluster: Cluster{
-				ID: ClusterID(projectID, s.name), Name: s.name, AZ: s.az,
+				ID: ClusterID(projectID, s.name), Name: s.name, Region: region, AZ: s.az,
 				Status: ClusterStatusAvailable, SubStatus: s.subStatus, Version: s.version,
 				VPCID: nameUUID(projectID, "vpc", s.vpc), DatastoreType: s.datastore,
 				Encrypted: s.encrypted, TaskStatus: s.taskStatus,
 			},
-			projectID: projectID,
-			subnetID:  nameUUID(projectID, "subnet", s.vpc),
-			sgID:      nameUUID(projectID, "security-group", s.vpc),
-			created:   base.Add(time.Duration(i) * time.Hour),
-			updated:   base.Add(time.Duration(i)*time.Hour + 20*time.Minute),
-			nodes:     3,
+			projectID:       projectID,
+			regionProjectID: RegionProjectID(projectID, region),
+			subnetID:        nameUUID(projectID, "subnet", s.vpc),
+			sgID:            nameUUID(projectID, "security-group", s.vpc),
+			created:         base.Add(time.Duration(i) * time.Hour),
+			updated:         base.Add(time.Duration(i)*time.Hour + 20*time.Minute),
+			nodes:           3,
 		}
 		if s.failed {
 			c.Status = ClusterStatusFailed
@@ -134,11 +164,32 @@ func stateRefusal(c *cluster, inDR bool) *apiError {
 	return nil
 }
 
+// topologyRefusal checks that a pair has the shape its dr_type names
+// (docs/dws-dr-api.md §3.2): az is cross-AZ within one region, so the two
+// clusters must share the region and differ in AZ; region is cross-region,
+// so they must differ in region. Refused with 400 DWS.5065 like the other
+// pair-shape fault, the same cluster on both sides: a request that cannot
+// succeed whatever the clusters' state, so not the transient 403 DWS.7023.
+// unverified: the API documents no code for either refusal.
+func topologyRefusal(drType string, primary, standby *cluster) *apiError {
+	switch {
+	case drType == "az" && primary.Region != standby.Region:
+		return invalidFormat("dr_type az pairs clusters of one region; the primary is in %s and the standby in %s: use dr_type region.",
+			primary.Region, standby.Region)
+	case drType == "az" && primary.AZ == standby.AZ:
+		return invalidFormat("dr_type az needs the clusters in different availability zones; both are in %s.", primary.AZ)
+	case drType == "region" && primary.Region == standby.Region:
+		return invalidFormat("dr_type region needs the clusters in different regions; both are in %s: use dr_type az.", primary.Region)
+	}
+	return nil
+}
+
 // pairRefusal checks a primary/standby pair: type and version rules first
 // (400), then state rules (403). Both sides must run the same version
-// (compared on its first three numbers, so hotfix builds may differ) and sit
-// in the same VPC.
-func (p *project) pairRefusal(primary, standby *cluster) *apiError {
+// (compared on its first three numbers, so hotfix builds may differ); a
+// cross-AZ pair must also sit in one VPC (a VPC does not span regions, so
+// the rule cannot apply to a cross-region pair).
+func (p *project) pairRefusal(drType string, primary, standby *cluster) *apiError {
 	for _, c := range []*cluster{primary, standby} {
 		if e := typeRefusal(c); e != nil {
 			return e
@@ -152,7 +203,7 @@ func (p *project) pairRefusal(primary, standby *cluster) *apiError {
 			return e
 		}
 	}
-	if primary.VPCID != standby.VPCID {
+	if drType == "az" && primary.VPCID != standby.VPCID {
 		return errState
 	}
 	return nil

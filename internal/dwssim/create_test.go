@@ -189,7 +189,9 @@ func TestEligibilityOnCreate(t *testing.T) {
 			bad := e.cluster(tt.name).ID
 			asStandby := e.do("POST", "/v2/"+pid+"/disaster-recoveries", createBody("dr_demo01", e.cluster(dwssim.ClusterProd1).ID, bad, "5m"))
 			expectError(t, asStandby, tt.status, tt.code)
-			asPrimary := e.do("POST", "/v2/"+pid+"/disaster-recoveries", createBody("dr_demo01", bad, e.cluster(dwssim.ClusterDR1).ID, "5m"))
+			// Every ineligible cluster sits in AZ2: its partner is in AZ1,
+			// so only the rule it breaks can refuse the pair.
+			asPrimary := e.do("POST", "/v2/"+pid+"/disaster-recoveries", createBody("dr_demo01", bad, e.cluster(dwssim.ClusterProd2).ID, "5m"))
 			expectError(t, asPrimary, tt.status, tt.code)
 			if tt.code == "DWS.5005" {
 				if _, msg, _ := asStandby.errorCode(); msg != "Database type or version not supported." {
@@ -224,7 +226,50 @@ func TestEligibilityOnCreate(t *testing.T) {
 	t.Run("unbalanced standby is allowed", func(t *testing.T) {
 		newEnv(t).create("dr_unbalanced", dwssim.ClusterProd1, dwssim.ClusterDR2)
 	})
-	t.Run("same-AZ pair is allowed", func(t *testing.T) {
-		newEnv(t).create("dr_same_az", dwssim.ClusterProd1, dwssim.ClusterProd2)
-	})
+}
+
+// A cross-AZ task is two AZs of one region; a cross-region task is two
+// regions. A pair of the wrong shape for its dr_type is refused with 400
+// DWS.5065 and creates nothing.
+func TestDRTypeMustMatchWhereTheClustersAre(t *testing.T) {
+	e := newEnv(t)
+	prod1, prod2, dr1 := e.cluster(dwssim.ClusterProd1).ID, e.cluster(dwssim.ClusterProd2).ID, e.cluster(dwssim.ClusterDR1).ID
+	remote := e.cluster(dwssim.ClusterRemote).ID
+	tests := []struct {
+		name, drType, primary, standby, says string
+	}{
+		{"az, both in one AZ", "az", prod1, prod2, "different availability zones"},
+		{"az, standby in another region", "az", prod1, remote, "use dr_type region"},
+		{"az, primary in another region", "az", remote, dr1, "use dr_type region"},
+		{"region, both in one region", "region", prod1, dr1, "different regions"},
+		{"region, both in one AZ", "region", prod1, prod2, "different regions"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := e.do("POST", "/v2/"+pid+"/disaster-recoveries", createBodyOfType(tt.drType, "dr_demo01", tt.primary, tt.standby, "5m"))
+			expectError(t, res, 400, "DWS.5065")
+			if _, msg, _ := res.errorCode(); !strings.Contains(msg, tt.says) {
+				t.Errorf("message %q does not say %q", msg, tt.says)
+			}
+		})
+	}
+	if n := len(e.sim.Tasks(pid)); n != 0 {
+		t.Errorf("%d tasks after only refused creates", n)
+	}
+
+	for _, tt := range []struct{ drType, primary, standby string }{
+		{"az", prod1, dr1},
+		{"region", prod1, remote},
+	} {
+		t.Run("valid "+tt.drType, func(t *testing.T) {
+			e := newEnv(t)
+			res := e.do("POST", "/v2/"+pid+"/disaster-recoveries", createBodyOfType(tt.drType, "dr_demo01", tt.primary, tt.standby, "5m"))
+			if res.status != 200 {
+				t.Fatalf("%d %s", res.status, res.body)
+			}
+			if tasks := e.sim.Tasks(pid); len(tasks) != 1 || tasks[0].DRType != tt.drType {
+				t.Errorf("tasks %+v", tasks)
+			}
+		})
+	}
 }

@@ -109,7 +109,10 @@ func (s *Simulator) create(c *call) (any, error) {
 	if p.nameTaken(dr.Name) {
 		return nil, errNameTaken
 	}
-	if err := p.pairRefusal(primary, standby); err != nil {
+	if err := topologyRefusal(dr.DRType, primary, standby); err != nil {
+		return nil, err
+	}
+	if err := p.pairRefusal(dr.DRType, primary, standby); err != nil {
 		return nil, err
 	}
 
@@ -182,13 +185,22 @@ func (s *Simulator) checkName(c *call) (any, error) {
 }
 
 // availableClusters answers endpoint 13: the clusters in standby_az_code
-// that could be the standby of primary_cluster_id. A primary that cannot
-// take part in DR gets the same error as a create would.
+// (of standby_region, by default the primary's region) that could be the
+// standby of primary_cluster_id in a task of dr_type (by default az). A
+// primary that cannot take part in DR gets the same error as a create
+// would; the primary's own AZ has no cross-AZ standby, so it lists none.
 func (s *Simulator) availableClusters(c *call) (any, error) {
 	q := c.r.URL.Query()
 	primaryID, az := q.Get("primary_cluster_id"), q.Get("standby_az_code")
 	if primaryID == "" || az == "" {
 		return nil, invalidFormat("Parameters primary_cluster_id and standby_az_code are required.")
+	}
+	drType, region := q.Get("dr_type"), q.Get("standby_region")
+	if drType == "" {
+		drType = "az"
+	}
+	if drType != "az" && drType != "region" {
+		return nil, invalidFormat("Invalid format of parameter dr_type: az or region.")
 	}
 	if !uuidRE.MatchString(primaryID) {
 		return nil, &apiError{Status: http.StatusBadRequest, Code: CodeInvalidID,
@@ -208,9 +220,13 @@ func (s *Simulator) availableClusters(c *call) (any, error) {
 	if err := stateRefusal(primary, p.inDR(primary.ID)); err != nil {
 		return nil, err
 	}
+	if region == "" {
+		region = primary.Region
+	}
 	out := []idNameJSON{}
 	for _, cand := range p.clusters {
-		if cand == primary || cand.AZ != az || p.pairRefusal(primary, cand) != nil {
+		if cand == primary || cand.Region != region || cand.AZ != az ||
+			topologyRefusal(drType, primary, cand) != nil || p.pairRefusal(drType, primary, cand) != nil {
 			continue
 		}
 		out = append(out, idNameJSON{ID: cand.ID, Name: cand.Name})
@@ -225,12 +241,15 @@ type idNameJSON struct {
 	Name string `json:"name"`
 }
 
-// clusterList answers ListClusters. Query parameters (enterprise_project_id,
+// clusterList answers ListClusters: the clusters of the region served, not
+// the remote one of a cross-region pair. Query parameters (enterprise_project_id,
 // the old datastoretype) are ignored.
 func (s *Simulator) clusterList(c *call) (any, error) {
 	infos := make([]clusterInfoJSON, 0, len(c.project.clusters))
 	for i, cl := range c.project.clusters {
-		infos = append(infos, cl.info(i))
+		if cl.Region == Region { // the list is per region
+			infos = append(infos, cl.info(i))
+		}
 	}
 	return struct {
 		Clusters []clusterInfoJSON `json:"clusters"`

@@ -124,8 +124,12 @@ func (e *env) cluster(name string) dwssim.Cluster {
 }
 
 func createBody(name, primaryID, standbyID, period string) string {
+	return createBodyOfType("az", name, primaryID, standbyID, period)
+}
+
+func createBodyOfType(drType, name, primaryID, standbyID, period string) string {
 	b, _ := json.Marshal(map[string]any{"disaster_recovery": map[string]string{
-		"name": name, "dr_type": "az", "primary_cluster_id": primaryID,
+		"name": name, "dr_type": drType, "primary_cluster_id": primaryID,
 		"standby_cluster_id": standbyID, "dr_sync_period": period,
 	}})
 	return string(b) + "\n" // the SDK's json.Encoder adds the newline

@@ -387,8 +387,10 @@ func TestAvailableClusters(t *testing.T) {
 	if got := availableNames(t, e.available(q(dwssim.ClusterProd1, dwssim.AZ2)+"&dr_type=az&datastore_type=dws")); !slices.Equal(got, []string{dwssim.ClusterDR1, dwssim.ClusterDR2}) {
 		t.Errorf("AZ2 standbys %v", got)
 	}
-	if got := availableNames(t, e.available(q(dwssim.ClusterProd1, dwssim.AZ1))); !slices.Equal(got, []string{dwssim.ClusterProd2}) {
-		t.Errorf("AZ1 standbys (primary excluded) %v", got)
+	// The primary's own AZ has no cross-AZ standby, though dws-prod-02
+	// would be eligible on every other count.
+	if got := availableNames(t, e.available(q(dwssim.ClusterProd1, dwssim.AZ1))); len(got) != 0 {
+		t.Errorf("AZ1 standbys of an AZ1 primary %v", got)
 	}
 	if got := availableNames(t, e.available(q(dwssim.ClusterProd1, "cn-north-4c"))); len(got) != 0 {
 		t.Errorf("empty AZ %v", got)
@@ -447,5 +449,61 @@ func TestAvailableClusters(t *testing.T) {
 
 	if n := e.sim.Calls(dwssim.RouteAvailableClusters); n != 5+len(ineligible)-2+len(errorsTable) {
 		t.Errorf("available-clusters calls %d", n)
+	}
+}
+
+// A cross-region task has the shape of the API reference example (§2.2):
+// each side shows its own region, and the standby, in the other region,
+// has a null cluster_az. The list carries each side's region and project.
+func TestCrossRegionTaskHasTheReferenceShape(t *testing.T) {
+	e := newEnv(t)
+	prod, remote := e.cluster(dwssim.ClusterProd1), e.cluster(dwssim.ClusterRemote)
+	// The remote cluster is not in this region's cluster list, but the
+	// standby lookup finds it when asked for its region.
+	res := e.do("GET", "/v1.0/"+pid+"/clusters", "")
+	if res.status != 200 {
+		t.Fatalf("clusters: %d %s", res.status, res.body)
+	}
+	if strings.Contains(string(res.body), remote.ID) || strings.Contains(string(res.body), dwssim.RemoteRegion) {
+		t.Errorf("the cluster list of %s shows the %s cluster", dwssim.Region, dwssim.RemoteRegion)
+	}
+	regionQuery := "?primary_cluster_id=" + prod.ID + "&standby_az_code=" + dwssim.RemoteAZ + "&standby_region=" + dwssim.RemoteRegion
+	if got := availableNames(t, e.available(regionQuery+"&dr_type=region")); !slices.Equal(got, []string{dwssim.ClusterRemote}) {
+		t.Errorf("cross-region standbys %v", got)
+	}
+	if got := availableNames(t, e.available(regionQuery+"&dr_type=az")); len(got) != 0 {
+		t.Errorf("cross-AZ standbys in another region %v", got)
+	}
+	if got := availableNames(t, e.available("?primary_cluster_id="+prod.ID+"&standby_az_code="+dwssim.AZ2+"&dr_type=region")); len(got) != 0 {
+		t.Errorf("cross-region standbys in the primary's region %v", got)
+	}
+
+	res = e.do("POST", "/v2/"+pid+"/disaster-recoveries", createBodyOfType("region", "dws-it-02", prod.ID, remote.ID, "3H"))
+	if res.status != 200 {
+		t.Fatalf("create: %d %s", res.status, res.body)
+	}
+	id := decodeObject(t, res.body)["disaster_recovery"].(map[string]any)["id"].(string)
+	d := e.detail(id)
+	if d["dr_type"] != "region" {
+		t.Errorf("dr_type %v", d["dr_type"])
+	}
+	pc, sc := d["primary_cluster"].(map[string]any), d["standby_cluster"].(map[string]any)
+	if pc["region"] != dwssim.Region || pc["cluster_az"] != dwssim.AZ1 || pc["id"] != prod.ID {
+		t.Errorf("primary_cluster %v", pc)
+	}
+	az, present := sc["cluster_az"]
+	if sc["region"] != dwssim.RemoteRegion || !present || az != nil || sc["id"] != remote.ID || sc["name"] != dwssim.ClusterRemote {
+		t.Errorf("standby_cluster %v (cluster_az present %v)", sc, present)
+	}
+
+	items := e.list("")
+	if len(items) != 1 {
+		t.Fatalf("list %v", items)
+	}
+	it := items[0]
+	if it["primary_cluster_region"] != dwssim.Region || it["primary_cluster_project_id"] != pid ||
+		it["standby_cluster_region"] != dwssim.RemoteRegion ||
+		it["standby_cluster_project_id"] != dwssim.RegionProjectID(pid, dwssim.RemoteRegion) || it["standby_cluster_project_id"] == pid {
+		t.Errorf("list item %v", it)
 	}
 }

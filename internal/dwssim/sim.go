@@ -10,6 +10,15 @@
 // recovery, allowed only after a failover once both clusters are healthy,
 // wipes the DR side and runs starting → running.
 //
+// Every project is served in Region: its cluster list holds the seeded
+// clusters there, in two AZs, and a cross-AZ task (dr_type az) pairs two
+// AZs of it. One more seeded cluster, ClusterRemote, sits in RemoteRegion
+// and is found by ID and by the standby lookup (standby_region): it is the
+// standby side of a cross-region task (dr_type region), whose detail shows
+// each side's region and, like the reference example, a null cluster_az
+// for the cluster outside Region. A pair of the wrong shape for its
+// dr_type is refused with 400 DWS.5065.
+//
 // All timing reads an injectable Clock and is evaluated lazily on access,
 // so the simulator starts no goroutines and tests never sleep.
 package dwssim
@@ -380,13 +389,16 @@ func (s *Simulator) Cluster(projectID, name string) (Cluster, bool) {
 	return c.Cluster, true
 }
 
-// Clusters returns a project's clusters in list order.
+// Clusters returns a project's clusters in list order: those of Region,
+// which the cluster list shows. Cluster also finds the remote one.
 func (s *Simulator) Clusters(projectID string) []Cluster {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Cluster
 	for _, c := range s.projectLocked(projectID).clusters {
-		out = append(out, c.Cluster)
+		if c.Region == Region {
+			out = append(out, c.Cluster)
+		}
 	}
 	return out
 }

@@ -321,6 +321,14 @@ func (p *project) clusterByID(id string) *cluster {
 	return nil
 }
 
+// regionProjectID is the project ID of the region a cluster is in.
+func (p *project) regionProjectID(clusterID string) string {
+	if c := p.clusterByID(clusterID); c != nil {
+		return c.regionProjectID
+	}
+	return p.id
+}
+
 func (p *project) clusterByName(name string) *cluster {
 	for _, c := range p.clusters {
 		if c.Name == name {
@@ -507,9 +515,16 @@ func (p *project) drCluster(t *task, now time.Time, id, role string, obs *string
 	if c == nil {
 		return out
 	}
-	out.Name = c.Name
-	az := c.AZ
-	out.ClusterAZ = &az
+	out.Name, out.Region = c.Name, c.Region
+	// The region served knows the AZs of its own clusters only: the
+	// cluster of another region (the standby of a cross-region task, as in
+	// the reference example of §2.2) has a null cluster_az. unverified:
+	// whether the null follows the cluster or the standby role after a
+	// switchover; the simulator keeps it with the cluster.
+	if c.Region == Region {
+		az := c.AZ
+		out.ClusterAZ = &az
+	}
 	if extended {
 		version, typ, capacity, used := c.Version, c.DatastoreType, "1200", "3.25"
 		out.DatastoreVersion, out.DatastoreType, out.DiskCapacity, out.DiskUsed = &version, &typ, &capacity, &used
@@ -537,10 +552,10 @@ func (p *project) listItem(t *task, now time.Time) listItemJSON {
 		ID: d.ID, Name: d.Name, Status: d.Status, DRType: d.DRType,
 		PrimaryClusterID: d.PrimaryCluster.ID, PrimaryClusterName: d.PrimaryCluster.Name,
 		PrimaryClusterRole: d.PrimaryCluster.Role, PrimaryClusterStatus: d.PrimaryCluster.Status,
-		PrimaryClusterRegion: d.PrimaryCluster.Region, PrimaryClusterProjectID: p.id,
+		PrimaryClusterRegion: d.PrimaryCluster.Region, PrimaryClusterProjectID: p.regionProjectID(d.PrimaryCluster.ID),
 		StandbyClusterID: d.StandbyCluster.ID, StandbyClusterName: d.StandbyCluster.Name,
 		StandbyClusterRole: d.StandbyCluster.Role, StandbyClusterStatus: d.StandbyCluster.Status,
-		StandbyClusterRegion: d.StandbyCluster.Region, StandbyClusterProjectID: p.id,
+		StandbyClusterRegion: d.StandbyCluster.Region, StandbyClusterProjectID: p.regionProjectID(d.StandbyCluster.ID),
 		LastDisasterTime: d.PrimaryCluster.LastSuccessTime,
 		StartTime:        d.StartTime,
 		CreateTime:       d.CreateTime,
