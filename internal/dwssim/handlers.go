@@ -2,6 +2,7 @@ package dwssim
 
 import (
 	"encoding/json"
+	"mime"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -13,7 +14,30 @@ var (
 	nameRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{3,63}$`)
 	periodRE = regexp.MustCompile(`^([1-9][0-9]{0,3})[mHd]$`)
 	uuidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]*[a-z0-9]$`)
 )
+
+// validateBucket applies the OBS bucket naming rule to an optional bucket
+// field: 3 to 63 characters (DWS.5056), lowercase letters, digits, - and .,
+// starting and ending with a letter or digit, no two dots in a row
+// (DWS.5065). The DR API states no rule of its own for these fields; a
+// bucket that OBS could not name cannot exist, so the simulator refuses it
+// as a parameter error (unverified: codes). An empty value means unset.
+func validateBucket(field string, value *string) *apiError {
+	if value == nil || *value == "" {
+		return nil
+	}
+	b := *value
+	if n := len(b); n < 3 || n > 63 {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeStringLength,
+			Message: "Invalid string length of parameter " + field + ": an OBS bucket name has 3 to 63 characters."}
+	}
+	if !bucketRE.MatchString(b) || strings.Contains(b, "..") {
+		return invalidFormat("Invalid format of parameter %s: an OBS bucket name has lowercase letters, digits, - and ., "+
+			"starts and ends with a letter or digit, and has no two dots in a row.", field)
+	}
+	return nil
+}
 
 // validateName applies the task name rules (§3.4): length first (DWS.5056),
 // then the character rules (DWS.5065).
@@ -38,6 +62,20 @@ func validatePeriod(period string) *apiError {
 	if n, _ := strconv.Atoi(m[1]); n > 3000 {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeOutOfRange,
 			Message: "Parameter dr_sync_period is out of range: 1 to 3000."}
+	}
+	return nil
+}
+
+// jsonBody refuses a request body that is not declared as JSON: the
+// Content-Type must be application/json, with any parameters (the SDK sends
+// application/json;charset=UTF-8). A missing Content-Type is refused too.
+// The API documents no 415 (§1: 200, 400, 401, 403, 404, 500, 503), so the
+// answer is 400 DWS.5065 like a body that is not valid JSON. unverified:
+// the gateway's real code for this case.
+func jsonBody(r *http.Request) *apiError {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		return invalidFormat("The request body must be sent with Content-Type application/json, not %q.", ct)
 	}
 	return nil
 }
@@ -67,6 +105,9 @@ type taskIDResponse struct {
 // create validates in a fixed order (format, then references, then
 // conflicts, then eligibility) and starts the task in "creating".
 func (s *Simulator) create(c *call) (any, error) {
+	if err := jsonBody(c.r); err != nil {
+		return nil, err
+	}
 	var req createRequest
 	if err := json.Unmarshal(c.body, &req); err != nil {
 		return nil, invalidFormat("The request body is not valid JSON.")
@@ -90,6 +131,12 @@ func (s *Simulator) create(c *call) (any, error) {
 		return nil, invalidFormat("Invalid format of parameter dr_type: az or region.")
 	}
 	if err := validatePeriod(dr.DRSyncPeriod); err != nil {
+		return nil, err
+	}
+	if err := validateBucket("primary_obs_bucket", dr.PrimaryOBSBucket); err != nil {
+		return nil, err
+	}
+	if err := validateBucket("standby_obs_bucket", dr.StandbyOBSBucket); err != nil {
 		return nil, err
 	}
 	for _, id := range []string{dr.PrimaryClusterID, dr.StandbyClusterID} {
@@ -157,7 +204,7 @@ func (s *Simulator) list(c *call) (any, error) {
 		if v := q.Get("standby_cluster_id"); v != "" && !strings.EqualFold(v, t.standbyID) {
 			continue
 		}
-		if v := q.Get("id"); v != "" && v != t.id {
+		if v := q.Get("id"); v != "" && !strings.EqualFold(v, t.id) {
 			continue
 		}
 		items = append(items, c.project.listItem(t, c.now))

@@ -104,6 +104,9 @@ func (s *Simulator) update(c *call) (any, error) {
 	}
 	var req updateRequest
 	if len(bytes.TrimSpace(c.body)) > 0 { // the whole object is optional
+		if err := jsonBody(c.r); err != nil {
+			return nil, err
+		}
 		if err := json.Unmarshal(c.body, &req); err != nil {
 			return nil, invalidFormat("The request body is not valid JSON.")
 		}

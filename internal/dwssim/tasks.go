@@ -338,9 +338,11 @@ func (p *project) clusterByName(name string) *cluster {
 	return nil
 }
 
+// task finds a task by ID, case-insensitively like clusterByID: a UUID's
+// hex digits mean the same in either case.
 func (p *project) task(id string) *task {
 	for _, t := range p.tasks {
-		if t.id == id {
+		if strings.EqualFold(t.id, id) {
 			return t
 		}
 	}
