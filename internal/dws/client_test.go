@@ -330,3 +330,29 @@ func TestAPermanentRefusalIsNeverRetried(t *testing.T) {
 		f.sim.ClearFaults()
 	}
 }
+
+// TestTheSimulatorsFinalRefusalsAreIneligible: against the simulator, an
+// encrypted primary is refused for good, asked once; a busy one is refused
+// for now.
+func TestTheSimulatorsFinalRefusalsAreIneligible(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	for name, kind := range map[string]dws.Kind{dwssim.ClusterEncrypted: dws.KindIneligible, dwssim.ClusterBusy: dws.KindBusy} {
+		c, ok := f.sim.Cluster(testProject, name)
+		if !ok {
+			t.Fatalf("no cluster %s", name)
+		}
+		other := "cn-north-4b"
+		if c.AZ == other {
+			other = "cn-north-4a"
+		}
+		before := len(f.rec.all())
+		_, err := f.cl.AvailableStandbys(ctx, c.ID, other)
+		if !dws.IsKind(err, kind) {
+			t.Errorf("%s as primary: %v, want %s", name, err, kind)
+		}
+		if n := len(f.rec.all()) - before; kind == dws.KindIneligible && n != 1 {
+			t.Errorf("%s: asked %d times", name, n)
+		}
+	}
+}

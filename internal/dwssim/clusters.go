@@ -2,6 +2,7 @@ package dwssim
 
 import (
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -151,17 +152,31 @@ func typeRefusal(c *cluster) *apiError {
 	return nil
 }
 
-// stateRefusal says why c cannot join a DR pair right now. The API reads
-// "Available or Unbalanced": status AVAILABLE with sub_status NORMAL (or
-// empty) or one that contains UNBALANCED; and not busy with another task.
-// Encryption and membership of another DR task are refused the same way
-// (simulator choice: no documented code).
+// stateRefusal says why c cannot join a DR pair. The API reads "Available
+// or Unbalanced": status AVAILABLE with sub_status NORMAL (or empty) or one
+// that contains UNBALANCED; and not busy with another task: a state that
+// may pass, 403 DWS.7023 as documented. Encryption and membership of another
+// DR task never pass: they get the same code (simulator choice: no
+// documented code) with the documented message followed by the cause, so a
+// client can tell a final refusal from a passing one.
 func stateRefusal(c *cluster, inDR bool) *apiError {
 	okSub := c.SubStatus == "" || c.SubStatus == "NORMAL" || strings.Contains(c.SubStatus, "UNBALANCED")
-	if c.Status != ClusterStatusAvailable || !okSub || c.TaskStatus != "" || c.Encrypted || inDR {
+	switch {
+	case c.Encrypted:
+		return permanentState("cluster %s is encrypted", c.Name)
+	case inDR:
+		return permanentState("cluster %s is already in a DR task", c.Name)
+	case c.Status != ClusterStatusAvailable || !okSub || c.TaskStatus != "":
 		return errState
 	}
 	return nil
+}
+
+// permanentState is 403 DWS.7023 for a cause that cannot pass: the
+// documented message, then the cause.
+func permanentState(format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusForbidden, Code: CodeStateNotAllowed,
+		Message: strings.TrimSuffix(msgState, ".") + ": " + fmt.Sprintf(format, args...) + "."}
 }
 
 // topologyRefusal checks that a pair has the shape its dr_type names
@@ -204,7 +219,7 @@ func (p *project) pairRefusal(drType string, primary, standby *cluster) *apiErro
 		}
 	}
 	if drType == "az" && primary.VPCID != standby.VPCID {
-		return errState
+		return permanentState("the clusters are in different VPCs")
 	}
 	return nil
 }
