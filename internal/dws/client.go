@@ -6,6 +6,7 @@
 package dws
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
@@ -83,7 +85,7 @@ func New(cfg Config) (*Client, error) {
 
 // call runs one SDK call with retries when retry is true, one SDK client per
 // attempt so that the attempt's transport carries ctx.
-func (c *Client) call(ctx context.Context, op, operation, taskID string, retry bool, created *string,
+func (c *Client) call(ctx context.Context, op, operation, taskID string, retry bool, created *string, body *[]byte,
 	fn func(*dwssdk.DwsClient) error) error {
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
@@ -94,7 +96,7 @@ func (c *Client) call(ctx context.Context, op, operation, taskID string, retry b
 			timeout = min(timeout, time.Until(dl))
 		}
 		rt := &attemptTransport{ctx: ctx, base: c.cfg.Transport, recorder: c.cfg.Recorder, operation: operation,
-			taskID: taskID, number: n, timeout: max(timeout, time.Millisecond), now: c.cfg.Now, created: created}
+			taskID: taskID, number: n, timeout: max(timeout, time.Millisecond), now: c.cfg.Now, created: created, body: body}
 		hc, err := dwssdk.DwsClientBuilder().
 			WithEndpoints([]string{c.cfg.Endpoint}).
 			WithCredential(c.cred).
@@ -135,7 +137,7 @@ func (c *Client) call(ctx context.Context, op, operation, taskID string, retry b
 // ListClusters returns the account's clusters (the picker source).
 func (c *Client) ListClusters(ctx context.Context) ([]Cluster, error) {
 	var out []Cluster
-	err := c.call(ctx, "list clusters", "clusters", "", true, nil, func(cl *dwssdk.DwsClient) error {
+	err := c.call(ctx, "list clusters", "clusters", "", true, nil, nil, func(cl *dwssdk.DwsClient) error {
 		resp, err := cl.ListClusters(&model.ListClustersRequest{})
 		if err != nil {
 			return err
@@ -156,7 +158,7 @@ func (c *Client) ListClusters(ctx context.Context) ([]Cluster, error) {
 // availability zone standbyAZ.
 func (c *Client) AvailableStandbys(ctx context.Context, primaryID, standbyAZ string) ([]ClusterRef, error) {
 	var out []ClusterRef
-	err := c.call(ctx, "list available DR clusters", "available-clusters", "", true, nil, func(cl *dwssdk.DwsClient) error {
+	err := c.call(ctx, "list available DR clusters", "available-clusters", "", true, nil, nil, func(cl *dwssdk.DwsClient) error {
 		resp, err := cl.ListAvailableDisasterClusters(&model.ListAvailableDisasterClustersRequest{
 			PrimaryClusterId: primaryID, StandbyAzCode: standbyAZ})
 		if err != nil {
@@ -176,7 +178,7 @@ func (c *Client) AvailableStandbys(ctx context.Context, primaryID, standbyAZ str
 // CheckName reports whether a DR task name is free. A taken name is not an
 // error: it returns false.
 func (c *Client) CheckName(ctx context.Context, name string) (free bool, err error) {
-	err = c.call(ctx, "check DR task name", "check-name", "", true, nil, func(cl *dwssdk.DwsClient) error {
+	err = c.call(ctx, "check DR task name", "check-name", "", true, nil, nil, func(cl *dwssdk.DwsClient) error {
 		_, err := cl.CheckDisasterName(&model.CheckDisasterNameRequest{DrName: name})
 		return err
 	})
@@ -191,7 +193,7 @@ func (c *Client) CheckName(ctx context.Context, name string) (free bool, err err
 // (see Error.Ambiguous) the caller must look the task up instead.
 func (c *Client) Create(ctx context.Context, p portal.CreateSpec) (string, error) {
 	var created string
-	err := c.call(ctx, "create DR task", "create", "", false, &created, func(cl *dwssdk.DwsClient) error {
+	err := c.call(ctx, "create DR task", "create", "", false, &created, nil, func(cl *dwssdk.DwsClient) error {
 		resp, err := cl.CreateDisasterRecovery(&model.CreateDisasterRecoveryRequest{Body: createModel(p)})
 		if err != nil {
 			return err
@@ -211,10 +213,13 @@ func (c *Client) Create(ctx context.Context, p portal.CreateSpec) (string, error
 }
 
 // Get returns the detail of one DR task. A task that does not exist (or was
-// deleted) is an *Error of KindNotFound.
+// deleted) is an *Error of KindNotFound. The task's Raw holds the response
+// body exactly as the API sent it (see KeepRaw), not the SDK model
+// re-encoded, which would lose nulls, key order and fields the SDK lacks.
 func (c *Client) Get(ctx context.Context, id string) (portal.Task, error) {
 	var t portal.Task
-	err := c.call(ctx, "show DR task "+id, "detail", id, true, nil, func(cl *dwssdk.DwsClient) error {
+	var body []byte
+	err := c.call(ctx, "show DR task "+id, "detail", id, true, nil, &body, func(cl *dwssdk.DwsClient) error {
 		resp, err := cl.ShowDisasterDetail(&model.ShowDisasterDetailRequest{DisasterRecoveryId: id})
 		if err != nil {
 			return err
@@ -223,6 +228,7 @@ func (c *Client) Get(ctx context.Context, id string) (portal.Task, error) {
 			return &Error{Op: "show DR task " + id, Kind: KindUnreadable, StatusCode: resp.HttpStatusCode}
 		}
 		t = taskFromModel(resp.DisasterRecovery)
+		t.Raw = KeepRaw(body)
 		return nil
 	})
 	return t, err
@@ -231,7 +237,7 @@ func (c *Client) Get(ctx context.Context, id string) (portal.Task, error) {
 // List returns every DR task of the project.
 func (c *Client) List(ctx context.Context) ([]portal.TaskSummary, error) {
 	var out []portal.TaskSummary
-	err := c.call(ctx, "list DR tasks", "list", "", true, nil, func(cl *dwssdk.DwsClient) error {
+	err := c.call(ctx, "list DR tasks", "list", "", true, nil, nil, func(cl *dwssdk.DwsClient) error {
 		resp, err := cl.ListDisasterRecover(&model.ListDisasterRecoverRequest{})
 		if err != nil {
 			return err
@@ -247,14 +253,32 @@ func (c *Client) List(ctx context.Context) ([]portal.TaskSummary, error) {
 	return out, err
 }
 
-// taskFromModel maps the SDK's detail model to the portal's task.
+// MaxRaw bounds the bytes of an answer kept for display.
+const MaxRaw = 64 << 10
+
+// KeepRaw returns a copy of an answer's body for keeping: the exact bytes
+// when they fit in MaxRaw; otherwise the first MaxRaw bytes (cut before a
+// UTF-8 character that does not fit) followed by a line saying they were
+// truncated and how long the answer was.
+func KeepRaw(body []byte) []byte {
+	if len(body) <= MaxRaw {
+		return bytes.Clone(body)
+	}
+	cut := MaxRaw
+	for cut > 0 && !utf8.RuneStart(body[cut]) {
+		cut--
+	}
+	return fmt.Appendf(bytes.Clone(body[:cut]), "\n[truncated by the portal: the answer had %d bytes; the first %d are shown]\n",
+		len(body), cut)
+}
+
+// taskFromModel maps the SDK's detail model to the portal's task; the
+// caller sets Raw.
 func taskFromModel(m *model.DisasterRecoveryQueryResp) portal.Task {
-	raw, _ := json.Marshal(m)
 	return portal.Task{
 		ID: str(m.Id), Name: str(m.Name), Status: portal.TaskStatus(str(m.Status)), DRType: str(m.DrType),
 		SyncPeriod: str(m.DrSyncPeriod), StartTime: str(m.StartTime), CreateTime: str(m.CreateTime),
 		Primary: clusterFromModel(m.PrimaryCluster), Standby: clusterFromModel(m.StandbyCluster),
-		Raw: raw,
 	}
 }
 

@@ -76,7 +76,7 @@ func updateModel(period string) *model.UpdateDisasterRecoveryRequest {
 // task before deciding to send again.
 func (c *Client) Operate(ctx context.Context, op portal.Operation, id string, body []byte) error {
 	opName := string(op) + " DR task " + id
-	return c.call(ctx, opName, string(op), id, false, nil, func(cl *dwssdk.DwsClient) error {
+	return c.call(ctx, opName, string(op), id, false, nil, nil, func(cl *dwssdk.DwsClient) error {
 		var err error
 		switch op {
 		case portal.OpStart:
@@ -107,7 +107,7 @@ func (c *Client) Operate(ctx context.Context, op portal.Operation, id string, bo
 // Progress reads a task's progress figures.
 func (c *Client) Progress(ctx context.Context, id string) (portal.Progress, error) {
 	var p portal.Progress
-	err := c.call(ctx, "show progress of DR task "+id, "progress", id, true, nil, func(cl *dwssdk.DwsClient) error {
+	err := c.call(ctx, "show progress of DR task "+id, "progress", id, true, nil, nil, func(cl *dwssdk.DwsClient) error {
 		resp, err := cl.ShowDisasterProgress(&model.ShowDisasterProgressRequest{DisasterRecoveryId: id})
 		if err != nil {
 			return err

@@ -55,6 +55,9 @@ type attemptTransport struct {
 	now       func() time.Time
 	// created receives the id of a created task from its response.
 	created *string
+	// body, when set, receives the exact bytes of a successful (2xx)
+	// response, for keeping the answer as read.
+	body *[]byte
 }
 
 var taskIDInPath = regexp.MustCompile(`/disaster-recovery/([0-9a-fA-F-]{36})(?:/|$)`)
@@ -112,7 +115,10 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			a.RequestID = resp.Header.Get("X-Request-Id")
 			if resp.StatusCode >= 300 {
 				a.ErrorCode, a.ErrorMsg = parseErrorBody(data)
-			} else if t.created != nil {
+			} else if t.body != nil {
+				*t.body = data
+			}
+			if resp.StatusCode < 300 && t.created != nil {
 				var r struct {
 					DR struct {
 						ID string `json:"id"`

@@ -339,12 +339,21 @@ func taskPanel(v drtask.TaskView) views.TaskPanel {
 	if v.HasDetail {
 		p.Primary = clusterCard("Primary", t.Primary)
 		p.Standby = clusterCard("Standby", t.Standby)
-		var pretty bytes.Buffer
-		if json.Indent(&pretty, t.Raw, "", "  ") == nil {
-			p.RawJSON = pretty.String()
-		}
+		p.RawJSON = rawDetail(t.Raw)
 	}
 	return p
+}
+
+// rawDetail shows the detail answer as read: indented when it is JSON
+// (json.Indent only adds white space, so key order, nulls and fields the
+// portal does not know stay as sent), and as text otherwise, e.g. when it
+// was kept truncated.
+func rawDetail(raw []byte) string {
+	var pretty bytes.Buffer
+	if json.Indent(&pretty, raw, "", "  ") == nil {
+		return pretty.String()
+	}
+	return strings.ToValidUTF8(string(raw), "\uFFFD")
 }
 
 func clusterCard(heading string, c portal.TaskSide) views.ClusterCard {

@@ -51,9 +51,10 @@ type Task struct {
 	CreateTime string     `json:"create_time"`
 	Primary    TaskSide   `json:"primary"` // the current primary: after a switchover, the former standby
 	Standby    TaskSide   `json:"standby"`
-	// Raw is the detail answer as read from the cloud, for display; it is
-	// stored apart from the task.
-	Raw json.RawMessage `json:"-"`
+	// Raw is the body of the detail answer exactly as the cloud sent it,
+	// for display; it is stored apart from the task. A very long answer is
+	// kept truncated, with a marker, so it need not be valid JSON.
+	Raw []byte `json:"-"`
 }
 
 // TaskSide is one side (cluster) of a DR task.
