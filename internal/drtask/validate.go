@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Form field names: the API's own, so the form, the errors and the payload
@@ -61,11 +62,14 @@ const MaxSyncPeriod = 3000
 
 // CheckName returns what is wrong with a DR task name, or "".
 func CheckName(name string) string {
+	// Characters, not bytes: a name with a non-ASCII letter is told about
+	// that letter, not that it is too long.
+	n := utf8.RuneCountInString(name)
 	switch {
 	case name == "":
 		return "Enter a name: 4 to 64 characters, letters, digits, - and _, starting with a letter."
-	case len(name) < 4 || len(name) > 64:
-		return fmt.Sprintf("The name has %d characters; it must have 4 to 64.", len(name))
+	case n < 4 || n > 64:
+		return fmt.Sprintf("The name has %d characters; it must have 4 to 64.", n)
 	case !isLetter(name[0]):
 		return "The name must start with a letter (A-Z or a-z)."
 	case !nameRE.MatchString(name):

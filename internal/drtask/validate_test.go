@@ -27,6 +27,23 @@ func TestCheckName(t *testing.T) {
 	}
 }
 
+func TestTheNameLengthCountsCharactersNotBytes(t *testing.T) {
+	for name, want := range map[string]string{
+		// 32 characters (92 bytes): the fault is the characters.
+		"Ab" + strings.Repeat("容", 30): "only letters, digits",
+		// 64 characters (65 bytes) ending in é: the fault is the é.
+		"A" + strings.Repeat("b", 62) + "é": "only letters, digits",
+		// 3 characters (7 bytes): too short, counted in characters.
+		"Aéé": "has 3 characters",
+		// 65 characters (67 bytes).
+		"A" + strings.Repeat("é", 2) + strings.Repeat("b", 62): "has 65 characters",
+	} {
+		if msg := CheckName(name); !strings.Contains(msg, want) {
+			t.Errorf("CheckName(%q) = %q, want it to say %q", name, msg, want)
+		}
+	}
+}
+
 func TestCheckSyncPeriod(t *testing.T) {
 	for _, ok := range []string{"1m", "5m", "20m", "2H", "3H", "1d", "3000m", "3000d"} {
 		if msg := CheckSyncPeriod(ok); msg != "" {
