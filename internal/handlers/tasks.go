@@ -368,14 +368,23 @@ func clusterCard(heading string, c portal.TaskSide) views.ClusterCard {
 		{Label: "Last successful sync", Value: or(drTime(c.LastSuccessTime), "never")},
 		{Label: "OBS bucket", Value: or(c.OBSBucket, "—")},
 	}
+	// disk_used is a usage rate (the SDK's 磁盘使用率), a percentage.
+	diskUsage := c.DiskUsed
+	if diskUsage != "" && !strings.HasSuffix(diskUsage, "%") {
+		diskUsage += "%"
+	}
 	for _, f := range []views.Field{{Label: "Datastore type", Value: c.DatastoreType}, {Label: "Datastore version", Value: c.DatastoreVersion},
-		{Label: "Disk capacity", Value: c.DiskCapacity}, {Label: "Disk used", Value: c.DiskUsed}} {
+		{Label: "Disk capacity", Value: c.DiskCapacity}, {Label: "Disk usage", Value: diskUsage}} {
 		if f.Value != "" {
 			card.Fields = append(card.Fields, f)
 		}
 	}
-	if n, err := strconv.Atoi(strings.TrimSuffix(c.Progress, "%")); err == nil {
-		card.HasProgress, card.Progress = true, min(max(n, 0), 100)
+	// progress is a free string: a whole percentage gets a bar, anything
+	// else is shown as sent.
+	if n, err := strconv.Atoi(strings.TrimSuffix(c.Progress, "%")); err == nil && n >= 0 && n <= 100 {
+		card.HasProgress, card.Progress = true, n
+	} else if c.Progress != "" {
+		card.ProgressText = c.Progress
 	}
 	return card
 }

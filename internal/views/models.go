@@ -201,6 +201,9 @@ type ClusterCard struct {
 	Fields      []Field
 	Progress    int // 0-100
 	HasProgress bool
+	// ProgressText is a progress that is not a whole percentage from 0 to
+	// 100, shown as the cloud sent it (no bar).
+	ProgressText string
 }
 
 // Timeline is a list of audit events about one subject.
