@@ -25,6 +25,7 @@ import (
 	"drportal/internal/handlers"
 	"drportal/internal/jobs"
 	"drportal/internal/localpg"
+	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/static"
 )
@@ -176,7 +177,8 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 	if err != nil {
 		return err
 	}
-	tasks := &drtask.Service{Cloud: client, Store: store, Now: time.Now, Logger: logger, PageTimeout: cfg.CloudTimeout}
+	tasks := &drtask.Service{Cloud: client, Store: store, Now: time.Now, Logger: logger, PageTimeout: cfg.CloudTimeout,
+		Zones: portal.TimeZones{DWS: cfg.DWSTimeZone, Display: cfg.DisplayTimeZone}}
 	outbox, err := jobs.NewOutbox(store.Pool(), jobs.OutboxConfig{BaseURL: strings.TrimSuffix(cfg.BaseURL.String(), "/"),
 		WebhookURL: cfg.WebhookURL})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // DWS_TIME_ZONE and DISPLAY_TIME_ZONE work on hosts without a zone database
 )
 
 // Config is the validated configuration of one portal process.
@@ -56,6 +57,11 @@ type Config struct {
 	// ExecutionTimeout is how long an approved operation may take to reach
 	// its target state before it is marked failed.
 	ExecutionTimeout time.Duration
+	// DWSTimeZone is the zone DWS timestamps without an offset are read in
+	// (the API does not say which zone they are in); DisplayTimeZone is the
+	// zone the pages show times in. Both default to UTC.
+	DWSTimeZone     *time.Location
+	DisplayTimeZone *time.Location
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client; without any, the client is the connection's peer.
 	TrustedProxies []*net.IPNet
@@ -238,6 +244,9 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, &Error{"WEBHOOK_URL", "is required when WEBHOOK_SECRET is set"})
 	}
 
+	cfg.DWSTimeZone = zone(get, "DWS_TIME_ZONE", &errs)
+	cfg.DisplayTimeZone = zone(get, "DISPLAY_TIME_ZONE", &errs)
+
 	for _, cidr := range strings.FieldsFunc(get("TRUSTED_PROXIES"), func(r rune) bool { return r == ',' || r == ' ' }) {
 		_, ipnet, err := net.ParseCIDR(cidr)
 		if err != nil {
@@ -286,6 +295,21 @@ func RegionEndpoint(region string) string {
 		return "https://dws." + region + ".myhuaweicloud.eu"
 	}
 	return "https://dws." + region + ".myhuaweicloud.com"
+}
+
+// zone reads an IANA time zone name (Asia/Shanghai, UTC); unset is UTC.
+// "Local" is refused: it would depend on the host's settings.
+func zone(get func(string) string, name string, errs *[]error) *time.Location {
+	s := get(name)
+	if s == "" {
+		return time.UTC
+	}
+	loc, err := time.LoadLocation(s)
+	if err != nil || s == "Local" {
+		*errs = append(*errs, &Error{name, fmt.Sprintf("must be an IANA time zone name such as UTC or Asia/Shanghai, got %q", s)})
+		return time.UTC
+	}
+	return loc
 }
 
 func duration(get func(string) string, name string, def, lo, hi time.Duration, errs *[]error) time.Duration {

@@ -181,3 +181,25 @@ func TestAPlainHTTPWebhookOutsideThisMachineIsWarnedAbout(t *testing.T) {
 		t.Errorf("no webhook: warnings %q, %v", cfg.Warnings(), err)
 	}
 }
+
+func TestABadTimeZoneIsRefusedAtStartNamingTheVariable(t *testing.T) {
+	for _, name := range []string{"DWS_TIME_ZONE", "DISPLAY_TIME_ZONE"} {
+		for _, bad := range []string{"Mars/Olympus_Mons", "+08:00", "Local"} {
+			_, err := Load(env(map[string]string{name: bad}))
+			var ce *Error
+			if !errors.As(err, &ce) || ce.Var != name || !strings.Contains(err.Error(), "IANA time zone") {
+				t.Errorf("%s=%q: error %v, want one naming %s", name, bad, err, name)
+			}
+		}
+	}
+	cfg, err := Load(env(map[string]string{"DWS_TIME_ZONE": "Asia/Shanghai"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DWSTimeZone.String() != "Asia/Shanghai" || cfg.DisplayTimeZone != time.UTC {
+		t.Errorf("zones %v %v, want Asia/Shanghai and UTC", cfg.DWSTimeZone, cfg.DisplayTimeZone)
+	}
+	if cfg, _ := Load(env(nil)); cfg.DWSTimeZone != time.UTC || cfg.DisplayTimeZone != time.UTC {
+		t.Errorf("default zones %v %v, want UTC", cfg.DWSTimeZone, cfg.DisplayTimeZone)
+	}
+}

@@ -102,6 +102,6 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 	if row, err := s.Store.Task(ctx, f.TaskID); err == nil {
 		progress = viewOf(row).Progress
 	}
-	plan.Consequence = portal.Consequence(f.Op, t, progress, f.Period)
+	plan.Consequence = portal.Consequence(f.Op, t, progress, f.Period, s.Zones)
 	return plan, nil, nil
 }

@@ -43,6 +43,9 @@ type Service struct {
 	// at rest (default 60 s).
 	PollChanging time.Duration
 	PollSettled  time.Duration
+	// Zones are the time zones DR timestamps are read and shown in
+	// (DWS_TIME_ZONE, DISPLAY_TIME_ZONE); the zero value is UTC for both.
+	Zones portal.TimeZones
 }
 
 func (s *Service) pageCtx(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -242,3 +242,8 @@ func formatTime(t time.Time) string {
 	}
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
+
+// zones are the time zones DR timestamps are read in and times are shown in.
+func (h *Handlers) zones() portal.TimeZones {
+	return portal.TimeZones{DWS: h.Config.DWSTimeZone, Display: h.Config.DisplayTimeZone}
+}

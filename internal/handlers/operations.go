@@ -29,7 +29,7 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 	p := views.OperationPage{
 		Base: h.base(c, spec.Label+": "+v.Row.Name, "tasks"), TaskID: v.Row.ID, TaskName: v.Row.Name,
 		TaskURL: "/dr-tasks/" + v.Row.ID, Op: string(f.Op), Label: spec.Label, Status: statusBadge(v.Row.Status),
-		Consequence: portal.Consequence(f.Op, t, v.Progress, f.Period), HighRisk: spec.HighRisk,
+		Consequence: portal.Consequence(f.Op, t, v.Progress, f.Period, h.zones()), HighRisk: spec.HighRisk,
 		ConfirmName: portal.ConfirmCluster(f.Op, t), ShowPeriod: f.Op == portal.OpUpdate, CurrentPeriod: t.SyncPeriod,
 		Period: f.Period, Justification: f.Justification, Errors: errs,
 		PostURL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(f.Op),

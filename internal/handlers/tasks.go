@@ -34,7 +34,7 @@ func (h *Handlers) listTasks(c echo.Context) error {
 		p.Rows = append(p.Rows, views.TaskRow{
 			ID: r.ID, URL: "/dr-tasks/" + r.ID, Name: r.Name, Status: statusBadge(r.Status), DRType: r.DRType,
 			Primary: or(r.PrimaryClusterName, r.PrimaryClusterID), Standby: or(r.StandbyClusterName, r.StandbyClusterID),
-			SyncPeriod: r.SyncPeriod, LastSync: drTime(r.LastSync), Created: drTime(r.CreateTime), Unmanaged: !r.Managed,
+			SyncPeriod: r.SyncPeriod, LastSync: drTime(r.LastSync, h.zones()), Created: drTime(r.CreateTime, h.zones()), Unmanaged: !r.Managed,
 		})
 	}
 	return h.render(c, http.StatusOK, views.TaskList(p))
@@ -271,7 +271,7 @@ func timelineOf(id string, events []audit.Event) views.Timeline {
 // the operations they may request now, the open requests.
 func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 	v := pg.View
-	p := taskPanel(v)
+	p := taskPanel(v, h.zones())
 	busy := false
 	now := h.Now()
 	for _, r := range pg.Open {
@@ -300,7 +300,7 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 
 // taskPanel shapes a task for its page: every field of the detail
 // response, both clusters, and whether to keep polling.
-func taskPanel(v drtask.TaskView) views.TaskPanel {
+func taskPanel(v drtask.TaskView, z portal.TimeZones) views.TaskPanel {
 	r, t := v.Row, v.Task
 	p := views.TaskPanel{
 		ID: r.ID, Name: r.Name, Status: statusBadge(r.Status), Changing: !v.Settled() && !v.Stale,
@@ -320,8 +320,8 @@ func taskPanel(v drtask.TaskView) views.TaskPanel {
 		{Label: "Status", Value: string(r.Status), Mono: true},
 		{Label: "Type", Value: or(t.DRType, r.DRType)},
 		{Label: "Sync period", Value: or(t.SyncPeriod, r.SyncPeriod), Mono: true},
-		{Label: "Started", Value: or(drTime(t.StartTime), "not started")},
-		{Label: "Created", Value: drTime(or(t.CreateTime, r.CreateTime))},
+		{Label: "Started", Value: or(drTime(t.StartTime, z), "not started")},
+		{Label: "Created", Value: drTime(or(t.CreateTime, r.CreateTime), z)},
 		{Label: "Managed by the portal", Value: yesNo(r.Managed)},
 	}
 	if v.Progress != nil {
@@ -337,8 +337,8 @@ func taskPanel(v drtask.TaskView) views.TaskPanel {
 		p.DriftAt = formatTime(*r.DriftAt)
 	}
 	if v.HasDetail {
-		p.Primary = clusterCard("Primary", t.Primary)
-		p.Standby = clusterCard("Standby", t.Standby)
+		p.Primary = clusterCard("Primary", t.Primary, z)
+		p.Standby = clusterCard("Standby", t.Standby, z)
 		p.RawJSON = rawDetail(t.Raw)
 	}
 	return p
@@ -356,7 +356,7 @@ func rawDetail(raw []byte) string {
 	return strings.ToValidUTF8(string(raw), "\uFFFD")
 }
 
-func clusterCard(heading string, c portal.TaskSide) views.ClusterCard {
+func clusterCard(heading string, c portal.TaskSide, z portal.TimeZones) views.ClusterCard {
 	card := views.ClusterCard{Heading: heading + ": " + or(c.Name, "unknown")}
 	card.Fields = []views.Field{
 		{Label: "Cluster ID", Value: c.ID, Mono: true},
@@ -365,7 +365,7 @@ func clusterCard(heading string, c portal.TaskSide) views.ClusterCard {
 		{Label: "Availability zone", Value: or(c.AZ, "—")},
 		{Label: "Region", Value: c.Region},
 		{Label: "DR status", Value: c.Status, Mono: true},
-		{Label: "Last successful sync", Value: or(drTime(c.LastSuccessTime), "never")},
+		{Label: "Last successful sync", Value: or(drTime(c.LastSuccessTime, z), "never")},
 		{Label: "OBS bucket", Value: or(c.OBSBucket, "—")},
 	}
 	// disk_used is a usage rate (the SDK's 磁盘使用率), a percentage.
@@ -406,11 +406,11 @@ func statusBadge(st portal.TaskStatus) views.Status {
 	return views.Status{Text: or(s, "unknown"), Class: "changing"}
 }
 
-// drTime shows a DR timestamp (zone-less UTC) as the portal shows times;
-// an unparseable value is shown raw.
-func drTime(s string) string {
-	if t, ok := portal.ParseTime(s); ok {
-		return formatTime(t)
+// drTime shows a DR timestamp, read in the DWS zone unless it has an
+// offset, in the display zone; an unparseable value is shown raw.
+func drTime(s string, z portal.TimeZones) string {
+	if t, ok := portal.ParseTime(s, z.DWS); ok {
+		return portal.FormatTime(t, z.Display)
 	}
 	if s == "null" {
 		return ""

@@ -117,13 +117,14 @@ func ConfirmCluster(op Operation, t Task) string {
 
 // Consequence explains an operation in plain words built from the task's
 // live data: what it does, what becomes unavailable, what can be lost.
-func Consequence(op Operation, t Task, progress *Progress, newPeriod string) string {
+// Times in it are read and shown in the zones z (see TimeZones).
+func Consequence(op Operation, t Task, progress *Progress, newPeriod string, z TimeZones) string {
 	p, s := or(t.Primary.Name, "the primary cluster"), or(t.Standby.Name, "the standby cluster")
 	last := "no successful sync yet"
-	if ts, ok := ParseTime(t.Standby.LastSuccessTime); ok {
-		last = "the last successful sync at " + ts.Format("2006-01-02 15:04:05") + " UTC"
-	} else if ts, ok := ParseTime(t.Primary.LastSuccessTime); ok {
-		last = "the last successful sync at " + ts.Format("2006-01-02 15:04:05") + " UTC"
+	if ts, ok := ParseTime(t.Standby.LastSuccessTime, z.DWS); ok {
+		last = "the last successful sync at " + FormatTime(ts, z.Display)
+	} else if ts, ok := ParseTime(t.Primary.LastSuccessTime, z.DWS); ok {
+		last = "the last successful sync at " + FormatTime(ts, z.Display)
 	}
 	rpo := ""
 	if progress != nil && progress.RPOSeconds > 0 {

@@ -125,23 +125,23 @@ func TestJudgeNeedsTheOperationToTakeEffect(t *testing.T) {
 
 func TestConsequenceUsesLiveData(t *testing.T) {
 	tk := task(TaskAbnormal, "p")
-	fo := Consequence(OpFailover, tk, &Progress{RPOSeconds: 90}, "")
+	fo := Consequence(OpFailover, tk, &Progress{RPOSeconds: 90}, "", TimeZones{})
 	for _, want := range []string{"name-other", "name-p", "discards changes", "2026-11-22 10:42:13", "1m30s"} {
 		if !strings.Contains(fo, want) {
 			t.Errorf("failover consequence %q lacks %q", fo, want)
 		}
 	}
-	if rc := Consequence(OpRecovery, tk, nil, ""); !strings.Contains(rc, "erases all data on cluster name-other") {
+	if rc := Consequence(OpRecovery, tk, nil, "", TimeZones{}); !strings.Contains(rc, "erases all data on cluster name-other") {
 		t.Errorf("recovery consequence %q", rc)
 	}
-	if up := Consequence(OpUpdate, tk, nil, "10m"); !strings.Contains(up, "from 5m to 10m") {
+	if up := Consequence(OpUpdate, tk, nil, "10m", TimeZones{}); !strings.Contains(up, "from 5m to 10m") {
 		t.Errorf("update consequence %q", up)
 	}
 	if ConfirmCluster(OpRecovery, tk) != "name-other" || ConfirmCluster(OpFailover, tk) != "name-p" || ConfirmCluster(OpStart, tk) != "" {
 		t.Error("confirmation names")
 	}
 	for _, s := range Specs {
-		if Consequence(s.Op, tk, nil, "10m") == "" {
+		if Consequence(s.Op, tk, nil, "10m", TimeZones{}) == "" {
 			t.Errorf("no consequence for %s", s.Op)
 		}
 	}

@@ -1,0 +1,52 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"drportal/internal/portal"
+)
+
+// TestZoneLessDRTimesAreReadInTheConfiguredDWSZone: with DWS_TIME_ZONE set
+// to Asia/Shanghai, the simulator's zone-less times are read as +08:00, so
+// the task page and the failover warning show them 8 hours earlier in UTC,
+// naming UTC.
+func TestZoneLessDRTimesAreReadInTheConfiguredDWSZone(t *testing.T) {
+	e := newEnv(t, withVar("DWS_TIME_ZONE", "Asia/Shanghai"))
+	id := e.createTask("dr_zone01")
+	req := e.signedIn("req@example.com")
+	admin := e.signedIn("admin@example.com")
+	asShanghai := func(at time.Time) string { // what the portal makes of at sent zone-less
+		return at.UTC().Add(-8*time.Hour).Format("2006-01-02 15:04:05") + " UTC"
+	}
+
+	snap, _ := e.sim.Task(simProject, id)
+	page := req.get("/dr-tasks/" + id)
+	if got, want := page.text(`#task-panel [data-field=Created]`), asShanghai(snap.CreateTime); got != want {
+		t.Errorf("created %q, want %q (%s read as +08:00)", got, want, snap.CreateTime.UTC().Format("2006-01-02T15:04:05"))
+	}
+
+	start := requestIDFrom(t, e.fileOperation(req, id, "start", url.Values{"justification": {"protect it"}}))
+	e.decide(admin, start, "approve", "")
+	e.waitRequest(start, portal.StatusSucceeded)
+	eventually(t, "a successful sync", func() bool {
+		e.clock.Advance(time.Minute)
+		s, _ := e.sim.Task(simProject, id)
+		return !s.LastSyncAt.IsZero()
+	})
+	snap, _ = e.sim.Task(simProject, id)
+	e.sim.SetClusterFaulty(simProject, snap.PrimaryClusterName, true)
+	var form response
+	eventually(t, "the failover form", func() bool {
+		form = req.get("/dr-tasks/" + id + "/operations/failover")
+		return form.status == http.StatusOK && strings.Contains(form.text(`[data-testid=consequence]`), "the last successful sync at")
+	})
+	snap, _ = e.sim.Task(simProject, id)
+	want := "the last successful sync at " + asShanghai(snap.LastSyncAt)
+	if got := form.text(`[data-testid=consequence]`); !strings.Contains(got, want) {
+		t.Errorf("failover warning %q lacks %q", got, want)
+	}
+}
