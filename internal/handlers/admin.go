@@ -52,7 +52,7 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 	for _, ch := range changes {
 		if ch.Kind == portal.ChangeRoles {
 			waiting[ch.UserID] = ch.Grant
-			row := changeRow(ch, me.ID, portal.Policy{})
+			row := h.changeRow(ch, me.ID, portal.Policy{})
 			if row.Warnings, err = h.grantWarnings(ctx, ch, me.ID); err != nil {
 				return err
 			}
@@ -104,7 +104,7 @@ func (h *Handlers) grantWarnings(ctx context.Context, ch portal.AdminChange, vie
 		who = "You"
 	}
 	return []string{fmt.Sprintf("%s %s %s at %s, so could have signed in with it and chosen the password in use. "+
-		"Make sure with %s that it was them before giving this role.", who, how, ch.UserEmail, formatTime(tp.At), ch.UserEmail)}, nil
+		"Make sure with %s that it was them before giving this role.", who, how, ch.UserEmail, h.formatTime(tp.At), ch.UserEmail)}, nil
 }
 
 // atPage has a page shown in answer to a form (a refusal shown on the
@@ -118,9 +118,9 @@ func atPage(c echo.Context, path string) {
 
 // changeRow describes a waiting admin change; a policy change is shown as
 // its differences from cur, the policy in effect.
-func changeRow(ch portal.AdminChange, viewer int64, cur portal.Policy) views.ChangeRow {
+func (h *Handlers) changeRow(ch portal.AdminChange, viewer int64, cur portal.Policy) views.ChangeRow {
 	row := views.ChangeRow{ID: strconv.FormatInt(ch.ID, 10), ProposedBy: ch.ProposedByEmail,
-		ProposedAt: formatTime(ch.ProposedAt), Mine: ch.ProposedBy == viewer}
+		ProposedAt: h.formatTime(ch.ProposedAt), Mine: ch.ProposedBy == viewer}
 	switch ch.Kind {
 	case portal.ChangeRoles:
 		names := make([]string, len(ch.Grant))
@@ -293,7 +293,7 @@ func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string,
 		return err
 	}
 	atPage(c, "/admin/policy")
-	p := views.PolicyPage{Base: h.base(c, "Approval policy", "admin"), Version: cur.Version, UpdatedAt: formatTime(cur.CreatedAt),
+	p := views.PolicyPage{Base: h.base(c, "Approval policy", "admin"), Version: cur.Version, UpdatedAt: h.formatTime(cur.CreatedAt),
 		UpdatedBy: "the initial setup", Errors: errs, Flash: flash, Error: errMsg,
 		PendingTTL: cur.PendingTTL.String(), ApprovalTTL: cur.ApprovalTTL.String()}
 	if cur.CreatedBy != 0 {
@@ -324,7 +324,7 @@ func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string,
 	}
 	for _, ch := range changes {
 		if ch.Kind == portal.ChangePolicy {
-			row := changeRow(ch, user(c).ID, cur)
+			row := h.changeRow(ch, user(c).ID, cur)
 			p.Pending = &row
 			// The form starts from the waiting change, which a proposal
 			// replaces, so that nobody undoes it by proposing the old values.
@@ -448,7 +448,7 @@ func (h *Handlers) throttlesPage(c echo.Context, status int, flash, errMsg strin
 		Truncated: len(rows) >= auth.MaxListedThrottles}
 	for _, r := range rows {
 		row := views.ThrottleRow{Account: r.Account, Address: r.Address, AddressText: r.Address,
-			Failures: strconv.Itoa(r.Failures), LastFailure: formatTime(r.LastFailureAt), Waiting: r.Waiting,
+			Failures: strconv.Itoa(r.Failures), LastFailure: h.formatTime(r.LastFailureAt), Waiting: r.Waiting,
 			NextAllowed: "now"}
 		switch {
 		case r.Address == db.AllAddresses:
@@ -457,7 +457,7 @@ func (h *Handlers) throttlesPage(c echo.Context, status int, flash, errMsg strin
 			row.AddressText = "(unknown address)"
 		}
 		if r.Waiting {
-			row.NextAllowed = formatTime(r.NextAllowedAt)
+			row.NextAllowed = h.formatTime(r.NextAllowedAt)
 		}
 		p.Rows = append(p.Rows, row)
 	}

@@ -16,6 +16,7 @@ import (
 	"drportal/internal/audit"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
+	"drportal/internal/portal"
 	"drportal/internal/views"
 )
 
@@ -78,9 +79,9 @@ func (h *Handlers) auditFilter(c echo.Context) (db.AuditFilter, views.AuditFilte
 		if t.val == "" {
 			continue
 		}
-		parsed, err := parseFilterTime(t.val)
+		parsed, err := parseFilterTime(t.val, h.Config.DisplayTimeZone)
 		if err != nil {
-			return bad("The %q time must look like 2026-11-22T10:42 (UTC).", t.name)
+			return bad("The %q time must look like 2026-11-22T10:42 (%s).", t.name, portal.ZoneName(h.Config.DisplayTimeZone))
 		}
 		*t.dst = parsed
 	}
@@ -109,11 +110,14 @@ func (h *Handlers) auditFilter(c echo.Context) (db.AuditFilter, views.AuditFilte
 
 var auditOutcomes = []string{string(audit.Success), string(audit.Failure), string(audit.Denied), string(audit.Error), string(audit.Info)}
 
-// parseFilterTime reads a filter time (UTC), as a datetime-local input or
-// RFC 3339 sends it.
-func parseFilterTime(s string) (time.Time, error) {
+// parseFilterTime reads a filter time in the display zone (nil: UTC), as
+// a datetime-local input or RFC 3339 sends it.
+func parseFilterTime(s string, zone *time.Location) (time.Time, error) {
+	if zone == nil {
+		zone = time.UTC
+	}
 	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339, "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+		if t, err := time.ParseInLocation(layout, s, zone); err == nil {
 			return t, nil
 		}
 	}
@@ -168,10 +172,10 @@ func (h *Handlers) auditPageModel(c echo.Context, f db.AuditFilter, vf views.Aud
 		}
 	}
 	u := user(c)
-	p := views.AuditPage{Base: h.base(c, "Audit history", "audit"), Filter: vf, OwnOnly: ownOnly,
+	p := views.AuditPage{Base: h.base(c, "Audit history", "audit"), Filter: vf, OwnOnly: ownOnly, Zone: portal.ZoneName(h.Config.DisplayTimeZone),
 		CanVerify: Allowed(u, PermViewAllAudit), CanArchive: Allowed(u, PermAdmin)}
 	for _, e := range events {
-		p.Rows = append(p.Rows, auditRow(e))
+		p.Rows = append(p.Rows, h.auditRow(e))
 	}
 	base := filterValues(vf)
 	if len(events) > 0 {
@@ -216,7 +220,7 @@ func (h *Handlers) auditPageModel(c echo.Context, f db.AuditFilter, vf views.Aud
 		}
 		for _, cp := range cps {
 			p.Checkpoints = append(p.Checkpoints, fmt.Sprintf("events %d to %d (%d) archived to %s on %s, last hash %x",
-				cp.FirstID, cp.ThroughID, cp.Events, cp.FileName, formatTime(cp.CreatedAt), cp.ThroughHash))
+				cp.FirstID, cp.ThroughID, cp.Events, cp.FileName, h.formatTime(cp.CreatedAt), cp.ThroughHash))
 		}
 	}
 	return p, nil
@@ -337,8 +341,8 @@ func (h *Handlers) archiveAudit(c echo.Context) error {
 }
 
 // auditRow shapes an event for the audit page and timelines.
-func auditRow(e audit.Event) views.AuditRow {
-	r := views.AuditRow{ID: e.ID, Time: formatTime(e.OccurredAt), Actor: e.Actor.Name, Action: e.Action,
+func (h *Handlers) auditRow(e audit.Event) views.AuditRow {
+	r := views.AuditRow{ID: e.ID, Time: h.formatTime(e.OccurredAt), Actor: e.Actor.Name, Action: e.Action,
 		Outcome: string(e.Outcome), Correlation: e.CorrelationID}
 	switch e.SubjectType {
 	case audit.SubjectDRTask:

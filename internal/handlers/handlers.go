@@ -235,12 +235,10 @@ func httpErrorMessage(he *echo.HTTPError) string {
 	return http.StatusText(he.Code)
 }
 
-// formatTime formats a time for people: UTC, to the second.
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+// formatTime formats a time for people: in the display zone, to the
+// second, naming the zone.
+func (h *Handlers) formatTime(t time.Time) string {
+	return portal.FormatTime(t, h.Config.DisplayTimeZone)
 }
 
 // zones are the time zones DR timestamps are read in and times are shown in.

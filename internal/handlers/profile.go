@@ -44,7 +44,7 @@ func (h *Handlers) profilePage(c echo.Context, status int, flash, errMsg string)
 		roles = "none"
 	}
 	p := views.ProfilePage{Base: h.base(c, "Your profile", "profile"), Name: u.DisplayName, Email: u.Email, Roles: roles,
-		PasswordChanged: formatTime(u.PasswordChangedAt), Flash: flash, Error: errMsg, NoRoles: len(u.Roles) == 0}
+		PasswordChanged: h.formatTime(u.PasswordChangedAt), Flash: flash, Error: errMsg, NoRoles: len(u.Roles) == 0}
 	if p.NoRoles {
 		changes, err := h.Store.PendingAdminChanges(c.Request().Context())
 		if err != nil {
@@ -53,13 +53,13 @@ func (h *Handlers) profilePage(c echo.Context, status int, flash, errMsg string)
 		for _, ch := range changes {
 			if ch.Kind == portal.ChangeRoles && ch.UserID == u.ID {
 				p.Waiting = fmt.Sprintf("%s proposed giving you the %s %s at %s; it waits for a second admin's approval.",
-					ch.ProposedByEmail, strings.ReplaceAll(roleList(ch.Grant), ", ", " and "), plural(len(ch.Grant), "role", "roles"), formatTime(ch.ProposedAt))
+					ch.ProposedByEmail, strings.ReplaceAll(roleList(ch.Grant), ", ", " and "), plural(len(ch.Grant), "role", "roles"), h.formatTime(ch.ProposedAt))
 			}
 		}
 	}
 	for _, s := range list {
-		p.Sessions = append(p.Sessions, views.SessionRow{ID: strconv.FormatInt(s.ID, 10), Created: formatTime(s.CreatedAt),
-			LastSeen: formatTime(s.LastSeenAt), IP: s.IP, Client: clientSummary(s.UserAgent), Current: s.ID == sess.ID})
+		p.Sessions = append(p.Sessions, views.SessionRow{ID: strconv.FormatInt(s.ID, 10), Created: h.formatTime(s.CreatedAt),
+			LastSeen: h.formatTime(s.LastSeenAt), IP: s.IP, Client: clientSummary(s.UserAgent), Current: s.ID == sess.ID})
 	}
 	return h.render(c, status, views.Profile(p))
 }

@@ -84,7 +84,7 @@ func (h *Handlers) listRequests(c echo.Context) error {
 		p.Rows = append(p.Rows, views.RequestRow{
 			ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID), Operation: string(r.Operation),
 			Task: r.TaskName, Requester: r.RequesterEmail, Status: requestBadge(r.EffectiveStatus(now)),
-			Approvals: fmt.Sprintf("needs %d", r.RequiredApprovals), Created: formatTime(r.CreatedAt),
+			Approvals: fmt.Sprintf("needs %d", r.RequiredApprovals), Created: h.formatTime(r.CreatedAt),
 		})
 	}
 	return h.render(c, http.StatusOK, views.RequestList(p))
@@ -158,7 +158,7 @@ func (h *Handlers) requestTimeline(c echo.Context, id int64) (views.Timeline, er
 	}
 	tl := views.Timeline{URL: fmt.Sprintf("/requests/%d/timeline", id)}
 	for _, e := range visibleEvents(user(c), events) {
-		tl.Events = append(tl.Events, auditRow(e))
+		tl.Events = append(tl.Events, h.auditRow(e))
 	}
 	if len(events) == timelineSize {
 		tl.MoreURL = fmt.Sprintf("/audit?request=%d", id)
@@ -187,8 +187,8 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 	card := views.RequestCard{
 		ID: strconv.FormatInt(r.ID, 10), Title: fmt.Sprintf("Request #%d: %s %s", r.ID, r.Operation, r.TaskName),
 		Status:  requestBadge(status),
-		PollURL: fmt.Sprintf("/requests/%d/card", r.ID), Requester: r.RequesterEmail, Created: formatTime(r.CreatedAt),
-		Expires: formatTime(r.ExpiresAt), Justification: r.Justification,
+		PollURL: fmt.Sprintf("/requests/%d/card", r.ID), Requester: r.RequesterEmail, Created: h.formatTime(r.CreatedAt),
+		Expires: h.formatTime(r.ExpiresAt), Justification: r.Justification,
 		Policy: fmt.Sprintf("version %d: %s needs %d approval(s); an approval lapses after %s unless executed",
 			r.PolicyVersion, r.Operation, r.RequiredApprovals, policy.ApprovalTTL),
 		Method: r.Method, Path: r.Path, Body: string(r.Payload), PayloadHash: hex.EncodeToString(r.PayloadSHA256),
@@ -209,13 +209,13 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 			approved++
 		}
 		card.Approvals = append(card.Approvals, views.ApprovalRow{Approver: a.ApproverEmail, Decision: string(a.Decision),
-			Comment: a.Comment, At: formatTime(a.DecidedAt), Policy: fmt.Sprintf("policy version %d", a.PolicyVersion)})
+			Comment: a.Comment, At: h.formatTime(a.DecidedAt), Policy: fmt.Sprintf("policy version %d", a.PolicyVersion)})
 	}
 	card.ApprovalsSummary = fmt.Sprintf("%d of %d", approved, r.RequiredApprovals)
 	if r.DRTaskID != "" {
 		card.TaskID, card.TaskURL = r.DRTaskID, "/dr-tasks/"+r.DRTaskID
 	}
-	card.Interruption = interruption(r)
+	card.Interruption = h.interruption(r)
 	card.CanDecide, card.DecideWhy = requests.CanDecide(*u, r, approvals, now)
 	card.CanCancel = requests.CanCancel(*u, r, now)
 	switch {
@@ -235,7 +235,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		card.CheckURL = fmt.Sprintf("/requests/%d/check", r.ID)
 		card.PreconditionsOK = preconditionsOK(r.Operation)
 		if r.CheckedAt != nil {
-			card.CheckedAt, card.CheckedAgo = formatTime(*r.CheckedAt), ago(now.Sub(*r.CheckedAt))
+			card.CheckedAt, card.CheckedAgo = h.formatTime(*r.CheckedAt), ago(now.Sub(*r.CheckedAt))
 		}
 		card.CheckProblems, card.CheckErr = r.CheckProblems, r.CheckError
 	}
@@ -262,16 +262,16 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 // interruption tells, from the request as stored, that the run executing
 // it died mid-way (the portal restarted or was killed) and that it is
 // being, or was, resumed.
-func interruption(r portal.Request) string {
+func (h *Handlers) interruption(r portal.Request) string {
 	switch {
 	case r.Interrupted():
 		msg := "The portal restarted during this call; it is being resumed — the cloud is checked first so nothing is sent twice."
 		if r.ResumedAt != nil {
-			msg += " Taken over at " + formatTime(*r.ResumedAt) + "."
+			msg += " Taken over at " + h.formatTime(*r.ResumedAt) + "."
 		}
 		return msg
 	case r.ResumedAt != nil:
-		return "The portal restarted during this call and resumed it at " + formatTime(*r.ResumedAt) +
+		return "The portal restarted during this call and resumed it at " + h.formatTime(*r.ResumedAt) +
 			"; the cloud was checked first, so nothing was sent twice."
 	}
 	return ""

@@ -28,7 +28,7 @@ func (h *Handlers) listTasks(c echo.Context) error {
 	p := views.TaskListPage{Base: h.base(c, "DR tasks", "tasks"), Stale: list.Stale}
 	p.CloudErr = list.CloudErr
 	if list.FetchedAt != nil {
-		p.FetchedAt = formatTime(*list.FetchedAt)
+		p.FetchedAt = h.formatTime(*list.FetchedAt)
 	}
 	for _, r := range list.Tasks {
 		p.Rows = append(p.Rows, views.TaskRow{
@@ -195,7 +195,7 @@ func (h *Handlers) showTask(c echo.Context) error {
 		return err
 	}
 	return h.render(c, http.StatusOK, views.TaskDetail(views.TaskDetailPage{
-		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: h.panel(c, pg), Timeline: timelineOf(id, visibleEvents(user(c), pg.Timeline))}))
+		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: h.panel(c, pg), Timeline: h.timelineOf(id, visibleEvents(user(c), pg.Timeline))}))
 }
 
 // taskStatus answers the status panel's polling, and announces the update
@@ -236,7 +236,7 @@ func (h *Handlers) timeline(c echo.Context, id string) (views.Timeline, error) {
 	if err != nil {
 		return views.Timeline{}, err
 	}
-	return timelineOf(id, visibleEvents(user(c), events)), nil
+	return h.timelineOf(id, visibleEvents(user(c), events)), nil
 }
 
 // visibleEvents is what of a timeline u may see: everything for those who
@@ -256,10 +256,10 @@ func visibleEvents(u *portal.User, events []audit.Event) []audit.Event {
 	return out
 }
 
-func timelineOf(id string, events []audit.Event) views.Timeline {
+func (h *Handlers) timelineOf(id string, events []audit.Event) views.Timeline {
 	tl := views.Timeline{URL: "/dr-tasks/" + id + "/timeline"}
 	for _, e := range events {
-		tl.Events = append(tl.Events, auditRow(e))
+		tl.Events = append(tl.Events, h.auditRow(e))
 	}
 	if len(events) == timelineSize {
 		tl.MoreURL = "/audit?task=" + url.QueryEscape(id)
@@ -312,7 +312,7 @@ func taskPanel(v drtask.TaskView, z portal.TimeZones) views.TaskPanel {
 	}
 	p.CloudErr = v.CloudErr
 	if fa := r.FetchedAt(); !fa.IsZero() {
-		p.FetchedAt = formatTime(fa)
+		p.FetchedAt = portal.FormatTime(fa, z.Display)
 	}
 	p.Fields = []views.Field{
 		{Label: "ID", Value: r.ID, Mono: true},
@@ -334,7 +334,7 @@ func taskPanel(v drtask.TaskView, z portal.TimeZones) views.TaskPanel {
 		}
 	}
 	if r.DriftAt != nil {
-		p.DriftAt = formatTime(*r.DriftAt)
+		p.DriftAt = portal.FormatTime(*r.DriftAt, z.Display)
 	}
 	if v.HasDetail {
 		p.Primary = clusterCard("Primary", t.Primary, z)

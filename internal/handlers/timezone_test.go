@@ -50,3 +50,30 @@ func TestZoneLessDRTimesAreReadInTheConfiguredDWSZone(t *testing.T) {
 		t.Errorf("failover warning %q lacks %q", got, want)
 	}
 }
+
+// TestTimesAreShownAndFilteredInTheDisplayZone: with DISPLAY_TIME_ZONE set,
+// the portal's own times are shown in that zone, named, and the audit
+// filter's times are read in it too.
+func TestTimesAreShownAndFilteredInTheDisplayZone(t *testing.T) {
+	e := newEnv(t, withVar("DISPLAY_TIME_ZONE", "Asia/Shanghai"))
+	admin := e.signedIn("admin@example.com")
+	page := admin.get("/audit")
+	if h := page.text(`[data-testid=audit-table] th:nth-child(2)`); h != "Time (Asia/Shanghai)" {
+		t.Errorf("time column headed %q", h)
+	}
+	shanghai, _ := time.LoadLocation("Asia/Shanghai")
+	rows := page.doc.Find(`[data-testid=audit-row]`)
+	first := strings.TrimSpace(rows.First().Find("td").Eq(1).Text())
+	at, err := time.ParseInLocation("2006-01-02 15:04:05 Asia/Shanghai", first, shanghai)
+	if err != nil || time.Since(at).Abs() > time.Minute {
+		t.Errorf("newest event's time %q (%v): not now in Asia/Shanghai", first, err)
+	}
+	// An hour from now on a UTC clock is seven hours ago in Shanghai.
+	to := time.Now().UTC().Add(time.Hour).Format("2006-01-02T15:04")
+	if n := admin.get("/audit?to=" + to).doc.Find(`[data-testid=audit-row]`).Length(); n != 0 {
+		t.Errorf("to=%s read in Asia/Shanghai is 7 hours ago, yet %d events are shown", to, n)
+	}
+	if n := admin.get("/audit?to=" + time.Now().In(shanghai).Add(time.Hour).Format("2006-01-02T15:04")).doc.Find(`[data-testid=audit-row]`).Length(); n == 0 {
+		t.Error("no events before an hour from now in Asia/Shanghai")
+	}
+}

@@ -62,3 +62,11 @@ func FormatTime(t time.Time, zone *time.Location) string {
 	}
 	return t.In(zone).Format("2006-01-02 15:04:05") + " " + zone.String()
 }
+
+// ZoneName is how the pages name a zone: its IANA name; nil is UTC.
+func ZoneName(zone *time.Location) string {
+	if zone == nil {
+		return time.UTC.String()
+	}
+	return zone.String()
+}

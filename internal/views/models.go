@@ -231,7 +231,8 @@ type AuditPage struct {
 	Checkpoints []string
 	VerifyOK    string
 	VerifyError string
-	OwnOnly     bool // the user sees only their own events
+	OwnOnly     bool   // the user sees only their own events
+	Zone        string // the zone times are shown and filtered in (DISPLAY_TIME_ZONE)
 }
 
 // AuditFilter is the filter form's state.
