@@ -68,7 +68,47 @@ func collectTasks(rows pgx.Rows, err error) ([]TaskRow, error) {
 }
 
 // Sync names in cloud_syncs.
-const SyncTaskList = "dr_task_list"
+const (
+	SyncTaskList = "dr_task_list"
+	// SyncDWSConfig prefixes, per cloud call ("detail", "list"), the last
+	// answer showing that the portal's DWS endpoint, region or project is
+	// wrong (a 404 without a DWS code), and as its success the last good
+	// answer of that call after it: /healthz and the task pages report it.
+	SyncDWSConfig = "dws_configuration/"
+)
+
+// SyncError is a cloud read's last error, newer than its last success.
+type SyncError struct {
+	Name    string
+	Message string
+	At      time.Time
+}
+
+// SyncErrors returns the outstanding errors of the syncs whose name starts
+// with prefix, newest first.
+func (s *Store) SyncErrors(ctx context.Context, prefix string) ([]SyncError, error) {
+	rows, err := s.pool.Query(ctx, syncErrorsSQL, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("read the cloud errors: %w", err)
+	}
+	out, err := collectSyncErrors(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read the cloud errors: %w", err)
+	}
+	return out, nil
+}
+
+const syncErrorsSQL = `SELECT name, last_error, last_error_at FROM cloud_syncs
+	WHERE starts_with(name, $1) AND last_error_at IS NOT NULL
+	  AND (last_success_at IS NULL OR last_error_at > last_success_at)
+	ORDER BY last_error_at DESC, name`
+
+func collectSyncErrors(rows pgx.Rows) ([]SyncError, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (SyncError, error) {
+		var e SyncError
+		return e, r.Scan(&e.Name, &e.Message, &e.At)
+	})
+}
 
 // SyncTaskList records a complete listing from the cloud: every listed task
 // is upserted, and tasks no longer listed are marked gone.
@@ -106,6 +146,16 @@ func (s *Store) RecordSyncError(ctx context.Context, name, msg string, now time.
 	_, err := s.pool.Exec(ctx, `
 		INSERT INTO cloud_syncs (name, last_error, last_error_at) VALUES ($1, $2, $3)
 		ON CONFLICT (name) DO UPDATE SET last_error = $2, last_error_at = $3`, name, msg, now)
+	return err
+}
+
+// RecordSyncSuccess records that a cloud call named name succeeded again
+// after an error; it writes nothing while no error is outstanding, so the
+// poller can call it after every good read.
+func (s *Store) RecordSyncSuccess(ctx context.Context, name string, now time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE cloud_syncs SET last_success_at = $2 WHERE name = $1
+		AND last_error_at IS NOT NULL AND (last_success_at IS NULL OR last_error_at > last_success_at)
+		AND last_error_at <= $2`, name, now)
 	return err
 }
 
@@ -291,6 +341,9 @@ type TaskPage struct {
 	Open []portal.Request
 	// LastSucceeded is the operation of the newest succeeded request.
 	LastSucceeded portal.Operation
+	// ConfigErrors are the outstanding answers showing the portal's DWS
+	// endpoint, region or project to be wrong (SyncDWSConfig), newest first.
+	ConfigErrors []SyncError
 }
 
 // TaskPage reads a task's row, its open requests, the last operation that
@@ -316,6 +369,11 @@ func (s *Store) TaskPage(ctx context.Context, id string, timeline int) (TaskPage
 		if len(ops) > 0 {
 			p.LastSucceeded = portal.Operation(ops[0])
 		}
+		return err
+	})
+	b.Queue(syncErrorsSQL, SyncDWSConfig).Query(func(rows pgx.Rows) error {
+		var err error
+		p.ConfigErrors, err = collectSyncErrors(rows)
 		return err
 	})
 	if timeline > 0 {

@@ -58,9 +58,31 @@ func (s *Service) SyncList(ctx context.Context) error {
 		if rerr := s.Store.RecordSyncError(ctx, db.SyncTaskList, CloudDescription(err), now); rerr != nil {
 			return rerr
 		}
+		if rerr := s.noteConfig(ctx, "list", err, now); rerr != nil {
+			return rerr
+		}
+		return err
+	}
+	if err := s.Store.RecordSyncSuccess(ctx, db.SyncDWSConfig+"list", now); err != nil {
 		return err
 	}
 	return s.Store.SyncTaskList(ctx, items, now)
+}
+
+// noteConfig records a cloud answer to call ("detail", "list") that shows
+// the portal's DWS endpoint, region or project to be wrong, where /healthz
+// and the task pages read it. A good answer to the same call clears it.
+func (s *Service) noteConfig(ctx context.Context, call string, err error, now time.Time) error {
+	if !dws.IsKind(err, dws.KindBadConfig) {
+		return nil
+	}
+	return s.Store.RecordSyncError(ctx, db.SyncDWSConfig+call, CloudDescription(err), now)
+}
+
+// ConfigErrors returns the outstanding answers showing the portal's DWS
+// configuration to be wrong, newest first. It reads only the database.
+func (s *Service) ConfigErrors(ctx context.Context) ([]db.SyncError, error) {
+	return s.Store.SyncErrors(ctx, db.SyncDWSConfig)
 }
 
 // CloudDescription describes a cloud failure for a person.
@@ -81,8 +103,12 @@ type TaskView struct {
 	Stale    bool
 	CloudErr string
 	// Gone is set when the cloud no longer knows the task.
-	Gone     bool
-	Progress *portal.Progress
+	Gone bool
+	// ConfigErr is set while the DWS API answers as if the portal's
+	// endpoint, region or project were wrong: no read says anything about
+	// the task, and the page shows its last known state.
+	ConfigErr string
+	Progress  *portal.Progress
 	// Drift holds the changes made outside the portal: field -> [recorded, live].
 	Drift map[string][2]string
 }
@@ -145,6 +171,9 @@ func (s *Service) Page(ctx context.Context, id string, timeline int) (Page, erro
 		return Page{}, err
 	}
 	v := viewOf(tp.Task)
+	if len(tp.ConfigErrors) > 0 {
+		v.ConfigErr = tp.ConfigErrors[0].Message
+	}
 	return Page{View: v, Timeline: tp.Timeline, Open: tp.Open, State: stateOf(v, tp.LastSucceeded)}, nil
 }
 
@@ -178,18 +207,13 @@ func (s *Service) Refresh(ctx context.Context, prev db.TaskRow) error {
 	t, err := s.Cloud.Get(cctx, prev.ID)
 	cancel()
 	switch {
-	case dws.IsKind(err, dws.KindNotFound):
-		return s.Store.InTx(ctx, func(tx *db.Tx) error {
-			if err := tx.MarkTaskGone(ctx, prev.ID, now); err != nil {
-				return err
-			}
-			return s.recordDrift(ctx, tx, prev.ID, map[string][2]string{"status": {string(prev.Status), string(portal.TaskDeleted)}}, now)
-		})
+	case taskMissing(err):
+		return s.confirmGone(ctx, prev, now)
 	case err != nil:
-		if rerr := s.Store.RecordRefreshError(ctx, prev.ID, CloudDescription(err), now); rerr != nil {
-			return rerr
-		}
-		return s.Store.SchedulePoll(ctx, prev.ID, now.Add(s.pollInterval(prev.Status)))
+		return s.refreshFailed(ctx, prev, "detail", CloudDescription(err), err, now)
+	}
+	if err := s.Store.RecordSyncSuccess(ctx, db.SyncDWSConfig+"detail", now); err != nil {
+		return err
 	}
 	if err := s.record(ctx, &prev, t, now); err != nil {
 		return err
@@ -205,6 +229,59 @@ func (s *Service) Refresh(ctx context.Context, prev db.TaskRow) error {
 		}
 	}
 	return s.Store.SchedulePoll(ctx, t.ID, now.Add(s.pollInterval(t.Status)))
+}
+
+// taskMissing reports whether err is the cloud's documented answer for a
+// DR task it does not know: 400 DWS.10101 (dws-dr-api.md §5). Nothing else
+// (a 404 of the gateway, a cluster that does not exist) says the task is gone.
+func taskMissing(err error) bool {
+	ce, ok := dws.AsError(err)
+	return ok && ce.Code == "DWS.10101"
+}
+
+// confirmGone follows a detail read that answered "no such DR task": the
+// task is marked gone (with a "deleted" drift event) only when a successful
+// read of the task list confirms that it is absent. Otherwise the portal
+// keeps its copy, says why, and asks again at the next poll.
+func (s *Service) confirmGone(ctx context.Context, prev db.TaskRow, now time.Time) error {
+	const missing = "the DWS API answered that this DR task does not exist (DWS.10101)"
+	// That answer came from DWS: the detail call is configured right.
+	if err := s.Store.RecordSyncSuccess(ctx, db.SyncDWSConfig+"detail", now); err != nil {
+		return err
+	}
+	cctx, cancel := s.pageCtx(ctx)
+	items, err := s.Cloud.List(cctx)
+	cancel()
+	if err != nil {
+		return s.refreshFailed(ctx, prev, "list", missing+", but the task list could not be read to confirm it: "+CloudDescription(err), err, now)
+	}
+	if err := s.Store.RecordSyncSuccess(ctx, db.SyncDWSConfig+"list", now); err != nil {
+		return err
+	}
+	for _, it := range items {
+		if it.ID == prev.ID {
+			return s.refreshFailed(ctx, prev, "", missing+", but the task list still has it: the portal keeps its copy and reads the task again", nil, now)
+		}
+	}
+	return s.Store.InTx(ctx, func(tx *db.Tx) error {
+		if err := tx.MarkTaskGone(ctx, prev.ID, now); err != nil {
+			return err
+		}
+		return s.recordDrift(ctx, tx, prev.ID, map[string][2]string{"status": {string(prev.Status), string(portal.TaskDeleted)}}, now)
+	})
+}
+
+// refreshFailed records why a task could not be read (msg; cause is the
+// cloud's error to call, if any) and schedules the next read. The portal's copy of
+// the task is kept as it was.
+func (s *Service) refreshFailed(ctx context.Context, prev db.TaskRow, call, msg string, cause error, now time.Time) error {
+	if err := s.Store.RecordRefreshError(ctx, prev.ID, msg, now); err != nil {
+		return err
+	}
+	if err := s.noteConfig(ctx, call, cause, now); err != nil {
+		return err
+	}
+	return s.Store.SchedulePoll(ctx, prev.ID, now.Add(s.pollInterval(prev.Status)))
 }
 
 func (s *Service) pollInterval(status portal.TaskStatus) time.Duration {

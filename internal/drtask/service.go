@@ -355,6 +355,9 @@ func CloudMessage(ce *dws.Error) string {
 		fmt.Fprintf(&b, "the DWS API answered %d but its answer could not be read", ce.StatusCode)
 	case ce.Kind == dws.KindAuth:
 		fmt.Fprintf(&b, "the DWS API refused the portal's credentials (HTTP %d); check DWS_AK, DWS_SK and the server clock", ce.StatusCode)
+	case ce.Kind == dws.KindBadConfig:
+		fmt.Fprintf(&b, "configuration error: the DWS API answered HTTP %d without a DWS error code, so the request never "+
+			"reached DWS; the portal's DWS endpoint or region (DWS_ENDPOINT, DWS_REGION, DWS_PROJECT_ID) is probably wrong", ce.StatusCode)
 	case ce.Kind == dws.KindThrottled:
 		fmt.Fprintf(&b, "the DWS API is throttling requests (HTTP %d); try again in a minute", ce.StatusCode)
 	case ce.Kind == dws.KindIneligible:

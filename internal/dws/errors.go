@@ -27,11 +27,12 @@ const (
 	KindThrottled               // the gateway throttled us (429)
 	KindUnavailable             // 5xx, a transport failure or a timeout: the outcome is unknown
 	KindUnreadable              // a 2xx whose body did not decode: accepted, response unreadable
+	KindBadConfig               // 404 without a DWS code (gateway "API does not exist"): wrong endpoint, region or project
 )
 
 func (k Kind) String() string {
 	return [...]string{"internal", "not found", "invalid", "conflict", "busy", "ineligible", "forbidden", "authentication",
-		"throttled", "unavailable", "unreadable response"}[k]
+		"throttled", "unavailable", "unreadable response", "configuration"}[k]
 }
 
 // Error is a failed cloud call, keeping what support needs: HTTP status,
@@ -158,8 +159,13 @@ func kindOf(status int, code, msg string) Kind {
 		return KindThrottled
 	case status == 403:
 		return KindForbidden
-	case status == 404:
+	case status == 404 && strings.HasPrefix(code, "DWS."):
 		return KindNotFound
+	case status == 404:
+		// The gateway's "API does not exist" (APIG.0101) or any other route
+		// nobody serves: the request never reached DWS, so it says nothing
+		// about the task; the endpoint, region or project is wrong.
+		return KindBadConfig
 	case status >= 500:
 		return KindUnavailable
 	case status >= 400:

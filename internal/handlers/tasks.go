@@ -303,14 +303,14 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 func taskPanel(v drtask.TaskView, z portal.TimeZones) views.TaskPanel {
 	r, t := v.Row, v.Task
 	p := views.TaskPanel{
-		ID: r.ID, Name: r.Name, Status: statusBadge(r.Status), Changing: !v.Settled() && !v.Stale,
+		ID: r.ID, Name: r.Name, Status: statusBadge(r.Status), Changing: !v.Settled() && !v.Stale && v.ConfigErr == "",
 		PollURL: "/dr-tasks/" + r.ID + "/status", HasDetail: v.HasDetail, Stale: v.Stale, Gone: v.Gone,
 		Unmanaged: !r.Managed,
 	}
 	if v.Gone {
 		p.Status = views.Status{Text: "deleted", Class: "warn"}
 	}
-	p.CloudErr = v.CloudErr
+	p.CloudErr, p.ConfigErr = v.CloudErr, v.ConfigErr
 	if fa := r.FetchedAt(); !fa.IsZero() {
 		p.FetchedAt = portal.FormatTime(fa, z.Display)
 	}

@@ -175,6 +175,9 @@ type TaskPanel struct {
 	Stale     bool
 	CloudErr  string
 	FetchedAt string
+	// ConfigErr: the DWS API answers as if the portal's endpoint or region
+	// were wrong; the panel shows the last known state.
+	ConfigErr string
 	Gone      bool
 	Unmanaged bool
 	RawJSON   string
