@@ -54,7 +54,7 @@ func TestAGateway404IsAConfigurationErrorNotADeletedTask(t *testing.T) {
 		t.Errorf("%d drift events were written for a gateway 404", n-drifts)
 	}
 	list := b.get("/dr-tasks")
-	if list.doc.Find(`[data-testid=task-row][data-id="` + id + `"]`).Length() != 1 {
+	if list.doc.Find(`[data-testid=task-row][data-id="`+id+`"]`).Length() != 1 {
 		t.Error("the task left the list")
 	}
 	health := e.browser().get("/healthz")
