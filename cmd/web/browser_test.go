@@ -89,6 +89,21 @@ func waitText(t *testing.T, ctx context.Context, sel, want string, within time.D
 	t.Fatalf("%s shows %q, want %q", sel, strings.TrimSpace(got), want)
 }
 
+// waitHTMX waits until htmx has processed the element sel finds (it keeps
+// its own data on the elements it has wired).
+func waitHTMX(t *testing.T, ctx context.Context, sel string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		done, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!(document.querySelector(`+jsString(sel)+`)||{})['htmx-internal-data']`))
+		if done {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("htmx did not process %s", sel)
+}
+
 // step runs browser actions with a deadline of their own, and on failure
 // says which step failed and what the page showed.
 func step(t *testing.T, ctx context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
@@ -171,9 +186,14 @@ func TestBrowserRequestApproveAndWatch(t *testing.T) {
 	if flash != "Created ana@example.com: gave admin, approver (at once: you are the only admin)." {
 		t.Errorf("after adding the approver: %q", flash)
 	}
-	step(t, ctx, "inline name check",
+	step(t, ctx, "open the new task form",
 		chromedp.Click(chromedp.CSS(`header a[href="/dr-tasks/new"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#name`)),
+	)
+	// The link is boosted: htmx swaps the page in, then wires its fields.
+	// Someone typing faster than that would type before the check listens.
+	waitHTMX(t, ctx, `#name`)
+	step(t, ctx, "inline name check",
 		chromedp.SendKeys(chromedp.CSS(`#name`), "x"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=error-name]:not(:empty)`)),
 	)
