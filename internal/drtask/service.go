@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,13 +96,24 @@ func (s *Service) Options(ctx context.Context, primaryID, standbyID string) Form
 	if err != nil {
 		return FormOptions{CloudErr: err}
 	}
+	// Clusters already in a DR task, as the portal's copy of the tasks has
+	// them: a cluster belongs to one DR task at a time.
+	inTask := map[string]string{}
+	if rows, err := s.Store.ListTasks(cctx); err == nil {
+		for _, r := range rows {
+			inTask[strings.ToLower(r.PrimaryClusterID)] = r.Name
+			inTask[strings.ToLower(r.StandbyClusterID)] = r.Name
+		}
+	}
 	var fo FormOptions
 	var primary *dws.Cluster
 	for i, c := range clusters {
-		o := ClusterOption{ID: c.ID, Name: c.Name, AZ: c.AZ, Version: c.Version, Usable: c.Usable()}
-		if !o.Usable {
-			o.Why = unusableReason(c)
+		o := ClusterOption{ID: c.ID, Name: c.Name, AZ: c.AZ, Version: c.Version}
+		o.Why = primaryRefusal(c)
+		if task, ok := inTask[strings.ToLower(c.ID)]; ok && o.Why == "" {
+			o.Why = fmt.Sprintf("already in DR task %s", task)
 		}
+		o.Usable = o.Why == ""
 		if primaryID == "" && o.Usable {
 			primaryID = c.ID
 		}
@@ -154,6 +166,43 @@ func (s *Service) standbysFor(ctx context.Context, primary dws.Cluster, clusters
 		}
 	}
 	return out, nil
+}
+
+// MinDRVersion is the oldest cluster kernel DR works with (the API's
+// eligibility rules, dws-dr-api.md §8).
+const MinDRVersion = "8.1.1"
+
+// primaryRefusal says, in the console's words, why c cannot be a DR
+// primary from what the cluster list tells: its state or its kernel
+// version ("" when nothing rules it out). Its type (DWS 2.0 only) is not in
+// the list: the cloud says so when its standbys are asked for.
+func primaryRefusal(c dws.Cluster) string {
+	switch {
+	case !c.Usable():
+		return unusableReason(c)
+	case c.Version != "" && compareVersions(c.Version, MinDRVersion) < 0:
+		return fmt.Sprintf("kernel %s; DR needs %s or later", c.Version, MinDRVersion)
+	}
+	return ""
+}
+
+// compareVersions compares dot-separated numeric versions; missing or
+// non-numeric parts count as 0.
+func compareVersions(a, b string) int {
+	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
+	for i := range max(len(pa), len(pb)) {
+		var x, y int
+		if i < len(pa) {
+			x, _ = strconv.Atoi(pa[i])
+		}
+		if i < len(pb) {
+			y, _ = strconv.Atoi(pb[i])
+		}
+		if x != y {
+			return cmp.Compare(x, y)
+		}
+	}
+	return 0
 }
 
 func unusableReason(c dws.Cluster) string {
@@ -270,13 +319,14 @@ func (s *Service) checkWithCloud(ctx context.Context, f CreateForm, errs FieldEr
 	switch {
 	case !okP:
 		errs[FieldPrimaryClusterID] = "The primary cluster does not exist (any more); choose one from the list."
-	case !primary.Usable():
-		errs[FieldPrimaryClusterID] = fmt.Sprintf("Cluster %s cannot be a primary now (%s); it must be Available and not busy.", primary.Name, unusableReason(primary))
+	case primaryRefusal(primary) != "":
+		errs[FieldPrimaryClusterID] = fmt.Sprintf("Cluster %s cannot be a primary (%s); it must be Available, not busy, and run kernel %s or later.",
+			primary.Name, primaryRefusal(primary), MinDRVersion)
 	}
 	if !okS {
 		errs[FieldStandbyClusterID] = "The standby cluster does not exist (any more); choose one from the list."
 	}
-	if okP && okS && primary.Usable() {
+	if okP && okS && primaryRefusal(primary) == "" {
 		eligible, err := s.standbysFor(cctx, primary, clusters)
 		if err != nil {
 			return primary, standby, err

@@ -612,3 +612,29 @@ func TestACreateRefusedForItsNameFailsSayingSo(t *testing.T) {
 		t.Error("a create refused for its name was retried or created something")
 	}
 }
+
+// TestThePrimaryPickerSaysWhichClustersCannotBePrimaries: before anyone
+// picks, a cluster whose kernel is too old for DR, or that is already in a
+// DR task, is offered disabled with the reason.
+func TestThePrimaryPickerSaysWhichClustersCannotBePrimaries(t *testing.T) {
+	e := newEnv(t)
+	taskID := e.createTask("dr_taken_pair")
+	task, err := e.store.Task(context.Background(), taskID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := e.signedIn("req@example.com").get("/dr-tasks/new")
+	option := func(name string) (label string, disabled bool) {
+		o := page.doc.Find(`#primary_cluster_id option`).FilterFunction(func(_ int, s *goquery.Selection) bool {
+			return strings.HasPrefix(s.Text(), name+" ")
+		})
+		_, disabled = o.Attr("disabled")
+		return o.Text(), disabled
+	}
+	if label, disabled := option(dwssim.ClusterOldVersion); !disabled || !strings.Contains(label, "DR needs 8.1.1 or later") {
+		t.Errorf("an 8.0 cluster is offered as %q (disabled %v)", label, disabled)
+	}
+	if label, disabled := option(task.PrimaryClusterName); !disabled || !strings.Contains(label, "already in DR task dr_taken_pair") {
+		t.Errorf("a cluster already in a DR task is offered as %q (disabled %v)", label, disabled)
+	}
+}
