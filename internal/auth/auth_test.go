@@ -594,3 +594,16 @@ func TestOneIPv6HostIsOneAddress(t *testing.T) {
 	}
 	f.mustSignIn("ana@example.com", auth.Client{IP: "192.0.2.10"})
 }
+
+// TestAFailureWithoutAWaitDoesNotHoldBackAnAttemptBegunJustBefore: a
+// failure within the free allowance sets no wait, so an attempt that began
+// a moment before it was counted (parallel sign-ins) is not refused.
+func TestAFailureWithoutAWaitDoesNotHoldBackAnAttemptBegunJustBefore(t *testing.T) {
+	f := newFixture(t)
+	f.addUser("ana@example.com", auth.RoleRequester)
+	if _, err := f.signIn("ana@example.com", "guess", auth.Client{IP: "192.0.2.1"}); !errors.Is(err, auth.ErrBadCredentials) {
+		t.Fatal(err)
+	}
+	f.clock.Advance(-time.Millisecond) // began before the failure was counted
+	f.mustSignIn("ana@example.com", auth.Client{IP: "192.0.2.2"})
+}

@@ -81,7 +81,10 @@ func (t Throttle) verdict(rows []db.SignInThrottle, now time.Time) (waiting, boo
 	var w waiting
 	found := false
 	for _, r := range rows {
-		if r.LastFailureAt.After(now.Add(-t.Forget)) && r.NextAllowedAt.After(now) &&
+		// A row imposes a wait only when its failure set one: with no delay
+		// its next allowed time is its failure's own time, which an attempt
+		// that began a moment earlier would otherwise take for a wait.
+		if r.LastFailureAt.After(now.Add(-t.Forget)) && r.NextAllowedAt.After(r.LastFailureAt) && r.NextAllowedAt.After(now) &&
 			(!found || r.NextAllowedAt.After(w.row.NextAllowedAt)) {
 			w, found = waiting{row: r}, true
 		}
