@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"drportal/internal/dws"
+	"drportal/internal/portal"
 )
 
 // answering is a DWS endpoint that answers every call with body, after
@@ -77,5 +78,47 @@ func TestAnOversizedDetailIsKeptTruncatedAndSaysSo(t *testing.T) {
 	}
 	if task.Name != "dws-it-02" {
 		t.Errorf("parsed name %q", task.Name)
+	}
+}
+
+// TestTheCreatePagesExampleAnswerIsRead: the create page's example answer,
+// byte for byte, gives the task id it carries.
+func TestTheCreatePagesExampleAnswerIsRead(t *testing.T) {
+	example, err := os.ReadFile("testdata/dr-create-response-example.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := answering(t, example, 0)
+	id, err := cl.Create(context.Background(), portal.CreateSpec{Name: "test_dr4", DRType: "az",
+		PrimaryClusterID: "3ef5daaa-d017-4354-80b3-8a69caf2e09a", StandbyClusterID: "e7fed7fe-f4a7-499a-afed-1fdb5c1978cb", SyncPeriod: "5m"})
+	if err != nil || id != "e59d6b86-9072-46eb-a996-13f8b44994c1" {
+		t.Errorf("create answered with the page's example: id %q, %v", id, err)
+	}
+}
+
+// TestTheDetailPagesExampleMeansWhatThePageSays: the detail page's example,
+// byte for byte, reads as a cross-region task with a region per side, the
+// standby's AZ and the OBS buckets unset, and its times as printed.
+func TestTheDetailPagesExampleMeansWhatThePageSays(t *testing.T) {
+	example, err := os.ReadFile("testdata/dr-detail-example.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := answering(t, example, 0).Get(context.Background(), "b303b78d-438c-41dd-aaf6-c98eea1fc2a6")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := portal.Task{ID: "b303b78d-438c-41dd-aaf6-c98eea1fc2a6", Name: "dws-it-02", Status: portal.TaskRunning, DRType: "region",
+		SyncPeriod: "3H", StartTime: "2023-04-28T09:23:38", CreateTime: "2023-04-28T08:51:54",
+		Primary: portal.TaskSide{ID: "3de21046-e65e-4fcf-86bf-583115b39c27", Name: "dws-203-primary", AZ: "cn-north-7c", Role: "primary",
+			Region: "cn-north-7", Status: "waiting", Progress: "100", LastSuccessTime: "2023-04-29T06:39:56"},
+		Standby: portal.TaskSide{ID: "5d946c51-9ffa-49e3-9129-2bea4d23d3fd", Name: "dws-205-standby", Role: "standby",
+			Region: "cn-north-208", Status: "waiting", Progress: "100", LastSuccessTime: "2023-04-29T06:39:56"}}
+	if task.ID != want.ID || task.Name != want.Name || task.Status != want.Status || task.DRType != want.DRType ||
+		task.SyncPeriod != want.SyncPeriod || task.StartTime != want.StartTime || task.CreateTime != want.CreateTime {
+		t.Errorf("task %+v", task)
+	}
+	if task.Primary != want.Primary || task.Standby != want.Standby {
+		t.Errorf("sides:\n got %+v\n     %+v\nwant %+v\n     %+v", task.Primary, task.Standby, want.Primary, want.Standby)
 	}
 }
