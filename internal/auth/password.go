@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -334,15 +333,13 @@ func (s *Service) SignOutEverywhere(ctx context.Context, sess db.Session) (int64
 // second admin approves.
 func resettable(ctx context.Context, tx *db.Tx, u portal.User) error {
 	if held := PrivilegedRoles(u); len(held) > 0 {
-		names := make([]string, len(held))
-		for i, r := range held {
-			names[i] = string(r)
+		it := "it"
+		if len(held) > 1 {
+			it = "them"
 		}
-		what := strings.Join(names, " and ")
-		return apperr.Deny(apperr.Conflict, audit.ReasonPrivilegedReset, "%s holds the %s %s, and whoever sees a temporary password could act as them. "+
+		return apperr.Deny(apperr.Conflict, audit.ReasonPrivilegedReset, "%s holds %s, and whoever sees a temporary password could act as them. "+
 			"Take %s away first, reset the password, then give %s back (another admin approves that; as a new approver they decide only requests filed after). Nothing was changed.",
-			u.Email, what, map[bool]string{true: "roles", false: "role"}[len(held) > 1], map[bool]string{true: "them", false: "it"}[len(held) > 1],
-			map[bool]string{true: "them", false: "it"}[len(held) > 1])
+			u.Email, portal.RolePhrase(held), it, it)
 	}
 	changes, err := tx.PendingAdminChanges(ctx)
 	if err != nil {

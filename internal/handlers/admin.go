@@ -63,7 +63,7 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 		row := views.UserRow{ID: strconv.FormatInt(u.ID, 10), Email: u.Email, Name: u.DisplayName,
 			Roles: roleBoxes(u.RoleNames()), Active: u.Active, Self: u.ID == me.ID, MustChange: u.MustChangePassword}
 		if held := auth.PrivilegedRoles(u); len(held) > 0 {
-			row.Privileged = "the " + strings.ReplaceAll(roleList(held), ", ", " and ") + " " + plural(len(held), "role", "roles")
+			row.Privileged = portal.RolePhrase(held)
 		}
 		// A role waiting for a second admin shows ticked and marked, so that
 		// saving the row again keeps the grant waiting.
@@ -123,11 +123,7 @@ func (h *Handlers) changeRow(ch portal.AdminChange, viewer int64, cur portal.Pol
 		ProposedAt: h.formatTime(ch.ProposedAt), Mine: ch.ProposedBy == viewer}
 	switch ch.Kind {
 	case portal.ChangeRoles:
-		names := make([]string, len(ch.Grant))
-		for i, r := range ch.Grant {
-			names[i] = string(r)
-		}
-		row.Summary = fmt.Sprintf("Give %s the %s %s.", ch.UserEmail, strings.Join(names, " and "), plural(len(names), "role", "roles"))
+		row.Summary = fmt.Sprintf("Give %s %s.", ch.UserEmail, portal.RolePhrase(ch.Grant))
 	case portal.ChangePolicy:
 		p := ch.Policy
 		row.Summary = fmt.Sprintf("A new approval policy, changing version %d:", cur.Version)

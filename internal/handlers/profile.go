@@ -52,8 +52,8 @@ func (h *Handlers) profilePage(c echo.Context, status int, flash, errMsg string)
 		}
 		for _, ch := range changes {
 			if ch.Kind == portal.ChangeRoles && ch.UserID == u.ID {
-				p.Waiting = fmt.Sprintf("%s proposed giving you the %s %s at %s; it waits for a second admin's approval.",
-					ch.ProposedByEmail, strings.ReplaceAll(roleList(ch.Grant), ", ", " and "), plural(len(ch.Grant), "role", "roles"), h.formatTime(ch.ProposedAt))
+				p.Waiting = fmt.Sprintf("%s proposed giving you %s at %s; it waits for a second admin's approval.",
+					ch.ProposedByEmail, portal.RolePhrase(ch.Grant), h.formatTime(ch.ProposedAt))
 			}
 		}
 	}

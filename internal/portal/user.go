@@ -2,6 +2,7 @@ package portal
 
 import (
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -50,4 +51,17 @@ func (u User) RoleNames() []string {
 		out[i] = string(r)
 	}
 	return out
+}
+
+// RolePhrase names roles in a sentence: "the approver role", "the admin
+// and approver roles".
+func RolePhrase(rs []Role) string {
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = string(r)
+	}
+	if len(rs) == 1 {
+		return "the " + names[0] + " role"
+	}
+	return "the " + strings.Join(names, " and ") + " roles"
 }
