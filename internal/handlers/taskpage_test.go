@@ -25,6 +25,11 @@ func TestTheTaskPageShowsTheDetailAnswerAsTheAPISentIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	const last = `"create_time" : "2023-04-28T08:51:54"`
+	example = bytes.Replace(example, []byte(last), []byte(last+",\n    \"field_the_sdk_lacks\" : {\n      \"note\" : null\n    }"), 1)
+	if !bytes.Contains(example, []byte("field_the_sdk_lacks")) {
+		t.Fatal("the example no longer ends with create_time")
+	}
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 		w.Write(example)
