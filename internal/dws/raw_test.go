@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"drportal/internal/dws"
+	"drportal/internal/dwsfixture"
 	"drportal/internal/portal"
 )
 
@@ -43,10 +43,7 @@ func answering(t *testing.T, body []byte, failFirst int32) *dws.Client {
 func TestTheDetailKeepsTheAnswerExactlyAsSent(t *testing.T) {
 	// The API page's example, as printed (its nulls, its key order, its
 	// spacing), with one field the SDK model does not have.
-	example, err := os.ReadFile("testdata/dr-detail-example.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	example := bytes.Clone(dwsfixture.DetailExample)
 	example = withFieldTheSDKLacks(t, example)
 	cl := answering(t, example, 1) // the retried attempt's error body is not kept
 	task, err := cl.Get(context.Background(), "b303b78d-438c-41dd-aaf6-c98eea1fc2a6")
@@ -96,10 +93,7 @@ func TestAnOversizedDetailIsKeptTruncatedAndSaysSo(t *testing.T) {
 // TestTheCreatePagesExampleAnswerIsRead: the create page's example answer,
 // byte for byte, gives the task id it carries.
 func TestTheCreatePagesExampleAnswerIsRead(t *testing.T) {
-	example, err := os.ReadFile("testdata/dr-create-response-example.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	example := bytes.Clone(dwsfixture.CreateExample)
 	cl := answering(t, example, 0)
 	id, err := cl.Create(context.Background(), portal.CreateSpec{Name: "test_dr4", DRType: "az",
 		PrimaryClusterID: "3ef5daaa-d017-4354-80b3-8a69caf2e09a", StandbyClusterID: "e7fed7fe-f4a7-499a-afed-1fdb5c1978cb", SyncPeriod: "5m"})
@@ -112,10 +106,7 @@ func TestTheCreatePagesExampleAnswerIsRead(t *testing.T) {
 // byte for byte, reads as a cross-region task with a region per side, the
 // standby's AZ and the OBS buckets unset, and its times as printed.
 func TestTheDetailPagesExampleMeansWhatThePageSays(t *testing.T) {
-	example, err := os.ReadFile("testdata/dr-detail-example.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	example := bytes.Clone(dwsfixture.DetailExample)
 	task, err := answering(t, example, 0).Get(context.Background(), "b303b78d-438c-41dd-aaf6-c98eea1fc2a6")
 	if err != nil {
 		t.Fatal(err)

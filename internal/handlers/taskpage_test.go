@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"drportal/internal/dws"
+	"drportal/internal/dwsfixture"
 	"drportal/internal/portal"
 )
 
@@ -21,10 +21,7 @@ func TestTheTaskPageShowsTheDetailAnswerAsTheAPISentIt(t *testing.T) {
 	e := newEnv(t)
 	// The API page's example with its nulls and key order, and a field the
 	// SDK model lacks, read through the real client.
-	example, err := os.ReadFile("../dws/testdata/dr-detail-example.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	example := bytes.Clone(dwsfixture.DetailExample)
 	const last = `"create_time" : "2023-04-28T08:51:54"`
 	example = bytes.Replace(example, []byte(last), []byte(last+",\n    \"field_the_sdk_lacks\" : {\n      \"note\" : null\n    }"), 1)
 	if !bytes.Contains(example, []byte("field_the_sdk_lacks")) {
