@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"maps"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"drportal/internal/dwsfixture"
 	"drportal/internal/testdb"
 )
 
@@ -152,9 +155,31 @@ func firstSignIn(t *testing.T, ctx context.Context, base, email, initial, own st
 // two people: an admin adds an approver, files a create request, and the
 // approver approves it and watches it execute.
 func TestBrowserRequestApproveAndWatch(t *testing.T) {
+	requestApproveAndWatch(t, map[string]string{"SIM_SPEED": "2"})
+}
+
+// TestBrowserRequestApproveAndWatchOnTheFixtureServer runs the same flow
+// with the portal configured as for the real cloud, against the fixture
+// server: a second implementation of the API, built from the API pages'
+// examples, not from the simulator.
+func TestBrowserRequestApproveAndWatchOnTheFixtureServer(t *testing.T) {
+	const project, ak, sk = "0123456789abcdef0123456789abcdef", "FIXTUREAK0000000000", "FIXTUREsk000000000000000000000000000000"
+	fx, err := dwsfixture.New(dwsfixture.Config{ProjectID: project, AK: ak, SK: sk, Step: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httptest.NewServer(fx)
+	t.Cleanup(api.Close)
+	requestApproveAndWatch(t, map[string]string{"DWS_ENDPOINT": api.URL, "DWS_PROJECT_ID": project, "DWS_AK": ak, "DWS_SK": sk})
+}
+
+// requestApproveAndWatch is the two-person flow, on the cloud cloudEnv
+// configures.
+func requestApproveAndWatch(t *testing.T, cloudEnv map[string]string) {
 	ctx := newBrowser(t)
 	env := map[string]string{"DATABASE_URL": testdb.NewURL(t), "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
-		"SIM_SPEED": "2", "ADMIN_EMAIL": "ops@example.com", "ADMIN_PASSWORD": "a long enough password"}
+		"ADMIN_EMAIL": "ops@example.com", "ADMIN_PASSWORD": "a long enough password"}
+	maps.Copy(env, cloudEnv)
 	rctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
 	errc := make(chan error, 1)
