@@ -17,6 +17,10 @@ run: ## run the portal on http://localhost:8080 (local PostgreSQL and the DWS si
 sim: ## run the standalone DWS simulator on 127.0.0.1:8089
 	$(GO) run ./cmd/dwssim
 
+.PHONY: fixture
+fixture: ## run the fixture server (the API pages' examples, not the simulator) on 127.0.0.1:8090
+	$(GO) run ./cmd/dwsfixture
+
 .PHONY: generate
 generate: ## regenerate the templ views
 	$(GO) tool templ generate
