@@ -207,7 +207,7 @@ func (s *Service) Refresh(ctx context.Context, prev db.TaskRow) error {
 	t, err := s.Cloud.Get(cctx, prev.ID)
 	cancel()
 	switch {
-	case taskMissing(err):
+	case dws.TaskMissing(err):
 		return s.confirmGone(ctx, prev, now)
 	case err != nil:
 		return s.refreshFailed(ctx, prev, "detail", CloudDescription(err), err, now)
@@ -229,14 +229,6 @@ func (s *Service) Refresh(ctx context.Context, prev db.TaskRow) error {
 		}
 	}
 	return s.Store.SchedulePoll(ctx, t.ID, now.Add(s.pollInterval(t.Status)))
-}
-
-// taskMissing reports whether err is the cloud's documented answer for a
-// DR task it does not know: 400 DWS.10101 (dws-dr-api.md §5). Nothing else
-// (a 404 of the gateway, a cluster that does not exist) says the task is gone.
-func taskMissing(err error) bool {
-	ce, ok := dws.AsError(err)
-	return ok && ce.Code == "DWS.10101"
 }
 
 // confirmGone follows a detail read that answered "no such DR task": the
@@ -417,7 +409,7 @@ func (s *Service) Preconditions(ctx context.Context, r portal.Request) ([]string
 	}
 	state, err := s.LiveState(ctx, r.DRTaskID)
 	switch {
-	case dws.IsKind(err, dws.KindNotFound):
+	case dws.TaskMissing(err):
 		return []string{"The DR task no longer exists in the cloud."}, nil
 	case err != nil:
 		return nil, apperr.Wrap(apperr.Unavailable, err, "%s", CloudDescription(err))

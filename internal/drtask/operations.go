@@ -54,7 +54,7 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 	}
 	state, err := s.LiveState(ctx, f.TaskID)
 	switch {
-	case dws.IsKind(err, dws.KindNotFound):
+	case dws.TaskMissing(err):
 		return OperationPlan{}, nil, apperr.New(apperr.Conflict, "The DR task no longer exists in the cloud: it was deleted. Nothing was filed.")
 	case err != nil:
 		return OperationPlan{}, nil, cloudError(err, "The task's live state could not be read")

@@ -174,6 +174,16 @@ func kindOf(status int, code, msg string) Kind {
 	return KindInternal
 }
 
+// TaskMissing reports whether err is the API's documented answer that the
+// DR task asked about does not exist (400 DWS.10101). No other answer
+// means that: not a gateway's 404 (KindBadConfig), not "cluster does not
+// exist", not a 404 with another code. Even this answer makes a task gone
+// only once the task list confirms it is absent.
+func TaskMissing(err error) bool {
+	e, ok := AsError(err)
+	return ok && e.Code == "DWS.10101"
+}
+
 // nameTaken reports whether an answer says a name is already in use: the
 // documented code for a taken name (DWS.5050, 409), or a message saying so
 // ("The DR name already exists.").

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -124,5 +125,41 @@ func TestATaskIsGoneOnlyWhenTheListConfirmsIt(t *testing.T) {
 			t.Fatal("the deleted task is not shown gone")
 		}
 		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// An approved operation whose task the cloud says it does not know is
+// refused only when the task list confirms the task is gone: while the
+// list still has it ("no such DR task" alone), or when the answer is about
+// a cluster (DWS.0047), the executor keeps trying, and the operation runs
+// once the detail reads again. Nothing marks the task gone.
+func TestAnApprovedOperationIsNotDroppedOnANotFoundTheListDoesNotConfirm(t *testing.T) {
+	for _, f := range []dwssim.Fault{
+		{Route: "detail", Status: http.StatusBadRequest, Code: dwssim.CodeNoSuchTask, Message: "The disaster recovery does not exist."},
+		{Route: "detail", Status: http.StatusNotFound, Code: "DWS.0047", Message: "The cluster does not exist."},
+	} {
+		t.Run(f.Code, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			id := e.createTask("dr_nf_" + strings.ToLower(strings.ReplaceAll(f.Code, ".", "")))
+			req, admin := e.signedIn("req@example.com"), e.signedIn("admin@example.com")
+			start := requestIDFrom(t, e.fileOperation(req, id, "start", url.Values{"justification": {"protect the warehouse"}}))
+
+			e.sim.InjectFault(f)
+			before := e.sim.Calls("detail")
+			e.decide(admin, start, "approve", "")
+			eventually(t, "the executor reading through the fault", func() bool {
+				e.clock.Advance(500 * time.Millisecond)
+				return e.sim.Calls("detail") >= before+4
+			})
+			if r, err := e.store.Request(ctx, start); err != nil || r.Status.Final() {
+				t.Fatalf("while the list still has the task, the request ended: %s (%s) %v", r.Status, r.Outcome, err)
+			}
+			e.sim.ClearFaults()
+			e.waitRequest(start, portal.StatusSucceeded)
+			if row, err := e.store.Task(ctx, id); err != nil || row.GoneAt != nil {
+				t.Errorf("the task was marked gone: %+v %v", row, err)
+			}
+		})
 	}
 }

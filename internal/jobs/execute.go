@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -213,11 +214,11 @@ func (ex *execution) preflight(ctx context.Context) (c call, live portal.Task, d
 		return c, live, false, nil
 	}
 	state, err := ex.cfg.Checks.LiveState(ctx, ex.r.DRTaskID)
-	switch {
-	case dws.IsKind(err, dws.KindNotFound):
+	if err != nil {
+		if gone, lerr := ex.confirmedGone(ctx, err); lerr != nil || !gone {
+			return c, live, false, cmp.Or(lerr, err) // not known to be gone: try again later
+		}
 		return c, live, true, ex.refuse(ctx, "preconditions", "the DR task no longer exists (it was deleted meanwhile)")
-	case err != nil:
-		return c, live, false, err
 	}
 	if ok, why := portal.Allowed(ex.r.Operation, state); !ok {
 		return c, live, true, ex.refuse(ctx, "preconditions", "the task's live status no longer allows it: "+why)
@@ -282,7 +283,8 @@ func (ex *execution) send(ctx context.Context, c call, live portal.Task, afterAm
 	case ok && !ex.isCreate() && afterAmbiguous && ce.Kind == dws.KindBusy:
 		// The earlier attempt was applied after all: the task has moved on.
 		return ex.accepted(ctx, "", true)
-	case ok && ex.r.Operation == portal.OpDelete && ce.Kind == dws.KindNotFound:
+	case ok && ex.r.Operation == portal.OpDelete && dws.TaskMissing(ce):
+		// Already gone, or going: following it confirms with the list.
 		return ex.accepted(ctx, "", afterAmbiguous)
 	case ok && (ce.Kind == dws.KindThrottled || ce.Kind == dws.KindBusy):
 		// Refused before it was applied: safe to send again later.
@@ -339,14 +341,14 @@ func (ex *execution) recover(ctx context.Context) error {
 		}
 	} else {
 		t, err := ex.cfg.Cloud.Get(ctx, ex.r.DRTaskID)
-		switch {
-		case dws.IsKind(err, dws.KindNotFound):
+		if err != nil {
+			if gone, lerr := ex.confirmedGone(ctx, err); lerr != nil || !gone {
+				return cmp.Or(lerr, err)
+			}
 			if ex.r.Operation == portal.OpDelete {
 				return ex.accepted(ctx, "", true)
 			}
 			return ex.fail(ctx, "the DR task disappeared from the cloud", err)
-		case err != nil:
-			return err
 		}
 		if portal.TookEffect(ex.r.Operation, t, ex.observation(c)) {
 			return ex.accepted(ctx, "", true)
@@ -390,7 +392,13 @@ func (ex *execution) accepted(ctx context.Context, taskID string, adopted bool) 
 // time.
 func (ex *execution) follow(ctx context.Context) error {
 	t, err := ex.cfg.Cloud.Get(ctx, ex.r.DRTaskID)
-	gone := dws.IsKind(err, dws.KindNotFound)
+	gone := false
+	if err != nil {
+		var lerr error
+		if gone, lerr = ex.confirmedGone(ctx, err); lerr != nil {
+			err = lerr
+		}
+	}
 	if err != nil && !gone {
 		if ex.timedOut() {
 			return ex.fail(ctx, fmt.Sprintf("timed out after %s; last state seen: %s", ex.cfg.FollowTimeout, ex.r.LastSeenStatus), err)
@@ -440,6 +448,22 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// confirmedGone reports whether the request's task is gone from the
+// cloud, after a detail read answered err: only DWS's own "no such DR task"
+// answer (dws.TaskMissing) counts, and only once a successful read of the
+// task list confirms it is absent. A list that cannot be read returns its
+// error.
+func (ex *execution) confirmedGone(ctx context.Context, err error) (bool, error) {
+	if !dws.TaskMissing(err) {
+		return false, nil
+	}
+	items, lerr := ex.cfg.Cloud.List(ctx)
+	if lerr != nil {
+		return false, lerr
+	}
+	return !slices.ContainsFunc(items, func(it portal.TaskSummary) bool { return strings.EqualFold(it.ID, ex.r.DRTaskID) }), nil
 }
 
 func (ex *execution) timedOut() bool {
