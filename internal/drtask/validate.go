@@ -6,6 +6,7 @@ package drtask
 import (
 	"fmt"
 
+	"drportal/internal/dws"
 	"drportal/internal/requests"
 	"regexp"
 	"strconv"
@@ -53,7 +54,6 @@ func (f *CreateForm) Trim() {
 var (
 	nameRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{3,63}$`)
 	periodRE = regexp.MustCompile(`^([1-9][0-9]{0,3})([mHd])$`)
-	uuidRE   = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 )
 
@@ -101,14 +101,14 @@ func CheckClusterID(id, role string) string {
 	switch {
 	case id == "":
 		return fmt.Sprintf("Choose the %s cluster.", role)
-	case !uuidRE.MatchString(id):
+	case !dws.ValidID(id):
 		return fmt.Sprintf("The %s cluster id must be a cluster's UUID.", role)
 	}
 	return ""
 }
 
 // ValidID reports whether s has the shape of a DR task or cluster id.
-func ValidID(s string) bool { return uuidRE.MatchString(s) }
+func ValidID(s string) bool { return dws.ValidID(s) }
 
 // CheckBucket returns what is wrong with an optional OBS bucket name, or "".
 func CheckBucket(b string) string {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/auth/basic"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/config"
+	"github.com/huaweicloud/huaweicloud-sdk-go-v3/core/sdkerr"
 	dwssdk "github.com/huaweicloud/huaweicloud-sdk-go-v3/services/dws/v2"
 	"github.com/huaweicloud/huaweicloud-sdk-go-v3/services/dws/v2/model"
 
@@ -137,21 +138,49 @@ func (c *Client) call(ctx context.Context, op, operation, taskID string, retry b
 // ListClusters returns the account's clusters (the picker source).
 func (c *Client) ListClusters(ctx context.Context) ([]Cluster, error) {
 	var out []Cluster
-	err := c.call(ctx, "list clusters", "clusters", "", true, nil, nil, func(cl *dwssdk.DwsClient) error {
+	var body []byte
+	err := c.call(ctx, "list clusters", "clusters", "", true, nil, &body, func(cl *dwssdk.DwsClient) error {
 		resp, err := cl.ListClusters(&model.ListClustersRequest{})
+		var sre *sdkerr.ServiceResponseError
+		if errors.As(err, &sre) && sre.StatusCode < 300 {
+			// The SDK could not decode a 2xx: one API example sends
+			// "count" as a string, which its model cannot hold. Read the
+			// clusters without it.
+			var lenient struct {
+				Clusters *[]model.ClusterInfo `json:"clusters"`
+			}
+			if json.Unmarshal(withoutCount(body), &lenient) != nil || lenient.Clusters == nil {
+				return err
+			}
+			resp, err = &model.ListClustersResponse{Clusters: lenient.Clusters}, nil
+		}
 		if err != nil {
 			return err
 		}
 		out = out[:0]
 		if resp.Clusters != nil {
 			for _, ci := range *resp.Clusters {
-				out = append(out, Cluster{ID: ci.Id, Name: ci.Name, Status: ci.Status, SubStatus: ci.SubStatus,
-					Version: ci.Version, AZ: ci.AvailabilityZone, VPCID: ci.VpcId, TaskStatus: ci.TaskStatus})
+				out = append(out, Cluster{ID: str(&ci.Id), Name: str(&ci.Name), Status: str(&ci.Status), SubStatus: str(&ci.SubStatus),
+					Version: str(&ci.Version), AZ: str(&ci.AvailabilityZone), VPCID: str(&ci.VpcId), TaskStatus: str(&ci.TaskStatus)})
 			}
 		}
 		return nil
 	})
 	return out, err
+}
+
+// withoutCount returns a cluster list answer without its "count" field.
+func withoutCount(body []byte) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	delete(m, "count")
+	b, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return b
 }
 
 // AvailableStandbys lists the clusters eligible as standby for primaryID in
@@ -206,7 +235,9 @@ func (c *Client) Create(ctx context.Context, p portal.CreateSpec) (string, error
 	if err != nil {
 		return "", err
 	}
-	if created == "" {
+	if !ValidID(created) {
+		// Accepted, but the answer names no task the portal can keep: the
+		// executor looks the task up by name and clusters instead.
 		return "", &Error{Op: "create DR task", Kind: KindUnreadable, StatusCode: 200}
 	}
 	return created, nil
@@ -224,7 +255,9 @@ func (c *Client) Get(ctx context.Context, id string) (portal.Task, error) {
 		if err != nil {
 			return err
 		}
-		if resp.DisasterRecovery == nil {
+		if resp.DisasterRecovery == nil || !strings.EqualFold(str(resp.DisasterRecovery.Id), id) {
+			// No task, or another task than the one asked for: nothing in it
+			// may be taken for this task.
 			return &Error{Op: "show DR task " + id, Kind: KindUnreadable, StatusCode: resp.HttpStatusCode}
 		}
 		t = taskFromModel(resp.DisasterRecovery)
@@ -242,10 +275,17 @@ func (c *Client) List(ctx context.Context) ([]portal.TaskSummary, error) {
 		if err != nil {
 			return err
 		}
+		if resp.DisasterRecovery == nil {
+			// An answer without the list (an error body sent with 200, say)
+			// is not an empty list: read as one, it would say every task
+			// was gone.
+			return &Error{Op: "list DR tasks", Kind: KindUnreadable, StatusCode: resp.HttpStatusCode}
+		}
 		out = out[:0]
-		if resp.DisasterRecovery != nil {
-			for i := range *resp.DisasterRecovery {
-				out = append(out, summaryFromModel(&(*resp.DisasterRecovery)[i]))
+		for i := range *resp.DisasterRecovery {
+			// An item without a task id is no task the portal can keep.
+			if it := summaryFromModel(&(*resp.DisasterRecovery)[i]); ValidID(it.ID) {
+				out = append(out, it)
 			}
 		}
 		return nil
@@ -305,11 +345,12 @@ func summaryFromModel(m *model.DisasterRecovery) portal.TaskSummary {
 	}
 }
 
+// str reads a text of an answer, made storable and bounded (clean).
 func str(p *string) string {
 	if p == nil {
 		return ""
 	}
-	return *p
+	return clean(*p, maxField)
 }
 
 func optional(s string) *string {

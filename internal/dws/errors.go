@@ -58,7 +58,7 @@ func (e *Error) Error() string {
 	fmt.Fprintf(&b, "%s: ", e.Op)
 	switch {
 	case e.StatusCode == 0 && e.Err != nil:
-		fmt.Fprintf(&b, "no response from the DWS API: %v", e.Err)
+		fmt.Fprintf(&b, "no response from the DWS API: %s", clean(e.Err.Error(), maxMessage))
 	case e.Kind == KindUnreadable:
 		fmt.Fprintf(&b, "the DWS API answered %d but its response could not be read", e.StatusCode)
 	default:
@@ -115,7 +115,8 @@ func mapError(op string, err error) error {
 	}
 	var sre *sdkerr.ServiceResponseError
 	if errors.As(err, &sre) {
-		e := &Error{Op: op, StatusCode: sre.StatusCode, Code: sre.ErrorCode, Message: sre.ErrorMessage, RequestID: sre.RequestId}
+		e := &Error{Op: op, StatusCode: sre.StatusCode, Code: clean(sre.ErrorCode, maxField),
+			Message: clean(sre.ErrorMessage, maxMessage), RequestID: cleanRequestID(sre.RequestId)}
 		e.Kind = kindOf(sre.StatusCode, sre.ErrorCode, sre.ErrorMessage)
 		if sre.StatusCode < 300 {
 			// The SDK reports a 2xx it could not decode as an error with an

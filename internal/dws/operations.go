@@ -76,32 +76,66 @@ func updateModel(period string) *model.UpdateDisasterRecoveryRequest {
 // task before deciding to send again.
 func (c *Client) Operate(ctx context.Context, op portal.Operation, id string, body []byte) error {
 	opName := string(op) + " DR task " + id
-	return c.call(ctx, opName, string(op), id, false, nil, nil, func(cl *dwssdk.DwsClient) error {
-		var err error
-		switch op {
-		case portal.OpStart:
-			_, err = cl.StartDisasterRecovery(&model.StartDisasterRecoveryRequest{DisasterRecoveryId: id})
-		case portal.OpStop:
-			_, err = cl.PauseDisasterRecovery(&model.PauseDisasterRecoveryRequest{DisasterRecoveryId: id})
-		case portal.OpSwitchover:
-			_, err = cl.SwitchoverDisasterRecovery(&model.SwitchoverDisasterRecoveryRequest{DisasterRecoveryId: id})
-		case portal.OpFailover:
-			_, err = cl.SwitchFailoverDisaster(&model.SwitchFailoverDisasterRequest{DisasterRecoveryId: id})
-		case portal.OpRecovery:
-			_, err = cl.RestoreDisaster(&model.RestoreDisasterRequest{DisasterRecoveryId: id})
-		case portal.OpDelete:
-			_, err = cl.DeleteDisasterRecovery(&model.DeleteDisasterRecoveryRequest{DisasterRecoveryId: id})
-		case portal.OpUpdate:
-			period, perr := ParseUpdateBody(body)
-			if perr != nil {
-				return &Error{Op: opName, Kind: KindInvalid, Message: perr.Error()}
-			}
-			_, err = cl.UpdateDisasterInfo(&model.UpdateDisasterInfoRequest{DisasterRecoveryId: id, Body: updateModel(period)})
-		default:
-			return &Error{Op: opName, Kind: KindInvalid, Message: "unknown operation"}
+	var answer []byte
+	return c.call(ctx, opName, string(op), id, false, nil, &answer, func(cl *dwssdk.DwsClient) error {
+		err := c.operate(cl, op, id, body, opName)
+		if err == nil && !answerConfirms(answer, id) {
+			// Accepted with an answer that does not say so: the outcome is
+			// unknown, and the executor reads the task before anything else.
+			return &Error{Op: opName, Kind: KindUnreadable, StatusCode: 200}
 		}
 		return err
 	})
+}
+
+// answerConfirms reports whether a 2xx answer to an operation on task id
+// may be taken as accepted: it carries no error code, and the task it
+// names, if any, is id.
+func answerConfirms(answer []byte, id string) bool {
+	if len(bytes.TrimSpace(answer)) == 0 {
+		return true
+	}
+	var a struct {
+		ErrorCode string `json:"error_code"`
+		DR        *struct {
+			ID *string `json:"id"`
+		} `json:"disaster_recovery"`
+	}
+	if json.Unmarshal(answer, &a) != nil {
+		return false
+	}
+	if a.ErrorCode != "" && a.ErrorCode != "DWS.0000" {
+		return false
+	}
+	return a.DR == nil || a.DR.ID == nil || strings.EqualFold(*a.DR.ID, id)
+}
+
+// operate makes the SDK call of op.
+func (c *Client) operate(cl *dwssdk.DwsClient, op portal.Operation, id string, body []byte, opName string) error {
+	var err error
+	switch op {
+	case portal.OpStart:
+		_, err = cl.StartDisasterRecovery(&model.StartDisasterRecoveryRequest{DisasterRecoveryId: id})
+	case portal.OpStop:
+		_, err = cl.PauseDisasterRecovery(&model.PauseDisasterRecoveryRequest{DisasterRecoveryId: id})
+	case portal.OpSwitchover:
+		_, err = cl.SwitchoverDisasterRecovery(&model.SwitchoverDisasterRecoveryRequest{DisasterRecoveryId: id})
+	case portal.OpFailover:
+		_, err = cl.SwitchFailoverDisaster(&model.SwitchFailoverDisasterRequest{DisasterRecoveryId: id})
+	case portal.OpRecovery:
+		_, err = cl.RestoreDisaster(&model.RestoreDisasterRequest{DisasterRecoveryId: id})
+	case portal.OpDelete:
+		_, err = cl.DeleteDisasterRecovery(&model.DeleteDisasterRecoveryRequest{DisasterRecoveryId: id})
+	case portal.OpUpdate:
+		period, perr := ParseUpdateBody(body)
+		if perr != nil {
+			return &Error{Op: opName, Kind: KindInvalid, Message: perr.Error()}
+		}
+		_, err = cl.UpdateDisasterInfo(&model.UpdateDisasterInfoRequest{DisasterRecoveryId: id, Body: updateModel(period)})
+	default:
+		return &Error{Op: opName, Kind: KindInvalid, Message: "unknown operation"}
+	}
+	return err
 }
 
 // Progress reads a task's progress figures.

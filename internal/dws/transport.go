@@ -112,7 +112,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		resp.Body = io.NopCloser(bytes.NewReader(data))
 		if err == nil {
 			a.StatusCode = resp.StatusCode
-			a.RequestID = resp.Header.Get("X-Request-Id")
+			a.RequestID = cleanRequestID(resp.Header.Get("X-Request-Id"))
 			if resp.StatusCode >= 300 {
 				a.ErrorCode, a.ErrorMsg = parseErrorBody(data)
 			} else if t.body != nil {
@@ -124,7 +124,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 						ID string `json:"id"`
 					} `json:"disaster_recovery"`
 				}
-				if json.Unmarshal(data, &r) == nil && r.DR.ID != "" {
+				if json.Unmarshal(data, &r) == nil && ValidID(r.DR.ID) {
 					*t.created = r.DR.ID
 					a.TaskID = r.DR.ID
 				}
@@ -141,6 +141,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
 			a.Error = "timed out waiting for the DWS API: " + a.Error
 		}
+		a.Error = clean(a.Error, maxMessage)
 	}
 	a.Latency = t.now().Sub(a.Started)
 	if t.recorder != nil {
@@ -153,6 +154,11 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // error_msg, then code with message, then a nested "error" object, and
 // finally the raw body as the message.
 func parseErrorBody(data []byte) (code, msg string) {
+	code, msg = parseErrorFields(data)
+	return clean(code, maxField), clean(msg, maxMessage)
+}
+
+func parseErrorFields(data []byte) (code, msg string) {
 	var m map[string]any
 	if err := json.Unmarshal(data, &m); err != nil {
 		return "", truncate(string(data), 2000)
