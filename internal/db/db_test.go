@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -280,7 +281,10 @@ func TestATransactionRefusesABadEventAtOnce(t *testing.T) {
 	}
 }
 
-func TestTaskListSyncMarksMissingTasksGone(t *testing.T) {
+// A task the list no longer has is not marked gone by the list alone: it is
+// due for a detail read at once, whose "no such DR task" (confirmed by a
+// list) marks it gone (drtask.confirmGone).
+func TestTaskListSyncReadsMissingTasksAtOnce(t *testing.T) {
 	ctx := context.Background()
 	store := db.New(testdb.New(t))
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -289,16 +293,23 @@ func TestTaskListSyncMarksMissingTasksGone(t *testing.T) {
 	if err := store.SyncTaskList(ctx, []portal.TaskSummary{a, b}, now); err != nil {
 		t.Fatal(err)
 	}
+	if err := store.SchedulePoll(ctx, b.ID, now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	if err := store.SyncTaskList(ctx, []portal.TaskSummary{a}, now.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := store.ListTasks(ctx)
-	if err != nil || len(rows) != 1 || rows[0].ID != a.ID || rows[0].Managed {
+	if err != nil || len(rows) != 2 {
 		t.Fatalf("rows %+v, %v", rows, err)
 	}
-	gone, err := store.Task(ctx, b.ID)
-	if err != nil || gone.GoneAt == nil {
-		t.Errorf("b not marked gone: %+v %v", gone, err)
+	missing, err := store.Task(ctx, b.ID)
+	if err != nil || missing.GoneAt != nil || missing.NextPollAt == nil || !missing.NextPollAt.Equal(now.Add(time.Second)) {
+		t.Errorf("b: gone %v, next read %v (%v)", missing.GoneAt, missing.NextPollAt, err)
+	}
+	due, err := store.DueForPoll(ctx, now.Add(time.Second), time.Minute, 50)
+	if err != nil || !slices.ContainsFunc(due, func(r db.TaskRow) bool { return r.ID == b.ID }) {
+		t.Errorf("b is not due for a read: %+v %v", due, err)
 	}
 	last, err := store.LastSync(ctx, db.SyncTaskList)
 	if err != nil || last == nil || !last.Equal(now.Add(time.Second)) {

@@ -130,9 +130,12 @@ func (s *Store) SyncTaskList(ctx context.Context, items []portal.TaskSummary, no
 				return fmt.Errorf("sync DR task %s: %w", it.ID, err)
 			}
 		}
-		if _, err := tx.tx.Exec(ctx, `UPDATE dr_tasks SET gone_at = $2 WHERE gone_at IS NULL AND NOT (id = ANY($1))`,
+		// A task the list lacks is read now: only the detail's "no such DR
+		// task", confirmed by a list, makes it gone (drtask.confirmGone).
+		if _, err := tx.tx.Exec(ctx, `UPDATE dr_tasks SET next_poll_at = $2
+			WHERE gone_at IS NULL AND NOT (id = ANY($1)) AND (next_poll_at IS NULL OR next_poll_at > $2)`,
 			ids, now); err != nil {
-			return fmt.Errorf("sync DR tasks: mark gone: %w", err)
+			return fmt.Errorf("sync DR tasks: read the missing: %w", err)
 		}
 		_, err := tx.tx.Exec(ctx, `
 			INSERT INTO cloud_syncs (name, last_success_at) VALUES ($1, $2)

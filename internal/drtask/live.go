@@ -48,7 +48,7 @@ func (s *Service) List(ctx context.Context) (TaskList, error) {
 }
 
 // SyncList reads the task list from the cloud and records it (new tasks,
-// tasks gone), or records why it could not.
+// and a read soon of those it lacks), or records why it could not.
 func (s *Service) SyncList(ctx context.Context) error {
 	cctx, cancel := s.pageCtx(ctx)
 	items, err := s.Cloud.List(cctx)
@@ -190,12 +190,19 @@ func (s *Service) PollDue(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// One task that cannot be recorded does not hold back the others: each
+	// failure is recorded on its task, and the first is returned.
+	var first error
 	for _, r := range rows {
 		if err := s.Refresh(ctx, r); err != nil {
-			return 0, err
+			first = cmp.Or(first, err)
+			msg := "the portal could not record what the cloud answered: " + err.Error()
+			if rerr := s.Store.RecordRefreshError(ctx, r.ID, msg, s.Now()); rerr == nil {
+				_ = s.Store.SchedulePoll(ctx, r.ID, s.Now().Add(time.Minute))
+			}
 		}
 	}
-	return len(rows), nil
+	return len(rows), first
 }
 
 // Refresh reads one task from the cloud, records it (and its progress when

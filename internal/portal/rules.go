@@ -229,6 +229,10 @@ func Judge(op Operation, t Task, gone bool, o Observation) (Outcome, string) {
 	effect := TookEffect(op, t, o)
 	switch op {
 	case OpUpdate:
+		if o.NewPeriod != "" && t.SyncPeriod != o.NewPeriod {
+			// Not applied (yet): an accepted answer alone is no proof.
+			return Pending, ""
+		}
 		return Succeeded, fmt.Sprintf("the sync period is %s", t.SyncPeriod)
 	case OpFailover:
 		if primaryChanged {
