@@ -120,7 +120,9 @@ func ConfirmCluster(op Operation, t Task) string {
 // Times in it are read and shown in the zones z (see TimeZones).
 func Consequence(op Operation, t Task, progress *Progress, newPeriod string, z TimeZones) string {
 	p, s := or(t.Primary.Name, "the primary cluster"), or(t.Standby.Name, "the standby cluster")
-	last := "no successful sync yet"
+	// last is "" until a sync has completed: every sentence that names it
+	// has a wording of its own for that case.
+	last := ""
 	if ts, ok := ParseTime(t.Standby.LastSuccessTime, z.DWS); ok {
 		last = "the last successful sync at " + FormatTime(ts, z.Display)
 	} else if ts, ok := ParseTime(t.Primary.LastSuccessTime, z.DWS); ok {
@@ -136,15 +138,27 @@ func Consequence(op Operation, t Task, progress *Progress, newPeriod string, z T
 			"node-replaced or have its password changed; %s serves no reads or writes, cannot be backed up, and is billed while it restores.",
 			p, s, or(t.SyncPeriod, "sync period"), s)
 	case OpStop:
+		if last == "" {
+			return fmt.Sprintf("Stops replicating. No sync has completed yet, so %s holds none of %s's data, and nothing is copied "+
+				"until DR is started again; a failover in the meantime would lose it.", s, p)
+		}
 		return fmt.Sprintf("Stops replicating. Changes made on %s after %s are not copied to %s until DR is started again; "+
 			"a failover in the meantime would lose them.", p, last, s)
 	case OpUpdate:
 		return fmt.Sprintf("Changes the sync period from %s to %s. Nothing is interrupted; the new period takes effect at the next start.",
 			or(t.SyncPeriod, "its current value"), or(newPeriod, "the new value"))
 	case OpSwitchover:
+		if last == "" {
+			return fmt.Sprintf("Swaps roles: %s becomes the primary and %s the standby. %s is unavailable while the switchover runs. "+
+				"No data is lost while %s is healthy (RPO 0); otherwise, as no sync has completed yet, %s may hold none of its data.", s, p, p, p, s)
+		}
 		return fmt.Sprintf("Swaps roles: %s becomes the primary and %s the standby. %s is unavailable while the switchover runs. "+
 			"No data is lost while %s is healthy (RPO 0); otherwise data is at least as recent as %s.", s, p, p, p, last)
 	case OpFailover:
+		if last == "" {
+			return fmt.Sprintf("Promotes %s to primary despite the fault. No sync has completed yet, so failover discards every change "+
+				"made on %s: %s holds none of its data, and it is lost for good.%s", s, p, s, rpo)
+		}
 		return fmt.Sprintf("Promotes %s to primary despite the fault. Failover discards changes made on %s after %s: they are lost for good.%s",
 			s, p, last, rpo)
 	case OpRecovery:

@@ -146,3 +146,14 @@ func TestConsequenceUsesLiveData(t *testing.T) {
 		}
 	}
 }
+
+func TestConsequenceReadsWellBeforeTheFirstSync(t *testing.T) {
+	tk := task(TaskRunning, "p")
+	tk.Primary.LastSuccessTime, tk.Standby.LastSuccessTime = "", ""
+	for _, op := range []Operation{OpStop, OpSwitchover, OpFailover} {
+		c := Consequence(op, tk, nil, "", TimeZones{})
+		if strings.Contains(c, "no successful sync yet") || !strings.Contains(c, "No sync has completed yet") && !strings.Contains(c, "no sync has completed yet") {
+			t.Errorf("%s before the first sync: %q", op, c)
+		}
+	}
+}
