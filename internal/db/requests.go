@@ -140,6 +140,7 @@ type requestRow struct {
 	LeaseLapsed       bool       `db:"lease_lapsed"`
 	Resumes           int        `db:"resumes"`
 	ResumedAt         *time.Time `db:"resumed_at"`
+	Summary           []byte     `db:"summary"`
 }
 
 func (r requestRow) request() portal.Request {
@@ -154,7 +155,18 @@ func (r requestRow) request() portal.Request {
 		PreStatus: portal.TaskStatus(r.PreStatus), PrePrimaryID: r.PrePrimaryID, PreStartTime: r.PreStartTime,
 		SeenTransient: r.SeenTransient, Consequence: r.Consequence, ConfirmName: r.ConfirmName,
 		CheckedAt: r.CheckedAt, CheckProblems: r.CheckProblems, CheckError: r.CheckError,
-		ExecHolder: r.ExecHolder, LeaseLapsed: r.LeaseLapsed, Resumes: r.Resumes, ResumedAt: r.ResumedAt}
+		ExecHolder: r.ExecHolder, LeaseLapsed: r.LeaseLapsed, Resumes: r.Resumes, ResumedAt: r.ResumedAt,
+		Summary: decodeSummary(r.Summary)}
+}
+
+// decodeSummary reads a request's stored summary; one that cannot be read
+// shows as none (the page then shows the payload as sent).
+func decodeSummary(b []byte) portal.RequestSummary {
+	var s portal.RequestSummary
+	if len(b) > 0 && json.Unmarshal(b, &s) != nil {
+		return portal.RequestSummary{}
+	}
+	return s
 }
 
 const requestSelect = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, '') AS dr_task_id, r.task_name, r.target_key,
@@ -164,7 +176,7 @@ const requestSelect = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, '') AS d
 	r.error_code, r.error_msg, r.error_request_id, r.pre_status, r.pre_primary_id, r.pre_start_time, r.seen_transient,
 	r.consequence, r.confirm_name, r.checked_at, r.check_problems, r.check_error,
 	COALESCE(r.exec_holder, '') AS exec_holder, COALESCE(r.exec_lease_until < now(), false) AS lease_lapsed,
-	r.resumes, r.resumed_at
+	r.resumes, r.resumed_at, r.summary
 	FROM requests r JOIN users u ON u.id = r.requester_id `
 
 func collectRequests(rows pgx.Rows, err error) ([]portal.Request, error) {
@@ -214,16 +226,20 @@ func (t *Tx) Request(ctx context.Context, id int64, forUpdate bool) (portal.Requ
 // InsertRequest files a request and returns it with its id. Filing checks
 // the live preconditions, so a filed request starts out checked.
 func (t *Tx) InsertRequest(ctx context.Context, r portal.Request) (portal.Request, error) {
+	summary, err := json.Marshal(r.Summary)
+	if err != nil {
+		return portal.Request{}, fmt.Errorf("file request: summary: %w", err)
+	}
 	var id int64
-	err := t.tx.QueryRow(ctx, `
+	err = t.tx.QueryRow(ctx, `
 		INSERT INTO requests (operation, dr_task_id, task_name, target_key, method, path, payload, payload_sha256,
 			requester_id, justification, status, required_approvals, policy_version, created_at, expires_at,
-			consequence, confirm_name, checked_at)
-		VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $14)
+			consequence, confirm_name, checked_at, summary)
+		VALUES ($1, NULLIF($2, ''), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $14, $18)
 		RETURNING id`,
 		string(r.Operation), r.DRTaskID, r.TaskName, r.TargetKey, r.Method, r.Path, string(r.Payload), r.PayloadSHA256,
 		r.RequesterID, r.Justification, string(r.Status), r.RequiredApprovals, r.PolicyVersion, r.CreatedAt, r.ExpiresAt,
-		r.Consequence, r.ConfirmName).Scan(&id)
+		r.Consequence, r.ConfirmName, summary).Scan(&id)
 	if err != nil {
 		return portal.Request{}, fmt.Errorf("file request: %w", err)
 	}
@@ -454,7 +470,9 @@ type RequestFilter struct {
 	Status      portal.RequestStatus
 	Operation   portal.Operation
 	DRTaskID    string
-	Now         time.Time
+	// Open: requests still waiting or running (pending, approved, executing).
+	Open bool
+	Now  time.Time
 }
 
 func (f RequestFilter) where() (string, []any) {
@@ -480,6 +498,9 @@ func (f RequestFilter) where() (string, []any) {
 	}
 	if f.DRTaskID != "" {
 		add(`r.dr_task_id = ?`, f.DRTaskID)
+	}
+	if f.Open {
+		conds = append(conds, `r.status IN ('pending', 'approved', 'executing')`)
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -607,6 +628,35 @@ func (t *Tx) RecordCheck(ctx context.Context, id int64, claimedAt time.Time, pro
 		return fmt.Errorf("record check of request %d: %w", id, err)
 	}
 	return nil
+}
+
+// PendingTwin returns the id of a pending, unexpired request at now for
+// the same operation on the same target (a create: the same name, ignoring
+// case), or 0. It first takes a lock on the target until commit, so that
+// of two people filing the same request at once, the second sees the first.
+func (t *Tx) PendingTwin(ctx context.Context, targetKey string, op portal.Operation, now time.Time) (int64, error) {
+	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('request:' || $1, 0))`, targetKey); err != nil {
+		return 0, fmt.Errorf("lock target %s: %w", targetKey, err)
+	}
+	return pendingTwin(ctx, t.tx, targetKey, op, now)
+}
+
+// PendingTwin is Tx.PendingTwin for pages: a read, with no lock.
+func (s *Store) PendingTwin(ctx context.Context, targetKey string, op portal.Operation, now time.Time) (int64, error) {
+	return pendingTwin(ctx, s.pool, targetKey, op, now)
+}
+
+func pendingTwin(ctx context.Context, q querier, targetKey string, op portal.Operation, now time.Time) (int64, error) {
+	var id int64
+	err := q.QueryRow(ctx, `SELECT id FROM requests WHERE target_key = $1 AND operation = $2 AND status = 'pending'
+		AND expires_at > $3 ORDER BY id LIMIT 1`, targetKey, string(op), now).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("pending requests on %s: %w", targetKey, err)
+	}
+	return id, nil
 }
 
 // PendingRequestsOf returns the ids of the pending requests a user filed.

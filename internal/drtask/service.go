@@ -242,6 +242,9 @@ type CreatePlan struct {
 	Method      string
 	Path        string
 	Body        []byte // the exact bytes that will be sent
+
+	// Primary and Standby name the clusters for the approvers.
+	Primary, Standby portal.ClusterRef
 }
 
 // PrepareCreate validates a create form (its own rules, then name
@@ -262,6 +265,8 @@ func (s *Service) PrepareCreate(ctx context.Context, f CreateForm) (CreatePlan, 
 			Params: portal.CreateSpec{Name: f.Name, DRType: f.DRType, PrimaryClusterID: primary.ID, StandbyClusterID: standby.ID,
 				SyncPeriod: f.SyncPeriod, PrimaryOBSBucket: f.PrimaryOBSBucket, StandbyOBSBucket: f.StandbyOBSBucket},
 			PrimaryName: primary.Name, StandbyName: standby.Name,
+			Primary: portal.ClusterRef{ID: primary.ID, Name: primary.Name, AZ: primary.AZ, Version: primary.Version},
+			Standby: portal.ClusterRef{ID: standby.ID, Name: standby.Name, AZ: standby.AZ, Version: standby.Version},
 		}
 		plan.Method, plan.Path = s.Cloud.CreateCall()
 		plan.Body = dws.CreateBody(plan.Params)

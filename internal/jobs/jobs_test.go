@@ -499,7 +499,12 @@ func TestTheWholeLifecycle(t *testing.T) {
 	}
 	run(portal.OpStart, nil, "running")
 
-	// Not allowed any more: refused before any call, and audited.
+	// Not allowed any more: refused before any call, and audited. The
+	// portal's copy lags behind (it still says stopped, so the start can
+	// be approved): the executor goes by the live state.
+	if _, err := w.store.Pool().Exec(context.Background(), `UPDATE dr_tasks SET status = 'stopped' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
 	starts := w.sim.Calls("start")
 	refused := w.wait(w.fileOp(portal.OpStart, id, nil).ID, portal.StatusFailed, portal.StatusSucceeded)
 	if refused.Status != portal.StatusFailed || !strings.Contains(refused.Outcome, "no longer allows") || w.sim.Calls("start") != starts {
@@ -525,6 +530,12 @@ func TestTheWholeLifecycle(t *testing.T) {
 	for w.simTask(id).Status != "abnormal" && time.Now().Before(deadline) {
 		w.clock.Advance(time.Second)
 		time.Sleep(10 * time.Millisecond)
+	}
+	// The portal's copy sees the fault, as the poller (or filing through
+	// the page, which reads the task live) would make it: a request its
+	// copy says cannot run is not approved.
+	if _, err := w.tasks.LiveState(context.Background(), id); err != nil {
+		t.Fatal(err)
 	}
 	before := w.simTask(id).PrimaryClusterID
 	run(portal.OpFailover, nil, "")

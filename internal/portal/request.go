@@ -109,6 +109,32 @@ type Request struct {
 	// Resumes counts the takeovers of runs that died; ResumedAt is the last.
 	Resumes   int
 	ResumedAt *time.Time
+	// Summary is what the request is about in people's words, recorded
+	// when it was filed (empty for requests filed before it was kept).
+	Summary RequestSummary
+}
+
+// RequestSummary is what approvers decide on, in names: both clusters as
+// they were when the request was filed and the sync period it sets (a
+// create, an update) or runs with.
+type RequestSummary struct {
+	Primary    ClusterRef `json:"primary,omitzero"`
+	Standby    ClusterRef `json:"standby,omitzero"`
+	SyncPeriod string     `json:"sync_period,omitempty"`
+}
+
+// ClusterRef names a cluster for people: its name, availability zone and
+// version next to its id.
+type ClusterRef struct {
+	ID      string `json:"id,omitempty"`
+	Name    string `json:"name,omitempty"`
+	AZ      string `json:"az,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+// SideRef is the ClusterRef of one side of a task.
+func SideRef(s TaskSide) ClusterRef {
+	return ClusterRef{ID: s.ID, Name: s.Name, AZ: s.AZ, Version: s.DatastoreVersion}
 }
 
 // EffectiveStatus is the status a request shows at now: a pending request

@@ -76,6 +76,8 @@ type Draft struct {
 	// ConfirmName, for a high-risk operation, is the cluster name the
 	// requester typed and every approver must type too.
 	ConfirmName string
+	// Summary names the clusters and the sync period for the approvers.
+	Summary portal.RequestSummary
 }
 
 // MaxJustification bounds a justification's length, in characters.
@@ -94,11 +96,69 @@ func CheckJustification(s string) string {
 }
 
 // targetKey is what at most one approved or executing request may hold.
-func targetKey(d Draft) string {
-	if d.DRTaskID != "" {
-		return "task:" + strings.ToLower(d.DRTaskID)
+func targetKey(d Draft) string { return TargetKey(d.DRTaskID, d.TaskName) }
+
+// TargetKey is the target of a request on task taskID, or of a create of
+// a task named name when taskID is "".
+func TargetKey(taskID, name string) string {
+	if taskID != "" {
+		return "task:" + strings.ToLower(taskID)
 	}
-	return "create:" + strings.ToLower(d.TaskName)
+	return "create:" + strings.ToLower(name)
+}
+
+// DuplicateError refuses a request that is already pending: the same
+// operation on the same task, or a create of the same name. ID is the
+// pending request, for a link to it.
+type DuplicateError struct {
+	ID  int64
+	err error
+}
+
+func (e *DuplicateError) Error() string { return e.err.Error() }
+func (e *DuplicateError) Unwrap() error { return e.err }
+
+func duplicate(d Draft, id int64) error {
+	var err error
+	if d.Operation == portal.OpCreate {
+		err = apperr.New(apperr.Conflict, "A request to create a DR task named %s is already pending: request #%d. Nothing was filed.", d.TaskName, id)
+	} else {
+		label := string(d.Operation)
+		if spec, ok := portal.SpecOf(d.Operation); ok {
+			label = spec.Label
+		}
+		err = apperr.New(apperr.Conflict, "A %s request on %s is already pending: request #%d. Nothing was filed.", label, d.TaskName, id)
+	}
+	return &DuplicateError{ID: id, err: err}
+}
+
+// mayApprove is whether u counts towards the quorum of a request filed by
+// requesterID at filedAt: an active approver since before it was filed
+// who did not file it (the rules of CanDecide and portal.Quorum).
+func mayApprove(u portal.User, requesterID int64, filedAt time.Time) bool {
+	return u.Active && u.Has(portal.RoleApprover) && u.ID != requesterID && !u.ApproverSince.After(filedAt)
+}
+
+// EligibleApprovers are the users among all who can approve a request
+// filed by requesterID at filedAt.
+func EligibleApprovers(all []portal.User, requesterID int64, filedAt time.Time) []portal.User {
+	var out []portal.User
+	for _, u := range all {
+		if mayApprove(u, requesterID, filedAt) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// Approvers are the users who could approve a request filed by
+// requesterID at filedAt (for a request about to be filed: now).
+func (s *Service) Approvers(ctx context.Context, requesterID int64, filedAt time.Time) ([]portal.User, error) {
+	all, err := s.Store.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return EligibleApprovers(all, requesterID, filedAt), nil
 }
 
 // Event is an audit event about request r: its subject is the DR task (or
@@ -211,6 +271,15 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 		if !stored.Active || !stored.Has(portal.RoleRequester) {
 			return apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Only active requesters can file requests.")
 		}
+		// One pending request per operation and target: a second one
+		// would wait beside the first, and run into it once that ran.
+		twin, err := tx.PendingTwin(ctx, targetKey(d), d.Operation, now)
+		if err != nil {
+			return err
+		}
+		if twin != 0 {
+			return duplicate(d, twin)
+		}
 		policy, err := tx.CurrentPolicy(ctx)
 		if err != nil {
 			return err
@@ -223,7 +292,7 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 					RequesterID: u.ID, Justification: strings.TrimSpace(d.Justification), Status: portal.StatusPending,
 					RequiredApprovals: policy.Required(d.Operation), PolicyVersion: policy.Version,
 					CreatedAt: now, ExpiresAt: now.Add(policy.PendingTTL),
-					Consequence: d.Consequence, ConfirmName: d.ConfirmName,
+					Consequence: d.Consequence, ConfirmName: d.ConfirmName, Summary: d.Summary,
 				})
 			},
 			notify: EventFiled, action: audit.ActionRequestFiled, outcome: audit.Success,
@@ -287,6 +356,43 @@ func CanDecide(u portal.User, r portal.Request, decided []portal.Approval, now t
 	return true, ""
 }
 
+// CannotRun says why operation request r can no longer run, as the
+// portal's stored copy of its task knows it (the poller keeps it fresh; no
+// cloud call): the task was deleted, or its status does not allow the
+// operation. "" when nothing stands in its way, and always for a create.
+// It is judged on every read, so a request held up by a passing status
+// (a stop filed while a start runs) can run again once it has passed.
+func (s *Service) CannotRun(ctx context.Context, r portal.Request) (string, error) {
+	if r.Operation == portal.OpCreate || r.DRTaskID == "" {
+		return "", nil
+	}
+	row, err := s.Store.Task(ctx, r.DRTaskID)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return "The portal no longer knows this DR task.", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if row.GoneAt != nil {
+		return "The DR task was deleted.", nil
+	}
+	var t portal.Task
+	if len(row.Detail) > 0 {
+		if t, err = portal.DecodeTask(row.Detail); err != nil {
+			t = portal.Task{}
+		}
+	}
+	t.ID, t.Status = row.ID, row.Status
+	last, err := s.Store.LastSucceededOperation(ctx, r.DRTaskID)
+	if err != nil {
+		return "", err
+	}
+	if ok, why := portal.Allowed(r.Operation, portal.TaskState{Task: t, LastSucceededOp: last}); !ok {
+		return why, nil
+	}
+	return "", nil
+}
+
 // CanCancel says whether u may cancel r now.
 func CanCancel(u portal.User, r portal.Request, now time.Time) bool {
 	return r.Status == portal.StatusPending && u.ID == r.RequesterID && now.Before(r.ExpiresAt)
@@ -314,6 +420,20 @@ func (s *Service) Decide(ctx context.Context, u portal.User, id int64, d portal.
 	if err != nil {
 		return portal.Request{}, err
 	}
+	// Read before the transaction, like the evidence: a request its task
+	// can no longer run is not approved (it may still be rejected).
+	blocked := ""
+	if d == portal.Approve {
+		r, err := s.Store.Request(ctx, id)
+		if err != nil {
+			return portal.Request{}, err
+		}
+		if r.Status == portal.StatusPending {
+			if blocked, err = s.CannotRun(ctx, r); err != nil {
+				return portal.Request{}, err
+			}
+		}
+	}
 	var out portal.Request
 	err = s.Store.InTx(ctx, func(tx *db.Tx) error {
 		r, err := tx.Request(ctx, id, true) // serialises decisions on this request
@@ -334,6 +454,9 @@ func (s *Service) Decide(ctx context.Context, u portal.User, id int64, d portal.
 				return apperr.Deny(apperr.Forbidden, audit.ReasonApproverAfterFiling, "%s Nothing was changed.", why)
 			}
 			return apperr.New(apperr.Conflict, "%s Nothing was changed.", why)
+		}
+		if blocked != "" {
+			return apperr.New(apperr.Conflict, "This request cannot run: %s It cannot be approved; reject it, or its requester can cancel it. Nothing was changed.", blocked)
 		}
 		if d == portal.Approve && r.ConfirmName != "" && strings.TrimSpace(confirm) != r.ConfirmName {
 			return apperr.New(apperr.Invalid, "Type the name of the affected cluster, %s, exactly, to approve. Nothing was changed.", r.ConfirmName)
