@@ -333,6 +333,9 @@ func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string,
 			}
 		}
 	}
+	if err := h.policyWarnings(ctx, &p); err != nil {
+		return err
+	}
 	return h.render(c, status, views.PolicyEditor(p))
 }
 

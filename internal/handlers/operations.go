@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -33,6 +34,17 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 		ConfirmName: portal.ConfirmCluster(f.Op, t), ShowPeriod: f.Op == portal.OpUpdate, CurrentPeriod: t.SyncPeriod,
 		Period: f.Period, Justification: f.Justification, Errors: errs,
 		PostURL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(f.Op),
+	}
+	ctx := c.Request().Context()
+	if p.Approvers, err = h.approverNotice(ctx, user(c), f.Op); err != nil {
+		return p, v, err
+	}
+	twin, err := h.Store.PendingTwin(ctx, requests.TargetKey(v.Row.ID, v.Row.Name), f.Op, h.Now())
+	if err != nil {
+		return p, v, err
+	}
+	if twin != 0 {
+		p.Twin = &views.RequestLink{URL: fmt.Sprintf("/requests/%d", twin), Label: fmt.Sprintf("request #%d", twin)}
 	}
 	return p, v, nil
 }
@@ -85,12 +97,26 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 		}
 		return h.render(c, http.StatusUnprocessableEntity, views.OperationForm(p))
 	}
+	summary := portal.RequestSummary{Primary: portal.SideRef(plan.Task.Primary), Standby: portal.SideRef(plan.Task.Standby),
+		SyncPeriod: plan.Task.SyncPeriod}
+	if f.Op == portal.OpUpdate {
+		summary.SyncPeriod = f.Period
+	}
 	r, err := h.Requests.File(ctx, *user(c), requests.Draft{Operation: f.Op, DRTaskID: plan.Task.ID, TaskName: plan.Task.Name,
 		Method: plan.Method, Path: plan.Path, Payload: plan.Body, Justification: f.Justification,
-		Consequence: plan.Consequence, ConfirmName: plan.ConfirmName})
+		Consequence: plan.Consequence, ConfirmName: plan.ConfirmName, Summary: summary})
+	if twin, ok := errors.AsType[*requests.DuplicateError](err); ok {
+		p, _, perr := h.operationPage(c, f, nil)
+		if perr != nil {
+			return err
+		}
+		p.SubmitErr = apperr.Message(err)
+		p.Twin = &views.RequestLink{URL: fmt.Sprintf("/requests/%d", twin.ID), Label: fmt.Sprintf("request #%d", twin.ID)}
+		return h.render(c, http.StatusConflict, views.OperationForm(p))
+	}
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
+	return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", r.ID), h.nextSteps(ctx, r))
 }

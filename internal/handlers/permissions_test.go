@@ -180,7 +180,14 @@ func TestPermissionMatrix(t *testing.T) {
 		{echo.GET, "/dr-tasks/:id/operations/:op"}: {{want: statuses(redirect, redirect, refused, ok, ok, refused, refused, ok),
 			call: get(task + "/operations/update")}},
 		{echo.POST, "/dr-tasks/:id/operations/:op"}: {{want: statuses(signIn, signIn, refused, redirect, redirect, refused, refused, redirect),
-			call: post(task+"/operations/update", url.Values{"dr_sync_period": {"10m"}, "justification": {"fewer sync cycles"}})}},
+			call: func(_ string, permitted bool) (string, url.Values) {
+				// A second pending update of the task would be refused as a
+				// duplicate: the one the previous role filed is withdrawn.
+				if permitted {
+					fx.withdrawPending("update")
+				}
+				return task + "/operations/update", url.Values{"dr_sync_period": {"10m"}, "justification": {"fewer sync cycles"}}
+			}}},
 
 		{echo.GET, "/requests"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok), call: get("/requests")}},
 		// Only approvers have a count; the others get an empty answer.
@@ -405,6 +412,16 @@ func (fx *matrixFixture) otherSession(who string) int64 {
 }
 
 // password is who's password now.
+// withdrawPending ends the task's pending requests for op, as if their
+// requesters had cancelled them.
+func (fx *matrixFixture) withdrawPending(op portal.Operation) {
+	fx.t.Helper()
+	if _, err := fx.e.store.Pool().Exec(context.Background(), `UPDATE requests SET status = 'cancelled', finished_at = now()
+		WHERE dr_task_id = $1 AND operation = $2 AND status = 'pending'`, fx.taskID, string(op)); err != nil {
+		fx.t.Fatal(err)
+	}
+}
+
 func (fx *matrixFixture) password(who string) string {
 	return cmp.Or(fx.passwords[who], password)
 }

@@ -116,6 +116,7 @@ func (h *Handlers) showRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	card.Flash = h.takeNote(c) // what happens next, after filing
 	return h.render(c, http.StatusOK, views.RequestView(views.RequestPage{
 		Base: h.base(c, card.Title, "requests"), Card: card, Timeline: tl}))
 }
@@ -213,10 +214,23 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 	}
 	card.ApprovalsSummary = fmt.Sprintf("%d of %d", approved, r.RequiredApprovals)
 	if r.DRTaskID != "" {
-		card.TaskID, card.TaskURL = r.DRTaskID, "/dr-tasks/"+r.DRTaskID
+		card.TaskID, card.TaskURL, card.TaskName = r.DRTaskID, "/dr-tasks/"+r.DRTaskID, or(r.TaskName, r.DRTaskID)
+	}
+	if status == portal.StatusPending {
+		if err := h.whoCanApprove(ctx, &card, r, approvals, approved); err != nil {
+			return views.RequestCard{}, err
+		}
+		why, err := h.Requests.CannotRun(ctx, r)
+		if err != nil {
+			return views.RequestCard{}, err
+		}
+		card.CannotRun = why
 	}
 	card.Interruption = h.interruption(r)
 	card.CanDecide, card.DecideWhy = requests.CanDecide(*u, r, approvals, now)
+	if card.CanDecide && card.CannotRun != "" {
+		card.DecideWhy = "It cannot be approved: it can no longer run. You can still reject it."
+	}
 	card.CanCancel = requests.CanCancel(*u, r, now)
 	switch {
 	case status == portal.StatusApproved || status == portal.StatusExecuting:
@@ -239,8 +253,10 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		}
 		card.CheckProblems, card.CheckErr = r.CheckProblems, r.CheckError
 	}
+	card.Summary = h.requestSummary(r, nil)
 	if r.DRTaskID != "" && r.Operation != portal.OpCreate {
 		if v, err := h.Tasks.Status(ctx, r.DRTaskID); err == nil {
+			card.Summary = h.requestSummary(r, &v)
 			card.LiveStatus = string(v.Row.Status)
 			if fa := v.Row.FetchedAt(); !fa.IsZero() {
 				card.StatusAge = ago(now.Sub(fa))
@@ -330,10 +346,26 @@ func (h *Handlers) checkRequest(c echo.Context) error {
 	return h.afterRequestAction(c, id, flash, err)
 }
 
-// preconditionsOK says what holds when nothing stands in a request's way.
+// preconditionsOK says what holds when nothing stands in a request's way,
+// in the words of each operation.
 func preconditionsOK(op portal.Operation) string {
-	if op == portal.OpCreate {
+	switch op {
+	case portal.OpCreate:
 		return "the name is free and both clusters are eligible."
+	case portal.OpStart:
+		return "DR is not running (not started, stopped, or its last start failed), so it can be started."
+	case portal.OpStop:
+		return "DR is running (or its last stop failed), so it can be stopped."
+	case portal.OpUpdate:
+		return "DR is not running (not started or stopped), so its sync period can be changed."
+	case portal.OpSwitchover:
+		return "DR is running, so the two clusters can swap roles."
+	case portal.OpFailover:
+		return "the pair is broken (the task is abnormal or its production cluster faulty), so the standby can be promoted."
+	case portal.OpRecovery:
+		return "the task is abnormal after a failover, so the pair can be rebuilt."
+	case portal.OpDelete:
+		return "DR is not running and the task is not changing, so it can be deleted."
 	}
 	return "the task's status allows " + string(op) + "."
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
+	"drportal/internal/db"
 	"drportal/internal/drtask"
 	"drportal/internal/portal"
 	"drportal/internal/requests"
@@ -30,12 +32,40 @@ func (h *Handlers) listTasks(c echo.Context) error {
 	if list.FetchedAt != nil {
 		p.FetchedAt = h.formatTime(*list.FetchedAt)
 	}
+	ctx := c.Request().Context()
+	open, err := h.Store.ListRequests(ctx, db.RequestFilter{Open: true}, 200)
+	if err != nil {
+		return err
+	}
+	chips := map[string][]views.RequestLink{}
+	now := h.Now()
+	for i := len(open) - 1; i >= 0; i-- { // oldest first
+		r := open[i]
+		if r.EffectiveStatus(now) == portal.StatusExpired {
+			continue
+		}
+		if r.Operation == portal.OpCreate && r.DRTaskID == "" {
+			p.Pending = append(p.Pending, views.PendingCreateRow{Name: r.TaskName, RequestURL: fmt.Sprintf("/requests/%d", r.ID),
+				RequestID: strconv.FormatInt(r.ID, 10), Status: h.openStatus(ctx, r), Primary: or(r.Summary.Primary.Name, "—"),
+				Standby: or(r.Summary.Standby.Name, "—"), SyncPeriod: r.Summary.SyncPeriod, Requester: r.RequesterEmail})
+			continue
+		}
+		if r.DRTaskID != "" {
+			chips[r.DRTaskID] = append(chips[r.DRTaskID], h.requestChip(ctx, r))
+		}
+	}
 	for _, r := range list.Tasks {
 		p.Rows = append(p.Rows, views.TaskRow{
 			ID: r.ID, URL: "/dr-tasks/" + r.ID, Name: r.Name, Status: statusBadge(r.Status), DRType: r.DRType,
 			Primary: or(r.PrimaryClusterName, r.PrimaryClusterID), Standby: or(r.StandbyClusterName, r.StandbyClusterID),
 			SyncPeriod: r.SyncPeriod, LastSync: drTime(r.LastSync, h.zones()), Created: drTime(r.CreateTime, h.zones()), Unmanaged: !r.Managed,
+			Requests: chips[r.ID],
 		})
+	}
+	if len(p.Rows) == 0 && len(p.Pending) == 0 {
+		if n, err := h.approverNotice(ctx, user(c), portal.OpCreate); err == nil {
+			p.NoApprover = n.Short
+		}
 	}
 	return h.render(c, http.StatusOK, views.TaskList(p))
 }
@@ -69,6 +99,9 @@ func (h *Handlers) taskForm(c echo.Context, f drtask.CreateForm, errs drtask.Fie
 	}
 	if opts.CloudErr != nil {
 		p.CloudErr = cloudMessage(opts.CloudErr)
+	}
+	if n, err := h.approverNotice(c.Request().Context(), user(c), portal.OpCreate); err == nil {
+		p.Approvers = n
 	}
 	for _, o := range opts.Primaries {
 		label := fmt.Sprintf("%s (%s, %s)", o.Name, o.AZ, o.Version)
@@ -180,12 +213,18 @@ func (h *Handlers) createTask(c echo.Context) error {
 		return h.render(c, http.StatusUnprocessableEntity, views.TaskFormView(h.taskForm(c, f, errs)))
 	}
 	r, err := h.Requests.File(ctx, *user(c), requests.Draft{Operation: portal.OpCreate, TaskName: plan.Params.Name,
-		Method: plan.Method, Path: plan.Path, Payload: plan.Body, Justification: f.Justification})
+		Method: plan.Method, Path: plan.Path, Payload: plan.Body, Justification: f.Justification,
+		Summary: portal.RequestSummary{Primary: plan.Primary, Standby: plan.Standby, SyncPeriod: plan.Params.SyncPeriod}})
+	if twin, ok := errors.AsType[*requests.DuplicateError](err); ok {
+		p := h.taskForm(c, f, nil)
+		p.SubmitErr, p.TwinURL = apperr.Message(err), fmt.Sprintf("/requests/%d", twin.ID)
+		return h.render(c, http.StatusConflict, views.TaskFormView(p))
+	}
 	if err != nil {
 		return err
 	}
 	c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
-	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
+	return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", r.ID), h.nextSteps(ctx, r))
 }
 
 func (h *Handlers) showTask(c echo.Context) error {
@@ -280,8 +319,7 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 			continue
 		}
 		busy = busy || st != portal.StatusPending
-		p.Requests = append(p.Requests, views.RequestLink{URL: fmt.Sprintf("/requests/%d", r.ID),
-			Label: fmt.Sprintf("#%d %s", r.ID, r.Operation), Status: requestBadge(st)})
+		p.Requests = append(p.Requests, h.requestChip(c.Request().Context(), r))
 		if st == portal.StatusExecuting {
 			p.Changing = true // follow the operation live
 		}

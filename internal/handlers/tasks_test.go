@@ -193,7 +193,7 @@ func TestCreateIsARequestThatRunsOnceApproved(t *testing.T) {
 	// The request page shows the outcome; the task page shows the task.
 	done := b.get(fmt.Sprintf("/requests/%d", id))
 	if done.doc.Find(`[data-testid=request-card]`).AttrOr("data-status", "") != "succeeded" ||
-		done.doc.Find(`[data-testid=task-link]`).Text() != r.DRTaskID {
+		done.attr(`[data-testid=task-link]`, "href") != "/dr-tasks/"+r.DRTaskID || done.text(`[data-testid=task-link]`) != r.TaskName {
 		t.Errorf("finished request page:\n%s", done.text(`[data-testid=request-card]`))
 	}
 	task := b.get("/dr-tasks/" + r.DRTaskID)

@@ -1,6 +1,9 @@
 package views
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 func plural(n int, word string) string {
 	if n == 1 {
@@ -33,4 +36,17 @@ func decisionClass(d string) string {
 		return "success"
 	}
 	return "failure"
+}
+
+// awaitVerb agrees "await" with a count of requests.
+func awaitVerb(n int) string {
+	if n == 1 {
+		return "awaits"
+	}
+	return "await"
+}
+
+// slug makes a label into a test id: "Primary cluster" → "primary-cluster".
+func slug(s string) string {
+	return strings.ToLower(strings.Join(strings.Fields(strings.NewReplacer("/", " ", "·", " ").Replace(s)), "-"))
 }

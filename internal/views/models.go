@@ -85,6 +85,12 @@ type TaskListPage struct {
 	Stale     bool
 	CloudErr  string
 	FetchedAt string
+
+	// Pending are the creates waiting for approval: tasks to be.
+	Pending []PendingCreateRow
+	// NoApprover: nobody but the viewer can approve what they file, so
+	// the empty state explains the second person.
+	NoApprover bool
 }
 
 // TaskRow is one line of the task list.
@@ -100,6 +106,29 @@ type TaskRow struct {
 	LastSync   string
 	Created    string
 	Unmanaged  bool
+	// Requests are the task's open requests, as chips.
+	Requests []RequestLink
+}
+
+// PendingCreateRow is a create request waiting for approval, shown in the
+// task list where its task will appear.
+type PendingCreateRow struct {
+	Name       string
+	RequestURL string
+	RequestID  string
+	Status     string // "Awaiting approval 0 of 1"
+	Primary    string
+	Standby    string
+	SyncPeriod string
+	Requester  string
+}
+
+// ApproverNotice says, on a form, who could approve the request it files
+// and whether they are enough for the policy.
+type ApproverNotice struct {
+	Text    string
+	Short   bool // too few: the request could never be approved
+	IsAdmin bool // link to the users page; others are told to ask an admin
 }
 
 // Status is a status badge.
@@ -117,6 +146,9 @@ type TaskFormPage struct {
 	Errors    map[string]string
 	CloudErr  string // the pickers could not be filled
 	SubmitErr string // the create failed in the cloud
+	// TwinURL links the pending request that a refused duplicate repeats.
+	TwinURL   string
+	Approvers ApproverNotice
 }
 
 // TaskForm holds the submitted values.
@@ -358,6 +390,21 @@ type RequestCard struct {
 	Flash        string
 	Error        string
 	CSRF         string
+
+	// TaskName names the linked task (TaskURL).
+	TaskName string
+	// Summary is what the request does, in names, above the call.
+	Summary []Field
+	// Approvers are the people who may still approve a pending request,
+	// MoreNeeded how many more approvals it needs; Stuck says it cannot
+	// get them.
+	Approvers  []string
+	MoreNeeded int
+	Stuck      string
+	// CannotRun says why the request can no longer run (its task was
+	// deleted, or its status no longer allows the operation): it cannot
+	// be approved.
+	CannotRun string
 }
 
 // ApprovalRow is one approver's decision.
@@ -475,6 +522,8 @@ type PolicyPage struct {
 	Admins       int
 	HadTwoAdmins bool
 	Pending      *ChangeRow // the policy change waiting for a second admin
+	// Approvers is how many active approvers there are.
+	Approvers int
 	// Replaces is the number of the waiting change the form's values come
 	// from and a proposal replaces ("" when none waits).
 	Replaces string
@@ -486,6 +535,8 @@ type PolicyRow struct {
 	Value     string
 	Min       int // the floor no policy may go below
 	Error     string
+	// Warning: the count exceeds the approvers there are.
+	Warning string
 }
 
 // OpButton links to an operation's request form.
@@ -529,6 +580,9 @@ type OperationPage struct {
 	Errors        map[string]string
 	SubmitErr     string
 	PostURL       string
+	// Twin links a pending request for the same operation on the task.
+	Twin      *RequestLink
+	Approvers ApproverNotice
 }
 
 // ProfilePage is the signed-in user's own account and sessions.

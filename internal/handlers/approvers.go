@@ -1,0 +1,309 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"drportal/internal/drtask"
+	"drportal/internal/portal"
+	"drportal/internal/requests"
+	"drportal/internal/views"
+)
+
+// personName names a user for people: their display name, else their e-mail.
+func personName(u portal.User) string { return or(u.DisplayName, u.Email) }
+
+// names lists users by name: "Bob", "Bob and Carol", "Bob, Carol and Dan".
+func names(us []portal.User) string {
+	out := make([]string, len(us))
+	for i, u := range us {
+		out[i] = personName(u)
+	}
+	return listWords(out)
+}
+
+func listWords(ws []string) string {
+	switch len(ws) {
+	case 0:
+		return ""
+	case 1:
+		return ws[0]
+	}
+	return strings.Join(ws[:len(ws)-1], ", ") + " and " + ws[len(ws)-1]
+}
+
+// count says "1 approval", "2 approvals".
+func count(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// people says "nobody", "1 person", "2 people".
+func people(n int) string {
+	switch n {
+	case 0:
+		return "nobody"
+	case 1:
+		return "1 person"
+	}
+	return fmt.Sprintf("%d people", n)
+}
+
+// approverNotice says, before u files a request for op, who could approve
+// it (the rules of the quorum: active approvers other than u, holding the
+// role now) and whether they are enough for the current policy. A request
+// filed without enough of them can never be approved: people who become
+// approvers later do not count for it.
+func (h *Handlers) approverNotice(ctx context.Context, u *portal.User, op portal.Operation) (views.ApproverNotice, error) {
+	policy, err := h.Store.CurrentPolicy(ctx)
+	if err != nil {
+		return views.ApproverNotice{}, err
+	}
+	need := policy.Required(op)
+	if need == 0 {
+		return views.ApproverNotice{Text: "The approval policy needs no approval for this: it runs as soon as it is filed."}, nil
+	}
+	eligible, err := h.Requests.Approvers(ctx, u.ID, h.Now())
+	if err != nil {
+		return views.ApproverNotice{}, err
+	}
+	n := views.ApproverNotice{Short: len(eligible) < need, IsAdmin: Allowed(u, PermAdmin)}
+	switch {
+	case !n.Short:
+		n.Text = fmt.Sprintf("It needs %s from someone other than you. Who can approve: %s.", count(need, "approval"), names(eligible))
+	case len(eligible) == 0:
+		n.Text = fmt.Sprintf("Nobody could approve this request: it needs %s from someone other than you, and no one else holds the approver role. "+
+			"Filed now, it would wait until it expires. A second person needs the approver role first.", count(need, "approval"))
+	default:
+		n.Text = fmt.Sprintf("This request could never be approved: it needs %s from people other than you, and only %s can approve (%s). "+
+			"Filed now, it would wait until it expires. Another person needs the approver role first.",
+			count(need, "approval"), people(len(eligible)), names(eligible))
+	}
+	return n, nil
+}
+
+// nextSteps is the note shown after filing request r: what happens next
+// and who can approve it.
+func (h *Handlers) nextSteps(ctx context.Context, r portal.Request) string {
+	msg := fmt.Sprintf("Request #%d filed. Nothing has been sent to the cloud yet.", r.ID)
+	if r.Status != portal.StatusPending {
+		return fmt.Sprintf("Request #%d filed. The approval policy needs no approval for it: it is being executed.", r.ID)
+	}
+	eligible, err := h.Requests.Approvers(ctx, r.RequesterID, r.CreatedAt)
+	if err != nil {
+		return msg
+	}
+	switch {
+	case len(eligible) < r.RequiredApprovals:
+		return msg + fmt.Sprintf(" It needs %s from someone other than you, but %s can approve it: it cannot be approved and will expire. "+
+			"Once another person has the approver role, cancel it and file it again.",
+			count(r.RequiredApprovals, "approval"), people(len(eligible)))
+	}
+	return msg + fmt.Sprintf(" It runs once it has %s from someone other than you; who can approve: %s. They see it under Requests, awaiting their approval.",
+		count(r.RequiredApprovals, "approval"), names(eligible))
+}
+
+// approvalProgress says how far a pending request is: "0 of 1".
+func (h *Handlers) approvalProgress(ctx context.Context, r portal.Request) string {
+	approvals, err := h.Store.Approvals(ctx, r.ID)
+	if err != nil {
+		return fmt.Sprintf("? of %d", r.RequiredApprovals)
+	}
+	n, err := portal.Quorum(r, approvals)
+	if err != nil {
+		n = 0
+	}
+	return fmt.Sprintf("%d of %d", n, r.RequiredApprovals)
+}
+
+// whoCanApprove fills the card's list of the people who may still
+// approve pending request r, and how many more approvals it needs.
+func (h *Handlers) whoCanApprove(ctx context.Context, card *views.RequestCard, r portal.Request, approvals []portal.Approval, approved int) error {
+	all, err := h.Store.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	decided := map[int64]bool{}
+	for _, a := range approvals {
+		decided[a.ApproverID] = true
+	}
+	var left []portal.User
+	for _, u := range requests.EligibleApprovers(all, r.RequesterID, r.CreatedAt) {
+		if !decided[u.ID] {
+			left = append(left, u)
+		}
+	}
+	more := max(r.RequiredApprovals-approved, 0)
+	card.MoreNeeded = more
+	for _, u := range left {
+		card.Approvers = append(card.Approvers, personName(u))
+	}
+	if more > len(left) {
+		card.Stuck = fmt.Sprintf("It needs %s more, and %s can still give one: it cannot be approved and will expire at %s. "+
+			"People who became approvers after it was filed do not count for it: once another person has the approver role, "+
+			"its requester can cancel it and file it again.",
+			count(more, "approval"), people(len(left)), h.formatTime(r.ExpiresAt))
+	}
+	return nil
+}
+
+// clusterWords names a cluster for an approver: name · AZ · version ·
+// short id.
+func clusterWords(c portal.ClusterRef) string {
+	var parts []string
+	for _, p := range []string{c.Name, c.AZ, c.Version, shortID(c.ID)} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+// shortID is the first block of a UUID, enough to tell clusters apart.
+func shortID(id string) string {
+	if i := strings.IndexByte(id, '-'); i > 0 {
+		return id[:i]
+	}
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+// periodWords says a sync period in words ("every 5 minutes"); a value
+// that is not a period is shown as it is.
+func periodWords(p string) string {
+	if p == "" || drtask.CheckSyncPeriod(p) != "" {
+		return p
+	}
+	return "every " + describePeriod(p)
+}
+
+// span says a duration in words, roughly: "90 seconds", "5 minutes".
+func span(d time.Duration) string {
+	switch {
+	case d < 2*time.Minute:
+		return count(int(d/time.Second), "second")
+	case d < 2*time.Hour:
+		return count(int(d/time.Minute), "minute")
+	case d < 48*time.Hour:
+		return count(int(d/time.Hour), "hour")
+	}
+	return count(int(d/(24*time.Hour)), "day")
+}
+
+// requestSummary is what request r does, in names: the operation, the
+// task, both clusters, the sync period and, for an operation on a task the
+// portal knows (v), its status and RPO/RTO as the portal's copy has them.
+// From the database alone.
+func (h *Handlers) requestSummary(r portal.Request, v *drtask.TaskView) []views.Field {
+	label := string(r.Operation)
+	if spec, ok := portal.SpecFor(r.Operation); ok {
+		label = spec.Label
+	}
+	out := []views.Field{{Label: "Operation", Value: label}, {Label: "DR task", Value: r.TaskName}}
+	sum := r.Summary
+	if v != nil && v.HasDetail {
+		sum.Primary, sum.Standby = portal.SideRef(v.Task.Primary), portal.SideRef(v.Task.Standby)
+	}
+	if c := clusterWords(sum.Primary); c != "" {
+		out = append(out, views.Field{Label: "Primary cluster", Value: c})
+	}
+	if c := clusterWords(sum.Standby); c != "" {
+		out = append(out, views.Field{Label: "Standby cluster", Value: c})
+	}
+	period := periodWords(sum.SyncPeriod)
+	if r.Operation == portal.OpUpdate && v != nil && period != "" {
+		period = "from " + periodWords(or(v.Task.SyncPeriod, v.Row.SyncPeriod)) + " to " + period
+	} else if period == "" && v != nil {
+		period = periodWords(or(v.Task.SyncPeriod, v.Row.SyncPeriod))
+	}
+	if period != "" {
+		out = append(out, views.Field{Label: "Sync period", Value: period})
+	}
+	if v == nil {
+		return out
+	}
+	status := or(string(v.Row.Status), "unknown")
+	if v.Gone {
+		status = "deleted"
+	}
+	if fa := v.Row.FetchedAt(); !fa.IsZero() {
+		status += ", as last read from the cloud " + ago(h.Now().Sub(fa))
+	}
+	out = append(out, views.Field{Label: "Status now", Value: status})
+	if v.Progress != nil {
+		out = append(out, views.Field{Label: "RPO / RTO", Value: span(time.Duration(v.Progress.RPOSeconds)*time.Second) + " / " +
+			span(time.Duration(v.Progress.RTOSeconds)*time.Second)})
+	}
+	return out
+}
+
+// openStatus says where an open request stands, in words: "Awaiting
+// approval 0 of 1", "Approved", "Executing".
+func (h *Handlers) openStatus(ctx context.Context, r portal.Request) string {
+	switch st := r.EffectiveStatus(h.Now()); st {
+	case portal.StatusPending:
+		return "Awaiting approval " + h.approvalProgress(ctx, r)
+	case portal.StatusApproved:
+		return "Approved, about to run"
+	case portal.StatusExecuting:
+		return "Executing"
+	default:
+		return string(st)
+	}
+}
+
+// requestChip is an open request on a task, as a chip:
+// "Stop DR · Awaiting approval 0 of 1 · #5".
+func (h *Handlers) requestChip(ctx context.Context, r portal.Request) views.RequestLink {
+	label := string(r.Operation)
+	if spec, ok := portal.SpecFor(r.Operation); ok {
+		label = spec.Label
+	}
+	return views.RequestLink{URL: fmt.Sprintf("/requests/%d", r.ID),
+		Label:  fmt.Sprintf("%s · %s · request #%d", label, h.openStatus(ctx, r), r.ID),
+		Status: requestBadge(r.EffectiveStatus(h.Now()))}
+}
+
+// policyWarnings marks the policy rows that need more approvals than
+// there are active approvers (no request of that kind could be approved),
+// or exactly as many (an approver's own requests could not).
+func (h *Handlers) policyWarnings(ctx context.Context, p *views.PolicyPage) error {
+	all, err := h.Store.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range all {
+		if u.Active && u.Has(portal.RoleApprover) {
+			p.Approvers++
+		}
+	}
+	for i, row := range p.Rows {
+		n, err := strconv.Atoi(row.Value)
+		if err != nil || n == 0 {
+			continue
+		}
+		switch {
+		case n > p.Approvers:
+			p.Rows[i].Warning = fmt.Sprintf("Needs %s, but there %s %s: no %s request could be approved. Add approvers in Users.",
+				count(n, "approval"), isAre(p.Approvers), count(p.Approvers, "active approver"), row.Operation)
+		case n == p.Approvers:
+			p.Rows[i].Warning = fmt.Sprintf("Needs all %s: a %s request filed by one of them could not be approved, as nobody approves their own request.",
+				count(n, "active approver"), row.Operation)
+		}
+	}
+	return nil
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}
