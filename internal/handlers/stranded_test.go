@@ -280,4 +280,3 @@ func TestPreconditionsAreWordedPerOperation(t *testing.T) {
 		t.Errorf("a start's preconditions say %q", ok)
 	}
 }
-
