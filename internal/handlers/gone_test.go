@@ -115,14 +115,17 @@ func TestATaskIsGoneOnlyWhenTheListConfirmsIt(t *testing.T) {
 	if err := e.client.Operate(ctx, portal.OpDelete, id, nil); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(45 * time.Second)
 	for {
 		e.clock.Advance(time.Minute)
 		if _, ok := e.sim.Task(simProject, id); !ok && b.get(loc).doc.Find(`[data-testid=gone]`).Length() == 1 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the deleted task is not shown gone")
+			row, _ := e.store.Task(ctx, id)
+			_, still := e.sim.Task(simProject, id)
+			t.Fatalf("the deleted task is not shown gone: gone at %v, next read %v, refresh error %q; the simulator has it: %v",
+				row.GoneAt, row.NextPollAt, row.RefreshError, still)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
