@@ -66,3 +66,20 @@ func TestTheCatalogueListsEveryAction(t *testing.T) {
 		t.Errorf("filter: %v", got)
 	}
 }
+
+// TestEveryActionHasALabel: history lists show every action in words.
+func TestEveryActionHasALabel(t *testing.T) {
+	for _, g := range Catalogue {
+		if ActionLabel(g.Name) == g.Name {
+			t.Errorf("group %s has no label", g.Name)
+		}
+		for _, a := range g.Actions {
+			if ActionLabel(a) == a {
+				t.Errorf("action %s has no label", a)
+			}
+		}
+	}
+	if ActionLabel(ActionRequestApproved) != "Request approved" {
+		t.Errorf("request.approved reads %q", ActionLabel(ActionRequestApproved))
+	}
+}

@@ -1,0 +1,183 @@
+package portal
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The console's vocabulary: what every page shows for the API's and the
+// portal's raw values. Pages keep the raw value beside the label (a
+// tooltip, a data attribute) for people and scripts that speak the API.
+
+// taskStatusLabels are the DWS console's words for a DR task's status.
+var taskStatusLabels = map[TaskStatus]string{
+	TaskCreating:      "Creating",
+	TaskCreateFailed:  "Create failed",
+	TaskUnstart:       "Not started",
+	TaskStarting:      "Starting",
+	TaskStartFailed:   "Start failed",
+	TaskRunning:       "Running",
+	TaskStopping:      "Stopping",
+	TaskStopped:       "Stopped",
+	TaskStopFailed:    "Stop failed",
+	TaskSwitchovering: "Switching over",
+	TaskAbnormal:      "Abnormal",
+	TaskDeleting:      "Deleting",
+	TaskDeleted:       "Deleted",
+}
+
+// Label is the status in the console's words; an unknown status is shown
+// as sent, and no status as "Unknown".
+func (s TaskStatus) Label() string {
+	if l, ok := taskStatusLabels[s]; ok {
+		return l
+	}
+	if s == "" {
+		return "Unknown"
+	}
+	return string(s)
+}
+
+// clusterStatusLabels are the words for one side's DR status.
+var clusterStatusLabels = map[string]string{
+	"backuping": "Backing up",
+	"restoring": "Restoring",
+	"stopped":   "Stopped",
+	"waiting":   "Waiting",
+	"abnormal":  "Abnormal",
+	"drDeleted": "DR deleted",
+}
+
+// ClusterStatusLabel is a cluster's DR status (one side of a task) in words.
+func ClusterStatusLabel(s string) string {
+	if l, ok := clusterStatusLabels[s]; ok {
+		return l
+	}
+	return s
+}
+
+// DRTypeLabel is a DR type in words.
+func DRTypeLabel(t string) string {
+	switch t {
+	case "az":
+		return "Cross-AZ"
+	case "region":
+		return "Cross-region"
+	}
+	return t
+}
+
+var requestStatusLabels = map[RequestStatus]string{
+	StatusPending:   "Pending",
+	StatusApproved:  "Approved",
+	StatusExecuting: "Executing",
+	StatusSucceeded: "Succeeded",
+	StatusFailed:    "Failed",
+	StatusRejected:  "Rejected",
+	StatusCancelled: "Cancelled",
+	StatusExpired:   "Expired",
+}
+
+// Label is the request status in words.
+func (s RequestStatus) Label() string {
+	if l, ok := requestStatusLabels[s]; ok {
+		return l
+	}
+	return string(s)
+}
+
+var operationLabels = map[Operation]string{
+	OpCreate:     "Create",
+	OpStart:      "Start",
+	OpStop:       "Stop",
+	OpUpdate:     "Change sync period",
+	OpSwitchover: "Switchover",
+	OpFailover:   "Failover",
+	OpRecovery:   "Recovery",
+	OpDelete:     "Delete",
+}
+
+// Label is the operation in words, capitalised as a heading or a cell.
+func (op Operation) Label() string {
+	if l, ok := operationLabels[op]; ok {
+		return l
+	}
+	return string(op)
+}
+
+// Plural is n and the word, made plural when n is not 1: "1 approval",
+// "2 approvals".
+func Plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// FormatDuration is d for people: "7 days", "24 hours", "15 minutes",
+// "90 seconds"; a duration that is not a whole number of any of these
+// is shown in the largest units it has ("1 day 2 hours").
+func FormatDuration(d time.Duration) string {
+	if d < 0 {
+		return "-" + FormatDuration(-d)
+	}
+	if d == 0 {
+		return "0 seconds"
+	}
+	units := []struct {
+		size      time.Duration
+		one, many string
+	}{{24 * time.Hour, "day", "days"}, {time.Hour, "hour", "hours"}, {time.Minute, "minute", "minutes"}, {time.Second, "second", "seconds"}}
+	var parts []string
+	rest := d.Truncate(time.Second)
+	for _, u := range units {
+		if n := int(rest / u.size); n > 0 {
+			parts = append(parts, Plural(n, u.one, u.many))
+			rest -= time.Duration(n) * u.size
+		}
+		if len(parts) == 2 {
+			break
+		}
+	}
+	if len(parts) == 0 {
+		return d.String()
+	}
+	return strings.Join(parts, " ")
+}
+
+// ParseDuration reads a duration as FormatDuration writes it ("7 days",
+// "1 day 2 hours", "30 minutes") or as Go writes it ("168h", "30m").
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	f := strings.Fields(strings.ToLower(s))
+	if len(f) == 0 || len(f)%2 != 0 {
+		return 0, fmt.Errorf("bad duration %q", s)
+	}
+	var d time.Duration
+	for i := 0; i < len(f); i += 2 {
+		n, err := strconv.Atoi(f[i])
+		if err != nil || n < 0 || n > 100000 {
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+		var unit time.Duration
+		switch strings.TrimSuffix(f[i+1], "s") {
+		case "day", "d":
+			unit = 24 * time.Hour
+		case "hour", "h", "hr":
+			unit = time.Hour
+		case "minute", "min", "m":
+			unit = time.Minute
+		case "second", "sec":
+			unit = time.Second
+		default:
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+		d += time.Duration(n) * unit
+	}
+	return d, nil
+}
