@@ -1,5 +1,6 @@
 // DR Portal: the little the pages need beyond htmx. Everything works without
-// it; this only reports failed background requests instead of failing silently.
+// it; this reports failed background requests instead of failing silently,
+// and tells screen readers when a live panel changes status.
 (function () {
   "use strict";
   function banner(text) {
@@ -23,4 +24,28 @@
       if (el && !el.hidden && e.detail.requestConfig && e.detail.requestConfig.verb === "get") el.hidden = true;
     }
   });
+
+  // Live panels (a task's status, a request's card) carry data-status and
+  // the sentence to say when it changes (data-announce). The layout's one
+  // polite live region says it; a panel that comes back unchanged says
+  // nothing.
+  var seen = {};
+  function scan(announce) {
+    var els = document.querySelectorAll("[data-announce-key]");
+    for (var i = 0; i < els.length; i++) {
+      var key = els[i].getAttribute("data-announce-key");
+      var status = els[i].getAttribute("data-status");
+      if (announce && key in seen && seen[key] !== status) {
+        var live = document.getElementById("live-region");
+        if (live) live.textContent = els[i].getAttribute("data-announce") || "";
+      }
+      seen[key] = status;
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { scan(false); });
+  } else {
+    scan(false);
+  }
+  document.addEventListener("htmx:afterSettle", function () { scan(true); });
 })();

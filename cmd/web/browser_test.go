@@ -267,7 +267,7 @@ func requestApproveAndWatch(t *testing.T, cloudEnv map[string]string) {
 	if !regexp.MustCompile(`/requests/\d+$`).MatchString(loc) {
 		t.Fatalf("after filing at %s", loc)
 	}
-	waitText(t, ctx, `#request-card [data-testid=status]`, "pending", 5*time.Second)
+	waitText(t, ctx, `#request-card [data-testid=status]`, "Pending", 5*time.Second)
 	own, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=approve]').length`))
 	if own != 0 {
 		t.Error("the requester is offered to approve their own request")
@@ -294,14 +294,14 @@ func requestApproveAndWatch(t *testing.T, cloudEnv map[string]string) {
 		chromedp.Click(chromedp.CSS(`[data-testid=approve]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
 	)
-	waitText(t, ctx, `#request-card [data-testid=status]`, "succeeded", 30*time.Second)
+	waitText(t, ctx, `#request-card [data-testid=status]`, "Succeeded", 30*time.Second)
 	waitText(t, ctx, `[data-testid=awaiting-count]`, "0", 10*time.Second)
 	screenshot(t, ctx, "request-succeeded")
 	step(t, ctx, "open the task",
 		chromedp.Click(chromedp.CSS(`[data-testid=task-link]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#task-panel`)),
 	)
-	waitText(t, ctx, `#task-panel [data-testid=status]`, "unstart", 30*time.Second)
+	waitText(t, ctx, `#task-panel [data-testid=status]`, "Not started", 30*time.Second)
 	polling, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#task-panel').hasAttribute('hx-trigger')`))
 	if polling {
 		t.Error("the settled task's panel still polls")
@@ -377,9 +377,9 @@ func requestApproveAndWatch(t *testing.T, cloudEnv map[string]string) {
 		chromedp.Click(chromedp.CSS(`[data-testid=approve]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
 	)
-	waitText(t, ctx, `#request-card [data-testid=status]`, "succeeded", 30*time.Second)
+	waitText(t, ctx, `#request-card [data-testid=status]`, "Succeeded", 30*time.Second)
 	screenshot(t, ctx, "delete-succeeded")
-	step(t, ctx, "the task is gone", chromedp.Navigate(taskURL), chromedp.WaitVisible(chromedp.CSS(`[data-testid=gone]`)))
+	step(t, ctx, "the task is gone", chromedp.Navigate(taskURL), chromedp.WaitVisible(chromedp.CSS(`[data-testid=deleted-on-request]`)))
 
 	step(t, ctx, "audit page",
 		chromedp.Navigate(base+"/audit"),

@@ -150,6 +150,9 @@ type AuditFilter struct {
 	// Action matches the action exactly or as a dotted prefix
 	// ("dr_task.create" matches "dr_task.create.rejected").
 	Action string
+	// ExcludeAction leaves out one action (the cloud calls, for people
+	// reading what was done).
+	ExcludeAction string
 	// ActorID: > 0 a user, -1 the system, 0 anyone.
 	ActorID     int64
 	SubjectType string
@@ -178,6 +181,9 @@ func (f AuditFilter) where(ctx context.Context, q querier) (string, []any, error
 	if f.Action != "" {
 		args = append(args, f.Action, f.Action+".")
 		conds = append(conds, fmt.Sprintf("(action = $%d OR starts_with(action, $%d))", len(args)-1, len(args)))
+	}
+	if f.ExcludeAction != "" {
+		add("action <> ?", f.ExcludeAction)
 	}
 	switch {
 	case f.ActorID > 0:
@@ -303,28 +309,52 @@ func (s *Store) StreamAudit(ctx context.Context, f AuditFilter, fn func(audit.Ev
 
 // TaskTimeline returns the events about one DR task, and the other events
 // of the same HTTP requests or jobs (the cloud calls a create made before
-// the task had an id), newest first. It stays on indexes: the task's own
-// events by subject, then each of their correlation ids.
-func (s *Store) TaskTimeline(ctx context.Context, taskID string, limit int) ([]audit.Event, error) {
-	rows, err := s.pool.Query(ctx, taskTimelineSQL, audit.SubjectDRTask, taskID, limit)
+// the task had an id), newest first; without calls, the cloud calls are
+// left out. It stays on indexes: the task's own events by subject, then
+// each of their correlation ids.
+func (s *Store) TaskTimeline(ctx context.Context, taskID string, limit int, calls bool) ([]audit.Event, error) {
+	rows, err := s.pool.Query(ctx, taskTimelineSQL, audit.SubjectDRTask, taskID, limit, calls)
 	return collectTimeline(taskID, rows, err)
 }
 
+// TaskCloudCalls counts the cloud calls a task's timeline leaves out
+// unless asked for them.
+func (s *Store) TaskCloudCalls(ctx context.Context, taskID string) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, taskCloudCallsSQL, audit.SubjectDRTask, taskID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count the cloud calls of DR task %s: %w", taskID, err)
+	}
+	return n, nil
+}
+
 // taskTimelineSQL selects a task's newest events and those correlated with
-// them (the cloud calls and steps of the same page action or job).
+// them (the cloud calls and steps of the same page action or job); $4
+// false leaves the cloud calls out.
 var taskTimelineSQL = fmt.Sprintf(`
 		WITH subj AS (
 			SELECT id, correlation_id FROM audit_events
-			WHERE subject_type = $1 AND subject_id = $2 ORDER BY id DESC LIMIT $3),
+			WHERE subject_type = $1 AND subject_id = $2 AND ($4 OR action <> '%[2]s') ORDER BY id DESC LIMIT $3),
 		corr AS (
 			SELECT DISTINCT correlation_id FROM subj
 			WHERE correlation_id <> '' AND correlation_id NOT IN ('poller', 'list-sync'))
-		SELECT %s FROM audit_events WHERE id IN (
+		SELECT %[1]s FROM audit_events WHERE id IN (
 			SELECT id FROM subj
 			UNION SELECT e.id FROM corr CROSS JOIN LATERAL (
 				SELECT x.id FROM audit_events x
 				WHERE x.correlation_id = corr.correlation_id AND x.correlation_id <> '') e)
-		ORDER BY id DESC LIMIT $3`, auditColumns)
+			AND ($4 OR action <> '%[2]s')
+		ORDER BY id DESC LIMIT $3`, auditColumns, audit.ActionCloudCall)
+
+// taskCloudCallsSQL counts the cloud calls about a task and those of the
+// page actions and jobs its other events belong to.
+var taskCloudCallsSQL = fmt.Sprintf(`
+		WITH corr AS (
+			SELECT DISTINCT correlation_id FROM audit_events
+			WHERE subject_type = $1 AND subject_id = $2 AND action <> '%[1]s'
+				AND correlation_id <> '' AND correlation_id NOT IN ('poller', 'list-sync'))
+		SELECT count(*) FROM audit_events
+		WHERE action = '%[1]s' AND ((subject_type = $1 AND subject_id = $2)
+			OR correlation_id IN (SELECT correlation_id FROM corr))`, audit.ActionCloudCall)
 
 func collectTimeline(taskID string, rows pgx.Rows, err error) ([]audit.Event, error) {
 	if err != nil {

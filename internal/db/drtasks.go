@@ -337,8 +337,11 @@ func (s *Store) LastSyncError(ctx context.Context, name string) (string, *time.T
 // TaskPage is everything a task's page shows, read in one round trip.
 type TaskPage struct {
 	Task TaskRow
-	// Timeline is the task's newest events (nil when not asked for).
+	// Timeline is the task's newest events (nil when not asked for),
+	// without the cloud calls unless asked for them.
 	Timeline []audit.Event
+	// CloudCalls counts the task's cloud calls (when a timeline was asked for).
+	CloudCalls int
 	// Open are the task's pending, approved and executing requests, newest
 	// first: all of them, however many closed ones came after.
 	Open []portal.Request
@@ -352,7 +355,7 @@ type TaskPage struct {
 // TaskPage reads a task's row, its open requests, the last operation that
 // succeeded on it and, when timeline > 0, its newest events, as one batch:
 // a page costs one round trip to the database, not four.
-func (s *Store) TaskPage(ctx context.Context, id string, timeline int) (TaskPage, error) {
+func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls bool) (TaskPage, error) {
 	b := &pgx.Batch{}
 	var p TaskPage
 	var taskErr error
@@ -380,10 +383,13 @@ func (s *Store) TaskPage(ctx context.Context, id string, timeline int) (TaskPage
 		return err
 	})
 	if timeline > 0 {
-		b.Queue(taskTimelineSQL, audit.SubjectDRTask, id, timeline).Query(func(rows pgx.Rows) error {
+		b.Queue(taskTimelineSQL, audit.SubjectDRTask, id, timeline, calls).Query(func(rows pgx.Rows) error {
 			var err error
 			p.Timeline, err = collectTimeline(id, rows, nil)
 			return err
+		})
+		b.Queue(taskCloudCallsSQL, audit.SubjectDRTask, id).QueryRow(func(row pgx.Row) error {
+			return row.Scan(&p.CloudCalls)
 		})
 	}
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {

@@ -150,6 +150,8 @@ func (s *Service) Status(ctx context.Context, id string) (TaskView, error) {
 type Page struct {
 	View     TaskView
 	Timeline []audit.Event // nil unless asked for
+	// CloudCalls counts the task's cloud calls (with a timeline).
+	CloudCalls int
 	// Open are the task's pending, approved and executing requests.
 	Open []portal.Request
 	// State is the task as the operation rules judge it.
@@ -157,12 +159,12 @@ type Page struct {
 }
 
 // Page reads everything a task's page shows in one round trip (with its
-// timeline when timeline > 0).
-func (s *Service) Page(ctx context.Context, id string, timeline int) (Page, error) {
+// timeline when timeline > 0, cloud calls included when calls is set).
+func (s *Service) Page(ctx context.Context, id string, timeline int, calls bool) (Page, error) {
 	if !ValidID(id) {
 		return Page{}, apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
 	}
-	tp, err := s.Store.TaskPage(ctx, id, timeline)
+	tp, err := s.Store.TaskPage(ctx, id, timeline, calls)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return Page{}, apperr.New(apperr.NotFound,
 			"The portal knows no DR task with id %s. A task created in the console moments ago shows up within a minute, once the task list has been read again.", id)
@@ -174,7 +176,7 @@ func (s *Service) Page(ctx context.Context, id string, timeline int) (Page, erro
 	if len(tp.ConfigErrors) > 0 {
 		v.ConfigErr = tp.ConfigErrors[0].Message
 	}
-	return Page{View: v, Timeline: tp.Timeline, Open: tp.Open, State: stateOf(v, tp.LastSucceeded)}, nil
+	return Page{View: v, Timeline: tp.Timeline, CloudCalls: tp.CloudCalls, Open: tp.Open, State: stateOf(v, tp.LastSucceeded)}, nil
 }
 
 func stateOf(v TaskView, last portal.Operation) portal.TaskState {

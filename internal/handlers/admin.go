@@ -291,7 +291,7 @@ func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string,
 	atPage(c, "/admin/policy")
 	p := views.PolicyPage{Base: h.base(c, "Approval policy", "admin"), Version: cur.Version, UpdatedAt: h.formatTime(cur.CreatedAt),
 		UpdatedBy: "the initial setup", Errors: errs, Flash: flash, Error: errMsg,
-		PendingTTL: cur.PendingTTL.String(), ApprovalTTL: cur.ApprovalTTL.String()}
+		PendingTTL: portal.FormatDuration(cur.PendingTTL), ApprovalTTL: portal.FormatDuration(cur.ApprovalTTL)}
 	if cur.CreatedBy != 0 {
 		p.UpdatedBy = "proposed by " + h.userEmail(ctx, cur.CreatedBy)
 		if cur.ApprovedBy != 0 {
@@ -329,7 +329,7 @@ func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string,
 				for i := range p.Rows {
 					p.Rows[i].Value = strconv.Itoa(ch.Policy.Approvals[portal.Operation(p.Rows[i].Operation)])
 				}
-				p.PendingTTL, p.ApprovalTTL = ch.Policy.PendingTTL.String(), ch.Policy.ApprovalTTL.String()
+				p.PendingTTL, p.ApprovalTTL = portal.FormatDuration(ch.Policy.PendingTTL), portal.FormatDuration(ch.Policy.ApprovalTTL)
 			}
 		}
 	}
@@ -371,9 +371,9 @@ func (h *Handlers) savePolicy(c echo.Context) error {
 	}{{"pending_ttl", &in.PendingTTL}, {"approval_ttl", &in.ApprovalTTL}} {
 		v := strings.TrimSpace(c.FormValue(f.name))
 		raw[f.name] = v
-		d, err := time.ParseDuration(v)
+		d, err := portal.ParseDuration(v)
 		if err != nil {
-			errs[f.name] = "Enter a duration such as 72h or 30m."
+			errs[f.name] = "Enter a duration such as 3 days, 24 hours or 30 minutes."
 			continue
 		}
 		*f.dst = d

@@ -262,12 +262,8 @@ func (h *Handlers) openStatus(ctx context.Context, r portal.Request) string {
 // requestChip is an open request on a task, as a chip:
 // "Stop DR · Awaiting approval 0 of 1 · #5".
 func (h *Handlers) requestChip(ctx context.Context, r portal.Request) views.RequestLink {
-	label := string(r.Operation)
-	if spec, ok := portal.SpecFor(r.Operation); ok {
-		label = spec.Label
-	}
-	return views.RequestLink{URL: fmt.Sprintf("/requests/%d", r.ID),
-		Label:  fmt.Sprintf("%s · %s · request #%d", label, h.openStatus(ctx, r), r.ID),
+	return views.RequestLink{ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID),
+		Label:  fmt.Sprintf("%s · %s · request #%d", r.Operation.Label(), h.openStatus(ctx, r), r.ID),
 		Status: requestBadge(r.EffectiveStatus(h.Now()))}
 }
 

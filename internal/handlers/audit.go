@@ -34,8 +34,11 @@ func (h *Handlers) auditFilter(c echo.Context) (db.AuditFilter, views.AuditFilte
 	q := c.QueryParams()
 	vf := views.AuditFilter{Action: q.Get("action"), Actor: q.Get("actor"), Task: strings.TrimSpace(q.Get("task")),
 		Request: strings.TrimSpace(q.Get("request")), Outcome: q.Get("outcome"), From: q.Get("from"), To: q.Get("to"),
-		Query: strings.TrimSpace(q.Get("q"))}
+		Query: strings.TrimSpace(q.Get("q")), HideCalls: q.Get("hide_calls") == "1"}
 	f := db.AuditFilter{Action: vf.Action, Outcome: vf.Outcome, Query: vf.Query}
+	if vf.HideCalls {
+		f.ExcludeAction = audit.ActionCloudCall
+	}
 	bad := func(format string, a ...any) (db.AuditFilter, views.AuditFilter, bool, error) {
 		return f, vf, false, apperr.New(apperr.Invalid, format, a...)
 	}
@@ -133,6 +136,9 @@ func filterValues(vf views.AuditFilter) url.Values {
 			v.Set(k, val)
 		}
 	}
+	if vf.HideCalls {
+		v.Set("hide_calls", "1")
+	}
 	return v
 }
 
@@ -197,7 +203,7 @@ func (h *Handlers) auditPageModel(c echo.Context, f db.AuditFilter, vf views.Aud
 		p.ExportURLs = append(p.ExportURLs, views.Option{Value: "/audit/export?" + exp.Encode(), Label: strings.ToUpper(format)})
 	}
 	for _, a := range knownActions {
-		p.Actions = append(p.Actions, views.Option{Value: a, Label: a, Selected: a == vf.Action})
+		p.Actions = append(p.Actions, views.Option{Value: a, Label: audit.ActionLabel(a) + " (" + a + ")", Selected: a == vf.Action})
 	}
 	for _, o := range auditOutcomes {
 		p.Outcomes = append(p.Outcomes, views.Option{Value: o, Label: o, Selected: o == vf.Outcome})
@@ -343,7 +349,7 @@ func (h *Handlers) archiveAudit(c echo.Context) error {
 // auditRow shapes an event for the audit page and timelines.
 func (h *Handlers) auditRow(e audit.Event) views.AuditRow {
 	r := views.AuditRow{ID: e.ID, Time: h.formatTime(e.OccurredAt), Actor: e.Actor.Name, Action: e.Action,
-		Outcome: string(e.Outcome), Correlation: e.CorrelationID}
+		ActionLabel: audit.ActionLabel(e.Action), Outcome: string(e.Outcome), Correlation: e.CorrelationID}
 	switch e.SubjectType {
 	case audit.SubjectDRTask:
 		r.Subject, r.SubjectURL = "DR task "+e.SubjectID, "/dr-tasks/"+e.SubjectID
@@ -474,7 +480,11 @@ func summarize(e audit.Event) string {
 	case audit.ActionRequestFailed, audit.ActionRequestRefused:
 		return s("reason")
 	case audit.ActionRequestProgress:
-		return fmt.Sprintf("%s → %s", or(s("from"), "(start)"), s("to"))
+		from := "(start)"
+		if f := s("from"); f != "" {
+			from = portal.TaskStatus(f).Label()
+		}
+		return fmt.Sprintf("%s → %s", from, portal.TaskStatus(s("to")).Label())
 	case audit.ActionRequestResumed:
 		return s("note")
 	case audit.ActionRequestResult:

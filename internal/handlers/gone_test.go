@@ -44,8 +44,8 @@ func TestAGateway404IsAConfigurationErrorNotADeletedTask(t *testing.T) {
 		!strings.Contains(box, "region") || !strings.Contains(box, "APIG.0101") {
 		t.Errorf("configuration error box: %d %q", page.status, box)
 	}
-	if page.doc.Find(`[data-testid=gone]`).Length() != 0 || page.text(`#task-panel [data-testid=status]`) != "unstart" {
-		t.Errorf("the task is shown deleted: %q, status %q", page.text(`[data-testid=gone]`), page.text(`#task-panel [data-testid=status]`))
+	if page.doc.Find(`[data-testid=gone]`).Length() != 0 || page.attr(`#task-panel [data-testid=status]`, "data-status") != "unstart" {
+		t.Errorf("the task is shown deleted: %q, status %q", page.text(`[data-testid=gone]`), page.attr(`#task-panel [data-testid=status]`, "data-status"))
 	}
 	row, err := e.store.Task(ctx, id)
 	if err != nil || row.GoneAt != nil || row.Status != portal.TaskUnstart {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -74,20 +75,37 @@ func (h *Handlers) listRequests(c echo.Context) error {
 		p.Tabs = append(p.Tabs, views.Tab{Key: t.key, Label: t.label, URL: "/requests?" + v.Encode(), Active: t.key == tab})
 	}
 	for _, s := range portal.RequestStatuses {
-		p.Statuses = append(p.Statuses, views.Option{Value: string(s), Label: string(s), Selected: s == f.Status})
+		p.Statuses = append(p.Statuses, views.Option{Value: string(s), Label: s.Label(), Selected: s == f.Status})
 	}
 	for _, o := range portal.Operations {
-		p.Operations = append(p.Operations, views.Option{Value: string(o), Label: string(o), Selected: o == f.Operation})
+		p.Operations = append(p.Operations, views.Option{Value: string(o), Label: o.Label(), Selected: o == f.Operation})
 	}
 	now := h.Now()
 	for _, r := range rows {
+		st := r.EffectiveStatus(now)
 		p.Rows = append(p.Rows, views.RequestRow{
-			ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID), Operation: string(r.Operation),
-			Task: r.TaskName, Requester: r.RequesterEmail, Status: requestBadge(r.EffectiveStatus(now)),
-			Approvals: fmt.Sprintf("needs %d", r.RequiredApprovals), Created: h.formatTime(r.CreatedAt),
+			ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID), Operation: r.Operation.Label(),
+			OperationRaw: string(r.Operation),
+			Task:         r.TaskName, Requester: r.RequesterEmail, Status: requestBadge(st),
+			Approvals: approvalsCell(st, r.RequiredApprovals), Created: h.formatTime(r.CreatedAt),
 		})
 	}
 	return h.render(c, http.StatusOK, views.RequestList(p))
+}
+
+// approvalsCell is a request's approvals as its list row shows them. A
+// request only gets past pending with every approval it needs, so those
+// past it show the full count.
+func approvalsCell(st portal.RequestStatus, required int) string {
+	switch {
+	case required == 0:
+		return "none needed"
+	case st == portal.StatusApproved || st == portal.StatusExecuting || st == portal.StatusSucceeded || st == portal.StatusFailed:
+		return fmt.Sprintf("%d of %d ✓", required, required)
+	case st == portal.StatusPending:
+		return "needs " + portal.Plural(required, "approval", "approvals")
+	}
+	return "needed " + portal.Plural(required, "approval", "approvals")
 }
 
 // awaitingCount answers the header counter's refresh.
@@ -186,12 +204,13 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 	now := h.Now()
 	status := r.EffectiveStatus(now)
 	card := views.RequestCard{
-		ID: strconv.FormatInt(r.ID, 10), Title: fmt.Sprintf("Request #%d: %s %s", r.ID, r.Operation, r.TaskName),
+		ID: strconv.FormatInt(r.ID, 10), Title: fmt.Sprintf("Request #%d: %s %s", r.ID, r.Operation.Label(), r.TaskName),
 		Status:  requestBadge(status),
 		PollURL: fmt.Sprintf("/requests/%d/card", r.ID), Requester: r.RequesterEmail, Created: h.formatTime(r.CreatedAt),
 		Expires: h.formatTime(r.ExpiresAt), Justification: r.Justification,
-		Policy: fmt.Sprintf("version %d: %s needs %d approval(s); an approval lapses after %s unless executed",
-			r.PolicyVersion, r.Operation, r.RequiredApprovals, policy.ApprovalTTL),
+		Policy: fmt.Sprintf("version %d: %s needs %s; an approval lapses after %s unless executed",
+			r.PolicyVersion, r.Operation.Label(), portal.Plural(r.RequiredApprovals, "approval", "approvals"),
+			portal.FormatDuration(policy.ApprovalTTL)),
 		Method: r.Method, Path: r.Path, Body: string(r.Payload), PayloadHash: hex.EncodeToString(r.PayloadSHA256),
 		DecideURL: fmt.Sprintf("/requests/%d/decide", r.ID), CancelURL: fmt.Sprintf("/requests/%d/cancel", r.ID),
 		Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMsg: r.ErrorMsg, ErrorRequestID: r.ErrorRequestID,
@@ -213,6 +232,9 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 			Comment: a.Comment, At: h.formatTime(a.DecidedAt), Policy: fmt.Sprintf("policy version %d", a.PolicyVersion)})
 	}
 	card.ApprovalsSummary = fmt.Sprintf("%d of %d", approved, r.RequiredApprovals)
+	card.Byline = strings.TrimSpace(r.Operation.Label()+" "+r.TaskName) + fmt.Sprintf(" · filed by %s · %d of %s",
+		r.RequesterEmail, approved, portal.Plural(r.RequiredApprovals, "approval", "approvals"))
+	card.Announce = fmt.Sprintf("Request #%d %s", r.ID, strings.ToLower(status.Label()))
 	if r.DRTaskID != "" {
 		card.TaskID, card.TaskURL, card.TaskName = r.DRTaskID, "/dr-tasks/"+r.DRTaskID, or(r.TaskName, r.DRTaskID)
 	}
@@ -257,7 +279,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 	if r.DRTaskID != "" && r.Operation != portal.OpCreate {
 		if v, err := h.Tasks.Status(ctx, r.DRTaskID); err == nil {
 			card.Summary = h.requestSummary(r, &v)
-			card.LiveStatus = string(v.Row.Status)
+			card.LiveStatus, card.LiveStatusRaw = v.Row.Status.Label(), string(v.Row.Status)
 			if fa := v.Row.FetchedAt(); !fa.IsZero() {
 				card.StatusAge = ago(now.Sub(fa))
 			}
@@ -424,18 +446,18 @@ func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, ac
 	return h.render(c, status, views.RequestView(views.RequestPage{Base: h.base(c, card.Title, "requests"), Card: card, Timeline: tl}))
 }
 
-// requestBadge colours a request status.
+// requestBadge colours a request status, in words.
 func requestBadge(st portal.RequestStatus) views.Status {
-	s := string(st)
+	b := views.Status{Text: st.Label(), Raw: string(st), Class: "idle"}
 	switch st {
 	case portal.StatusSucceeded:
-		return views.Status{Text: s, Class: "ok"}
+		b.Class = "ok"
 	case portal.StatusFailed:
-		return views.Status{Text: s, Class: "bad"}
+		b.Class = "bad"
 	case portal.StatusPending:
-		return views.Status{Text: s, Class: "warn"}
+		b.Class = "warn"
 	case portal.StatusApproved, portal.StatusExecuting:
-		return views.Status{Text: s, Class: "changing"}
+		b.Class = "changing"
 	}
-	return views.Status{Text: s, Class: "idle"}
+	return b
 }

@@ -306,6 +306,21 @@ const (
 	PermAdmin                          // manage users and the approval policy: admin
 )
 
+// needs says, in a sentence, what p requires, for the refusal page.
+func (p Permission) needs() string {
+	switch p {
+	case PermCreateTask, PermFileRequest:
+		return "This needs the requester role"
+	case PermDecide:
+		return "This needs the approver role"
+	case PermAdmin:
+		return "Only admins can do this"
+	case PermViewAllAudit:
+		return "This needs the auditor or admin role"
+	}
+	return "Your roles do not allow this"
+}
+
 // Allowed is the one place that decides what a user may do.
 func Allowed(u *portal.User, p Permission) bool {
 	if u == nil || !u.Active {
@@ -342,7 +357,7 @@ func (h *Handlers) require(p Permission) echo.MiddlewareFunc {
 					return apperr.Deny(apperr.Forbidden, audit.ReasonRole,
 						"Your account has no role yet. An admin gives roles; with two admins, a grant takes effect when the second approves it.")
 				}
-				return apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Your roles (%s) do not allow this.", strings.Join(u.RoleNames(), ", "))
+				return apperr.Deny(apperr.Forbidden, audit.ReasonRole, "%s; you have %s.", p.needs(), portal.RolePhrase(u.Roles))
 			}
 			return next(c)
 		}

@@ -56,7 +56,7 @@ func (h *Handlers) listTasks(c echo.Context) error {
 	}
 	for _, r := range list.Tasks {
 		p.Rows = append(p.Rows, views.TaskRow{
-			ID: r.ID, URL: "/dr-tasks/" + r.ID, Name: r.Name, Status: statusBadge(r.Status), DRType: r.DRType,
+			ID: r.ID, URL: "/dr-tasks/" + r.ID, Name: r.Name, Status: statusBadge(r.Status), DRType: portal.DRTypeLabel(r.DRType), DRTypeRaw: r.DRType,
 			Primary: or(r.PrimaryClusterName, r.PrimaryClusterID), Standby: or(r.StandbyClusterName, r.StandbyClusterID),
 			SyncPeriod: r.SyncPeriod, LastSync: drTime(r.LastSync, h.zones()), Created: drTime(r.CreateTime, h.zones()), Unmanaged: !r.Managed,
 			Requests: chips[r.ID],
@@ -184,6 +184,15 @@ func (h *Handlers) checkField(c echo.Context) error {
 	return h.render(c, http.StatusOK, views.FieldCheckResult(res))
 }
 
+// syncWords is a sync period in words when it has the API's form ("5m":
+// "5 minutes"), as sent otherwise.
+func syncWords(p string) string {
+	if drtask.CheckSyncPeriod(p) != "" {
+		return p
+	}
+	return describePeriod(p)
+}
+
 func describePeriod(p string) string {
 	n, unit := p[:len(p)-1], p[len(p)-1:]
 	word := map[string]string{"m": "minute", "H": "hour", "d": "day"}[unit]
@@ -229,12 +238,14 @@ func (h *Handlers) createTask(c echo.Context) error {
 
 func (h *Handlers) showTask(c echo.Context) error {
 	id := c.Param("id")
-	pg, err := h.Tasks.Page(c.Request().Context(), id, timelineSize)
+	calls := showCalls(c)
+	pg, err := h.Tasks.Page(c.Request().Context(), id, timelineSize, calls)
 	if err != nil {
 		return err
 	}
 	return h.render(c, http.StatusOK, views.TaskDetail(views.TaskDetailPage{
-		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: h.panel(c, pg), Timeline: h.timelineOf(id, visibleEvents(user(c), pg.Timeline))}))
+		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: h.panel(c, pg),
+		Timeline: h.timelineOf(id, visibleEvents(user(c), pg.Timeline), calls, pg.CloudCalls)}))
 }
 
 // taskStatus answers the status panel's polling, and announces the update
@@ -244,7 +255,7 @@ func (h *Handlers) taskStatus(c echo.Context) error {
 	if !isFragment(c) {
 		return c.Redirect(http.StatusSeeOther, "/dr-tasks/"+url.PathEscape(id))
 	}
-	pg, err := h.Tasks.Page(c.Request().Context(), id, 0)
+	pg, err := h.Tasks.Page(c.Request().Context(), id, 0, false)
 	if err != nil {
 		return err
 	}
@@ -271,12 +282,22 @@ func (h *Handlers) taskTimeline(c echo.Context) error {
 const timelineSize = 50
 
 func (h *Handlers) timeline(c echo.Context, id string) (views.Timeline, error) {
-	events, err := h.Store.TaskTimeline(c.Request().Context(), id, timelineSize)
+	ctx := c.Request().Context()
+	calls := showCalls(c)
+	events, err := h.Store.TaskTimeline(ctx, id, timelineSize, calls)
 	if err != nil {
 		return views.Timeline{}, err
 	}
-	return h.timelineOf(id, visibleEvents(user(c), events)), nil
+	n, err := h.Store.TaskCloudCalls(ctx, id)
+	if err != nil {
+		return views.Timeline{}, err
+	}
+	return h.timelineOf(id, visibleEvents(user(c), events), calls, n), nil
 }
+
+// showCalls says whether a task's history is asked for with its cloud
+// calls (?calls=1): by default it shows what people did and what changed.
+func showCalls(c echo.Context) bool { return c.QueryParam("calls") == "1" }
 
 // visibleEvents is what of a timeline u may see: everything for those who
 // see the whole audit history (auditors, admins); for everyone else, as on
@@ -295,13 +316,18 @@ func visibleEvents(u *portal.User, events []audit.Event) []audit.Event {
 	return out
 }
 
-func (h *Handlers) timelineOf(id string, events []audit.Event) views.Timeline {
-	tl := views.Timeline{URL: "/dr-tasks/" + id + "/timeline"}
+func (h *Handlers) timelineOf(id string, events []audit.Event, calls bool, cloudCalls int) views.Timeline {
+	tl := views.Timeline{URL: "/dr-tasks/" + id + "/timeline", CloudCalls: cloudCalls, ShowCalls: calls,
+		AuditURL: "/audit?task=" + url.QueryEscape(id), ToggleURL: "/dr-tasks/" + id + "?calls=1"}
+	if calls {
+		tl.URL += "?calls=1"
+		tl.ToggleURL = "/dr-tasks/" + id
+	}
 	for _, e := range events {
 		tl.Events = append(tl.Events, h.auditRow(e))
 	}
 	if len(events) == timelineSize {
-		tl.MoreURL = "/audit?task=" + url.QueryEscape(id)
+		tl.MoreURL = tl.AuditURL
 	}
 	return tl
 }
@@ -311,6 +337,10 @@ func (h *Handlers) timelineOf(id string, events []audit.Event) views.Timeline {
 func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 	v := pg.View
 	p := taskPanel(v, h.zones())
+	if v.Gone && pg.State.LastSucceededOp == portal.OpDelete {
+		p.DeletedOnRequest = true
+		p.Status.Class = "idle"
+	}
 	busy := false
 	now := h.Now()
 	for _, r := range pg.Open {
@@ -346,8 +376,20 @@ func taskPanel(v drtask.TaskView, z portal.TimeZones) views.TaskPanel {
 		Unmanaged: !r.Managed,
 	}
 	if v.Gone {
-		p.Status = views.Status{Text: "deleted", Class: "warn"}
+		p.Status = statusBadge(portal.TaskDeleted)
 	}
+	p.Announce = r.Name + " is now " + p.Status.Text
+	var parts []string
+	if ty := or(t.DRType, r.DRType); ty != "" {
+		parts = append(parts, portal.DRTypeLabel(ty))
+	}
+	if pri, sb := or(t.Primary.Name, r.PrimaryClusterName), or(t.Standby.Name, r.StandbyClusterName); pri != "" || sb != "" {
+		parts = append(parts, or(pri, "?")+" → "+or(sb, "?"))
+	}
+	if sp := or(t.SyncPeriod, r.SyncPeriod); sp != "" {
+		parts = append(parts, "syncs every "+syncWords(sp))
+	}
+	p.Summary = strings.Join(parts, " · ")
 	p.CloudErr, p.ConfigErr = v.CloudErr, v.ConfigErr
 	if fa := r.FetchedAt(); !fa.IsZero() {
 		p.FetchedAt = portal.FormatTime(fa, z.Display)
@@ -355,16 +397,16 @@ func taskPanel(v drtask.TaskView, z portal.TimeZones) views.TaskPanel {
 	p.Fields = []views.Field{
 		{Label: "ID", Value: r.ID, Mono: true},
 		{Label: "Name", Value: r.Name},
-		{Label: "Status", Value: string(r.Status), Mono: true},
-		{Label: "Type", Value: or(t.DRType, r.DRType)},
+		{Label: "Status", Value: r.Status.Label(), Raw: string(r.Status)},
+		{Label: "Type", Value: portal.DRTypeLabel(or(t.DRType, r.DRType)), Raw: or(t.DRType, r.DRType)},
 		{Label: "Sync period", Value: or(t.SyncPeriod, r.SyncPeriod), Mono: true},
 		{Label: "Started", Value: or(drTime(t.StartTime, z), "not started")},
 		{Label: "Created", Value: drTime(or(t.CreateTime, r.CreateTime), z)},
 		{Label: "Managed by the portal", Value: yesNo(r.Managed)},
 	}
 	if v.Progress != nil {
-		p.RPO = (time.Duration(v.Progress.RPOSeconds) * time.Second).String()
-		p.RTO = (time.Duration(v.Progress.RTOSeconds) * time.Second).String()
+		p.RPO = portal.FormatDuration(time.Duration(v.Progress.RPOSeconds) * time.Second)
+		p.RTO = portal.FormatDuration(time.Duration(v.Progress.RTOSeconds) * time.Second)
 	}
 	for _, field := range []string{"status", "dr_sync_period", "primary_cluster"} {
 		if d, ok := v.Drift[field]; ok {
@@ -402,7 +444,7 @@ func clusterCard(heading string, c portal.TaskSide, z portal.TimeZones) views.Cl
 		{Label: "Role", Value: c.Role},
 		{Label: "Availability zone", Value: or(c.AZ, "—")},
 		{Label: "Region", Value: c.Region},
-		{Label: "DR status", Value: c.Status, Mono: true},
+		{Label: "DR status", Value: portal.ClusterStatusLabel(c.Status), Raw: c.Status},
 		{Label: "Last successful sync", Value: or(drTime(c.LastSuccessTime, z), "never")},
 		{Label: "OBS bucket", Value: or(c.OBSBucket, "—")},
 	}
@@ -427,21 +469,26 @@ func clusterCard(heading string, c portal.TaskSide, z portal.TimeZones) views.Cl
 	return card
 }
 
-// statusBadge colours a task status: green running, grey at rest, blue
-// changing, red failed.
+// statusBadge colours a task status, in the console's words: green
+// running, grey at rest, blue changing, red failed.
 func statusBadge(st portal.TaskStatus) views.Status {
-	s := string(st)
+	b := views.Status{Text: st.Label(), Raw: string(st)}
 	switch {
 	case st == portal.TaskRunning:
-		return views.Status{Text: s, Class: "ok"}
+		b.Class = "ok"
 	case st.Failed():
-		return views.Status{Text: s, Class: "bad"}
+		b.Class = "bad"
 	case st == portal.TaskDeleted:
-		return views.Status{Text: s, Class: "warn"}
+		b.Class = "warn"
 	case st.Settled():
-		return views.Status{Text: s, Class: "idle"}
+		b.Class = "idle"
+	default:
+		b.Class = "changing"
 	}
-	return views.Status{Text: or(s, "unknown"), Class: "changing"}
+	if b.Raw == "" {
+		b.Raw = "unknown"
+	}
+	return b
 }
 
 // drTime shows a DR timestamp, read in the DWS zone unless it has an

@@ -197,8 +197,8 @@ func TestCreateIsARequestThatRunsOnceApproved(t *testing.T) {
 		t.Errorf("finished request page:\n%s", done.text(`[data-testid=request-card]`))
 	}
 	task := b.get("/dr-tasks/" + r.DRTaskID)
-	if task.text(`#task-panel [data-testid=status]`) != "unstart" {
-		t.Errorf("task page status %q", task.text(`#task-panel [data-testid=status]`))
+	if task.attr(`#task-panel [data-testid=status]`, "data-status") != "unstart" {
+		t.Errorf("task page status %q", task.attr(`#task-panel [data-testid=status]`, "data-status"))
 	}
 	if _, polling := task.doc.Find("#task-panel").Attr("hx-trigger"); polling {
 		t.Error("a settled task's panel still polls")
@@ -447,7 +447,7 @@ func TestListAndDetailFallBackToTheLastKnownState(t *testing.T) {
 		return detail.doc.Find(`[data-testid=stale]`).Length() == 1
 	})
 	if detail.status != 200 || !strings.Contains(detail.text(`[data-testid=stale]`), "last known state") ||
-		detail.text(`#task-panel [data-testid=status]`) != "unstart" {
+		detail.attr(`#task-panel [data-testid=status]`, "data-status") != "unstart" {
 		t.Errorf("detail with the cloud down: %d %q", detail.status, detail.text(`[data-testid=stale]`))
 	}
 

@@ -100,6 +100,7 @@ type TaskRow struct {
 	Name       string
 	Status     Status
 	DRType     string
+	DRTypeRaw  string
 	Primary    string
 	Standby    string
 	SyncPeriod string
@@ -131,9 +132,11 @@ type ApproverNotice struct {
 	IsAdmin bool // link to the users page; others are told to ask an admin
 }
 
-// Status is a status badge.
+// Status is a status badge: the label in the console's words, the raw
+// value (the API's or the portal's) kept in a tooltip and a data attribute.
 type Status struct {
 	Text  string
+	Raw   string
 	Class string // ok, changing, bad, idle, warn
 }
 
@@ -221,6 +224,13 @@ type TaskPanel struct {
 	RTO      string
 	Drift    []DriftRow
 	DriftAt  string
+	// Summary is the line under the heading: type, clusters, sync period.
+	Summary string
+	// Announce is what the page's live region says when the panel comes
+	// back with another status ("sales-dw-dr is now Running").
+	Announce string
+	// DeletedOnRequest: the task is gone because a request deleted it.
+	DeletedOnRequest bool
 }
 
 // Field is a label and a value.
@@ -228,6 +238,7 @@ type Field struct {
 	Label string
 	Value string
 	Mono  bool
+	Raw   string // the API's value behind a label shown in words ("" when the value is raw)
 }
 
 // ClusterCard is one side of a DR task.
@@ -248,6 +259,13 @@ type Timeline struct {
 	// MoreURL, when set, is the audit history filtered to this timeline:
 	// the page shows only the newest events.
 	MoreURL string
+	// A task's history: whether it shows the cloud calls, how many there
+	// are, the link that shows or hides them, and the audit history
+	// filtered to the task.
+	ShowCalls  bool
+	CloudCalls int
+	ToggleURL  string
+	AuditURL   string
 }
 
 // AuditPage is the audit history.
@@ -280,6 +298,8 @@ type AuditFilter struct {
 	From    string
 	To      string
 	Query   string
+	// HideCalls leaves the cloud calls out.
+	HideCalls bool
 }
 
 // AuditRow is one audit event.
@@ -287,7 +307,8 @@ type AuditRow struct {
 	ID          int64
 	Time        string
 	Actor       string
-	Action      string
+	Action      string // the raw action, e.g. request.approved
+	ActionLabel string // the action in words, e.g. Request approved
 	Subject     string
 	SubjectURL  string
 	Outcome     string
@@ -318,14 +339,15 @@ type Tab struct {
 
 // RequestRow is one line of the requests list.
 type RequestRow struct {
-	ID        string
-	URL       string
-	Operation string
-	Task      string
-	Requester string
-	Status    Status
-	Approvals string
-	Created   string
+	ID           string
+	URL          string
+	Operation    string // in words
+	OperationRaw string
+	Task         string
+	Requester    string
+	Status       Status
+	Approvals    string
+	Created      string
 }
 
 // RequestPage is one request.
@@ -378,7 +400,8 @@ type RequestCard struct {
 	DecideURL      string
 	Consequence    string
 	ConfirmName    string
-	LiveStatus     string
+	LiveStatus     string // in words
+	LiveStatusRaw  string
 	CancelURL      string
 	Outcome        string
 	ErrorCode      string
@@ -405,6 +428,11 @@ type RequestCard struct {
 	// deleted, or its status no longer allows the operation): it cannot
 	// be approved.
 	CannotRun string
+	// Byline is the line under the heading: who filed it and the approvals.
+	Byline string
+	// Announce is what the live region says when the card comes back
+	// with another status ("Request #3 succeeded").
+	Announce string
 }
 
 // ApprovalRow is one approver's decision.
@@ -549,6 +577,7 @@ type OpButton struct {
 
 // RequestLink is a short reference to a request.
 type RequestLink struct {
+	ID     string
 	URL    string
 	Label  string
 	Status Status

@@ -1,0 +1,162 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// headless starts Debian's Chromium, headless and off the network, with
+// a viewport of the given size. Without Chromium the test skips, or fails
+// under CI=true.
+func headless(t *testing.T, width, height int64) context.Context {
+	t.Helper()
+	path := ""
+	for _, p := range []string{os.Getenv("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if found, err := exec.LookPath(p); err == nil {
+			path = found
+			break
+		}
+	}
+	if path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("Chromium is not installed: apt-get install chromium (or set CHROMIUM_PATH)")
+		}
+		t.Skip("Chromium is not installed")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.WindowSize(int(width), int(height)),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
+
+// browse runs actions, failing the test with what went wrong.
+func browse(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(sctx, actions...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// eval evaluates a script in the page.
+func eval[T any](t *testing.T, ctx context.Context, script string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](script))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", script, err)
+	}
+	return v
+}
+
+// until waits for a script to be true.
+func until(t *testing.T, ctx context.Context, what, script string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](script)); ok {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: %s never held", what, script)
+}
+
+func (e *env) signInBrowser(t *testing.T, ctx context.Context, email string) {
+	t.Helper()
+	browse(t, ctx, "sign in as "+email,
+		chromedp.Navigate(e.srv.URL+"/signin"),
+		chromedp.WaitVisible(chromedp.CSS(`#email`)),
+		chromedp.SendKeys(chromedp.CSS(`#email`), email),
+		chromedp.SendKeys(chromedp.CSS(`#password`), password),
+		chromedp.Submit(chromedp.CSS(`#password`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=current-user]`)),
+	)
+}
+
+// pendingCreate files a create request as req@example.com on clusters no
+// task uses, and returns its number.
+func (e *env) pendingCreate(name string) int64 {
+	e.t.Helper()
+	req := e.signedIn("req@example.com")
+	primary, standby := req.formPairExcluding(e.busyClusters()...)
+	form := validForm(primary, standby)
+	form.Set("name", name)
+	return e.fileCreate(req, form)
+}
+
+// TestNoPageScrollsSidewaysOnAPhone: at 390 px every main page fits the
+// screen (tables scroll in their own box, long ids and paths wrap), and
+// so does the audit page, with the rest, at 1280 px.
+func TestNoPageScrollsSidewaysOnAPhone(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_phone01")
+	n := e.pendingCreate("dr_phone02")
+	pages := []string{"/dr-tasks", "/dr-tasks/new", "/dr-tasks/" + id, "/dr-tasks/" + id + "?calls=1",
+		"/dr-tasks/" + id + "/operations/start", "/requests?tab=all", fmt.Sprintf("/requests/%d", n), "/requests/1",
+		"/audit", "/admin/users", "/admin/policy", "/admin/sign-ins", "/profile"}
+	for _, size := range []struct{ w, h int64 }{{390, 844}, {1280, 900}} {
+		ctx := headless(t, size.w, size.h)
+		e.signInBrowser(t, ctx, "admin@example.com")
+		for _, p := range pages {
+			browse(t, ctx, "open "+p, chromedp.Navigate(e.srv.URL+p), chromedp.WaitVisible(chromedp.CSS(`main`)))
+			widths := eval[[]int](t, ctx, `[document.documentElement.scrollWidth, window.innerWidth]`)
+			if len(widths) != 2 || widths[0] > widths[1] {
+				t.Errorf("at %d px, %s is %v px wide (page, window)", size.w, p, widths)
+			}
+		}
+	}
+}
+
+// TestALivePanelKeepsFocusAndAnnouncesItsChange: while a request card
+// polls, the focused button stays focused across the swap, and nothing is
+// announced while nothing changed; a change of status is said in the
+// layout's one polite live region.
+func TestALivePanelKeepsFocusAndAnnouncesItsChange(t *testing.T) {
+	e := newEnv(t)
+	n := e.pendingCreate("dr_live01")
+	ctx := headless(t, 1280, 900)
+	e.signInBrowser(t, ctx, "req@example.com")
+	browse(t, ctx, "open the pending request",
+		chromedp.Navigate(fmt.Sprintf("%s/requests/%d", e.srv.URL, n)),
+		chromedp.WaitVisible(chromedp.CSS(`#cancel-request`)))
+	if !eval[bool](t, ctx, `document.getElementById('request-card').hasAttribute('hx-trigger')`) {
+		t.Fatal("the requester's pending card does not poll")
+	}
+	if r := eval[int](t, ctx, `document.querySelectorAll('[aria-live]').length`); r != 1 {
+		t.Errorf("%d live regions, want the layout's one", r)
+	}
+	until(t, ctx, "htmx wires the card", `!!document.getElementById('request-card')['htmx-internal-data']`, 10*time.Second)
+	browse(t, ctx, "focus the cancel button", chromedp.Focus(chromedp.CSS(`#cancel-request`)))
+	eval[bool](t, ctx, `window.oldCard = document.getElementById('request-card'); true`)
+	until(t, ctx, "the card refreshes", `document.getElementById('request-card') !== window.oldCard`, 15*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	if f := eval[string](t, ctx, `document.activeElement ? document.activeElement.id : ''`); f != "cancel-request" {
+		t.Errorf("after the card's refresh, focus is on %q, not the cancel button", f)
+	}
+	if said := eval[string](t, ctx, `document.getElementById('live-region').textContent`); said != "" {
+		t.Errorf("an unchanged card announced %q", said)
+	}
+	browse(t, ctx, "cancel", chromedp.Click(chromedp.CSS(`#cancel-request`)))
+	want := fmt.Sprintf("Request #%d cancelled", n)
+	until(t, ctx, "the change is announced", `document.getElementById('live-region').textContent === `+fmt.Sprintf("%q", want), 10*time.Second)
+}

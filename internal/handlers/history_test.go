@@ -1,0 +1,69 @@
+package handlers_test
+
+import (
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+// TestTaskHistoryShowsPeopleFirstAndCloudCallsOnRequest: a task's history
+// leaves the cloud calls out by default and says how many there are; a
+// link (a plain GET, so it works without JavaScript) shows them, and
+// another opens the audit history filtered to the task.
+func TestTaskHistoryShowsPeopleFirstAndCloudCallsOnRequest(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_history1")
+	b := e.signedIn("admin@example.com")
+
+	page := b.get("/dr-tasks/" + id)
+	if n := page.doc.Find(`[data-testid=timeline-event][data-action="cloud.call"]`).Length(); n != 0 {
+		t.Errorf("the default history shows %d cloud calls", n)
+	}
+	if page.doc.Find(`[data-testid=timeline-event]`).Length() == 0 {
+		t.Error("the default history is empty")
+	}
+	toggle := page.doc.Find(`[data-testid=toggle-calls]`)
+	m := regexp.MustCompile(`^Show cloud calls \((\d+)\)$`).FindStringSubmatch(toggle.Text())
+	if m == nil || toggle.AttrOr("href", "") != "/dr-tasks/"+id+"?calls=1" {
+		t.Fatalf("toggle %q → %q", toggle.Text(), toggle.AttrOr("href", ""))
+	}
+	if n, _ := strconv.Atoi(m[1]); n == 0 {
+		t.Error("no cloud calls counted for a task the cloud created")
+	}
+	if href := page.attr(`[data-testid=full-history]`, "href"); href != "/audit?task="+id {
+		t.Errorf("full history link %q", href)
+	}
+
+	all := b.get("/dr-tasks/" + id + "?calls=1")
+	if all.doc.Find(`[data-testid=timeline-event][data-action="cloud.call"]`).Length() == 0 {
+		t.Error("asked for, the cloud calls are not shown")
+	}
+	if all.text(`[data-testid=toggle-calls]`) != "Hide cloud calls" || all.attr(`#timeline`, "hx-get") != "/dr-tasks/"+id+"/timeline?calls=1" {
+		t.Errorf("with the calls: toggle %q, refresh %q", all.text(`[data-testid=toggle-calls]`), all.attr(`#timeline`, "hx-get"))
+	}
+	frag := b.get("/dr-tasks/"+id+"/timeline", "HX-Request", "true")
+	if frag.doc.Find(`[data-action="cloud.call"]`).Length() != 0 || frag.doc.Find(`[data-testid=toggle-calls]`).Length() != 1 {
+		t.Error("the history's refresh brings the cloud calls back")
+	}
+}
+
+// TestTheAuditPageCanHideCloudCalls: "hide cloud calls" leaves them out,
+// stays checked, and the pages and exports keep it.
+func TestTheAuditPageCanHideCloudCalls(t *testing.T) {
+	e := newEnv(t)
+	e.createTask("dr_history2")
+	b := e.signedIn("admin@example.com")
+	if b.get("/audit").doc.Find(`[data-testid=audit-row][data-action="cloud.call"]`).Length() == 0 {
+		t.Fatal("no cloud calls on the audit page to hide")
+	}
+	page := b.get("/audit?hide_calls=1")
+	if n := page.doc.Find(`[data-testid=audit-row][data-action="cloud.call"]`).Length(); n != 0 || page.doc.Find(`[data-testid=audit-row]`).Length() == 0 {
+		t.Errorf("hidden, %d cloud calls remain", n)
+	}
+	if _, ok := page.doc.Find(`[data-testid=hide-calls]`).Attr("checked"); !ok {
+		t.Error("the box is not kept checked")
+	}
+	if href := page.attr(`[data-testid=export-NDJSON]`, "href"); !regexp.MustCompile(`hide_calls=1`).MatchString(href) {
+		t.Errorf("the export forgets the filter: %s", href)
+	}
+}
