@@ -185,7 +185,7 @@ func TestPendingWorkShowsWherePeopleLook(t *testing.T) {
 	// A pending operation is a chip on its task, in the list and on its page.
 	task := e.createTask("dr_pending2")
 	start := requestIDFrom(t, e.fileOperation(req, task, "start", url.Values{"justification": {"protect it"}}))
-	want := fmt.Sprintf("Start DR · Awaiting approval 0 of 1 · request #%d", start)
+	want := fmt.Sprintf("Start · Awaiting approval 0 of 1 · request #%d", start)
 	list = req.get("/dr-tasks")
 	if chip := list.text(fmt.Sprintf(`[data-testid=task-row][data-id="%s"] [data-testid=request-chip]`, task)); chip != want {
 		t.Errorf("task list chip %q, want %q", chip, want)
