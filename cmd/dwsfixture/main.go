@@ -76,7 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	} else {
 		fmt.Fprint(stdout, " DWS_SK=<your DWSFIXTURE_SK>")
 	}
-	fmt.Fprintln(stdout)
+	// As against a real cloud, the portal makes up no first admin.
+	fmt.Fprintln(stdout, " ADMIN_EMAIL=<you> ADMIN_PASSWORD=<12 characters or more> (on its first start)")
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -302,7 +302,7 @@ func bootstrapAdmin(ctx context.Context, cfg config.Config, store *db.Store, a *
 		return nil
 	}
 	if !cfg.Simulated {
-		logger.Warn("no accounts exist; set ADMIN_EMAIL and ADMIN_PASSWORD to create the first admin")
+		logger.Warn("no accounts exist, so nobody can sign in: against a real cloud the first admin is not made up; set ADMIN_EMAIL and ADMIN_PASSWORD (at least 12 characters) and start again")
 		return nil
 	}
 	const email = "admin@localhost"
