@@ -51,18 +51,40 @@ func TestTheTaskPageShowsTheDetailAnswerAsTheAPISentIt(t *testing.T) {
 	}
 
 	page := e.signedIn("req@example.com").get("/dr-tasks/" + id)
-	var want bytes.Buffer
-	if err := json.Indent(&want, example, "", "  "); err != nil {
-		t.Fatal(err)
+	got := page.doc.Find(`[data-testid=raw-detail]`).Text()
+	if page.status != http.StatusOK || got != string(example) {
+		t.Errorf("shown raw detail (%d):\n%q\nwant, as received:\n%q", page.status, got, example)
 	}
-	got := page.text(`[data-testid=raw-detail]`)
-	if page.status != http.StatusOK || got != strings.TrimSpace(want.String()) {
-		t.Errorf("shown raw detail (%d):\n%s\nwant\n%s", page.status, got, want.String())
-	}
-	for _, s := range []string{`"cluster_az": null`, `"obs_bucket_name": null`, `"note": null`} {
+	for _, s := range []string{`"cluster_az" : null`, `"obs_bucket_name" : null`, `"note" : null`} {
 		if !strings.Contains(got, s) {
 			t.Errorf("shown raw detail lacks %s", s)
 		}
+	}
+	// Already on several lines: nothing to indent.
+	if page.doc.Find(`[data-testid=formatted-detail]`).Length() != 0 {
+		t.Error("an answer on several lines is shown indented too")
+	}
+	if note := page.text(`[data-testid=zone-note]`); !strings.Contains(note, "without a zone") || !strings.Contains(note, "UTC (DWS_TIME_ZONE)") {
+		t.Errorf("zone note %q", note)
+	}
+
+	// An answer on one line is shown as received and, below, indented.
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, example); err != nil {
+		t.Fatal(err)
+	}
+	task.Raw = compact.Bytes()
+	if err := e.store.UpsertTaskDetail(ctx, task, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	page = e.signedIn("req@example.com").get("/dr-tasks/" + id)
+	var indented bytes.Buffer
+	_ = json.Indent(&indented, compact.Bytes(), "", "  ")
+	if got := page.doc.Find(`[data-testid=raw-detail]`).Text(); got != compact.String() {
+		t.Errorf("compact answer shown as %q", got)
+	}
+	if got := page.doc.Find(`[data-testid=formatted-detail]`).Text(); got != indented.String() || !strings.Contains(got, `"note": null`) {
+		t.Errorf("formatted view %q, want %q", got, indented.String())
 	}
 }
 

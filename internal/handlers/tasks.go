@@ -419,21 +419,24 @@ func taskPanel(v drtask.TaskView, z portal.TimeZones) views.TaskPanel {
 	if v.HasDetail {
 		p.Primary = clusterCard("Primary", t.Primary, z)
 		p.Standby = clusterCard("Standby", t.Standby, z)
-		p.RawJSON = rawDetail(t.Raw)
+		p.RawJSON, p.FormattedJSON = rawDetail(t.Raw)
+		p.ZoneNote = fmt.Sprintf("The DWS API sends these times without a zone: the portal reads them as %s (DWS_TIME_ZONE) and shows them in %s.",
+			z.DWS, z.Display)
 	}
 	return p
 }
 
-// rawDetail shows the detail answer as read: indented when it is JSON
-// (json.Indent only adds white space, so key order, nulls and fields the
-// portal does not know stay as sent), and as text otherwise, e.g. when it
-// was kept truncated.
-func rawDetail(raw []byte) string {
+// rawDetail returns the detail answer exactly as read (as text; invalid
+// UTF-8 shown as U+FFFD), and, when it is JSON on one line, the same
+// indented for reading (json.Indent only adds white space, so key order,
+// nulls and fields the portal does not know stay as sent).
+func rawDetail(raw []byte) (exact, formatted string) {
+	exact = strings.ToValidUTF8(string(raw), "\uFFFD")
 	var pretty bytes.Buffer
-	if json.Indent(&pretty, raw, "", "  ") == nil {
-		return pretty.String()
+	if !bytes.Contains(bytes.TrimSpace(raw), []byte("\n")) && json.Indent(&pretty, raw, "", "  ") == nil {
+		formatted = pretty.String()
 	}
-	return strings.ToValidUTF8(string(raw), "\uFFFD")
+	return exact, formatted
 }
 
 func clusterCard(heading string, c portal.TaskSide, z portal.TimeZones) views.ClusterCard {

@@ -219,9 +219,9 @@ func Judge(op Operation, t Task, gone bool, o Observation) (Outcome, string) {
 		case gone:
 			return Failed, "the DR task disappeared from the cloud while it was being created"
 		case slices.Contains(CreateOperation.Success, t.Status):
-			return Succeeded, fmt.Sprintf("DR task %s created; it is %s", t.Name, t.Status)
+			return Succeeded, fmt.Sprintf("DR task %s created; it is %s", t.Name, statusWords(t.Status))
 		case slices.Contains(CreateOperation.Failure, t.Status) || t.Status.Failed():
-			return Failed, fmt.Sprintf("the DR task ended in %s", t.Status)
+			return Failed, fmt.Sprintf("the DR task ended in %s", statusWords(t.Status))
 		}
 		return Pending, ""
 	case OpDelete:
@@ -229,7 +229,7 @@ func Judge(op Operation, t Task, gone bool, o Observation) (Outcome, string) {
 		case gone:
 			return Succeeded, "the DR task is deleted"
 		case o.SeenTransient && t.Status.Settled():
-			return Failed, fmt.Sprintf("the delete did not complete; the task is %s again", t.Status)
+			return Failed, fmt.Sprintf("the delete did not complete; the task is %s again", statusWords(t.Status))
 		}
 		return Pending, ""
 	}
@@ -250,27 +250,41 @@ func Judge(op Operation, t Task, gone bool, o Observation) (Outcome, string) {
 		return Succeeded, fmt.Sprintf("the sync period is %s", t.SyncPeriod)
 	case OpFailover:
 		if primaryChanged {
-			return Succeeded, fmt.Sprintf("%s is now the primary; the task is %s", t.Primary.Name, t.Status)
+			return Succeeded, fmt.Sprintf("%s is now the primary; the task is %s", t.Primary.Name, statusWords(t.Status))
 		}
 		if o.SeenTransient {
-			return Failed, fmt.Sprintf("the failover ended with the roles unchanged; the task is %s", t.Status)
+			return Failed, fmt.Sprintf("the failover ended with the roles unchanged; the task is %s", statusWords(t.Status))
 		}
 		return Pending, ""
 	case OpSwitchover:
 		if !(o.SeenTransient || primaryChanged) {
 			return Pending, "" // the switchover pitfall: running before and after
 		}
+		if primaryChanged && slices.Contains(spec.Success, t.Status) {
+			return Succeeded, fmt.Sprintf("the roles swapped: %s is now the primary; the task is %s",
+				or(t.Primary.Name, t.Primary.ID), statusWords(t.Status))
+		}
 	}
 	if !effect {
 		return Pending, ""
 	}
 	if slices.Contains(spec.Success, t.Status) {
-		return Succeeded, fmt.Sprintf("the task is %s", t.Status)
+		return Succeeded, fmt.Sprintf("the task is %s", statusWords(t.Status))
 	}
 	if slices.Contains(spec.Failure, t.Status) || t.Status.Failed() {
-		return Failed, fmt.Sprintf("the task ended in %s", t.Status)
+		return Failed, fmt.Sprintf("the task ended in %s", statusWords(t.Status))
 	}
 	return Pending, ""
+}
+
+// statusWords names a task status in an outcome: the console's words, and
+// the API's token when it differs ("not started (unstart)"), for support.
+func statusWords(s TaskStatus) string {
+	w := strings.ToLower(s.Label())
+	if w != string(s) {
+		w += " (" + string(s) + ")"
+	}
+	return w
 }
 
 func or(a, b string) string {

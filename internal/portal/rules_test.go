@@ -157,3 +157,17 @@ func TestConsequenceReadsWellBeforeTheFirstSync(t *testing.T) {
 		}
 	}
 }
+
+// Outcomes name statuses in the console's words with the API's token, and
+// a switchover says what changed.
+func TestOutcomesSayWhatHappenedInWords(t *testing.T) {
+	created := Task{Name: "sales_dr", Status: TaskUnstart}
+	if out, msg := Judge(OpCreate, created, false, Observation{}); out != Succeeded || msg != "DR task sales_dr created; it is not started (unstart)" {
+		t.Errorf("create: %v %q", out, msg)
+	}
+	swapped := Task{Status: TaskRunning, Primary: TaskSide{ID: "b", Name: "sales-dw-standby"}}
+	out, msg := Judge(OpSwitchover, swapped, false, Observation{PreStatus: TaskRunning, PrePrimaryID: "a", SeenTransient: true})
+	if out != Succeeded || msg != "the roles swapped: sales-dw-standby is now the primary; the task is running" {
+		t.Errorf("switchover: %v %q", out, msg)
+	}
+}

@@ -215,7 +215,12 @@ type TaskPanel struct {
 	ConfigErr string
 	Gone      bool
 	Unmanaged bool
-	RawJSON   string
+	// RawJSON is the detail answer exactly as received; FormattedJSON the
+	// same indented, when it came on one line.
+	RawJSON       string
+	FormattedJSON string
+	// ZoneNote says how the zone-less times of the answer are read.
+	ZoneNote string
 	// Operations are the ones the task's status allows, for a requester.
 	Operations []OpButton
 	// Requests open on this task (pending, approved, executing).
