@@ -223,7 +223,7 @@ func (b *bench) seedRequests(ctx context.Context, s *seedData) error {
 			u = s.users[0]
 		}
 		_, err := reqs.File(audit.WithActor(ctx, audit.Actor{ID: u.ID, Name: u.Email}), u, requests.Draft{Operation: portal.OpStart, DRTaskID: s.taskIDs[i%60], TaskName: "dr_bench",
-			Method: "POST", Path: "/v2/p/disaster-recovery/x/start", Justification: "benchmark"})
+			Method: "POST", Path: "/v2/p/disaster-recovery/x/start", Justification: "benchmark seed request"})
 		if err != nil {
 			return err
 		}

@@ -58,7 +58,7 @@ func TestAnOperationOnAnUnknownTaskAsksNoCloud(t *testing.T) {
 	req := e.signedIn("req@example.com")
 	calls := e.sim.TotalCalls()
 	for _, id := range []string{"nope", "e59d6b86-9072-46eb-a996-13f8b44994c1", "' OR 1=1--"} {
-		form := url.Values{"justification": {"x"}, "_csrf": {req.csrf("/dr-tasks")}}
+		form := url.Values{"justification": {"quarterly DR drill"}, "_csrf": {req.csrf("/dr-tasks")}}
 		if r := req.postRaw("/dr-tasks/"+url.PathEscape(id)+"/operations/start", form); r.status != http.StatusNotFound {
 			t.Errorf("start on %q: %d %s", id, r.status, r.text(`[data-testid=error-message]`))
 		}

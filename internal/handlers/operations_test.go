@@ -63,7 +63,7 @@ func TestOperationsThroughThePages(t *testing.T) {
 
 	// Update: the period is checked; a valid one becomes a request.
 	for period, want := range map[string]string{"5m": "already 5m", "5h": "not a sync period", "": "Enter a sync period"} {
-		r := e.fileOperation(req, id, "update", url.Values{"dr_sync_period": {period}, "justification": {"tune"}})
+		r := e.fileOperation(req, id, "update", url.Values{"dr_sync_period": {period}, "justification": {"tune the sync period"}})
 		if r.status != http.StatusUnprocessableEntity || !strings.Contains(r.text(`[data-testid=error-dr_sync_period]`), want) {
 			t.Errorf("update to %q: %d %q", period, r.status, r.text(`[data-testid=error-dr_sync_period]`))
 		}
@@ -98,14 +98,14 @@ func TestOperationsThroughThePages(t *testing.T) {
 		t.Fatalf("switchover form: confirm %q, consequence %q", confirm, form.text(`[data-testid=consequence]`))
 	}
 	before, _ := e.store.CountRequests(context.Background(), db.RequestFilter{})
-	wrong := e.fileOperation(req, id, "switchover", url.Values{"confirm": {"not-it"}, "justification": {"drill"}})
+	wrong := e.fileOperation(req, id, "switchover", url.Values{"confirm": {"not-it"}, "justification": {"quarterly DR drill"}})
 	if wrong.status != http.StatusUnprocessableEntity || !strings.Contains(wrong.text(`[data-testid=error-confirm]`), confirm) {
 		t.Errorf("wrong confirmation: %d %q", wrong.status, wrong.text(`[data-testid=error-confirm]`))
 	}
 	if after, _ := e.store.CountRequests(context.Background(), db.RequestFilter{}); after != before {
 		t.Error("a wrong confirmation filed a request")
 	}
-	sw := requestIDFrom(t, e.fileOperation(req, id, "switchover", url.Values{"confirm": {confirm}, "justification": {"drill"}}))
+	sw := requestIDFrom(t, e.fileOperation(req, id, "switchover", url.Values{"confirm": {confirm}, "justification": {"quarterly DR drill"}}))
 	// Each approver types it too.
 	swPage := admin.get(fmt.Sprintf("/requests/%d", sw))
 	if swPage.text(`label[for=confirm] .mono`) != confirm {
@@ -147,7 +147,7 @@ func TestOperationsThroughThePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(time.Minute)
-	r := e.fileOperation(req, id, "start", url.Values{"justification": {"again"}})
+	r := e.fileOperation(req, id, "start", url.Values{"justification": {"start it again, please"}})
 	if r.status != http.StatusConflict || !strings.Contains(r.text(`[data-testid=submit-error]`), "deleted") {
 		t.Errorf("filing on a deleted task: %d %q", r.status, r.text(`[data-testid=submit-error]`))
 	}

@@ -146,12 +146,12 @@ func (w *world) fileAndApprove(name string) portal.Request {
 	p1, _ := w.sim.Cluster(project, dwssim.ClusterProd1)
 	p2, _ := w.sim.Cluster(project, dwssim.ClusterDR1)
 	plan, errs, err := w.tasks.PrepareCreate(ctx, drtask.CreateForm{Name: name, DRType: "az", PrimaryClusterID: p1.ID,
-		StandbyClusterID: p2.ID, SyncPeriod: "5m", Justification: "test"})
+		StandbyClusterID: p2.ID, SyncPeriod: "5m", Justification: "executor test run"})
 	if err != nil || len(errs) > 0 {
 		w.t.Fatalf("prepare: %v %v", errs, err)
 	}
 	r, err := w.reqs.File(w.as("req"), w.users["req"], requests.Draft{Operation: portal.OpCreate, TaskName: name,
-		Method: plan.Method, Path: plan.Path, Payload: plan.Body, Justification: "test"})
+		Method: plan.Method, Path: plan.Path, Payload: plan.Body, Justification: "executor test run"})
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ func (w *world) notifyTo(url string) {
 func (w *world) file(name string) portal.Request {
 	w.t.Helper()
 	r, err := w.reqs.File(w.as("req"), w.users["req"], requests.Draft{Operation: portal.OpCreate, TaskName: name,
-		Method: "POST", Path: "/v2/" + project + "/disaster-recoveries", Payload: []byte(`{}`), Justification: "test"})
+		Method: "POST", Path: "/v2/" + project + "/disaster-recoveries", Payload: []byte(`{}`), Justification: "webhook test run"})
 	if err != nil {
 		w.t.Fatal(err)
 	}

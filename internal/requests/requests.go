@@ -80,8 +80,13 @@ type Draft struct {
 	Summary portal.RequestSummary
 }
 
-// MaxJustification bounds a justification's length, in characters.
-const MaxJustification = 2000
+// MinJustification and MaxJustification bound a justification's length,
+// in characters: "drill" tells an approver nothing; a change ticket and a
+// few words do.
+const (
+	MinJustification = 10
+	MaxJustification = 2000
+)
 
 // CheckJustification returns what is wrong with a justification, or "".
 func CheckJustification(s string) string {
@@ -89,6 +94,9 @@ func CheckJustification(s string) string {
 	switch {
 	case s == "":
 		return "Say why this change is needed: the approvers and the audit history rely on it."
+	case utf8.RuneCountInString(s) < MinJustification:
+		return fmt.Sprintf("Say why in at least %d characters (this has %d): the approvers decide on it. "+
+			"A change ticket and a few words will do, e.g. \"CHG-1234: protect the sales warehouse\".", MinJustification, utf8.RuneCountInString(s))
 	case utf8.RuneCountInString(s) > MaxJustification:
 		return fmt.Sprintf("Keep the justification under %d characters.", MaxJustification)
 	}

@@ -92,7 +92,7 @@ func (f *fixture) file(t *testing.T, who, name string) portal.Request {
 	t.Helper()
 	payload := []byte(fmt.Sprintf(`{"disaster_recovery":{"name":%q}}`+"\n", name))
 	r, err := f.svc.File(audit.WithActor(context.Background(), audit.Actor{ID: f.users[who].ID, Name: who}), f.users[who], requests.Draft{Operation: portal.OpCreate, TaskName: name,
-		Method: "POST", Path: "/v2/p/disaster-recoveries", Payload: payload, Justification: "drill"})
+		Method: "POST", Path: "/v2/p/disaster-recoveries", Payload: payload, Justification: "quarterly DR drill"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func TestRejectAndCancel(t *testing.T) {
 		t.Errorf("filing without justification: %v", err)
 	}
 	if _, err := f.svc.File(f.as("a1"), f.users["a1"], requests.Draft{Operation: portal.OpCreate, TaskName: "x",
-		Payload: []byte("{}"), Justification: "why"}); apperr.KindOf(err) != apperr.Forbidden {
+		Payload: []byte("{}"), Justification: "a reason long enough"}); apperr.KindOf(err) != apperr.Forbidden {
 		t.Errorf("filing by a non-requester: %v", err)
 	}
 }
@@ -378,7 +378,7 @@ func TestAPolicyBelowTheFloorStillNeedsAnApproval(t *testing.T) {
 	for _, op := range []portal.Operation{portal.OpSwitchover, portal.OpFailover, portal.OpRecovery, portal.OpDelete} {
 		r, err := f.svc.File(f.as("req"), f.users["req"], requests.Draft{Operation: op, DRTaskID: "task-" + string(op),
 			TaskName: "dr_floor", Method: "POST", Path: "/v2/p/disaster-recovery/task-" + string(op) + "/x",
-			Payload: []byte(`{}`), Justification: "drill"})
+			Payload: []byte(`{}`), Justification: "quarterly DR drill"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -391,7 +391,7 @@ func TestAPolicyBelowTheFloorStillNeedsAnApproval(t *testing.T) {
 		}
 	}
 	start, err := f.svc.File(f.as("req"), f.users["req"], requests.Draft{Operation: portal.OpStart, DRTaskID: "task-start",
-		TaskName: "dr_floor", Method: "POST", Path: "/v2/p/disaster-recovery/task-start/start", Payload: []byte(`{}`), Justification: "drill"})
+		TaskName: "dr_floor", Method: "POST", Path: "/v2/p/disaster-recovery/task-start/start", Payload: []byte(`{}`), Justification: "quarterly DR drill"})
 	if err != nil || start.Status != portal.StatusApproved {
 		t.Errorf("a start under a policy of 0 is still approved on filing: %s %v", start.Status, err)
 	}
@@ -416,7 +416,7 @@ func TestADeactivatedRequestersRequestNeitherFilesNorRuns(t *testing.T) {
 		t.Errorf("an approved request of a deactivated requester passes the check before the call: %v", err)
 	}
 	_, err = f.svc.File(f.as("req"), f.users["req"], requests.Draft{Operation: portal.OpCreate, TaskName: "dr_deact2",
-		Method: "POST", Path: "/v2/p/disaster-recoveries", Payload: []byte(`{}`), Justification: "drill"})
+		Method: "POST", Path: "/v2/p/disaster-recoveries", Payload: []byte(`{}`), Justification: "quarterly DR drill"})
 	if apperr.KindOf(err) != apperr.Forbidden {
 		t.Errorf("a deactivated requester filed a request: %v", err)
 	}
