@@ -1,8 +1,11 @@
 // DR Portal: the little the pages need beyond htmx. Everything works without
 // it; this reports failed background requests instead of failing silently,
-// and tells screen readers when a live panel changes status.
+// tells screen readers when a live panel changes status, and moves the focus
+// from an error summary to the field it names.
 (function () {
   "use strict";
+  // What only makes sense with JavaScript (a live-update note) shows only then.
+  document.documentElement.classList.add("js");
   function banner(text) {
     var el = document.getElementById("client-error");
     if (!el) return;
@@ -17,6 +20,17 @@
   });
   document.addEventListener("htmx:sendError", function () {
     banner("The portal could not be reached. The page will catch up when the connection is back; reload to retry now.");
+  });
+  // An error summary's links move the focus to their field (a link to a
+  // fragment only scrolls to it).
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest(".error-summary a[data-field]");
+    if (!a) return;
+    var field = document.getElementById(a.getAttribute("data-field"));
+    if (!field) return;
+    e.preventDefault();
+    field.focus();
+    field.scrollIntoView({block: "center"});
   });
   document.addEventListener("htmx:afterRequest", function (e) {
     if (e.detail.successful) {

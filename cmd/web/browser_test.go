@@ -227,12 +227,10 @@ func requestApproveAndWatch(t *testing.T, cloudEnv map[string]string) {
 		t.Errorf("inline check says %q", msg)
 	}
 	standbyBefore, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#standby_cluster_id option')].map(o => o.value).join(',')`))
-	// Choose a usable primary in another zone, as a person would with the mouse.
+	// Choose the first usable primary, as a person would with the mouse.
 	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
 		const s = document.querySelector('#primary_cluster_id');
-		const az = o => (o.text.match(/\(([^,]+),/) || [])[1];
-		const cur = az(s.options[s.selectedIndex]);
-		const o = [...s.options].find(o => !o.disabled && az(o) !== cur);
+		const o = [...s.options].find(o => !o.disabled && o.value);
 		s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`))
 	if err != nil {
 		t.Fatal(err)
@@ -248,13 +246,18 @@ func requestApproveAndWatch(t *testing.T, cloudEnv map[string]string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// Nothing is chosen for the person: pick the first eligible standby.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const s = document.querySelector('#standby_cluster_id');
+		s.value = [...s.options].find(o => !o.disabled && o.value).value; return true; })()`)); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('#name').value = '') === ''`)); err != nil {
 		t.Fatal(err)
 	}
 	step(t, ctx, "fill the form",
 		chromedp.SendKeys(chromedp.CSS(`#name`), "dr_browser01"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=ok-name]`)),
-		chromedp.SendKeys(chromedp.CSS(`#dr_sync_period`), "15m"),
+		chromedp.SendKeys(chromedp.CSS(`#dr_sync_period`), "15"), // minutes, the unit picker's first choice
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=ok-dr_sync_period]`)),
 		chromedp.SendKeys(chromedp.CSS(`#justification`), "Protect the sales warehouse before the migration."),
 	)
@@ -353,6 +356,8 @@ func requestApproveAndWatch(t *testing.T, cloudEnv map[string]string) {
 		chromedp.SendKeys(chromedp.CSS(`#confirm`), "not-the-cluster"),
 		chromedp.Click(chromedp.CSS(`[data-testid=file-operation]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=error-confirm]:not(:empty)`)),
+		// The error summary takes the focus once htmx has settled the page: type after that.
+		chromedp.WaitVisible(chromedp.CSS(`body:not(.htmx-settling) #error-summary:focus`)),
 	)
 	screenshot(t, ctx, "delete-wrong-confirm")
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('#confirm').value = '') === ''`)); err != nil {
@@ -370,7 +375,7 @@ func requestApproveAndWatch(t *testing.T, cloudEnv map[string]string) {
 		chromedp.Navigate(deleteURL),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=decide-form]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid=approve]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=card-error]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#request-card:not(.htmx-settling) [data-testid=card-error]:focus`)),
 	)
 	step(t, ctx, "approve with the name typed",
 		chromedp.SendKeys(chromedp.CSS(`#confirm`), confirm),

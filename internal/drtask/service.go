@@ -72,23 +72,36 @@ type ClusterOption struct {
 	Name     string
 	AZ       string
 	Version  string
+	Nodes    int // 0 when the cluster list does not say
 	Usable   bool
-	Why      string // why it cannot be chosen, when not Usable
+	Why      string // why it cannot be chosen, when not Usable, in the console's words
 	Selected bool
 }
 
 // FormOptions is what the create form's pickers offer.
 type FormOptions struct {
+	// Primaries are the clusters that can be primaries first, then those
+	// that cannot, each with the reason.
 	Primaries []ClusterOption
 	// Standbys are the clusters the API lists as eligible for the chosen
-	// primary, in every other availability zone.
+	// primary, in every other availability zone, then the other clusters
+	// with the reason they are not.
 	Standbys  []ClusterOption
-	PrimaryID string // the primary the standbys are for
-	CloudErr  error
+	PrimaryID string // the primary the standbys are for ("" when none is chosen)
+	// NoPair is one plain sentence when the cluster list leaves no possible
+	// pair at all ("" otherwise).
+	NoPair string
+	// CloudErr: the cluster list could not be read.
+	CloudErr error
+	// StandbyErr says, in words, why the cloud offered no standby for the
+	// chosen primary; StandbyDetail is its code, message and request id.
+	StandbyErr    string
+	StandbyDetail string
 }
 
-// Options fills the create form's pickers for primaryID (the first usable
-// cluster when empty) and marks standbyID selected.
+// Options fills the create form's pickers. Nothing is chosen for the
+// person: the standbys are asked for only once primaryID names a primary,
+// and standbyID is marked selected among them.
 func (s *Service) Options(ctx context.Context, primaryID, standbyID string) FormOptions {
 	cctx, cancel := s.pageCtx(ctx)
 	defer cancel()
@@ -105,23 +118,39 @@ func (s *Service) Options(ctx context.Context, primaryID, standbyID string) Form
 			inTask[strings.ToLower(r.StandbyClusterID)] = r.Name
 		}
 	}
+	own := func(c dws.Cluster) string {
+		if why := primaryRefusal(c); why != "" {
+			return why
+		}
+		if task, ok := inTask[strings.ToLower(c.ID)]; ok {
+			return fmt.Sprintf("already in DR task %s", task)
+		}
+		return ""
+	}
 	var fo FormOptions
+	var usable, unusable []ClusterOption
 	var primary *dws.Cluster
 	for i, c := range clusters {
-		o := ClusterOption{ID: c.ID, Name: c.Name, AZ: c.AZ, Version: c.Version}
-		o.Why = primaryRefusal(c)
-		if task, ok := inTask[strings.ToLower(c.ID)]; ok && o.Why == "" {
-			o.Why = fmt.Sprintf("already in DR task %s", task)
+		o := optionOf(c)
+		o.Why = own(c)
+		if o.Why == "" && !slices.ContainsFunc(clusters, func(p dws.Cluster) bool { return own(p) == "" && pairable(c, p) == "" }) {
+			o.Why = "no cluster it could pair with: none available in another AZ of its VPC on the same kernel"
 		}
 		o.Usable = o.Why == ""
-		if primaryID == "" && o.Usable {
-			primaryID = c.ID
-		}
-		if c.ID == primaryID {
+		if primaryID != "" && strings.EqualFold(c.ID, primaryID) {
 			o.Selected = true
 			primary = &clusters[i]
 		}
-		fo.Primaries = append(fo.Primaries, o)
+		if o.Usable {
+			usable = append(usable, o)
+		} else {
+			unusable = append(unusable, o)
+		}
+	}
+	fo.Primaries = append(usable, unusable...)
+	if len(usable) == 0 && len(clusters) > 0 {
+		fo.NoPair = "No cluster pair is eligible for DR right now: every cluster is already in a DR task, busy, " +
+			"not Available, on a kernel before " + MinDRVersion + ", or has no partner in another AZ of its VPC. Each reason is in the list."
 	}
 	if primary == nil {
 		return fo
@@ -129,14 +158,87 @@ func (s *Service) Options(ctx context.Context, primaryID, standbyID string) Form
 	fo.PrimaryID = primary.ID
 	standbys, err := s.standbysFor(cctx, *primary, clusters)
 	if err != nil {
-		fo.CloudErr = err
-		return fo
+		fo.StandbyErr, fo.StandbyDetail = standbyRefusal(err)
 	}
-	for _, c := range standbys {
-		fo.Standbys = append(fo.Standbys, ClusterOption{ID: c.ID, Name: c.Name, AZ: c.AZ, Version: c.Version,
-			Usable: true, Selected: strings.EqualFold(c.ID, standbyID)})
+	var others []ClusterOption
+	for _, c := range clusters {
+		if c.ID == primary.ID {
+			continue
+		}
+		o := optionOf(c)
+		if slices.ContainsFunc(standbys, func(sb dws.Cluster) bool { return sb.ID == c.ID }) {
+			o.Usable, o.Selected = true, strings.EqualFold(c.ID, standbyID)
+			fo.Standbys = append(fo.Standbys, o)
+			continue
+		}
+		o.Why = cmp.Or(own(c), pairable(*primary, c))
+		if o.Why == "" {
+			if err != nil {
+				continue // not refused: the cloud could not be asked
+			}
+			o.Why = "not offered by DWS for this primary (storage-compute decoupled and encrypted clusters cannot take part in DR)"
+		}
+		others = append(others, o)
 	}
+	// A standby the API lists but the cluster list lacks still shows.
+	for _, sb := range standbys {
+		if !slices.ContainsFunc(clusters, func(c dws.Cluster) bool { return c.ID == sb.ID }) {
+			o := optionOf(sb)
+			o.Usable, o.Selected = true, strings.EqualFold(sb.ID, standbyID)
+			fo.Standbys = append(fo.Standbys, o)
+		}
+	}
+	fo.Standbys = append(fo.Standbys, others...)
 	return fo
+}
+
+func optionOf(c dws.Cluster) ClusterOption {
+	return ClusterOption{ID: c.ID, Name: c.Name, AZ: c.AZ, Version: c.Version, Nodes: c.Nodes}
+}
+
+// pairable says, from the cluster list alone, why standby cannot pair with
+// primary in a cross-AZ task ("" when nothing in the list rules it out):
+// another cluster, in another availability zone of the same VPC, on the
+// same kernel (its first three numbers).
+func pairable(primary, standby dws.Cluster) string {
+	switch {
+	case strings.EqualFold(primary.ID, standby.ID):
+		return "the primary itself"
+	case standby.AZ == primary.AZ:
+		return "same AZ as the primary; cross-AZ DR needs another"
+	case primary.VPCID != "" && standby.VPCID != "" && primary.VPCID != standby.VPCID:
+		return "another VPC"
+	case primary.Version != "" && standby.Version != "" && versionKey(primary.Version) != versionKey(standby.Version):
+		return fmt.Sprintf("kernel %s; the primary runs %s and both sides need the same", standby.Version, primary.Version)
+	}
+	return ""
+}
+
+// versionKey is a kernel version's first three numbers: hotfix builds of
+// one version may pair.
+func versionKey(v string) string {
+	parts := strings.SplitN(v, ".", 4)
+	return strings.Join(parts[:min(3, len(parts))], ".")
+}
+
+// standbyRefusal says in words why the cloud gave no standbys for a
+// primary, and keeps its code, message and request id apart for a
+// disclosure.
+func standbyRefusal(err error) (why, detail string) {
+	ce, ok := dws.AsError(err)
+	if !ok {
+		return "The eligible standby clusters could not be read: " + apperr.Message(err) + ".", ""
+	}
+	detail = CloudMessage(ce)
+	switch {
+	case ce.Code == "DWS.5005":
+		return "DWS does not accept this cluster as a DR primary: its type or kernel is not supported " +
+			"(storage-compute decoupled clusters, and kernels before " + MinDRVersion + ", cannot take part in DR). Choose another primary.", detail
+	case ce.Code == "DWS.7023" || ce.Kind == dws.KindIneligible || ce.Kind == dws.KindBusy:
+		return "DWS does not accept this cluster as a DR primary in its current state " +
+			"(it may be encrypted, already in a DR task, busy or not Available). Choose another primary.", detail
+	}
+	return "The eligible standby clusters could not be read from DWS just now; try again in a minute.", detail
 }
 
 // standbysFor asks the API for eligible standbys in each availability zone

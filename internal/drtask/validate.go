@@ -4,6 +4,7 @@
 package drtask
 
 import (
+	"cmp"
 	"fmt"
 
 	"drportal/internal/dws"
@@ -25,7 +26,37 @@ const (
 	FieldPrimaryOBSBucket = "primary_obs_bucket"
 	FieldStandbyOBSBucket = "standby_obs_bucket"
 	FieldJustification    = "justification"
+	// The form asks for the sync period as a number and a unit; the
+	// server joins them into the API's value (dr_sync_period).
+	FieldSyncNumber = "dr_sync_period_number"
+	FieldSyncUnit   = "dr_sync_period_unit"
 )
+
+// SyncUnits are the units a sync period may have, in the API's letters,
+// with their names, in the order a picker offers them.
+var SyncUnits = []struct{ Letter, Name string }{{"m", "minutes"}, {"H", "hours"}, {"d", "days"}}
+
+// JoinSyncPeriod joins the form's number and unit into the API's sync
+// period (15 and m make 15m). It returns what is wrong with them instead
+// when they cannot make one; the joined value is checked again by
+// CheckSyncPeriod.
+func JoinSyncPeriod(number, unit string) (string, string) {
+	number, unit = strings.TrimSpace(number), strings.TrimSpace(unit)
+	known := false
+	for _, u := range SyncUnits {
+		known = known || u.Letter == unit
+	}
+	n, err := strconv.Atoi(number)
+	switch {
+	case number == "":
+		return "", "Enter how often to sync: a whole number from 1 to 3000, then choose minutes, hours or days."
+	case err != nil || n < 1 || n > MaxSyncPeriod:
+		return "", fmt.Sprintf("%q is not a whole number from 1 to %d.", number, MaxSyncPeriod)
+	case !known:
+		return "", "Choose the unit of the sync period: minutes, hours or days."
+	}
+	return strconv.Itoa(n) + unit, ""
+}
 
 // FieldErrors maps a form field to what is wrong with it.
 type FieldErrors map[string]string
@@ -37,6 +68,9 @@ type CreateForm struct {
 	PrimaryClusterID string
 	StandbyClusterID string
 	SyncPeriod       string
+	// SyncProblem is what was wrong with the number and unit the sync
+	// period was joined from ("" when they joined, or were not used).
+	SyncProblem      string
 	PrimaryOBSBucket string
 	StandbyOBSBucket string
 	// Justification says why: the request it files carries it.
@@ -133,16 +167,16 @@ func (f CreateForm) Validate() FieldErrors {
 	switch f.DRType {
 	case "az":
 	case "region":
-		errs[FieldDRType] = "Cross-region DR is not offered by the portal; choose az (cross-AZ)."
+		errs[FieldDRType] = "Cross-region DR is not offered by the portal; only cross-AZ (same region), dr_type az."
 	default:
-		errs[FieldDRType] = "Choose the DR type: az (cross-AZ)."
+		errs[FieldDRType] = "The DR type must be cross-AZ (same region), dr_type az."
 	}
 	set(FieldPrimaryClusterID, CheckClusterID(f.PrimaryClusterID, "primary"))
 	set(FieldStandbyClusterID, CheckClusterID(f.StandbyClusterID, "standby"))
 	if f.PrimaryClusterID != "" && strings.EqualFold(f.PrimaryClusterID, f.StandbyClusterID) {
 		errs[FieldStandbyClusterID] = "The standby cluster must be a different cluster from the primary."
 	}
-	set(FieldSyncPeriod, CheckSyncPeriod(f.SyncPeriod))
+	set(FieldSyncPeriod, cmp.Or(f.SyncProblem, CheckSyncPeriod(f.SyncPeriod)))
 	set(FieldPrimaryOBSBucket, CheckBucket(f.PrimaryOBSBucket))
 	set(FieldStandbyOBSBucket, CheckBucket(f.StandbyOBSBucket))
 	set(FieldJustification, requests.CheckJustification(f.Justification))

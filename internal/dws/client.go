@@ -161,7 +161,8 @@ func (c *Client) ListClusters(ctx context.Context) ([]Cluster, error) {
 		if resp.Clusters != nil {
 			for _, ci := range *resp.Clusters {
 				out = append(out, Cluster{ID: str(&ci.Id), Name: str(&ci.Name), Status: str(&ci.Status), SubStatus: str(&ci.SubStatus),
-					Version: str(&ci.Version), AZ: str(&ci.AvailabilityZone), VPCID: str(&ci.VpcId), TaskStatus: str(&ci.TaskStatus)})
+					Version: str(&ci.Version), AZ: str(&ci.AvailabilityZone), VPCID: str(&ci.VpcId), TaskStatus: str(&ci.TaskStatus),
+					Nodes: int(ci.NumberOfNode)})
 			}
 		}
 		return nil

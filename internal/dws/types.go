@@ -14,6 +14,7 @@ type Cluster struct {
 	AZ         string
 	VPCID      string
 	TaskStatus string // set while the cluster is busy (e.g. SNAPSHOTTING)
+	Nodes      int    // number_of_node; 0 when the list does not say
 }
 
 // Usable reports whether the cluster is in a state a DR task can be created

@@ -299,7 +299,7 @@ func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string,
 		}
 	}
 	for _, op := range portal.Operations {
-		row := views.PolicyRow{Operation: string(op), Value: strconv.Itoa(cur.Approvals[op]), Min: op.MinApprovals()}
+		row := views.PolicyRow{Operation: string(op), Value: strconv.Itoa(cur.Approvals[op]), Min: op.MinApprovals(), Max: portal.MaxApprovals}
 		if raw != nil {
 			row.Value, row.Error = raw["approvals_"+string(op)], errs[string(op)]
 		}

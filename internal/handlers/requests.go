@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -130,6 +131,9 @@ func (h *Handlers) showRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// What a decision said, after the redirect that follows it without
+	// JavaScript.
+	card.Flash = h.takeNote(c)
 	tl, err := h.requestTimeline(c, id)
 	if err != nil {
 		return err
@@ -323,9 +327,24 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 		return err
 	}
 	d := portal.Decision(c.FormValue("decision"))
-	r, err := h.Requests.Decide(c.Request().Context(), *user(c), id, d, c.FormValue("comment"), c.FormValue("payload_sha256"),
-		c.FormValue("confirm"))
+	comment, confirm := c.FormValue("comment"), c.FormValue("confirm")
+	r, err := h.Requests.Decide(c.Request().Context(), *user(c), id, d, comment, c.FormValue("payload_sha256"), confirm)
 	flash := ""
+	if err != nil {
+		// The card comes back with what was typed, and the field the
+		// refusal is about marked.
+		return h.afterRequestAction(c, id, "", err, func(card *views.RequestCard) {
+			card.Comment, card.Confirm = comment, confirm
+			if apperr.KindOf(err) == apperr.Invalid {
+				switch {
+				case d == portal.Reject || utf8.RuneCountInString(strings.TrimSpace(comment)) > requests.MaxJustification:
+					card.ErrorField = "comment"
+				case d == portal.Approve && card.ConfirmName != "":
+					card.ErrorField = "confirm"
+				}
+			}
+		})
+	}
 	if err == nil {
 		flash = "You rejected this request."
 		if d == portal.Approve {
@@ -335,7 +354,7 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 			}
 		}
 	}
-	return h.afterRequestAction(c, id, flash, err)
+	return h.afterRequestAction(c, id, flash, err, nil)
 }
 
 func (h *Handlers) cancelRequest(c echo.Context) error {
@@ -344,7 +363,7 @@ func (h *Handlers) cancelRequest(c echo.Context) error {
 		return err
 	}
 	_, err = h.Requests.Cancel(c.Request().Context(), *user(c), id)
-	return h.afterRequestAction(c, id, "You cancelled this request.", err)
+	return h.afterRequestAction(c, id, "You cancelled this request.", err, nil)
 }
 
 // checkRequest asks the cloud, once, whether the request's preconditions
@@ -365,7 +384,7 @@ func (h *Handlers) checkRequest(c echo.Context) error {
 	default:
 		flash = "Checked with the cloud just now: " + preconditionsOK(r.Operation)
 	}
-	return h.afterRequestAction(c, id, flash, err)
+	return h.afterRequestAction(c, id, flash, err, nil)
 }
 
 // preconditionsOK says what holds when nothing stands in a request's way,
@@ -408,9 +427,10 @@ func ago(d time.Duration) string {
 }
 
 // afterRequestAction answers a decision or cancellation: the card in place
-// for htmx, a redirect (or the page with the error) otherwise. A refused
-// action changes nothing and says why.
-func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, actionErr error) error {
+// for htmx, otherwise a redirect whose page shows the flash once (or the
+// page with the error). A refused action changes nothing and says why;
+// refused, when set, marks up the card it comes back with.
+func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, actionErr error, refused func(*views.RequestCard)) error {
 	status := http.StatusOK
 	if actionErr != nil {
 		var ok bool
@@ -419,7 +439,7 @@ func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, ac
 		}
 	}
 	if actionErr == nil && !isFragment(c) {
-		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", id))
+		return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", id), flash)
 	}
 	card, err := h.requestCard(c, id)
 	if err != nil {
@@ -432,6 +452,9 @@ func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, ac
 		card.CheckNotice = apperr.Message(actionErr)
 	case actionErr != nil:
 		card.Error = apperr.Message(actionErr)
+		if refused != nil {
+			refused(&card)
+		}
 	default:
 		card.Flash = flash
 		c.Response().Header().Set("HX-Trigger", EventRequestUpdated)

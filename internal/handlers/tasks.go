@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,7 +71,9 @@ func (h *Handlers) listTasks(c echo.Context) error {
 	return h.render(c, http.StatusOK, views.TaskList(p))
 }
 
-// formFrom reads the create form from a request (form body or query).
+// formFrom reads the create form from a request's body. The sync period
+// comes as a number and a unit, joined into the API's value; a client that
+// sends the API's value itself (dr_sync_period) is read as before.
 func formFrom(c echo.Context) drtask.CreateForm {
 	f := drtask.CreateForm{
 		Name:             c.FormValue(drtask.FieldName),
@@ -82,8 +85,19 @@ func formFrom(c echo.Context) drtask.CreateForm {
 		StandbyOBSBucket: c.FormValue(drtask.FieldStandbyOBSBucket),
 		Justification:    c.FormValue(drtask.FieldJustification),
 	}
+	f.SyncPeriod, f.SyncProblem = syncPeriodFrom(c)
 	f.Trim()
 	return f
+}
+
+// syncPeriodFrom reads the sync period: the form's number and unit, joined,
+// or the API's value when the request carries that instead.
+func syncPeriodFrom(c echo.Context) (period, problem string) {
+	number, unit := c.FormValue(drtask.FieldSyncNumber), c.FormValue(drtask.FieldSyncUnit)
+	if number == "" && unit == "" {
+		return c.FormValue(drtask.FieldSyncPeriod), ""
+	}
+	return drtask.JoinSyncPeriod(number, unit)
 }
 
 // taskForm builds the create form page with its pickers filled from the
@@ -92,10 +106,18 @@ func (h *Handlers) taskForm(c echo.Context, f drtask.CreateForm, errs drtask.Fie
 	opts := h.Tasks.Options(c.Request().Context(), f.PrimaryClusterID, f.StandbyClusterID)
 	p := views.TaskFormPage{
 		Base: h.base(c, "New DR task", "new"),
-		Form: views.TaskForm{Name: f.Name, DRType: f.DRType, PrimaryClusterID: f.PrimaryClusterID,
+		Form: views.TaskForm{Name: f.Name, DRType: f.DRType, PrimaryClusterID: opts.PrimaryID,
 			StandbyClusterID: f.StandbyClusterID, SyncPeriod: f.SyncPeriod, PrimaryOBSBucket: f.PrimaryOBSBucket,
 			StandbyOBSBucket: f.StandbyOBSBucket, Justification: f.Justification},
 		Errors: errs,
+		NoPair: opts.NoPair,
+	}
+	p.Form.SyncNumber, p.Form.SyncUnit = splitPeriod(f.SyncPeriod)
+	for _, u := range drtask.SyncUnits {
+		p.Form.SyncUnits = append(p.Form.SyncUnits, views.Option{Value: u.Letter, Label: u.Name, Selected: u.Letter == p.Form.SyncUnit})
+	}
+	if f.SyncPeriod != "" && f.SyncProblem == "" && drtask.CheckSyncPeriod(f.SyncPeriod) == "" {
+		p.SyncOK = syncOK(f.SyncPeriod)
 	}
 	if opts.CloudErr != nil {
 		p.CloudErr = cloudMessage(opts.CloudErr)
@@ -104,25 +126,75 @@ func (h *Handlers) taskForm(c echo.Context, f drtask.CreateForm, errs drtask.Fie
 		p.Approvers = n
 	}
 	for _, o := range opts.Primaries {
-		label := fmt.Sprintf("%s (%s, %s)", o.Name, o.AZ, o.Version)
-		if !o.Usable {
-			label += " — unavailable: " + o.Why
+		opt := views.Option{Value: o.ID, Label: clusterLabel(o), Selected: o.Selected, Disabled: !o.Usable}
+		if o.Usable {
+			p.Primaries = append(p.Primaries, opt)
+		} else {
+			p.PrimariesOff = append(p.PrimariesOff, opt)
 		}
-		p.Primaries = append(p.Primaries, views.Option{Value: o.ID, Label: label, Selected: o.Selected, Disabled: !o.Usable})
 	}
-	p.Standbys = standbyOptions(opts.Standbys)
+	p.Standby = standbyPicker(opts)
+	p.Standby.Error = errs[drtask.FieldStandbyClusterID]
 	return p
 }
 
-func standbyOptions(in []drtask.ClusterOption) []views.Option {
-	var out []views.Option
-	for _, o := range in {
-		out = append(out, views.Option{Value: o.ID, Label: fmt.Sprintf("%s (%s, %s)", o.Name, o.AZ, o.Version), Selected: o.Selected})
+// splitPeriod splits an API sync period (15m) into the form's number and
+// unit; anything else keeps its digits and the default unit, minutes.
+func splitPeriod(p string) (number, unit string) {
+	if drtask.CheckSyncPeriod(p) == "" {
+		return p[:len(p)-1], p[len(p)-1:]
 	}
-	return out
+	return strings.TrimRight(p, "mHd"), "m"
 }
 
+// clusterLabel shows a cluster as the DWS console does: name, AZ, kernel
+// version and size, and why it cannot be chosen.
+func clusterLabel(o drtask.ClusterOption) string {
+	parts := []string{o.Name}
+	for _, s := range []string{o.AZ, o.Version} {
+		if s != "" {
+			parts = append(parts, s)
+		}
+	}
+	if o.Nodes > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", o.Nodes, plural(o.Nodes, "node", "nodes")))
+	}
+	label := strings.Join(parts, " · ")
+	if o.Why != "" {
+		label += " — " + o.Why
+	}
+	return label
+}
+
+// standbyPicker shapes the standby picker: the eligible standbys, the
+// others with their reasons, and what the cloud said when it offered none.
+func standbyPicker(opts drtask.FormOptions) views.StandbyPicker {
+	p := views.StandbyPicker{NoPrimary: opts.PrimaryID == "" && opts.CloudErr == nil, CloudErr: opts.StandbyErr, CloudDetail: opts.StandbyDetail}
+	for _, o := range opts.Standbys {
+		opt := views.Option{Value: o.ID, Label: clusterLabel(o), Selected: o.Selected, Disabled: !o.Usable}
+		if o.Usable {
+			p.Options = append(p.Options, opt)
+		} else {
+			p.Off = append(p.Off, opt)
+		}
+	}
+	return p
+}
+
+// newTaskForm shows the create form. Its address carries at most the
+// chosen clusters (the standby picker's link without JavaScript), never
+// free text: an address ends up in histories and access logs.
 func (h *Handlers) newTaskForm(c echo.Context) error {
+	f := drtask.CreateForm{DRType: "az", PrimaryClusterID: strings.TrimSpace(c.QueryParam(drtask.FieldPrimaryClusterID)),
+		StandbyClusterID: strings.TrimSpace(c.QueryParam(drtask.FieldStandbyClusterID))}
+	return h.render(c, http.StatusOK, views.TaskFormView(h.taskForm(c, f, nil)))
+}
+
+// refreshTaskForm is the create form shown again, as typed, with the
+// standby picker for the chosen primary: the form's "Show standby
+// clusters" button without JavaScript. It posts, so that nothing typed
+// goes into an address, and it changes nothing.
+func (h *Handlers) refreshTaskForm(c echo.Context) error {
 	f := formFrom(c)
 	if f.DRType == "" {
 		f.DRType = "az"
@@ -143,10 +215,11 @@ func (h *Handlers) standbyOptions(c echo.Context) error {
 		return h.render(c, http.StatusOK, views.StandbySelect(picker))
 	}
 	opts := h.Tasks.Options(c.Request().Context(), primary, "")
+	picker = standbyPicker(opts)
 	if opts.CloudErr != nil {
-		picker.CloudErr = cloudMessage(opts.CloudErr)
+		picker.CloudErr = "The cluster list could not be read from the cloud."
+		picker.CloudDetail = cloudMessage(opts.CloudErr)
 	}
-	picker.Options = standbyOptions(opts.Standbys)
 	return h.render(c, http.StatusOK, views.StandbySelect(picker))
 }
 
@@ -171,12 +244,13 @@ func (h *Handlers) checkField(c echo.Context) error {
 		default:
 			res.OK = fmt.Sprintf("%q is available.", name)
 		}
-	case q.Has(drtask.FieldSyncPeriod):
+	case q.Has(drtask.FieldSyncPeriod) || q.Has(drtask.FieldSyncNumber) || q.Has(drtask.FieldSyncUnit):
 		res.Field = drtask.FieldSyncPeriod
-		p := strings.TrimSpace(q.Get(drtask.FieldSyncPeriod))
-		res.Error = drtask.CheckSyncPeriod(p)
+		p, problem := syncPeriodFrom(c)
+		p = strings.TrimSpace(p)
+		res.Error = cmp.Or(problem, drtask.CheckSyncPeriod(p))
 		if res.Error == "" {
-			res.OK = "Syncs every " + describePeriod(p) + "."
+			res.OK = syncOK(p)
 		}
 	default:
 		return apperr.New(apperr.Invalid, "Say which field to check: name or dr_sync_period.")
@@ -191,6 +265,12 @@ func syncWords(p string) string {
 		return p
 	}
 	return describePeriod(p)
+}
+
+// syncOK describes a valid sync period and the RPO target it implies.
+func syncOK(p string) string {
+	d := describePeriod(p)
+	return "Syncs every " + d + ": if the primary is lost, the standby's data is at most about " + d + " old (the RPO target)."
 }
 
 func describePeriod(p string) string {

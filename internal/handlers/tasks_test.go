@@ -22,16 +22,19 @@ import (
 	"drportal/internal/requests"
 )
 
-// formPair reads the create form as a person would: the preselected primary
-// and the first standby the page offers for it.
+// formPair reads the create form as a person would: the first primary it
+// offers, then the first standby it offers for that primary.
 func (b *browser) formPair() (primary, standby string) {
 	b.e.t.Helper()
 	res := b.get("/dr-tasks/new")
 	if res.status != http.StatusOK {
 		b.e.t.Fatalf("GET /dr-tasks/new: %d", res.status)
 	}
-	primary, _ = res.doc.Find(`#primary_cluster_id option[selected]`).Attr("value")
-	standby, _ = res.doc.Find(`#standby_cluster_id option`).First().Attr("value")
+	primary, _ = res.doc.Find(`#primary_cluster_id option[value!=""]:not([disabled])`).First().Attr("value")
+	if primary != "" {
+		res = b.get("/dr-tasks/new?primary_cluster_id=" + url.QueryEscape(primary))
+		standby, _ = res.doc.Find(`#standby_cluster_id option[value!=""]:not([disabled])`).First().Attr("value")
+	}
 	if primary == "" || standby == "" {
 		b.e.t.Fatalf("form offers no pair: primary %q standby %q\n%s", primary, standby, res.body)
 	}
@@ -311,7 +314,7 @@ func (b *browser) formPairExcluding(used ...string) (string, string) {
 	b.e.t.Helper()
 	res := b.get("/dr-tasks/new")
 	var primaries []string
-	res.doc.Find(`#primary_cluster_id option:not([disabled])`).Each(func(_ int, s *goquery.Selection) {
+	res.doc.Find(`#primary_cluster_id option[value!=""]:not([disabled])`).Each(func(_ int, s *goquery.Selection) {
 		v, _ := s.Attr("value")
 		primaries = append(primaries, v)
 	})
@@ -321,7 +324,7 @@ func (b *browser) formPairExcluding(used ...string) (string, string) {
 		}
 		page := b.get("/dr-tasks/new?primary_cluster_id=" + url.QueryEscape(p))
 		var found string
-		page.doc.Find(`#standby_cluster_id option`).Each(func(_ int, s *goquery.Selection) {
+		page.doc.Find(`#standby_cluster_id option:not([disabled])`).Each(func(_ int, s *goquery.Selection) {
 			v, _ := s.Attr("value")
 			if found == "" && v != "" && !contains(used, v) {
 				found = v
@@ -522,11 +525,12 @@ func TestStandbyPickerFollowsThePrimary(t *testing.T) {
 	b := e.signedIn("req@example.com")
 	primary, _ := b.formPair()
 	frag := b.get("/dr-tasks/new/standbys?primary_cluster_id="+primary, "HX-Request", "true")
-	if frag.status != 200 || strings.Contains(frag.body, "<html") || frag.doc.Find(`#standby_cluster_id option`).Length() == 0 {
+	offered := `#standby_cluster_id option[value!=""]:not([disabled])`
+	if frag.status != 200 || strings.Contains(frag.body, "<html") || frag.doc.Find(offered).Length() == 0 {
 		t.Fatalf("fragment: %d\n%s", frag.status, frag.body)
 	}
 	p := e.clusterByID(primary)
-	frag.doc.Find(`#standby_cluster_id option`).Each(func(_ int, s *goquery.Selection) {
+	frag.doc.Find(offered).Each(func(_ int, s *goquery.Selection) {
 		v, _ := s.Attr("value")
 		if c := e.clusterByID(v); c.AZ == p.AZ {
 			t.Errorf("standby %s offered in the primary's zone %s", c.Name, c.AZ)

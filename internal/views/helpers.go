@@ -1,6 +1,7 @@
 package views
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -49,4 +50,75 @@ func awaitVerb(n int) string {
 // slug makes a label into a test id: "Primary cluster" → "primary-cluster".
 func slug(s string) string {
 	return strings.ToLower(strings.Join(strings.Fields(strings.NewReplacer("/", " ", "·", " ").Replace(s)), "-"))
+}
+
+// FieldLabel names a form field for its error summary: the id of its
+// input, and its label.
+type FieldLabel struct{ Field, Label string }
+
+// summaryOf orders a form's field errors as the form shows its fields;
+// errors of fields not listed follow, under their own names.
+func summaryOf(errs map[string]string, fields []FieldLabel) []ErrorItem {
+	var out []ErrorItem
+	seen := map[string]bool{}
+	for _, f := range fields {
+		if msg := errs[f.Field]; msg != "" {
+			out = append(out, ErrorItem{Field: f.Field, Label: f.Label, Message: msg})
+			seen[f.Field] = true
+		}
+	}
+	var rest []string
+	for k, msg := range errs {
+		if msg != "" && !seen[k] {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	for _, k := range rest {
+		out = append(out, ErrorItem{Field: k, Label: k, Message: errs[k]})
+	}
+	return out
+}
+
+// createFields are the create form's fields, in the form's order.
+var createFields = []FieldLabel{{"name", "Name"}, {"dr_type", "Type"}, {"primary_cluster_id", "Primary cluster"},
+	{"standby_cluster_id", "Standby cluster"}, {"dr_sync_period", "Sync period"}, {"primary_obs_bucket", "Primary OBS bucket"},
+	{"standby_obs_bucket", "Standby OBS bucket"}, {"justification", "Justification"}}
+
+// newUserFields are the new-user form's fields, in the form's order.
+var newUserFields = []FieldLabel{{"email", "E-mail"}, {"display_name", "Name"}, {"password", "Initial password"}, {"roles", "Roles"}}
+
+// operationFields are an operation form's fields, in the form's order.
+var operationFields = []FieldLabel{{"dr_sync_period", "New sync period"}, {"justification", "Justification"}, {"confirm", "Confirmation"}}
+
+func anySelected(opts []Option) bool {
+	return slices.ContainsFunc(opts, func(o Option) bool { return o.Selected })
+}
+
+// policySummary lists the policy form's errors, each linked to its input.
+func policySummary(p PolicyPage) []ErrorItem {
+	var out []ErrorItem
+	for _, r := range p.Rows {
+		if r.Error != "" {
+			out = append(out, ErrorItem{Field: "approvals_" + r.Operation, Label: "Approvals for " + r.Operation, Message: r.Error})
+		}
+	}
+	for _, f := range []FieldLabel{{"pending_ttl", "Pending requests expire after"}, {"approval_ttl", "Approvals lapse after"}} {
+		if msg := p.Errors[f.Field]; msg != "" {
+			out = append(out, ErrorItem{Field: f.Field, Label: f.Label, Message: msg})
+		}
+	}
+	if msg := p.Errors["policy"]; msg != "" {
+		out = append(out, ErrorItem{Field: "policy-form", Label: "Policy", Message: msg})
+	}
+	return out
+}
+
+// userName names an account in a row's controls, so that a screen reader
+// tells the repeated checkboxes and buttons apart.
+func userName(u UserRow) string {
+	if u.Name != "" && u.Name != u.Email {
+		return u.Name + " (" + u.Email + ")"
+	}
+	return u.Email
 }

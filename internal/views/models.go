@@ -143,15 +143,21 @@ type Status struct {
 // TaskFormPage is the create form.
 type TaskFormPage struct {
 	Base
-	Form      TaskForm
-	Primaries []Option
-	Standbys  []Option
+	Form TaskForm
+	// Primaries can be chosen; PrimariesOff cannot, and say why.
+	Primaries    []Option
+	PrimariesOff []Option
+	Standby      StandbyPicker
+	// NoPair is one plain sentence when no pair is possible at all.
+	NoPair    string
 	Errors    map[string]string
-	CloudErr  string // the pickers could not be filled
+	CloudErr  string // the cluster list could not be read
 	SubmitErr string // the create failed in the cloud
 	// TwinURL links the pending request that a refused duplicate repeats.
 	TwinURL   string
 	Approvers ApproverNotice
+	// SyncOK describes a valid sync period and the RPO target it implies.
+	SyncOK string
 }
 
 // TaskForm holds the submitted values.
@@ -161,6 +167,10 @@ type TaskForm struct {
 	PrimaryClusterID string
 	StandbyClusterID string
 	SyncPeriod       string
+	// SyncNumber and SyncUnit are the period as the form asks for it.
+	SyncNumber       string
+	SyncUnit         string
+	SyncUnits        []Option
 	PrimaryOBSBucket string
 	StandbyOBSBucket string
 	Justification    string
@@ -176,9 +186,24 @@ type Option struct {
 
 // StandbyPicker is the standby <select> fragment.
 type StandbyPicker struct {
-	Options  []Option
-	Error    string
-	CloudErr string
+	// Options can be chosen; Off cannot, and say why.
+	Options []Option
+	Off     []Option
+	// NoPrimary: no primary is chosen yet, so there is nothing to offer.
+	NoPrimary bool
+	Error     string
+	// CloudErr says in words why the cloud offered no standby;
+	// CloudDetail is its code, message and request id.
+	CloudErr    string
+	CloudDetail string
+}
+
+// ErrorItem is one entry of a form's error summary: a field's message,
+// linked to the field.
+type ErrorItem struct {
+	Field   string // the id of the field's input
+	Label   string
+	Message string
 }
 
 // FieldCheck is the inline check message under a field.
@@ -417,7 +442,12 @@ type RequestCard struct {
 	Interruption string
 	Flash        string
 	Error        string
-	CSRF         string
+	// ErrorField is the decide form's field Error is about ("confirm",
+	// "comment"), "" when none; Comment and Confirm are what was typed.
+	ErrorField string
+	Comment    string
+	Confirm    string
+	CSRF       string
 
 	// TaskName names the linked task (TaskURL).
 	TaskName string
@@ -567,6 +597,7 @@ type PolicyRow struct {
 	Operation string
 	Value     string
 	Min       int // the floor no policy may go below
+	Max       int // the most a policy may require
 	Error     string
 	// Warning: the count exceeds the approvers there are.
 	Warning string
