@@ -226,30 +226,34 @@ func requestApproveAndWatch(t *testing.T, cloudEnv map[string]string) {
 	if !strings.Contains(msg, "4 to 64") {
 		t.Errorf("inline check says %q", msg)
 	}
-	standbyBefore, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#standby_cluster_id option')].map(o => o.value).join(',')`))
-	// Choose the first usable primary, as a person would with the mouse.
-	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
-		const s = document.querySelector('#primary_cluster_id');
-		const o = [...s.options].find(o => !o.disabled && o.value);
-		s.value = o.value; s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`))
-	if err != nil {
-		t.Fatal(err)
+	// Choose a usable primary, as a person would with the mouse, and then a
+	// standby the picker offers for it; a primary the cloud pairs with
+	// nothing (its standby picker offers none) is passed over.
+	primaries, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#primary_cluster_id option')].filter(o => !o.disabled && o.value).map(o => o.value)`))
+	standbys := func() string {
+		v, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#standby_cluster_id option')].map(o => o.value + (o.disabled ? '-' : '+')).join(',')`))
+		return v
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		after, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#standby_cluster_id option')].map(o => o.value).join(',')`))
-		if after != standbyBefore && after != "" {
+	chosen := false
+	for _, primary := range primaries {
+		before := standbys()
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const s = document.querySelector('#primary_cluster_id');
+			s.value = `+jsString(primary)+`; s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()`)); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for standbys() == before && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		// Nothing is chosen for the person: pick the first eligible standby.
+		if ok, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const s = document.querySelector('#standby_cluster_id');
+			const o = [...s.options].find(o => !o.disabled && o.value); if (!o) return false; s.value = o.value; return true; })()`)); ok {
+			chosen = true
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the standby picker did not follow the primary (still %q)", after)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	// Nothing is chosen for the person: pick the first eligible standby.
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const s = document.querySelector('#standby_cluster_id');
-		s.value = [...s.options].find(o => !o.disabled && o.value).value; return true; })()`)); err != nil {
-		t.Fatal(err)
+	if !chosen {
+		t.Fatalf("no usable primary has a standby to offer (primaries %v; standbys %q)", primaries, standbys())
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(document.querySelector('#name').value = '') === ''`)); err != nil {
 		t.Fatal(err)

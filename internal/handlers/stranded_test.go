@@ -216,7 +216,7 @@ func TestASecondIdenticalPendingRequestIsRefusedWithALinkToTheFirst(t *testing.T
 		t.Errorf("the start form does not link the pending request: %q", f.text(`[data-testid=twin]`))
 	}
 	// Another operation on the same task is not a duplicate.
-	requestIDFrom(t, e.fileOperation(req, task, "update", url.Values{"dr_sync_period": {"10m"}, "justification": {"tune"}}))
+	requestIDFrom(t, e.fileOperation(req, task, "update", url.Values{"dr_sync_period": {"10m"}, "justification": {"tune the sync period"}}))
 
 	// Two creates of one name (ignoring case): the second is refused.
 	primary, standby := req.formPairExcluding(e.busyClusters()...)
@@ -237,7 +237,7 @@ func TestARequestThatCanNoLongerRunCannotBeApproved(t *testing.T) {
 	task := e.createTask("dr_stale01")
 	// Both are possible while the task is not started.
 	start := requestIDFrom(t, e.fileOperation(req, task, "start", url.Values{"justification": {"protect it"}}))
-	update := requestIDFrom(t, e.fileOperation(req, task, "update", url.Values{"dr_sync_period": {"10m"}, "justification": {"tune"}}))
+	update := requestIDFrom(t, e.fileOperation(req, task, "update", url.Values{"dr_sync_period": {"10m"}, "justification": {"tune the sync period"}}))
 	e.decide(admin, start, "approve", "")
 	e.waitRequest(start, portal.StatusSucceeded)
 
