@@ -51,8 +51,25 @@ lint: vet ## vet, check formatting, staticcheck, no container tooling in the por
 	if [ -n "$$bad" ]; then echo "cmd/web links container tooling (only the test helper internal/testdb may use it):"; echo "$$bad"; exit 1; fi
 
 .PHONY: test
-test: check-generated lint ## generated code current, vet, formatting, then all tests with the race detector
+test: check-generated lint node_modules/axe-core/axe.min.js ## generated code current, vet, formatting, then all tests with the race detector
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+# axe-core, which the browser tests inject into every page they check, from
+# package-lock.json.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+# The README's screenshots: the main pages at 1280 px, and two at 390 px.
+SCREENSHOTS := signin create-form request-pending task-detail audit phone-tasks phone-request-pending
+
+.PHONY: screenshots
+screenshots: node_modules/axe-core/axe.min.js ## write the README's screenshots (docs/screenshots) from the browser tests
+	rm -rf .screenshots docs/screenshots && mkdir -p .screenshots docs/screenshots
+	SCREENSHOT_DIR=$(CURDIR)/.screenshots $(GO) test -count=1 \
+		-run '^(TestBrowserRequestApproveAndWatch|TestNoPageScrollsSidewaysOnAPhone)$$' ./cmd/web ./internal/handlers
+	for s in $(SCREENSHOTS); do cp .screenshots/$$s.png docs/screenshots/; done
+	rm -rf .screenshots
 
 .PHONY: build
 build: ## build bin/web and bin/dwssim

@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"drportal/internal/browsertest"
 	"drportal/internal/dwsfixture"
 	"drportal/internal/testdb"
 )
@@ -63,18 +63,12 @@ func newBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
-// screenshot saves the page when SCREENSHOT_DIR is set, for a person to look at.
+// screenshot checks the page's accessibility and saves it when
+// SCREENSHOT_DIR is set, for a person to look at.
 func screenshot(t *testing.T, ctx context.Context, name string) {
-	dir := os.Getenv("SCREENSHOT_DIR")
-	if dir == "" {
-		return
-	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Logf("screenshot %s: %v", name, err)
-		return
-	}
-	_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	t.Helper()
+	browsertest.CheckAccessible(t, ctx, name)
+	browsertest.Screenshot(t, ctx, name)
 }
 
 // waitText polls until the element's text equals want.
@@ -189,6 +183,7 @@ func requestApproveAndWatch(t *testing.T, cloudEnv map[string]string) {
 
 	// Anonymous visitors land on the sign-in page.
 	step(t, ctx, "anonymous", chromedp.Navigate(base+"/dr-tasks"), chromedp.WaitVisible(chromedp.CSS(`#email`)))
+	screenshot(t, ctx, "signin")
 	signIn(t, ctx, base, "ops@example.com", "a long enough password")
 
 	// The admin adds an approver, who is also the second admin.
