@@ -4,8 +4,6 @@ import (
 	"context"
 	"maps"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,49 +16,10 @@ import (
 	"drportal/internal/testdb"
 )
 
-// chromium finds Debian's Chromium. Without it the browser tests skip, or
-// fail under CI=true, where .ci/run installs it.
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("Chromium is not installed: apt-get install chromium (or set CHROMIUM_PATH)")
-	}
-	t.Skip("Chromium is not installed: apt-get install chromium to run the browser tests")
-	return ""
-}
-
-// newBrowser starts a headless Chromium with a fresh profile and the flags
-// that keep it off the network.
+// newBrowser starts a headless Chromium at 1280 by 1000 px.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.WindowSize(1280, 1000),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
-	// Start the browser on this long-lived context: the first action
-	// allocates it, and steps then run with deadlines of their own.
-	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("start Chromium: %v", err)
-	}
-	return ctx
+	return browsertest.New(t, 1280, 1000)
 }
 
 // screenshot checks the page's accessibility and saves it when

@@ -8,13 +8,61 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
+
+// Chromium finds Debian's Chromium (or CHROMIUM_PATH). Without it the
+// test skips, or fails under CI=true, where .ci/run installs it.
+func Chromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if path, err := exec.LookPath(p); err == nil {
+			return path
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("Chromium is not installed: apt-get install chromium (or set CHROMIUM_PATH)")
+	}
+	t.Skip("Chromium is not installed: apt-get install chromium to run the browser tests")
+	return ""
+}
+
+// New starts a headless Chromium with a fresh profile, off the network,
+// showing pages width by height CSS pixels, for at most two minutes; it
+// ends with the test.
+func New(t *testing.T, width, height int64) context.Context {
+	t.Helper()
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(Chromium(t)),
+		chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.WindowSize(int(width), int(height)),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	// The first action starts the browser on this long-lived context;
+	// steps then run with deadlines of their own.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(width, height)); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	return ctx
+}
 
 // axeSource is axe-core's browser build, which `npm ci` installs from the
 // module's package-lock.json (make test does it first).
