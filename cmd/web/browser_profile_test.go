@@ -39,6 +39,11 @@ func TestBrowserPasswordResetAndForcedChange(t *testing.T) {
 	)
 	step(t, ctx, "reset the password",
 		chromedp.Click(chromedp.CSS(`[data-testid=user-row][data-email="bo@example.com"] [data-testid=reset-password]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=confirm-action]`)),
+	)
+	screenshot(t, ctx, "password-reset-confirm")
+	step(t, ctx, "confirm the reset",
+		chromedp.Click(chromedp.CSS(`[data-testid=confirm-action]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=temporary-password]`)),
 	)
 	screenshot(t, ctx, "password-reset")

@@ -3,8 +3,11 @@ package auth
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -221,11 +224,48 @@ func (s *Service) refuseChange(ctx context.Context, w waiting, u portal.User, no
 		humanWait(wait), w.row.NextAllowedAt.UTC().Format("15:04:05 UTC"))}
 }
 
+// PasswordStamp names the password an account has now: when it was last
+// set ("0": never since the account was created). The reset form carries
+// it, so that a reset is of the password the admin saw, and the same form
+// posted again (a reload of the answer) resets nothing.
+func PasswordStamp(u portal.User) string {
+	if u.PasswordChangedAt.IsZero() {
+		return "0"
+	}
+	return strconv.FormatInt(u.PasswordChangedAt.UnixMicro(), 10)
+}
+
+// temporaryAlphabet has no characters people mix up when reading a
+// password aloud or copying it by hand: no 0/O/o, no 1/l/I.
+const temporaryAlphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+// TemporaryPassword returns a password for an admin to hand over: 20
+// characters of temporaryAlphabet (about 116 bits), in groups of four.
+func TemporaryPassword() string {
+	var b strings.Builder
+	buf := make([]byte, 1)
+	for n := 0; n < 20; {
+		_, _ = rand.Read(buf) // crypto/rand never fails on Linux
+		// Rejection sampling: an even spread over the alphabet.
+		if int(buf[0]) >= 256-256%len(temporaryAlphabet) {
+			continue
+		}
+		if n > 0 && n%4 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(temporaryAlphabet[int(buf[0])%len(temporaryAlphabet)])
+		n++
+	}
+	return b.String()
+}
+
 // ResetPassword gives a user a temporary password, returned to show to the
 // admin this once, ends their sessions and any wait for a password change,
 // and requires them to choose a new password at their next sign-in. Only admins may, and not for themselves:
 // they change their own on their profile, with their current password.
-func (s *Service) ResetPassword(ctx context.Context, admin portal.User, userID int64) (string, portal.User, error) {
+// stamp is the PasswordStamp the admin's form was shown with: a password
+// set since (by this very reset, posted again) is a Conflict.
+func (s *Service) ResetPassword(ctx context.Context, admin portal.User, userID int64, stamp string) (string, portal.User, error) {
 	if err := requireAdmin(admin); err != nil {
 		return "", portal.User{}, err
 	}
@@ -233,7 +273,7 @@ func (s *Service) ResetPassword(ctx context.Context, admin portal.User, userID i
 		return "", portal.User{}, apperr.New(apperr.Conflict,
 			"You cannot reset your own password here: change it on your profile page. Nothing was changed.")
 	}
-	temporary := RandomPassword()
+	temporary := TemporaryPassword()
 	hash, err := s.HashPassword(temporary)
 	if err != nil {
 		return "", portal.User{}, err
@@ -251,6 +291,11 @@ func (s *Service) ResetPassword(ctx context.Context, admin portal.User, userID i
 		u, err := tx.UserForUpdate(ctx, userID)
 		if err != nil {
 			return err
+		}
+		if stamp != PasswordStamp(u) {
+			return apperr.New(apperr.Conflict, "The password of %s was set at %s, after this form was shown (by a reset, possibly this same one "+
+				"sent again). Nothing was changed. A temporary password is shown once, in the answer to its reset: if it was lost, reset again.",
+				u.Email, u.PasswordChangedAt.UTC().Format("2006-01-02 15:04:05 UTC"))
 		}
 		if err := resettable(ctx, tx, u); err != nil {
 			return err

@@ -273,7 +273,11 @@ func TestAnAdminResetLetsTheUserChangeThePasswordAtOnce(t *testing.T) {
 		t.Fatalf("after %d wrong passwords: %v", auth.MaxWrongCurrentPasswords, err)
 	}
 	ctx := audit.WithActor(context.Background(), audit.Actor{ID: admin.ID, Name: admin.Email})
-	temporary, _, err := f.svc.ResetPassword(ctx, admin, u.ID)
+	cur, err := f.store.UserByID(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	temporary, _, err := f.svc.ResetPassword(ctx, admin, u.ID, auth.PasswordStamp(cur))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +321,7 @@ func TestAResetWaitsForAGrantBeingApplied(t *testing.T) {
 	<-granting
 	reset := make(chan error, 1)
 	go func() {
-		_, _, err := f.svc.ResetPassword(audit.WithActor(ctx, audit.Actor{ID: admin.ID, Name: admin.Email}), admin, x.ID)
+		_, _, err := f.svc.ResetPassword(audit.WithActor(ctx, audit.Actor{ID: admin.ID, Name: admin.Email}), admin, x.ID, auth.PasswordStamp(x))
 		reset <- err
 	}()
 	time.Sleep(200 * time.Millisecond) // the reset is waiting now

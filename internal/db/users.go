@@ -414,6 +414,13 @@ func (s *Store) PendingAdminChanges(ctx context.Context) ([]portal.AdminChange, 
 	return findAdminChanges(ctx, s.pool, `WHERE c.status = 'pending' ORDER BY c.id`)
 }
 
+// RecentAdminChanges returns the last limit changes of kind that no longer
+// wait (applied, rejected, withdrawn, superseded), the latest decided first.
+func (s *Store) RecentAdminChanges(ctx context.Context, kind portal.ChangeKind, limit int) ([]portal.AdminChange, error) {
+	return findAdminChanges(ctx, s.pool, `WHERE c.status <> 'pending' AND c.kind = $1 ORDER BY c.decided_at DESC, c.id DESC LIMIT $2`,
+		string(kind), limit)
+}
+
 // PendingAdminChanges returns the changes waiting for a second admin
 // inside the transaction.
 func (t *Tx) PendingAdminChanges(ctx context.Context) ([]portal.AdminChange, error) {

@@ -65,11 +65,11 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 		if held := auth.PrivilegedRoles(u); len(held) > 0 {
 			row.Privileged = portal.RolePhrase(held)
 		}
-		// A role waiting for a second admin shows ticked and marked, so that
-		// saving the row again keeps the grant waiting.
+		// A role waiting for a second admin is not theirs yet: it shows
+		// unticked and marked, and saving the row again keeps it waiting.
 		for i, box := range row.Roles {
 			if slices.Contains(waiting[u.ID], portal.Role(box.Name)) {
-				row.Roles[i].Checked, row.Roles[i].Waiting = true, true
+				row.Roles[i].Checked, row.Roles[i].Waiting = false, true
 			}
 		}
 		p.Users = append(p.Users, row)
@@ -80,7 +80,49 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 	if p.HadTwoAdmins, err = h.Store.HadTwoAdmins(ctx); err != nil {
 		return err
 	}
+	if p.Decided, err = h.decidedChanges(ctx, portal.ChangeRoles, portal.Policy{}); err != nil {
+		return err
+	}
 	return h.render(c, status, views.Users(p))
+}
+
+// recentDecided is how many decided admin changes a page lists.
+const recentDecided = 10
+
+// decidedChanges describes the latest changes of kind that no longer wait;
+// a policy change is shown as its differences from cur.
+func (h *Handlers) decidedChanges(ctx context.Context, kind portal.ChangeKind, cur portal.Policy) ([]views.DecidedChange, error) {
+	cs, err := h.Store.RecentAdminChanges(ctx, kind, recentDecided)
+	if err != nil {
+		return nil, err
+	}
+	var out []views.DecidedChange
+	for _, ch := range cs {
+		d := views.DecidedChange{ID: strconv.FormatInt(ch.ID, 10), ProposedBy: ch.ProposedByEmail,
+			ProposedAt: h.formatTime(ch.ProposedAt), DecidedBy: ch.DecidedByEmail, DecidedAt: h.formatTime(ch.DecidedAt),
+			Reason: ch.Comment, Outcome: string(ch.Status), Class: "idle"}
+		switch ch.Status {
+		case portal.ChangeApplied:
+			d.Outcome, d.Class = "approved and applied", "ok"
+		case portal.ChangeRejected:
+			d.Class = "bad"
+		case portal.ChangeSuperseded:
+			d.Outcome = "replaced by a later proposal"
+		}
+		switch ch.Kind {
+		case portal.ChangeRoles:
+			d.Summary = fmt.Sprintf("Give %s %s.", ch.UserEmail, portal.RolePhrase(ch.Grant))
+		case portal.ChangePolicy:
+			var parts []string
+			for _, op := range portal.Operations {
+				parts = append(parts, fmt.Sprintf("%s %d", op, ch.Policy.Approvals[op]))
+			}
+			d.Summary = fmt.Sprintf("Approval policy: %s; pending requests expire after %s, approvals lapse after %s.",
+				strings.Join(parts, ", "), words(ch.Policy.PendingTTL), words(ch.Policy.ApprovalTTL))
+		}
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // grantWarnings is what an admin deciding a grant of approver or admin
@@ -247,6 +289,11 @@ func (h *Handlers) setUserRoles(c echo.Context) error {
 	return h.adminResult(c, fmt.Sprintf("Roles of %s: %s.", rc.User.Email, roleChangeNote(rc)), err)
 }
 
+// confirmed says the form was the confirmation page's: a deactivation or
+// a reset asked for any other way (an old page, a crafted post) goes to
+// that page first, and nothing changes.
+func confirmed(c echo.Context) bool { return c.FormValue("confirm") == "yes" }
+
 func (h *Handlers) setUserActive(c echo.Context) error {
 	id, err := adminUserID(c)
 	if err != nil {
@@ -256,6 +303,9 @@ func (h *Handlers) setUserActive(c echo.Context) error {
 	if perr != nil {
 		return apperr.New(apperr.Invalid, "active must be true or false.")
 	}
+	if !active && !confirmed(c) {
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/users/%d/deactivate", id))
+	}
 	u, err := h.Auth.SetActive(c.Request().Context(), *user(c), id, active)
 	done := fmt.Sprintf("Deactivated %s and ended their sessions.", u.Email)
 	if active {
@@ -264,16 +314,121 @@ func (h *Handlers) setUserActive(c echo.Context) error {
 	return h.adminResult(c, done, err)
 }
 
+// confirmDeactivate asks before a deactivation, saying what it ends. It
+// only reads.
+func (h *Handlers) confirmDeactivate(c echo.Context) error {
+	u, sessions, err := h.confirmTarget(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	p := views.ConfirmUserPage{Base: h.base(c, "Deactivate "+u.Email, "admin"), Heading: "Deactivate " + nameOf(u) + "?",
+		Action: fmt.Sprintf("/admin/users/%d/active", u.ID), Active: "false", Button: "Deactivate " + u.Email}
+	switch {
+	case u.ID == user(c).ID:
+		p.Refused = "You cannot deactivate your own account."
+	case !u.Active:
+		p.Refused = u.Email + " is already deactivated."
+	}
+	p.Effects = append(p.Effects, fmt.Sprintf("%s can no longer sign in, and %s.", u.Email, sessionPhrase(sessions)))
+	pending, err := h.Store.ListRequests(ctx, db.RequestFilter{RequesterID: u.ID, Status: portal.StatusPending}, 100)
+	if err != nil {
+		return err
+	}
+	if len(pending) > 0 {
+		ids := make([]string, len(pending))
+		for i, r := range pending {
+			ids[i] = fmt.Sprintf("#%d (%s)", r.ID, r.Operation.Label())
+		}
+		p.Effects = append(p.Effects, fmt.Sprintf("Their %s waiting for approval %s cancelled: %s.",
+			plural(len(pending), "request", "requests"), plural(len(pending), "is", "are"), strings.Join(ids, ", ")))
+	} else if u.Has(auth.RoleRequester) {
+		p.Effects = append(p.Effects, "They have no request waiting for approval, so none is cancelled.")
+	}
+	if u.Has(auth.RoleApprover) {
+		p.Effects = append(p.Effects, "They cannot approve or reject anything; approvals they already gave stay on record.")
+	}
+	p.Effects = append(p.Effects, "Their roles and history stay. Reactivating lets them sign in again; cancelled requests stay cancelled.")
+	return h.render(c, http.StatusOK, views.ConfirmUser(p))
+}
+
+// confirmReset asks before a password reset, saying what it ends. The form
+// carries the password it replaces, so that posting it twice resets once.
+// It only reads.
+func (h *Handlers) confirmReset(c echo.Context) error {
+	u, sessions, err := h.confirmTarget(c)
+	if err != nil {
+		return err
+	}
+	p := views.ConfirmUserPage{Base: h.base(c, "Reset the password of "+u.Email, "admin"),
+		Heading: "Reset the password of " + nameOf(u) + "?", Action: fmt.Sprintf("/admin/users/%d/password", u.ID),
+		Stamp: auth.PasswordStamp(u), Button: "Reset the password of " + u.Email,
+		Effects: []string{
+			fmt.Sprintf("Their current password stops working, and %s.", sessionPhrase(sessions)),
+			"A temporary password is shown to you once, on the next page: give it to them privately.",
+			"When they sign in with it, they must choose their own password before anything else.",
+		}}
+	switch held := auth.PrivilegedRoles(u); {
+	case u.ID == user(c).ID:
+		p.Refused = "You cannot reset your own password here: change it on your profile page."
+	case len(held) > 0:
+		p.Refused = fmt.Sprintf("No password reset while %s holds %s: whoever sees a temporary password could act as them. Take it away first.",
+			u.Email, portal.RolePhrase(held))
+	}
+	return h.render(c, http.StatusOK, views.ConfirmUser(p))
+}
+
+// confirmTarget is the account a confirmation page is about, and how many
+// live sessions it has.
+func (h *Handlers) confirmTarget(c echo.Context) (portal.User, int, error) {
+	id, err := adminUserID(c)
+	if err != nil {
+		return portal.User{}, 0, err
+	}
+	u, err := h.Store.UserByID(c.Request().Context(), id)
+	if err != nil {
+		return portal.User{}, 0, err
+	}
+	sessions, err := h.Auth.Sessions(c.Request().Context(), u.ID)
+	return u, len(sessions), err
+}
+
+// nameOf names an account in a sentence: "Bob Approver (bob@example.com)".
+func nameOf(u portal.User) string {
+	if u.DisplayName != "" && u.DisplayName != u.Email {
+		return u.DisplayName + " (" + u.Email + ")"
+	}
+	return u.Email
+}
+
+// sessionPhrase says what happens to n open sessions.
+func sessionPhrase(n int) string {
+	switch n {
+	case 0:
+		return "they have no open session to end"
+	case 1:
+		return "their 1 open session ends now"
+	}
+	return fmt.Sprintf("their %d open sessions end now", n)
+}
+
 // resetPassword gives a user a temporary password and shows it to the
-// admin in this answer only: never in a URL (no redirect with a note), never
-// cached. htmx shows the list's own address for it rather than the POST's,
-// so going back or reloading shows the list without it.
+// admin in this answer only: never in a URL or a cookie, never stored in
+// the clear, never cached. The answer stays at the POST's address (no
+// redirect: the password would have to be kept somewhere for the page
+// after it), and the form carries the password it replaces
+// (auth.PasswordStamp), so a reload that posts the form again resets
+// nothing and shows no password: it is refused, saying so. htmx shows the
+// list's own address instead, so a reload with JavaScript is a plain GET.
 func (h *Handlers) resetPassword(c echo.Context) error {
 	id, err := adminUserID(c)
 	if err != nil {
 		return err
 	}
-	temporary, u, err := h.Auth.ResetPassword(c.Request().Context(), *user(c), id)
+	if !confirmed(c) {
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/admin/users/%d/reset-password", id))
+	}
+	temporary, u, err := h.Auth.ResetPassword(c.Request().Context(), *user(c), id, c.FormValue("stamp"))
 	if err != nil {
 		return h.adminResult(c, "", err)
 	}
@@ -334,6 +489,9 @@ func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string,
 		}
 	}
 	if err := h.policyWarnings(ctx, &p); err != nil {
+		return err
+	}
+	if p.Decided, err = h.decidedChanges(ctx, portal.ChangePolicy, cur); err != nil {
 		return err
 	}
 	return h.render(c, status, views.PolicyEditor(p))

@@ -202,6 +202,7 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 			"path", c.Request().URL.Path, "request_id", requestID(c), "err", err)
 	}
 	p := views.ErrorPage{Base: h.base(c, heading, ""), Status: status, Heading: heading, Message: msg, RequestID: requestID(c)}
+	p.BackURL, p.BackText = wayBack(c, status)
 	var rerr error
 	if isFragment(c) {
 		rerr = h.render(c, status, views.ErrorFragment(p))
@@ -212,6 +213,54 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 		h.Logger.Error("render error page", "err", rerr)
 		_ = c.String(status, msg)
 	}
+}
+
+// wayBack is the link an error page offers: for a refused form, the page
+// the form was on, when the person may still see it (someone refused by
+// the CSRF check is not known yet: the page itself sends them on);
+// otherwise their home page (the profile for someone without a role, the
+// sign-in page for someone not signed in).
+func wayBack(c echo.Context, status int) (string, string) {
+	u := user(c)
+	if status == http.StatusUnauthorized || (u == nil && c.Request().Method == http.MethodGet) {
+		return "/signin", "Sign in"
+	}
+	if c.Request().Method != http.MethodGet {
+		id := url.PathEscape(c.Param("id"))
+		var page, text string
+		var need Permission
+		switch c.Path() {
+		case "/requests/:id/decide", "/requests/:id/cancel", "/requests/:id/check":
+			page, text, need = "/requests/"+id, "Back to request #"+c.Param("id"), PermViewRequests
+		case "/dr-tasks/:id/operations/:op":
+			page, text, need = "/dr-tasks/"+id, "Back to the DR task", PermViewTasks
+		case "/dr-tasks", "/dr-tasks/new":
+			page, text, need = "/dr-tasks/new", "Back to the new DR task form", PermCreateTask
+		case "/admin/users", "/admin/users/:id/roles", "/admin/users/:id/active", "/admin/users/:id/password",
+			"/admin/changes/:id/approve", "/admin/changes/:id/reject":
+			page, text, need = "/admin/users", "Back to the users", PermAdmin
+		case "/admin/policy":
+			page, text, need = "/admin/policy", "Back to the approval policy", PermAdmin
+		case "/admin/sign-ins/clear":
+			page, text, need = "/admin/sign-ins", "Back to the sign-in throttles", PermAdmin
+		case "/audit/verify", "/audit/archive":
+			page, text, need = "/audit", "Back to the audit log", PermViewAudit
+		case "/profile/password", "/profile/sessions/:id/end", "/profile/signout-everywhere":
+			page, text, need = "/profile", "Back to your profile", PermSignedIn
+		case "/signin", "/signout":
+			page, text, need = "/signin", "Back to the sign-in page", PermSignedIn
+		}
+		if page != "" && (u == nil || Allowed(u, need)) {
+			return page, text
+		}
+	}
+	switch {
+	case u == nil:
+		return "/signin", "Sign in"
+	case len(u.Roles) == 0:
+		return "/profile", "Back to your profile"
+	}
+	return "/dr-tasks", "Back to the DR tasks"
 }
 
 func httpErrorMessage(he *echo.HTTPError) string {

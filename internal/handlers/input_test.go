@@ -116,7 +116,7 @@ func TestDeactivatingARequesterCancelsTheirPendingRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	admin := e.signedIn("admin@example.com")
-	if r := admin.post(fmt.Sprintf("/admin/users/%d/active", u.ID), url.Values{"active": {"false"}}); r.status != http.StatusSeeOther {
+	if r := admin.post(fmt.Sprintf("/admin/users/%d/active", u.ID), url.Values{"active": {"false"}, "confirm": {"yes"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("deactivate: %d", r.status)
 	}
 	r, err := e.store.Request(context.Background(), id)

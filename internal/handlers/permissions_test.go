@@ -246,11 +246,22 @@ func TestPermissionMatrix(t *testing.T) {
 			call: func(string, bool) (string, url.Values) { return "/admin/users", fx.newUserForm() }}},
 		{echo.POST, "/admin/users/:id/roles"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
 			call: post(fmt.Sprintf("/admin/users/%d/roles", fx.target.ID), url.Values{"roles": {string(auth.RoleAuditor)}})}},
+		{echo.GET, "/admin/users/:id/deactivate"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, refused, ok),
+			call: get(fmt.Sprintf("/admin/users/%d/deactivate", fx.target.ID))}},
 		{echo.POST, "/admin/users/:id/active"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
-			call: post(fmt.Sprintf("/admin/users/%d/active", fx.target.ID), url.Values{"active": {"false"}})}},
+			call: post(fmt.Sprintf("/admin/users/%d/active", fx.target.ID), url.Values{"active": {"false"}, "confirm": {"yes"}})}},
+		{echo.GET, "/admin/users/:id/reset-password"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, refused, ok),
+			call: get(fmt.Sprintf("/admin/users/%d/reset-password", fx.target.ID))}},
 		// The temporary password is shown in the answer itself.
 		{echo.POST, "/admin/users/:id/password"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, ok),
-			call: post(fmt.Sprintf("/admin/users/%d/password", fx.target.ID), url.Values{})}},
+			call: func(string, bool) (string, url.Values) {
+				u, err := fx.e.store.UserByID(context.Background(), fx.target.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return fmt.Sprintf("/admin/users/%d/password", fx.target.ID),
+					url.Values{"confirm": {"yes"}, "stamp": {auth.PasswordStamp(u)}}
+			}}},
 		{echo.GET, "/admin/sign-ins"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, refused, ok),
 			call: get("/admin/sign-ins")}},
 		{echo.POST, "/admin/sign-ins/clear"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),

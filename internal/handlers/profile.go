@@ -126,11 +126,12 @@ func (h *Handlers) signOutEverywhere(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := h.Auth.SignOutEverywhere(c.Request().Context(), sess); err != nil {
+	ended, err := h.Auth.SignOutEverywhere(c.Request().Context(), sess)
+	if err != nil {
 		return err
 	}
 	h.clearSessionCookie(c)
-	return c.Redirect(http.StatusSeeOther, "/signin")
+	return h.redirectWithNote(c, "/signin", fmt.Sprintf("You are signed out everywhere: %d %s ended.", ended, plural(int(ended), "session", "sessions")))
 }
 
 func orUnknown(s string) string {

@@ -351,7 +351,7 @@ func TestAnAdminResetForcesAPasswordChangeAtTheNextSignIn(t *testing.T) {
 		t.Fatal("no Reset password button on the user's row")
 	}
 
-	res := admin.postFrom("/admin/users", fmt.Sprintf("/admin/users/%d/password", target.ID), url.Values{})
+	res := admin.confirm(fmt.Sprintf("/admin/users/%d/reset-password", target.ID))
 	temporary := res.text(`[data-testid=temporary-password]`)
 	if res.status != http.StatusOK || len(temporary) < 20 {
 		t.Fatalf("reset: %d, temporary password %q: %s", res.status, temporary, res.text("main"))
@@ -455,12 +455,12 @@ func TestOnlyAdminsResetPasswordsAndNotTheirOwn(t *testing.T) {
 	}
 	a := e.signedIn("admin@example.com")
 	audited = e.peopleEvents()
-	own := a.postFrom("/admin/users", fmt.Sprintf("/admin/users/%d/password", admin.ID), url.Values{})
+	own := a.postFrom("/admin/users", fmt.Sprintf("/admin/users/%d/password", admin.ID), url.Values{"confirm": {"yes"}, "stamp": {"0"}})
 	if own.status != http.StatusConflict || !strings.Contains(own.text(`[data-testid=admin-error]`), "profile") ||
 		own.doc.Find(`[data-testid=temporary-password]`).Length() != 0 {
 		t.Errorf("an admin resets their own password: %d %q", own.status, own.text(`[data-testid=admin-error]`))
 	}
-	if r := a.postFrom("/admin/users", "/admin/users/999999/password", url.Values{}); r.status != http.StatusNotFound {
+	if r := a.postFrom("/admin/users", "/admin/users/999999/password", url.Values{"confirm": {"yes"}, "stamp": {"0"}}); r.status != http.StatusNotFound {
 		t.Errorf("unknown user: %d", r.status)
 	}
 	if hashes() != before || e.peopleEvents() != audited || len(e.events(audit.ActionPasswordReset)) != 0 {
@@ -491,7 +491,7 @@ func TestNoPasswordReachesTheAuditOrTheLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := e.signedIn("admin@example.com").postFrom("/admin/users", fmt.Sprintf("/admin/users/%d/password", target.ID), url.Values{})
+	res := e.signedIn("admin@example.com").resetPassword(target.ID)
 	temporary := res.text(`[data-testid=temporary-password]`)
 	if res.status != http.StatusOK || temporary == "" {
 		t.Fatalf("reset: %d", res.status)

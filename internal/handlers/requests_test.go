@@ -113,7 +113,7 @@ func TestAdminManagesUsersAndPolicy(t *testing.T) {
 	if r := boBrowser.get("/requests?tab=awaiting"); !strings.Contains(r.text(`[data-testid=current-user]`), "requester") {
 		t.Errorf("new roles not in effect: %q", r.text(`[data-testid=current-user]`))
 	}
-	if r := admin.post(fmt.Sprintf("/admin/users/%d/active", bo.ID), url.Values{"active": {"false"}}); r.status != http.StatusSeeOther {
+	if r := admin.post(fmt.Sprintf("/admin/users/%d/active", bo.ID), url.Values{"active": {"false"}, "confirm": {"yes"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("deactivate: %d", r.status)
 	}
 	if r := boBrowser.get("/dr-tasks"); r.status != http.StatusSeeOther {
@@ -123,7 +123,7 @@ func TestAdminManagesUsersAndPolicy(t *testing.T) {
 		t.Errorf("deactivated sign-in: %d", r.status)
 	}
 	me, _ := e.store.UserByEmail(context.Background(), "admin@example.com")
-	if r := admin.post(fmt.Sprintf("/admin/users/%d/active", me.ID), url.Values{"active": {"false"}}); r.status != http.StatusConflict {
+	if r := admin.post(fmt.Sprintf("/admin/users/%d/active", me.ID), url.Values{"active": {"false"}, "confirm": {"yes"}}); r.status != http.StatusConflict {
 		t.Errorf("deactivating oneself: %d", r.status)
 	}
 	if r := admin.post(fmt.Sprintf("/admin/users/%d/roles", me.ID), url.Values{"roles": {"approver"}}); r.status != http.StatusConflict ||

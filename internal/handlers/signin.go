@@ -65,7 +65,7 @@ func (h *Handlers) signInForm(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
 	}
 	return h.render(c, http.StatusOK, views.SignIn(views.SignInPage{
-		Base: h.base(c, "Sign in", ""), Next: c.QueryParam("next")}))
+		Base: h.base(c, "Sign in", ""), Next: c.QueryParam("next"), Flash: h.takeNote(c)}))
 }
 
 func (h *Handlers) signIn(c echo.Context) error {
@@ -103,5 +103,5 @@ func (h *Handlers) signOut(c echo.Context) error {
 		}
 	}
 	h.clearSessionCookie(c)
-	return c.Redirect(http.StatusSeeOther, "/signin")
+	return h.redirectWithNote(c, "/signin", "You are signed out.")
 }

@@ -59,10 +59,10 @@ func TestRoleGrantsWaitForASecondAdmin(t *testing.T) {
 		page.doc.Find(`[data-testid=approve-change]`).Length() != 0 {
 		t.Error("the proposer is offered to approve their own change")
 	}
-	// The waiting role shows ticked and marked on the account's row, and
+	// The waiting role shows unticked and marked on the account's row, and
 	// saving the row again as it is keeps the same change waiting.
 	row := page.doc.Find(`[data-testid=user-row][data-email="dan@example.com"]`)
-	if row.Find(`[data-testid=role-waiting]`).Length() != 1 || row.Find(`input[value=approver][checked]`).Length() != 1 {
+	if row.Find(`[data-testid=role-waiting]`).Length() != 1 || row.Find(`input[type=checkbox][value=approver]:not([checked])`).Length() != 1 {
 		t.Error("the row does not show the approver role as waiting")
 	}
 	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", target.ID), url.Values{"roles": {"requester", "approver"}}); r.status != http.StatusSeeOther {
@@ -227,7 +227,7 @@ func TestNoAdminLearnsAnApproversPassword(t *testing.T) {
 	a, b := e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
 	appr := e.addUser("appr@example.com", auth.RoleApprover)
 	before := e.auditCount()
-	r := a.post(fmt.Sprintf("/admin/users/%d/password", appr.ID), url.Values{})
+	r := a.resetPassword(appr.ID)
 	if r.status != http.StatusConflict || !strings.Contains(r.text(`[data-testid=admin-error]`), "holds the approver role") {
 		t.Errorf("an approver's password reset: %d %q", r.status, r.text(`[data-testid=admin-error]`))
 	}
@@ -246,7 +246,7 @@ func TestNoAdminLearnsAnApproversPassword(t *testing.T) {
 	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", dan.ID), url.Values{"roles": {"requester", "approver"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("grant: %d", r.status)
 	}
-	if r := a.post(fmt.Sprintf("/admin/users/%d/password", dan.ID), url.Values{}); r.status != http.StatusConflict ||
+	if r := a.resetPassword(dan.ID); r.status != http.StatusConflict ||
 		r.header.Get("HX-Replace-Url") != "/admin/users" {
 		t.Errorf("a reset while a grant of approver waits: %d, address %q", r.status, r.header.Get("HX-Replace-Url"))
 	}
@@ -255,7 +255,7 @@ func TestNoAdminLearnsAnApproversPassword(t *testing.T) {
 	if r := a.post(fmt.Sprintf("/admin/changes/%d/reject", cs[0].ID), url.Values{}); r.status != http.StatusSeeOther {
 		t.Fatalf("withdraw: %d", r.status)
 	}
-	if r := a.post(fmt.Sprintf("/admin/users/%d/password", dan.ID), url.Values{}); r.status != http.StatusOK {
+	if r := a.resetPassword(dan.ID); r.status != http.StatusOK {
 		t.Fatalf("a requester's reset: %d", r.status)
 	}
 	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", dan.ID), url.Values{"roles": {"requester", "approver"}}); r.status != http.StatusSeeOther {
@@ -384,7 +384,7 @@ func TestADeactivatedSecondAdminCountsAsHavingHadTwo(t *testing.T) {
 		{fmt.Sprintf("/admin/users/%d/active", bob.ID), "active", "true"},
 		{fmt.Sprintf("/admin/users/%d/active", bob.ID), "active", "false"},
 	} {
-		if r := a.post(step.path, url.Values{step.key: {step.value}}); r.status != http.StatusSeeOther {
+		if r := a.post(step.path, url.Values{step.key: {step.value}, "confirm": {"yes"}}); r.status != http.StatusSeeOther {
 			t.Fatalf("%s %s=%s: %d", step.path, step.key, step.value, r.status)
 		}
 	}

@@ -88,6 +88,10 @@ var createFields = []FieldLabel{{"name", "Name"}, {"dr_type", "Type"}, {"primary
 // newUserFields are the new-user form's fields, in the form's order.
 var newUserFields = []FieldLabel{{"email", "E-mail"}, {"display_name", "Name"}, {"password", "Initial password"}, {"roles", "Roles"}}
 
+// passwordFields are the change-password form's fields, in the form's order.
+var passwordFields = []FieldLabel{{"current_password", "Current password"}, {"new_password", "New password"},
+	{"repeat_password", "New password again"}}
+
 // operationFields are an operation form's fields, in the form's order.
 var operationFields = []FieldLabel{{"dr_sync_period", "New sync period"}, {"justification", "Justification"}, {"confirm", "Confirmation"}}
 

@@ -67,6 +67,7 @@ type SignInPage struct {
 	Email string
 	Next  string
 	Error string
+	Flash string // a note left by the page before ("You are signed out.")
 }
 
 // ErrorPage explains a failed request.
@@ -76,6 +77,9 @@ type ErrorPage struct {
 	Heading   string
 	Message   string
 	RequestID string
+	// BackURL and BackText lead back to where the person was.
+	BackURL  string
+	BackText string
 }
 
 // TaskListPage is the DR task list.
@@ -497,6 +501,36 @@ type UsersPage struct {
 	Changes []ChangeRow
 	// Reset is the answer to a password reset.
 	Reset *TemporaryPassword
+	// Decided are the latest role grants that no longer wait.
+	Decided []DecidedChange
+}
+
+// DecidedChange is an admin change that no longer waits: applied,
+// rejected, withdrawn or replaced.
+type DecidedChange struct {
+	ID         string
+	Summary    string // what it would do, in a sentence
+	Outcome    string // "applied", "rejected", …
+	Class      string // the outcome's badge colour
+	ProposedBy string
+	ProposedAt string
+	DecidedBy  string // "" when nobody decided (replaced by a later proposal)
+	DecidedAt  string
+	Reason     string // the deciding admin's comment
+}
+
+// ConfirmUserPage asks an admin to confirm a change to an account that
+// cannot be undone by another click: a deactivation or a password reset.
+type ConfirmUserPage struct {
+	Base
+	Heading string   // the question, naming the account
+	Effects []string // what happens, one sentence each
+	Action  string   // the form's target
+	Active  string   // the "active" value a deactivation posts ("" for a reset)
+	Stamp   string   // the password a reset replaces (auth.PasswordStamp)
+	Button  string
+	// Refused says why it cannot be done now; the page then has no form.
+	Refused string
 }
 
 // ChangeRow is an admin change waiting for a second admin.
@@ -585,6 +619,8 @@ type PolicyPage struct {
 	Admins       int
 	HadTwoAdmins bool
 	Pending      *ChangeRow // the policy change waiting for a second admin
+	// Decided are the latest policy changes that no longer wait.
+	Decided []DecidedChange
 	// Approvers is how many active approvers there are.
 	Approvers int
 	// Replaces is the number of the waiting change the form's values come
