@@ -306,7 +306,7 @@ func bootstrapAdmin(ctx context.Context, cfg config.Config, store *db.Store, a *
 		return nil
 	}
 	const email = "admin@localhost"
-	password := auth.RandomPassword()
+	password := auth.TemporaryPassword() // no look-alike characters: it is copied by hand
 	created, err := a.Bootstrap(ctx, email, password)
 	if err != nil {
 		return fmt.Errorf("bootstrap admin: %w", err)

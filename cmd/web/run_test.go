@@ -68,6 +68,9 @@ func TestRunServesOnTheEmbeddedDefaults(t *testing.T) {
 
 	addr := waitFor(t, out, regexp.MustCompile(`listening on (http://\S+)`), errc)[1]
 	pw := waitFor(t, out, regexp.MustCompile(`created admin admin@localhost with password (\S+)`), errc)[1]
+	if strings.ContainsAny(pw, "0Oo1lI") {
+		t.Errorf("the printed password %q has characters people mix up when copying it", pw)
+	}
 	if !strings.Contains(out.String(), "built-in DWS simulator") {
 		t.Errorf("output does not say the cloud is simulated:\n%s", out)
 	}

@@ -325,13 +325,6 @@ func (s *Service) Bootstrap(ctx context.Context, email, password string) (bool, 
 	return err == nil, err
 }
 
-// RandomPassword returns a password for a generated account.
-func RandomPassword() string {
-	b := make([]byte, 18)
-	_, _ = rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 func displayName(email string) string {
 	name, _, _ := strings.Cut(email, "@")
 	return name
