@@ -175,32 +175,16 @@ func (h *Handlers) changeRow(ch portal.AdminChange, viewer int64, cur portal.Pol
 			}
 		}
 		if p.PendingTTL != cur.PendingTTL {
-			row.Lines = append(row.Lines, fmt.Sprintf("a pending request expires after %s → %s", words(cur.PendingTTL), words(p.PendingTTL)))
+			row.Lines = append(row.Lines, fmt.Sprintf("a pending request expires after %s → %s", portal.FormatDuration(cur.PendingTTL), portal.FormatDuration(p.PendingTTL)))
 		}
 		if p.ApprovalTTL != cur.ApprovalTTL {
-			row.Lines = append(row.Lines, fmt.Sprintf("an approval lapses after %s → %s", words(cur.ApprovalTTL), words(p.ApprovalTTL)))
+			row.Lines = append(row.Lines, fmt.Sprintf("an approval lapses after %s → %s", portal.FormatDuration(cur.ApprovalTTL), portal.FormatDuration(p.ApprovalTTL)))
 		}
 		if len(row.Lines) == 0 {
 			row.Lines = append(row.Lines, "nothing: it is the policy in effect")
 		}
 	}
 	return row
-}
-
-// words says a policy's duration the way people say it: "7 days", "12 hours".
-func words(d time.Duration) string {
-	switch {
-	case d > 0 && d%(24*time.Hour) == 0:
-		n := int(d / (24 * time.Hour))
-		return fmt.Sprintf("%d %s", n, plural(n, "day", "days"))
-	case d > 0 && d%time.Hour == 0:
-		n := int(d / time.Hour)
-		return fmt.Sprintf("%d %s", n, plural(n, "hour", "hours"))
-	case d > 0 && d%time.Minute == 0:
-		n := int(d / time.Minute)
-		return fmt.Sprintf("%d %s", n, plural(n, "minute", "minutes"))
-	}
-	return d.String()
 }
 
 func plural(n int, one, many string) string {

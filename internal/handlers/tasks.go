@@ -479,7 +479,7 @@ func taskPanel(v drtask.TaskView, z portal.TimeZones) views.TaskPanel {
 		{Label: "Name", Value: r.Name},
 		{Label: "Status", Value: r.Status.Label(), Raw: string(r.Status)},
 		{Label: "Type", Value: portal.DRTypeLabel(or(t.DRType, r.DRType)), Raw: or(t.DRType, r.DRType)},
-		{Label: "Sync period", Value: or(t.SyncPeriod, r.SyncPeriod), Mono: true},
+		{Label: "Sync period", Value: periodWords(or(t.SyncPeriod, r.SyncPeriod)), Raw: or(t.SyncPeriod, r.SyncPeriod)},
 		{Label: "Started", Value: or(drTime(t.StartTime, z), "not started")},
 		{Label: "Created", Value: drTime(or(t.CreateTime, r.CreateTime), z)},
 		{Label: "Managed by the portal", Value: yesNo(r.Managed)},

@@ -346,7 +346,7 @@ func (s *Service) approve(ctx context.Context, tx *db.Tx, r portal.Request, poli
 func CanDecide(u portal.User, r portal.Request, decided []portal.Approval, now time.Time) (bool, string) {
 	switch {
 	case r.Status != portal.StatusPending:
-		return false, fmt.Sprintf("This request is %s: it can no longer be decided.", r.Status)
+		return false, fmt.Sprintf("This request can no longer be decided: its status is %s.", r.Status.Label())
 	case !now.Before(r.ExpiresAt):
 		return false, "The request has expired."
 	case u.ID == r.RequesterID:
