@@ -1,6 +1,7 @@
 package drtask
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -20,9 +21,12 @@ const (
 
 // OperationForm is an operation request as submitted.
 type OperationForm struct {
-	Op            portal.Operation
-	TaskID        string
-	Period        string // update only
+	Op     portal.Operation
+	TaskID string
+	Period string // update only
+	// PeriodProblem says why the form's number and unit make no period
+	// (update only).
+	PeriodProblem string
 	Confirm       string // high-risk only
 	Justification string
 }
@@ -70,7 +74,7 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 	plan := OperationPlan{Task: t}
 	if f.Op == portal.OpUpdate {
 		f.Period = strings.TrimSpace(f.Period)
-		if msg := CheckSyncPeriod(f.Period); msg != "" {
+		if msg := cmp.Or(f.PeriodProblem, CheckSyncPeriod(f.Period)); msg != "" {
 			errs[FieldPeriod] = msg
 		} else if f.Period == t.SyncPeriod {
 			errs[FieldPeriod] = fmt.Sprintf("The sync period is already %s; enter a different one.", f.Period)

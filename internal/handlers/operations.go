@@ -31,9 +31,14 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 		Base: h.base(c, spec.Label+": "+v.Row.Name, "tasks"), TaskID: v.Row.ID, TaskName: v.Row.Name,
 		TaskURL: "/dr-tasks/" + v.Row.ID, Op: string(f.Op), Label: spec.Label, Status: statusBadge(v.Row.Status),
 		Consequence: portal.Consequence(f.Op, t, v.Progress, f.Period, h.zones()), HighRisk: spec.HighRisk,
-		ConfirmName: portal.ConfirmCluster(f.Op, t), ShowPeriod: f.Op == portal.OpUpdate, CurrentPeriod: t.SyncPeriod,
-		Period: f.Period, Justification: f.Justification, Errors: errs,
+		ConfirmName: portal.ConfirmCluster(f.Op, t), ShowPeriod: f.Op == portal.OpUpdate,
+		Justification: f.Justification, Errors: errs,
 		PostURL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(f.Op),
+	}
+	if p.ShowPeriod {
+		p.Sync = syncInput(f.Period, errs[drtask.FieldPeriod])
+		p.Sync.Label = "New sync period: every"
+		p.Sync.Hint = "Now " + or(periodWords(or(t.SyncPeriod, v.Row.SyncPeriod)), "unknown") + ". 1 to 3000 minutes, hours or days. " + rpoHint
 	}
 	ctx := c.Request().Context()
 	if p.Approvers, err = h.approverNotice(ctx, user(c), f.Op); err != nil {
@@ -49,9 +54,16 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 	return p, v, nil
 }
 
+// operationForm reads an operation request from a request's body; a new
+// sync period comes as the create form's number and unit (or, from a
+// client that sends it, as the API's value).
 func operationForm(c echo.Context) drtask.OperationForm {
-	return drtask.OperationForm{Op: portal.Operation(c.Param("op")), TaskID: c.Param("id"), Period: c.FormValue(drtask.FieldPeriod),
+	f := drtask.OperationForm{Op: portal.Operation(c.Param("op")), TaskID: c.Param("id"),
 		Confirm: c.FormValue(drtask.FieldConfirm), Justification: c.FormValue(drtask.FieldJustification)}
+	if f.Op == portal.OpUpdate {
+		f.Period, f.PeriodProblem = syncPeriodFrom(c)
+	}
+	return f
 }
 
 // showOperation is an operation's request form. An operation the task's

@@ -112,13 +112,9 @@ func (h *Handlers) taskForm(c echo.Context, f drtask.CreateForm, errs drtask.Fie
 		Errors: errs,
 		NoPair: opts.NoPair,
 	}
-	p.Form.SyncNumber, p.Form.SyncUnit = splitPeriod(f.SyncPeriod)
-	for _, u := range drtask.SyncUnits {
-		p.Form.SyncUnits = append(p.Form.SyncUnits, views.Option{Value: u.Letter, Label: u.Name, Selected: u.Letter == p.Form.SyncUnit})
-	}
-	if f.SyncPeriod != "" && f.SyncProblem == "" && drtask.CheckSyncPeriod(f.SyncPeriod) == "" {
-		p.SyncOK = syncOK(f.SyncPeriod)
-	}
+	p.Sync = syncInput(f.SyncPeriod, errs[drtask.FieldSyncPeriod])
+	p.Sync.Label = "Sync period: every"
+	p.Sync.Hint = "How often the standby catches up: 1 to 3000 minutes, hours or days. " + rpoHint
 	if opts.CloudErr != nil {
 		p.CloudErr = cloudMessage(opts.CloudErr)
 	}
@@ -136,6 +132,25 @@ func (h *Handlers) taskForm(c echo.Context, f drtask.CreateForm, errs drtask.Fie
 	p.Standby = standbyPicker(opts)
 	p.Standby.Error = errs[drtask.FieldStandbyClusterID]
 	return p
+}
+
+// rpoHint says what a sync period means for the data at risk.
+const rpoHint = "It is also the RPO target: after losing the primary, the standby's data is at most about one period old."
+
+// syncInput shapes a sync period (the API's value, as far as it was
+// given) for the number-and-unit field, with its error, or the RPO target
+// it implies when it is valid.
+func syncInput(period, problem string) views.SyncPeriodInput {
+	in := views.SyncPeriodInput{Error: problem}
+	number, unit := splitPeriod(period)
+	in.Number = number
+	for _, u := range drtask.SyncUnits {
+		in.Units = append(in.Units, views.Option{Value: u.Letter, Label: u.Name, Selected: u.Letter == unit})
+	}
+	if period != "" && problem == "" && drtask.CheckSyncPeriod(period) == "" {
+		in.OK = syncOK(period)
+	}
+	return in
 }
 
 // splitPeriod splits an API sync period (15m) into the form's number and

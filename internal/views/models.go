@@ -160,8 +160,8 @@ type TaskFormPage struct {
 	// TwinURL links the pending request that a refused duplicate repeats.
 	TwinURL   string
 	Approvers ApproverNotice
-	// SyncOK describes a valid sync period and the RPO target it implies.
-	SyncOK string
+	// Sync is the sync period's number and unit.
+	Sync SyncPeriodInput
 }
 
 // TaskForm holds the submitted values.
@@ -171,13 +171,21 @@ type TaskForm struct {
 	PrimaryClusterID string
 	StandbyClusterID string
 	SyncPeriod       string
-	// SyncNumber and SyncUnit are the period as the form asks for it.
-	SyncNumber       string
-	SyncUnit         string
-	SyncUnits        []Option
 	PrimaryOBSBucket string
 	StandbyOBSBucket string
 	Justification    string
+}
+
+// SyncPeriodInput is a sync period asked as a number and a unit (the
+// create form and the change of a task's period share it), with what is
+// wrong with it or, when valid, the RPO target it implies.
+type SyncPeriodInput struct {
+	Label  string // "Sync period: every"
+	Number string
+	Units  []Option
+	Error  string
+	OK     string
+	Hint   string
 }
 
 // Option is a picker entry.
@@ -675,8 +683,7 @@ type OperationPage struct {
 	HighRisk      bool
 	ConfirmName   string
 	ShowPeriod    bool
-	CurrentPeriod string
-	Period        string
+	Sync          SyncPeriodInput // the new period, when ShowPeriod
 	Justification string
 	Errors        map[string]string
 	SubmitErr     string
