@@ -136,7 +136,13 @@ func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
 		b.User = &views.User{Email: u.Email, Name: u.DisplayName, Roles: strings.Join(u.RoleNames(), ", "),
 			CanCreate: Allowed(u, PermCreateTask), IsAdmin: Allowed(u, PermAdmin), Awaiting: -1, MustChange: u.MustChangePassword}
 		if n, ok := c.Get(ctxAwaiting).(int); ok && Allowed(u, PermDecide) && title != "" && !u.MustChangePassword {
-			b.User.Awaiting = n
+			m, err := h.runnableAwaiting(c.Request().Context(), u, n)
+			if err != nil {
+				// The header's count is a hint: the page still shows, with
+				// the session's count.
+				h.Logger.Error("count the runnable requests awaiting a decision", "request_id", requestID(c), "err", err)
+			}
+			b.User.Awaiting = m
 		}
 		if n, ok := c.Get(ctxChanges).(int); ok && Allowed(u, PermAdmin) && !u.MustChangePassword {
 			b.User.ChangesWaiting = n

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -82,6 +83,10 @@ func (h *Handlers) listRequests(c echo.Context) error {
 		p.Operations = append(p.Operations, views.Option{Value: string(o), Label: o.Label(), Selected: o == f.Operation})
 	}
 	now := h.Now()
+	blocked, err := h.Requests.CannotRunEach(c.Request().Context(), pendingOnly(rows, now))
+	if err != nil {
+		return err
+	}
 	for _, r := range rows {
 		st := r.EffectiveStatus(now)
 		p.Rows = append(p.Rows, views.RequestRow{
@@ -89,9 +94,44 @@ func (h *Handlers) listRequests(c echo.Context) error {
 			OperationRaw: string(r.Operation),
 			Task:         r.TaskName, Requester: r.RequesterEmail, Status: requestBadge(st),
 			Approvals: approvalsCell(st, r.RequiredApprovals), Created: h.formatTime(r.CreatedAt),
+			CannotRun: blocked[r.ID],
 		})
 	}
 	return h.render(c, http.StatusOK, views.RequestList(p))
+}
+
+// pendingOnly keeps the requests of rs still pending at now.
+func pendingOnly(rs []portal.Request, now time.Time) []portal.Request {
+	var out []portal.Request
+	for _, r := range rs {
+		if r.EffectiveStatus(now) == portal.StatusPending {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// maxAwaitingChecked bounds how many awaiting requests a count judges
+// one by one.
+const maxAwaitingChecked = 200
+
+// runnableAwaiting is how many of the n requests awaiting u's decision
+// (n as counted with the session) can still run: one its task can no
+// longer run can only be rejected or cancelled, so it does not call for
+// an approval, in the header's count or on the landing page.
+func (h *Handlers) runnableAwaiting(ctx context.Context, u *portal.User, n int) (int, error) {
+	if n <= 0 {
+		return n, nil
+	}
+	rs, err := h.Store.ListRequests(ctx, h.awaitingFilter(u), maxAwaitingChecked)
+	if err != nil {
+		return n, err
+	}
+	blocked, err := h.Requests.CannotRunEach(ctx, rs)
+	if err != nil {
+		return n, err
+	}
+	return max(n-len(blocked), 0), nil
 }
 
 // approvalsCell is a request's approvals as its list row shows them. A
@@ -115,8 +155,12 @@ func (h *Handlers) awaitingCount(c echo.Context) error {
 	if !u.Has(auth.RoleApprover) {
 		return c.NoContent(http.StatusNoContent)
 	}
-	n, err := h.Store.CountRequests(c.Request().Context(), h.awaitingFilter(u))
+	ctx := c.Request().Context()
+	n, err := h.Store.CountRequests(ctx, h.awaitingFilter(u))
 	if err != nil {
+		return err
+	}
+	if n, err = h.runnableAwaiting(ctx, u, n); err != nil {
 		return err
 	}
 	return h.render(c, http.StatusOK, views.AwaitingCount(n))

@@ -371,18 +371,64 @@ func CanDecide(u portal.User, r portal.Request, decided []portal.Approval, now t
 // It is judged on every read, so a request held up by a passing status
 // (a stop filed while a start runs) can run again once it has passed.
 func (s *Service) CannotRun(ctx context.Context, r portal.Request) (string, error) {
+	return s.cannotRun(ctx, r, map[string]taskVerdict{})
+}
+
+// CannotRunEach is CannotRun for each of rs, by request id, for those that
+// can no longer run; each task is read once.
+func (s *Service) CannotRunEach(ctx context.Context, rs []portal.Request) (map[int64]string, error) {
+	seen := map[string]taskVerdict{}
+	out := map[int64]string{}
+	for _, r := range rs {
+		why, err := s.cannotRun(ctx, r, seen)
+		if err != nil {
+			return nil, err
+		}
+		if why != "" {
+			out[r.ID] = why
+		}
+	}
+	return out, nil
+}
+
+// taskVerdict is what the stored copy of a task says about running
+// requests on it: gone (why), or its state.
+type taskVerdict struct {
+	gone  string
+	state portal.TaskState
+}
+
+func (s *Service) cannotRun(ctx context.Context, r portal.Request, seen map[string]taskVerdict) (string, error) {
 	if r.Operation == portal.OpCreate || r.DRTaskID == "" {
 		return "", nil
 	}
-	row, err := s.Store.Task(ctx, r.DRTaskID)
+	v, ok := seen[r.DRTaskID]
+	if !ok {
+		var err error
+		if v, err = s.taskVerdict(ctx, r.DRTaskID); err != nil {
+			return "", err
+		}
+		seen[r.DRTaskID] = v
+	}
+	if v.gone != "" {
+		return v.gone, nil
+	}
+	if ok, why := portal.Allowed(r.Operation, v.state); !ok {
+		return why, nil
+	}
+	return "", nil
+}
+
+func (s *Service) taskVerdict(ctx context.Context, taskID string) (taskVerdict, error) {
+	row, err := s.Store.Task(ctx, taskID)
 	if apperr.KindOf(err) == apperr.NotFound {
-		return "The portal no longer knows this DR task.", nil
+		return taskVerdict{gone: "The portal no longer knows this DR task."}, nil
 	}
 	if err != nil {
-		return "", err
+		return taskVerdict{}, err
 	}
 	if row.GoneAt != nil {
-		return "The DR task was deleted.", nil
+		return taskVerdict{gone: "The DR task was deleted."}, nil
 	}
 	var t portal.Task
 	if len(row.Detail) > 0 {
@@ -391,14 +437,11 @@ func (s *Service) CannotRun(ctx context.Context, r portal.Request) (string, erro
 		}
 	}
 	t.ID, t.Status = row.ID, row.Status
-	last, err := s.Store.LastSucceededOperation(ctx, r.DRTaskID)
+	last, err := s.Store.LastSucceededOperation(ctx, taskID)
 	if err != nil {
-		return "", err
+		return taskVerdict{}, err
 	}
-	if ok, why := portal.Allowed(r.Operation, portal.TaskState{Task: t, LastSucceededOp: last}); !ok {
-		return why, nil
-	}
-	return "", nil
+	return taskVerdict{state: portal.TaskState{Task: t, LastSucceededOp: last}}, nil
 }
 
 // CanCancel says whether u may cancel r now.

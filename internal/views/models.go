@@ -390,6 +390,8 @@ type RequestRow struct {
 	Status       Status
 	Approvals    string
 	Created      string
+	// CannotRun says why a pending request can no longer run ("" when it can).
+	CannotRun string
 }
 
 // RequestPage is one request.
