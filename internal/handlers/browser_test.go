@@ -87,6 +87,13 @@ func TestNoPageScrollsSidewaysOnAPhone(t *testing.T) {
 	// Screenshot names that do not depend on ids.
 	names := []string{"tasks", "new-task", "task", "task-calls", "operation-start", "requests", "request-pending",
 		"request-succeeded", "audit", "users", "policy", "sign-ins", "profile"}
+	// Cells holding a name, per page: on a phone each is at least 120 px
+	// wide (the lists are stacked cards there), never a column squeezed to
+	// a few letters.
+	nameCells := map[string][]string{
+		"/dr-tasks":         {`[data-testid=task-row] td:has([data-testid=task-name])`, `[data-testid=pending-create] td:first-child`},
+		"/requests?tab=all": {`[data-testid=request-row] td:nth-child(3)`},
+	}
 	for _, size := range []struct{ w, h int64 }{{390, 844}, {1280, 900}} {
 		ctx := headless(t, size.w, size.h)
 		e.signInBrowser(t, ctx, "admin@example.com")
@@ -97,6 +104,12 @@ func TestNoPageScrollsSidewaysOnAPhone(t *testing.T) {
 				t.Errorf("at %d px, %s is %v px wide (page, window)", size.w, p, widths)
 			}
 			browsertest.CheckAccessible(t, ctx, fmt.Sprintf("%s at %d px", p, size.w))
+			for _, sel := range nameCells[p] {
+				w := eval[float64](t, ctx, fmt.Sprintf(`(function () { var el = document.querySelector(%q); return el ? el.getBoundingClientRect().width : -1; })()`, sel))
+				if w < 120 {
+					t.Errorf("at %d px, on %s the name cell %s is %.0f px wide, under 120", size.w, p, sel, w)
+				}
+			}
 			if size.w == 390 {
 				browsertest.Screenshot(t, ctx, "phone-"+names[i])
 			}
