@@ -1,7 +1,8 @@
 // DR Portal: the little the pages need beyond htmx. Everything works without
 // it; this reports failed background requests instead of failing silently,
-// tells screen readers when a live panel changes status, and moves the focus
-// from an error summary to the field it names.
+// tells screen readers when a live panel changes status, moves the focus
+// from an error summary to the field it names, and keeps what a person
+// opened, and a note, on a panel that refreshes itself.
 (function () {
   "use strict";
   // What only makes sense with JavaScript (a live-update note) shows only then.
@@ -62,4 +63,38 @@
     scan(false);
   }
   document.addEventListener("htmx:afterSettle", function () { scan(true); });
+
+  // A live panel that refreshes comes back with its disclosures closed and
+  // without the note it was first shown with. What the person opened (a
+  // <details> with an id) is opened again; a note (data-keep-while, the
+  // status it was written for) is put back into the empty slot of the same
+  // id while the panel's status is still that one. A navigation to another
+  // page keeps nothing.
+  var opened = [], notes = [];
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    opened = [];
+    notes = [];
+    if (e.detail.boosted || e.detail.target === document.body) return;
+    var ds = document.querySelectorAll("details[id][open]");
+    for (var i = 0; i < ds.length; i++) opened.push(ds[i].id);
+    var ns = document.querySelectorAll("[data-keep-while][id]:not([hidden])");
+    for (var j = 0; j < ns.length; j++) {
+      notes.push({id: ns[j].id, el: ns[j], status: ns[j].getAttribute("data-keep-while")});
+    }
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    for (var i = 0; i < opened.length; i++) {
+      var d = document.getElementById(opened[i]);
+      if (d && d.tagName === "DETAILS" && !d.open) d.open = true;
+    }
+    for (var j = 0; j < notes.length; j++) {
+      var n = notes[j], slot = document.getElementById(n.id);
+      if (slot && slot !== n.el && slot.hidden && slot.getAttribute("data-keep-while") === n.status) {
+        n.el.removeAttribute("role"); // said once already
+        slot.replaceWith(n.el);
+      }
+    }
+    opened = [];
+    notes = [];
+  });
 })();

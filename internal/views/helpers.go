@@ -58,6 +58,12 @@ type FieldLabel struct{ Field, Label string }
 
 // summaryOf orders a form's field errors as the form shows its fields;
 // errors of fields not listed follow, under their own names.
+// eventDisclosure is the id of an audit event's details in a timeline:
+// an open one stays open when the timeline refreshes (static/app.js).
+func eventDisclosure(id int64) string {
+	return "event-" + strconv.FormatInt(id, 10) + "-details"
+}
+
 func summaryOf(errs map[string]string, fields []FieldLabel) []ErrorItem {
 	var out []ErrorItem
 	seen := map[string]bool{}
