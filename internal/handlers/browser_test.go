@@ -82,10 +82,10 @@ func TestNoPageScrollsSidewaysOnAPhone(t *testing.T) {
 	id := e.createTask("dr_phone01")
 	n := e.pendingCreate("dr_phone02")
 	pages := []string{"/dr-tasks", "/dr-tasks/new", "/dr-tasks/" + id, "/dr-tasks/" + id + "?calls=1",
-		"/dr-tasks/" + id + "/operations/start", "/requests?tab=all", fmt.Sprintf("/requests/%d", n), "/requests/1",
+		"/dr-tasks/" + id + "/operations/start", "/dr-tasks/" + id + "/operations/update", "/requests?tab=all", fmt.Sprintf("/requests/%d", n), "/requests/1",
 		"/audit", "/admin/users", "/admin/policy", "/admin/sign-ins", "/profile"}
 	// Screenshot names that do not depend on ids.
-	names := []string{"tasks", "new-task", "task", "task-calls", "operation-start", "requests", "request-pending",
+	names := []string{"tasks", "new-task", "task", "task-calls", "operation-start", "operation-update", "requests", "request-pending",
 		"request-succeeded", "audit", "users", "policy", "sign-ins", "profile"}
 	// Cells holding a name, per page: on a phone each is at least 120 px
 	// wide (the lists are stacked cards there), never a column squeezed to
