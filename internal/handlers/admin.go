@@ -115,10 +115,10 @@ func (h *Handlers) decidedChanges(ctx context.Context, kind portal.ChangeKind, c
 		case portal.ChangePolicy:
 			var parts []string
 			for _, op := range portal.Operations {
-				parts = append(parts, fmt.Sprintf("%s %d", op, ch.Policy.Approvals[op]))
+				parts = append(parts, fmt.Sprintf("%s %d", op.Label(), ch.Policy.Approvals[op]))
 			}
 			d.Summary = fmt.Sprintf("Approval policy: %s; pending requests expire after %s, approvals lapse after %s.",
-				strings.Join(parts, ", "), words(ch.Policy.PendingTTL), words(ch.Policy.ApprovalTTL))
+				strings.Join(parts, ", "), portal.FormatDuration(ch.Policy.PendingTTL), portal.FormatDuration(ch.Policy.ApprovalTTL))
 		}
 		out = append(out, d)
 	}

@@ -222,7 +222,7 @@ func TestRecentlyDecidedAdminChangesAreListed(t *testing.T) {
 		t.Fatalf("approve the policy: %d", r.status)
 	}
 	policy := a.get("/admin/policy")
-	if li := policy.doc.Find(`[data-testid=decided-change]`); li.Length() != 1 || !strings.Contains(li.Text(), "create 2") ||
+	if li := policy.doc.Find(`[data-testid=decided-change]`); li.Length() != 1 || !strings.Contains(li.Text(), "Create 2") ||
 		strings.TrimSpace(li.Find(`[data-testid=decided-by]`).Text()) != "admin2@example.com" {
 		t.Errorf("the policy page lists %q", policy.text(`[data-testid=decided-changes]`))
 	}
