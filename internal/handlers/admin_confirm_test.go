@@ -354,3 +354,32 @@ func TestARefusedFormLeadsBackToItsPage(t *testing.T) {
 		t.Errorf("a refused post of someone without a role: %d, back to %q", r.status, r.attr(`[data-testid=error-back]`, "href"))
 	}
 }
+
+// A refused form's address may be anybody's (a cross-site form refused
+// before the session is read): only an id of the right shape goes into the
+// error page's way back, never the address's own words.
+func TestARefusedFormsAddressDoesNotBecomeThePortalsWords(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	for _, path := range []string{
+		"/requests/" + url.PathEscape("1 - SESSION EXPIRED. Call +1 555 0100") + "/decide",
+		"/dr-tasks/" + url.PathEscape("x SESSION EXPIRED") + "/operations/start",
+	} {
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, strings.NewReader("decision=approve"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		res := b.do(req)
+		back := res.doc.Find(`[data-testid=error-back]`)
+		href, _ := back.Attr("href")
+		if res.status < 400 || back.Length() != 1 || strings.Contains(back.Text(), "SESSION") || strings.Contains(href, "SESSION") {
+			t.Errorf("%s: %d, way back %q → %q", path, res.status, back.Text(), href)
+		}
+	}
+	// A number of the right shape still leads back to its request.
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/requests/7/decide", strings.NewReader("decision=approve"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if back := b.do(req).doc.Find(`[data-testid=error-back]`); back.AttrOr("href", "") != "/requests/7" {
+		t.Errorf("a refused decision on request 7 leads back to %q", back.AttrOr("href", ""))
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -232,14 +233,21 @@ func wayBack(c echo.Context, status int) (string, string) {
 		return "/signin", "Sign in"
 	}
 	if c.Request().Method != http.MethodGet {
-		id := url.PathEscape(c.Param("id"))
+		// Only an id of the right shape goes into the link: the address
+		// may be anybody's (a refused cross-site form), and its text must
+		// not become the portal's words.
+		id := c.Param("id")
 		var page, text string
 		var need Permission
 		switch c.Path() {
 		case "/requests/:id/decide", "/requests/:id/cancel", "/requests/:id/check":
-			page, text, need = "/requests/"+id, "Back to request #"+c.Param("id"), PermViewRequests
+			if n, err := strconv.ParseInt(id, 10, 64); err == nil && n > 0 {
+				page, text, need = fmt.Sprintf("/requests/%d", n), fmt.Sprintf("Back to request #%d", n), PermViewRequests
+			}
 		case "/dr-tasks/:id/operations/:op":
-			page, text, need = "/dr-tasks/"+id, "Back to the DR task", PermViewTasks
+			if drtask.ValidID(id) {
+				page, text, need = "/dr-tasks/"+id, "Back to the DR task", PermViewTasks
+			}
 		case "/dr-tasks", "/dr-tasks/new":
 			page, text, need = "/dr-tasks/new", "Back to the new DR task form", PermCreateTask
 		case "/admin/users", "/admin/users/:id/roles", "/admin/users/:id/active", "/admin/users/:id/password",
