@@ -1,9 +1,12 @@
 package handlers_test
 
 import (
+	"net/url"
 	"regexp"
 	"strconv"
 	"testing"
+
+	"drportal/internal/auth"
 )
 
 // TestTaskHistoryShowsPeopleFirstAndCloudCallsOnRequest: a task's history
@@ -65,5 +68,23 @@ func TestTheAuditPageCanHideCloudCalls(t *testing.T) {
 	}
 	if href := page.attr(`[data-testid=export-NDJSON]`, "href"); !regexp.MustCompile(`hide_calls=1`).MatchString(href) {
 		t.Errorf("the export forgets the filter: %s", href)
+	}
+}
+
+// A requester's history leaves out other people's events, so its toggle
+// gives no count that would tell of cloud calls they cannot see.
+func TestTheCloudCallCountIsOnlyForThoseWhoSeeThemAll(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_history3")
+	e.addUser("req2@example.com", auth.RoleRequester)
+	e.fileOperation(e.signedIn("req@example.com"), id, "start", url.Values{"justification": {"CHG-1: start the drill now"}})
+	for path, want := range map[string]string{"/dr-tasks/" + id: "Show cloud calls", "/dr-tasks/" + id + "/timeline": "Show cloud calls"} {
+		got := e.signedIn("req2@example.com").get(path, "HX-Request", "true").text(`[data-testid=toggle-calls]`)
+		if got != want {
+			t.Errorf("another requester's %s: toggle %q, want %q", path, got, want)
+		}
+	}
+	if got := e.signedIn("admin@example.com").get("/dr-tasks/" + id).text(`[data-testid=toggle-calls]`); !regexp.MustCompile(`^Show cloud calls \(\d+\)$`).MatchString(got) {
+		t.Errorf("an admin's toggle %q", got)
 	}
 }

@@ -340,7 +340,7 @@ func (h *Handlers) showTask(c echo.Context) error {
 	}
 	return h.render(c, http.StatusOK, views.TaskDetail(views.TaskDetailPage{
 		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: h.panel(c, pg),
-		Timeline: h.timelineOf(id, visibleEvents(user(c), pg.Timeline), calls, pg.CloudCalls)}))
+		Timeline: h.timelineOf(id, visibleEvents(user(c), pg.Timeline), calls, visibleCount(user(c), pg.CloudCalls))}))
 }
 
 // taskStatus answers the status panel's polling, and announces the update
@@ -387,7 +387,17 @@ func (h *Handlers) timeline(c echo.Context, id string) (views.Timeline, error) {
 	if err != nil {
 		return views.Timeline{}, err
 	}
-	return h.timelineOf(id, visibleEvents(user(c), events), calls, n), nil
+	return h.timelineOf(id, visibleEvents(user(c), events), calls, visibleCount(user(c), n)), nil
+}
+
+// visibleCount is a count of a task's cloud calls for u: the count for
+// those who see the whole audit history, -1 (no count) for the others,
+// whose history leaves out other people's events.
+func visibleCount(u *portal.User, n int) int {
+	if Allowed(u, PermViewAllAudit) {
+		return n
+	}
+	return -1
 }
 
 // showCalls says whether a task's history is asked for with its cloud

@@ -305,6 +305,8 @@ type Timeline struct {
 	// are, the link that shows or hides them, and the audit history
 	// filtered to the task.
 	ShowCalls  bool
+	// CloudCalls counts the task's cloud calls; -1 when the viewer may not
+	// see them all, so the count would tell of calls they cannot see.
 	CloudCalls int
 	ToggleURL  string
 	AuditURL   string
