@@ -147,6 +147,9 @@ func FormatDuration(d time.Duration) string {
 	return strings.Join(parts, " ")
 }
 
+// maxParsed bounds what ParseDuration reads: 100000 days.
+const maxParsed = 100000 * 24 * time.Hour
+
 // ParseDuration reads a duration as FormatDuration writes it ("7 days",
 // "1 day 2 hours", "30 minutes") or as Go writes it ("168h", "30m").
 func ParseDuration(s string) (time.Duration, error) {
@@ -177,7 +180,12 @@ func ParseDuration(s string) (time.Duration, error) {
 		default:
 			return 0, fmt.Errorf("bad duration %q", s)
 		}
-		d += time.Duration(n) * unit
+		// The sum stays below 100000 days, far from overflowing.
+		term := time.Duration(n) * unit
+		if term > maxParsed-d {
+			return 0, fmt.Errorf("duration %q is too long", s)
+		}
+		d += term
 	}
 	return d, nil
 }

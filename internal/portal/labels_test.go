@@ -60,3 +60,16 @@ func TestDurationsReadAsWordsAndBack(t *testing.T) {
 		t.Error("plurals")
 	}
 }
+
+// Terms that add up past what a duration holds are refused, never wrapped
+// round into a short duration.
+func TestALongSumOfDurationsIsRefusedNotWrapped(t *testing.T) {
+	for _, s := range []string{"100000 days 100000 days 100000 days", "100000 days 1 second"} {
+		if d, err := ParseDuration(s); err == nil {
+			t.Errorf("ParseDuration(%q) = %s", s, d)
+		}
+	}
+	if d, err := ParseDuration("99999 days 23 hours"); err != nil || d != 99999*24*time.Hour+23*time.Hour {
+		t.Errorf("a long but holdable duration: %s %v", d, err)
+	}
+}
