@@ -207,7 +207,12 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 		}
 	}()
 
+	noteKey, err := store.PortalKey(ctx, "page-note")
+	if err != nil {
+		return err
+	}
 	h := handlers.New(handlers.Deps{
+		NoteKey:  noteKey,
 		Config:   cfg,
 		Store:    store,
 		Auth:     authSvc,

@@ -6,6 +6,7 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,9 @@ type Deps struct {
 	Assets   *static.Assets
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// NoteKey signs the page note (notes.go); shared by the replicas
+	// (db.Store.PortalKey). Empty: a random key for this process.
+	NoteKey []byte
 }
 
 // Handlers serves the portal's routes.
@@ -72,6 +76,10 @@ func New(d Deps) *echo.Echo {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(d.NoteKey) == 0 {
+		d.NoteKey = make([]byte, 32)
+		_, _ = rand.Read(d.NoteKey)
 	}
 	h := &Handlers{Deps: d}
 	e := echo.New()

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
 	"strings"
@@ -12,7 +14,9 @@ import (
 // noteCookie carries the one-line note a page shows after a change ("Saved
 // the roles of …") across the redirect that follows it. It is the portal's
 // own doing: a note in the address could be written by anyone who sends a
-// link, and would read as the portal's word.
+// link, and would read as the portal's word. The cookie is signed with the
+// install's note key (Deps.NoteKey): one planted by a neighbouring site
+// that can set cookies for the domain is not shown.
 const noteCookie = "drp_note"
 
 // maxNote bounds a note, in bytes.
@@ -27,7 +31,7 @@ func (h *Handlers) redirectWithNote(c echo.Context, path, note string) error {
 			note = note[:len(note)-1]
 		}
 	}
-	c.SetCookie(&http.Cookie{Name: noteCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(note)), Path: "/",
+	c.SetCookie(&http.Cookie{Name: noteCookie, Value: h.signNote(note), Path: "/",
 		HttpOnly: true, Secure: h.Config.SecureCookies(), SameSite: http.SameSiteStrictMode, MaxAge: 60})
 	return c.Redirect(http.StatusSeeOther, path)
 }
@@ -40,11 +44,24 @@ func (h *Handlers) takeNote(c echo.Context) string {
 		return ""
 	}
 	h.clearNote(c)
-	b, err := base64.RawURLEncoding.DecodeString(ck.Value)
-	if err != nil || len(b) > maxNote || !utf8.Valid(b) {
+	enc, sig, ok := strings.Cut(ck.Value, ".")
+	b, err := base64.RawURLEncoding.DecodeString(enc)
+	if !ok || err != nil || len(b) > maxNote || !utf8.Valid(b) || !hmac.Equal([]byte(sig), []byte(h.noteMAC(b))) {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// signNote is a note as its cookie carries it: the text, a dot, its MAC.
+func (h *Handlers) signNote(note string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(note)) + "." + h.noteMAC([]byte(note))
+}
+
+func (h *Handlers) noteMAC(note []byte) string {
+	m := hmac.New(sha256.New, h.NoteKey)
+	m.Write([]byte("drp_note\x00"))
+	m.Write(note)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // clearNote drops a note not yet shown: a session that starts or ends does

@@ -175,14 +175,13 @@ func (h *Handlers) showRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// What a decision said, after the redirect that follows it without
-	// JavaScript.
+	// What happens next, after filing; what a decision said, after the
+	// redirect that follows it without JavaScript.
 	card.Flash = h.takeNote(c)
 	tl, err := h.requestTimeline(c, id)
 	if err != nil {
 		return err
 	}
-	card.Flash = h.takeNote(c) // what happens next, after filing
 	return h.render(c, http.StatusOK, views.RequestView(views.RequestPage{
 		Base: h.base(c, card.Title, "requests"), Card: card, Timeline: tl}))
 }
