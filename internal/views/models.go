@@ -304,7 +304,7 @@ type Timeline struct {
 	// A task's history: whether it shows the cloud calls, how many there
 	// are, the link that shows or hides them, and the audit history
 	// filtered to the task.
-	ShowCalls  bool
+	ShowCalls bool
 	// CloudCalls counts the task's cloud calls; -1 when the viewer may not
 	// see them all, so the count would tell of calls they cannot see.
 	CloudCalls int
