@@ -44,9 +44,9 @@ var actionLabels = map[string]string{
 	ActionRequestSucceeded: "Request succeeded",
 	ActionRequestFailed:    "Request failed",
 
-	ActionCreateRejected:    "Create refused by the cloud",
+	ActionCreateRejected:    "Create not filed: the form had errors",
 	ActionCreateFailed:      "Create failed",
-	ActionOperationRejected: "Operation refused by the cloud",
+	ActionOperationRejected: "Operation not filed: the form had errors",
 	ActionTaskDrift:         "Changed outside the portal",
 
 	ActionCloudCall: "Cloud call",

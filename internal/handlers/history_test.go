@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"net/url"
 	"regexp"
+	"strings"
 	"strconv"
 	"testing"
 
@@ -86,5 +87,20 @@ func TestTheCloudCallCountIsOnlyForThoseWhoSeeThemAll(t *testing.T) {
 	}
 	if got := e.signedIn("admin@example.com").get("/dr-tasks/" + id).text(`[data-testid=toggle-calls]`); !regexp.MustCompile(`^Show cloud calls \(\d+\)$`).MatchString(got) {
 		t.Errorf("an admin's toggle %q", got)
+	}
+}
+
+// A form sent with a typing mistake is recorded as a request not filed,
+// never as something the cloud refused: the cloud was not asked.
+func TestAFormMistakeIsNotCalledACloudRefusal(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_history4")
+	req := e.signedIn("req@example.com")
+	if r := e.fileOperation(req, id, "delete", url.Values{"confirm": {"not-the-cluster"}, "justification": {"CHG-2: decommission"}}); r.status != 422 {
+		t.Fatalf("a wrong confirmation: %d", r.status)
+	}
+	ev := e.signedIn("admin@example.com").get("/dr-tasks/" + id).doc.Find(`[data-testid=timeline-event][data-action="dr_task.operation.rejected"]`)
+	if ev.Length() != 1 || strings.Contains(ev.Text(), "cloud") || !strings.Contains(ev.Text(), "not filed") {
+		t.Errorf("the history shows the mistake as %q", strings.Join(strings.Fields(ev.Text()), " "))
 	}
 }
