@@ -3,8 +3,8 @@ package handlers_test
 import (
 	"net/url"
 	"regexp"
-	"strings"
 	"strconv"
+	"strings"
 	"testing"
 
 	"drportal/internal/auth"
