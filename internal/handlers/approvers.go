@@ -73,6 +73,10 @@ func (h *Handlers) approverNotice(ctx context.Context, u *portal.User, op portal
 		return views.ApproverNotice{}, err
 	}
 	n := views.ApproverNotice{Short: len(eligible) < need, IsAdmin: Allowed(u, PermAdmin)}
+	if n.Short && len(eligible) > 0 && len(eligible) >= op.MinApprovals() {
+		// The approvers there are could give what a lower policy asks.
+		n.LowerTo = len(eligible)
+	}
 	switch {
 	case !n.Short:
 		n.Text = fmt.Sprintf("It needs %s from someone other than you. Who can approve: %s.", count(need, "approval"), names(eligible))

@@ -280,3 +280,23 @@ func TestPreconditionsAreWordedPerOperation(t *testing.T) {
 		t.Errorf("a start's preconditions say %q", ok)
 	}
 }
+
+// With fewer approvers than the policy asks for an operation, the form
+// names the other way out besides another approver: a lower policy, which
+// the approvers there are could meet (never below the operation's floor).
+func TestAShortfallNamesTheLowerPolicyWayOut(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_lower01")
+	// req: one approver (admin) for a delete that needs two by default.
+	form := e.signedIn("req@example.com").get("/dr-tasks/" + id + "/operations/delete")
+	if w := strings.Join(strings.Fields(form.text(`[data-testid=approver-shortfall]`)), " "); !strings.Contains(w, "Ask an admin to give another person the approver role, or to lower what the approval policy asks for this to 1 approval.") {
+		t.Errorf("a requester's shortfall says %q", w)
+	}
+	// An admin with one other approver is linked to the policy too.
+	e.addUser("bob@example.com", auth.RoleApprover)
+	form = e.signedIn("admin@example.com").get("/dr-tasks/" + id + "/operations/delete")
+	if form.attr(`[data-testid=lower-policy]`, "href") != "/admin/policy" || !strings.Contains(form.text(`[data-testid=lower-policy]`), "1 approval") ||
+		form.attr(`[data-testid=add-approver]`, "href") != "/admin/users" {
+		t.Errorf("an admin's shortfall: %q", strings.Join(strings.Fields(form.text(`[data-testid=approver-shortfall]`)), " "))
+	}
+}

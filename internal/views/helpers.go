@@ -13,6 +13,16 @@ func plural(n int, word string) string {
 	return strconv.Itoa(n) + " " + word + "s"
 }
 
+// askAnAdmin is what a person who is not an admin can do about too few
+// approvers.
+func askAnAdmin(n ApproverNotice) string {
+	if n.LowerTo > 0 {
+		return "Ask an admin to give another person the approver role, or to lower what the approval policy asks for this to " +
+			plural(n.LowerTo, "approval") + "."
+	}
+	return "Ask an admin to give another person the approver role."
+}
+
 func boolAttr(b bool) string {
 	if b {
 		return "true"

@@ -134,6 +134,9 @@ type ApproverNotice struct {
 	Text    string
 	Short   bool // too few: the request could never be approved
 	IsAdmin bool // link to the users page; others are told to ask an admin
+	// LowerTo, when above 0, is how many approvals the policy could ask
+	// for instead, which the approvers there are could give.
+	LowerTo int
 }
 
 // Status is a status badge: the label in the console's words, the raw
