@@ -191,10 +191,16 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 		return err
 	}
 	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
-		Poller: tasks, Now: time.Now, Logger: logger,
+		Poller: tasks, Clusters: tasks, Now: time.Now, Logger: logger,
 		WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret, FollowTimeout: cfg.ExecutionTimeout})
 	if err != nil {
 		return err
+	}
+	// The create form reads the portal's copy of the clusters: read them
+	// once before serving, so that the form offers them from the start.
+	// A failure is recorded for the form and the background sync tries again.
+	if err := tasks.SyncClusters(audit.WithCorrelation(audit.WithActor(ctx, audit.System), "cluster-sync")); err != nil {
+		logger.Warn("read the clusters at start", "err", err)
 	}
 	if err := work.Start(ctx); err != nil {
 		return fmt.Errorf("start background jobs: %w", err)

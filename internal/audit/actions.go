@@ -61,6 +61,9 @@ const (
 	ActionTaskDrift         = "dr_task.drift"
 
 	ActionCloudCall = "cloud.call"
+	// ActionClustersRead: a person had the create form's copy of the
+	// cluster list (and the chosen primary's standbys) read from the cloud now.
+	ActionClustersRead = "cloud.clusters_read"
 
 	ActionVerify  = "audit.verify"
 	ActionArchive = "audit.archive"
@@ -86,7 +89,7 @@ var Catalogue = []ActionGroup{
 		ActionRequestCancelled, ActionRequestExpired, ActionRequestChecked, ActionRequestExecuting, ActionRequestIntent,
 		ActionRequestResumed, ActionRequestResult, ActionRequestRefused, ActionRequestProgress, ActionRequestSucceeded, ActionRequestFailed}},
 	{"dr_task", []string{ActionCreateRejected, ActionCreateFailed, ActionOperationRejected, ActionTaskDrift}},
-	{"cloud", []string{ActionCloudCall}},
+	{"cloud", []string{ActionCloudCall, ActionClustersRead}},
 	{"audit", []string{ActionVerify, ActionArchive, ActionExport}},
 }
 

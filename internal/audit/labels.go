@@ -49,7 +49,8 @@ var actionLabels = map[string]string{
 	ActionOperationRejected: "Operation not filed: the form had errors",
 	ActionTaskDrift:         "Changed outside the portal",
 
-	ActionCloudCall: "Cloud call",
+	ActionCloudCall:    "Cloud call",
+	ActionClustersRead: "Clusters read from the cloud",
 
 	ActionVerify:  "History verified",
 	ActionArchive: "History archived",

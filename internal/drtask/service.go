@@ -47,6 +47,16 @@ type Service struct {
 	// Zones are the time zones DR timestamps are read and shown in
 	// (DWS_TIME_ZONE, DISPLAY_TIME_ZONE); the zero value is UTC for both.
 	Zones portal.TimeZones
+	// StandbyEvery is how often the background sync reads again the
+	// eligible standbys of each usable primary (default 5 min; at once
+	// after the cluster list changed); StandbyCalls bounds the standby
+	// reads of one round (default 20; the rest wait for the next round),
+	// so the sync stays well below the API's throttle.
+	StandbyEvery time.Duration
+	StandbyCalls int
+	// ReadNowInterval is the least time between two reads a person asks
+	// for with "Read the clusters from the cloud now" (default 15 s).
+	ReadNowInterval time.Duration
 }
 
 func (s *Service) pageCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -64,132 +74,6 @@ func viewOf(row db.TaskRow) TaskView {
 		}
 	}
 	return v
-}
-
-// ClusterOption is a cluster as a picker offers it.
-type ClusterOption struct {
-	ID       string
-	Name     string
-	AZ       string
-	Version  string
-	Nodes    int // 0 when the cluster list does not say
-	Usable   bool
-	Why      string // why it cannot be chosen, when not Usable, in the console's words
-	Selected bool
-}
-
-// FormOptions is what the create form's pickers offer.
-type FormOptions struct {
-	// Primaries are the clusters that can be primaries first, then those
-	// that cannot, each with the reason.
-	Primaries []ClusterOption
-	// Standbys are the clusters the API lists as eligible for the chosen
-	// primary, in every other availability zone, then the other clusters
-	// with the reason they are not.
-	Standbys  []ClusterOption
-	PrimaryID string // the primary the standbys are for ("" when none is chosen)
-	// NoPair is one plain sentence when the cluster list leaves no possible
-	// pair at all ("" otherwise).
-	NoPair string
-	// CloudErr: the cluster list could not be read.
-	CloudErr error
-	// StandbyErr says, in words, why the cloud offered no standby for the
-	// chosen primary; StandbyDetail is its code, message and request id.
-	StandbyErr    string
-	StandbyDetail string
-}
-
-// Options fills the create form's pickers. Nothing is chosen for the
-// person: the standbys are asked for only once primaryID names a primary,
-// and standbyID is marked selected among them.
-func (s *Service) Options(ctx context.Context, primaryID, standbyID string) FormOptions {
-	cctx, cancel := s.pageCtx(ctx)
-	defer cancel()
-	clusters, err := s.Cloud.ListClusters(cctx)
-	if err != nil {
-		return FormOptions{CloudErr: err}
-	}
-	// Clusters already in a DR task, as the portal's copy of the tasks has
-	// them: a cluster belongs to one DR task at a time.
-	inTask := map[string]string{}
-	if rows, err := s.Store.ListTasks(cctx); err == nil {
-		for _, r := range rows {
-			inTask[strings.ToLower(r.PrimaryClusterID)] = r.Name
-			inTask[strings.ToLower(r.StandbyClusterID)] = r.Name
-		}
-	}
-	own := func(c dws.Cluster) string {
-		if why := primaryRefusal(c); why != "" {
-			return why
-		}
-		if task, ok := inTask[strings.ToLower(c.ID)]; ok {
-			return fmt.Sprintf("already in DR task %s", task)
-		}
-		return ""
-	}
-	var fo FormOptions
-	var usable, unusable []ClusterOption
-	var primary *dws.Cluster
-	for i, c := range clusters {
-		o := optionOf(c)
-		o.Why = own(c)
-		if o.Why == "" && !slices.ContainsFunc(clusters, func(p dws.Cluster) bool { return own(p) == "" && pairable(c, p) == "" }) {
-			o.Why = "no cluster it could pair with: none available in another AZ of its VPC on the same kernel"
-		}
-		o.Usable = o.Why == ""
-		if primaryID != "" && strings.EqualFold(c.ID, primaryID) {
-			o.Selected = true
-			primary = &clusters[i]
-		}
-		if o.Usable {
-			usable = append(usable, o)
-		} else {
-			unusable = append(unusable, o)
-		}
-	}
-	fo.Primaries = append(usable, unusable...)
-	if len(usable) == 0 && len(clusters) > 0 {
-		fo.NoPair = "No cluster pair is eligible for DR right now: every cluster is already in a DR task, busy, " +
-			"not Available, on a kernel before " + MinDRVersion + ", or has no partner in another AZ of its VPC. Each reason is in the list."
-	}
-	if primary == nil {
-		return fo
-	}
-	fo.PrimaryID = primary.ID
-	standbys, err := s.standbysFor(cctx, *primary, clusters)
-	if err != nil {
-		fo.StandbyErr, fo.StandbyDetail = standbyRefusal(err)
-	}
-	var others []ClusterOption
-	for _, c := range clusters {
-		if c.ID == primary.ID {
-			continue
-		}
-		o := optionOf(c)
-		if slices.ContainsFunc(standbys, func(sb dws.Cluster) bool { return sb.ID == c.ID }) {
-			o.Usable, o.Selected = true, strings.EqualFold(c.ID, standbyID)
-			fo.Standbys = append(fo.Standbys, o)
-			continue
-		}
-		o.Why = cmp.Or(own(c), pairable(*primary, c))
-		if o.Why == "" {
-			if err != nil {
-				continue // not refused: the cloud could not be asked
-			}
-			o.Why = "not offered by DWS for this primary (storage-compute decoupled and encrypted clusters cannot take part in DR)"
-		}
-		others = append(others, o)
-	}
-	// A standby the API lists but the cluster list lacks still shows.
-	for _, sb := range standbys {
-		if !slices.ContainsFunc(clusters, func(c dws.Cluster) bool { return c.ID == sb.ID }) {
-			o := optionOf(sb)
-			o.Usable, o.Selected = true, strings.EqualFold(sb.ID, standbyID)
-			fo.Standbys = append(fo.Standbys, o)
-		}
-	}
-	fo.Standbys = append(fo.Standbys, others...)
-	return fo
 }
 
 func optionOf(c dws.Cluster) ClusterOption {
@@ -318,19 +202,18 @@ func unusableReason(c dws.Cluster) string {
 	}
 }
 
-// CheckNameAvailable checks a name's rules, then asks the cloud whether it
-// is free; it returns what is wrong, or "".
+// CheckNameAvailable checks a name's rules, then whether the portal's copy
+// of the tasks has it; it returns what is wrong, or "". It reads only the
+// database: the cloud checks the name again when the request is filed.
 func (s *Service) CheckNameAvailable(ctx context.Context, name string) (string, error) {
 	if msg := CheckName(name); msg != "" {
 		return msg, nil
 	}
-	cctx, cancel := s.pageCtx(ctx)
-	defer cancel()
-	free, err := s.Cloud.CheckName(cctx, name)
+	taken, err := s.Store.TaskNamed(ctx, name)
 	if err != nil {
 		return "", err
 	}
-	if !free {
+	if taken {
 		return fmt.Sprintf("A DR task named %q already exists (names are compared ignoring case).", name), nil
 	}
 	return "", nil

@@ -21,7 +21,9 @@ func TestAuditReview(t *testing.T) {
 	if n := aud.get("/audit?q=dr_review1&action=request.filed").doc.Find(`[data-testid=audit-row]`).Length(); n != 1 {
 		t.Errorf("free text + action: %d rows", n)
 	}
-	if n := aud.get("/audit?outcome=failure").doc.Find(`[data-testid=audit-row]`).Length(); n != 0 {
+	// (Cloud calls aside: the cluster sync asks about primaries the cloud
+	// refuses, and records those answers as failed calls.)
+	if n := aud.get("/audit?outcome=failure&hide_calls=1").doc.Find(`[data-testid=audit-row]`).Length(); n != 0 {
 		t.Errorf("failures: %d rows", n)
 	}
 	if n := aud.get("/audit?request=1").doc.Find(`[data-testid=audit-row]`).Length(); n < 8 {

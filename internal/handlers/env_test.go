@@ -155,9 +155,15 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
 		Poller: tasks, PollEvery: 50 * time.Millisecond, ListEvery: 100 * time.Millisecond,
+		Clusters: tasks, ClusterEvery: 200 * time.Millisecond,
 		Now: time.Now, WebhookURL: hooks.srv.URL, WebhookSecret: hookSecret,
 		FollowInterval: 20 * time.Millisecond, RetryBase: 10 * time.Millisecond, RetryCap: 50 * time.Millisecond})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// As at the portal's start: the form's copy of the clusters is read
+	// before the first page.
+	if err := tasks.SyncClusters(audit.WithActor(context.Background(), audit.System)); err != nil {
 		t.Fatal(err)
 	}
 	if err := work.Start(context.Background()); err != nil {

@@ -89,6 +89,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.GET("/dr-tasks", h.listTasks, h.require(PermViewTasks))
 	app.GET("/dr-tasks/new", h.newTaskForm, h.require(PermCreateTask))
 	app.POST("/dr-tasks/new", h.refreshTaskForm, h.require(PermCreateTask))
+	app.POST("/dr-tasks/new/read", h.readClusters, h.require(PermCreateTask))
 	app.GET("/dr-tasks/new/standbys", h.standbyOptions, h.require(PermCreateTask))
 	app.GET("/dr-tasks/new/check", h.checkField, h.require(PermCreateTask))
 	app.POST("/dr-tasks", h.createTask, h.require(PermCreateTask))

@@ -101,9 +101,12 @@ func syncPeriodFrom(c echo.Context) (period, problem string) {
 }
 
 // taskForm builds the create form page with its pickers filled from the
-// cloud for the form's primary.
-func (h *Handlers) taskForm(c echo.Context, f drtask.CreateForm, errs drtask.FieldErrors) views.TaskFormPage {
-	opts := h.Tasks.Options(c.Request().Context(), f.PrimaryClusterID, f.StandbyClusterID)
+// portal's copy of the clusters (the database only) for the form's primary.
+func (h *Handlers) taskForm(c echo.Context, f drtask.CreateForm, errs drtask.FieldErrors) (views.TaskFormPage, error) {
+	opts, err := h.Tasks.Options(c.Request().Context(), f.PrimaryClusterID, f.StandbyClusterID)
+	if err != nil {
+		return views.TaskFormPage{}, err
+	}
 	p := views.TaskFormPage{
 		Base: h.base(c, "New DR task", "new"),
 		Form: views.TaskForm{Name: f.Name, DRType: f.DRType, PrimaryClusterID: opts.PrimaryID,
@@ -115,9 +118,7 @@ func (h *Handlers) taskForm(c echo.Context, f drtask.CreateForm, errs drtask.Fie
 	p.Sync = syncInput(f.SyncPeriod, errs[drtask.FieldSyncPeriod])
 	p.Sync.Label = "Sync period: every"
 	p.Sync.Hint = "How often the standby catches up: 1 to 3000 minutes, hours or days. " + rpoHint
-	if opts.CloudErr != nil {
-		p.CloudErr = cloudMessage(opts.CloudErr)
-	}
+	p.Clusters = h.clusterCopy(opts)
 	if n, err := h.approverNotice(c.Request().Context(), user(c), portal.OpCreate); err == nil {
 		p.Approvers = n
 	}
@@ -129,9 +130,18 @@ func (h *Handlers) taskForm(c echo.Context, f drtask.CreateForm, errs drtask.Fie
 			p.PrimariesOff = append(p.PrimariesOff, opt)
 		}
 	}
-	p.Standby = standbyPicker(opts)
+	p.Standby = h.standbyPicker(opts)
 	p.Standby.Error = errs[drtask.FieldStandbyClusterID]
-	return p
+	return p, nil
+}
+
+// clusterCopy says how fresh the form's copy of the cluster list is.
+func (h *Handlers) clusterCopy(opts drtask.FormOptions) views.ClusterCopy {
+	cc := views.ClusterCopy{Stale: opts.ListErr}
+	if opts.ListAt != nil {
+		cc.ReadAt = h.formatTime(*opts.ListAt)
+	}
+	return cc
 }
 
 // rpoHint says what a sync period means for the data at risk.
@@ -182,9 +192,18 @@ func clusterLabel(o drtask.ClusterOption) string {
 }
 
 // standbyPicker shapes the standby picker: the eligible standbys, the
-// others with their reasons, and what the cloud said when it offered none.
-func standbyPicker(opts drtask.FormOptions) views.StandbyPicker {
-	p := views.StandbyPicker{NoPrimary: opts.PrimaryID == "" && opts.CloudErr == nil, CloudErr: opts.StandbyErr, CloudDetail: opts.StandbyDetail}
+// others with their reasons, what the cloud said when it offered none, and
+// when they were read.
+func (h *Handlers) standbyPicker(opts drtask.FormOptions) views.StandbyPicker {
+	p := views.StandbyPicker{NoPrimary: opts.PrimaryID == "", CloudErr: opts.StandbyErr, CloudDetail: opts.StandbyDetail,
+		Stale: opts.StandbysErr}
+	if opts.PrimaryID != "" && opts.StandbyErr == "" {
+		if opts.StandbysAt != nil {
+			p.ReadAt = h.formatTime(*opts.StandbysAt)
+		} else {
+			p.Unread = true
+		}
+	}
 	for _, o := range opts.Standbys {
 		opt := views.Option{Value: o.ID, Label: clusterLabel(o), Selected: o.Selected, Disabled: !o.Usable}
 		if o.Usable {
@@ -202,7 +221,11 @@ func standbyPicker(opts drtask.FormOptions) views.StandbyPicker {
 func (h *Handlers) newTaskForm(c echo.Context) error {
 	f := drtask.CreateForm{DRType: "az", PrimaryClusterID: strings.TrimSpace(c.QueryParam(drtask.FieldPrimaryClusterID)),
 		StandbyClusterID: strings.TrimSpace(c.QueryParam(drtask.FieldStandbyClusterID))}
-	return h.render(c, http.StatusOK, views.TaskFormView(h.taskForm(c, f, nil)))
+	p, err := h.taskForm(c, f, nil)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, views.TaskFormView(p))
 }
 
 // refreshTaskForm is the create form shown again, as typed, with the
@@ -214,7 +237,42 @@ func (h *Handlers) refreshTaskForm(c echo.Context) error {
 	if f.DRType == "" {
 		f.DRType = "az"
 	}
-	return h.render(c, http.StatusOK, views.TaskFormView(h.taskForm(c, f, nil)))
+	p, err := h.taskForm(c, f, nil)
+	if err != nil {
+		return err
+	}
+	return h.render(c, http.StatusOK, views.TaskFormView(p))
+}
+
+// readClusters is the form's "Read the clusters from the cloud now": the
+// portal's copy of the cluster list (and the chosen primary's standbys) is
+// read from the cloud at once, and the form is shown again as typed. At
+// most one such read every 15 s, whoever asks: a refused one says when the
+// last was, and changes nothing.
+func (h *Handlers) readClusters(c echo.Context) error {
+	f := formFrom(c)
+	if f.DRType == "" {
+		f.DRType = "az"
+	}
+	status := http.StatusOK
+	note := ""
+	if err := h.Tasks.ReadClustersNow(c.Request().Context(), f.PrimaryClusterID); err != nil {
+		st, ok := h.shownAgain(c, err)
+		if !ok {
+			return err
+		}
+		status, note = st, apperr.Message(err)
+	}
+	p, err := h.taskForm(c, f, nil)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		p.Clusters.Note, p.Clusters.Refused = note, true
+	} else if p.Clusters.Stale == "" {
+		p.Clusters.Note = "Read from the cloud just now."
+	}
+	return h.render(c, status, views.TaskFormView(p))
 }
 
 // standbyOptions answers the primary picker's change with the standby
@@ -229,17 +287,16 @@ func (h *Handlers) standbyOptions(c echo.Context) error {
 		picker.Error = msg
 		return h.render(c, http.StatusOK, views.StandbySelect(picker))
 	}
-	opts := h.Tasks.Options(c.Request().Context(), primary, "")
-	picker = standbyPicker(opts)
-	if opts.CloudErr != nil {
-		picker.CloudErr = "The cluster list could not be read from the cloud."
-		picker.CloudDetail = cloudMessage(opts.CloudErr)
+	opts, err := h.Tasks.Options(c.Request().Context(), primary, "")
+	if err != nil {
+		return err
 	}
-	return h.render(c, http.StatusOK, views.StandbySelect(picker))
+	return h.render(c, http.StatusOK, views.StandbySelect(h.standbyPicker(opts)))
 }
 
 // checkField validates one field as the user types: rules first, then, for
-// the name, whether the cloud has it free.
+// the name, whether the portal's copy of the tasks has it (the database
+// only: the cloud checks the name when the request is filed).
 func (h *Handlers) checkField(c echo.Context) error {
 	if !isFragment(c) {
 		return c.Redirect(http.StatusSeeOther, "/dr-tasks/new")
@@ -253,11 +310,11 @@ func (h *Handlers) checkField(c echo.Context) error {
 		msg, err := h.Tasks.CheckNameAvailable(c.Request().Context(), name)
 		switch {
 		case err != nil:
-			res.Error = "Could not check the name with the cloud: " + cloudMessage(err) + ". It will be checked again when you submit."
+			return err
 		case msg != "":
 			res.Error = msg
 		default:
-			res.OK = fmt.Sprintf("%q is available.", name)
+			res.OK = fmt.Sprintf("%q: no DR task in the portal's copy has this name; the cloud checks it again when you file.", name)
 		}
 	case q.Has(drtask.FieldSyncPeriod) || q.Has(drtask.FieldSyncNumber) || q.Has(drtask.FieldSyncUnit):
 		res.Field = drtask.FieldSyncPeriod
@@ -309,18 +366,28 @@ func (h *Handlers) createTask(c echo.Context) error {
 		if !ok {
 			return err
 		}
-		p := h.taskForm(c, f, nil)
+		p, ferr := h.taskForm(c, f, nil)
+		if ferr != nil {
+			return ferr
+		}
 		p.SubmitErr = apperr.Message(err) + ". Nothing was filed; you can submit again."
 		return h.render(c, status, views.TaskFormView(p))
 	}
 	if len(errs) > 0 {
-		return h.render(c, http.StatusUnprocessableEntity, views.TaskFormView(h.taskForm(c, f, errs)))
+		p, err := h.taskForm(c, f, errs)
+		if err != nil {
+			return err
+		}
+		return h.render(c, http.StatusUnprocessableEntity, views.TaskFormView(p))
 	}
 	r, err := h.Requests.File(ctx, *user(c), requests.Draft{Operation: portal.OpCreate, TaskName: plan.Params.Name,
 		Method: plan.Method, Path: plan.Path, Payload: plan.Body, Justification: f.Justification,
 		Summary: portal.RequestSummary{Primary: plan.Primary, Standby: plan.Standby, SyncPeriod: plan.Params.SyncPeriod}})
 	if twin, ok := errors.AsType[*requests.DuplicateError](err); ok {
-		p := h.taskForm(c, f, nil)
+		p, ferr := h.taskForm(c, f, nil)
+		if ferr != nil {
+			return ferr
+		}
 		p.SubmitErr, p.TwinURL = apperr.Message(err), fmt.Sprintf("/requests/%d", twin.ID)
 		return h.render(c, http.StatusConflict, views.TaskFormView(p))
 	}

@@ -556,12 +556,20 @@ func TestInlineChecks(t *testing.T) {
 	if r := check("name=ab"); !strings.Contains(r.text(`[data-testid=error-name]`), "4 to 64") {
 		t.Errorf("short name: %s", r.body)
 	}
+	// The name is looked up in the portal's copy of the tasks, never in
+	// the cloud: filing asks the cloud.
 	before := e.sim.Calls("check-name")
-	if r := check("name=good_name"); !strings.Contains(r.text(`[data-testid=ok-name]`), "available") {
+	if r := check("name=good_name"); !strings.Contains(r.text(`[data-testid=ok-name]`), "no DR task in the portal's copy has this name") ||
+		!strings.Contains(r.text(`[data-testid=ok-name]`), "the cloud checks it again when you file") {
 		t.Errorf("free name: %s", r.body)
 	}
-	if e.sim.Calls("check-name") != before+1 {
-		t.Error("the name was not checked with the cloud")
+	e.createTask("dr_taken01")
+	before = e.sim.Calls("check-name")
+	if r := check("name=DR_TAKEN01"); !strings.Contains(r.text(`[data-testid=error-name]`), "already exists") {
+		t.Errorf("a name the portal's copy has: %s", r.body)
+	}
+	if n := e.sim.Calls("check-name") - before; n != 0 {
+		t.Errorf("the inline name check asked the cloud %d times", n)
 	}
 	if r := check("dr_sync_period=7H"); !strings.Contains(r.text(`[data-testid=ok-dr_sync_period]`), "7 hours") {
 		t.Errorf("period ok: %s", r.body)

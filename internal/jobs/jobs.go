@@ -71,6 +71,11 @@ type Config struct {
 	Poller    Poller
 	PollEvery time.Duration
 	ListEvery time.Duration
+	// Clusters keeps the create form's copy of the cluster list and of the
+	// eligible standbys fresh: ClusterEvery (default 1 min) it reads the
+	// list, and the standbys that are due. Nil: no cluster sync.
+	Clusters     ClusterSyncer
+	ClusterEvery time.Duration
 	// Workers is how many jobs one process runs at once (default 10).
 	Workers int
 }
@@ -106,6 +111,7 @@ func New(cfg Config) (*Jobs, error) {
 	cfg.DeniedFlushEvery = cmp.Or(cfg.DeniedFlushEvery, 30*time.Second)
 	cfg.PollEvery = cmp.Or(cfg.PollEvery, 2*time.Second)
 	cfg.ListEvery = cmp.Or(cfg.ListEvery, 15*time.Second)
+	cfg.ClusterEvery = cmp.Or(cfg.ClusterEvery, time.Minute)
 	cfg.Workers = cmp.Or(cfg.Workers, 10)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -121,6 +127,7 @@ func New(cfg Config) (*Jobs, error) {
 	river.AddWorker(workers, &flushDeniedWorker{cfg: &j.cfg})
 	river.AddWorker(workers, &pollWorker{cfg: &j.cfg})
 	river.AddWorker(workers, &listWorker{cfg: &j.cfg})
+	river.AddWorker(workers, &clusterWorker{cfg: &j.cfg})
 	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:              workers,
@@ -141,6 +148,9 @@ func New(cfg Config) (*Jobs, error) {
 				&river.PeriodicJobOpts{RunOnStart: true}),
 			river.NewPeriodicJob(river.PeriodicInterval(cfg.ListEvery),
 				func() (river.JobArgs, *river.InsertOpts) { return listArgs{}, nil },
+				&river.PeriodicJobOpts{RunOnStart: true}),
+			river.NewPeriodicJob(river.PeriodicInterval(cfg.ClusterEvery),
+				func() (river.JobArgs, *river.InsertOpts) { return clusterArgs{}, nil },
 				&river.PeriodicJobOpts{RunOnStart: true}),
 		},
 	})
@@ -359,6 +369,36 @@ func (w *listWorker) Work(ctx context.Context, _ *river.Job[listArgs]) error {
 	}
 	if err := w.cfg.Poller.SyncList(background(ctx, "list-sync")); err != nil {
 		w.cfg.Logger.Warn("read the DR task list", "err", err)
+	}
+	return nil
+}
+
+// ClusterSyncer reads the cloud into the create form's copy of the
+// clusters and of the eligible standbys.
+type ClusterSyncer interface {
+	SyncClusters(ctx context.Context) error
+}
+
+// clusterArgs is one round of the cluster sync.
+type clusterArgs struct{}
+
+func (clusterArgs) Kind() string { return "sync_clusters" }
+
+func (clusterArgs) InsertOpts() river.InsertOpts { return periodicOnce() }
+
+type clusterWorker struct {
+	river.WorkerDefaults[clusterArgs]
+	cfg *Config
+}
+
+// Work reads the clusters; a cloud failure is recorded for the form and is
+// not a job failure (the next round tries again).
+func (w *clusterWorker) Work(ctx context.Context, _ *river.Job[clusterArgs]) error {
+	if w.cfg.Clusters == nil {
+		return nil
+	}
+	if err := w.cfg.Clusters.SyncClusters(background(ctx, "cluster-sync")); err != nil {
+		w.cfg.Logger.Warn("read the clusters", "err", err)
 	}
 	return nil
 }

@@ -156,15 +156,26 @@ type TaskFormPage struct {
 	PrimariesOff []Option
 	Standby      StandbyPicker
 	// NoPair is one plain sentence when no pair is possible at all.
-	NoPair    string
-	Errors    map[string]string
-	CloudErr  string // the cluster list could not be read
+	NoPair string
+	Errors map[string]string
+	// Clusters says how fresh the portal's copy of the cluster list is.
+	Clusters  ClusterCopy
 	SubmitErr string // the create failed in the cloud
 	// TwinURL links the pending request that a refused duplicate repeats.
 	TwinURL   string
 	Approvers ApproverNotice
 	// Sync is the sync period's number and unit.
 	Sync SyncPeriodInput
+}
+
+// ClusterCopy is how fresh the create form's copy of the cluster list is.
+type ClusterCopy struct {
+	ReadAt string // when it was last read from the cloud ("": not yet)
+	Stale  string // why the last read failed, when it is newer
+	// Note answers "Read the clusters from the cloud now"; Refused: it was
+	// not read (asked again too soon).
+	Note    string
+	Refused bool
 }
 
 // TaskForm holds the submitted values.
@@ -211,6 +222,11 @@ type StandbyPicker struct {
 	// CloudDetail is its code, message and request id.
 	CloudErr    string
 	CloudDetail string
+	// ReadAt is when the standbys were read from the cloud; Unread: not
+	// yet; Stale says why the last read failed, when it is newer.
+	ReadAt string
+	Unread bool
+	Stale  string
 }
 
 // ErrorItem is one entry of a form's error summary: a field's message,
