@@ -265,7 +265,13 @@ func (s *Service) ReadClustersNow(ctx context.Context, primaryID string) error {
 	if primaryID == "" {
 		return nil
 	}
-	return s.syncStandbys(ctx, clusters, primaryID)
+	if err := s.syncStandbys(ctx, clusters, primaryID); err != nil {
+		if _, ok := dws.AsError(err); !ok {
+			return err
+		}
+		// Recorded on the primary's copy: the standby picker says why.
+	}
+	return nil
 }
 
 // readClusters reads the cluster list and records it, or why it could not
