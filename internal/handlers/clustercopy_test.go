@@ -155,3 +155,22 @@ func TestTheCreateFormSaysItsCopyIsStale(t *testing.T) {
 		t.Error("the last copy is no longer offered")
 	}
 }
+
+// TestReadingTheClustersNowWhileTheCloudFailsSaysWhy: when the chosen
+// primary's standbys cannot be read, the form comes back with the last copy
+// and the reason on the standby picker, not an error page.
+func TestReadingTheClustersNowWhileTheCloudFailsSaysWhy(t *testing.T) {
+	e := newEnv(t)
+	b := e.signedIn("req@example.com")
+	primary, _ := b.formPair()
+	tok := b.csrf("/dr-tasks/new")
+	e.stopWorkers()
+	e.sim.InjectFault(dwssim.Fault{Route: dwssim.RouteAvailableClusters, Status: http.StatusServiceUnavailable})
+	res := b.postRaw("/dr-tasks/new/read", url.Values{"_csrf": {tok}, "primary_cluster_id": {primary}})
+	if res.status != http.StatusOK || !strings.Contains(res.text(`[data-testid=standbys-stale]`), "503") {
+		t.Fatalf("read now with the standby reads failing: %d %q", res.status, res.text(`[data-testid=standbys-stale]`))
+	}
+	if res.doc.Find(`#standby_cluster_id option[value!=""]:not([disabled])`).Length() == 0 {
+		t.Error("the last copy of the standbys is no longer offered")
+	}
+}
