@@ -372,16 +372,6 @@ func cloudError(err error, what string) error {
 	return apperr.Wrap(kind, err, "%s: %s", what, CloudMessage(ce))
 }
 
-// ShownCloudError describes an error met while asking the cloud, for a
-// page: the cloud's own answer when there is one, otherwise the error's
-// user-facing message (never internal text).
-func ShownCloudError(err error) string {
-	if ce, ok := dws.AsError(err); ok {
-		return CloudMessage(ce)
-	}
-	return apperr.Message(err)
-}
-
 // CloudMessage describes a cloud error for a person: what happened, the
 // API's code and message, and the request id for a support ticket.
 func CloudMessage(ce *dws.Error) string {

@@ -678,9 +678,6 @@ func drTime(s string, z portal.TimeZones) string {
 	return s
 }
 
-// cloudMessage describes an error from the cloud for a person.
-func cloudMessage(err error) string { return drtask.ShownCloudError(err) }
-
 func yesNo(b bool) string {
 	if b {
 		return "yes"

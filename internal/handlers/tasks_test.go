@@ -563,7 +563,10 @@ func TestInlineChecks(t *testing.T) {
 		!strings.Contains(r.text(`[data-testid=ok-name]`), "the cloud checks it again when you file") {
 		t.Errorf("free name: %s", r.body)
 	}
-	e.createTask("dr_taken01")
+	if n := e.sim.Calls("check-name") - before; n != 0 {
+		t.Errorf("the inline name check asked the cloud %d times", n)
+	}
+	e.createTask("dr_taken01") // filing asks the cloud
 	before = e.sim.Calls("check-name")
 	if r := check("name=DR_TAKEN01"); !strings.Contains(r.text(`[data-testid=error-name]`), "already exists") {
 		t.Errorf("a name the portal's copy has: %s", r.body)
