@@ -131,7 +131,7 @@ func New(cfg Config) (*Jobs, error) {
 	client, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:              workers,
-		Logger:               cfg.Logger.With("component", "river"),
+		Logger:               slog.New(routineAtDebug{cfg.Logger.Handler()}).With("component", "river"),
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		JobTimeout:           2 * time.Minute,
 		FetchCooldown:        50 * time.Millisecond,

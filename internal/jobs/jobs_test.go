@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"encoding/hex"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -643,4 +644,85 @@ func TestTheFlushJobSummarisesClosedMinutesOfDenials(t *testing.T) {
 	if err := w.store.Pool().QueryRow(ctx, `SELECT count(*) FROM denied_actions`).Scan(&rows); err != nil || rows != 0 {
 		t.Errorf("%d rows left (%v)", rows, err)
 	}
+}
+
+// TestTheQueuesRoutineChatterStaysOffAnInfoConsole: River's info lines
+// (its producer's job counts every 5 seconds, while jobs run) are written
+// at debug level, so a console at info level shows none of them; a debug
+// console still has them.
+func TestTheQueuesRoutineChatterStaysOffAnInfoConsole(t *testing.T) {
+	w := newWorld(t)
+	var info, debug syncBuffer
+	logger := slog.New(multiHandler{
+		slog.NewTextHandler(&info, &slog.HandlerOptions{Level: slog.LevelInfo}),
+		slog.NewTextHandler(&debug, &slog.HandlerOptions{Level: slog.LevelDebug}),
+	})
+	w.start(w.client, func(c *jobs.Config) { c.Logger = logger; c.PollEvery = 200 * time.Millisecond })
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(debug.String(), "Producer job counts") {
+		if time.Now().After(deadline) {
+			t.Fatalf("River never logged its job counts, even at debug level:\n%s", debug.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if s := info.String(); strings.Contains(s, "component=river") {
+		t.Errorf("an info console shows the queue's routine lines:\n%s", s)
+	}
+}
+
+// syncBuffer is a log's text, written by several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// multiHandler writes each record to every handler that takes its level.
+type multiHandler []slog.Handler
+
+func (m multiHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	for _, h := range m {
+		if h.Enabled(ctx, l) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m multiHandler) Handle(ctx context.Context, r slog.Record) error {
+	for _, h := range m {
+		if h.Enabled(ctx, r.Level) {
+			if err := h.Handle(ctx, r.Clone()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m multiHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	out := make(multiHandler, len(m))
+	for i, h := range m {
+		out[i] = h.WithAttrs(as)
+	}
+	return out
+}
+
+func (m multiHandler) WithGroup(name string) slog.Handler {
+	out := make(multiHandler, len(m))
+	for i, h := range m {
+		out[i] = h.WithGroup(name)
+	}
+	return out
 }
