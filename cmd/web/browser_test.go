@@ -100,7 +100,7 @@ func firstSignIn(t *testing.T, ctx context.Context, base, email, initial, own st
 		chromedp.SendKeys(chromedp.CSS(`#new_password`), own),
 		chromedp.SendKeys(chromedp.CSS(`#repeat_password`), own),
 		chromedp.Click(chromedp.CSS(`[data-testid=change-password]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=this-session]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
 	)
 }
 

@@ -96,6 +96,11 @@ func (h *Handlers) changePassword(c echo.Context) error {
 	// This session continues under a new token; the CSRF token is not tied
 	// to the session and stays as it is.
 	h.setSessionCookie(c, token)
+	if sess.User.MustChangePassword {
+		// A first sign-in (or one after a reset): the person came to work,
+		// not to see their profile.
+		return h.redirectWithNote(c, "/dr-tasks", "Your password is set: from now on you sign in with it.")
+	}
 	return h.redirectWithNote(c, "/profile", "Your password is changed. Your other sessions have ended.")
 }
 

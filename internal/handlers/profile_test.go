@@ -578,3 +578,36 @@ func TestANewAccountChoosesItsOwnPasswordFirst(t *testing.T) {
 		t.Errorf("the first change audited as %+v", changed)
 	}
 }
+
+// TestANewPersonLandsOnTheirWorkOnceTheirPasswordIsSet: after choosing
+// their own password at first sign-in, a new approver lands on the task
+// list, which says their password is set and what awaits them, not on
+// their profile.
+func TestANewPersonLandsOnTheirWorkOnceTheirPasswordIsSet(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+	if r := admin.post("/admin/users", url.Values{"email": {"bea@example.com"}, "display_name": {"Bea"},
+		"password": {initialPassword}, "roles": {"approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.status, r.text("main"))
+	}
+	e.pendingCreate("dr_first01")
+	b, _ := e.signInWith("bea@example.com", initialPassword)
+	r := b.changePassword(initialPassword, newPassword, newPassword)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/dr-tasks" {
+		t.Fatalf("the first change of password: %d to %q, want the task list", r.status, r.header.Get("Location"))
+	}
+	list := b.get("/dr-tasks")
+	if got := list.text(`[data-testid=flash]`); !strings.Contains(got, "Your password is set") {
+		t.Errorf("the task list's note says %q", got)
+	}
+	if got := list.text(`[data-testid=awaiting-banner]`); !strings.Contains(got, "1 request awaits your approval") {
+		t.Errorf("the task list's banner says %q", got)
+	}
+	if got := b.get("/dr-tasks").text(`[data-testid=flash]`); got != "" {
+		t.Errorf("the note shows again: %q", got)
+	}
+	// A later change of password is made from the profile, and goes back there.
+	if r := b.changePassword(newPassword, newPassword+"2", newPassword+"2"); r.status != http.StatusSeeOther || r.header.Get("Location") != "/profile" {
+		t.Errorf("a later change: %d to %q", r.status, r.header.Get("Location"))
+	}
+}

@@ -28,7 +28,7 @@ func (h *Handlers) listTasks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := views.TaskListPage{Base: h.base(c, "DR tasks", "tasks"), Stale: list.Stale}
+	p := views.TaskListPage{Base: h.base(c, "DR tasks", "tasks"), Stale: list.Stale, Flash: h.takeNote(c)}
 	p.CloudErr = list.CloudErr
 	if list.FetchedAt != nil {
 		p.FetchedAt = h.formatTime(*list.FetchedAt)

@@ -95,6 +95,9 @@ type TaskListPage struct {
 	// NoApprover: nobody but the viewer can approve what they file, so
 	// the empty state explains the second person.
 	NoApprover bool
+	// Flash is the note a change left for this page ("Your password is
+	// set.").
+	Flash string
 }
 
 // TaskRow is one line of the task list.
