@@ -171,7 +171,7 @@ func (h *Handlers) changeRow(ch portal.AdminChange, viewer int64, cur portal.Pol
 		row.Summary = fmt.Sprintf("A new approval policy, changing version %d:", cur.Version)
 		for _, op := range portal.Operations {
 			if from, to := cur.Approvals[op], p.Approvals[op]; from != to {
-				row.Lines = append(row.Lines, fmt.Sprintf("%s: %d → %d %s", op, from, to, plural(to, "approval", "approvals")))
+				row.Lines = append(row.Lines, fmt.Sprintf("%s: %d → %d %s", op.Label(), from, to, plural(to, "approval", "approvals")))
 			}
 		}
 		if p.PendingTTL != cur.PendingTTL {
@@ -438,7 +438,7 @@ func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string,
 		}
 	}
 	for _, op := range portal.Operations {
-		row := views.PolicyRow{Operation: string(op), Value: strconv.Itoa(cur.Approvals[op]), Min: op.MinApprovals(), Max: portal.MaxApprovals}
+		row := views.PolicyRow{Operation: string(op), Label: op.Label(), Value: strconv.Itoa(cur.Approvals[op]), Min: op.MinApprovals(), Max: portal.MaxApprovals}
 		if raw != nil {
 			row.Value, row.Error = raw["approvals_"+string(op)], errs[string(op)]
 		}

@@ -179,13 +179,13 @@ func shortID(id string) string {
 	return id
 }
 
-// periodWords says a sync period in words ("every 5 minutes"); a value
-// that is not a period is shown as it is.
-func periodWords(p string) string {
-	if p == "" || drtask.CheckSyncPeriod(p) != "" {
-		return p
+// everyPeriod says how often a sync period syncs ("every 5 minutes"), or
+// "" for no period.
+func everyPeriod(p string) string {
+	if p == "" {
+		return ""
 	}
-	return "every " + describePeriod(p)
+	return "every " + portal.PeriodWords(p)
 }
 
 // span says a duration in words, roughly: "90 seconds", "5 minutes".
@@ -221,11 +221,11 @@ func (h *Handlers) requestSummary(r portal.Request, v *drtask.TaskView) []views.
 	if c := clusterWords(sum.Standby); c != "" {
 		out = append(out, views.Field{Label: "Standby cluster", Value: c})
 	}
-	period := periodWords(sum.SyncPeriod)
+	period := everyPeriod(sum.SyncPeriod)
 	if r.Operation == portal.OpUpdate && v != nil && period != "" {
-		period = "from " + periodWords(or(v.Task.SyncPeriod, v.Row.SyncPeriod)) + " to " + period
+		period = "from " + everyPeriod(or(v.Task.SyncPeriod, v.Row.SyncPeriod)) + " to " + period
 	} else if period == "" && v != nil {
-		period = periodWords(or(v.Task.SyncPeriod, v.Row.SyncPeriod))
+		period = everyPeriod(or(v.Task.SyncPeriod, v.Row.SyncPeriod))
 	}
 	if period != "" {
 		out = append(out, views.Field{Label: "Sync period", Value: period})
@@ -233,9 +233,9 @@ func (h *Handlers) requestSummary(r portal.Request, v *drtask.TaskView) []views.
 	if v == nil {
 		return out
 	}
-	status := or(string(v.Row.Status), "unknown")
+	status := v.Row.Status.Label()
 	if v.Gone {
-		status = "deleted"
+		status = portal.TaskDeleted.Label()
 	}
 	if fa := v.Row.FetchedAt(); !fa.IsZero() {
 		status += ", as last read from the cloud " + ago(h.Now().Sub(fa))
@@ -292,10 +292,10 @@ func (h *Handlers) policyWarnings(ctx context.Context, p *views.PolicyPage) erro
 		switch {
 		case n > p.Approvers:
 			p.Rows[i].Warning = fmt.Sprintf("Needs %s, but there %s %s: no %s request could be approved. Add approvers in Users.",
-				count(n, "approval"), isAre(p.Approvers), count(p.Approvers, "active approver"), row.Operation)
+				count(n, "approval"), isAre(p.Approvers), count(p.Approvers, "active approver"), strings.ToLower(row.Label))
 		case n == p.Approvers:
 			p.Rows[i].Warning = fmt.Sprintf("Needs all %s: a %s request filed by one of them could not be approved, as nobody approves their own request.",
-				count(n, "active approver"), row.Operation)
+				count(n, "active approver"), strings.ToLower(row.Label))
 		}
 	}
 	return nil

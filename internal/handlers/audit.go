@@ -480,7 +480,7 @@ func summarize(e audit.Event) string {
 	case audit.ActionRequestFailed, audit.ActionRequestRefused:
 		return s("reason")
 	case audit.ActionRequestProgress:
-		from := "(start)"
+		from := "(new)"
 		if f := s("from"); f != "" {
 			from = portal.TaskStatus(f).Label()
 		}

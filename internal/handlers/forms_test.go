@@ -396,7 +396,7 @@ func TestThePolicyInputsAreLabelledNumbers(t *testing.T) {
 			t.Errorf("%s: id %q type %q min %q max %q", op, id, in.AttrOr("type", ""), in.AttrOr("min", ""), in.AttrOr("max", ""))
 			continue
 		}
-		if label := page.doc.Find(`label[for="` + id + `"]`); label.Length() != 1 || !strings.HasPrefix(label.Text(), string(op)) {
+		if label := page.doc.Find(`label[for="` + id + `"]`); label.Length() != 1 || !strings.HasPrefix(label.Text(), op.Label()) {
 			t.Errorf("%s: label %q", op, label.Text())
 		}
 	}

@@ -38,7 +38,7 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 	if p.ShowPeriod {
 		p.Sync = syncInput(f.Period, errs[drtask.FieldPeriod])
 		p.Sync.Label = "New sync period: every"
-		p.Sync.Hint = "Now " + or(periodWords(or(t.SyncPeriod, v.Row.SyncPeriod)), "unknown") + ". 1 to 3000 minutes, hours or days. " + rpoHint
+		p.Sync.Hint = "Now " + or(everyPeriod(or(t.SyncPeriod, v.Row.SyncPeriod)), "unknown") + ". 1 to 3000 minutes, hours or days. " + rpoHint
 	}
 	ctx := c.Request().Context()
 	if p.Approvers, err = h.approverNotice(ctx, user(c), f.Op); err != nil {

@@ -70,7 +70,7 @@ func TestOperationsThroughThePages(t *testing.T) {
 	}
 	upd := requestIDFrom(t, e.fileOperation(req, id, "update", url.Values{"dr_sync_period": {"10m"}, "justification": {"fewer cycles"}}))
 	card := admin.get(fmt.Sprintf("/requests/%d", upd))
-	if !strings.Contains(card.text(`[data-testid=consequence]`), "from 5m to 10m") || card.text(`[data-testid=call]`) != "PUT /v2/"+simProject+"/disaster-recovery/"+id {
+	if !strings.Contains(card.text(`[data-testid=consequence]`), "from 5 minutes to 10 minutes") || card.text(`[data-testid=call]`) != "PUT /v2/"+simProject+"/disaster-recovery/"+id {
 		t.Errorf("update request shows %q / %q", card.text(`[data-testid=consequence]`), card.text(`[data-testid=call]`))
 	}
 	e.decide(admin, upd, "approve", "")

@@ -153,8 +153,8 @@ func TestAdminManagesUsersAndPolicy(t *testing.T) {
 	if page.text(`[data-testid=sole-admin]`) == "" || page.text(`[data-testid=admin-change]`) == "" {
 		t.Errorf("the policy page of a sole admin does not say a second admin is needed, or hides the proposal")
 	}
-	if card := page.text(`[data-testid=admin-change]`); !strings.Contains(card, "create: 1 → 2 approvals") ||
-		strings.Contains(card, "switchover") || !strings.Contains(card, "1 day → 12 hours") {
+	if card := page.text(`[data-testid=admin-change]`); !strings.Contains(card, "Create: 1 → 2 approvals") ||
+		strings.Contains(card, "Switchover") || !strings.Contains(card, "1 day → 12 hours") {
 		t.Errorf("the proposal does not show what it changes: %q", card)
 	}
 	// A second admin (given the role at once by the sole admin) approves it.

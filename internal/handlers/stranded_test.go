@@ -143,7 +143,7 @@ func TestApproversDecideOnNamesNotIDs(t *testing.T) {
 	})
 	stop := requestIDFrom(t, e.fileOperation(req, task, "stop", url.Values{"justification": {"maintenance"}}))
 	page = req.get(fmt.Sprintf("/requests/%d", stop))
-	if !strings.HasPrefix(page.text(`[data-testid=summary-status-now]`), "running") || !strings.Contains(page.text(`[data-testid=summary-rpo-rto]`), "second") ||
+	if !strings.HasPrefix(page.text(`[data-testid=summary-status-now]`), "Running") || !strings.Contains(page.text(`[data-testid=summary-rpo-rto]`), "second") ||
 		page.text(`[data-testid=task-link]`) != "dr_names1" {
 		t.Errorf("stop request: status %q, RPO/RTO %q, task link %q", page.text(`[data-testid=summary-status-now]`),
 			page.text(`[data-testid=summary-rpo-rto]`), page.text(`[data-testid=task-link]`))

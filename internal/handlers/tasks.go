@@ -48,7 +48,7 @@ func (h *Handlers) listTasks(c echo.Context) error {
 		if r.Operation == portal.OpCreate && r.DRTaskID == "" {
 			p.Pending = append(p.Pending, views.PendingCreateRow{Name: r.TaskName, RequestURL: fmt.Sprintf("/requests/%d", r.ID),
 				RequestID: strconv.FormatInt(r.ID, 10), Status: h.openStatus(ctx, r), Primary: or(r.Summary.Primary.Name, "—"),
-				Standby: or(r.Summary.Standby.Name, "—"), SyncPeriod: r.Summary.SyncPeriod, Requester: r.RequesterEmail})
+				Standby: or(r.Summary.Standby.Name, "—"), SyncPeriod: portal.PeriodWords(r.Summary.SyncPeriod), SyncPeriodRaw: r.Summary.SyncPeriod, Requester: r.RequesterEmail})
 			continue
 		}
 		if r.DRTaskID != "" {
@@ -59,7 +59,7 @@ func (h *Handlers) listTasks(c echo.Context) error {
 		p.Rows = append(p.Rows, views.TaskRow{
 			ID: r.ID, URL: "/dr-tasks/" + r.ID, Name: r.Name, Status: statusBadge(r.Status), DRType: portal.DRTypeLabel(r.DRType), DRTypeRaw: r.DRType,
 			Primary: or(r.PrimaryClusterName, r.PrimaryClusterID), Standby: or(r.StandbyClusterName, r.StandbyClusterID),
-			SyncPeriod: r.SyncPeriod, LastSync: drTime(r.LastSync, h.zones()), Created: drTime(r.CreateTime, h.zones()), Unmanaged: !r.Managed,
+			SyncPeriod: portal.PeriodWords(r.SyncPeriod), SyncPeriodRaw: r.SyncPeriod, LastSync: drTime(r.LastSync, h.zones()), Created: drTime(r.CreateTime, h.zones()), Unmanaged: !r.Managed,
 			Requests: chips[r.ID],
 		})
 	}
@@ -330,28 +330,10 @@ func (h *Handlers) checkField(c echo.Context) error {
 	return h.render(c, http.StatusOK, views.FieldCheckResult(res))
 }
 
-// syncWords is a sync period in words when it has the API's form ("5m":
-// "5 minutes"), as sent otherwise.
-func syncWords(p string) string {
-	if drtask.CheckSyncPeriod(p) != "" {
-		return p
-	}
-	return describePeriod(p)
-}
-
 // syncOK describes a valid sync period and the RPO target it implies.
 func syncOK(p string) string {
-	d := describePeriod(p)
+	d := portal.PeriodWords(p)
 	return "Syncs every " + d + ": if the primary is lost, the standby's data is at most about " + d + " old (the RPO target)."
-}
-
-func describePeriod(p string) string {
-	n, unit := p[:len(p)-1], p[len(p)-1:]
-	word := map[string]string{"m": "minute", "H": "hour", "d": "day"}[unit]
-	if n == "1" {
-		return "1 " + word
-	}
-	return n + " " + word + "s"
 }
 
 // createTask files a create request: the form is checked (with the cloud,
@@ -559,7 +541,7 @@ func taskPanel(v drtask.TaskView, z portal.TimeZones) views.TaskPanel {
 		parts = append(parts, or(pri, "?")+" → "+or(sb, "?"))
 	}
 	if sp := or(t.SyncPeriod, r.SyncPeriod); sp != "" {
-		parts = append(parts, "syncs every "+syncWords(sp))
+		parts = append(parts, "syncs every "+portal.PeriodWords(sp))
 	}
 	p.Summary = strings.Join(parts, " · ")
 	p.CloudErr, p.ConfigErr = v.CloudErr, v.ConfigErr
@@ -571,7 +553,7 @@ func taskPanel(v drtask.TaskView, z portal.TimeZones) views.TaskPanel {
 		{Label: "Name", Value: r.Name},
 		{Label: "Status", Value: r.Status.Label(), Raw: string(r.Status)},
 		{Label: "Type", Value: portal.DRTypeLabel(or(t.DRType, r.DRType)), Raw: or(t.DRType, r.DRType)},
-		{Label: "Sync period", Value: periodWords(or(t.SyncPeriod, r.SyncPeriod)), Raw: or(t.SyncPeriod, r.SyncPeriod)},
+		{Label: "Sync period", Value: everyPeriod(or(t.SyncPeriod, r.SyncPeriod)), Raw: or(t.SyncPeriod, r.SyncPeriod)},
 		{Label: "Started", Value: or(drTime(t.StartTime, z), "not started")},
 		{Label: "Created", Value: drTime(or(t.CreateTime, r.CreateTime), z)},
 		{Label: "Managed by the portal", Value: yesNo(r.Managed)},

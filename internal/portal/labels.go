@@ -107,6 +107,28 @@ func (op Operation) Label() string {
 	return string(op)
 }
 
+// PeriodWords is a sync period in the API's form ("30m", "2H", "1d") in
+// words: "30 minutes", "2 hours", "1 day". Anything else is shown as it
+// is. It is the one place a period becomes words.
+func PeriodWords(p string) string {
+	if len(p) < 2 || len(p) > 5 || p[0] == '0' {
+		return p
+	}
+	n, err := strconv.Atoi(p[:len(p)-1])
+	if err != nil || n < 1 || strings.ContainsAny(p[:len(p)-1], "+-") {
+		return p
+	}
+	switch p[len(p)-1] {
+	case 'm':
+		return Plural(n, "minute", "minutes")
+	case 'H':
+		return Plural(n, "hour", "hours")
+	case 'd':
+		return Plural(n, "day", "days")
+	}
+	return p
+}
+
 // Plural is n and the word, made plural when n is not 1: "1 approval",
 // "2 approvals".
 func Plural(n int, one, many string) string {

@@ -73,3 +73,15 @@ func TestALongSumOfDurationsIsRefusedNotWrapped(t *testing.T) {
 		t.Errorf("a long but holdable duration: %s %v", d, err)
 	}
 }
+
+// TestSyncPeriodsReadAsWords: the API's sync periods in words, each unit
+// in the singular and the plural; what is not a period is shown as sent.
+func TestSyncPeriodsReadAsWords(t *testing.T) {
+	for in, want := range map[string]string{"1m": "1 minute", "30m": "30 minutes", "1H": "1 hour", "2H": "2 hours",
+		"1d": "1 day", "3000d": "3000 days", "": "", "30": "30", "m": "m", "05m": "05m", "-5m": "-5m", "+5m": "+5m",
+		"5h": "5h", "5x": "5x", "12345m": "12345m"} {
+		if got := PeriodWords(in); got != want {
+			t.Errorf("PeriodWords(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -130,13 +130,13 @@ func Consequence(op Operation, t Task, progress *Progress, newPeriod string, z T
 	}
 	rpo := ""
 	if progress != nil && progress.RPOSeconds > 0 {
-		rpo = fmt.Sprintf(" The cloud currently reports an RPO of %s.", (time.Duration(progress.RPOSeconds) * time.Second).String())
+		rpo = fmt.Sprintf(" The cloud currently reports an RPO of %s.", FormatDuration(time.Duration(progress.RPOSeconds)*time.Second))
 	}
 	switch op {
 	case OpStart:
 		return fmt.Sprintf("Starts replicating %s to %s every %s. While DR runs, neither cluster can be restored, scaled out, upgraded, restarted, "+
 			"node-replaced or have its password changed; %s serves no reads or writes, cannot be backed up, and is billed while it restores.",
-			p, s, or(t.SyncPeriod, "sync period"), s)
+			p, s, or(PeriodWords(t.SyncPeriod), "sync period"), s)
 	case OpStop:
 		if last == "" {
 			return fmt.Sprintf("Stops replicating. No sync has completed yet, so %s holds none of %s's data, and nothing is copied "+
@@ -146,7 +146,7 @@ func Consequence(op Operation, t Task, progress *Progress, newPeriod string, z T
 			"a failover in the meantime would lose them.", p, last, s)
 	case OpUpdate:
 		return fmt.Sprintf("Changes the sync period from %s to %s. Nothing is interrupted; the new period takes effect at the next start.",
-			or(t.SyncPeriod, "its current value"), or(newPeriod, "the new value"))
+			or(PeriodWords(t.SyncPeriod), "its current value"), or(PeriodWords(newPeriod), "the new value"))
 	case OpSwitchover:
 		if last == "" {
 			return fmt.Sprintf("Swaps roles: %s becomes the primary and %s the standby. %s is unavailable while the switchover runs. "+
@@ -247,7 +247,7 @@ func Judge(op Operation, t Task, gone bool, o Observation) (Outcome, string) {
 			// Not applied (yet): an accepted answer alone is no proof.
 			return Pending, ""
 		}
-		return Succeeded, fmt.Sprintf("the sync period is %s", t.SyncPeriod)
+		return Succeeded, fmt.Sprintf("the sync period is %s", PeriodWords(t.SyncPeriod))
 	case OpFailover:
 		if primaryChanged {
 			return Succeeded, fmt.Sprintf("%s is now the primary; the task is %s", t.Primary.Name, statusWords(t.Status))

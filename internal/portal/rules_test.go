@@ -126,7 +126,7 @@ func TestJudgeNeedsTheOperationToTakeEffect(t *testing.T) {
 func TestConsequenceUsesLiveData(t *testing.T) {
 	tk := task(TaskAbnormal, "p")
 	fo := Consequence(OpFailover, tk, &Progress{RPOSeconds: 90}, "", TimeZones{})
-	for _, want := range []string{"name-other", "name-p", "discards changes", "2026-11-22 10:42:13", "1m30s"} {
+	for _, want := range []string{"name-other", "name-p", "discards changes", "2026-11-22 10:42:13", "an RPO of 1 minute 30 seconds"} {
 		if !strings.Contains(fo, want) {
 			t.Errorf("failover consequence %q lacks %q", fo, want)
 		}
@@ -134,8 +134,11 @@ func TestConsequenceUsesLiveData(t *testing.T) {
 	if rc := Consequence(OpRecovery, tk, nil, "", TimeZones{}); !strings.Contains(rc, "erases all data on cluster name-other") {
 		t.Errorf("recovery consequence %q", rc)
 	}
-	if up := Consequence(OpUpdate, tk, nil, "10m", TimeZones{}); !strings.Contains(up, "from 5m to 10m") {
+	if up := Consequence(OpUpdate, tk, nil, "10m", TimeZones{}); !strings.Contains(up, "from 5 minutes to 10 minutes") {
 		t.Errorf("update consequence %q", up)
+	}
+	if st := Consequence(OpStart, tk, nil, "", TimeZones{}); !strings.Contains(st, " every 5 minutes.") {
+		t.Errorf("start consequence %q", st)
 	}
 	if ConfirmCluster(OpRecovery, tk) != "name-other" || ConfirmCluster(OpFailover, tk) != "name-p" || ConfirmCluster(OpStart, tk) != "" {
 		t.Error("confirmation names")

@@ -120,7 +120,7 @@ func policySummary(p PolicyPage) []ErrorItem {
 	var out []ErrorItem
 	for _, r := range p.Rows {
 		if r.Error != "" {
-			out = append(out, ErrorItem{Field: "approvals_" + r.Operation, Label: "Approvals for " + r.Operation, Message: r.Error})
+			out = append(out, ErrorItem{Field: "approvals_" + r.Operation, Label: "Approvals for " + r.Label, Message: r.Error})
 		}
 	}
 	for _, f := range []FieldLabel{{"pending_ttl", "Pending requests expire after"}, {"approval_ttl", "Approvals lapse after"}} {

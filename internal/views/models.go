@@ -114,6 +114,10 @@ type TaskRow struct {
 	LastSync   string
 	Created    string
 	Unmanaged  bool
+
+	// SyncPeriodRaw is the sync period as the API has it (SyncPeriod
+	// says it in words).
+	SyncPeriodRaw string
 	// Requests are the task's open requests, as chips.
 	Requests []RequestLink
 }
@@ -129,6 +133,9 @@ type PendingCreateRow struct {
 	Standby    string
 	SyncPeriod string
 	Requester  string
+
+	// SyncPeriodRaw is the sync period as the API has it.
+	SyncPeriodRaw string
 }
 
 // ApproverNotice says, on a form, who could approve the request it files
@@ -665,6 +672,7 @@ type PolicyPage struct {
 // PolicyRow is one operation's number of approvals.
 type PolicyRow struct {
 	Operation string
+	Label     string // the operation in words
 	Value     string
 	Min       int // the floor no policy may go below
 	Max       int // the most a policy may require
