@@ -153,8 +153,10 @@ type Session struct {
 	// header costs no query of its own.
 	Awaiting int
 	// ChangesWaiting is how many admin changes another admin proposed wait
-	// for this user's approval (0 for anyone who is not an admin).
+	// for this user's approval (0 for anyone who is not an admin);
+	// PolicyWaiting is how many of them are policy changes.
 	ChangesWaiting int
+	PolicyWaiting  int
 }
 
 // CreateSession stores a new session.
@@ -191,7 +193,9 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'approver')
 				THEN (SELECT count(*) FROM requests q WHERE `+awaitingCond("q", "u.id", "$2")+`) ELSE 0 END AS awaiting,
 			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'admin')
-				THEN (SELECT count(*) FROM admin_changes c WHERE c.status = 'pending' AND c.proposed_by <> u.id) ELSE 0 END AS changes_waiting
+				THEN (SELECT count(*) FROM admin_changes c WHERE c.status = 'pending' AND c.proposed_by <> u.id) ELSE 0 END AS changes_waiting,
+			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'admin')
+				THEN (SELECT count(*) FROM admin_changes c WHERE c.status = 'pending' AND c.kind = 'policy' AND c.proposed_by <> u.id) ELSE 0 END AS policy_waiting
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash, now)
 	if err != nil {
 		return Session{}, fmt.Errorf("read session: %w", err)
@@ -201,7 +205,7 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 		return Session{}, notFound(err, "no such session")
 	}
 	return Session{ID: r.SessionID, TokenHash: r.TokenHash, User: r.user(), CreatedAt: r.SessionCreatedAt, LastSeenAt: r.LastSeenAt,
-		ExpiresAt: r.ExpiresAt, Awaiting: int(r.Awaiting), ChangesWaiting: int(r.ChangesWaiting)}, nil
+		ExpiresAt: r.ExpiresAt, Awaiting: int(r.Awaiting), ChangesWaiting: int(r.ChangesWaiting), PolicyWaiting: int(r.PolicyWaiting)}, nil
 }
 
 // sessionRow is a session joined with its user.
@@ -213,6 +217,7 @@ type sessionRow struct {
 	ExpiresAt        time.Time `db:"expires_at"`
 	Awaiting         int64     `db:"awaiting"`
 	ChangesWaiting   int64     `db:"changes_waiting"`
+	PolicyWaiting    int64     `db:"policy_waiting"`
 	userRow
 }
 

@@ -153,8 +153,14 @@ func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
 			}
 			b.User.Awaiting = m
 		}
+		b.User.AdminURL = "/admin/users"
 		if n, ok := c.Get(ctxChanges).(int); ok && Allowed(u, PermAdmin) && !u.MustChangePassword {
 			b.User.ChangesWaiting = n
+			// The link leads to what waits: a role grant on the users
+			// page, a policy change (and nothing else) on the policy's.
+			if s, ok := session(c); ok && n > 0 && s.PolicyWaiting == n {
+				b.User.AdminURL = "/admin/policy"
+			}
 		}
 	}
 	return b

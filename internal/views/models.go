@@ -38,6 +38,9 @@ type User struct {
 	// ChangesWaiting is how many admin changes wait for this admin's
 	// approval as the second admin.
 	ChangesWaiting int
+	// AdminURL is where the header's Admin link leads: the policy page
+	// when the changes waiting are policy changes, the users otherwise.
+	AdminURL string
 }
 
 // CSRFHeaders is the hx-headers value carrying the CSRF token.
