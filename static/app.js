@@ -63,6 +63,12 @@
     scan(false);
   }
   document.addEventListener("htmx:afterSettle", function () { scan(true); });
+  // A response can ask for a sentence to be said (HX-Trigger "announce"),
+  // such as what a list that was swapped in silently now offers.
+  document.addEventListener("announce", function (e) {
+    var live = document.getElementById("live-region");
+    if (live && e.detail && e.detail.value) live.textContent = e.detail.value;
+  });
 
   // A live panel that refreshes comes back with its disclosures closed and
   // without the note it was first shown with. What the person opened (a

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,4 +150,40 @@ func TestALivePanelKeepsFocusAndAnnouncesItsChange(t *testing.T) {
 	browse(t, ctx, "cancel", chromedp.Click(chromedp.CSS(`#cancel-request`)))
 	want := fmt.Sprintf("Request #%d cancelled", n)
 	until(t, ctx, "the change is announced", `document.getElementById('live-region').textContent === `+fmt.Sprintf("%q", want), 10*time.Second)
+}
+
+// TestChoosingAPrimaryAnnouncesTheStandbysOffered: the standby list that
+// reloads when a primary is chosen is said through the layout's one
+// polite live region: how many standbys it offers, for which primary.
+func TestChoosingAPrimaryAnnouncesTheStandbysOffered(t *testing.T) {
+	e := newEnv(t)
+	ctx := headless(t, 1280, 900)
+	e.signInBrowser(t, ctx, "req@example.com")
+	browse(t, ctx, "open the create form",
+		chromedp.Navigate(e.srv.URL+"/dr-tasks/new"),
+		chromedp.WaitVisible(chromedp.CSS(`#primary_cluster_id`)))
+	until(t, ctx, "htmx wires the primary picker", `!!document.getElementById('primary_cluster_id')['htmx-internal-data']`, 10*time.Second)
+	eval[bool](t, ctx, `(function () {
+		var s = document.getElementById('primary_cluster_id');
+		var o = Array.prototype.find.call(s.options, function (o) { return o.value && !o.disabled; });
+		window.primaryLabel = o.textContent;
+		s.value = o.value;
+		s.dispatchEvent(new Event('change', {bubbles: true}));
+		return true;
+	})()`)
+	until(t, ctx, "the standbys are announced", `/offered for/.test(document.getElementById('live-region').textContent)`, 10*time.Second)
+	said := eval[string](t, ctx, `document.getElementById('live-region').textContent`)
+	offered := eval[int](t, ctx, `document.querySelectorAll('#standby_cluster_id > option:not([disabled])').length`)
+	primary := eval[string](t, ctx, `window.primaryLabel`)
+	want := fmt.Sprintf("%d standby clusters offered for ", offered)
+	if offered == 1 {
+		want = "1 standby cluster offered for "
+	}
+	name, ok := strings.CutPrefix(said, want)
+	if !ok || name == "" || !strings.HasPrefix(strings.TrimSpace(primary), name) {
+		t.Errorf("announced %q; the list offers %d, the primary is %q", said, offered, primary)
+	}
+	if r := eval[int](t, ctx, `document.querySelectorAll('[aria-live]').length`); r != 1 {
+		t.Errorf("%d live regions, want the layout's one", r)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,7 +68,17 @@ const (
 // HX-Trigger event names the pages listen for.
 const (
 	EventTaskUpdated = "task-updated"
+	// EventAnnounce carries a sentence for the layout's live region
+	// (app.js says it), for a change a screen reader would not notice.
+	EventAnnounce = "announce"
 )
+
+// announce has the page say sentence through its live region once this
+// htmx response is swapped in.
+func announce(c echo.Context, sentence string) {
+	b, _ := json.Marshal(map[string]string{EventAnnounce: sentence})
+	c.Response().Header().Set("HX-Trigger", string(b))
+}
 
 // New returns the portal's HTTP handler.
 func New(d Deps) *echo.Echo {

@@ -611,3 +611,27 @@ func TestANewPersonLandsOnTheirWorkOnceTheirPasswordIsSet(t *testing.T) {
 		t.Errorf("a later change: %d to %q", r.status, r.header.Get("Location"))
 	}
 }
+
+// TestTheForcedPasswordPageHasNoEmptyNavigation: while a person must
+// choose their password there is nowhere to go, so the header has no
+// navigation landmark at all (an empty one is announced as a landmark
+// with nothing in it).
+func TestTheForcedPasswordPageHasNoEmptyNavigation(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+	if r := admin.post("/admin/users", url.Values{"email": {"nav@example.com"}, "display_name": {"Nav"},
+		"password": {initialPassword}, "roles": {"requester"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d", r.status)
+	}
+	b, _ := e.signInWith("nav@example.com", initialPassword)
+	form := b.get("/profile/password")
+	if form.doc.Find(`[data-testid=must-change]`).Length() != 1 {
+		t.Fatal("not the forced change form")
+	}
+	if n := form.doc.Find(`nav, [role=navigation]`).Length(); n != 0 {
+		t.Errorf("the forced change form has %d navigation landmarks", n)
+	}
+	if form.text(`[data-testid=current-user]`) == "" {
+		t.Error("the header no longer says who is signed in")
+	}
+}

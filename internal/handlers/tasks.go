@@ -291,7 +291,16 @@ func (h *Handlers) standbyOptions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, views.StandbySelect(h.standbyPicker(opts)))
+	picker = h.standbyPicker(opts)
+	// The new list is swapped in silently: say what it offers.
+	name := primary
+	for _, o := range opts.Primaries {
+		if o.ID == primary {
+			name = o.Name
+		}
+	}
+	announce(c, fmt.Sprintf("%s offered for %s", portal.Plural(len(picker.Options), "standby cluster", "standby clusters"), name))
+	return h.render(c, http.StatusOK, views.StandbySelect(picker))
 }
 
 // checkField validates one field as the user types: rules first, then, for

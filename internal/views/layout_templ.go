@@ -128,7 +128,7 @@ func Page(b Base) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if b.User.MustChange {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<nav aria-label=\"Main\"></nav><span class=\"who\" data-testid=\"current-user\">")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, " <span class=\"who\" data-testid=\"current-user\">")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
