@@ -76,11 +76,17 @@
   // status it was written for) is put back into the empty slot of the same
   // id while the panel's status is still that one. A navigation to another
   // page keeps nothing.
-  var opened = [], notes = [];
+  // A region swapped while the focus was in it (a card whose button was
+  // pressed) keeps the focus: on its note when it has one, else on itself,
+  // rather than losing it to the page's body.
+  var opened = [], notes = [], focusIn = "";
   document.addEventListener("htmx:beforeSwap", function (e) {
     opened = [];
     notes = [];
+    focusIn = "";
     if (e.detail.boosted || e.detail.target === document.body) return;
+    var t = e.detail.target;
+    if (t && t.id && document.activeElement && document.activeElement !== document.body && t.contains(document.activeElement)) focusIn = t.id;
     var ds = document.querySelectorAll("details[id][open]");
     for (var i = 0; i < ds.length; i++) opened.push(ds[i].id);
     var ns = document.querySelectorAll("[data-keep-while][id]:not([hidden])");
@@ -95,12 +101,23 @@
     }
     for (var j = 0; j < notes.length; j++) {
       var n = notes[j], slot = document.getElementById(n.id);
-      if (slot && slot !== n.el && slot.hidden && slot.getAttribute("data-keep-while") === n.status) {
+      if (slot && slot !== n.el && slot.hidden && (n.status === "*" || slot.getAttribute("data-keep-while") === n.status)) {
         n.el.removeAttribute("role"); // said once already
         slot.replaceWith(n.el);
       }
     }
+    var region = focusIn && document.getElementById(focusIn);
+    if (region && (!document.activeElement || document.activeElement === document.body)) {
+      var note = region.querySelector("[data-keep-while][tabindex]:not([hidden])");
+      if (note) {
+        note.focus();
+      } else {
+        if (!region.hasAttribute("tabindex")) region.setAttribute("tabindex", "-1");
+        region.focus();
+      }
+    }
     opened = [];
     notes = [];
+    focusIn = "";
   });
 })();

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"drportal/internal/browsertest"
+	"drportal/internal/portal"
 )
 
 // headless starts a headless Chromium showing width by height px.
@@ -185,5 +186,35 @@ func TestChoosingAPrimaryAnnouncesTheStandbysOffered(t *testing.T) {
 	}
 	if r := eval[int](t, ctx, `document.querySelectorAll('[aria-live]').length`); r != 1 {
 		t.Errorf("%d live regions, want the layout's one", r)
+	}
+}
+
+// TestApprovingWithJavaScriptConfirmsOnTheCardAndKeepsTheFocus: after an
+// approval made with htmx the card says "Your approval is recorded", as
+// the page does without JavaScript, and keeps saying it while the request
+// runs to its end; the keyboard focus stays on the card (its note), not
+// lost to the page's body.
+func TestApprovingWithJavaScriptConfirmsOnTheCardAndKeepsTheFocus(t *testing.T) {
+	e := newEnv(t)
+	n := e.pendingCreate("dr_approve01")
+	ctx := headless(t, 1280, 900)
+	e.signInBrowser(t, ctx, "admin@example.com")
+	browse(t, ctx, "open the pending request",
+		chromedp.Navigate(fmt.Sprintf("%s/requests/%d", e.srv.URL, n)),
+		chromedp.WaitVisible(chromedp.CSS(`#approve`)))
+	until(t, ctx, "htmx wires the decide form", `!!document.querySelector('[data-testid=decide-form]')['htmx-internal-data']`, 10*time.Second)
+	browse(t, ctx, "approve from the keyboard", chromedp.Focus(chromedp.CSS(`#approve`)), chromedp.KeyEvent("\r"))
+	flash := `(function () { var f = document.querySelector('#request-card [data-testid=flash]'); return f && !f.hidden ? f.textContent : ''; })()`
+	until(t, ctx, "the card confirms the approval", flash+`.indexOf('Your approval is recorded') === 0`, 10*time.Second)
+	if in := eval[bool](t, ctx, `document.getElementById('request-card').contains(document.activeElement)`); !in {
+		t.Errorf("after approving, the focus is on %s, not in the card", eval[string](t, ctx, `document.activeElement ? document.activeElement.tagName + '#' + document.activeElement.id : 'nothing'`))
+	}
+	e.waitRequest(n, portal.StatusSucceeded)
+	until(t, ctx, "the card shows the request's end", `document.getElementById('request-card').getAttribute('data-status') === 'succeeded'`, 20*time.Second)
+	if got := eval[string](t, ctx, flash); !strings.HasPrefix(got, "Your approval is recorded") {
+		t.Errorf("once the request succeeded, the card's note is %q", got)
+	}
+	if in := eval[bool](t, ctx, `document.getElementById('request-card').contains(document.activeElement)`); !in {
+		t.Errorf("after the card's refreshes, the focus is on %s, not in the card", eval[string](t, ctx, `document.activeElement ? document.activeElement.tagName : 'nothing'`))
 	}
 }

@@ -376,7 +376,7 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 	if err != nil {
 		// The card comes back with what was typed, and the field the
 		// refusal is about marked.
-		return h.afterRequestAction(c, id, "", err, func(card *views.RequestCard) {
+		return h.afterRequestAction(c, id, "", false, err, func(card *views.RequestCard) {
 			card.Comment, card.Confirm = comment, confirm
 			if apperr.KindOf(err) == apperr.Invalid {
 				switch {
@@ -397,7 +397,7 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 			}
 		}
 	}
-	return h.afterRequestAction(c, id, flash, err, nil)
+	return h.afterRequestAction(c, id, flash, true, err, nil)
 }
 
 func (h *Handlers) cancelRequest(c echo.Context) error {
@@ -406,7 +406,7 @@ func (h *Handlers) cancelRequest(c echo.Context) error {
 		return err
 	}
 	_, err = h.Requests.Cancel(c.Request().Context(), *user(c), id)
-	return h.afterRequestAction(c, id, "You cancelled this request.", err, nil)
+	return h.afterRequestAction(c, id, "You cancelled this request.", true, err, nil)
 }
 
 // checkRequest asks the cloud, once, whether the request's preconditions
@@ -427,7 +427,7 @@ func (h *Handlers) checkRequest(c echo.Context) error {
 	default:
 		flash = "Checked with the cloud just now: " + preconditionsOK(r.Operation)
 	}
-	return h.afterRequestAction(c, id, flash, err, nil)
+	return h.afterRequestAction(c, id, flash, false, err, nil)
 }
 
 // preconditionsOK says what holds when nothing stands in a request's way,
@@ -473,7 +473,7 @@ func ago(d time.Duration) string {
 // for htmx, otherwise a redirect whose page shows the flash once (or the
 // page with the error). A refused action changes nothing and says why;
 // refused, when set, marks up the card it comes back with.
-func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, actionErr error, refused func(*views.RequestCard)) error {
+func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, lasting bool, actionErr error, refused func(*views.RequestCard)) error {
 	status := http.StatusOK
 	if actionErr != nil {
 		var ok bool
@@ -499,7 +499,7 @@ func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, ac
 			refused(&card)
 		}
 	default:
-		card.Flash = flash
+		card.Flash, card.FlashLasts = flash, lasting
 		c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
 	}
 	if isFragment(c) {

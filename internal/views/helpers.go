@@ -142,3 +142,12 @@ func userName(u UserRow) string {
 	}
 	return u.Email
 }
+
+// keepWhile is the status a request card's note is kept for while the card
+// refreshes: "*" for a note that lasts whatever the status becomes.
+func keepWhile(c RequestCard) string {
+	if c.FlashLasts {
+		return "*"
+	}
+	return c.Status.Raw
+}

@@ -490,6 +490,10 @@ type RequestCard struct {
 	Interruption string
 	Flash        string
 	Error        string
+	// FlashLasts: the note stays on the card while it refreshes, whatever
+	// its status becomes (a decision is still recorded once the request
+	// has run); otherwise it goes when the status changes.
+	FlashLasts bool
 	// ErrorField is the decide form's field Error is about ("confirm",
 	// "comment"), "" when none; Comment and Confirm are what was typed.
 	ErrorField string
