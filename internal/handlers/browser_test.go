@@ -78,11 +78,15 @@ func (e *env) pendingCreate(name string) int64 {
 // TestNoPageScrollsSidewaysOnAPhone: at 390 px every main page fits the
 // screen (tables scroll in their own box, long ids and paths wrap), and
 // so does the audit page, with the rest, at 1280 px. At both widths axe-core
-// finds no serious or critical accessibility violation on any of them.
+// finds no serious or critical accessibility violation on any of them (the
+// profile with two sessions). On a phone the admin's users table is
+// readable: its buttons are never squeezed to a letter a line, nor the
+// user's e-mail cell to a few letters.
 func TestNoPageScrollsSidewaysOnAPhone(t *testing.T) {
 	e := newEnv(t)
 	id := e.createTask("dr_phone01")
 	n := e.pendingCreate("dr_phone02")
+	e.signedIn("admin@example.com") // a second session on the profile
 	pages := []string{"/dr-tasks", "/dr-tasks/new", "/dr-tasks/" + id, "/dr-tasks/" + id + "?calls=1",
 		"/dr-tasks/" + id + "/operations/start", "/dr-tasks/" + id + "/operations/update", "/requests?tab=all", fmt.Sprintf("/requests/%d", n), "/requests/1",
 		"/audit", "/admin/users", "/admin/policy", "/admin/sign-ins", "/profile"}
@@ -95,7 +99,10 @@ func TestNoPageScrollsSidewaysOnAPhone(t *testing.T) {
 	nameCells := map[string][]string{
 		"/dr-tasks":         {`[data-testid=task-row] td:has([data-testid=task-name])`, `[data-testid=pending-create] td:first-child`},
 		"/requests?tab=all": {`[data-testid=request-row] td:nth-child(3)`},
+		"/admin/users":      {`[data-testid=user-row][data-email="req@example.com"] td:first-child`},
 	}
+	// Buttons, per page: on a phone each is at least 60 px wide.
+	buttons := map[string]string{"/admin/users": `[data-testid=user-table] button, [data-testid=user-table] .button`}
 	for _, size := range []struct{ w, h int64 }{{390, 844}, {1280, 900}} {
 		ctx := headless(t, size.w, size.h)
 		e.signInBrowser(t, ctx, "admin@example.com")
@@ -110,6 +117,12 @@ func TestNoPageScrollsSidewaysOnAPhone(t *testing.T) {
 				w := eval[float64](t, ctx, fmt.Sprintf(`(function () { var el = document.querySelector(%q); return el ? el.getBoundingClientRect().width : -1; })()`, sel))
 				if w < 120 {
 					t.Errorf("at %d px, on %s the name cell %s is %.0f px wide, under 120", size.w, p, sel, w)
+				}
+			}
+			if sel := buttons[p]; sel != "" && size.w == 390 {
+				narrow := eval[[]string](t, ctx, fmt.Sprintf(`Array.prototype.filter.call(document.querySelectorAll(%q), function (b) { return b.getBoundingClientRect().width < 60; }).map(function (b) { return b.textContent.trim() + ' ' + Math.round(b.getBoundingClientRect().width) + 'px'; })`, sel))
+				if len(narrow) > 0 {
+					t.Errorf("at %d px, on %s these buttons are under 60 px wide: %q", size.w, p, narrow)
 				}
 			}
 			if size.w == 390 {
