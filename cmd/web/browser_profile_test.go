@@ -74,13 +74,13 @@ func TestBrowserPasswordResetAndForcedChange(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`#new_password`), boNew),
 		chromedp.SendKeys(chromedp.CSS(`#repeat_password`), boNew),
 		chromedp.Click(chromedp.CSS(`[data-testid=change-password]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid=this-session]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
 	)
 	flash, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid=flash]`)))
-	if !strings.Contains(flash, "password is changed") {
+	if !strings.Contains(flash, "password is set") {
 		t.Errorf("after the change: %q", flash)
 	}
-	screenshot(t, ctx, "profile")
+	screenshot(t, ctx, "password-set")
 	step(t, ctx, "the portal is open again",
 		chromedp.Click(chromedp.CSS(`header nav a[href="/requests"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=tabs]`)),
