@@ -317,11 +317,12 @@ func (s *Store) TaskTimeline(ctx context.Context, taskID string, limit int, call
 	return collectTimeline(taskID, rows, err)
 }
 
-// TaskCloudCalls counts the cloud calls a task's timeline leaves out
-// unless asked for them.
-func (s *Store) TaskCloudCalls(ctx context.Context, taskID string) (int, error) {
+// TaskCloudCalls counts the cloud calls the task's timeline of limit
+// events shows when asked for them (and leaves out otherwise): bounded,
+// whatever the length of the task's history.
+func (s *Store) TaskCloudCalls(ctx context.Context, taskID string, limit int) (int, error) {
 	var n int
-	if err := s.pool.QueryRow(ctx, taskCloudCallsSQL, audit.SubjectDRTask, taskID).Scan(&n); err != nil {
+	if err := s.pool.QueryRow(ctx, taskCloudCallsSQL, audit.SubjectDRTask, taskID, limit).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count the cloud calls of DR task %s: %w", taskID, err)
 	}
 	return n, nil
@@ -345,16 +346,13 @@ var taskTimelineSQL = fmt.Sprintf(`
 			AND ($4 OR action <> '%[2]s')
 		ORDER BY id DESC LIMIT $3`, auditColumns, audit.ActionCloudCall)
 
-// taskCloudCallsSQL counts the cloud calls about a task and those of the
-// page actions and jobs its other events belong to.
-var taskCloudCallsSQL = fmt.Sprintf(`
-		WITH corr AS (
-			SELECT DISTINCT correlation_id FROM audit_events
-			WHERE subject_type = $1 AND subject_id = $2 AND action <> '%[1]s'
-				AND correlation_id <> '' AND correlation_id NOT IN ('poller', 'list-sync'))
-		SELECT count(*) FROM audit_events
-		WHERE action = '%[1]s' AND ((subject_type = $1 AND subject_id = $2)
-			OR correlation_id IN (SELECT correlation_id FROM corr))`, audit.ActionCloudCall)
+// taskCloudCallsSQL counts the cloud calls among the events the timeline
+// shows with them ($3 events: taskTimelineSQL with $4 true). Counting a
+// task's whole history would read every call it ever made (thousands a
+// task in a year) on each page view.
+var taskCloudCallsSQL = fmt.Sprintf(`SELECT count(*) FILTER (WHERE action = '%[2]s') FROM (%[1]s) t`,
+	strings.NewReplacer("$4", "true", "SELECT "+auditColumns+" FROM", "SELECT id, action FROM").Replace(taskTimelineSQL),
+	audit.ActionCloudCall)
 
 func collectTimeline(taskID string, rows pgx.Rows, err error) ([]audit.Event, error) {
 	if err != nil {

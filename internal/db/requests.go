@@ -529,6 +529,49 @@ func (s *Store) ListRequests(ctx context.Context, f RequestFilter, limit int) ([
 	return out, nil
 }
 
+// RequestTaskState is what the stored copy of its task says of a request,
+// as far as whether it can still run depends on it (requests.CannotRun).
+type RequestTaskState struct {
+	RequestID       int64
+	Operation       portal.Operation
+	TaskID          string
+	Known, Gone     bool
+	Status          portal.TaskStatus
+	PrimaryStatus   string // the current primary's DR status, from the stored detail
+	LastSucceededOp portal.Operation
+}
+
+// RequestTaskStates reads, in one query, the task state of each request
+// matching f (newest first, at most limit): for a count that leaves out the
+// requests that cannot run, read on every page's header.
+func (s *Store) RequestTaskStates(ctx context.Context, f RequestFilter, limit int) ([]RequestTaskState, error) {
+	where, args := f.where()
+	args = append(args, limit)
+	// detail is portal.EncodeTask's {"version":1,"task":{...}}.
+	rows, err := s.pool.Query(ctx, `SELECT r.id, r.operation, COALESCE(r.dr_task_id, ''), t.id IS NOT NULL, t.gone_at IS NOT NULL,
+		COALESCE(t.status, ''), COALESCE(t.detail->'task'->'primary'->>'status', ''),
+		COALESCE((SELECT x.operation FROM requests x WHERE x.dr_task_id = r.dr_task_id AND x.status = 'succeeded'
+			ORDER BY x.finished_at DESC, x.id DESC LIMIT 1), '')
+		FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN dr_tasks t ON t.id = r.dr_task_id `+where+
+		fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("task states of requests: %w", err)
+	}
+	var out []RequestTaskState
+	var st RequestTaskState
+	var op, status, last string
+	_, err = pgx.ForEachRow(rows, []any{&st.RequestID, &op, &st.TaskID, &st.Known, &st.Gone, &status, &st.PrimaryStatus, &last},
+		func() error {
+			st.Operation, st.Status, st.LastSucceededOp = portal.Operation(op), portal.TaskStatus(status), portal.Operation(last)
+			out = append(out, st)
+			return nil
+		})
+	if err != nil {
+		return nil, fmt.Errorf("task states of requests: %w", err)
+	}
+	return out, nil
+}
+
 // CountRequests counts the requests matching f.
 func (s *Store) CountRequests(ctx context.Context, f RequestFilter) (int, error) {
 	where, args := f.where()
@@ -691,6 +734,22 @@ func (s *Store) RequestTimeline(ctx context.Context, requestID int64, limit int)
 
 // LastSucceededOperation returns the operation of the newest succeeded
 // request on a task ("" when none).
+// LastSucceededOperations is LastSucceededOperation for each of the tasks,
+// in one query: by task id, for the tasks that have one.
+func (s *Store) LastSucceededOperations(ctx context.Context, taskIDs []string) (map[string]portal.Operation, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (dr_task_id) dr_task_id, operation FROM requests
+		WHERE dr_task_id = ANY($1) AND status = 'succeeded' ORDER BY dr_task_id, finished_at DESC, id DESC`, taskIDs)
+	if err != nil {
+		return nil, fmt.Errorf("last operations on DR tasks: %w", err)
+	}
+	out := map[string]portal.Operation{}
+	var id, op string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &op}, func() error { out[id] = portal.Operation(op); return nil }); err != nil {
+		return nil, fmt.Errorf("last operations on DR tasks: %w", err)
+	}
+	return out, nil
+}
+
 func (s *Store) LastSucceededOperation(ctx context.Context, taskID string) (portal.Operation, error) {
 	var op string
 	err := s.pool.QueryRow(ctx, `SELECT operation FROM requests WHERE dr_task_id = $1 AND status = 'succeeded'

@@ -39,8 +39,9 @@ func TestTaskHistoryShowsPeopleFirstAndCloudCallsOnRequest(t *testing.T) {
 	}
 
 	all := b.get("/dr-tasks/" + id + "?calls=1")
-	if all.doc.Find(`[data-testid=timeline-event][data-action="cloud.call"]`).Length() == 0 {
-		t.Error("asked for, the cloud calls are not shown")
+	if n, _ := strconv.Atoi(m[1]); all.doc.Find(`[data-testid=timeline-event][data-action="cloud.call"]`).Length() != n {
+		t.Errorf("asked for, %d cloud calls are shown; the toggle promised %d",
+			all.doc.Find(`[data-testid=timeline-event][data-action="cloud.call"]`).Length(), n)
 	}
 	if all.text(`[data-testid=toggle-calls]`) != "Hide cloud calls" || all.attr(`#timeline`, "hx-get") != "/dr-tasks/"+id+"/timeline?calls=1" {
 		t.Errorf("with the calls: toggle %q, refresh %q", all.text(`[data-testid=toggle-calls]`), all.attr(`#timeline`, "hx-get"))

@@ -123,15 +123,11 @@ func (h *Handlers) runnableAwaiting(ctx context.Context, u *portal.User, n int) 
 	if n <= 0 {
 		return n, nil
 	}
-	rs, err := h.Store.ListRequests(ctx, h.awaitingFilter(u), maxAwaitingChecked)
+	states, err := h.Store.RequestTaskStates(ctx, h.awaitingFilter(u), maxAwaitingChecked)
 	if err != nil {
 		return n, err
 	}
-	blocked, err := h.Requests.CannotRunEach(ctx, rs)
-	if err != nil {
-		return n, err
-	}
-	return max(n-len(blocked), 0), nil
+	return max(n-(len(states)-requests.CountRunnable(states)), 0), nil
 }
 
 // approvalsCell is a request's approvals as its list row shows them. A

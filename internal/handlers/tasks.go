@@ -441,7 +441,7 @@ func (h *Handlers) timeline(c echo.Context, id string) (views.Timeline, error) {
 	if err != nil {
 		return views.Timeline{}, err
 	}
-	n, err := h.Store.TaskCloudCalls(ctx, id)
+	n, err := h.Store.TaskCloudCalls(ctx, id, timelineSize)
 	if err != nil {
 		return views.Timeline{}, err
 	}

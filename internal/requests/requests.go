@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -377,7 +378,10 @@ func (s *Service) CannotRun(ctx context.Context, r portal.Request) (string, erro
 // CannotRunEach is CannotRun for each of rs, by request id, for those that
 // can no longer run; each task is read once.
 func (s *Service) CannotRunEach(ctx context.Context, rs []portal.Request) (map[int64]string, error) {
-	seen := map[string]taskVerdict{}
+	seen, err := s.taskVerdicts(ctx, rs)
+	if err != nil {
+		return nil, err
+	}
 	out := map[int64]string{}
 	for _, r := range rs {
 		why, err := s.cannotRun(ctx, r, seen)
@@ -389,6 +393,26 @@ func (s *Service) CannotRunEach(ctx context.Context, rs []portal.Request) (map[i
 		}
 	}
 	return out, nil
+}
+
+// CountRunnable counts the states of requests that can still run, by the
+// rules CannotRun applies.
+func CountRunnable(states []db.RequestTaskState) int {
+	n := 0
+	for _, st := range states {
+		if st.Operation == portal.OpCreate || st.TaskID == "" {
+			n++
+			continue
+		}
+		if !st.Known || st.Gone {
+			continue
+		}
+		t := portal.Task{ID: st.TaskID, Status: st.Status, Primary: portal.TaskSide{Status: st.PrimaryStatus}}
+		if ok, _ := portal.Allowed(st.Operation, portal.TaskState{Task: t, LastSucceededOp: st.LastSucceededOp}); ok {
+			n++
+		}
+	}
+	return n
 }
 
 // taskVerdict is what the stored copy of a task says about running
@@ -422,26 +446,64 @@ func (s *Service) cannotRun(ctx context.Context, r portal.Request, seen map[stri
 func (s *Service) taskVerdict(ctx context.Context, taskID string) (taskVerdict, error) {
 	row, err := s.Store.Task(ctx, taskID)
 	if apperr.KindOf(err) == apperr.NotFound {
-		return taskVerdict{gone: "The portal no longer knows this DR task."}, nil
+		return taskVerdict{gone: taskUnknown}, nil
 	}
 	if err != nil {
 		return taskVerdict{}, err
 	}
+	last, err := s.Store.LastSucceededOperation(ctx, taskID)
+	if err != nil {
+		return taskVerdict{}, err
+	}
+	return verdictOf(row, last), nil
+}
+
+const taskUnknown = "The portal no longer knows this DR task."
+
+// taskVerdicts reads the tasks of rs in two queries, whatever their
+// number: pages list many requests.
+func (s *Service) taskVerdicts(ctx context.Context, rs []portal.Request) (map[string]taskVerdict, error) {
+	var ids []string
+	for _, r := range rs {
+		if r.Operation != portal.OpCreate && r.DRTaskID != "" && !slices.Contains(ids, r.DRTaskID) {
+			ids = append(ids, r.DRTaskID)
+		}
+	}
+	out := map[string]taskVerdict{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.Store.TasksByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	last, err := s.Store.LastSucceededOperations(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		out[id] = taskVerdict{gone: taskUnknown}
+	}
+	for _, row := range rows {
+		out[row.ID] = verdictOf(row, last[row.ID])
+	}
+	return out, nil
+}
+
+// verdictOf is what a stored task says about running requests on it.
+func verdictOf(row db.TaskRow, last portal.Operation) taskVerdict {
 	if row.GoneAt != nil {
-		return taskVerdict{gone: "The DR task was deleted."}, nil
+		return taskVerdict{gone: "The DR task was deleted."}
 	}
 	var t portal.Task
 	if len(row.Detail) > 0 {
+		var err error
 		if t, err = portal.DecodeTask(row.Detail); err != nil {
 			t = portal.Task{}
 		}
 	}
 	t.ID, t.Status = row.ID, row.Status
-	last, err := s.Store.LastSucceededOperation(ctx, taskID)
-	if err != nil {
-		return taskVerdict{}, err
-	}
-	return taskVerdict{state: portal.TaskState{Task: t, LastSucceededOp: last}}, nil
+	return taskVerdict{state: portal.TaskState{Task: t, LastSucceededOp: last}}
 }
 
 // CanCancel says whether u may cancel r now.

@@ -421,3 +421,53 @@ func TestADeactivatedRequestersRequestNeitherFilesNorRuns(t *testing.T) {
 		t.Errorf("a deactivated requester filed a request: %v", err)
 	}
 }
+
+// The header's count of requests that can run (one query, CountRunnable)
+// agrees with CannotRunEach, which the request pages use, whatever the
+// task's state: a failover on a running task runs only with its primary
+// faulty, one on a gone task never, a stop on a stopped task never.
+func TestTheRunnableCountAgreesWithCannotRun(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	task := func(id string, st portal.TaskStatus, primary string) {
+		t.Helper()
+		if err := f.store.UpsertTaskDetail(ctx, portal.Task{ID: id, Name: "dr_" + id[:4], Status: st,
+			Primary: portal.TaskSide{ID: "p", Status: primary}}, f.clock()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const healthy, faulty, stopped, gone = "aaaaaaaa-0000-4000-8000-000000000001", "bbbbbbbb-0000-4000-8000-000000000002",
+		"cccccccc-0000-4000-8000-000000000003", "dddddddd-0000-4000-8000-000000000004"
+	task(healthy, portal.TaskRunning, "waiting")
+	task(faulty, portal.TaskRunning, "abnormal")
+	task(stopped, portal.TaskStopped, "stopped")
+	task(gone, portal.TaskStopped, "stopped")
+	for _, d := range []struct {
+		op   portal.Operation
+		task string
+	}{{portal.OpFailover, healthy}, {portal.OpFailover, faulty}, {portal.OpStop, stopped}, {portal.OpStart, stopped}, {portal.OpStart, gone}} {
+		if _, err := f.svc.File(f.as("req"), f.users["req"], requests.Draft{Operation: d.op, DRTaskID: d.task, TaskName: "dr_x",
+			Method: "POST", Path: "/v2/p/disaster-recovery/x/" + string(d.op), Justification: "quarterly DR drill"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.store.MarkTaskGone(ctx, gone, f.clock()); err != nil {
+		t.Fatal(err)
+	}
+	filter := db.RequestFilter{Status: portal.StatusPending}
+	rs, err := f.store.ListRequests(ctx, filter, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocked, err := f.svc.CannotRunEach(ctx, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states, err := f.store.RequestTaskStates(ctx, filter, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := requests.CountRunnable(states); len(rs) != 5 || n != len(rs)-len(blocked) || n != 2 {
+		t.Errorf("%d requests, %d cannot run (%v); CountRunnable says %d run, want 2 (the faulty failover and the start)", len(rs), len(blocked), blocked, n)
+	}
+}
