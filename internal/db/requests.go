@@ -610,19 +610,42 @@ func (t *Tx) InsertApproval(ctx context.Context, a portal.Approval) error {
 	return nil
 }
 
-func findApprovals(ctx context.Context, q querier, requestID int64) ([]portal.Approval, error) {
-	rows, err := q.Query(ctx, `SELECT a.request_id, a.approver_id, u.email AS approver_email, a.decision, a.comment,
+const approvalsSelect = `SELECT a.request_id, a.approver_id, u.email AS approver_email, a.decision, a.comment,
 		a.payload_sha256, a.policy_version, a.decided_at,
 		u.active AND EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'approver') AS approver_now,
 		EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'approver' AND x.granted_at <= q.created_at) AS approver_when_filed
-		FROM approvals a JOIN users u ON u.id = a.approver_id JOIN requests q ON q.id = a.request_id
-		WHERE a.request_id = $1 ORDER BY a.decided_at, a.approver_id`, requestID)
+		FROM approvals a JOIN users u ON u.id = a.approver_id JOIN requests q ON q.id = a.request_id `
+
+func findApprovals(ctx context.Context, q querier, requestID int64) ([]portal.Approval, error) {
+	rows, err := q.Query(ctx, approvalsSelect+`WHERE a.request_id = $1 ORDER BY a.decided_at, a.approver_id`, requestID)
 	if err != nil {
 		return nil, fmt.Errorf("read decisions on request %d: %w", requestID, err)
 	}
+	return collectApprovals(rows)
+}
+
+// ApprovalsOf returns the decisions on each of the requests, oldest first,
+// in one query: by request id, for those that have any.
+func (s *Store) ApprovalsOf(ctx context.Context, requestIDs []int64) (map[int64][]portal.Approval, error) {
+	rows, err := s.pool.Query(ctx, approvalsSelect+`WHERE a.request_id = ANY($1) ORDER BY a.decided_at, a.approver_id`, requestIDs)
+	if err != nil {
+		return nil, fmt.Errorf("read decisions on requests: %w", err)
+	}
+	all, err := collectApprovals(rows)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][]portal.Approval{}
+	for _, a := range all {
+		out[a.RequestID] = append(out[a.RequestID], a)
+	}
+	return out, nil
+}
+
+func collectApprovals(rows pgx.Rows) ([]portal.Approval, error) {
 	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[approvalRow])
 	if err != nil {
-		return nil, fmt.Errorf("read decisions on request %d: %w", requestID, err)
+		return nil, fmt.Errorf("read decisions: %w", err)
 	}
 	out := make([]portal.Approval, len(rs))
 	for i, a := range rs {

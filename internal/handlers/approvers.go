@@ -118,6 +118,11 @@ func (h *Handlers) approvalProgress(ctx context.Context, r portal.Request) strin
 	if err != nil {
 		return fmt.Sprintf("? of %d", r.RequiredApprovals)
 	}
+	return progressOf(r, approvals)
+}
+
+// progressOf is approvalProgress from the request's approvals.
+func progressOf(r portal.Request, approvals []portal.Approval) string {
 	n, err := portal.Quorum(r, approvals)
 	if err != nil {
 		n = 0
@@ -251,9 +256,14 @@ func (h *Handlers) requestSummary(r portal.Request, v *drtask.TaskView) []views.
 // openStatus says where an open request stands, in words: "Awaiting
 // approval 0 of 1", "Approved", "Executing".
 func (h *Handlers) openStatus(ctx context.Context, r portal.Request) string {
+	return h.openStatusWith(r, func() string { return h.approvalProgress(ctx, r) })
+}
+
+// openStatusWith is openStatus with the approvals counted by progress.
+func (h *Handlers) openStatusWith(r portal.Request, progress func() string) string {
 	switch st := r.EffectiveStatus(h.Now()); st {
 	case portal.StatusPending:
-		return "Awaiting approval " + h.approvalProgress(ctx, r)
+		return "Awaiting approval " + progress()
 	case portal.StatusApproved:
 		return "Approved, about to run"
 	case portal.StatusExecuting:
@@ -266,8 +276,12 @@ func (h *Handlers) openStatus(ctx context.Context, r portal.Request) string {
 // requestChip is an open request on a task, as a chip:
 // "Stop DR · Awaiting approval 0 of 1 · #5".
 func (h *Handlers) requestChip(ctx context.Context, r portal.Request) views.RequestLink {
+	return h.chipWith(r, h.openStatus(ctx, r))
+}
+
+func (h *Handlers) chipWith(r portal.Request, status string) views.RequestLink {
 	return views.RequestLink{ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID),
-		Label:  fmt.Sprintf("%s · %s · request #%d", r.Operation.Label(), h.openStatus(ctx, r), r.ID),
+		Label:  fmt.Sprintf("%s · %s · request #%d", r.Operation.Label(), status, r.ID),
 		Status: requestBadge(r.EffectiveStatus(h.Now()))}
 }
 

@@ -38,21 +38,31 @@ func (h *Handlers) listTasks(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Every open request's approvals in one query: a busy team has many.
+	ids := make([]int64, len(open))
+	for i, r := range open {
+		ids[i] = r.ID
+	}
+	approvals, err := h.Store.ApprovalsOf(ctx, ids)
+	if err != nil {
+		return err
+	}
 	chips := map[string][]views.RequestLink{}
 	now := h.Now()
 	for i := len(open) - 1; i >= 0; i-- { // oldest first
 		r := open[i]
+		status := h.openStatusWith(r, func() string { return progressOf(r, approvals[r.ID]) })
 		if r.EffectiveStatus(now) == portal.StatusExpired {
 			continue
 		}
 		if r.Operation == portal.OpCreate && r.DRTaskID == "" {
 			p.Pending = append(p.Pending, views.PendingCreateRow{Name: r.TaskName, RequestURL: fmt.Sprintf("/requests/%d", r.ID),
-				RequestID: strconv.FormatInt(r.ID, 10), Status: h.openStatus(ctx, r), Primary: or(r.Summary.Primary.Name, "—"),
+				RequestID: strconv.FormatInt(r.ID, 10), Status: status, Primary: or(r.Summary.Primary.Name, "—"),
 				Standby: or(r.Summary.Standby.Name, "—"), SyncPeriod: portal.PeriodWords(r.Summary.SyncPeriod), SyncPeriodRaw: r.Summary.SyncPeriod, Requester: r.RequesterEmail})
 			continue
 		}
 		if r.DRTaskID != "" {
-			chips[r.DRTaskID] = append(chips[r.DRTaskID], h.requestChip(ctx, r))
+			chips[r.DRTaskID] = append(chips[r.DRTaskID], h.chipWith(r, status))
 		}
 	}
 	for _, r := range list.Tasks {
