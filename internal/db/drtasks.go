@@ -244,20 +244,6 @@ func (s *Store) Task(ctx context.Context, id string) (TaskRow, error) {
 	return r, nil
 }
 
-// TasksByID reads the tasks with the given ids, in one query; ids the
-// portal does not know are left out.
-func (s *Store) TasksByID(ctx context.Context, ids []string) ([]TaskRow, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+taskColumns+` FROM dr_tasks WHERE id = ANY($1)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read DR tasks: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByName[TaskRow])
-	if err != nil {
-		return nil, fmt.Errorf("read DR tasks: %w", err)
-	}
-	return out, nil
-}
-
 // MarkTaskGone records that the cloud no longer knows the task.
 func (s *Store) MarkTaskGone(ctx context.Context, id string, now time.Time) error {
 	_, err := s.pool.Exec(ctx, `UPDATE dr_tasks SET gone_at = COALESCE(gone_at, $2) WHERE id = $1`, id, now)

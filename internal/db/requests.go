@@ -547,13 +547,22 @@ type RequestTaskState struct {
 func (s *Store) RequestTaskStates(ctx context.Context, f RequestFilter, limit int) ([]RequestTaskState, error) {
 	where, args := f.where()
 	args = append(args, limit)
+	return s.requestTaskStates(ctx, where+fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args)), args...)
+}
+
+// RequestTaskStatesOf is RequestTaskStates for the requests with the given
+// ids, in one query.
+func (s *Store) RequestTaskStatesOf(ctx context.Context, ids []int64) ([]RequestTaskState, error) {
+	return s.requestTaskStates(ctx, `WHERE r.id = ANY($1)`, ids)
+}
+
+func (s *Store) requestTaskStates(ctx context.Context, rest string, args ...any) ([]RequestTaskState, error) {
 	// detail is portal.EncodeTask's {"version":1,"task":{...}}.
 	rows, err := s.pool.Query(ctx, `SELECT r.id, r.operation, COALESCE(r.dr_task_id, ''), t.id IS NOT NULL, t.gone_at IS NOT NULL,
 		COALESCE(t.status, ''), COALESCE(t.detail->'task'->'primary'->>'status', ''),
 		COALESCE((SELECT x.operation FROM requests x WHERE x.dr_task_id = r.dr_task_id AND x.status = 'succeeded'
 			ORDER BY x.finished_at DESC, x.id DESC LIMIT 1), '')
-		FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN dr_tasks t ON t.id = r.dr_task_id `+where+
-		fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args)), args...)
+		FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN dr_tasks t ON t.id = r.dr_task_id `+rest, args...)
 	if err != nil {
 		return nil, fmt.Errorf("task states of requests: %w", err)
 	}
@@ -757,22 +766,6 @@ func (s *Store) RequestTimeline(ctx context.Context, requestID int64, limit int)
 
 // LastSucceededOperation returns the operation of the newest succeeded
 // request on a task ("" when none).
-// LastSucceededOperations is LastSucceededOperation for each of the tasks,
-// in one query: by task id, for the tasks that have one.
-func (s *Store) LastSucceededOperations(ctx context.Context, taskIDs []string) (map[string]portal.Operation, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (dr_task_id) dr_task_id, operation FROM requests
-		WHERE dr_task_id = ANY($1) AND status = 'succeeded' ORDER BY dr_task_id, finished_at DESC, id DESC`, taskIDs)
-	if err != nil {
-		return nil, fmt.Errorf("last operations on DR tasks: %w", err)
-	}
-	out := map[string]portal.Operation{}
-	var id, op string
-	if _, err := pgx.ForEachRow(rows, []any{&id, &op}, func() error { out[id] = portal.Operation(op); return nil }); err != nil {
-		return nil, fmt.Errorf("last operations on DR tasks: %w", err)
-	}
-	return out, nil
-}
-
 func (s *Store) LastSucceededOperation(ctx context.Context, taskID string) (portal.Operation, error) {
 	var op string
 	err := s.pool.QueryRow(ctx, `SELECT operation FROM requests WHERE dr_task_id = $1 AND status = 'succeeded'

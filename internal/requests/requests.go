@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -378,41 +377,45 @@ func (s *Service) CannotRun(ctx context.Context, r portal.Request) (string, erro
 // CannotRunEach is CannotRun for each of rs, by request id, for those that
 // can no longer run; each task is read once.
 func (s *Service) CannotRunEach(ctx context.Context, rs []portal.Request) (map[int64]string, error) {
-	seen, err := s.taskVerdicts(ctx, rs)
+	if len(rs) == 0 {
+		return map[int64]string{}, nil
+	}
+	ids := make([]int64, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	states, err := s.Store.RequestTaskStatesOf(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	out := map[int64]string{}
-	for _, r := range rs {
-		why, err := s.cannotRun(ctx, r, seen)
-		if err != nil {
-			return nil, err
-		}
-		if why != "" {
-			out[r.ID] = why
-		}
-	}
-	return out, nil
+	return CannotRunOf(states), nil
 }
 
 // CountRunnable counts the states of requests that can still run, by the
 // rules CannotRun applies.
 func CountRunnable(states []db.RequestTaskState) int {
-	n := 0
+	return len(states) - len(CannotRunOf(states))
+}
+
+// CannotRunOf is CannotRun for each state read by db.RequestTaskStates: by
+// request id, why those that cannot run cannot.
+func CannotRunOf(states []db.RequestTaskState) map[int64]string {
+	out := map[int64]string{}
 	for _, st := range states {
-		if st.Operation == portal.OpCreate || st.TaskID == "" {
-			n++
-			continue
-		}
-		if !st.Known || st.Gone {
-			continue
-		}
-		t := portal.Task{ID: st.TaskID, Status: st.Status, Primary: portal.TaskSide{Status: st.PrimaryStatus}}
-		if ok, _ := portal.Allowed(st.Operation, portal.TaskState{Task: t, LastSucceededOp: st.LastSucceededOp}); ok {
-			n++
+		switch {
+		case st.Operation == portal.OpCreate || st.TaskID == "":
+		case !st.Known:
+			out[st.RequestID] = taskUnknown
+		case st.Gone:
+			out[st.RequestID] = taskDeleted
+		default:
+			t := portal.Task{ID: st.TaskID, Status: st.Status, Primary: portal.TaskSide{Status: st.PrimaryStatus}}
+			if ok, why := portal.Allowed(st.Operation, portal.TaskState{Task: t, LastSucceededOp: st.LastSucceededOp}); !ok {
+				out[st.RequestID] = why
+			}
 		}
 	}
-	return n
+	return out
 }
 
 // taskVerdict is what the stored copy of a task says about running
@@ -458,42 +461,16 @@ func (s *Service) taskVerdict(ctx context.Context, taskID string) (taskVerdict, 
 	return verdictOf(row, last), nil
 }
 
-const taskUnknown = "The portal no longer knows this DR task."
-
-// taskVerdicts reads the tasks of rs in two queries, whatever their
-// number: pages list many requests.
-func (s *Service) taskVerdicts(ctx context.Context, rs []portal.Request) (map[string]taskVerdict, error) {
-	var ids []string
-	for _, r := range rs {
-		if r.Operation != portal.OpCreate && r.DRTaskID != "" && !slices.Contains(ids, r.DRTaskID) {
-			ids = append(ids, r.DRTaskID)
-		}
-	}
-	out := map[string]taskVerdict{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err := s.Store.TasksByID(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	last, err := s.Store.LastSucceededOperations(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range ids {
-		out[id] = taskVerdict{gone: taskUnknown}
-	}
-	for _, row := range rows {
-		out[row.ID] = verdictOf(row, last[row.ID])
-	}
-	return out, nil
-}
+// Why a request on a task the portal's copy does not have cannot run.
+const (
+	taskUnknown = "The portal no longer knows this DR task."
+	taskDeleted = "The DR task was deleted."
+)
 
 // verdictOf is what a stored task says about running requests on it.
 func verdictOf(row db.TaskRow, last portal.Operation) taskVerdict {
 	if row.GoneAt != nil {
-		return taskVerdict{gone: "The DR task was deleted."}
+		return taskVerdict{gone: taskDeleted}
 	}
 	var t portal.Task
 	if len(row.Detail) > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -459,9 +460,23 @@ func TestTheRunnableCountAgreesWithCannotRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocked, err := f.svc.CannotRunEach(ctx, rs)
+	// The request page's rule, one request at a time, from the whole task.
+	blocked := map[int64]string{}
+	for _, r := range rs {
+		why, err := f.svc.CannotRun(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if why != "" {
+			blocked[r.ID] = why
+		}
+	}
+	each, err := f.svc.CannotRunEach(ctx, rs)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !maps.Equal(each, blocked) {
+		t.Errorf("the lists' reasons %v, the request pages' %v", each, blocked)
 	}
 	states, err := f.store.RequestTaskStates(ctx, filter, 100)
 	if err != nil {
