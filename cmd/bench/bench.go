@@ -214,19 +214,33 @@ func (b *bench) seed(ctx context.Context) (*seedData, error) {
 }
 
 // seedRequests files requests on the tasks (after the generated history,
-// whose times go back a year).
+// whose times go back a year): one pending per task at the end, and the
+// earlier ones on each task cancelled by their requesters, since a task
+// holds one pending request per operation.
 func (b *bench) seedRequests(ctx context.Context, s *seedData) error {
 	reqs := &requests.Service{Store: b.store, Now: time.Now, Outbox: noQueue{}}
+	type filed struct {
+		id int64
+		by portal.User
+	}
+	var all []filed
 	for i := 0; i < 200; i++ {
 		u := s.users[1+i%40]
 		if !u.Has(auth.RoleRequester) {
 			u = s.users[0]
 		}
-		_, err := reqs.File(audit.WithActor(ctx, audit.Actor{ID: u.ID, Name: u.Email}), u, requests.Draft{Operation: portal.OpStart, DRTaskID: s.taskIDs[i%60], TaskName: "dr_bench",
+		if i >= len(s.taskIDs) {
+			prev := all[i-len(s.taskIDs)]
+			if _, err := reqs.Cancel(audit.WithActor(ctx, audit.Actor{ID: prev.by.ID, Name: prev.by.Email}), prev.by, prev.id); err != nil {
+				return err
+			}
+		}
+		r, err := reqs.File(audit.WithActor(ctx, audit.Actor{ID: u.ID, Name: u.Email}), u, requests.Draft{Operation: portal.OpStart, DRTaskID: s.taskIDs[i%len(s.taskIDs)], TaskName: "dr_bench",
 			Method: "POST", Path: "/v2/p/disaster-recovery/x/start", Justification: "benchmark seed request"})
 		if err != nil {
 			return err
 		}
+		all = append(all, filed{r.ID, u})
 	}
 	return nil
 }

@@ -557,11 +557,14 @@ func (s *Store) RequestTaskStatesOf(ctx context.Context, ids []int64) ([]Request
 }
 
 func (s *Store) requestTaskStates(ctx context.Context, rest string, args ...any) ([]RequestTaskState, error) {
-	// detail is portal.EncodeTask's {"version":1,"task":{...}}.
+	// detail is portal.EncodeTask's {"version":1,"task":{...}}. Only the
+	// rules of failover (the primary's DR status) and recovery (the last
+	// operation) need more than the status: the rest is not read.
 	rows, err := s.pool.Query(ctx, `SELECT r.id, r.operation, COALESCE(r.dr_task_id, ''), t.id IS NOT NULL, t.gone_at IS NOT NULL,
-		COALESCE(t.status, ''), COALESCE(t.detail->'task'->'primary'->>'status', ''),
-		COALESCE((SELECT x.operation FROM requests x WHERE x.dr_task_id = r.dr_task_id AND x.status = 'succeeded'
-			ORDER BY x.finished_at DESC, x.id DESC LIMIT 1), '')
+		COALESCE(t.status, ''),
+		CASE WHEN r.operation = 'failover' THEN COALESCE(t.detail->'task'->'primary'->>'status', '') ELSE '' END,
+		CASE WHEN r.operation = 'recovery' THEN COALESCE((SELECT x.operation FROM requests x
+			WHERE x.dr_task_id = r.dr_task_id AND x.status = 'succeeded' ORDER BY x.finished_at DESC, x.id DESC LIMIT 1), '') ELSE '' END
 		FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN dr_tasks t ON t.id = r.dr_task_id `+rest, args...)
 	if err != nil {
 		return nil, fmt.Errorf("task states of requests: %w", err)
