@@ -54,7 +54,7 @@ func TestOperationsThroughThePages(t *testing.T) {
 	if got := strings.Join(opButtons(page), ","); got != "start,update,delete" {
 		t.Errorf("an unstart task offers %q", got)
 	}
-	if r := req.get("/dr-tasks/" + id + "/operations/stop"); r.status != http.StatusConflict || !strings.Contains(r.text(`[data-testid=error-message]`), "not possible while the task is unstart") {
+	if r := req.get("/dr-tasks/" + id + "/operations/stop"); r.status != http.StatusConflict || !strings.Contains(r.text(`[data-testid=error-message]`), "not possible while the task is not started (unstart); it is possible when it is running or stop failed.") {
 		t.Errorf("stop form on an unstart task: %d %q", r.status, r.text(`[data-testid=error-message]`))
 	}
 	if r := req.get("/dr-tasks/" + id + "/operations/explode"); r.status != http.StatusNotFound {

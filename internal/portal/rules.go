@@ -83,8 +83,12 @@ func Allowed(op Operation, s TaskState) (bool, string) {
 	}
 	st := s.Task.Status
 	if !slices.Contains(spec.AllowedFrom, st) {
-		return false, fmt.Sprintf("%s is not possible while the task is %s (it is possible from %s).",
-			spec.Label, or(string(st), "unknown"), joinStatuses(spec.AllowedFrom))
+		now := "unknown"
+		if st != "" {
+			now = statusWords(st)
+		}
+		return false, fmt.Sprintf("%s is not possible while the task is %s; it is possible when it is %s.",
+			spec.Label, now, joinStatuses(spec.AllowedFrom))
 	}
 	switch op {
 	case OpFailover:
@@ -294,10 +298,15 @@ func or(a, b string) string {
 	return b
 }
 
+// joinStatuses names statuses in the console's words: "not started,
+// start failed or stopped".
 func joinStatuses(ss []TaskStatus) string {
 	names := make([]string, len(ss))
 	for i, s := range ss {
-		names[i] = string(s)
+		names[i] = strings.ToLower(s.Label())
 	}
-	return strings.Join(names, ", ")
+	if len(names) > 1 {
+		return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	}
+	return strings.Join(names, "")
 }
