@@ -308,8 +308,8 @@ func (h *Handlers) policyWarnings(ctx context.Context, p *views.PolicyPage) erro
 			p.Rows[i].Warning = fmt.Sprintf("Needs %s, but there %s %s: no %s request could be approved. Add approvers in Users.",
 				count(n, "approval"), isAre(p.Approvers), count(p.Approvers, "active approver"), strings.ToLower(row.Label))
 		case n == p.Approvers:
-			p.Rows[i].Warning = fmt.Sprintf("Needs all %s: a %s request filed by one of them could not be approved, as nobody approves their own request.",
-				count(n, "active approver"), strings.ToLower(row.Label))
+			p.Rows[i].Warning = fmt.Sprintf("Needs %s, as many as there are active approvers: a %s request filed by one of them could not be approved, as nobody approves their own request.",
+				count(n, "approval"), strings.ToLower(row.Label))
 		}
 	}
 	return nil

@@ -494,7 +494,10 @@ func summarize(e audit.Event) string {
 		if a := s("adopted"); a != "" {
 			return a
 		}
-		return "accepted: DR task " + s("dr_task_id")
+		if id := s("dr_task_id"); id != "" {
+			return "accepted: DR task " + id
+		}
+		return "accepted by the cloud"
 	}
 	return ""
 }

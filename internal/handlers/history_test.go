@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"drportal/internal/auth"
+	"drportal/internal/portal"
 )
 
 // TestTaskHistoryShowsPeopleFirstAndCloudCallsOnRequest: a task's history
@@ -103,5 +105,20 @@ func TestAFormMistakeIsNotCalledACloudRefusal(t *testing.T) {
 	ev := e.signedIn("admin@example.com").get("/dr-tasks/" + id).doc.Find(`[data-testid=timeline-event][data-action="dr_task.operation.rejected"]`)
 	if ev.Length() != 1 || strings.Contains(ev.Text(), "cloud") || !strings.Contains(ev.Text(), "not filed") {
 		t.Errorf("the history shows the mistake as %q", strings.Join(strings.Fields(ev.Text()), " "))
+	}
+}
+
+// An operation's first status move starts from the status the task had
+// before the call, not from nothing; and its accepted call says so whole.
+func TestAnOperationsHistoryStartsFromTheStatusBefore(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_history5")
+	start := requestIDFrom(t, e.fileOperation(e.signedIn("req@example.com"), id, "start", url.Values{"justification": {"CHG-3: protect the warehouse"}}))
+	admin := e.signedIn("admin@example.com")
+	e.decide(admin, start, "approve", "")
+	e.waitRequest(start, portal.StatusSucceeded)
+	got := strings.Join(strings.Fields(admin.get(fmt.Sprintf("/requests/%d", start)).text(`[data-testid=timeline]`)), " ")
+	if !strings.Contains(got, "Not started → Starting") || strings.Contains(got, "(new)") || strings.Contains(got, "accepted: DR task Details") {
+		t.Errorf("the start's history: %q", got)
 	}
 }

@@ -7,6 +7,7 @@
 package requests
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -852,7 +853,7 @@ func (s *Service) Accept(ctx context.Context, r portal.Request, taskID string, d
 func (s *Service) Observe(ctx context.Context, r portal.Request, status portal.TaskStatus, transient bool) (portal.Request, error) {
 	return s.run(ctx, step{
 		move:   func(tx *db.Tx) (portal.Request, error) { return tx.ObserveStatus(ctx, r.ID, status, transient) },
-		action: audit.ActionRequestProgress, outcome: audit.Info, detail: map[string]any{"from": r.LastSeenStatus, "to": status},
+		action: audit.ActionRequestProgress, outcome: audit.Info, detail: map[string]any{"from": cmp.Or(r.LastSeenStatus, r.PreStatus), "to": status},
 	})
 }
 

@@ -166,7 +166,7 @@ func TaskList(p TaskListPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(p.Rows) == 0 && len(p.Pending) == 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<div class=\"card\" data-testid=\"empty\"><p><strong>No DR tasks yet.</strong></p><p>A DR task is created by a request that <em>another person</em> approves: nobody approves their own request. So the portal needs at least two people: one who files requests, and a second with the approver role. By default switchover, failover, recovery and delete need two approvals, so a third person (or a policy that asks one approval, which a second admin approves under Admin → Approval policy).</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<div class=\"card\" data-testid=\"empty\"><p><strong>No DR tasks yet.</strong></p><p>A DR task is created by a request that <em>another person</em> approves: nobody approves their own request. So the portal needs at least two people: one who files requests, and a second with the approver role. By default switchover, failover, recovery and delete need two approvals: that takes a third person, or a policy that asks one approval (Admin → Approval policy; a second admin approves the change).</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
