@@ -372,7 +372,8 @@ func CanDecide(u portal.User, r portal.Request, decided []portal.Approval, now t
 // It is judged on every read, so a request held up by a passing status
 // (a stop filed while a start runs) can run again once it has passed.
 func (s *Service) CannotRun(ctx context.Context, r portal.Request) (string, error) {
-	return s.cannotRun(ctx, r, map[string]taskVerdict{})
+	why, err := s.CannotRunEach(ctx, []portal.Request{r})
+	return why[r.ID], err
 }
 
 // CannotRunEach is CannotRun for each of rs, by request id, for those that
@@ -419,70 +420,11 @@ func CannotRunOf(states []db.RequestTaskState) map[int64]string {
 	return out
 }
 
-// taskVerdict is what the stored copy of a task says about running
-// requests on it: gone (why), or its state.
-type taskVerdict struct {
-	gone  string
-	state portal.TaskState
-}
-
-func (s *Service) cannotRun(ctx context.Context, r portal.Request, seen map[string]taskVerdict) (string, error) {
-	if r.Operation == portal.OpCreate || r.DRTaskID == "" {
-		return "", nil
-	}
-	v, ok := seen[r.DRTaskID]
-	if !ok {
-		var err error
-		if v, err = s.taskVerdict(ctx, r.DRTaskID); err != nil {
-			return "", err
-		}
-		seen[r.DRTaskID] = v
-	}
-	if v.gone != "" {
-		return v.gone, nil
-	}
-	if ok, why := portal.Allowed(r.Operation, v.state); !ok {
-		return why, nil
-	}
-	return "", nil
-}
-
-func (s *Service) taskVerdict(ctx context.Context, taskID string) (taskVerdict, error) {
-	row, err := s.Store.Task(ctx, taskID)
-	if apperr.KindOf(err) == apperr.NotFound {
-		return taskVerdict{gone: taskUnknown}, nil
-	}
-	if err != nil {
-		return taskVerdict{}, err
-	}
-	last, err := s.Store.LastSucceededOperation(ctx, taskID)
-	if err != nil {
-		return taskVerdict{}, err
-	}
-	return verdictOf(row, last), nil
-}
-
 // Why a request on a task the portal's copy does not have cannot run.
 const (
 	taskUnknown = "The portal no longer knows this DR task."
 	taskDeleted = "The DR task was deleted."
 )
-
-// verdictOf is what a stored task says about running requests on it.
-func verdictOf(row db.TaskRow, last portal.Operation) taskVerdict {
-	if row.GoneAt != nil {
-		return taskVerdict{gone: taskDeleted}
-	}
-	var t portal.Task
-	if len(row.Detail) > 0 {
-		var err error
-		if t, err = portal.DecodeTask(row.Detail); err != nil {
-			t = portal.Task{}
-		}
-	}
-	t.ID, t.Status = row.ID, row.Status
-	return taskVerdict{state: portal.TaskState{Task: t, LastSucceededOp: last}}
-}
 
 // CanCancel says whether u may cancel r now.
 func CanCancel(u portal.User, r portal.Request, now time.Time) bool {
