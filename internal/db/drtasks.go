@@ -334,6 +334,58 @@ func (s *Store) LastSyncError(ctx context.Context, name string) (string, *time.T
 	return msg, at, err
 }
 
+// TaskListPage is everything the task list shows, read in one round trip.
+type TaskListPage struct {
+	Tasks []TaskRow
+	// FetchedAt is when the list was last read from the cloud (nil: never);
+	// SyncError and SyncErrorAt the last failed read, when it came after.
+	FetchedAt   *time.Time
+	SyncError   string
+	SyncErrorAt *time.Time
+	// Open are the newest open requests (pending, approved, executing) and
+	// Approvals the decisions on them, by request id.
+	Open      []portal.Request
+	Approvals map[int64][]portal.Approval
+}
+
+// TaskListPage reads the tasks the cloud has, how fresh the list is, and
+// the newest openLimit open requests with their decisions, as one batch.
+func (s *Store) TaskListPage(ctx context.Context, openLimit int) (TaskListPage, error) {
+	b := &pgx.Batch{}
+	p := TaskListPage{Approvals: map[int64][]portal.Approval{}}
+	b.Queue(`SELECT last_success_at, last_error, last_error_at FROM cloud_syncs WHERE name = $1`, SyncTaskList).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&p.FetchedAt, &p.SyncError, &p.SyncErrorAt}, func() error { return nil })
+		if p.SyncErrorAt == nil || (p.FetchedAt != nil && !p.SyncErrorAt.After(*p.FetchedAt)) {
+			p.SyncError, p.SyncErrorAt = "", nil // the error came before the last success
+		}
+		return err
+	})
+	b.Queue(`SELECT ` + taskColumns + ` FROM dr_tasks WHERE gone_at IS NULL
+		ORDER BY create_time DESC, first_seen_at DESC, name`).Query(func(rows pgx.Rows) error {
+		var err error
+		p.Tasks, err = collectTasks(rows, nil)
+		return err
+	})
+	open := `r.status IN ('pending', 'approved', 'executing')`
+	b.Queue(requestSelect+`WHERE `+open+` ORDER BY r.id DESC LIMIT $1`, openLimit).Query(func(rows pgx.Rows) error {
+		var err error
+		p.Open, err = collectRequests(rows, nil)
+		return err
+	})
+	b.Queue(approvalsSelect+`WHERE a.request_id IN (SELECT r.id FROM requests r WHERE `+open+` ORDER BY r.id DESC LIMIT $1)
+		ORDER BY a.decided_at, a.approver_id`, openLimit).Query(func(rows pgx.Rows) error {
+		all, err := collectApprovals(rows)
+		for _, a := range all {
+			p.Approvals[a.RequestID] = append(p.Approvals[a.RequestID], a)
+		}
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return TaskListPage{}, fmt.Errorf("read the DR task list: %w", err)
+	}
+	return p, nil
+}
+
 // TaskPage is everything a task's page shows, read in one round trip.
 type TaskPage struct {
 	Task TaskRow

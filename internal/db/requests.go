@@ -541,31 +541,55 @@ type RequestTaskState struct {
 	LastSucceededOp portal.Operation
 }
 
-// RequestTaskStates reads, in one query, the task state of each request
-// matching f (newest first, at most limit): for a count that leaves out the
-// requests that cannot run, read on every page's header.
-func (s *Store) RequestTaskStates(ctx context.Context, f RequestFilter, limit int) ([]RequestTaskState, error) {
+// ListRequestsWithStates is ListRequests with the task state of each
+// request it returns, as one batch (one round trip): a list shows which
+// requests cannot run (requests.CannotRunOf) without a second query.
+func (s *Store) ListRequestsWithStates(ctx context.Context, f RequestFilter, limit int) ([]portal.Request, []RequestTaskState, error) {
 	where, args := f.where()
 	args = append(args, limit)
-	return s.requestTaskStates(ctx, where+fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args)), args...)
+	rest := where + fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args))
+	b := &pgx.Batch{}
+	var rs []portal.Request
+	var states []RequestTaskState
+	b.Queue(requestSelect+rest, args...).Query(func(rows pgx.Rows) error {
+		var err error
+		rs, err = collectRequests(rows, nil)
+		return err
+	})
+	b.Queue(requestTaskStatesSQL+rest, args...).Query(func(rows pgx.Rows) error {
+		var err error
+		states, err = collectRequestTaskStates(rows, nil)
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, fmt.Errorf("list requests: %w", err)
+	}
+	return rs, states, nil
 }
 
-// RequestTaskStatesOf is RequestTaskStates for the requests with the given
-// ids, in one query.
+// RequestTaskStatesOf reads, in one query, the task state of each of the
+// requests with the given ids.
 func (s *Store) RequestTaskStatesOf(ctx context.Context, ids []int64) ([]RequestTaskState, error) {
 	return s.requestTaskStates(ctx, `WHERE r.id = ANY($1)`, ids)
 }
 
 func (s *Store) requestTaskStates(ctx context.Context, rest string, args ...any) ([]RequestTaskState, error) {
-	// detail is portal.EncodeTask's {"version":1,"task":{...}}. Only the
-	// rules of failover (the primary's DR status) and recovery (the last
-	// operation) need more than the status: the rest is not read.
-	rows, err := s.pool.Query(ctx, `SELECT r.id, r.operation, COALESCE(r.dr_task_id, ''), t.id IS NOT NULL, t.gone_at IS NOT NULL,
+	return collectRequestTaskStates(s.pool.Query(ctx, requestTaskStatesSQL+rest, args...))
+}
+
+// requestTaskStatesSQL reads RequestTaskStates; a WHERE clause on r (the
+// request) and u (its requester) follows. detail is portal.EncodeTask's
+// {"version":1,"task":{...}}. Only the rules of failover (the primary's DR
+// status) and recovery (the last operation) need more than the status:
+// the rest is not read.
+const requestTaskStatesSQL = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, ''), t.id IS NOT NULL, t.gone_at IS NOT NULL,
 		COALESCE(t.status, ''),
 		CASE WHEN r.operation = 'failover' THEN COALESCE(t.detail->'task'->'primary'->>'status', '') ELSE '' END,
 		CASE WHEN r.operation = 'recovery' THEN COALESCE((SELECT x.operation FROM requests x
 			WHERE x.dr_task_id = r.dr_task_id AND x.status = 'succeeded' ORDER BY x.finished_at DESC, x.id DESC LIMIT 1), '') ELSE '' END
-		FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN dr_tasks t ON t.id = r.dr_task_id `+rest, args...)
+		FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN dr_tasks t ON t.id = r.dr_task_id `
+
+func collectRequestTaskStates(rows pgx.Rows, err error) ([]RequestTaskState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("task states of requests: %w", err)
 	}
@@ -634,24 +658,6 @@ func findApprovals(ctx context.Context, q querier, requestID int64) ([]portal.Ap
 		return nil, fmt.Errorf("read decisions on request %d: %w", requestID, err)
 	}
 	return collectApprovals(rows)
-}
-
-// ApprovalsOf returns the decisions on each of the requests, oldest first,
-// in one query: by request id, for those that have any.
-func (s *Store) ApprovalsOf(ctx context.Context, requestIDs []int64) (map[int64][]portal.Approval, error) {
-	rows, err := s.pool.Query(ctx, approvalsSelect+`WHERE a.request_id = ANY($1) ORDER BY a.decided_at, a.approver_id`, requestIDs)
-	if err != nil {
-		return nil, fmt.Errorf("read decisions on requests: %w", err)
-	}
-	all, err := collectApprovals(rows)
-	if err != nil {
-		return nil, err
-	}
-	out := map[int64][]portal.Approval{}
-	for _, a := range all {
-		out[a.RequestID] = append(out[a.RequestID], a)
-	}
-	return out, nil
 }
 
 func collectApprovals(rows pgx.Rows) ([]portal.Approval, error) {

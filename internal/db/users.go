@@ -157,6 +157,9 @@ type Session struct {
 	// PolicyWaiting is how many of them are policy changes.
 	ChangesWaiting int
 	PolicyWaiting  int
+	// AwaitingStates are the task states of the newest of the Awaiting
+	// requests (at most MaxAwaitingStates), for requests.CountRunnable.
+	AwaitingStates []RequestTaskState
 }
 
 // CreateSession stores a new session.
@@ -185,10 +188,15 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	return err
 }
 
-// SessionByToken returns the session with that token hash, its user, and
-// how many requests await the user's decision at now.
+// SessionByToken returns the session with that token hash, its user, how
+// many requests await the user's decision at now, and the task states of
+// the newest of them (at most MaxAwaitingStates), so that a page's header
+// can tell which of them can still run: one batch, one round trip.
 func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.Time) (Session, error) {
-	rows, err := s.pool.Query(ctx, `
+	b := &pgx.Batch{}
+	var sess Session
+	var sessErr error
+	b.Queue(`
 		SELECT s.id AS session_id, s.token_hash, s.created_at AS session_created_at, s.last_seen_at, s.expires_at, `+userColumns+`,
 			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'approver')
 				THEN (SELECT count(*) FROM requests q WHERE `+awaitingCond("q", "u.id", "$2")+`) ELSE 0 END AS awaiting,
@@ -196,17 +204,34 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 				THEN (SELECT count(*) FROM admin_changes c WHERE c.status = 'pending' AND c.proposed_by <> u.id) ELSE 0 END AS changes_waiting,
 			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'admin')
 				THEN (SELECT count(*) FROM admin_changes c WHERE c.status = 'pending' AND c.kind = 'policy' AND c.proposed_by <> u.id) ELSE 0 END AS policy_waiting
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash, now)
-	if err != nil {
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash, now).Query(func(rows pgx.Rows) error {
+		r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[sessionRow])
+		if err != nil {
+			sessErr = err
+			return nil
+		}
+		sess = Session{ID: r.SessionID, TokenHash: r.TokenHash, User: r.user(), CreatedAt: r.SessionCreatedAt, LastSeenAt: r.LastSeenAt,
+			ExpiresAt: r.ExpiresAt, Awaiting: int(r.Awaiting), ChangesWaiting: int(r.ChangesWaiting), PolicyWaiting: int(r.PolicyWaiting)}
+		return nil
+	})
+	b.Queue(requestTaskStatesSQL+`WHERE `+awaitingCond("r", "(SELECT user_id FROM sessions WHERE token_hash = $1)", "$2")+
+		` ORDER BY r.id DESC LIMIT $3`, tokenHash, now, MaxAwaitingStates).Query(func(rows pgx.Rows) error {
+		var err error
+		sess.AwaitingStates, err = collectRequestTaskStates(rows, nil)
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return Session{}, fmt.Errorf("read session: %w", err)
 	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[sessionRow])
-	if err != nil {
-		return Session{}, notFound(err, "no such session")
+	if sessErr != nil {
+		return Session{}, notFound(sessErr, "no such session")
 	}
-	return Session{ID: r.SessionID, TokenHash: r.TokenHash, User: r.user(), CreatedAt: r.SessionCreatedAt, LastSeenAt: r.LastSeenAt,
-		ExpiresAt: r.ExpiresAt, Awaiting: int(r.Awaiting), ChangesWaiting: int(r.ChangesWaiting), PolicyWaiting: int(r.PolicyWaiting)}, nil
+	return sess, nil
 }
+
+// MaxAwaitingStates bounds how many of the requests awaiting a person's
+// decision a session's read judges one by one.
+const MaxAwaitingStates = 200
 
 // sessionRow is a session joined with its user.
 type sessionRow struct {

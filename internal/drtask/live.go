@@ -25,26 +25,21 @@ type TaskList struct {
 	Stale     bool
 	CloudErr  string
 	FetchedAt *time.Time
+	// Open are the newest open requests and Approvals the decisions on
+	// them, by request id.
+	Open      []portal.Request
+	Approvals map[int64][]portal.Approval
 }
 
-// List returns the last known task list and how fresh it is.
-func (s *Service) List(ctx context.Context) (TaskList, error) {
-	var out TaskList
-	var err error
-	if out.FetchedAt, err = s.Store.LastSync(ctx, db.SyncTaskList); err != nil {
-		return TaskList{}, err
-	}
-	msg, at, err := s.Store.LastSyncError(ctx, db.SyncTaskList)
+// List returns the last known task list, how fresh it is, and the newest
+// openLimit open requests with their decisions: one round trip.
+func (s *Service) List(ctx context.Context, openLimit int) (TaskList, error) {
+	p, err := s.Store.TaskListPage(ctx, openLimit)
 	if err != nil {
 		return TaskList{}, err
 	}
-	if at != nil {
-		out.Stale, out.CloudErr = true, msg
-	}
-	if out.Tasks, err = s.Store.ListTasks(ctx); err != nil {
-		return TaskList{}, err
-	}
-	return out, nil
+	return TaskList{Tasks: p.Tasks, Stale: p.SyncErrorAt != nil, CloudErr: p.SyncError, FetchedAt: p.FetchedAt,
+		Open: p.Open, Approvals: p.Approvals}, nil
 }
 
 // SyncList reads the task list from the cloud and records it (new tasks,

@@ -58,11 +58,10 @@ type Handlers struct {
 const SessionCookie = "drp_session"
 
 const (
-	ctxUser     = "user"
-	ctxCSRF     = "csrf"
-	ctxAwaiting = "awaiting" // requests awaiting the user's decision, read with the session
-	ctxChanges  = "changes"  // admin changes waiting for the user's approval, read with the session
-	ctxSession  = "session"  // the signed-in session (db.Session)
+	ctxUser    = "user"
+	ctxCSRF    = "csrf"
+	ctxChanges = "changes" // admin changes waiting for the user's approval, read with the session
+	ctxSession = "session" // the signed-in session (db.Session)
 )
 
 // HX-Trigger event names the pages listen for.
@@ -155,14 +154,8 @@ func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
 	if u := user(c); u != nil {
 		b.User = &views.User{Email: u.Email, Name: u.DisplayName, Roles: strings.Join(u.RoleNames(), ", "),
 			CanCreate: Allowed(u, PermCreateTask), IsAdmin: Allowed(u, PermAdmin), Awaiting: -1, MustChange: u.MustChangePassword}
-		if n, ok := c.Get(ctxAwaiting).(int); ok && Allowed(u, PermDecide) && title != "" && !u.MustChangePassword {
-			m, err := h.runnableAwaiting(c.Request().Context(), u, n)
-			if err != nil {
-				// The header's count is a hint: the page still shows, with
-				// the session's count.
-				h.Logger.Error("count the runnable requests awaiting a decision", "request_id", requestID(c), "err", err)
-			}
-			b.User.Awaiting = m
+		if s, ok := session(c); ok && Allowed(u, PermDecide) && title != "" && !u.MustChangePassword {
+			b.User.Awaiting = runnableAwaiting(s)
 		}
 		b.User.AdminURL = "/admin/users"
 		if n, ok := c.Get(ctxChanges).(int); ok && Allowed(u, PermAdmin) && !u.MustChangePassword {

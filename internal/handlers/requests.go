@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"bytes"
-	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -36,11 +35,6 @@ func requestID64(c echo.Context) (int64, error) {
 	return id, nil
 }
 
-// awaitingFilter is the requests waiting for u's decision.
-func (h *Handlers) awaitingFilter(u *portal.User) db.RequestFilter {
-	return db.RequestFilter{AwaitingUser: u.ID, Now: h.Now()}
-}
-
 func (h *Handlers) listRequests(c echo.Context) error {
 	u := user(c)
 	q := c.QueryParams()
@@ -67,7 +61,7 @@ func (h *Handlers) listRequests(c echo.Context) error {
 	if f.Operation != "" && !slices.Contains(portal.Operations, f.Operation) {
 		return apperr.New(apperr.Invalid, "Unknown operation %q.", f.Operation)
 	}
-	rows, err := h.Store.ListRequests(c.Request().Context(), f, 100)
+	rows, states, err := h.Store.ListRequestsWithStates(c.Request().Context(), f, 100)
 	if err != nil {
 		return err
 	}
@@ -83,12 +77,12 @@ func (h *Handlers) listRequests(c echo.Context) error {
 		p.Operations = append(p.Operations, views.Option{Value: string(o), Label: o.Label(), Selected: o == f.Operation})
 	}
 	now := h.Now()
-	blocked, err := h.Requests.CannotRunEach(c.Request().Context(), pendingOnly(rows, now))
-	if err != nil {
-		return err
-	}
+	blocked := requests.CannotRunOf(states)
 	for _, r := range rows {
 		st := r.EffectiveStatus(now)
+		if st != portal.StatusPending {
+			delete(blocked, r.ID) // only a pending request is judged
+		}
 		p.Rows = append(p.Rows, views.RequestRow{
 			ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID), Operation: r.Operation.Label(),
 			OperationRaw: string(r.Operation),
@@ -100,34 +94,13 @@ func (h *Handlers) listRequests(c echo.Context) error {
 	return h.render(c, http.StatusOK, views.RequestList(p))
 }
 
-// pendingOnly keeps the requests of rs still pending at now.
-func pendingOnly(rs []portal.Request, now time.Time) []portal.Request {
-	var out []portal.Request
-	for _, r := range rs {
-		if r.EffectiveStatus(now) == portal.StatusPending {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// maxAwaitingChecked bounds how many awaiting requests a count judges
-// one by one.
-const maxAwaitingChecked = 200
-
-// runnableAwaiting is how many of the n requests awaiting u's decision
-// (n as counted with the session) can still run: one its task can no
-// longer run can only be rejected or cancelled, so it does not call for
-// an approval, in the header's count or on the landing page.
-func (h *Handlers) runnableAwaiting(ctx context.Context, u *portal.User, n int) (int, error) {
-	if n <= 0 {
-		return n, nil
-	}
-	states, err := h.Store.RequestTaskStates(ctx, h.awaitingFilter(u), maxAwaitingChecked)
-	if err != nil {
-		return n, err
-	}
-	return max(n-(len(states)-requests.CountRunnable(states)), 0), nil
+// runnableAwaiting is how many of the requests awaiting the decision of
+// the session's user can still run: one its task can no longer run can
+// only be rejected or cancelled, so it does not call for an approval, in
+// the header's count or on the landing page. The session's read brought
+// the count and the task states, so this costs no query.
+func runnableAwaiting(s db.Session) int {
+	return max(s.Awaiting-(len(s.AwaitingStates)-requests.CountRunnable(s.AwaitingStates)), 0)
 }
 
 // approvalsCell is a request's approvals as its list row shows them. A
@@ -145,21 +118,14 @@ func approvalsCell(st portal.RequestStatus, required int) string {
 	return "needed " + portal.Plural(required, "approval", "approvals")
 }
 
-// awaitingCount answers the header counter's refresh.
+// awaitingCount answers the header counter's refresh, from the session's
+// read.
 func (h *Handlers) awaitingCount(c echo.Context) error {
-	u := user(c)
-	if !u.Has(auth.RoleApprover) {
+	s, ok := session(c)
+	if !ok || !s.User.Has(auth.RoleApprover) {
 		return c.NoContent(http.StatusNoContent)
 	}
-	ctx := c.Request().Context()
-	n, err := h.Store.CountRequests(ctx, h.awaitingFilter(u))
-	if err != nil {
-		return err
-	}
-	if n, err = h.runnableAwaiting(ctx, u, n); err != nil {
-		return err
-	}
-	return h.render(c, http.StatusOK, views.AwaitingCount(n))
+	return h.render(c, http.StatusOK, views.AwaitingCount(runnableAwaiting(s)))
 }
 
 func (h *Handlers) showRequest(c echo.Context) error {

@@ -167,7 +167,6 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		default:
 			u := sess.User
 			c.Set(ctxUser, &u)
-			c.Set(ctxAwaiting, sess.Awaiting)
 			c.Set(ctxChanges, sess.ChangesWaiting)
 			c.Set(ctxSession, sess)
 		}

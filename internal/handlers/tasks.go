@@ -16,7 +16,6 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
-	"drportal/internal/db"
 	"drportal/internal/drtask"
 	"drportal/internal/portal"
 	"drportal/internal/requests"
@@ -24,7 +23,7 @@ import (
 )
 
 func (h *Handlers) listTasks(c echo.Context) error {
-	list, err := h.Tasks.List(c.Request().Context())
+	list, err := h.Tasks.List(c.Request().Context(), 200)
 	if err != nil {
 		return err
 	}
@@ -34,19 +33,7 @@ func (h *Handlers) listTasks(c echo.Context) error {
 		p.FetchedAt = h.formatTime(*list.FetchedAt)
 	}
 	ctx := c.Request().Context()
-	open, err := h.Store.ListRequests(ctx, db.RequestFilter{Open: true}, 200)
-	if err != nil {
-		return err
-	}
-	// Every open request's approvals in one query: a busy team has many.
-	ids := make([]int64, len(open))
-	for i, r := range open {
-		ids[i] = r.ID
-	}
-	approvals, err := h.Store.ApprovalsOf(ctx, ids)
-	if err != nil {
-		return err
-	}
+	open, approvals := list.Open, list.Approvals
 	chips := map[string][]views.RequestLink{}
 	now := h.Now()
 	for i := len(open) - 1; i >= 0; i-- { // oldest first

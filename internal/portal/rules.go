@@ -77,12 +77,28 @@ type TaskState struct {
 // Allowed says whether op may be filed or executed on a task in state s,
 // and if not, why, in words a person can act on.
 func Allowed(op Operation, s TaskState) (bool, string) {
+	return allowed(op, s, true)
+}
+
+// Allows is Allowed without the words, for counting.
+func Allows(op Operation, s TaskState) bool {
+	ok, _ := allowed(op, s, false)
+	return ok
+}
+
+func allowed(op Operation, s TaskState, explain bool) (bool, string) {
 	spec, ok := SpecOf(op)
 	if !ok {
+		if !explain {
+			return false, ""
+		}
 		return false, fmt.Sprintf("Unknown operation %q.", op)
 	}
 	st := s.Task.Status
 	if !slices.Contains(spec.AllowedFrom, st) {
+		if !explain {
+			return false, ""
+		}
 		now := "unknown"
 		if st != "" {
 			now = statusWords(st)

@@ -174,3 +174,29 @@ func TestOutcomesSayWhatHappenedInWords(t *testing.T) {
 		t.Errorf("switchover: %v %q", out, msg)
 	}
 }
+
+// Counting what can run uses Allows, which skips the words: it must say
+// what Allowed says, for every operation, status and history.
+func TestAllowsAgreesWithAllowed(t *testing.T) {
+	statuses := []TaskStatus{"", TaskCreating, TaskCreateFailed, TaskUnstart, TaskStarting, TaskStartFailed, TaskRunning, TaskStopping,
+		TaskStopped, TaskStopFailed, TaskSwitchovering, TaskAbnormal, TaskDeleting, TaskDeleted}
+	ops := append(append([]Operation{}, Operations...), "no-such-operation")
+	for _, op := range ops {
+		for _, st := range statuses {
+			for _, primary := range []string{"waiting", "abnormal"} {
+				for _, last := range []Operation{"", OpFailover, OpSwitchover} {
+					tk := task(st, "p")
+					tk.Primary.Status = primary
+					s := TaskState{Task: tk, LastSucceededOp: last}
+					ok, why := Allowed(op, s)
+					if got := Allows(op, s); got != ok {
+						t.Errorf("%s from %q (primary %s, last %q): Allows %v, Allowed %v (%s)", op, st, primary, last, got, ok, why)
+					}
+					if ok != (why == "") {
+						t.Errorf("%s from %q: allowed %v with reason %q", op, st, ok, why)
+					}
+				}
+			}
+		}
+	}
+}

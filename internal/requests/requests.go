@@ -396,28 +396,44 @@ func (s *Service) CannotRunEach(ctx context.Context, rs []portal.Request) (map[i
 // CountRunnable counts the states of requests that can still run, by the
 // rules CannotRun applies.
 func CountRunnable(states []db.RequestTaskState) int {
-	return len(states) - len(CannotRunOf(states))
+	n := 0
+	for _, st := range states {
+		if ok, _ := canRun(st, false); ok {
+			n++
+		}
+	}
+	return n
 }
 
-// CannotRunOf is CannotRun for each state read by db.RequestTaskStates: by
-// request id, why those that cannot run cannot.
+// CannotRunOf is CannotRun for each state read by db.RequestTaskStatesOf
+// or db.ListRequestsWithStates: by request id, why those that cannot run
+// cannot.
 func CannotRunOf(states []db.RequestTaskState) map[int64]string {
 	out := map[int64]string{}
 	for _, st := range states {
-		switch {
-		case st.Operation == portal.OpCreate || st.TaskID == "":
-		case !st.Known:
-			out[st.RequestID] = taskUnknown
-		case st.Gone:
-			out[st.RequestID] = taskDeleted
-		default:
-			t := portal.Task{ID: st.TaskID, Status: st.Status, Primary: portal.TaskSide{Status: st.PrimaryStatus}}
-			if ok, why := portal.Allowed(st.Operation, portal.TaskState{Task: t, LastSucceededOp: st.LastSucceededOp}); !ok {
-				out[st.RequestID] = why
-			}
+		if ok, why := canRun(st, true); !ok {
+			out[st.RequestID] = why
 		}
 	}
 	return out
+}
+
+// canRun is the one rule of CannotRun; explain asks for the reason in words.
+func canRun(st db.RequestTaskState, explain bool) (bool, string) {
+	switch {
+	case st.Operation == portal.OpCreate || st.TaskID == "":
+		return true, ""
+	case !st.Known:
+		return false, taskUnknown
+	case st.Gone:
+		return false, taskDeleted
+	}
+	t := portal.Task{ID: st.TaskID, Status: st.Status, Primary: portal.TaskSide{Status: st.PrimaryStatus}}
+	s := portal.TaskState{Task: t, LastSucceededOp: st.LastSucceededOp}
+	if !explain {
+		return portal.Allows(st.Operation, s), ""
+	}
+	return portal.Allowed(st.Operation, s)
 }
 
 // Why a request on a task the portal's copy does not have cannot run.
