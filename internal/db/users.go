@@ -148,6 +148,9 @@ type Session struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
+	// PasswordConfirmedAt is when the session's person last entered their
+	// password: at sign-in, or for a step-up (auth.StepUpWindow).
+	PasswordConfirmedAt time.Time
 	// Awaiting is how many requests await the user's decision (0 for
 	// anyone who is not an approver): read with the session, so a page's
 	// header costs no query of its own.
@@ -162,11 +165,12 @@ type Session struct {
 	AwaitingStates []RequestTaskState
 }
 
-// CreateSession stores a new session.
+// CreateSession stores a new session. Signing in is entering the
+// password: the session's confirmation starts at now.
 func (t *Tx) CreateSession(ctx context.Context, tokenHash []byte, userID int64, now, expires time.Time, ip, userAgent string) error {
 	_, err := t.tx.Exec(ctx, `
-		INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
-		VALUES ($1, $2, $3, $3, $4, $5, $6)`, tokenHash, userID, now, expires, ip, truncate(userAgent, 300))
+		INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, password_confirmed_at)
+		VALUES ($1, $2, $3, $3, $4, $5, $6, $3)`, tokenHash, userID, now, expires, ip, truncate(userAgent, 300))
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
@@ -197,7 +201,7 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 	var sess Session
 	var sessErr error
 	b.Queue(`
-		SELECT s.id AS session_id, s.token_hash, s.created_at AS session_created_at, s.last_seen_at, s.expires_at, `+userColumns+`,
+		SELECT s.id AS session_id, s.token_hash, s.created_at AS session_created_at, s.last_seen_at, s.expires_at, s.password_confirmed_at, `+userColumns+`,
 			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'approver')
 				THEN (SELECT count(*) FROM requests q WHERE `+awaitingCond("q", "u.id", "$2")+`) ELSE 0 END AS awaiting,
 			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'admin')
@@ -211,7 +215,7 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 			return nil
 		}
 		sess = Session{ID: r.SessionID, TokenHash: r.TokenHash, User: r.user(), CreatedAt: r.SessionCreatedAt, LastSeenAt: r.LastSeenAt,
-			ExpiresAt: r.ExpiresAt, Awaiting: int(r.Awaiting), ChangesWaiting: int(r.ChangesWaiting), PolicyWaiting: int(r.PolicyWaiting)}
+			ExpiresAt: r.ExpiresAt, PasswordConfirmedAt: r.PasswordConfirmedAt, Awaiting: int(r.Awaiting), ChangesWaiting: int(r.ChangesWaiting), PolicyWaiting: int(r.PolicyWaiting)}
 		return nil
 	})
 	b.Queue(requestTaskStatesSQL+`WHERE `+awaitingCond("r", "(SELECT user_id FROM sessions WHERE token_hash = $1)", "$2")+
@@ -243,6 +247,8 @@ type sessionRow struct {
 	Awaiting         int64     `db:"awaiting"`
 	ChangesWaiting   int64     `db:"changes_waiting"`
 	PolicyWaiting    int64     `db:"policy_waiting"`
+
+	PasswordConfirmedAt time.Time `db:"password_confirmed_at"`
 	userRow
 }
 
