@@ -70,6 +70,17 @@ const (
 	ActionExport  = "audit.export"
 )
 
+// Step-up: a signed-in person entering their password again before a
+// high-risk approval or a policy change (auth.StepUpWindow).
+const (
+	// ActionReauthenticated: the password was right; the session's
+	// confirmation starts again.
+	ActionReauthenticated = "session.reauthenticated"
+	// ActionReauthenticationFailed: the password was wrong (failure), or
+	// too many were (denied, throttled), as with a failed sign-in.
+	ActionReauthenticationFailed = "session.reauthentication_failed"
+)
+
 // ActionGroup is a group of actions about one kind of thing.
 type ActionGroup struct {
 	Name    string // also the prefix of its actions
@@ -91,6 +102,7 @@ var Catalogue = []ActionGroup{
 	{"dr_task", []string{ActionCreateRejected, ActionCreateFailed, ActionOperationRejected, ActionTaskDrift}},
 	{"cloud", []string{ActionCloudCall, ActionClustersRead}},
 	{"audit", []string{ActionVerify, ActionArchive, ActionExport}},
+	{"session", []string{ActionReauthenticated, ActionReauthenticationFailed}},
 }
 
 // FilterActions is what the audit filter offers: each group's name (all

@@ -25,6 +25,7 @@ const (
 	ReasonCSRFMissing         = "csrf-missing"          // a form posted without its CSRF token
 	ReasonCSRFInvalid         = "csrf-invalid"          // a form posted with a wrong CSRF token
 	ReasonCSRFCrossSite       = "csrf-cross-site"       // a form posted from another site
+	ReasonStepUp              = "step-up"               // a high-risk approval or a policy change without the password entered lately
 )
 
 // Anonymous is the actor of a request made without a session.

@@ -55,6 +55,9 @@ var actionLabels = map[string]string{
 	ActionVerify:  "History verified",
 	ActionArchive: "History archived",
 	ActionExport:  "History exported",
+
+	ActionReauthenticated:        "Password entered again",
+	ActionReauthenticationFailed: "Password entered again: wrong",
 }
 
 // groupLabels name the Catalogue's groups in the audit filter.
@@ -62,6 +65,7 @@ var groupLabels = map[string]string{
 	"auth": "Sign-ins (all)", "access": "Refusals (all)", "user": "Users (all)", "policy": "Policy (all)",
 	"change": "Admin changes (all)", "request": "Requests (all)", "dr_task": "DR tasks (all)",
 	"cloud": "Cloud calls (all)", "audit": "Audit history (all)",
+	"session": "Step-up (all)",
 }
 
 // ActionLabel is an action, or an action group's name, in words; an
