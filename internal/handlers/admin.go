@@ -422,6 +422,13 @@ func (h *Handlers) resetPassword(c echo.Context) error {
 }
 
 func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string, errs map[string]string, flash, errMsg string) error {
+	return h.policyPageStepUp(c, status, raw, errs, flash, errMsg, "", nil)
+}
+
+// policyPageStepUp is policyPage after a step-up of the form with key
+// form failed with stepUpErr (nil: none did).
+func (h *Handlers) policyPageStepUp(c echo.Context, status int, raw map[string]string, errs map[string]string, flash, errMsg string,
+	form string, stepUpErr error) error {
 	ctx := c.Request().Context()
 	cur, err := h.Store.CurrentPolicy(ctx)
 	if err != nil {
@@ -457,9 +464,12 @@ func (h *Handlers) policyPage(c echo.Context, status int, raw map[string]string,
 	if err != nil {
 		return err
 	}
+	p.StepUp = h.stepUpPrompt(c, policyStepUp)
+	stepUpFailed(p.StepUp, form, stepUpErr)
 	for _, ch := range changes {
 		if ch.Kind == portal.ChangePolicy {
 			row := h.changeRow(ch, user(c).ID, cur)
+			row.StepUp = p.StepUp
 			p.Pending = &row
 			// The form starts from the waiting change, which a proposal
 			// replaces, so that nobody undoes it by proposing the old values.
@@ -527,6 +537,13 @@ func (h *Handlers) savePolicy(c echo.Context) error {
 		}
 	}
 	if len(errs) == 0 {
+		if err := h.stepUp(c, policyStepUp, "propose an approval policy"); err != nil {
+			status, ok := h.shownAgain(c, err)
+			if !ok {
+				return err
+			}
+			return h.policyPageStepUp(c, status, raw, nil, "", "", "policy", err)
+		}
 		ch, verrs, err := h.Auth.ProposePolicy(c.Request().Context(), *user(c), in)
 		if err != nil {
 			return err
@@ -553,6 +570,13 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 		}
 		ctx, me := c.Request().Context(), *user(c)
 		var ch portal.AdminChange
+		if form, err := h.changeStepUp(c, id, approve); err != nil {
+			status, ok := h.shownAgain(c, err)
+			if !ok {
+				return err
+			}
+			return h.policyPageStepUp(c, status, nil, nil, "", "", form, err)
+		}
 		if approve {
 			ch, err = h.Auth.ApproveChange(ctx, me, id, c.FormValue("comment"))
 		} else {

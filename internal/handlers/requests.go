@@ -263,6 +263,11 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		card.DecideWhy = "It cannot be approved: it can no longer run. You can still reject it."
 	}
 	card.CanCancel = requests.CanCancel(*u, r, now)
+	if card.CanDecide && card.CannotRun == "" && requests.NeedsStepUp(r, portal.Approve) {
+		if card.StepUp = h.stepUpPrompt(c, approving(r.Operation)); card.StepUp != nil {
+			card.StepUp.Note = "Rejecting does not need it."
+		}
+	}
 	switch {
 	case status == portal.StatusApproved || status == portal.StatusExecuting:
 		card.Refresh = "2s"
@@ -333,13 +338,22 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 	}
 	d := portal.Decision(c.FormValue("decision"))
 	comment, confirm := c.FormValue("comment"), c.FormValue("confirm")
-	r, err := h.Requests.Decide(c.Request().Context(), *user(c), id, d, comment, c.FormValue("payload_sha256"), confirm)
+	var r portal.Request
+	err = h.decideStepUp(c, id, d)
+	if err == nil {
+		r, err = h.Requests.Decide(c.Request().Context(), *user(c), id, d, comment, c.FormValue("payload_sha256"), confirm)
+	}
 	flash := ""
 	if err != nil {
 		// The card comes back with what was typed, and the field the
 		// refusal is about marked.
 		return h.afterRequestAction(c, id, "", false, err, func(card *views.RequestCard) {
 			card.Comment, card.Confirm = comment, confirm
+			if isStepUp(err) {
+				card.ErrorField = views.StepUpFieldID("")
+				stepUpFailed(card.StepUp, "", err)
+				return
+			}
 			if apperr.KindOf(err) == apperr.Invalid {
 				switch {
 				case d == portal.Reject || utf8.RuneCountInString(strings.TrimSpace(comment)) > requests.MaxJustification:
@@ -451,7 +465,7 @@ func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, la
 		return err
 	}
 	switch {
-	case apperr.KindOf(actionErr) == apperr.TooMany && card.ShowPreconditions:
+	case apperr.KindOf(actionErr) == apperr.TooMany && card.ShowPreconditions && !isStepUp(actionErr):
 		// A check asked for too soon: say so next to the button, not as
 		// an error at the top of the page.
 		card.CheckNotice = apperr.Message(actionErr)

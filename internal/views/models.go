@@ -500,6 +500,9 @@ type RequestCard struct {
 	Comment    string
 	Confirm    string
 	CSRF       string
+	// StepUp asks for the password before approving (a high-risk
+	// operation, the session's password older than the step-up window).
+	StepUp *StepUp
 
 	// TaskName names the linked task (TaskURL).
 	TaskName string
@@ -592,6 +595,9 @@ type ChangeRow struct {
 	// Warnings are what the deciding admin should know first (the
 	// account's password was reset by an admin).
 	Warnings []string
+	// StepUp asks for the password before deciding (a policy change, the
+	// session's password older than the step-up window).
+	StepUp *StepUp
 }
 
 // UserRow is one account.
@@ -674,6 +680,9 @@ type PolicyPage struct {
 	// Replaces is the number of the waiting change the form's values come
 	// from and a proposal replaces ("" when none waits).
 	Replaces string
+	// StepUp asks for the password before proposing (the session's is
+	// older than the step-up window).
+	StepUp *StepUp
 }
 
 // PolicyRow is one operation's number of approvals.
