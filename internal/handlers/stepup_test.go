@@ -383,3 +383,53 @@ func TestProposingAndDecidingAPolicyChangeNeedThePassword(t *testing.T) {
 	}
 	e.noPasswordAnywhere(r)
 }
+
+// TestWrongStepUpPasswordsAreThrottledLikeSignIns: wrong passwords typed
+// for a step-up count on the sign-in throttle of the account and address,
+// so a session cannot be used to guess the password: after five, the next
+// attempt waits and is not checked, even with the right password, and a
+// sign-in from the same address waits too; once the wait is over the right
+// password goes through and ends it.
+func TestWrongStepUpPasswordsAreThrottledLikeSignIns(t *testing.T) {
+	e := newEnv(t, withAuth(func(s *auth.Service) { s.Throttle.FirstDelay = time.Minute }))
+	ctx := context.Background()
+	e.addUser("admin2@example.com", auth.RoleAdmin)
+	a := e.signedIn("admin@example.com")
+	e.signInClock.Advance(6 * time.Minute)
+	cur, err := e.store.CurrentPolicy(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"pending_ttl": {"72h"}, "approval_ttl": {"24h"}, "step_up_password": {wrongPassword}}
+	for _, op := range portal.Operations {
+		form.Set("approvals_"+string(op), strconv.Itoa(cur.Approvals[op]))
+	}
+	form.Set("approvals_update", strconv.Itoa(cur.Approvals[portal.OpUpdate]%portal.MaxApprovals+1))
+	for i := range 5 {
+		if r := a.post("/admin/policy", form); r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("wrong password %d: %d", i+1, r.status)
+		}
+	}
+	form.Set("step_up_password", password)
+	r := a.post("/admin/policy", form)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" ||
+		!strings.Contains(r.text(`[data-testid=step-up-error]`), "Too many wrong passwords") {
+		t.Fatalf("the right password after five wrong ones: %d %q", r.status, r.text(`[data-testid=step-up-error]`))
+	}
+	if cs, _ := e.store.PendingAdminChanges(ctx); len(cs) != 0 {
+		t.Fatal("a proposal went through while the throttle waits")
+	}
+	if s := e.browser().post("/signin", url.Values{"email": {"admin@example.com"}, "password": {password}}); s.status != http.StatusTooManyRequests {
+		t.Errorf("a sign-in from the same address while the step-up's throttle waits: %d", s.status)
+	}
+	if n := len(e.events(audit.ActionReauthenticationFailed)); n != 6 {
+		t.Errorf("%d failed step-ups audited, want 5 wrong and the first refusal of the wait", n)
+	}
+	e.signInClock.Advance(2 * time.Minute)
+	if r := a.post("/admin/policy", form); r.status != http.StatusSeeOther {
+		t.Fatalf("the right password after the wait: %d %s", r.status, r.text(`[data-testid=form-errors]`))
+	}
+	if n := e.throttleFailures("admin@example.com"); n != 0 {
+		t.Errorf("the right password left %d failures counted", n)
+	}
+}
