@@ -246,7 +246,9 @@ func (h *Handlers) requestSummary(r portal.Request, v *drtask.TaskView) []views.
 		status += ", as last read from the cloud " + ago(h.Now().Sub(fa))
 	}
 	out = append(out, views.Field{Label: "Status now", Value: status})
-	if v.Progress != nil {
+	if v.Progress != nil && v.HasDetail && !portal.Synced(v.Task) {
+		out = append(out, views.Field{Label: "RPO / RTO", Value: "no RPO yet: no sync has completed, so no data has been synchronised to the standby"})
+	} else if v.Progress != nil {
 		out = append(out, views.Field{Label: "RPO / RTO", Value: span(time.Duration(v.Progress.RPOSeconds)*time.Second) + " / " +
 			span(time.Duration(v.Progress.RTOSeconds)*time.Second)})
 	}

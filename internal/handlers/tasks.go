@@ -56,7 +56,7 @@ func (h *Handlers) listTasks(c echo.Context) error {
 		p.Rows = append(p.Rows, views.TaskRow{
 			ID: r.ID, URL: "/dr-tasks/" + r.ID, Name: r.Name, Status: statusBadge(r.Status), DRType: portal.DRTypeLabel(r.DRType), DRTypeRaw: r.DRType,
 			Primary: or(r.PrimaryClusterName, r.PrimaryClusterID), Standby: or(r.StandbyClusterName, r.StandbyClusterID),
-			SyncPeriod: portal.PeriodWords(r.SyncPeriod), SyncPeriodRaw: r.SyncPeriod, LastSync: drTime(r.LastSync, h.zones()), Created: drTime(r.CreateTime, h.zones()), Unmanaged: !r.Managed,
+			SyncPeriod: portal.PeriodWords(r.SyncPeriod), SyncPeriodRaw: r.SyncPeriod, LastSync: lastSyncWords(r.LastSync, h.zones()), Created: drTime(r.CreateTime, h.zones()), Unmanaged: !r.Managed,
 			Requests: chips[r.ID],
 		})
 	}
@@ -526,6 +526,9 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 	return p
 }
 
+// noRPOYet stands for the RPO while no sync has completed.
+const noRPOYet = "none yet: no sync has completed, so no data has been synchronised to the standby"
+
 // taskPanel shapes a task for its page: every field of the detail
 // response, both clusters, and whether to keep polling.
 func taskPanel(v drtask.TaskView, z portal.TimeZones) views.TaskPanel {
@@ -567,6 +570,11 @@ func taskPanel(v drtask.TaskView, z portal.TimeZones) views.TaskPanel {
 	if v.Progress != nil {
 		p.RPO = portal.FormatDuration(time.Duration(v.Progress.RPOSeconds) * time.Second)
 		p.RTO = portal.FormatDuration(time.Duration(v.Progress.RTOSeconds) * time.Second)
+		if v.HasDetail && !portal.Synced(t) {
+			// Before the first sync no data is protected: a figure
+			// would suggest the standby lags by only that much.
+			p.RPO = noRPOYet
+		}
 	}
 	for _, field := range []string{"status", "dr_sync_period", "primary_cluster"} {
 		if d, ok := v.Drift[field]; ok {
@@ -608,7 +616,7 @@ func clusterCard(heading string, c portal.TaskSide, z portal.TimeZones) views.Cl
 		{Label: "Availability zone", Value: or(c.AZ, "—")},
 		{Label: "Region", Value: c.Region},
 		{Label: "DR status", Value: portal.ClusterStatusLabel(c.Status), Raw: c.Status},
-		{Label: "Last successful sync", Value: or(drTime(c.LastSuccessTime, z), "never")},
+		{Label: "Last successful sync", Value: lastSyncWords(c.LastSuccessTime, z)},
 		{Label: "OBS bucket", Value: or(c.OBSBucket, "—")},
 	}
 	// disk_used is a usage rate (the SDK's 磁盘使用率), a percentage.
@@ -664,6 +672,12 @@ func drTime(s string, z portal.TimeZones) string {
 		return ""
 	}
 	return s
+}
+
+// lastSyncWords is when a task or cluster last synced successfully, as the
+// task list and the task page both say it: a time, or "never".
+func lastSyncWords(s string, z portal.TimeZones) string {
+	return or(drTime(s, z), "never")
 }
 
 func yesNo(b bool) string {

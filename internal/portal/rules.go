@@ -123,6 +123,18 @@ func primaryFaulty(t Task) bool {
 	return strings.EqualFold(t.Primary.Status, "abnormal")
 }
 
+// Synced reports whether a sync of t has ever completed: either side has a
+// last successful sync time. Before that the standby holds none of the
+// primary's data, and the portal shows no RPO.
+func Synced(t Task) bool {
+	for _, s := range []string{t.Standby.LastSuccessTime, t.Primary.LastSuccessTime} {
+		if s = strings.TrimSpace(s); s != "" && s != "null" {
+			return true
+		}
+	}
+	return false
+}
+
 // ConfirmCluster is the name a person types to confirm a high-risk
 // operation: the cluster it affects most.
 func ConfirmCluster(op Operation, t Task) string {
@@ -169,8 +181,10 @@ func Consequence(op Operation, t Task, progress *Progress, newPeriod string, z T
 			or(PeriodWords(t.SyncPeriod), "its current value"), or(PeriodWords(newPeriod), "the new value"))
 	case OpSwitchover:
 		if last == "" {
-			return fmt.Sprintf("Swaps roles: %s becomes the primary and %s the standby. %s is unavailable while the switchover runs. "+
-				"No data is lost while %s is healthy (RPO 0); otherwise, as no sync has completed yet, %s may hold none of its data.", s, p, p, p, s)
+			return fmt.Sprintf("No data has been synchronised yet (no sync has completed yet): %s holds none of %s's data. "+
+				"Swaps roles: %s becomes the primary and %s the standby. %s is unavailable while the switchover runs. "+
+				"DWS allows a switchover before the first sync: no data is lost while %s is healthy (RPO 0); otherwise %s becomes the primary without any of its data.",
+				s, p, s, p, p, p, s)
 		}
 		return fmt.Sprintf("Swaps roles: %s becomes the primary and %s the standby. %s is unavailable while the switchover runs. "+
 			"No data is lost while %s is healthy (RPO 0); otherwise data is at least as recent as %s.", s, p, p, p, last)

@@ -1,0 +1,99 @@
+package handlers_test
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"drportal/internal/portal"
+)
+
+// lastSyncCell is the task list's "Last sync" of the task with id.
+func lastSyncCell(r response, id string) string {
+	return strings.TrimSpace(r.doc.Find(`[data-testid=task-row][data-id="` + id + `"] td[data-label="Last sync"]`).Text())
+}
+
+// clusterField is a field of a cluster card of the task page.
+func clusterField(r response, side, label string) string {
+	var out string
+	r.doc.Find(`[data-testid=cluster-` + side + `] dt`).Each(func(_ int, dt *goquery.Selection) {
+		if strings.TrimSpace(dt.Text()) == label {
+			out = strings.TrimSpace(dt.Next().Text())
+		}
+	})
+	return out
+}
+
+func TestBeforeTheFirstSyncThereIsNoRPOAndSwitchoverWarnsThatNothingIsSynchronised(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("first_sync")
+	req := e.signedIn("req@example.com")
+	admin := e.signedIn("admin@example.com")
+
+	// Never synced: the list and the page say it in the same words.
+	list := req.get("/dr-tasks")
+	if got := lastSyncCell(list, id); got != "never" {
+		t.Errorf("task list's last sync before any sync: %q", got)
+	}
+	if got := clusterField(req.get("/dr-tasks/"+id), "standby", "Last successful sync"); got != "never" {
+		t.Errorf("task page's last sync before any sync: %q", got)
+	}
+
+	start := requestIDFrom(t, e.fileOperation(req, id, "start", url.Values{"justification": {"protect it now"}}))
+	e.decide(admin, start, "approve", "")
+	e.waitRequest(start, portal.StatusSucceeded)
+
+	// Running, with the cloud's progress read, and no sync completed yet
+	// (the simulator's clock stands still).
+	var page response
+	eventually(t, "the running task's page with its progress", func() bool {
+		page = req.get("/dr-tasks/" + id)
+		return strings.Join(opButtons(page), ",") == "stop,switchover" && page.text(`[data-testid=rpo]`) != ""
+	})
+	if got := clusterField(page, "standby", "Last successful sync"); got != "never" {
+		t.Fatalf("the standby has synced already (%q): the test needs a task before its first sync", got)
+	}
+	rpo := page.text(`[data-testid=rpo]`)
+	if regexp.MustCompile(`[0-9]`).MatchString(rpo) || !strings.Contains(rpo, "no sync has completed") {
+		t.Errorf("RPO before the first sync: %q", rpo)
+	}
+
+	// Switchover is allowed by the API from running: it is offered, and
+	// its consequence says plainly that nothing is synchronised yet.
+	form := req.get("/dr-tasks/" + id + "/operations/switchover")
+	if c := form.text(`[data-testid=consequence]`); !strings.Contains(c, "No data has been synchronised yet") {
+		t.Errorf("switchover consequence before the first sync: %q", c)
+	}
+	confirm := form.text(`label[for=confirm] .mono`)
+	sw := requestIDFrom(t, e.fileOperation(req, id, "switchover", url.Values{"confirm": {confirm}, "justification": {"drill before the first sync"}}))
+	card := admin.get(fmt.Sprintf("/requests/%d", sw))
+	if c := card.text(`[data-testid=consequence]`); !strings.Contains(c, "No data has been synchronised yet") {
+		t.Errorf("the switchover request's consequence: %q", c)
+	}
+	if got := card.text(`[data-testid=summary-rpo-rto]`); regexp.MustCompile(`[0-9]`).MatchString(got) || !strings.Contains(got, "no sync has completed") {
+		t.Errorf("the request's RPO / RTO before the first sync: %q", got)
+	}
+
+	// Once a sync has completed, the RPO is the cloud's figure and the
+	// list and the page show the same time.
+	eventually(t, "a completed sync", func() bool {
+		e.clock.Advance(time.Minute)
+		page = req.get("/dr-tasks/" + id)
+		return clusterField(page, "standby", "Last successful sync") != "never"
+	})
+	eventually(t, "the RPO figure", func() bool {
+		page = req.get("/dr-tasks/" + id)
+		return !strings.Contains(page.text(`[data-testid=rpo]`), "none yet")
+	})
+	if rpo := page.text(`[data-testid=rpo]`); !regexp.MustCompile(`[0-9]`).MatchString(rpo) {
+		t.Errorf("RPO after a sync: %q", rpo)
+	}
+	eventually(t, "the list's last sync", func() bool {
+		return lastSyncCell(req.get("/dr-tasks"), id) != "never"
+	})
+}
