@@ -10,6 +10,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"drportal/internal/db"
 	"drportal/internal/portal"
 )
 
@@ -96,4 +97,42 @@ func TestBeforeTheFirstSyncThereIsNoRPOAndSwitchoverWarnsThatNothingIsSynchronis
 	eventually(t, "the list's last sync", func() bool {
 		return lastSyncCell(req.get("/dr-tasks"), id) != "never"
 	})
+}
+
+func TestAFinishedRequestSaysWhatWasSentInThePastAndNoLongerExpires(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+	card := func(id int64) (heading, expires string, hasExpires bool) {
+		r := admin.get(fmt.Sprintf("/requests/%d", id))
+		var found bool
+		r.doc.Find(`dt`).Each(func(_ int, dt *goquery.Selection) {
+			if strings.Contains(dt.Text(), "Expires") {
+				found = true
+			}
+		})
+		return r.text(`[data-testid=call-heading]`), r.text(`[data-testid=expires]`), found
+	}
+
+	pending := e.pendingCreate("dr_told01")
+	if h, exp, has := card(pending); h != "What will be sent" || exp == "" || !has {
+		t.Errorf("pending: heading %q, expiry %q", h, exp)
+	}
+
+	// Rejected: never sent, and nothing left to expire.
+	if r := e.decide(admin, pending, "reject", "not this week"); r.status != 303 {
+		t.Fatalf("reject: %d", r.status)
+	}
+	if h, _, has := card(pending); h != "What was asked (never sent)" || has {
+		t.Errorf("rejected: heading %q, expiry line shown: %v", h, has)
+	}
+
+	// Succeeded: it was sent.
+	id := e.createTask("dr_told02")
+	reqs, err := e.store.ListRequests(t.Context(), db.RequestFilter{Status: portal.StatusSucceeded}, 10)
+	if err != nil || len(reqs) != 1 || reqs[0].DRTaskID != id {
+		t.Fatalf("succeeded requests: %v %+v", err, reqs)
+	}
+	if h, _, has := card(reqs[0].ID); h != "What was sent" || has {
+		t.Errorf("succeeded: heading %q, expiry line shown: %v", h, has)
+	}
 }

@@ -226,6 +226,19 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		Consequence: r.Consequence, ConfirmName: r.ConfirmName,
 		CSRF: csrfToken(c),
 	}
+	// Only an undecided request can expire; a request is told in the past
+	// once its call was attempted, or once it ended without one.
+	if status != portal.StatusPending {
+		card.Expires = ""
+	}
+	switch {
+	case r.CallAttempts > 0:
+		card.CallHeading = "What was sent"
+	case status.Final():
+		card.CallHeading = "What was asked (never sent)"
+	default:
+		card.CallHeading = "What will be sent"
+	}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, r.Payload, "", "  ") == nil {
 		card.BodyPretty = pretty.String()

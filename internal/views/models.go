@@ -443,11 +443,14 @@ type RequestCard struct {
 	// Refresh is how often the card reloads itself ("" never): quickly
 	// while it runs, slowly while it waits for decisions (for viewers with
 	// no form on it to lose).
-	Refresh           string
-	PollURL           string
-	Requester         string
-	Created           string
-	Expires           string
+	Refresh   string
+	PollURL   string
+	Requester string
+	Created   string
+	Expires   string // "" once decided: no expiry line
+	// CallHeading names the call: what will be sent, was sent, or was
+	// asked for and never sent.
+	CallHeading       string
 	Justification     string
 	Policy            string
 	ApprovalsSummary  string
