@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -376,6 +377,22 @@ type detailFields struct {
 	LatencyMS                                                                                         json.Number       `json:"latency_ms"`
 	Attempt                                                                                           json.Number       `json:"attempt"`
 	Errors                                                                                            map[string]string `json:"errors"`
+	Form                                                                                              map[string]string `json:"form"`
+}
+
+// notFiled says what a form that came back with errors asked for and why
+// it was not filed: its error messages, in the order of their fields.
+func notFiled(what string, errs map[string]string) string {
+	keys := slices.Sorted(maps.Keys(errs))
+	msgs := make([]string, 0, len(keys))
+	for _, k := range keys {
+		msgs = append(msgs, errs[k])
+	}
+	out := what + " not filed"
+	if len(msgs) > 0 {
+		out += ": " + strings.Join(msgs, " ")
+	}
+	return out
 }
 
 func (d detailFields) get(k string) string {
@@ -445,12 +462,13 @@ func summarize(e audit.Event) string {
 		}
 		return out + fmt.Sprintf(" in %s ms, attempt %s", s("latency_ms"), s("attempt"))
 	case audit.ActionCreateRejected:
-		var parts []string
-		for k, v := range d.Errors {
-			parts = append(parts, fmt.Sprintf("%s: %v", k, v))
+		what := "Create"
+		if n := strings.TrimSpace(d.Form["name"]); n != "" {
+			what += " of " + n
 		}
-		slices.Sort(parts)
-		return strings.Join(parts, "; ")
+		return notFiled(what, d.Errors)
+	case audit.ActionOperationRejected:
+		return notFiled(portal.Operation(s("operation")).Label(), d.Errors)
 	case audit.ActionSignInFailed:
 		return s("reason")
 	case audit.ActionAccessDenied, audit.ActionAccessDeniedRepeated:

@@ -136,3 +136,29 @@ func TestAFinishedRequestSaysWhatWasSentInThePastAndNoLongerExpires(t *testing.T
 		t.Errorf("succeeded: heading %q, expiry line shown: %v", h, has)
 	}
 }
+
+func TestAFormThatWasNotFiledHasASummaryInTheAuditLog(t *testing.T) {
+	e := newEnv(t)
+	req := e.signedIn("req@example.com")
+	id := e.createTask("dr_audit01")
+	if r := e.fileOperation(req, id, "update", url.Values{"dr_sync_period": {"5h"}, "justification": {"tune the sync period"}}); r.status != 422 {
+		t.Fatalf("update with a bad period: %d", r.status)
+	}
+	primary, standby := req.formPairExcluding(e.busyClusters()...)
+	form := validForm(primary, standby)
+	form.Set("name", "1-bad name")
+	if r := req.post("/dr-tasks", form); r.status != 422 {
+		t.Fatalf("create with a bad name: %d", r.status)
+	}
+
+	page := e.signedIn("audit@example.com").get("/audit?action=dr_task")
+	for action, want := range map[string]string{
+		"dr_task.operation.rejected": "Change sync period not filed: ",
+		"dr_task.create.rejected":    "Create of 1-bad name not filed: ",
+	} {
+		got := strings.TrimSpace(page.doc.Find(`[data-testid=audit-row][data-action="` + action + `"] [data-testid=audit-summary]`).First().Text())
+		if !strings.HasPrefix(got, want) || len(got) <= len(want)+10 {
+			t.Errorf("%s summary %q, want it to start %q and say why", action, got, want)
+		}
+	}
+}
