@@ -2,8 +2,10 @@ package handlers_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -160,5 +162,33 @@ func TestAFormThatWasNotFiledHasASummaryInTheAuditLog(t *testing.T) {
 		if !strings.HasPrefix(got, want) || len(got) <= len(want)+10 {
 			t.Errorf("%s summary %q, want it to start %q and say why", action, got, want)
 		}
+	}
+}
+
+func TestASessionsCardIsHeadedByItsBrowserAndSystemInWords(t *testing.T) {
+	e := newEnv(t)
+	signInAs := func(ua string) *browser {
+		b := e.browser()
+		b.header = http.Header{"User-Agent": {ua}}
+		if res := b.post("/signin", url.Values{"email": {"req@example.com"}, "password": {password}}); res.status != http.StatusSeeOther {
+			t.Fatalf("sign in: %d", res.status)
+		}
+		return b
+	}
+	signInAs("Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0")
+	me := signInAs("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36")
+
+	page := me.get("/profile")
+	var headings []string
+	page.doc.Find(`[data-testid=session-row]`).Each(func(_ int, row *goquery.Selection) {
+		cell := row.Find(`td.card-title`)
+		if _, labelled := cell.Attr("data-label"); labelled {
+			t.Errorf("the card heading is labelled %q: on a phone it reads as a field", cell.AttrOr("data-label", ""))
+		}
+		headings = append(headings, strings.Join(strings.Fields(cell.Text()), " "))
+	})
+	slices.Sort(headings)
+	if want := []string{"Chrome on Linux this session", "Firefox on Windows"}; !slices.Equal(headings, want) {
+		t.Errorf("session headings %q, want %q", headings, want)
 	}
 }

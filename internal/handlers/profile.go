@@ -183,8 +183,10 @@ func clientSummary(ua string) string {
 		return browser + " on " + system
 	case browser != "":
 		return browser
+	case system != "":
+		return "A browser on " + system
 	case strings.TrimSpace(ua) == "":
-		return "unknown"
+		return "Unknown browser"
 	}
 	if r := []rune(ua); len(r) > 40 {
 		return string(r[:40]) + "…"
