@@ -445,6 +445,12 @@ func (h *Handlers) policyPageStepUp(c echo.Context, status int, raw map[string]s
 		}
 	}
 	for _, op := range portal.Operations {
+		p.InEffect = append(p.InEffect, views.Field{Label: op.Label(), Value: portal.Plural(cur.Approvals[op], "approval", "approvals")})
+	}
+	p.InEffect = append(p.InEffect,
+		views.Field{Label: "A pending request expires after", Value: portal.FormatDuration(cur.PendingTTL)},
+		views.Field{Label: "An approval lapses if not executed within", Value: portal.FormatDuration(cur.ApprovalTTL)})
+	for _, op := range portal.Operations {
 		row := views.PolicyRow{Operation: string(op), Label: op.Label(), Value: strconv.Itoa(cur.Approvals[op]), Min: op.MinApprovals(), Max: portal.MaxApprovals}
 		if raw != nil {
 			row.Value, row.Error = raw["approvals_"+string(op)], errs[string(op)]

@@ -192,3 +192,40 @@ func TestASessionsCardIsHeadedByItsBrowserAndSystemInWords(t *testing.T) {
 		t.Errorf("session headings %q, want %q", headings, want)
 	}
 }
+
+func TestThePolicyPageShowsTheValuesInEffectApartFromAWaitingChange(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+	cur, err := e.store.CurrentPolicy(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"pending_ttl": {cur.PendingTTL.String()}, "approval_ttl": {cur.ApprovalTTL.String()}}
+	for _, op := range portal.Operations {
+		form.Set("approvals_"+string(op), fmt.Sprint(cur.Approvals[op]))
+	}
+	form.Set("approvals_create", "3")
+	if r := admin.post("/admin/policy", form); r.status != http.StatusSeeOther {
+		t.Fatalf("propose: %d", r.status)
+	}
+	page := admin.get("/admin/policy")
+	inEffect := page.doc.Find(`[data-testid=policy-in-effect]`)
+	createNow := ""
+	inEffect.Find(`dt`).Each(func(_ int, dt *goquery.Selection) {
+		if dt.Text() == portal.OpCreate.Label() {
+			createNow = dt.Next().Text()
+		}
+	})
+	if want := portal.Plural(cur.Approvals[portal.OpCreate], "approval", "approvals"); createNow != want {
+		t.Errorf("in effect, create needs %q; want %q (the waiting change must not show as in effect)", createNow, want)
+	}
+	if waiting := page.text(`[data-testid=admin-change]`); !strings.Contains(waiting, "3") {
+		t.Errorf("the waiting change: %q", waiting)
+	}
+	var headings []string
+	page.doc.Find(`main h2`).Each(func(_ int, h *goquery.Selection) { headings = append(headings, h.Text()) })
+	joined := strings.Join(headings, " | ")
+	if !strings.Contains(joined, fmt.Sprintf("In effect: version %d", cur.Version)) || !strings.Contains(joined, "Waiting for a second admin") {
+		t.Errorf("headings %q do not name what is in effect and what waits", joined)
+	}
+}

@@ -662,9 +662,12 @@ type NewUserForm struct {
 // PolicyPage is the approval policy editor.
 type PolicyPage struct {
 	Base
-	Version     int
-	UpdatedBy   string
-	UpdatedAt   string
+	Version   int
+	UpdatedBy string
+	UpdatedAt string
+	// InEffect are the values of the version in effect, whatever waits
+	// and whatever the form holds.
+	InEffect    []Field
 	Rows        []PolicyRow
 	PendingTTL  string
 	ApprovalTTL string
