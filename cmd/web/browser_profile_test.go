@@ -34,6 +34,7 @@ func TestBrowserPasswordResetAndForcedChange(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS(`[data-testid=new-user-form] #email`), "bo@example.com"),
 		chromedp.SendKeys(chromedp.CSS(`#display_name`), "Bo"),
 		chromedp.SendKeys(chromedp.CSS(`[data-testid=new-user-form] #password`), boPassword),
+		chromedp.Click(chromedp.CSS(`[data-testid=new-user-form] input[value=requester]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid=create-user]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
 	)

@@ -154,7 +154,6 @@ func requestApproveAndWatch(t *testing.T, cloudEnv map[string]string) {
 		chromedp.SendKeys(chromedp.CSS(`[data-testid=new-user-form] #password`), "ana's long password"),
 		chromedp.Click(chromedp.CSS(`[data-testid=new-user-form] input[value=approver]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid=new-user-form] input[value=admin]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid=new-user-form] input[value=requester]`)), // checked by default
 		chromedp.Click(chromedp.CSS(`[data-testid=create-user]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=flash]`)),
 	)

@@ -42,7 +42,7 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 	p.Base = h.base(c, "Users", "admin")
 	atPage(c, "/admin/users")
 	if p.Form.Roles == nil {
-		p.Form.Roles = roleBoxes([]string{string(auth.RoleRequester)})
+		p.Form.Roles = roleBoxes(nil) // nothing granted unless ticked
 	}
 	changes, err := h.Store.PendingAdminChanges(ctx)
 	if err != nil {

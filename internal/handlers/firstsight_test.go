@@ -229,3 +229,40 @@ func TestThePolicyPageShowsTheValuesInEffectApartFromAWaitingChange(t *testing.T
 		t.Errorf("headings %q do not name what is in effect and what waits", joined)
 	}
 }
+
+func TestTheNewUserFormTicksNoRoleAndSaysWhenTheRolesTakeEffect(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+	page := admin.get("/admin/users")
+	if n := page.doc.Find(`[data-testid=new-user-form] input[name=roles]:checked`).Length(); n != 0 {
+		t.Errorf("%d roles ticked by default", n)
+	}
+	// The only admin of an install that never had two: grants are at once,
+	// and the form, the sole-admin note and the outcome agree.
+	if when := page.text(`[data-testid=roles-when]`); !strings.Contains(when, "take effect at once") {
+		t.Errorf("sole admin's form says %q", when)
+	}
+	if strings.Contains(page.text("main"), "take effect when another admin approves") {
+		t.Error("the sole admin's page says roles wait for another admin")
+	}
+	if r := admin.post("/admin/users", url.Values{"email": {"ana@example.com"}, "display_name": {"Ana"},
+		"password": {"ana's long password"}, "roles": {"admin", "approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d", r.status)
+	}
+	if u, err := e.store.UserByEmail(t.Context(), "ana@example.com"); err != nil || !u.Has(portal.RoleAdmin) {
+		t.Fatalf("the sole admin's grant did not take effect at once: %v %+v", err, u)
+	}
+
+	// Two admins now: what the next new account's roles do is said as it is.
+	page = admin.get("/admin/users")
+	if when := page.text(`[data-testid=roles-when]`); !strings.Contains(when, "wait until another admin approves") {
+		t.Errorf("with two admins the form says %q", when)
+	}
+	if r := admin.post("/admin/users", url.Values{"email": {"bo@example.com"}, "display_name": {"Bo"},
+		"password": {"bo's long password!"}, "roles": {"requester"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d", r.status)
+	}
+	if u, err := e.store.UserByEmail(t.Context(), "bo@example.com"); err != nil || len(u.Roles) != 0 {
+		t.Errorf("with two admins the roles should wait: %v %+v", err, u)
+	}
+}
