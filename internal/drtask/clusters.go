@@ -143,11 +143,21 @@ func (s *Service) Options(ctx context.Context, primaryID, standbyID string) (For
 	if err != nil {
 		return fo, err
 	}
+	all, err := s.Store.StandbyCandidates(ctx)
+	if err != nil {
+		return fo, err
+	}
 	var usable, unusable []ClusterOption
 	var primary *dws.Cluster
 	for i, c := range clusters {
 		o := optionOf(c)
 		o.Why = el.primary(c)
+		if cand := all[c.ID]; o.Why == "" && cand.Refusal != "" {
+			// The cloud refused it as a primary when asked for its
+			// standbys: its type or a lasting state, which the cluster
+			// list does not show.
+			o.Why = refusedPrimary(c, cand.RefusalDetail)
+		}
 		o.Usable = o.Why == ""
 		if primaryID != "" && strings.EqualFold(c.ID, primaryID) {
 			o.Selected = true
@@ -171,10 +181,6 @@ func (s *Service) Options(ctx context.Context, primaryID, standbyID string) (For
 	if why := el.primary(*primary); why != "" {
 		fo.StandbyErr = fmt.Sprintf("Cluster %s cannot be a primary (%s); choose another primary.", primary.Name, why)
 		return fo, nil
-	}
-	all, err := s.Store.StandbyCandidates(ctx)
-	if err != nil {
-		return fo, err
 	}
 	cand, read := all[primary.ID]
 	fo.StandbysAt, fo.StandbysErr = cand.FetchedAt, cand.ReadError
@@ -210,6 +216,21 @@ func (s *Service) Options(ctx context.Context, primaryID, standbyID string) (For
 	}
 	fo.Standbys = append(fo.Standbys, others...)
 	return fo, nil
+}
+
+// refusedPrimary says in DWS's words why the cloud refused c as a DR
+// primary, from the refusal it answered (detail: its code and message). DR
+// supports only storage-compute coupled (DWS 2.0), unencrypted clusters.
+func refusedPrimary(c dws.Cluster, detail string) string {
+	switch {
+	case strings.Contains(strings.ToLower(detail), "encrypt"):
+		return "encrypted: DWS does not support DR for encrypted clusters"
+	case strings.Contains(detail, "DWS.5005") && (c.Version == "" || compareVersions(c.Version, MinDRVersion) >= 0):
+		return "storage-compute decoupled (DWS 3.0) or another type DR does not support: DWS accepts only storage-compute coupled clusters"
+	case strings.Contains(detail, "DWS.5005"):
+		return fmt.Sprintf("type or kernel not supported by DR (kernel %s; DR needs %s or later, storage-compute coupled)", c.Version, MinDRVersion)
+	}
+	return "refused by DWS as a DR primary in its current state (it may be encrypted, or in a DR task)"
 }
 
 // SyncClusters reads the cluster list from the cloud into the portal's

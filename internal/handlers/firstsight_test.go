@@ -13,6 +13,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"drportal/internal/db"
+	"drportal/internal/dwssim"
 	"drportal/internal/portal"
 )
 
@@ -264,5 +265,37 @@ func TestTheNewUserFormTicksNoRoleAndSaysWhenTheRolesTakeEffect(t *testing.T) {
 	}
 	if u, err := e.store.UserByEmail(t.Context(), "bo@example.com"); err != nil || len(u.Roles) != 0 {
 		t.Errorf("with two admins the roles should wait: %v %+v", err, u)
+	}
+}
+
+func TestDecoupledAndEncryptedClustersCannotBeChosenAsPrimaries(t *testing.T) {
+	e := newEnv(t)
+	b := e.signedIn("req@example.com")
+	option := func(r response, name string) (label string, disabled bool) {
+		o := r.doc.Find(`#primary_cluster_id option[value="` + e.cluster(name).ID + `"]`)
+		_, disabled = o.Attr("disabled")
+		return o.Text(), disabled
+	}
+	// The background sync asks the cloud for each primary's standbys, a
+	// bounded number a round; its refusals are what the form knows.
+	var form response
+	eventually(t, "the refusals of both primaries in the portal's copy", func() bool {
+		all, err := e.store.StandbyCandidates(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return all[e.cluster(dwssim.ClusterDWS3).ID].Refusal != "" && all[e.cluster(dwssim.ClusterEncrypted).ID].Refusal != ""
+	})
+	form = b.get("/dr-tasks/new")
+	for name, want := range map[string]string{
+		dwssim.ClusterDWS3:      "storage-compute decoupled",
+		dwssim.ClusterEncrypted: "encrypted: DWS does not support DR for encrypted clusters",
+	} {
+		if label, disabled := option(form, name); !disabled || !strings.Contains(label, want) {
+			t.Errorf("primary option %s: disabled %v, label %q; want disabled with %q", name, disabled, label, want)
+		}
+	}
+	if label, disabled := option(form, dwssim.ClusterProd1); disabled {
+		t.Errorf("an eligible primary is disabled: %q", label)
 	}
 }
