@@ -768,7 +768,7 @@ func Audit(p AuditPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if p.CanArchive {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 83, "<form method=\"post\" action=\"/audit/archive\" class=\"actions card\" hx-boost=\"false\" data-testid=\"archive-form\">")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 83, "<form method=\"post\" action=\"/audit/archive\" class=\"stack card archive-form\" hx-boost=\"false\" data-testid=\"archive-form\">")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -776,7 +776,7 @@ func Audit(p AuditPage) templ.Component {
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 84, "<label for=\"older_than_days\">Archive events older than</label> <input type=\"text\" id=\"older_than_days\" name=\"older_than_days\" inputmode=\"numeric\" value=\"365\" maxlength=\"5\"> <span>days to a file, keeping a checkpoint so the rest still verifies.</span> <button type=\"submit\" class=\"secondary\" data-testid=\"archive\">Archive</button></form>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 84, "<div class=\"field\"><label for=\"older_than_days\">Archive events older than</label><div class=\"inline\"><input type=\"text\" id=\"older_than_days\" name=\"older_than_days\" inputmode=\"numeric\" value=\"365\" maxlength=\"5\" aria-describedby=\"older_than_days-hint\"> <span>days</span></div><div class=\"hint\" id=\"older_than_days-hint\">They go to a file, and a checkpoint is kept so the rest still verifies.</div></div><div class=\"actions\"><button type=\"submit\" class=\"secondary\" data-testid=\"archive\">Archive</button></div></form>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
