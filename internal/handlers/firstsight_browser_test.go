@@ -91,3 +91,17 @@ func TestTheAuditArchiveFormIsLaidOutForPhones(t *testing.T) {
 		browsertest.Screenshot(t, ctx, "audit-archive-"+map[int64]string{390: "phone", 1280: "wide"}[w])
 	}
 }
+
+// TestThePolicyInEffectReadsOnAPhone: at 390 px each value of the policy
+// in effect stays on one line beside its label, never a letter a line.
+func TestThePolicyInEffectReadsOnAPhone(t *testing.T) {
+	e := newEnv(t)
+	ctx := headless(t, 390, 844)
+	e.signInBrowser(t, ctx, "admin@example.com")
+	browse(t, ctx, "open the policy", chromedp.Navigate(e.srv.URL+"/admin/policy"), chromedp.WaitVisible(chromedp.CSS(`[data-testid=policy-in-effect]`)))
+	tall := eval[[]string](t, ctx, `Array.prototype.filter.call(document.querySelectorAll('[data-testid=policy-in-effect] dd'), function (d) { var r = document.createRange(); r.selectNodeContents(d); return r.getClientRects().length > 1; }).map(function (d) { return d.textContent; })`)
+	if len(tall) > 0 {
+		t.Errorf("values broken over lines at 390 px: %q", tall)
+	}
+	browsertest.Screenshot(t, ctx, "phone-policy-in-effect")
+}
