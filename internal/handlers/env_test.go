@@ -100,6 +100,12 @@ type envOption func(*envSetup)
 type envSetup struct {
 	vars map[string]string   // the portal's configuration (environment variables)
 	auth func(*auth.Service) // changes the sign-in service
+	sim  dwssim.Options      // the simulator's options (credentials, clock and seed are the env's)
+}
+
+// withSim sets options of the simulator, such as its timing.
+func withSim(f func(*dwssim.Options)) envOption {
+	return func(s *envSetup) { f(&s.sim) }
 }
 
 // withVar sets one of the portal's configuration variables.
@@ -124,7 +130,9 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Cleanup(appender.Close) // after the jobs and the server, whose cleanups run first
 	store.SetAppender(appender)
 	clock := dwssim.NewFakeClock(time.Now())
-	sim, err := dwssim.New(dwssim.Options{Credentials: map[string]string{simAK: simSK}, Clock: clock, Seed: 7})
+	simOpts := setup.sim
+	simOpts.Credentials, simOpts.Clock, simOpts.Seed = map[string]string{simAK: simSK}, clock, 7
+	sim, err := dwssim.New(simOpts)
 	if err != nil {
 		t.Fatal(err)
 	}

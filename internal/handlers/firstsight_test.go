@@ -34,7 +34,10 @@ func clusterField(r response, side, label string) string {
 }
 
 func TestBeforeTheFirstSyncThereIsNoRPOAndSwitchoverWarnsThatNothingIsSynchronised(t *testing.T) {
-	e := newEnv(t)
+	// A sync cycle of 5 simulated minutes for a 5-minute period: the
+	// simulator's clock, moved on while the test waits for the executor,
+	// completes no sync before the test has looked at the running task.
+	e := newEnv(t, withSim(func(o *dwssim.Options) { o.SyncScale = 1 }))
 	id := e.createTask("first_sync")
 	req := e.signedIn("req@example.com")
 	admin := e.signedIn("admin@example.com")
