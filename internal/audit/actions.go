@@ -65,6 +65,18 @@ const (
 	// cluster list (and the chosen primary's standbys) read from the cloud now.
 	ActionClustersRead = "cloud.clusters_read"
 
+	// Break-glass (outage mode). ActionBreakGlass: a responder ran an
+	// operation without the quorum (outcome bypassed; the incident and the
+	// reason in the detail). ActionBreakGlassRefused: an attempt refused
+	// (break-glass off, an operation it does not allow, an earlier
+	// emergency not reviewed yet, a wrong password). ActionBreakGlassReview:
+	// an approver acknowledged or flagged an emergency afterwards.
+	// ActionBreakGlassPolicy: the break-glass settings changed.
+	ActionBreakGlass        = "break_glass.bypass"
+	ActionBreakGlassRefused = "break_glass.refused"
+	ActionBreakGlassReview  = "break_glass.review"
+	ActionBreakGlassPolicy  = "break_glass.policy_changed"
+
 	ActionVerify  = "audit.verify"
 	ActionArchive = "audit.archive"
 	ActionExport  = "audit.export"
@@ -103,6 +115,7 @@ var Catalogue = []ActionGroup{
 	{"cloud", []string{ActionCloudCall, ActionClustersRead}},
 	{"audit", []string{ActionVerify, ActionArchive, ActionExport}},
 	{"session", []string{ActionReauthenticated, ActionReauthenticationFailed}},
+	{"break_glass", []string{ActionBreakGlass, ActionBreakGlassRefused, ActionBreakGlassReview, ActionBreakGlassPolicy}},
 }
 
 // FilterActions is what the audit filter offers: each group's name (all

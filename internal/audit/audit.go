@@ -29,6 +29,9 @@ const (
 	Denied  Outcome = "denied"
 	Error   Outcome = "error"
 	Info    Outcome = "info"
+	// Bypassed: the action went ahead without what the policy asks (an
+	// emergency's break-glass).
+	Bypassed Outcome = "bypassed"
 )
 
 // Subject types.
@@ -87,7 +90,7 @@ func (e Event) Validate() error {
 		return fmt.Errorf("append audit event: the action is required")
 	case e.Actor.Name == "":
 		return fmt.Errorf("append audit event %s: no actor; a person's request names the user, background work names audit.System", e.Action)
-	case e.Outcome != Success && e.Outcome != Failure && e.Outcome != Denied && e.Outcome != Error && e.Outcome != Info:
+	case e.Outcome != Success && e.Outcome != Failure && e.Outcome != Denied && e.Outcome != Error && e.Outcome != Info && e.Outcome != Bypassed:
 		return fmt.Errorf("append audit event %s: unknown outcome %q", e.Action, e.Outcome)
 	case !utf8.Valid(e.Detail) || bytes.IndexByte(e.Detail, 0) >= 0:
 		return fmt.Errorf("append audit event %s: detail is not valid text", e.Action)

@@ -58,6 +58,10 @@ var actionLabels = map[string]string{
 
 	ActionReauthenticated:        "Password entered again",
 	ActionReauthenticationFailed: "Password entered again: wrong",
+	ActionBreakGlass:             "Emergency: break-glass bypassed the approval policy",
+	ActionBreakGlassRefused:      "Break-glass refused",
+	ActionBreakGlassReview:       "Emergency reviewed",
+	ActionBreakGlassPolicy:       "Break-glass settings changed",
 }
 
 // groupLabels name the Catalogue's groups in the audit filter.
@@ -65,7 +69,8 @@ var groupLabels = map[string]string{
 	"auth": "Sign-ins (all)", "access": "Refusals (all)", "user": "Users (all)", "policy": "Policy (all)",
 	"change": "Admin changes (all)", "request": "Requests (all)", "dr_task": "DR tasks (all)",
 	"cloud": "Cloud calls (all)", "audit": "Audit history (all)",
-	"session": "Step-up (all)",
+	"session":     "Step-up (all)",
+	"break_glass": "Break-glass (all)",
 }
 
 // ActionLabel is an action, or an action group's name, in words; an

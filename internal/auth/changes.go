@@ -257,7 +257,7 @@ func (s *Service) ApproveChange(ctx context.Context, admin portal.User, id int64
 			if !u.Active {
 				return apperr.New(apperr.Conflict, "%s is deactivated: reject the change. Nothing was changed.", u.Email)
 			}
-			if u.MustChangePassword && (slices.Contains(c.Grant, RoleAdmin) || slices.Contains(c.Grant, RoleApprover)) {
+			if u.MustChangePassword && slices.ContainsFunc(c.Grant, privileged) {
 				return apperr.Deny(apperr.Conflict, audit.ReasonTemporaryPassword, "%s still has a temporary password an admin set: they choose their own before they are given this. Nothing was changed.", u.Email)
 			}
 			if err := tx.GrantRoles(ctx, u.ID, c.Grant, now); err != nil {
@@ -291,6 +291,10 @@ func (s *Service) ApproveChange(ctx context.Context, admin portal.User, id int64
 			e.SubjectType, e.SubjectID = audit.SubjectPolicy, fmt.Sprint(saved.Version)
 			e.Detail = audit.Detail(who)
 			if _, err := tx.AppendAudit(ctx, e); err != nil {
+				return err
+			}
+		case portal.ChangeBreakGlass:
+			if err := s.applyBreakGlass(ctx, tx, admin, c, who); err != nil {
 				return err
 			}
 		}

@@ -391,18 +391,25 @@ func resettable(ctx context.Context, tx *db.Tx, u portal.User) error {
 		return err
 	}
 	for _, c := range changes {
-		if c.UserID == u.ID && (slices.Contains(c.Grant, RoleAdmin) || slices.Contains(c.Grant, RoleApprover)) {
+		if c.UserID == u.ID && slices.ContainsFunc(c.Grant, privileged) {
 			return apperr.Deny(apperr.Conflict, audit.ReasonPrivilegedReset, "A grant of roles to %s waits for a second admin (change #%d): withdraw or reject it before resetting the password. Nothing was changed.", u.Email, c.ID)
 		}
 	}
 	return nil
 }
 
+// privilegedRoles can each cause a change without a second person's
+// say: whoever sees a temporary password of their holder must not be able
+// to act as them.
+var privilegedRoles = []portal.Role{RoleAdmin, RoleApprover, portal.RoleResponder}
+
+func privileged(r portal.Role) bool { return slices.Contains(privilegedRoles, r) }
+
 // PrivilegedRoles are the roles u holds that keep an admin from resetting
-// u's password: approver and admin.
+// u's password: approver, admin and responder (who may break glass alone).
 func PrivilegedRoles(u portal.User) []portal.Role {
 	var out []portal.Role
-	for _, r := range []portal.Role{RoleAdmin, RoleApprover} {
+	for _, r := range privilegedRoles {
 		if u.Has(r) {
 			out = append(out, r)
 		}

@@ -141,6 +141,7 @@ type requestRow struct {
 	Resumes           int        `db:"resumes"`
 	ResumedAt         *time.Time `db:"resumed_at"`
 	Summary           []byte     `db:"summary"`
+	Incident          string     `db:"incident"`
 }
 
 func (r requestRow) request() portal.Request {
@@ -156,7 +157,7 @@ func (r requestRow) request() portal.Request {
 		SeenTransient: r.SeenTransient, Consequence: r.Consequence, ConfirmName: r.ConfirmName,
 		CheckedAt: r.CheckedAt, CheckProblems: r.CheckProblems, CheckError: r.CheckError,
 		ExecHolder: r.ExecHolder, LeaseLapsed: r.LeaseLapsed, Resumes: r.Resumes, ResumedAt: r.ResumedAt,
-		Summary: decodeSummary(r.Summary)}
+		Summary: decodeSummary(r.Summary), Incident: r.Incident}
 }
 
 // decodeSummary reads a request's stored summary; one that cannot be read
@@ -176,8 +177,8 @@ const requestSelect = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, '') AS d
 	r.error_code, r.error_msg, r.error_request_id, r.pre_status, r.pre_primary_id, r.pre_start_time, r.seen_transient,
 	r.consequence, r.confirm_name, r.checked_at, r.check_problems, r.check_error,
 	COALESCE(r.exec_holder, '') AS exec_holder, COALESCE(r.exec_lease_until < now(), false) AS lease_lapsed,
-	r.resumes, r.resumed_at, r.summary
-	FROM requests r JOIN users u ON u.id = r.requester_id `
+	r.resumes, r.resumed_at, r.summary, COALESCE(bg.incident, '') AS incident
+	FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN break_glass bg ON bg.request_id = r.id `
 
 func collectRequests(rows pgx.Rows, err error) ([]portal.Request, error) {
 	if err != nil {

@@ -388,6 +388,14 @@ type changeBody struct {
 	Approvals          map[portal.Operation]int `json:"approvals,omitempty"`
 	PendingTTLSeconds  int64                    `json:"pending_ttl_seconds,omitempty"`
 	ApprovalTTLSeconds int64                    `json:"approval_ttl_seconds,omitempty"`
+	BreakGlass         *breakGlassBody          `json:"break_glass,omitempty"`
+}
+
+// breakGlassBody is the stored form of proposed break-glass settings.
+type breakGlassBody struct {
+	Enabled    bool               `json:"enabled"`
+	Operations []portal.Operation `json:"operations"`
+	ReviewDays int                `json:"review_days"`
 }
 
 func (r adminChangeRow) change() (portal.AdminChange, error) {
@@ -416,6 +424,10 @@ func (r adminChangeRow) change() (portal.AdminChange, error) {
 	if c.Kind == portal.ChangePolicy {
 		c.Policy = portal.Policy{Approvals: b.Approvals, PendingTTL: time.Duration(b.PendingTTLSeconds) * time.Second,
 			ApprovalTTL: time.Duration(b.ApprovalTTLSeconds) * time.Second, CreatedBy: r.ProposedBy}
+	}
+	if c.Kind == portal.ChangeBreakGlass && b.BreakGlass != nil {
+		c.BreakGlass = portal.BreakGlassPolicy{Enabled: b.BreakGlass.Enabled, Operations: b.BreakGlass.Operations,
+			ReviewDays: b.BreakGlass.ReviewDays, CreatedBy: r.ProposedBy}
 	}
 	return c, nil
 }
@@ -484,6 +496,9 @@ func (t *Tx) ProposeAdminChange(ctx context.Context, c portal.AdminChange) (id, 
 		b.Approvals = c.Policy.Approvals
 		b.PendingTTLSeconds = int64(c.Policy.PendingTTL / time.Second)
 		b.ApprovalTTLSeconds = int64(c.Policy.ApprovalTTL / time.Second)
+	}
+	if c.Kind == portal.ChangeBreakGlass {
+		b.BreakGlass = &breakGlassBody{Enabled: c.BreakGlass.Enabled, Operations: c.BreakGlass.Operations, ReviewDays: c.BreakGlass.ReviewDays}
 	}
 	raw, err := json.Marshal(b)
 	if err != nil {

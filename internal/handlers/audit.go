@@ -112,7 +112,7 @@ func (h *Handlers) auditFilter(c echo.Context) (db.AuditFilter, views.AuditFilte
 	return f, vf, ownOnly, nil
 }
 
-var auditOutcomes = []string{string(audit.Success), string(audit.Failure), string(audit.Denied), string(audit.Error), string(audit.Info)}
+var auditOutcomes = []string{string(audit.Success), string(audit.Failure), string(audit.Denied), string(audit.Error), string(audit.Info), string(audit.Bypassed)}
 
 // parseFilterTime reads a filter time in the display zone (nil: UTC), as
 // a datetime-local input or RFC 3339 sends it.

@@ -258,6 +258,10 @@ type notifiedRequest struct {
 	ErrorMsg          string `json:"error_msg,omitempty"`
 	ErrorRequestID    string `json:"error_request_id,omitempty"`
 	URL               string `json:"url"`
+	// Emergency: filed by breaking glass, run without the quorum, under
+	// the incident reference Incident.
+	Emergency bool   `json:"emergency,omitempty"`
+	Incident  string `json:"incident,omitempty"`
 }
 
 // background is the context of periodic work: its audit events and cloud

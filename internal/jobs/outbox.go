@@ -65,7 +65,7 @@ func (o *Outbox) Notify(ctx context.Context, tx *db.Tx, event string, r portal.R
 			ID: r.ID, Operation: string(r.Operation), TaskName: r.TaskName, DRTaskID: r.DRTaskID, Status: string(r.Status),
 			Requester: r.RequesterEmail, Justification: r.Justification, RequiredApprovals: r.RequiredApprovals,
 			Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMsg: r.ErrorMsg, ErrorRequestID: r.ErrorRequestID,
-			URL: fmt.Sprintf("%s/requests/%d", o.cfg.BaseURL, r.ID),
+			URL: fmt.Sprintf("%s/requests/%d", o.cfg.BaseURL, r.ID), Emergency: r.BypassesPolicy(), Incident: r.Incident,
 		},
 	})
 	if err != nil {

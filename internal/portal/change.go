@@ -9,6 +9,9 @@ type ChangeKind string
 const (
 	ChangeRoles  ChangeKind = "roles"  // roles granted to one account
 	ChangePolicy ChangeKind = "policy" // a new approval policy
+	// ChangeBreakGlass is a break-glass policy that makes the portal less
+	// strict (turning it on, more operations, a later review).
+	ChangeBreakGlass ChangeKind = "break_glass"
 )
 
 // ChangeStatus is where an admin change is.
@@ -39,6 +42,9 @@ type AdminChange struct {
 	// (ChangePolicy; its Version and CreatedAt are unset).
 	Grant  []Role
 	Policy Policy
+	// BreakGlass is the proposed break-glass policy (ChangeBreakGlass; its
+	// Version and CreatedAt are unset).
+	BreakGlass BreakGlassPolicy
 
 	Status          ChangeStatus
 	ProposedBy      int64

@@ -30,6 +30,10 @@ var RequestStatuses = []RequestStatus{StatusPending, StatusApproved, StatusExecu
 // Transitions is the request state machine: the statuses each status may
 // move to. Every change of a request's status is one of these, made by a
 // named transition in package requests and guarded in SQL by its source.
+//
+// A break-glass request (Request.BypassesPolicy) is filed pending and
+// approved in the same transaction without the quorum: the same
+// pending → approved move as a request whose policy needs no approval.
 var Transitions = map[RequestStatus][]RequestStatus{
 	StatusPending:   {StatusApproved, StatusRejected, StatusCancelled, StatusExpired},
 	StatusApproved:  {StatusExecuting, StatusFailed},
@@ -112,7 +116,17 @@ type Request struct {
 	// Summary is what the request is about in people's words, recorded
 	// when it was filed (empty for requests filed before it was kept).
 	Summary RequestSummary
+	// Incident is the incident reference of an emergency request, one a
+	// responder filed by breaking glass ("" for every other request): it
+	// ran without the quorum and waits for a post-incident review.
+	Incident string
 }
+
+// BypassesPolicy reports whether r is an emergency request filed by
+// breaking glass: it needs no approvals and passes a freeze. It is the one
+// test of the bypass; the quorum (Authorized) and any other check of the
+// policy ask it.
+func (r Request) BypassesPolicy() bool { return r.Incident != "" }
 
 // RequestSummary is what approvers decide on, in names: both clusters as
 // they were when the request was filed and the sync period it sets (a
@@ -215,6 +229,28 @@ func Quorum(r Request, approvals []Approval) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// Authorized says whether r may be executed with approvals: the payload
+// is the one filed and approved, and the approvals that count (Quorum)
+// reach need, the number r requires. An emergency request
+// (BypassesPolicy) needs no approval, but its payload must still be the
+// one filed. It is the rule checked right before the call.
+func Authorized(r Request, approvals []Approval, need int) error {
+	if r.BypassesPolicy() {
+		if !bytes.Equal(PayloadHash(r.Payload), r.PayloadSHA256) {
+			return fmt.Errorf("the payload no longer matches its recorded hash: it was changed after filing")
+		}
+		return nil
+	}
+	n, err := Quorum(r, approvals)
+	if err != nil {
+		return err
+	}
+	if n < need {
+		return fmt.Errorf("only %d of the %d required approvals are on record", n, need)
+	}
+	return nil
 }
 
 // Policy is one version of the approval policy.

@@ -15,10 +15,13 @@ const (
 	RoleApprover  Role = "approver"
 	RoleAuditor   Role = "auditor"
 	RoleAdmin     Role = "admin"
+	// RoleResponder may break glass: run an operation the break-glass
+	// policy allows without the quorum, during an incident (BreakGlassPolicy).
+	RoleResponder Role = "responder"
 )
 
 // Roles lists every role.
-var Roles = []Role{RoleAdmin, RoleApprover, RoleAuditor, RoleRequester}
+var Roles = []Role{RoleAdmin, RoleApprover, RoleAuditor, RoleRequester, RoleResponder}
 
 // User is a person with an account. It carries no credentials: the
 // password hash stays with sign-in.

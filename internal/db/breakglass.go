@@ -1,0 +1,254 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"drportal/internal/apperr"
+	"drportal/internal/portal"
+)
+
+// breakGlassPolicyRow is a break_glass_policies row.
+type breakGlassPolicyRow struct {
+	Version    int       `db:"version"`
+	Enabled    bool      `db:"enabled"`
+	Operations []string  `db:"operations"`
+	ReviewDays int       `db:"review_days"`
+	CreatedBy  int64     `db:"created_by"`
+	ApprovedBy int64     `db:"approved_by"`
+	CreatedAt  time.Time `db:"created_at"`
+}
+
+func (r breakGlassPolicyRow) policy() portal.BreakGlassPolicy {
+	p := portal.BreakGlassPolicy{Version: r.Version, Enabled: r.Enabled, ReviewDays: r.ReviewDays,
+		CreatedBy: r.CreatedBy, ApprovedBy: r.ApprovedBy, CreatedAt: r.CreatedAt}
+	for _, op := range r.Operations {
+		p.Operations = append(p.Operations, portal.Operation(op))
+	}
+	return p
+}
+
+func currentBreakGlassPolicy(ctx context.Context, q querier) (portal.BreakGlassPolicy, error) {
+	rows, err := q.Query(ctx, `SELECT version, enabled, operations, review_days, COALESCE(created_by, 0) AS created_by,
+		COALESCE(approved_by, 0) AS approved_by, created_at FROM break_glass_policies ORDER BY version DESC LIMIT 1`)
+	if err != nil {
+		return portal.BreakGlassPolicy{}, fmt.Errorf("read break-glass policy: %w", err)
+	}
+	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[breakGlassPolicyRow])
+	if err != nil {
+		return portal.BreakGlassPolicy{}, fmt.Errorf("read break-glass policy: %w", err)
+	}
+	return row.policy(), nil
+}
+
+// BreakGlassPolicy returns the break-glass settings in effect.
+func (s *Store) BreakGlassPolicy(ctx context.Context) (portal.BreakGlassPolicy, error) {
+	return currentBreakGlassPolicy(ctx, s.pool)
+}
+
+// BreakGlassPolicy returns the break-glass settings in effect, inside the
+// transaction.
+func (t *Tx) BreakGlassPolicy(ctx context.Context) (portal.BreakGlassPolicy, error) {
+	return currentBreakGlassPolicy(ctx, t.tx)
+}
+
+// InsertBreakGlassPolicy stores new break-glass settings as the next
+// version; two admins saving at once are a Conflict for the second.
+func (t *Tx) InsertBreakGlassPolicy(ctx context.Context, p portal.BreakGlassPolicy) (portal.BreakGlassPolicy, error) {
+	ops := make([]string, len(p.Operations))
+	for i, op := range p.Operations {
+		ops[i] = string(op)
+	}
+	rows, err := t.tx.Query(ctx, `INSERT INTO break_glass_policies (version, enabled, operations, review_days, created_by, approved_by, created_at)
+		SELECT COALESCE(max(version), 0) + 1, $1, $2, $3, NULLIF($4, 0), NULLIF($5, 0), $6 FROM break_glass_policies
+		RETURNING version, enabled, operations, review_days, COALESCE(created_by, 0) AS created_by,
+			COALESCE(approved_by, 0) AS approved_by, created_at`,
+		p.Enabled, ops, p.ReviewDays, p.CreatedBy, p.ApprovedBy, p.CreatedAt)
+	if err != nil {
+		return portal.BreakGlassPolicy{}, fmt.Errorf("save break-glass policy: %w", err)
+	}
+	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[breakGlassPolicyRow])
+	if isUniqueViolation(err) {
+		return portal.BreakGlassPolicy{}, apperr.Wrap(apperr.Conflict, err, "someone else changed the break-glass settings at the same time; reload and try again")
+	}
+	if err != nil {
+		return portal.BreakGlassPolicy{}, fmt.Errorf("save break-glass policy: %w", err)
+	}
+	return row.policy(), nil
+}
+
+// InsertEmergency records that request e.RequestID was filed by breaking
+// glass.
+func (t *Tx) InsertEmergency(ctx context.Context, e portal.Emergency) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO break_glass (request_id, responder_id, incident, reason, created_at, review_due_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, e.RequestID, e.ResponderID, e.Incident, e.Reason, e.CreatedAt, e.ReviewDueAt)
+	if err != nil {
+		return fmt.Errorf("record emergency %d: %w", e.RequestID, err)
+	}
+	return nil
+}
+
+// emergencyRow is a break_glass row with its request and responder.
+type emergencyRow struct {
+	RequestID      int64      `db:"request_id"`
+	Operation      string     `db:"operation"`
+	TaskName       string     `db:"task_name"`
+	DRTaskID       string     `db:"dr_task_id"`
+	Status         string     `db:"status"`
+	ResponderID    int64      `db:"responder_id"`
+	ResponderEmail string     `db:"responder_email"`
+	Incident       string     `db:"incident"`
+	Reason         string     `db:"reason"`
+	CreatedAt      time.Time  `db:"created_at"`
+	ReviewDueAt    time.Time  `db:"review_due_at"`
+	ReviewedAt     *time.Time `db:"reviewed_at"`
+}
+
+const emergencySelect = `SELECT b.request_id, r.operation, r.task_name, COALESCE(r.dr_task_id, '') AS dr_task_id, r.status,
+	b.responder_id, u.email AS responder_email, b.incident, b.reason, b.created_at, b.review_due_at, b.reviewed_at
+	FROM break_glass b JOIN requests r ON r.id = b.request_id JOIN users u ON u.id = b.responder_id `
+
+type reviewRow struct {
+	RequestID     int64     `db:"request_id"`
+	ReviewerID    int64     `db:"reviewer_id"`
+	ReviewerEmail string    `db:"reviewer_email"`
+	Verdict       string    `db:"verdict"`
+	Comment       string    `db:"comment"`
+	ReviewedAt    time.Time `db:"reviewed_at"`
+}
+
+// findEmergencies reads emergencies with their reviews, in the order of
+// the query.
+func findEmergencies(ctx context.Context, q querier, rest string, args ...any) ([]portal.Emergency, error) {
+	rows, err := q.Query(ctx, emergencySelect+rest, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read emergencies: %w", err)
+	}
+	rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[emergencyRow])
+	if err != nil {
+		return nil, fmt.Errorf("read emergencies: %w", err)
+	}
+	out := make([]portal.Emergency, len(rs))
+	ids := make([]int64, len(rs))
+	at := map[int64]int{}
+	for i, r := range rs {
+		out[i] = portal.Emergency{RequestID: r.RequestID, Operation: portal.Operation(r.Operation), TaskName: r.TaskName,
+			DRTaskID: r.DRTaskID, Status: portal.RequestStatus(r.Status), ResponderID: r.ResponderID,
+			ResponderEmail: r.ResponderEmail, Incident: r.Incident, Reason: r.Reason, CreatedAt: r.CreatedAt,
+			ReviewDueAt: r.ReviewDueAt, ReviewedAt: r.ReviewedAt}
+		ids[i], at[r.RequestID] = r.RequestID, i
+	}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err = q.Query(ctx, `SELECT v.request_id, v.reviewer_id, u.email AS reviewer_email, v.verdict, v.comment, v.reviewed_at
+		FROM break_glass_reviews v JOIN users u ON u.id = v.reviewer_id WHERE v.request_id = ANY($1) ORDER BY v.reviewed_at, v.reviewer_id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read emergency reviews: %w", err)
+	}
+	vs, err := pgx.CollectRows(rows, pgx.RowToStructByName[reviewRow])
+	if err != nil {
+		return nil, fmt.Errorf("read emergency reviews: %w", err)
+	}
+	for _, v := range vs {
+		e := &out[at[v.RequestID]]
+		e.Reviews = append(e.Reviews, portal.EmergencyReview{ReviewerID: v.ReviewerID, ReviewerEmail: v.ReviewerEmail,
+			Verdict: portal.Verdict(v.Verdict), Comment: v.Comment, At: v.ReviewedAt})
+	}
+	return out, nil
+}
+
+// Emergency returns the emergency of request id; NotFound when the request
+// was not filed by breaking glass.
+func (s *Store) Emergency(ctx context.Context, id int64) (portal.Emergency, error) {
+	es, err := findEmergencies(ctx, s.pool, `WHERE b.request_id = $1`, id)
+	if err != nil {
+		return portal.Emergency{}, err
+	}
+	if len(es) == 0 {
+		return portal.Emergency{}, apperr.New(apperr.NotFound, "Request #%d was not filed by breaking glass.", id)
+	}
+	return es[0], nil
+}
+
+// EmergencyForUpdate returns the emergency of request id, its row locked
+// until the transaction ends: reviews of one emergency are serialised.
+func (t *Tx) EmergencyForUpdate(ctx context.Context, id int64) (portal.Emergency, error) {
+	es, err := findEmergencies(ctx, t.tx, `WHERE b.request_id = $1 FOR UPDATE OF b`, id)
+	if err != nil {
+		return portal.Emergency{}, err
+	}
+	if len(es) == 0 {
+		return portal.Emergency{}, apperr.New(apperr.NotFound, "Request #%d was not filed by breaking glass.", id)
+	}
+	return es[0], nil
+}
+
+// OpenEmergencies returns the emergencies whose review is not complete,
+// the latest first.
+func (s *Store) OpenEmergencies(ctx context.Context) ([]portal.Emergency, error) {
+	return findEmergencies(ctx, s.pool, `WHERE b.reviewed_at IS NULL ORDER BY b.created_at DESC, b.request_id DESC`)
+}
+
+// RecentEmergencies returns the last limit emergencies, open or reviewed,
+// the latest first.
+func (s *Store) RecentEmergencies(ctx context.Context, limit int) ([]portal.Emergency, error) {
+	return findEmergencies(ctx, s.pool, `ORDER BY b.created_at DESC, b.request_id DESC LIMIT $1`, limit)
+}
+
+// UnreviewedEmergencyOf returns the id of an emergency of userID's whose
+// review is not complete (0: none).
+func (t *Tx) UnreviewedEmergencyOf(ctx context.Context, userID int64) (int64, error) {
+	var id int64
+	err := t.tx.QueryRow(ctx, `SELECT request_id FROM break_glass WHERE responder_id = $1 AND reviewed_at IS NULL
+		ORDER BY created_at DESC LIMIT 1`, userID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("read open emergencies of user %d: %w", userID, err)
+	}
+	return id, nil
+}
+
+// UnreviewedEmergencyOf is Tx.UnreviewedEmergencyOf outside a transaction,
+// for a form that explains a refusal before anyone submits it.
+func (s *Store) UnreviewedEmergencyOf(ctx context.Context, userID int64) (int64, error) {
+	var out int64
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var err error
+		out, err = tx.UnreviewedEmergencyOf(ctx, userID)
+		return err
+	})
+	return out, err
+}
+
+// InsertEmergencyReview records one approver's review; a second review by
+// the same approver is a Conflict.
+func (t *Tx) InsertEmergencyReview(ctx context.Context, id int64, v portal.EmergencyReview) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO break_glass_reviews (request_id, reviewer_id, verdict, comment, reviewed_at)
+		VALUES ($1, $2, $3, $4, $5)`, id, v.ReviewerID, string(v.Verdict), v.Comment, v.At)
+	if isUniqueViolation(err) {
+		return apperr.Wrap(apperr.Conflict, err, "You already reviewed request #%d. Nothing was changed.", id)
+	}
+	if err != nil {
+		return fmt.Errorf("record review of emergency %d: %w", id, err)
+	}
+	return nil
+}
+
+// CompleteEmergencyReview marks the review of emergency id complete.
+func (t *Tx) CompleteEmergencyReview(ctx context.Context, id int64, at time.Time) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE break_glass SET reviewed_at = $2 WHERE request_id = $1 AND reviewed_at IS NULL`, id, at)
+	if err != nil {
+		return fmt.Errorf("complete review of emergency %d: %w", id, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return apperr.New(apperr.Conflict, "The review of request #%d is already complete. Nothing was changed.", id)
+	}
+	return nil
+}

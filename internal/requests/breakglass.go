@@ -1,0 +1,298 @@
+package requests
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"drportal/internal/apperr"
+	"drportal/internal/audit"
+	"drportal/internal/db"
+	"drportal/internal/portal"
+)
+
+// Webhook events of break-glass.
+const (
+	// EventBreakGlass announces an emergency request: a responder ran an
+	// operation without the quorum. Every approver and admin is to know.
+	EventBreakGlass = "request.break_glass"
+	// EventBreakGlassReviewed announces that two approvers reviewed it.
+	EventBreakGlassReviewed = "request.break_glass_reviewed"
+)
+
+// Why break-glass is refused, for the form and the audit (reason).
+const (
+	refusedOff        = "off"
+	refusedOperation  = "operation"
+	refusedUnreviewed = "unreviewed"
+)
+
+// BreakGlassRefusal is why u cannot break glass for op now: break-glass is
+// off, its policy does not allow op, or u's last emergency is not reviewed
+// yet. The zero value means nothing stands in the way.
+type BreakGlassRefusal struct {
+	Reason  string // off, operation, unreviewed ("" when allowed)
+	Message string
+	// Unreviewed is u's emergency whose review is not complete (0: none).
+	Unreviewed int64
+}
+
+func breakGlassRefusal(p portal.BreakGlassPolicy, op portal.Operation, unreviewed int64) BreakGlassRefusal {
+	switch {
+	case !p.Enabled:
+		return BreakGlassRefusal{Reason: refusedOff, Message: "Break-glass is turned off: an admin turned it off, so every operation " +
+			"needs its approvals. File a request instead, and call an approver."}
+	case !p.Allows(op):
+		var names []string
+		for _, o := range p.Operations {
+			names = append(names, strings.ToLower(o.Label()))
+		}
+		return BreakGlassRefusal{Reason: refusedOperation, Message: fmt.Sprintf("The break-glass policy does not allow a %s: it allows only %s. "+
+			"File a request for approval instead.", strings.ToLower(op.Label()), strings.Join(names, ", "))}
+	case unreviewed != 0:
+		return BreakGlassRefusal{Reason: refusedUnreviewed, Unreviewed: unreviewed, Message: fmt.Sprintf("Your emergency request #%d "+
+			"has not been reviewed by two approvers yet: until it is, you cannot break glass again. Ask the approvers to review it.", unreviewed)}
+	}
+	return BreakGlassRefusal{}
+}
+
+// CanBreakGlass says what, if anything, stops u breaking glass for op now,
+// from the database only (the form explains it before anyone submits).
+func (s *Service) CanBreakGlass(ctx context.Context, u portal.User, op portal.Operation) (BreakGlassRefusal, portal.BreakGlassPolicy, error) {
+	p, err := s.Store.BreakGlassPolicy(ctx)
+	if err != nil {
+		return BreakGlassRefusal{}, p, err
+	}
+	open, err := s.Store.UnreviewedEmergencyOf(ctx, u.ID)
+	if err != nil {
+		return BreakGlassRefusal{}, p, err
+	}
+	return breakGlassRefusal(p, op, open), p, nil
+}
+
+// RefusedError is a break-glass attempt refused by the policy.
+type RefusedError struct {
+	BreakGlassRefusal
+}
+
+func (e *RefusedError) Error() string { return e.Message }
+
+// Refused errors are conflicts: the request is fine, the portal's state
+// (the policy, an open review) stands in its way.
+func (e *RefusedError) Unwrap() error { return apperr.New(apperr.Conflict, "%s", e.Message) }
+
+// BreakGlassRefused records a refused attempt to break glass for d.
+func (s *Service) BreakGlassRefused(ctx context.Context, u portal.User, d Draft, why BreakGlassRefusal) error {
+	e := audit.FromContext(ctx, audit.ActionBreakGlassRefused, audit.Denied)
+	e.OccurredAt = s.Now()
+	e.SubjectType, e.SubjectID = audit.SubjectDRTask, d.DRTaskID
+	detail := map[string]any{"operation": d.Operation, "task_name": d.TaskName, "reason": why.Reason, "message": why.Message}
+	if why.Unreviewed != 0 {
+		detail["unreviewed_request"] = why.Unreviewed
+	}
+	e.Detail = audit.Detail(detail)
+	_, err := s.Store.AppendAudit(context.WithoutCancel(ctx), e)
+	return err
+}
+
+// CheckReason returns what is wrong with a break-glass reason, or "": the
+// rules of a justification, in the words of an emergency.
+func CheckReason(s string) string {
+	s = strings.TrimSpace(s)
+	switch n := utf8.RuneCountInString(s); {
+	case s == "":
+		return "Say what is broken and why this cannot wait: the reviewers start from it."
+	case n < MinJustification:
+		return fmt.Sprintf("Say why in at least %d characters (this has %d), e.g. \"primary unreachable since 02:10\".", MinJustification, n)
+	case n > MaxJustification:
+		return fmt.Sprintf("Keep the reason under %d characters.", MaxJustification)
+	}
+	return ""
+}
+
+// BreakGlass files d as an emergency request of responder u for incident
+// and approves it at once without the quorum (the policy bypass), in one
+// transaction: the request, its emergency record, the execution's job, the
+// webhook that tells every approver and admin, and the audit event
+// (break_glass.bypass, outcome bypassed). The password must have been
+// confirmed (auth.Service.ConfirmPassword); d.Justification is the reason.
+// It is refused, and the refusal audited, when break-glass is off, its
+// policy does not allow d's operation, or u's last emergency is not
+// reviewed yet (a RefusedError).
+func (s *Service) BreakGlass(ctx context.Context, u portal.User, d Draft, incident string) (portal.Request, error) {
+	if !u.Has(portal.RoleResponder) {
+		return portal.Request{}, apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Only responders can break glass.")
+	}
+	incident = strings.TrimSpace(incident)
+	if msg := portal.CheckIncident(incident); msg != "" {
+		return portal.Request{}, apperr.New(apperr.Invalid, "%s", msg)
+	}
+	if msg := CheckReason(d.Justification); msg != "" {
+		return portal.Request{}, apperr.New(apperr.Invalid, "%s", msg)
+	}
+	if !slices.Contains(portal.BreakGlassOps, d.Operation) || d.DRTaskID == "" {
+		return portal.Request{}, apperr.New(apperr.Invalid, "Break-glass runs a failover, switchover, recovery or start on a DR task.")
+	}
+	reason := strings.TrimSpace(d.Justification)
+	now := s.Now()
+	var out portal.Request
+	var refused *RefusedError
+	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		// The responder's row is held until commit: two attempts of one
+		// person at once see each other's emergency.
+		stored, err := tx.UserForUpdate(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if !stored.Active || !stored.Has(portal.RoleResponder) {
+			return apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Only active responders can break glass.")
+		}
+		bg, err := tx.BreakGlassPolicy(ctx)
+		if err != nil {
+			return err
+		}
+		open, err := tx.UnreviewedEmergencyOf(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if why := breakGlassRefusal(bg, d.Operation, open); why.Reason != "" {
+			refused = &RefusedError{why}
+			return refused
+		}
+		policy, err := tx.CurrentPolicy(ctx)
+		if err != nil {
+			return err
+		}
+		r, err := tx.InsertRequest(ctx, portal.Request{
+			Operation: d.Operation, DRTaskID: d.DRTaskID, TaskName: d.TaskName, TargetKey: targetKey(d),
+			Method: d.Method, Path: d.Path, Payload: d.Payload, PayloadSHA256: portal.PayloadHash(d.Payload),
+			RequesterID: u.ID, Justification: reason, Status: portal.StatusPending,
+			RequiredApprovals: policy.Required(d.Operation), PolicyVersion: policy.Version,
+			CreatedAt: now, ExpiresAt: now.Add(policy.PendingTTL),
+			Consequence: d.Consequence, ConfirmName: d.ConfirmName, Summary: d.Summary,
+		})
+		if err != nil {
+			return err
+		}
+		due := now.Add(time.Duration(bg.ReviewDays) * 24 * time.Hour)
+		if err := tx.InsertEmergency(ctx, portal.Emergency{RequestID: r.ID, ResponderID: u.ID, Incident: incident,
+			Reason: reason, CreatedAt: now, ReviewDueAt: due}); err != nil {
+			return err
+		}
+		until := now.Add(policy.ApprovalTTL)
+		out, err = s.apply(ctx, tx, step{
+			move: func(tx *db.Tx) (portal.Request, error) {
+				return tx.ApproveRequest(ctx, r.ID, sources(portal.StatusApproved), now, until)
+			},
+			also: func(tx *db.Tx, r portal.Request) error {
+				if err := s.Outbox.EnqueueExecution(ctx, tx, r.ID, r.Resumes); err != nil {
+					return fmt.Errorf("enqueue request %d: %w", r.ID, err)
+				}
+				return nil
+			},
+			notify: EventBreakGlass, action: audit.ActionBreakGlass, outcome: audit.Bypassed,
+			detail: map[string]any{
+				"policy": "bypassed: approved without the quorum by break-glass", "incident": incident, "reason": reason,
+				"required_approvals_bypassed": r.RequiredApprovals, "break_glass_version": bg.Version,
+				"review_due_at": due, "approval_expires_at": until,
+				"method": d.Method, "path": d.Path, "consequence": d.Consequence, "confirmed_cluster": d.ConfirmName,
+			},
+		})
+		return err
+	})
+	if errors.As(err, &refused) {
+		if aerr := s.BreakGlassRefused(ctx, u, d, refused.BreakGlassRefusal); aerr != nil {
+			return portal.Request{}, aerr
+		}
+	}
+	return out, err
+}
+
+// MaxReviewComment bounds a review's comment.
+const MaxReviewComment = 2000
+
+// CanReview says whether u may review emergency e now, and if not, why:
+// an active approver who is not its responder and has not reviewed it,
+// while its review is open.
+func CanReview(u portal.User, e portal.Emergency) (bool, string) {
+	switch {
+	case e.ReviewedAt != nil:
+		return false, "The review of this emergency is complete."
+	case u.ID == e.ResponderID:
+		return false, "Nobody reviews their own emergency."
+	case !u.Active || !u.Has(portal.RoleApprover):
+		return false, "Only approvers review emergencies."
+	}
+	for _, v := range e.Reviews {
+		if v.ReviewerID == u.ID {
+			return false, fmt.Sprintf("You reviewed it already (%s).", v.Verdict)
+		}
+	}
+	return true, ""
+}
+
+// Review records approver u's post-incident review of emergency request
+// id: acknowledged (the bypass was justified) or flagged (the admins look
+// closer), with a comment. The second review completes it, which lifts
+// the responder's bar on breaking glass again and ends the banner. Each
+// review is audited (break_glass.review) in its transaction.
+func (s *Service) Review(ctx context.Context, u portal.User, id int64, verdict portal.Verdict, comment string) (portal.Emergency, error) {
+	comment = strings.TrimSpace(comment)
+	switch {
+	case verdict != portal.VerdictAcknowledge && verdict != portal.VerdictFlag:
+		return portal.Emergency{}, apperr.New(apperr.Invalid, "Acknowledge or flag the emergency. Nothing was changed.")
+	case comment == "":
+		return portal.Emergency{}, apperr.New(apperr.Invalid, "Say what you found: the comment stays with the review. Nothing was changed.")
+	case utf8.RuneCountInString(comment) > MaxReviewComment:
+		return portal.Emergency{}, apperr.New(apperr.Invalid, "Keep the comment under %d characters. Nothing was changed.", MaxReviewComment)
+	}
+	now := s.Now()
+	var out portal.Emergency
+	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		e, err := tx.EmergencyForUpdate(ctx, id)
+		if err != nil {
+			return err
+		}
+		if ok, why := CanReview(u, e); !ok {
+			switch {
+			case e.ReviewedAt != nil:
+				return apperr.New(apperr.Conflict, "%s Nothing was changed.", why)
+			case u.ID == e.ResponderID:
+				return apperr.Deny(apperr.Forbidden, audit.ReasonSelfApproval, "%s Nothing was changed.", why)
+			case !u.Has(portal.RoleApprover):
+				return apperr.Deny(apperr.Forbidden, audit.ReasonNotApprover, "%s Nothing was changed.", why)
+			}
+			return apperr.New(apperr.Conflict, "%s Nothing was changed.", why)
+		}
+		v := portal.EmergencyReview{ReviewerID: u.ID, ReviewerEmail: u.Email, Verdict: verdict, Comment: comment, At: now}
+		if err := tx.InsertEmergencyReview(ctx, id, v); err != nil {
+			return err
+		}
+		e.Reviews = append(e.Reviews, v)
+		complete := len(e.Reviews) >= portal.ReviewsNeeded
+		if complete {
+			if err := tx.CompleteEmergencyReview(ctx, id, now); err != nil {
+				return err
+			}
+			e.ReviewedAt = &now
+		}
+		out = e
+		notify := ""
+		if complete {
+			notify = EventBreakGlassReviewed
+		}
+		_, err = s.apply(ctx, tx, step{
+			move:   func(tx *db.Tx) (portal.Request, error) { return tx.Request(ctx, id, false) },
+			notify: notify, action: audit.ActionBreakGlassReview, outcome: audit.Success,
+			detail: map[string]any{"verdict": string(verdict), "comment": comment, "incident": e.Incident,
+				"responder": e.ResponderEmail, "reviews": len(e.Reviews), "review_complete": complete,
+				"flagged": e.Flagged(), "overdue": !now.Before(e.ReviewDueAt)},
+		})
+		return err
+	})
+	return out, err
+}
