@@ -50,6 +50,10 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 	}
 	waiting := map[int64][]portal.Role{}
 	for _, ch := range changes {
+		if ch.Kind == portal.ChangeBreakGlass {
+			// Listed where the header's Admin link leads, too.
+			p.Changes = append(p.Changes, h.changeRow(ch, me.ID, portal.Policy{}))
+		}
 		if ch.Kind == portal.ChangeRoles {
 			waiting[ch.UserID] = ch.Grant
 			row := h.changeRow(ch, me.ID, portal.Policy{})
@@ -112,6 +116,8 @@ func (h *Handlers) decidedChanges(ctx context.Context, kind portal.ChangeKind, c
 		switch ch.Kind {
 		case portal.ChangeRoles:
 			d.Summary = fmt.Sprintf("Give %s %s.", ch.UserEmail, portal.RolePhrase(ch.Grant))
+		case portal.ChangeBreakGlass:
+			d.Summary = "Break-glass settings: " + ch.BreakGlass.Describe()
 		case portal.ChangePolicy:
 			var parts []string
 			for _, op := range portal.Operations {
@@ -183,6 +189,8 @@ func (h *Handlers) changeRow(ch portal.AdminChange, viewer int64, cur portal.Pol
 		if len(row.Lines) == 0 {
 			row.Lines = append(row.Lines, "nothing: it is the policy in effect")
 		}
+	case portal.ChangeBreakGlass:
+		row.Summary = "New break-glass settings: " + ch.BreakGlass.Describe()
 	}
 	return row
 }
@@ -593,6 +601,9 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 			if ch.Kind == portal.ChangePolicy {
 				return h.policyPage(c, status, nil, nil, "", apperr.Message(err))
 			}
+			if ch.Kind == portal.ChangeBreakGlass {
+				return h.breakGlassAdminPage(c, status, nil, nil, "", apperr.Message(err))
+			}
 			return h.usersPage(c, status, views.NewUserForm{}, nil, "", apperr.Message(err))
 		}
 		if err != nil {
@@ -605,6 +616,9 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 		page := "/admin/users"
 		if ch.Kind == portal.ChangePolicy {
 			page = "/admin/policy"
+		}
+		if ch.Kind == portal.ChangeBreakGlass {
+			page = "/admin/break-glass"
 		}
 		return h.redirectWithNote(c, page, done)
 	}

@@ -283,7 +283,7 @@ func (h *Handlers) requestChip(ctx context.Context, r portal.Request) views.Requ
 
 func (h *Handlers) chipWith(r portal.Request, status string) views.RequestLink {
 	return views.RequestLink{ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID),
-		Label:  fmt.Sprintf("%s · %s · request #%d", r.Operation.Label(), status, r.ID),
+		Label:  emergencyPrefix(r) + fmt.Sprintf("%s · %s · request #%d", r.Operation.Label(), status, r.ID),
 		Status: requestBadge(r.EffectiveStatus(h.Now()))}
 }
 

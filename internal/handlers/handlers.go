@@ -151,6 +151,9 @@ func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
 		},
 	}
 	b.CSRF = csrfToken(c)
+	if u := user(c); u != nil && !u.MustChangePassword && len(u.Roles) > 0 {
+		b.Emergencies = h.emergencyNotes(c)
+	}
 	if u := user(c); u != nil {
 		b.User = &views.User{Email: u.Email, Name: u.DisplayName, Roles: strings.Join(u.RoleNames(), ", "),
 			CanCreate: Allowed(u, PermCreateTask), IsAdmin: Allowed(u, PermAdmin), Awaiting: -1, MustChange: u.MustChangePassword}
@@ -258,11 +261,11 @@ func wayBack(c echo.Context, status int) (string, string) {
 		var page, text string
 		var need Permission
 		switch c.Path() {
-		case "/requests/:id/decide", "/requests/:id/cancel", "/requests/:id/check":
+		case "/requests/:id/decide", "/requests/:id/cancel", "/requests/:id/check", "/requests/:id/review":
 			if n, err := strconv.ParseInt(id, 10, 64); err == nil && n > 0 {
 				page, text, need = fmt.Sprintf("/requests/%d", n), fmt.Sprintf("Back to request #%d", n), PermViewRequests
 			}
-		case "/dr-tasks/:id/operations/:op":
+		case "/dr-tasks/:id/operations/:op", "/dr-tasks/:id/break-glass/:op":
 			if drtask.ValidID(id) {
 				page, text, need = "/dr-tasks/"+id, "Back to the DR task", PermViewTasks
 			}
@@ -273,6 +276,8 @@ func wayBack(c echo.Context, status int) (string, string) {
 			page, text, need = "/admin/users", "Back to the users", PermAdmin
 		case "/admin/policy":
 			page, text, need = "/admin/policy", "Back to the approval policy", PermAdmin
+		case "/admin/break-glass":
+			page, text, need = "/admin/break-glass", "Back to break-glass", PermAdmin
 		case "/admin/sign-ins/clear":
 			page, text, need = "/admin/sign-ins", "Back to the sign-in throttles", PermAdmin
 		case "/audit/verify", "/audit/archive":

@@ -293,6 +293,26 @@ func TestPermissionMatrix(t *testing.T) {
 				return fmt.Sprintf("/admin/changes/%d/reject", fx.change()), url.Values{"comment": {"not now"}}
 			}}},
 
+		// Break-glass: responders only (the admin holds every role). It
+		// starts off, so the admin's attempt is refused, and audited.
+		{echo.GET, "/dr-tasks/:id/break-glass/:op"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, refused, ok),
+			call: get(task + "/break-glass/start")}},
+		{echo.POST, "/dr-tasks/:id/break-glass/:op"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, conflict),
+			refusalAudited: true, call: post(task+"/break-glass/start", url.Values{"incident": {"INC-1"}, "justification": {"the site is down"},
+				"confirm": {"x"}, "password": {password}})}},
+		// Only an emergency request is reviewed: the request of this probe is none.
+		{echo.POST, "/requests/:id/review"}: {{want: statuses(signIn, signIn, refused, refused, refused, missing, refused, missing),
+			call: func(string, bool) (string, url.Values) {
+				return fmt.Sprintf("/requests/%d/review", fx.pending("requester")), url.Values{"verdict": {"acknowledge"}, "comment": {"ok"}}
+			}}},
+		{echo.GET, "/admin/break-glass"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, refused, ok),
+			call: get("/admin/break-glass")}},
+		{echo.POST, "/admin/break-glass"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
+			call: func(string, bool) (string, url.Values) {
+				// Off, with another review period: stricter, so at once.
+				return "/admin/break-glass", url.Values{"operations": {"failover"}, "review_days": {strconv.Itoa(fx.next()%portal.MaxReviewDays + 1)}}
+			}}},
+
 		{echo.GET, "/audit"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok), call: get("/audit")}},
 		{echo.GET, "/audit/export"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok),
 			exported: true, call: get("/audit/export?format=ndjson")}},
@@ -558,6 +578,9 @@ func (fx *matrixFixture) fingerprint() map[string]string {
 		UNION ALL SELECT 'admin_changes', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM admin_changes t
 		UNION ALL SELECT 'approval_policies', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM approval_policies t
 		UNION ALL SELECT 'sign_in_throttles', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM sign_in_throttles t
+		UNION ALL SELECT 'break_glass', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM break_glass t
+		UNION ALL SELECT 'break_glass_policies', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM break_glass_policies t
+		UNION ALL SELECT 'break_glass_reviews', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM break_glass_reviews t
 		UNION ALL SELECT 'audit_checkpoints', md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM audit_checkpoints t
 		UNION ALL SELECT 'audit', md5(coalesce(string_agg(t.id::text, ',' ORDER BY t.id), '')) FROM audit_events t
 			WHERE t.actor_name <> 'system' AND t.action NOT LIKE 'access.denied%'`)

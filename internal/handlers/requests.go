@@ -88,7 +88,7 @@ func (h *Handlers) listRequests(c echo.Context) error {
 			OperationRaw: string(r.Operation),
 			Task:         r.TaskName, Requester: r.RequesterEmail, Status: requestBadge(st),
 			Approvals: approvalsCell(st, r.RequiredApprovals), Created: h.formatTime(r.CreatedAt),
-			CannotRun: blocked[r.ID],
+			CannotRun: blocked[r.ID], Incident: r.Incident,
 		})
 	}
 	return h.render(c, http.StatusOK, views.RequestList(p))
@@ -144,8 +144,13 @@ func (h *Handlers) showRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.render(c, http.StatusOK, views.RequestView(views.RequestPage{
-		Base: h.base(c, card.Title, "requests"), Card: card, Timeline: tl}))
+	p := views.RequestPage{Base: h.base(c, card.Title, "requests"), Card: card, Timeline: tl}
+	if card.Incident != "" {
+		if p.Emergency, err = h.emergencyPanel(c, id); err != nil {
+			return err
+		}
+	}
+	return h.render(c, http.StatusOK, views.RequestView(p))
 }
 
 // requestCardFragment answers the card's polling.
@@ -224,7 +229,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		DecideURL: fmt.Sprintf("/requests/%d/decide", r.ID), CancelURL: fmt.Sprintf("/requests/%d/cancel", r.ID),
 		Outcome: r.Outcome, ErrorCode: r.ErrorCode, ErrorMsg: r.ErrorMsg, ErrorRequestID: r.ErrorRequestID,
 		Consequence: r.Consequence, ConfirmName: r.ConfirmName,
-		CSRF: csrfToken(c),
+		CSRF: csrfToken(c), Incident: r.Incident,
 	}
 	// Only an undecided request can expire; a request is told in the past
 	// once its call was attempted, or once it ended without one.

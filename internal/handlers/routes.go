@@ -106,6 +106,11 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.POST("/requests/:id/decide", h.decideRequest, h.require(PermDecide))
 	app.POST("/requests/:id/cancel", h.cancelRequest, h.require(PermFileRequest))
 	app.POST("/requests/:id/check", h.checkRequest, h.require(PermViewRequests))
+	app.GET("/dr-tasks/:id/break-glass/:op", h.showBreakGlass, h.require(PermBreakGlass))
+	app.POST("/dr-tasks/:id/break-glass/:op", h.breakGlass, h.require(PermBreakGlass))
+	app.POST("/requests/:id/review", h.reviewEmergency, h.require(PermDecide))
+	app.GET("/admin/break-glass", h.showBreakGlassAdmin, h.require(PermAdmin))
+	app.POST("/admin/break-glass", h.saveBreakGlass, h.require(PermAdmin))
 	app.GET("/admin/users", h.listUsers, h.require(PermAdmin))
 	app.POST("/admin/users", h.createUser, h.require(PermAdmin))
 	app.POST("/admin/users/:id/roles", h.setUserRoles, h.require(PermAdmin))
@@ -307,6 +312,7 @@ const (
 	PermViewAudit                      // see the audit page: any role (scoped to own events)
 	PermViewAllAudit                   // see everyone's events: auditor, admin
 	PermAdmin                          // manage users and the approval policy: admin
+	PermBreakGlass                     // run an operation without the quorum: responder
 )
 
 // needs says, in a sentence, what p requires, for the refusal page.
@@ -320,6 +326,8 @@ func (p Permission) needs() string {
 		return "Only admins can do this"
 	case PermViewAllAudit:
 		return "This needs the auditor or admin role"
+	case PermBreakGlass:
+		return "Breaking glass needs the responder role"
 	}
 	return "Your roles do not allow this"
 }
@@ -342,6 +350,8 @@ func Allowed(u *portal.User, p Permission) bool {
 		return u.Has(auth.RoleAdmin)
 	case PermViewAllAudit:
 		return u.Has(auth.RoleAuditor) || u.Has(auth.RoleAdmin)
+	case PermBreakGlass:
+		return u.Has(portal.RoleResponder)
 	}
 	return false
 }

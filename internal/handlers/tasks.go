@@ -514,6 +514,9 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 			p.Changing = true // follow the operation live
 		}
 	}
+	if !v.Gone && !busy && v.HasDetail {
+		p.BreakGlass = h.breakGlassButtons(c, pg)
+	}
 	if v.Gone || !Allowed(user(c), PermFileRequest) || busy || !v.HasDetail {
 		return p
 	}

@@ -13,6 +13,9 @@ type Base struct {
 	CSRF      string
 	Simulated bool
 	Assets    AssetURLs
+	// Emergencies are the break-glass requests whose review is not
+	// complete: a banner on every page names them.
+	Emergencies []EmergencyNote
 }
 
 // AssetURLs are the hashed URLs of the static files.
@@ -292,6 +295,9 @@ type TaskPanel struct {
 	ZoneNote string
 	// Operations are the ones the task's status allows, for a requester.
 	Operations []OpButton
+	// BreakGlass are the operations a responder may run without the
+	// quorum now (the status and the break-glass policy allow them).
+	BreakGlass []OpButton
 	// Requests open on this task (pending, approved, executing).
 	Requests []RequestLink
 	RPO      string
@@ -426,6 +432,8 @@ type RequestRow struct {
 	Created      string
 	// CannotRun says why a pending request can no longer run ("" when it can).
 	CannotRun string
+	// Incident marks an emergency request (break-glass) with its incident.
+	Incident string
 }
 
 // RequestPage is one request.
@@ -433,6 +441,9 @@ type RequestPage struct {
 	Base
 	Card     RequestCard
 	Timeline Timeline
+	// Emergency is the break-glass record and review of an emergency
+	// request (nil for any other).
+	Emergency *EmergencyPanel
 }
 
 // RequestCard is the part of a request's page that its buttons replace.
@@ -526,6 +537,8 @@ type RequestCard struct {
 	// Announce is what the live region says when the card comes back
 	// with another status ("Request #3 succeeded").
 	Announce string
+	// Incident marks an emergency request (break-glass) with its incident.
+	Incident string
 }
 
 // ApprovalRow is one approver's decision.

@@ -1,0 +1,434 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"drportal/internal/apperr"
+	"drportal/internal/auth"
+	"drportal/internal/drtask"
+	"drportal/internal/portal"
+	"drportal/internal/requests"
+	"drportal/internal/views"
+)
+
+// Break-glass: a responder's one-page emergency form, the banner every
+// page shows while an emergency waits for its review, the review on the
+// request page, and the admins' settings.
+
+// emergencyNotes are the open emergencies for the banner, from the
+// database only. The banner is a notice: a failure to read it is logged
+// and the page still shows.
+func (h *Handlers) emergencyNotes(c echo.Context) []views.EmergencyNote {
+	es, err := h.Store.OpenEmergencies(c.Request().Context())
+	if err != nil {
+		h.Logger.Error("read the open emergencies", "request_id", requestID(c), "err", err)
+		return nil
+	}
+	now := h.Now()
+	out := make([]views.EmergencyNote, len(es))
+	for i, e := range es {
+		out[i] = views.EmergencyNote{ID: strconv.FormatInt(e.RequestID, 10), URL: fmt.Sprintf("/requests/%d", e.RequestID),
+			Responder: e.ResponderEmail, Operation: strings.ToLower(e.Operation.Label()), Task: e.TaskName, Incident: e.Incident,
+			At: h.formatTime(e.CreatedAt), Due: h.formatTime(e.ReviewDueAt), Overdue: e.Overdue(now),
+			Reviews: len(e.Reviews), Needed: portal.ReviewsNeeded}
+	}
+	return out
+}
+
+// emergencyPrefix marks an emergency request's chip.
+func emergencyPrefix(r portal.Request) string {
+	if r.BypassesPolicy() {
+		return "Emergency " + r.Incident + " · "
+	}
+	return ""
+}
+
+// breakGlassButtons are the operations a responder may run on the task
+// without the quorum now: the task's status and the break-glass policy
+// allow them. None when break-glass is off.
+func (h *Handlers) breakGlassButtons(c echo.Context, pg drtask.Page) []views.OpButton {
+	if !Allowed(user(c), PermBreakGlass) {
+		return nil
+	}
+	p, err := h.Store.BreakGlassPolicy(c.Request().Context())
+	if err != nil {
+		h.Logger.Error("read the break-glass policy", "request_id", requestID(c), "err", err)
+		return nil
+	}
+	var out []views.OpButton
+	for _, op := range portal.BreakGlassOps {
+		if ok, _ := portal.Allowed(op, pg.State); ok && p.Allows(op) {
+			out = append(out, views.OpButton{Op: string(op), Label: op.Label(), HighRisk: true,
+				URL: "/dr-tasks/" + pg.View.Row.ID + "/break-glass/" + string(op)})
+		}
+	}
+	return out
+}
+
+// breakGlassForm reads the emergency form; the password stays out of it,
+// so that nothing that records or shows the form can hold it.
+type breakGlassForm struct {
+	op       portal.Operation
+	taskID   string
+	incident string
+	reason   string
+	confirm  string
+}
+
+func readBreakGlassForm(c echo.Context) breakGlassForm {
+	return breakGlassForm{op: portal.Operation(c.Param("op")), taskID: c.Param("id"),
+		incident: strings.TrimSpace(c.FormValue("incident")), reason: c.FormValue(drtask.FieldJustification),
+		confirm: c.FormValue(drtask.FieldConfirm)}
+}
+
+// breakGlassPage builds the emergency form of f from the task's last known
+// state and says what stands in its way now.
+func (h *Handlers) breakGlassPage(c echo.Context, f breakGlassForm, errs map[string]string) (views.BreakGlassPage, drtask.TaskView, error) {
+	if !slices.Contains(portal.BreakGlassOps, f.op) {
+		return views.BreakGlassPage{}, drtask.TaskView{}, apperr.New(apperr.NotFound, "Break-glass runs a failover, switchover, recovery or start; there is no break-glass %q.", f.op)
+	}
+	ctx := c.Request().Context()
+	v, err := h.Tasks.Task(ctx, f.taskID)
+	if err != nil {
+		return views.BreakGlassPage{}, v, err
+	}
+	t := v.Task
+	t.ID, t.Status = v.Row.ID, v.Row.Status
+	label := f.op.Label()
+	p := views.BreakGlassPage{Base: h.base(c, "Break glass: "+label+" of "+v.Row.Name, "tasks"), TaskID: v.Row.ID, TaskName: v.Row.Name,
+		TaskURL: "/dr-tasks/" + v.Row.ID, Op: string(f.op), Label: label, Status: statusBadge(v.Row.Status),
+		Consequence: portal.Consequence(f.op, t, v.Progress, "", h.zones()), ConfirmName: portal.BreakGlassConfirm(f.op, t),
+		PostURL: "/dr-tasks/" + v.Row.ID + "/break-glass/" + string(f.op), Incident: f.incident, Reason: f.reason, Errors: errs}
+	why, policy, err := h.Requests.CanBreakGlass(ctx, *user(c), f.op)
+	if err != nil {
+		return p, v, err
+	}
+	p.ReviewDays = policy.ReviewDays
+	h.explainRefusal(&p, why)
+	return p, v, nil
+}
+
+func (h *Handlers) explainRefusal(p *views.BreakGlassPage, why requests.BreakGlassRefusal) {
+	p.Refusal = why.Message
+	if why.Unreviewed != 0 {
+		p.Unreviewed = &views.RequestLink{URL: fmt.Sprintf("/requests/%d", why.Unreviewed), Label: fmt.Sprintf("See request #%d.", why.Unreviewed)}
+	}
+}
+
+// showBreakGlass is the emergency form of an operation; when break-glass
+// is refused now, the page says why instead of offering the form.
+func (h *Handlers) showBreakGlass(c echo.Context) error {
+	f := breakGlassForm{op: portal.Operation(c.Param("op")), taskID: c.Param("id")}
+	p, v, err := h.breakGlassPage(c, f, nil)
+	if err != nil {
+		return err
+	}
+	state, err := h.Tasks.StoredState(c.Request().Context(), v)
+	if err != nil {
+		return err
+	}
+	if ok, why := portal.Allowed(f.op, state); !ok {
+		return apperr.New(apperr.Conflict, "%s", why)
+	}
+	return h.render(c, http.StatusOK, views.BreakGlassForm(p))
+}
+
+// breakGlass runs an operation without the quorum: the policy must allow
+// it, the form be complete (incident, reason, the cluster's name), and the
+// password right. Then the request is filed and approved at once, and
+// everyone is told.
+func (h *Handlers) breakGlass(c echo.Context) error {
+	f := readBreakGlassForm(c)
+	ctx, u := c.Request().Context(), *user(c)
+	p, _, err := h.breakGlassPage(c, f, map[string]string{})
+	if err != nil {
+		return err
+	}
+	draft := requests.Draft{Operation: f.op, DRTaskID: p.TaskID, TaskName: p.TaskName}
+	if p.Refusal != "" {
+		why, _, err := h.Requests.CanBreakGlass(ctx, u, f.op)
+		if err != nil {
+			return err
+		}
+		if err := h.Requests.BreakGlassRefused(ctx, u, draft, why); err != nil {
+			return err
+		}
+		return h.render(c, http.StatusConflict, views.BreakGlassForm(p))
+	}
+	if msg := portal.CheckIncident(f.incident); msg != "" {
+		p.Errors["incident"] = msg
+	}
+	if msg := requests.CheckReason(f.reason); msg != "" {
+		p.Errors[drtask.FieldJustification] = msg
+	}
+	password := c.FormValue("password")
+	if password == "" {
+		p.Errors["password"] = "Enter your password: break-glass asks for it every time."
+	}
+	if len(p.Errors) > 0 {
+		return h.render(c, http.StatusUnprocessableEntity, views.BreakGlassForm(p))
+	}
+	// The live state, the operation's call and the cluster's name, as for
+	// any request of the operation.
+	plan, ferrs, err := h.Tasks.PrepareOperation(ctx, drtask.OperationForm{Op: f.op, TaskID: f.taskID,
+		Confirm: f.confirm, Justification: f.reason})
+	if err != nil {
+		status, ok := h.shownAgain(c, err)
+		if !ok {
+			return err
+		}
+		p.SubmitErr = apperr.Message(err)
+		return h.render(c, status, views.BreakGlassForm(p))
+	}
+	for k, v := range ferrs {
+		p.Errors[k] = v
+	}
+	if want := portal.BreakGlassConfirm(f.op, plan.Task); len(ferrs) == 0 && strings.TrimSpace(f.confirm) != want {
+		p.Errors[drtask.FieldConfirm] = fmt.Sprintf("Type the name of the affected cluster, %s, exactly as shown.", want)
+	}
+	if len(p.Errors) > 0 {
+		return h.render(c, http.StatusUnprocessableEntity, views.BreakGlassForm(p))
+	}
+	if err := h.Auth.ConfirmPassword(ctx, u, password); err != nil {
+		switch {
+		case errors.Is(err, auth.ErrWrongPassword):
+			p.Errors["password"] = apperr.Message(err)
+			return h.render(c, http.StatusUnprocessableEntity, views.BreakGlassForm(p))
+		case apperr.KindOf(err) == apperr.TooMany:
+			setRetryAfter(c, err)
+			p.SubmitErr = apperr.Message(err)
+			return h.render(c, http.StatusTooManyRequests, views.BreakGlassForm(p))
+		}
+		return err
+	}
+	draft.Method, draft.Path, draft.Payload = plan.Method, plan.Path, plan.Body
+	draft.Justification, draft.Consequence = f.reason, plan.Consequence
+	draft.ConfirmName = portal.BreakGlassConfirm(f.op, plan.Task)
+	draft.TaskName = plan.Task.Name
+	draft.Summary = portal.RequestSummary{Primary: portal.SideRef(plan.Task.Primary), Standby: portal.SideRef(plan.Task.Standby),
+		SyncPeriod: plan.Task.SyncPeriod}
+	r, err := h.Requests.BreakGlass(ctx, u, draft, f.incident)
+	var refused *requests.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		h.explainRefusal(&p, refused.BreakGlassRefusal)
+		return h.render(c, http.StatusConflict, views.BreakGlassForm(p))
+	case err != nil:
+		status, ok := h.shownAgain(c, err)
+		if !ok || status == http.StatusForbidden {
+			return err
+		}
+		p.SubmitErr = apperr.Message(err)
+		return h.render(c, status, views.BreakGlassForm(p))
+	}
+	c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
+	return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", r.ID), fmt.Sprintf(
+		"You broke glass: the %s of %s runs now, without approvals (incident %s). Every approver and admin has been told; "+
+			"two approvers review it within %s.", strings.ToLower(f.op.Label()), r.TaskName, f.incident,
+		portal.Plural(p.ReviewDays, "day", "days")))
+}
+
+// emergencyPanel is an emergency request's record and review for the
+// viewer.
+func (h *Handlers) emergencyPanel(c echo.Context, id int64) (*views.EmergencyPanel, error) {
+	e, err := h.Store.Emergency(c.Request().Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	u := user(c)
+	p := &views.EmergencyPanel{ID: strconv.FormatInt(id, 10), Responder: e.ResponderEmail, Incident: e.Incident, Reason: e.Reason,
+		At: h.formatTime(e.CreatedAt), Due: h.formatTime(e.ReviewDueAt), Overdue: e.Overdue(h.Now()), Complete: e.ReviewedAt != nil,
+		Flagged: e.Flagged(), Needed: portal.ReviewsNeeded, PostURL: fmt.Sprintf("/requests/%d/review", id), CSRF: csrfToken(c)}
+	for _, v := range e.Reviews {
+		p.Reviews = append(p.Reviews, views.ReviewRow{Reviewer: v.ReviewerEmail, Verdict: verdictWords(v.Verdict),
+			Comment: v.Comment, At: h.formatTime(v.At), Flagged: v.Verdict == portal.VerdictFlag})
+	}
+	if Allowed(u, PermDecide) {
+		p.CanReview, p.ReviewWhy = requests.CanReview(*u, e)
+	}
+	return p, nil
+}
+
+func verdictWords(v portal.Verdict) string {
+	if v == portal.VerdictFlag {
+		return "flagged"
+	}
+	return "acknowledged"
+}
+
+// reviewEmergency records an approver's review of an emergency and goes
+// back to its request; a refused review shows the page again with why.
+func (h *Handlers) reviewEmergency(c echo.Context) error {
+	id, err := requestID64(c)
+	if err != nil {
+		return err
+	}
+	verdict, comment := portal.Verdict(c.FormValue("verdict")), c.FormValue("comment")
+	e, err := h.Requests.Review(c.Request().Context(), *user(c), id, verdict, comment)
+	if err != nil {
+		status, ok := h.shownAgain(c, err)
+		if !ok || status == http.StatusForbidden {
+			return err
+		}
+		card, cerr := h.requestCard(c, id)
+		if cerr != nil {
+			return err
+		}
+		tl, terr := h.requestTimeline(c, id)
+		if terr != nil {
+			return err
+		}
+		p := views.RequestPage{Base: h.base(c, card.Title, "requests"), Card: card, Timeline: tl}
+		if p.Emergency, cerr = h.emergencyPanel(c, id); cerr != nil {
+			return err
+		}
+		p.Emergency.Error, p.Emergency.Verdict, p.Emergency.Comment = apperr.Message(err), string(verdict), comment
+		atPage(c, fmt.Sprintf("/requests/%d", id))
+		return h.render(c, status, views.RequestView(p))
+	}
+	note := fmt.Sprintf("Your review of request #%d is recorded (%s).", id, verdictWords(verdict))
+	if e.ReviewedAt != nil {
+		note += " The review is complete: " + e.ResponderEmail + " may break glass again."
+	}
+	return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", id), note)
+}
+
+// recentEmergencies is how many emergencies the admins' page lists.
+const recentEmergencies = 20
+
+// breakGlassAdminPage renders the admins' page; raw holds what was typed
+// when a proposal comes back with errs.
+func (h *Handlers) breakGlassAdminPage(c echo.Context, status int, raw *portal.BreakGlassPolicy, errs map[string]string, flash, errMsg string) error {
+	ctx := c.Request().Context()
+	cur, err := h.Store.BreakGlassPolicy(ctx)
+	if err != nil {
+		return err
+	}
+	atPage(c, "/admin/break-glass")
+	p := views.BreakGlassAdminPage{Base: h.base(c, "Break-glass", "admin"), Flash: flash, Error: errMsg, Summary: cur.Describe(),
+		Version: cur.Version, Errors: errs}
+	shown := cur
+	changes, err := h.Store.PendingAdminChanges(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ch := range changes {
+		if ch.Kind == portal.ChangeBreakGlass {
+			row := h.changeRow(ch, user(c).ID, portal.Policy{})
+			p.Pending = &row
+		}
+	}
+	if raw != nil {
+		shown = *raw
+	}
+	p.Enabled, p.ReviewDays = shown.Enabled, strconv.Itoa(shown.ReviewDays)
+	for _, op := range portal.BreakGlassOps {
+		p.Ops = append(p.Ops, views.RoleBox{Name: string(op), Checked: slices.Contains(shown.Operations, op)})
+	}
+	if p.Admins, err = h.Store.CountActiveAdmins(ctx); err != nil {
+		return err
+	}
+	if p.HadTwoAdmins, err = h.Store.HadTwoAdmins(ctx); err != nil {
+		return err
+	}
+	users, err := h.Store.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if u.Active && u.Has(portal.RoleResponder) {
+			p.Responders = append(p.Responders, u.Email)
+		}
+	}
+	es, err := h.Store.RecentEmergencies(ctx, recentEmergencies)
+	if err != nil {
+		return err
+	}
+	open, err := h.Store.OpenEmergencies(ctx)
+	if err != nil {
+		return err
+	}
+	now := h.Now()
+	for _, e := range open {
+		if e.Overdue(now) {
+			p.Overdue = append(p.Overdue, h.emergencyRow(e))
+		}
+	}
+	for _, e := range es {
+		row := h.emergencyRow(e)
+		if e.Flagged() {
+			p.Flagged = append(p.Flagged, row)
+		}
+		p.Recent = append(p.Recent, row)
+	}
+	return h.render(c, status, views.BreakGlassAdmin(p))
+}
+
+func (h *Handlers) emergencyRow(e portal.Emergency) views.EmergencyRow {
+	row := views.EmergencyRow{ID: strconv.FormatInt(e.RequestID, 10), URL: fmt.Sprintf("/requests/%d", e.RequestID),
+		Responder: e.ResponderEmail, Operation: strings.ToLower(e.Operation.Label()), Task: e.TaskName, Incident: e.Incident,
+		Status: requestBadge(e.Status), At: h.formatTime(e.CreatedAt), Due: h.formatTime(e.ReviewDueAt),
+		Overdue: e.Overdue(h.Now()), Flagged: e.Flagged()}
+	switch {
+	case e.ReviewedAt != nil:
+		row.Review = "reviewed"
+	case row.Overdue:
+		row.Review = fmt.Sprintf("overdue, %d of %d reviews", len(e.Reviews), portal.ReviewsNeeded)
+	default:
+		row.Review = fmt.Sprintf("%d of %d reviews", len(e.Reviews), portal.ReviewsNeeded)
+	}
+	if row.Flagged {
+		row.Review += ", flagged"
+	}
+	for _, v := range e.Reviews {
+		if v.Verdict == portal.VerdictFlag {
+			row.Flags = append(row.Flags, fmt.Sprintf("Flagged by %s: %s", v.ReviewerEmail, v.Comment))
+		}
+	}
+	return row
+}
+
+func (h *Handlers) showBreakGlassAdmin(c echo.Context) error {
+	return h.breakGlassAdminPage(c, http.StatusOK, nil, nil, h.takeNote(c), "")
+}
+
+// saveBreakGlass changes the break-glass settings: at once when stricter,
+// otherwise as a change a second admin approves.
+func (h *Handlers) saveBreakGlass(c echo.Context) error {
+	form, err := c.FormParams()
+	if err != nil {
+		return apperr.Wrap(apperr.Invalid, err, "The form could not be read. Nothing was changed.")
+	}
+	in := portal.BreakGlassPolicy{Enabled: c.FormValue("enabled") == "on"}
+	for _, op := range form["operations"] {
+		in.Operations = append(in.Operations, portal.Operation(op))
+	}
+	errs := map[string]string{}
+	days, err := strconv.Atoi(strings.TrimSpace(c.FormValue("review_days")))
+	if err != nil {
+		errs["review_days"] = fmt.Sprintf("Enter a number of days from 1 to %d.", portal.MaxReviewDays)
+	}
+	in.ReviewDays = days
+	if len(errs) == 0 {
+		ch, applied, verrs, err := h.Auth.SetBreakGlass(c.Request().Context(), *user(c), in)
+		if err != nil {
+			return err
+		}
+		if len(verrs) == 0 {
+			note := fmt.Sprintf("Proposed new break-glass settings (change #%d). They take effect when another admin approves them.", ch.ID)
+			if applied {
+				note = "The break-glass settings are in effect now: " + in.Normalized().Describe()
+			}
+			return h.redirectWithNote(c, "/admin/break-glass", note)
+		}
+		errs = verrs
+	}
+	return h.breakGlassAdminPage(c, http.StatusUnprocessableEntity, &in, errs, "", "")
+}

@@ -1,0 +1,352 @@
+package handlers_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"drportal/internal/audit"
+	"drportal/internal/auth"
+	"drportal/internal/db"
+	"drportal/internal/portal"
+)
+
+// breakGlassOn sets the break-glass policy as if two admins had agreed.
+func (e *env) breakGlassOn(ops ...portal.Operation) {
+	e.t.Helper()
+	err := e.store.InTx(context.Background(), func(tx *db.Tx) error {
+		_, err := tx.InsertBreakGlassPolicy(context.Background(), portal.BreakGlassPolicy{Enabled: true, Operations: ops,
+			ReviewDays: 3, CreatedAt: time.Now()})
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// breakGlass posts the emergency form of op on task id.
+func (e *env) breakGlass(b *browser, id string, op portal.Operation, form url.Values) response {
+	e.t.Helper()
+	form.Set("_csrf", b.csrf("/dr-tasks/"+id))
+	return b.postRaw(fmt.Sprintf("/dr-tasks/%s/break-glass/%s", id, op), form)
+}
+
+// startForm is a complete emergency start of task id (its standby's name
+// typed), with pw as the password.
+func (e *env) startForm(id, pw string) url.Values {
+	e.t.Helper()
+	r, err := e.store.Task(context.Background(), id)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return url.Values{"incident": {"INC-1234"}, "justification": {"primary site lost power at 02:10"},
+		"confirm": {r.StandbyClusterName}, "password": {pw}}
+}
+
+func (e *env) requestsOn(id string) int {
+	e.t.Helper()
+	var n int
+	if err := e.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM requests WHERE dr_task_id = $1`, id).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// noPasswordOnRecord fails when the password typed appears in any audit event.
+func (e *env) noPasswordOnRecord(pw string) {
+	e.t.Helper()
+	var n int
+	if err := e.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM audit_events WHERE detail LIKE '%' || $1 || '%'`, pw).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	if n != 0 {
+		e.t.Errorf("the password is in %d audit events", n)
+	}
+}
+
+// TestAResponderBreaksGlassAloneEveryoneIsToldAndTwoApproversReview: a
+// responder starts a task alone; the request is approved without approvals
+// and runs; every approver and admin is told (webhook, banner); it is
+// marked as an emergency where it is listed; a second break-glass waits for
+// the review, which two approvers (not the responder) complete; then the
+// banner goes and the responder may break glass again.
+func TestAResponderBreaksGlassAloneEveryoneIsToldAndTwoApproversReview(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	e.addUser("appr1@example.com", auth.RoleApprover)
+	e.addUser("appr2@example.com", auth.RoleApprover)
+	id := e.createTask("dr_glass01")
+	e.breakGlassOn(portal.OpStart, portal.OpFailover)
+	resp := e.signedIn("resp@example.com")
+
+	task := resp.get("/dr-tasks/" + id)
+	if task.attr(`[data-testid=break-glass-start]`, "href") != "/dr-tasks/"+id+"/break-glass/start" {
+		t.Fatalf("the task page offers the responder no break-glass start: %s", task.text(`[data-testid=break-glass-ops]`))
+	}
+	form := resp.get("/dr-tasks/" + id + "/break-glass/start")
+	if form.status != http.StatusOK || form.doc.Find(`[data-testid=break-glass-form] input[name=password]`).Length() != 1 {
+		t.Fatalf("break-glass form: %d %s", form.status, form.text("main"))
+	}
+	res := e.breakGlass(resp, id, portal.OpStart, e.startForm(id, password))
+	rid := requestIDFrom(t, res)
+	r := e.waitRequest(rid, portal.StatusSucceeded, portal.StatusFailed)
+	if r.Status != portal.StatusSucceeded || !r.BypassesPolicy() || r.Incident != "INC-1234" {
+		t.Fatalf("emergency request: %s (%s), incident %q", r.Status, r.Outcome, r.Incident)
+	}
+	if approvals, _ := e.store.Approvals(context.Background(), rid); len(approvals) != 0 {
+		t.Errorf("it ran with %d approvals; want none", len(approvals))
+	}
+	e.hooks.received(t, "request.break_glass", rid)
+
+	bypass := e.events(audit.ActionBreakGlass)
+	if len(bypass) != 1 || bypass[0].Outcome != audit.Bypassed || bypass[0].RequestID != rid || bypass[0].Actor.Name != "resp@example.com" ||
+		!strings.Contains(string(bypass[0].Detail), `"incident":"INC-1234"`) || !strings.Contains(string(bypass[0].Detail), "primary site lost power") {
+		t.Errorf("the bypass is not on record as such: %+v", bypass)
+	}
+	e.noPasswordOnRecord(password)
+
+	// Everyone signed in sees the banner; the lists mark the emergency.
+	auditor := e.signedIn("audit@example.com")
+	page := auditor.get("/audit")
+	if note := page.text(`[data-testid=emergency-note]`); !strings.Contains(note, "resp@example.com") || !strings.Contains(note, "INC-1234") ||
+		!strings.Contains(note, "dr_glass01") || page.attr(`[data-testid=emergency-link]`, "href") != fmt.Sprintf("/requests/%d", rid) {
+		t.Errorf("banner %q", note)
+	}
+	list := auditor.get("/requests?tab=all")
+	if got := list.doc.Find(fmt.Sprintf(`[data-testid=request-row][data-id="%d"] [data-testid=emergency-badge]`, rid)).Text(); !strings.Contains(got, "INC-1234") {
+		t.Errorf("the request list does not mark the emergency: %q", got)
+	}
+	if rp := auditor.get(fmt.Sprintf("/requests/%d", rid)); !strings.Contains(rp.text(`[data-testid=request-card] [data-testid=emergency-badge]`), "Emergency") {
+		got := rp.body
+		t.Errorf("the request page does not mark the emergency: %q", got)
+	}
+
+	// A second break-glass waits for the review of the first.
+	res = e.breakGlass(resp, id, portal.OpFailover, url.Values{"incident": {"INC-1235"}, "justification": {"still broken, fail over"},
+		"confirm": {"x"}, "password": {password}})
+	if res.status != http.StatusConflict || !strings.Contains(res.text(`[data-testid=break-glass-refused]`), fmt.Sprintf("request #%d", rid)) {
+		t.Errorf("a second break-glass before the review: %d %q", res.status, res.text("main"))
+	}
+	if refused := e.events(audit.ActionBreakGlassRefused); len(refused) != 1 || refused[0].Outcome != audit.Denied ||
+		!strings.Contains(string(refused[0].Detail), `"reason":"unreviewed"`) {
+		t.Errorf("the refusal is not on record: %+v", refused)
+	}
+
+	// The responder cannot review their own emergency, even as an approver.
+	review := func(b *browser, verdict, comment string) response {
+		return b.post(fmt.Sprintf("/requests/%d/review", rid), url.Values{"verdict": {verdict}, "comment": {comment}})
+	}
+	if res := review(resp, "acknowledge", "fine"); res.status != http.StatusForbidden {
+		t.Errorf("the responder reviewing: %d", res.status)
+	}
+	a1, a2 := e.signedIn("appr1@example.com"), e.signedIn("appr2@example.com")
+	if res := review(a1, "acknowledge", ""); res.status != http.StatusUnprocessableEntity || res.text(`[data-testid=review-error]`) == "" {
+		t.Errorf("a review without a comment: %d %q", res.status, res.text(`[data-testid=review-error]`))
+	}
+	if res := review(a1, "acknowledge", "site was down, right call"); res.status != http.StatusSeeOther {
+		t.Fatalf("first review: %d %s", res.status, res.text("main"))
+	}
+	if res := review(a1, "flag", "again"); res.status != http.StatusConflict {
+		t.Errorf("a second review by the same approver: %d", res.status)
+	}
+	if auditor.get("/dr-tasks").doc.Find(`[data-testid=emergency-note]`).Length() != 1 {
+		t.Error("the banner went after one review")
+	}
+	if res := review(a2, "flag", "the incident ticket was opened after the start"); res.status != http.StatusSeeOther {
+		t.Fatalf("second review: %d %s", res.status, res.text("main"))
+	}
+	if n := auditor.get("/dr-tasks").doc.Find(`[data-testid=emergency-banner]`).Length(); n != 0 {
+		t.Error("the banner stays after the review is complete")
+	}
+	if reviews := e.events(audit.ActionBreakGlassReview); len(reviews) != 2 || !strings.Contains(string(reviews[1].Detail), `"review_complete":true`) {
+		t.Errorf("reviews on record: %+v", reviews)
+	}
+	e.hooks.received(t, "request.break_glass_reviewed", rid)
+	admin := e.signedIn("admin@example.com")
+	flagged := admin.get("/admin/break-glass").text(`[data-testid=emergencies-flagged]`)
+	if !strings.Contains(flagged, "the incident ticket was opened after the start") {
+		t.Errorf("admins do not see the flag: %q", flagged)
+	}
+	if got := resp.get("/dr-tasks/" + id + "/break-glass/start"); got.doc.Find(`[data-testid=break-glass-refused]`).Length() != 0 {
+		t.Errorf("after the review the responder is still refused: %s", got.text(`[data-testid=break-glass-refused]`))
+	}
+}
+
+// TestBreakGlassIsRefusedToANonResponder: a requester (or an approver) is
+// refused the form and the post, audited as a denied action, and nothing
+// is filed.
+func TestBreakGlassIsRefusedToANonResponder(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_glass02")
+	e.breakGlassOn(portal.OpStart)
+	req := e.signedIn("req@example.com")
+	before := e.requestsOn(id)
+	if res := req.get("/dr-tasks/" + id + "/break-glass/start"); res.status != http.StatusForbidden {
+		t.Errorf("form for a requester: %d", res.status)
+	}
+	if res := e.breakGlass(req, id, portal.OpStart, e.startForm(id, password)); res.status != http.StatusForbidden {
+		t.Errorf("post by a requester: %d", res.status)
+	}
+	if n := e.requestsOn(id); n != before {
+		t.Errorf("%d requests filed", n-before)
+	}
+	denied := e.events(audit.ActionAccessDenied)
+	found := false
+	for _, d := range denied {
+		found = found || (d.Actor.Name == "req@example.com" && strings.Contains(string(d.Detail), `"route":"/dr-tasks/:id/break-glass/:op"`) &&
+			strings.Contains(string(d.Detail), `"reason":"role"`))
+	}
+	if !found {
+		t.Errorf("the refusal is not audited: %+v", denied)
+	}
+	if len(e.events(audit.ActionBreakGlass)) != 0 {
+		t.Error("a bypass is on record")
+	}
+}
+
+// TestBreakGlassTurnedOffIsRefused: with break-glass off (as it starts),
+// the form says so and the server refuses, audited, filing nothing.
+func TestBreakGlassTurnedOffIsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	id := e.createTask("dr_glass03")
+	resp := e.signedIn("resp@example.com")
+	if task := resp.get("/dr-tasks/" + id); task.doc.Find(`[data-testid=break-glass-ops]`).Length() != 0 {
+		t.Error("the task page offers break-glass while it is off")
+	}
+	form := resp.get("/dr-tasks/" + id + "/break-glass/start")
+	if !strings.Contains(form.text(`[data-testid=break-glass-refused]`), "turned off") || form.doc.Find(`[data-testid=break-glass-form]`).Length() != 0 {
+		t.Errorf("the form does not say break-glass is off: %q", form.text("main"))
+	}
+	before := e.requestsOn(id)
+	res := e.breakGlass(resp, id, portal.OpStart, e.startForm(id, password))
+	if res.status != http.StatusConflict || !strings.Contains(res.text(`[data-testid=break-glass-refused]`), "turned off") {
+		t.Errorf("post while off: %d %q", res.status, res.text("main"))
+	}
+	if n := e.requestsOn(id); n != before {
+		t.Errorf("%d requests filed", n-before)
+	}
+	if refused := e.events(audit.ActionBreakGlassRefused); len(refused) != 1 || !strings.Contains(string(refused[0].Detail), `"reason":"off"`) {
+		t.Errorf("refusal on record: %+v", refused)
+	}
+}
+
+// TestBreakGlassRefusesAnOperationThePolicyDoesNotAllow: a policy that
+// allows failover only refuses a start, audited.
+func TestBreakGlassRefusesAnOperationThePolicyDoesNotAllow(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	id := e.createTask("dr_glass04")
+	e.breakGlassOn(portal.OpFailover)
+	resp := e.signedIn("resp@example.com")
+	before := e.requestsOn(id)
+	res := e.breakGlass(resp, id, portal.OpStart, e.startForm(id, password))
+	if res.status != http.StatusConflict || !strings.Contains(res.text(`[data-testid=break-glass-refused]`), "does not allow a start") {
+		t.Errorf("start under a failover-only policy: %d %q", res.status, res.text("main"))
+	}
+	if n := e.requestsOn(id); n != before {
+		t.Errorf("%d requests filed", n-before)
+	}
+	if refused := e.events(audit.ActionBreakGlassRefused); len(refused) != 1 || !strings.Contains(string(refused[0].Detail), `"reason":"operation"`) {
+		t.Errorf("refusal on record: %+v", refused)
+	}
+}
+
+// TestAWrongPasswordIsRefusedAndThrottled: a wrong password shows the form
+// again, files nothing and is audited; after the free tries even the right
+// password waits; a bad incident reference is a field error.
+func TestAWrongPasswordIsRefusedAndThrottled(t *testing.T) {
+	e := newEnv(t, withAuth(func(s *auth.Service) { s.Throttle.FirstDelay = 10 * time.Minute }))
+	e.addUser("resp@example.com", portal.RoleResponder)
+	id := e.createTask("dr_glass05")
+	e.breakGlassOn(portal.OpStart)
+	resp := e.signedIn("resp@example.com")
+	before := e.requestsOn(id)
+
+	bad := e.startForm(id, password)
+	bad.Set("incident", "call me maybe")
+	if res := e.breakGlass(resp, id, portal.OpStart, bad); res.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(res.text(`#incident-error`), "INC-1234") {
+		t.Errorf("a bad incident reference: %d %q", res.status, res.text(`#incident-error`))
+	}
+	for i := range auth.MaxWrongCurrentPasswords {
+		res := e.breakGlass(resp, id, portal.OpStart, e.startForm(id, "not my password"))
+		if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.text(`#password-error`), "not your password") {
+			t.Fatalf("wrong password %d: %d %q", i+1, res.status, res.text("main"))
+		}
+	}
+	if failed := e.events(audit.ActionBreakGlassRefused); len(failed) != auth.MaxWrongCurrentPasswords || failed[0].Outcome != audit.Failure {
+		t.Errorf("%d wrong passwords on record: %+v", len(failed), failed)
+	}
+	res := e.breakGlass(resp, id, portal.OpStart, e.startForm(id, password))
+	if res.status != http.StatusTooManyRequests || !strings.Contains(res.text(`[data-testid=submit-error]`), "Too many wrong passwords") {
+		t.Errorf("the right password while throttled: %d %q", res.status, res.text("main"))
+	}
+	if n := e.requestsOn(id); n != before {
+		t.Errorf("%d requests filed", n-before)
+	}
+	e.noPasswordOnRecord("not my password")
+	// Once the wait is over, the right password goes through.
+	e.signInClock.Advance(time.Hour)
+	requestIDFrom(t, e.breakGlass(resp, id, portal.OpStart, e.startForm(id, password)))
+}
+
+// TestTurningBreakGlassOnWaitsForASecondAdminAndOffIsAtOnce: widening
+// break-glass is a change a second admin approves; turning it off takes
+// effect at once, from one admin, and withdraws a widening that waits.
+func TestTurningBreakGlassOnWaitsForASecondAdminAndOffIsAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("admin2@example.com", auth.RoleAdmin)
+	a1, a2 := e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
+	current := func() portal.BreakGlassPolicy {
+		p, err := e.store.BreakGlassPolicy(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	on := url.Values{"enabled": {"on"}, "operations": {"failover", "start"}, "review_days": {"5"}}
+	if res := a1.post("/admin/break-glass", on); res.status != http.StatusSeeOther {
+		t.Fatalf("propose: %d %s", res.status, res.text("main"))
+	}
+	if current().Enabled {
+		t.Fatal("turning break-glass on took effect with one admin")
+	}
+	change := a2.get("/admin/break-glass").attr(`[data-testid=admin-change]`, "data-change")
+	if change == "" {
+		t.Fatal("the second admin does not see the change")
+	}
+	if res := a1.post("/admin/changes/"+change+"/approve", url.Values{}); res.status != http.StatusForbidden {
+		t.Errorf("the proposer approving: %d", res.status)
+	}
+	if res := a2.post("/admin/changes/"+change+"/approve", url.Values{}); res.status != http.StatusSeeOther {
+		t.Fatalf("approve: %d %s", res.status, res.text("main"))
+	}
+	if p := current(); !p.Enabled || p.ReviewDays != 5 || len(p.Operations) != 2 || p.ApprovedBy == 0 {
+		t.Errorf("after approval: %+v", p)
+	}
+	// Widening again waits; turning off is at once and ends the wait.
+	if res := a1.post("/admin/break-glass", url.Values{"enabled": {"on"}, "operations": {"failover", "start", "recovery"}, "review_days": {"5"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("widen: %d", res.status)
+	}
+	if res := a2.post("/admin/break-glass", url.Values{"operations": {"failover"}, "review_days": {"5"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("turn off: %d %s", res.status, res.text("main"))
+	}
+	if p := current(); p.Enabled {
+		t.Error("turning break-glass off did not take effect at once")
+	}
+	if cs, _ := e.store.PendingAdminChanges(context.Background()); len(cs) != 0 {
+		t.Errorf("a widening still waits after break-glass was turned off: %+v", cs)
+	}
+	if res := a1.post("/admin/break-glass", url.Values{"enabled": {"on"}, "review_days": {"5"}}); res.status != http.StatusUnprocessableEntity ||
+		res.text(`[data-testid=error-operations]`) == "" {
+		t.Errorf("on without operations: %d", res.status)
+	}
+	if got := len(e.events(audit.ActionBreakGlassPolicy)); got != 2 {
+		t.Errorf("%d settings changes on record, want 2", got)
+	}
+}

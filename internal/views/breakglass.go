@@ -1,0 +1,125 @@
+package views
+
+// EmergencyNote is one open emergency as the banner on every page says it.
+type EmergencyNote struct {
+	ID        string
+	URL       string
+	Responder string
+	Operation string // in words
+	Task      string
+	Incident  string
+	At        string
+	Due       string
+	Overdue   bool
+	Reviews   int // reviews so far, of ReviewsNeeded
+	Needed    int
+}
+
+// BreakGlassPage is the one-page emergency form of an operation.
+type BreakGlassPage struct {
+	Base
+	TaskID      string
+	TaskName    string
+	TaskURL     string
+	Op          string
+	Label       string
+	Status      Status
+	Consequence string
+	ConfirmName string
+	PostURL     string
+	ReviewDays  int
+	// Refusal says why break-glass is refused now (off, an operation the
+	// policy does not allow, an emergency not reviewed yet); the form is
+	// not offered then.
+	Refusal string
+	// Unreviewed links the responder's emergency that waits for review.
+	Unreviewed *RequestLink
+	Incident   string
+	Reason     string
+	Errors     map[string]string
+	SubmitErr  string
+}
+
+// EmergencyPanel is an emergency request's break-glass record and review,
+// on the request page.
+type EmergencyPanel struct {
+	ID        string
+	Responder string
+	Incident  string
+	Reason    string
+	At        string
+	Due       string
+	Overdue   bool
+	Complete  bool
+	Flagged   bool
+	Reviews   []ReviewRow
+	Needed    int
+	// CanReview: the viewer may review it now; ReviewWhy says why not
+	// (for approvers).
+	CanReview bool
+	ReviewWhy string
+	PostURL   string
+	Verdict   string
+	Comment   string
+	Error     string
+	CSRF      string
+}
+
+// ReviewRow is one approver's review of an emergency.
+type ReviewRow struct {
+	Reviewer string
+	Verdict  string
+	Comment  string
+	At       string
+	Flagged  bool
+}
+
+// BreakGlassAdminPage is the admins' page of break-glass: its settings,
+// a change waiting for a second admin, and the emergencies.
+type BreakGlassAdminPage struct {
+	Base
+	Flash        string
+	Error        string
+	Summary      string // the settings in effect, in a sentence
+	Version      int
+	Enabled      bool
+	Ops          []RoleBox // the operations it may allow, ticked when allowed
+	ReviewDays   string
+	Errors       map[string]string
+	Pending      *ChangeRow
+	Admins       int
+	HadTwoAdmins bool
+	Overdue      []EmergencyRow
+	Flagged      []EmergencyRow
+	Recent       []EmergencyRow
+	Responders   []string
+}
+
+// EmergencyRow is one emergency in the admins' lists.
+type EmergencyRow struct {
+	ID        string
+	URL       string
+	Responder string
+	Operation string
+	Task      string
+	Incident  string
+	Status    Status
+	At        string
+	Due       string
+	Review    string // in words: "1 of 2", "complete", "overdue"
+	Overdue   bool
+	Flagged   bool
+	Flags     []string // the flagging reviews' comments, with their reviewer
+}
+
+// joinComma joins names with commas.
+func joinComma(names []string) string {
+	out := ""
+	for i, n := range names {
+		if i > 0 {
+			out += ", "
+		}
+		out += n
+	}
+	return out
+}
