@@ -89,10 +89,10 @@ func TestNoPageScrollsSidewaysOnAPhone(t *testing.T) {
 	e.signedIn("admin@example.com") // a second session on the profile
 	pages := []string{"/dr-tasks", "/dr-tasks/new", "/dr-tasks/" + id, "/dr-tasks/" + id + "?calls=1",
 		"/dr-tasks/" + id + "/operations/start", "/dr-tasks/" + id + "/operations/update", "/requests?tab=all", fmt.Sprintf("/requests/%d", n), "/requests/1",
-		"/audit", "/admin/users", "/admin/policy", "/admin/sign-ins", "/profile"}
+		"/audit", "/admin/users", "/admin/policy", "/admin/sign-ins", "/profile", "/admin/break-glass"}
 	// Screenshot names that do not depend on ids.
 	names := []string{"tasks", "new-task", "task", "task-calls", "operation-start", "operation-update", "requests", "request-pending",
-		"request-succeeded", "audit", "users", "policy", "sign-ins", "profile"}
+		"request-succeeded", "audit", "users", "policy", "sign-ins", "profile", "break-glass"}
 	// Cells holding a name, per page: on a phone each is at least 120 px
 	// wide (the lists are stacked cards there), never a column squeezed to
 	// a few letters.
