@@ -584,10 +584,13 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 		}
 		ctx, me := c.Request().Context(), *user(c)
 		var ch portal.AdminChange
-		if form, err := h.changeStepUp(c, id, approve); err != nil {
+		if form, kind, err := h.changeStepUp(c, id, approve); err != nil {
 			status, ok := h.shownAgain(c, err)
 			if !ok {
 				return err
+			}
+			if kind == portal.ChangeBreakGlass {
+				return h.breakGlassAdminPageStepUp(c, status, nil, nil, "", "", form, err)
 			}
 			return h.policyPageStepUp(c, status, nil, nil, "", "", form, err)
 		}

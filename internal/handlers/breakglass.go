@@ -306,6 +306,17 @@ const recentEmergencies = 20
 // breakGlassAdminPage renders the admins' page; raw holds what was typed
 // when a proposal comes back with errs.
 func (h *Handlers) breakGlassAdminPage(c echo.Context, status int, raw *portal.BreakGlassPolicy, errs map[string]string, flash, errMsg string) error {
+	return h.breakGlassAdminPageStepUp(c, status, raw, errs, flash, errMsg, "", nil)
+}
+
+// breakGlassStepUp is what a change of the break-glass settings is called
+// where it asks for the password: it changes the approval policy.
+const breakGlassStepUp = "Changing the break-glass settings"
+
+// breakGlassAdminPageStepUp is breakGlassAdminPage after a step-up of the
+// form with key form failed with stepUpErr (nil: none did).
+func (h *Handlers) breakGlassAdminPageStepUp(c echo.Context, status int, raw *portal.BreakGlassPolicy, errs map[string]string, flash, errMsg string,
+	form string, stepUpErr error) error {
 	ctx := c.Request().Context()
 	cur, err := h.Store.BreakGlassPolicy(ctx)
 	if err != nil {
@@ -314,6 +325,8 @@ func (h *Handlers) breakGlassAdminPage(c echo.Context, status int, raw *portal.B
 	atPage(c, "/admin/break-glass")
 	p := views.BreakGlassAdminPage{Base: h.base(c, "Break-glass", "admin"), Flash: flash, Error: errMsg, Summary: cur.Describe(),
 		Version: cur.Version, Errors: errs}
+	p.StepUp = h.stepUpPrompt(c, breakGlassStepUp)
+	stepUpFailed(p.StepUp, form, stepUpErr)
 	shown := cur
 	changes, err := h.Store.PendingAdminChanges(ctx)
 	if err != nil {
@@ -322,6 +335,7 @@ func (h *Handlers) breakGlassAdminPage(c echo.Context, status int, raw *portal.B
 	for _, ch := range changes {
 		if ch.Kind == portal.ChangeBreakGlass {
 			row := h.changeRow(ch, user(c).ID, portal.Policy{})
+			row.StepUp = p.StepUp
 			p.Pending = &row
 		}
 	}
@@ -417,6 +431,13 @@ func (h *Handlers) saveBreakGlass(c echo.Context) error {
 	}
 	in.ReviewDays = days
 	if len(errs) == 0 {
+		if err := h.stepUp(c, breakGlassStepUp, "change the break-glass settings"); err != nil {
+			status, ok := h.shownAgain(c, err)
+			if !ok {
+				return err
+			}
+			return h.breakGlassAdminPageStepUp(c, status, &in, nil, "", "", "break-glass", err)
+		}
 		ch, applied, verrs, err := h.Auth.SetBreakGlass(c.Request().Context(), *user(c), in)
 		if err != nil {
 			return err

@@ -350,3 +350,42 @@ func TestTurningBreakGlassOnWaitsForASecondAdminAndOffIsAtOnce(t *testing.T) {
 		t.Errorf("%d settings changes on record, want 2", got)
 	}
 }
+
+// Break-glass settings are part of the approval policy: proposing them and
+// deciding on a proposal need the password entered in the last 5 minutes,
+// on the break-glass page itself.
+func TestBreakGlassSettingsNeedThePasswordEnteredRecently(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("admin2@example.com", auth.RoleAdmin)
+	a1, a2 := e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
+	e.signInClock.Advance(6 * time.Minute)
+	page := a1.get("/admin/break-glass")
+	if page.doc.Find(`[data-testid=break-glass-settings] input[name=step_up_password]`).Length() != 1 {
+		t.Fatal("the settings form asks for no password 6 minutes after signing in")
+	}
+	on := url.Values{"enabled": {"on"}, "operations": {"failover"}, "review_days": {"5"}}
+	if res := a1.post("/admin/break-glass", on); res.status != http.StatusForbidden || !strings.Contains(res.text("main"), "needs your password again") {
+		t.Fatalf("settings without the password: %d %q", res.status, res.text("main"))
+	}
+	if changes, err := e.store.PendingAdminChanges(context.Background()); err != nil || len(changes) != 0 {
+		t.Fatalf("a proposal without the password was stored: %d changes wait (%v)", len(changes), err)
+	}
+	on.Set("step_up_password", password)
+	if res := a1.post("/admin/break-glass", on); res.status != http.StatusSeeOther {
+		t.Fatalf("settings with the password: %d %q", res.status, res.text("main"))
+	}
+	change := a2.get("/admin/break-glass").attr(`[data-testid=admin-change]`, "data-change")
+	res := a2.post("/admin/changes/"+change+"/approve", url.Values{})
+	if res.status != http.StatusForbidden || res.doc.Find(`[data-testid=break-glass-settings]`).Length() != 1 {
+		t.Fatalf("approving without the password: %d, shown on the break-glass page: %v", res.status, res.doc.Find(`[data-testid=break-glass-settings]`).Length() == 1)
+	}
+	if p, err := e.store.BreakGlassPolicy(context.Background()); err != nil || p.Enabled {
+		t.Fatalf("approved without the password: %+v %v", p, err)
+	}
+	if res := a2.post("/admin/changes/"+change+"/approve", url.Values{"step_up_password": {password}}); res.status != http.StatusSeeOther {
+		t.Fatalf("approving with the password: %d %q", res.status, res.text("main"))
+	}
+	if p, err := e.store.BreakGlassPolicy(context.Background()); err != nil || !p.Enabled {
+		t.Fatalf("not in effect after approval with the password: %+v %v", p, err)
+	}
+}

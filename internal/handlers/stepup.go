@@ -139,11 +139,11 @@ func changesPolicy(k portal.ChangeKind) bool { return k != portal.ChangeRoles }
 // a policy change that still waits, by an admin who may make it (the
 // proposer's own approval is refused by ApproveChange for its own reason).
 // It returns the key of the form the decision came from (approve-<id>,
-// reject-<id>, withdraw-<id>).
-func (h *Handlers) changeStepUp(c echo.Context, id int64, approve bool) (string, error) {
+// reject-<id>, withdraw-<id>) and the change's kind (the page it is on).
+func (h *Handlers) changeStepUp(c echo.Context, id int64, approve bool) (string, portal.ChangeKind, error) {
 	changes, err := h.Store.PendingAdminChanges(c.Request().Context())
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	me := user(c)
 	for _, ch := range changes {
@@ -153,13 +153,17 @@ func (h *Handlers) changeStepUp(c echo.Context, id int64, approve bool) (string,
 		form, purpose := fmt.Sprintf("approve-%d", id), fmt.Sprintf("approve admin change #%d", id)
 		switch {
 		case approve && ch.ProposedBy == me.ID:
-			return "", nil
+			return "", ch.Kind, nil
 		case ch.ProposedBy == me.ID:
 			form, purpose = fmt.Sprintf("withdraw-%d", id), fmt.Sprintf("withdraw admin change #%d", id)
 		case !approve:
 			form, purpose = fmt.Sprintf("reject-%d", id), fmt.Sprintf("reject admin change #%d", id)
 		}
-		return form, h.stepUp(c, policyStepUp, purpose)
+		what := policyStepUp
+		if ch.Kind == portal.ChangeBreakGlass {
+			what = breakGlassStepUp
+		}
+		return form, ch.Kind, h.stepUp(c, what, purpose)
 	}
-	return "", nil
+	return "", "", nil
 }

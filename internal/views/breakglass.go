@@ -78,6 +78,9 @@ type ReviewRow struct {
 // a change waiting for a second admin, and the emergencies.
 type BreakGlassAdminPage struct {
 	Base
+	// StepUp asks for the password again before the settings change (nil:
+	// entered recently enough).
+	StepUp       *StepUp
 	Flash        string
 	Error        string
 	Summary      string // the settings in effect, in a sentence
