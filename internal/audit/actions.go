@@ -76,6 +76,15 @@ const (
 	ActionBreakGlassRefused = "break_glass.refused"
 	ActionBreakGlassReview  = "break_glass.review"
 	ActionBreakGlassPolicy  = "break_glass.policy_changed"
+	// Change windows and freezes (when operations may run) and what they
+	// do to a request: the executor deferring it until the window opens or
+	// the freeze ends (its detail says when it runs).
+	ActionWindowAdded     = "window.added"
+	ActionWindowRemoved   = "window.removed"
+	ActionFreezeAdded     = "window.freeze_added"
+	ActionFreezeLifted    = "window.freeze_lifted"
+	ActionWindowRuleSet   = "window.rule_set"
+	ActionRequestDeferred = "request.deferred"
 
 	ActionVerify  = "audit.verify"
 	ActionArchive = "audit.archive"
@@ -110,9 +119,11 @@ var Catalogue = []ActionGroup{
 	{"change", []string{ActionChangeProposed, ActionChangeRejected, ActionChangeWithdrawn}},
 	{"request", []string{ActionRequestFiled, ActionRequestDecision, ActionRequestApproved, ActionRequestRejected,
 		ActionRequestCancelled, ActionRequestExpired, ActionRequestChecked, ActionRequestExecuting, ActionRequestIntent,
-		ActionRequestResumed, ActionRequestResult, ActionRequestRefused, ActionRequestProgress, ActionRequestSucceeded, ActionRequestFailed}},
+		ActionRequestResumed, ActionRequestResult, ActionRequestRefused, ActionRequestProgress, ActionRequestSucceeded, ActionRequestFailed,
+		ActionRequestDeferred}},
 	{"dr_task", []string{ActionCreateRejected, ActionCreateFailed, ActionOperationRejected, ActionTaskDrift}},
 	{"cloud", []string{ActionCloudCall, ActionClustersRead}},
+	{"window", []string{ActionWindowAdded, ActionWindowRemoved, ActionFreezeAdded, ActionFreezeLifted, ActionWindowRuleSet}},
 	{"audit", []string{ActionVerify, ActionArchive, ActionExport}},
 	{"session", []string{ActionReauthenticated, ActionReauthenticationFailed}},
 	{"break_glass", []string{ActionBreakGlass, ActionBreakGlassRefused, ActionBreakGlassReview, ActionBreakGlassPolicy}},

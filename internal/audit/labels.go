@@ -52,6 +52,13 @@ var actionLabels = map[string]string{
 	ActionCloudCall:    "Cloud call",
 	ActionClustersRead: "Clusters read from the cloud",
 
+	ActionWindowAdded:     "Change window added",
+	ActionWindowRemoved:   "Change window removed",
+	ActionFreezeAdded:     "Freeze added",
+	ActionFreezeLifted:    "Freeze lifted",
+	ActionWindowRuleSet:   "Rule outside the windows set",
+	ActionRequestDeferred: "Deferred until the window opens",
+
 	ActionVerify:  "History verified",
 	ActionArchive: "History archived",
 	ActionExport:  "History exported",
@@ -68,7 +75,7 @@ var actionLabels = map[string]string{
 var groupLabels = map[string]string{
 	"auth": "Sign-ins (all)", "access": "Refusals (all)", "user": "Users (all)", "policy": "Policy (all)",
 	"change": "Admin changes (all)", "request": "Requests (all)", "dr_task": "DR tasks (all)",
-	"cloud": "Cloud calls (all)", "audit": "Audit history (all)",
+	"cloud": "Cloud calls (all)", "window": "Change windows (all)", "audit": "Audit history (all)",
 	"session":     "Step-up (all)",
 	"break_glass": "Break-glass (all)",
 }

@@ -298,6 +298,14 @@ func (s *Service) ApproveChange(ctx context.Context, admin portal.User, id int64
 				return err
 			}
 		}
+		if c.Kind == portal.ChangeWindows {
+			if err := tx.LockSchedule(ctx); err != nil {
+				return err
+			}
+			if err := s.applyWindowChange(ctx, tx, c.Windows, c.ProposedBy, who); err != nil {
+				return err
+			}
+		}
 		if err := tx.EndAdminChange(ctx, c.ID, portal.ChangeApplied, admin.ID, now, comment); err != nil {
 			return err
 		}

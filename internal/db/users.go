@@ -389,6 +389,7 @@ type changeBody struct {
 	PendingTTLSeconds  int64                    `json:"pending_ttl_seconds,omitempty"`
 	ApprovalTTLSeconds int64                    `json:"approval_ttl_seconds,omitempty"`
 	BreakGlass         *breakGlassBody          `json:"break_glass,omitempty"`
+	Windows            *portal.WindowChange     `json:"windows,omitempty"`
 }
 
 // breakGlassBody is the stored form of proposed break-glass settings.
@@ -421,6 +422,9 @@ func (r adminChangeRow) change() (portal.AdminChange, error) {
 		return portal.AdminChange{}, fmt.Errorf("admin change %d: %w", r.ID, err)
 	}
 	c.Grant = b.Grant
+	if b.Windows != nil {
+		c.Windows = *b.Windows
+	}
 	if c.Kind == portal.ChangePolicy {
 		c.Policy = portal.Policy{Approvals: b.Approvals, PendingTTL: time.Duration(b.PendingTTLSeconds) * time.Second,
 			ApprovalTTL: time.Duration(b.ApprovalTTLSeconds) * time.Second, CreatedBy: r.ProposedBy}
@@ -500,6 +504,9 @@ func (t *Tx) ProposeAdminChange(ctx context.Context, c portal.AdminChange) (id, 
 	if c.Kind == portal.ChangeBreakGlass {
 		b.BreakGlass = &breakGlassBody{Enabled: c.BreakGlass.Enabled, Operations: c.BreakGlass.Operations, ReviewDays: c.BreakGlass.ReviewDays}
 	}
+	if c.Kind == portal.ChangeWindows {
+		b.Windows = &c.Windows
+	}
 	raw, err := json.Marshal(b)
 	if err != nil {
 		return 0, 0, err
@@ -508,8 +515,12 @@ func (t *Tx) ProposeAdminChange(ctx context.Context, c portal.AdminChange) (id, 
 	if c.Kind == portal.ChangeRoles {
 		user = &c.UserID
 	}
-	if superseded, err = t.SupersedeAdminChanges(ctx, c.Kind, c.UserID, c.ProposedAt); err != nil {
-		return 0, 0, err
+	// Changes to the windows wait side by side: each lifts or removes
+	// something else.
+	if c.Kind != portal.ChangeWindows {
+		if superseded, err = t.SupersedeAdminChanges(ctx, c.Kind, c.UserID, c.ProposedAt); err != nil {
+			return 0, 0, err
+		}
 	}
 	err = t.tx.QueryRow(ctx, `INSERT INTO admin_changes (kind, user_id, change, proposed_by, proposed_at)
 		VALUES ($1, $2, $3, $4, $5) RETURNING id`, string(c.Kind), user, raw, c.ProposedBy, c.ProposedAt).Scan(&id)

@@ -12,6 +12,9 @@ const (
 	// ChangeBreakGlass is a break-glass policy that makes the portal less
 	// strict (turning it on, more operations, a later review).
 	ChangeBreakGlass ChangeKind = "break_glass"
+	// ChangeWindows loosens the change windows (window.go): lifts a freeze,
+	// removes a window, or chooses the lenient rule outside the windows.
+	ChangeWindows ChangeKind = "windows"
 )
 
 // ChangeStatus is where an admin change is.
@@ -45,6 +48,8 @@ type AdminChange struct {
 	// BreakGlass is the proposed break-glass policy (ChangeBreakGlass; its
 	// Version and CreatedAt are unset).
 	BreakGlass BreakGlassPolicy
+	// Windows is the loosening of the change windows (ChangeWindows).
+	Windows WindowChange
 
 	Status          ChangeStatus
 	ProposedBy      int64
