@@ -249,6 +249,8 @@ type noQueue struct{}
 
 func (noQueue) EnqueueExecution(context.Context, *db.Tx, int64, int) error { return nil }
 
+func (noQueue) ScheduleExecution(context.Context, *db.Tx, int64, int, time.Time) error { return nil }
+
 func (noQueue) Notify(context.Context, *db.Tx, string, portal.Request) error { return nil }
 
 // generate appends n chained events with COPY, the way a year of a busy

@@ -196,6 +196,14 @@ func (ex *execution) preflight(ctx context.Context) (c call, live portal.Task, d
 		}
 		return c, live, true, ex.fail(ctx, reason, nil)
 	}
+	// The change windows and freezes, again right before the call: a
+	// window may have closed, or a freeze begun, since the approval.
+	if g, held, err := ex.cfg.Requests.HeldBack(ctx, ex.r, ex.now()); err != nil || held {
+		if err != nil {
+			return c, live, false, err
+		}
+		return c, live, true, ex.deferTo(ctx, g)
+	}
 	if err := ex.cfg.Requests.VerifyApproval(ctx, ex.r); err != nil {
 		return c, live, true, ex.refuse(ctx, "approval", err.Error())
 	}
@@ -224,6 +232,20 @@ func (ex *execution) preflight(ctx context.Context) (c call, live portal.Task, d
 		return c, live, true, ex.refuse(ctx, "preconditions", "the task's live status no longer allows it: "+why)
 	}
 	return c, state.Task, false, nil
+}
+
+// deferTo records that the request waits for its window or the end of a
+// freeze (g) and puts the job off until then. Nothing is sent; the
+// approval's lapse still applies when it runs.
+func (ex *execution) deferTo(ctx context.Context, g portal.WindowGate) error {
+	if err := ex.cfg.Requests.Deferred(ctx, ex.r, g); err != nil {
+		return err
+	}
+	wait := g.RunsAt.Sub(ex.now())
+	if g.RunsAt.IsZero() {
+		wait = 24 * time.Hour // no opening found: look again tomorrow
+	}
+	return river.JobSnooze(max(wait, time.Second))
 }
 
 // refuse ends the request before any call, with the reason audited.

@@ -292,6 +292,15 @@ func (w *expireWorker) Work(ctx context.Context, _ *river.Job[expireArgs]) error
 	if n > 0 {
 		w.cfg.Logger.Info("expired pending requests", "count", n)
 	}
+	if err != nil {
+		return err
+	}
+	// The same sweep approves the requests a change window's opening lets
+	// through (requests.Service.ApproveInWindow).
+	n, err = w.cfg.Requests.ApproveInWindow(background(ctx, "windows"))
+	if n > 0 {
+		w.cfg.Logger.Info("approved requests whose change window opened", "count", n)
+	}
 	return err
 }
 

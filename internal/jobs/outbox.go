@@ -52,6 +52,14 @@ func (o *Outbox) EnqueueExecution(ctx context.Context, tx *db.Tx, requestID int6
 	return err
 }
 
+// ScheduleExecution implements requests.Outbox: the job commits with the
+// approval and becomes available at at (the change window's opening, or
+// the end of a freeze).
+func (o *Outbox) ScheduleExecution(ctx context.Context, tx *db.Tx, requestID int64, resumes int, at time.Time) error {
+	_, err := o.client.InsertTx(ctx, tx.Pgx(), executeArgs{RequestID: requestID, Resume: resumes}, &river.InsertOpts{ScheduledAt: at})
+	return err
+}
+
 // Notify implements requests.Outbox: the notification is queued in the
 // transaction of the transition it announces.
 func (o *Outbox) Notify(ctx context.Context, tx *db.Tx, event string, r portal.Request) error {

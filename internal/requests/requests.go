@@ -41,6 +41,9 @@ type Outbox interface {
 	// often it has been taken over from a run that died (0 at approval),
 	// which makes each resumption a job of its own.
 	EnqueueExecution(ctx context.Context, tx *db.Tx, requestID int64, resumes int) error
+	// ScheduleExecution enqueues it to start at at: the opening of its
+	// change window, or the end of a freeze.
+	ScheduleExecution(ctx context.Context, tx *db.Tx, requestID int64, resumes int, at time.Time) error
 	Notify(ctx context.Context, tx *db.Tx, event string, r portal.Request) error
 }
 
@@ -61,6 +64,8 @@ type Service struct {
 	// one request, whoever asks (default 15 s): a page full of viewers
 	// cannot turn into a flood of cloud calls.
 	CheckInterval time.Duration
+	// DisplayZone is the zone times in messages are shown in (nil: UTC).
+	DisplayZone *time.Location
 }
 
 // Draft is a request about to be filed.
@@ -293,16 +298,26 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 		if err != nil {
 			return err
 		}
+		draft := portal.Request{
+			Operation: d.Operation, DRTaskID: d.DRTaskID, TaskName: d.TaskName, TargetKey: targetKey(d),
+			Method: d.Method, Path: d.Path, Payload: d.Payload, PayloadSHA256: portal.PayloadHash(d.Payload),
+			RequesterID: u.ID, Justification: strings.TrimSpace(d.Justification), Status: portal.StatusPending,
+			RequiredApprovals: policy.Required(d.Operation), PolicyVersion: policy.Version,
+			CreatedAt: now, ExpiresAt: now.Add(policy.PendingTTL),
+			Consequence: d.Consequence, ConfirmName: d.ConfirmName, Summary: d.Summary,
+		}
+		// A freeze refuses every filing; outside a window a request may
+		// be filed and approved, and then waits.
+		gate, err := s.Gate(ctx, tx, draft, now)
+		if err != nil {
+			return err
+		}
+		if gate.Frozen && !gate.Bypass {
+			return frozen(gate, s.DisplayZone)
+		}
 		r, err := s.apply(ctx, tx, step{
 			move: func(tx *db.Tx) (portal.Request, error) {
-				return tx.InsertRequest(ctx, portal.Request{
-					Operation: d.Operation, DRTaskID: d.DRTaskID, TaskName: d.TaskName, TargetKey: targetKey(d),
-					Method: d.Method, Path: d.Path, Payload: d.Payload, PayloadSHA256: portal.PayloadHash(d.Payload),
-					RequesterID: u.ID, Justification: strings.TrimSpace(d.Justification), Status: portal.StatusPending,
-					RequiredApprovals: policy.Required(d.Operation), PolicyVersion: policy.Version,
-					CreatedAt: now, ExpiresAt: now.Add(policy.PendingTTL),
-					Consequence: d.Consequence, ConfirmName: d.ConfirmName, Summary: d.Summary,
-				})
+				return tx.InsertRequest(ctx, draft)
 			},
 			notify: EventFiled, action: audit.ActionRequestFiled, outcome: audit.Success,
 			detail: map[string]any{
@@ -315,8 +330,8 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 			return err
 		}
 		out = r
-		if r.RequiredApprovals == 0 {
-			out, err = s.approve(ctx, tx, r, policy, "the policy requires no approval for this operation")
+		if r.RequiredApprovals+gate.ExtraApprovals() == 0 {
+			out, err = s.approve(ctx, tx, r, policy, "the policy requires no approval for this operation", gate)
 		}
 		return err
 	})
@@ -324,22 +339,39 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 }
 
 // approve: pending → approved once the quorum is reached; the execution is
-// enqueued in the same transaction.
-func (s *Service) approve(ctx context.Context, tx *db.Tx, r portal.Request, policy portal.Policy, why string) (portal.Request, error) {
+// enqueued in the same transaction, to start at once, or, when the change
+// windows or a freeze hold the request back (gate, at approval), when it
+// may run.
+func (s *Service) approve(ctx context.Context, tx *db.Tx, r portal.Request, policy portal.Policy, why string, gate portal.WindowGate) (portal.Request, error) {
 	now := s.Now()
 	until := now.Add(policy.ApprovalTTL)
+	detail := map[string]any{"reason": why, "approval_expires_at": until}
+	waits := !gate.Open() && !gate.RunsAt.IsZero() && gate.RunsAt.After(now)
+	if waits {
+		detail["waits"] = WaitReason(gate, nil)
+		detail["runs_at"] = gate.RunsAt
+		if !gate.RunsAt.Before(until) {
+			detail["lapses_before_it_runs"] = true
+		}
+	}
 	return s.apply(ctx, tx, step{
 		move: func(tx *db.Tx) (portal.Request, error) {
 			return tx.ApproveRequest(ctx, r.ID, sources(portal.StatusApproved), now, until)
 		},
 		also: func(tx *db.Tx, r portal.Request) error {
-			if err := s.Outbox.EnqueueExecution(ctx, tx, r.ID, r.Resumes); err != nil {
+			var err error
+			if waits {
+				err = s.Outbox.ScheduleExecution(ctx, tx, r.ID, r.Resumes, gate.RunsAt)
+			} else {
+				err = s.Outbox.EnqueueExecution(ctx, tx, r.ID, r.Resumes)
+			}
+			if err != nil {
 				return fmt.Errorf("enqueue request %d: %w", r.ID, err)
 			}
 			return nil
 		},
 		notify: EventApproved, action: audit.ActionRequestApproved, outcome: audit.Success,
-		detail: map[string]any{"reason": why, "approval_expires_at": until},
+		detail: detail,
 	})
 }
 
@@ -544,7 +576,14 @@ func (s *Service) Decide(ctx context.Context, u portal.User, id int64, d portal.
 		if err != nil {
 			return apperr.Wrap(apperr.Conflict, err, "%s. Nothing was changed.", upperFirst(err.Error()))
 		}
-		if approvals < r.RequiredApprovals {
+		// Outside its windows, under the extra-approval rule, the policy's
+		// number leaves it pending: one more runs it at once, or the
+		// window's opening approves it (ApproveInWindow).
+		gate, err := s.Gate(ctx, tx, r, now)
+		if err != nil {
+			return err
+		}
+		if approvals < r.RequiredApprovals+gate.ExtraApprovals() {
 			return nil
 		}
 		// Inside the transaction: a second connection here could wait on a
@@ -553,7 +592,12 @@ func (s *Service) Decide(ctx context.Context, u portal.User, id int64, d portal.
 		if err != nil {
 			return err
 		}
-		out, err = s.approve(ctx, tx, r, policy, fmt.Sprintf("%d of %d approvals", approvals, r.RequiredApprovals))
+		why := fmt.Sprintf("%d of %d approvals", approvals, r.RequiredApprovals)
+		if gate.ExtraApprovals() > 0 {
+			why = fmt.Sprintf("%d of %d approvals: one more than the policy's %d, to run outside its change window",
+				approvals, r.RequiredApprovals+gate.ExtraApprovals(), r.RequiredApprovals)
+		}
+		out, err = s.approve(ctx, tx, r, policy, why, gate)
 		return err
 	})
 	return out, err

@@ -1,0 +1,159 @@
+package requests
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"drportal/internal/apperr"
+	"drportal/internal/audit"
+	"drportal/internal/db"
+	"drportal/internal/portal"
+)
+
+// PolicyBypass reports whether r bypasses the approval policy (a
+// break-glass request): the change windows and freezes do not hold it.
+// It is the one place Gate learns of it.
+func PolicyBypass(r portal.Request) bool { return false }
+
+// scheduleReader reads the windows: the store, or a transaction.
+type scheduleReader interface {
+	Schedule(ctx context.Context, now time.Time) (portal.Schedule, error)
+}
+
+// Gate is the one check of the change windows and freezes, made when a
+// request is filed, when it is approved and right before its call: what
+// they say about running r at at. A request that bypasses the policy
+// (PolicyBypass) is let through.
+func (s *Service) Gate(ctx context.Context, q scheduleReader, r portal.Request, at time.Time) (portal.WindowGate, error) {
+	sched, err := q.Schedule(ctx, at)
+	if err != nil {
+		return portal.WindowGate{}, err
+	}
+	return portal.WindowState(r.Operation, sched, at, PolicyBypass(r)), nil
+}
+
+// frozen is the refusal of a filing during a freeze.
+func frozen(g portal.WindowGate, zone *time.Location) error {
+	return apperr.New(apperr.Conflict, "The freeze “%s” is in force until %s: no request can be filed until it ends. Nothing was filed.",
+		g.Freeze.Reason, portal.FormatTime(g.Freeze.End, zone))
+}
+
+// HeldBack says whether the windows and freezes hold approved request r
+// back at at: in a freeze, or outside its windows without the extra
+// approval its rule asks for (counted by portal.Quorum).
+func (s *Service) HeldBack(ctx context.Context, r portal.Request, at time.Time) (portal.WindowGate, bool, error) {
+	g, err := s.Gate(ctx, s.Store, r, at)
+	if err != nil || g.Open() {
+		return g, false, err
+	}
+	if g.ExtraApprovals() == 0 {
+		return g, true, nil
+	}
+	approvals, err := s.Store.Approvals(ctx, r.ID)
+	if err != nil {
+		return g, false, err
+	}
+	n, err := portal.Quorum(r, approvals)
+	if err != nil {
+		return g, false, nil // the approval check that follows refuses it
+	}
+	return g, !g.MayRun(n, r.RequiredApprovals), nil
+}
+
+// gateDetail is what the audit history records of a gate that holds a
+// request back.
+func gateDetail(g portal.WindowGate) map[string]any {
+	d := map[string]any{"runs_at": g.RunsAt}
+	if g.Frozen {
+		d["freeze"] = map[string]any{"reason": g.Freeze.Reason, "ends_at": g.Freeze.End}
+	}
+	if g.Restricted && !g.InWindow {
+		d["window"] = g.Window.String()
+		d["outside_rule"] = string(g.Rule)
+	}
+	return d
+}
+
+// Deferred records that the executor did not call the cloud for r because
+// the windows or a freeze hold it back (g), and when it runs.
+func (s *Service) Deferred(ctx context.Context, r portal.Request, g portal.WindowGate) error {
+	d := gateDetail(g)
+	d["note"] = "not sent: " + WaitReason(g, nil)
+	_, err := s.Store.AppendAudit(context.WithoutCancel(ctx), Event(ctx, audit.ActionRequestDeferred, audit.Info, r, s.Now(), d))
+	return err
+}
+
+// WaitReason says in words why a request waits, and until when.
+func WaitReason(g portal.WindowGate, zone *time.Location) string {
+	switch {
+	case g.Frozen:
+		return fmt.Sprintf("the freeze “%s” is in force until %s", g.Freeze.Reason, portal.FormatTime(g.Freeze.End, zone))
+	case g.RunsAt.IsZero():
+		return "no moment was found when its window is open and no freeze holds"
+	}
+	return fmt.Sprintf("it is outside its change window (%s); the window opens %s", g.Window, portal.FormatOpening(g.RunsAt, g.Window.Zone))
+}
+
+// ApproveInWindow approves the pending requests that the opening of a
+// window lets through: under the extra-approval rule, a request decided
+// outside its windows by the policy's number of approvers (not one more)
+// waits pending; once its window is open, those approvals are enough.
+// Each approval is its own transaction, audited as the system's.
+func (s *Service) ApproveInWindow(ctx context.Context) (int, error) {
+	now := s.Now()
+	sched, err := s.Store.Schedule(ctx, now)
+	if err != nil {
+		return 0, err
+	}
+	var ops []portal.Operation
+	for _, op := range portal.Operations {
+		if len(sched.WindowsOf(op)) > 0 && sched.RuleOf(op) == portal.OutsideExtraApproval && sched.InWindow(op, now) {
+			ops = append(ops, op)
+		}
+	}
+	if len(ops) == 0 {
+		return 0, nil
+	}
+	ids, err := s.Store.PendingRequestsFor(ctx, ops, now, 500)
+	if err != nil {
+		return 0, err
+	}
+	ctx = audit.WithActor(ctx, audit.System)
+	n := 0
+	for _, id := range ids {
+		done := false
+		err := s.Store.InTx(context.WithoutCancel(ctx), func(tx *db.Tx) error {
+			r, err := tx.Request(ctx, id, true)
+			if err != nil || r.EffectiveStatus(now) != portal.StatusPending {
+				return err
+			}
+			approvals, err := tx.Approvals(ctx, id)
+			if err != nil {
+				return err
+			}
+			count, err := portal.Quorum(r, approvals)
+			if err != nil || count < r.RequiredApprovals {
+				return nil // a payload that changed is refused when someone decides
+			}
+			g, err := s.Gate(ctx, tx, r, now)
+			if err != nil || !g.MayRun(count, r.RequiredApprovals) {
+				return err
+			}
+			policy, err := tx.Policy(ctx, r.PolicyVersion)
+			if err != nil {
+				return err
+			}
+			_, err = s.approve(ctx, tx, r, policy, fmt.Sprintf("%d of %d approvals; its change window opened", count, r.RequiredApprovals), g)
+			done = err == nil
+			return err
+		})
+		if err != nil && apperr.KindOf(err) != apperr.Conflict {
+			return n, err
+		}
+		if done {
+			n++
+		}
+	}
+	return n, nil
+}
