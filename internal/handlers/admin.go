@@ -118,6 +118,8 @@ func (h *Handlers) decidedChanges(ctx context.Context, kind portal.ChangeKind, c
 			d.Summary = fmt.Sprintf("Give %s %s.", ch.UserEmail, portal.RolePhrase(ch.Grant))
 		case portal.ChangeBreakGlass:
 			d.Summary = "Break-glass settings: " + ch.BreakGlass.Describe()
+		case portal.ChangeWindows:
+			d.Summary = ch.Windows.Describe(h.displayZone())
 		case portal.ChangePolicy:
 			var parts []string
 			for _, op := range portal.Operations {
@@ -172,6 +174,8 @@ func (h *Handlers) changeRow(ch portal.AdminChange, viewer int64, cur portal.Pol
 	switch ch.Kind {
 	case portal.ChangeRoles:
 		row.Summary = fmt.Sprintf("Give %s %s.", ch.UserEmail, portal.RolePhrase(ch.Grant))
+	case portal.ChangeWindows:
+		row.Summary = ch.Windows.Describe(h.displayZone())
 	case portal.ChangePolicy:
 		p := ch.Policy
 		row.Summary = fmt.Sprintf("A new approval policy, changing version %d:", cur.Version)
@@ -601,6 +605,9 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 		}
 		if k := apperr.KindOf(err); k == apperr.Conflict || k == apperr.Invalid {
 			status, _ := h.shownAgain(c, err)
+			if ch.Kind == portal.ChangeWindows {
+				return h.windowsPage(c, status, views.WindowsPage{Error: apperr.Message(err)})
+			}
 			if ch.Kind == portal.ChangePolicy {
 				return h.policyPage(c, status, nil, nil, "", apperr.Message(err))
 			}
@@ -622,6 +629,9 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 		}
 		if ch.Kind == portal.ChangeBreakGlass {
 			page = "/admin/break-glass"
+		}
+		if ch.Kind == portal.ChangeWindows {
+			page = "/admin/windows"
 		}
 		return h.redirectWithNote(c, page, done)
 	}

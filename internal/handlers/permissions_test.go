@@ -284,6 +284,22 @@ func TestPermissionMatrix(t *testing.T) {
 			call: get("/admin/policy")}},
 		{echo.POST, "/admin/policy"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
 			call: func(string, bool) (string, url.Values) { return "/admin/policy", fx.policyForm() }}},
+		{echo.GET, "/admin/windows"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, refused, ok),
+			call: get("/admin/windows")}},
+		{echo.POST, "/admin/windows"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
+			call: func(string, bool) (string, url.Values) { return "/admin/windows", fx.windowForm() }}},
+		{echo.POST, "/admin/windows/rule"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
+			call: post("/admin/windows/rule", url.Values{"operation": {"recovery"}, "rule": {"extra_approval"}})}},
+		{echo.POST, "/admin/windows/:id/remove"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
+			call: func(string, bool) (string, url.Values) {
+				return fmt.Sprintf("/admin/windows/%d/remove", fx.window()), url.Values{}
+			}}},
+		{echo.POST, "/admin/freezes"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
+			call: func(string, bool) (string, url.Values) { return "/admin/freezes", fx.freezeForm() }}},
+		{echo.POST, "/admin/freezes/:id/lift"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
+			call: func(string, bool) (string, url.Values) {
+				return fmt.Sprintf("/admin/freezes/%d/lift", fx.freeze()), url.Values{}
+			}}},
 		{echo.POST, "/admin/changes/:id/approve"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
 			call: func(string, bool) (string, url.Values) {
 				return fmt.Sprintf("/admin/changes/%d/approve", fx.change()), url.Values{}

@@ -393,8 +393,12 @@ func (h *Handlers) showTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	notice, err := h.scheduleNotice(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	return h.render(c, http.StatusOK, views.TaskDetail(views.TaskDetailPage{
-		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: h.panel(c, pg),
+		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: h.panel(c, pg), Schedule: notice,
 		Timeline: h.timelineOf(id, visibleEvents(user(c), pg.Timeline), calls, visibleCount(user(c), pg.CloudCalls))}))
 }
 

@@ -265,6 +265,7 @@ type TaskDetailPage struct {
 	Base
 	Panel    TaskPanel
 	Timeline Timeline
+	Schedule ScheduleNotice // the change windows and freezes
 }
 
 // TaskPanel is the live part of the task page, refreshed while the task
@@ -449,6 +450,7 @@ type RequestPage struct {
 // RequestCard is the part of a request's page that its buttons replace.
 type RequestCard struct {
 	ID     string
+	Window RequestWindow // when it executes, as the change windows say
 	Title  string
 	Status Status
 	// Refresh is how often the card reloads itself ("" never): quickly

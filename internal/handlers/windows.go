@@ -1,0 +1,253 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"drportal/internal/apperr"
+	"drportal/internal/auth"
+	"drportal/internal/portal"
+	"drportal/internal/views"
+)
+
+// freezeLayout is how a datetime-local field sends a time.
+const freezeLayout = "2006-01-02T15:04"
+
+func (h *Handlers) displayZone() *time.Location {
+	if h.Config.DisplayTimeZone != nil {
+		return h.Config.DisplayTimeZone
+	}
+	return time.UTC
+}
+
+// windowsPage renders the change windows page; form holds the values as
+// entered when a change was refused.
+func (h *Handlers) windowsPage(c echo.Context, status int, form views.WindowsPage) error {
+	ctx := c.Request().Context()
+	now := h.Now()
+	sched, err := h.Store.Schedule(ctx, now)
+	if err != nil {
+		return err
+	}
+	p := form
+	p.Base = h.base(c, "Change windows", "admin")
+	p.Zone = portal.ZoneName(h.displayZone())
+	atPage(c, "/admin/windows")
+	for _, op := range portal.Operations {
+		o := views.WindowOp{Operation: string(op), Label: op.Label(), Rule: string(sched.RuleOf(op)), RuleText: sched.RuleOf(op).Label()}
+		for _, w := range sched.WindowsOf(op) {
+			o.Windows = append(o.Windows, views.WindowRow{ID: strconv.FormatInt(w.ID, 10), Text: w.String()})
+		}
+		if len(o.Windows) > 0 {
+			o.Next = nextWindowText(sched, op, now)
+		}
+		p.Ops = append(p.Ops, o)
+		p.Operations = append(p.Operations, views.Option{Value: string(op), Label: op.Label(), Selected: string(op) == form.WindowOp})
+	}
+	for _, f := range sched.Freezes {
+		p.Freezes = append(p.Freezes, views.FreezeRow{ID: strconv.FormatInt(f.ID, 10), Reason: f.Reason,
+			From: h.formatTime(f.Start), To: h.formatTime(f.End), Active: f.Covers(now)})
+	}
+	changes, err := h.Store.PendingAdminChanges(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ch := range changes {
+		if ch.Kind == portal.ChangeWindows {
+			p.Pending = append(p.Pending, h.changeRow(ch, user(c).ID, portal.Policy{}))
+		}
+	}
+	if p.Decided, err = h.decidedChanges(ctx, portal.ChangeWindows, portal.Policy{}); err != nil {
+		return err
+	}
+	return h.render(c, status, views.Windows(p))
+}
+
+// nextWindowText says when op's next window opens: "open now, until …" or
+// the opening in the window's zone.
+func nextWindowText(s portal.Schedule, op portal.Operation, now time.Time) string {
+	at, w := s.NextWindow(op, now)
+	if at.Equal(now) {
+		return "open now"
+	}
+	return portal.FormatOpening(at, w.Zone)
+}
+
+func (h *Handlers) showWindows(c echo.Context) error {
+	return h.windowsPage(c, http.StatusOK, views.WindowsPage{Flash: h.takeNote(c)})
+}
+
+// windowsResult answers a change to the windows: back to the page with a
+// note, or the page again with the refusal, the values entered and
+// nothing changed.
+func (h *Handlers) windowsResult(c echo.Context, res auth.WindowResult, err error, form views.WindowsPage) error {
+	switch apperr.KindOf(err) {
+	case apperr.Conflict, apperr.Invalid, apperr.NotFound:
+		status, ok := h.shownAgain(c, err)
+		if !ok {
+			status = http.StatusNotFound
+		}
+		form.Error = apperr.Message(err)
+		return h.windowsPage(c, status, form)
+	}
+	if err != nil {
+		return err
+	}
+	note := "Done: " + res.Change.Describe(h.displayZone()) + " It is in effect."
+	if !res.Applied {
+		note = fmt.Sprintf("Proposed (change #%d): %s It allows operations at more moments, so it takes effect when another admin approves it.",
+			res.ChangeID, res.Change.Describe(h.displayZone()))
+	}
+	return h.redirectWithNote(c, "/admin/windows", note)
+}
+
+func (h *Handlers) addWindow(c echo.Context) error {
+	op, spec := portal.Operation(c.FormValue("operation")), strings.TrimSpace(c.FormValue("window"))
+	form := views.WindowsPage{WindowOp: string(op), WindowSpec: spec}
+	if !op.Valid() {
+		return h.windowsResult(c, auth.WindowResult{}, apperr.New(apperr.Invalid, "Choose an operation. Nothing was changed."), form)
+	}
+	w, err := portal.ParseWindow(op, spec)
+	if err != nil {
+		return h.windowsResult(c, auth.WindowResult{}, apperr.New(apperr.Invalid, "The window was not added: %s. Nothing was changed.", err), form)
+	}
+	res, err := h.Auth.ChangeWindows(c.Request().Context(), *user(c), portal.WindowChange{Action: portal.AddWindow, Window: w})
+	return h.windowsResult(c, res, err, form)
+}
+
+func formID(c echo.Context, what string) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, apperr.New(apperr.NotFound, "There is no such %s.", what)
+	}
+	return id, nil
+}
+
+func (h *Handlers) removeWindow(c echo.Context) error {
+	id, err := formID(c, "window")
+	if err != nil {
+		return err
+	}
+	res, err := h.Auth.ChangeWindows(c.Request().Context(), *user(c), portal.WindowChange{Action: portal.RemoveWindow, Window: portal.Window{ID: id}})
+	return h.windowsResult(c, res, err, views.WindowsPage{})
+}
+
+func (h *Handlers) setWindowRule(c echo.Context) error {
+	ch := portal.WindowChange{Action: portal.SetRule, Operation: portal.Operation(c.FormValue("operation")),
+		Rule: portal.OutsideRule(c.FormValue("rule"))}
+	res, err := h.Auth.ChangeWindows(c.Request().Context(), *user(c), ch)
+	return h.windowsResult(c, res, err, views.WindowsPage{})
+}
+
+func (h *Handlers) addFreeze(c echo.Context) error {
+	reason, from, to := strings.TrimSpace(c.FormValue("reason")), strings.TrimSpace(c.FormValue("starts")), strings.TrimSpace(c.FormValue("ends"))
+	form := views.WindowsPage{FreezeReason: reason, FreezeFrom: from, FreezeTo: to}
+	start, err1 := time.ParseInLocation(freezeLayout, from, h.displayZone())
+	end, err2 := time.ParseInLocation(freezeLayout, to, h.displayZone())
+	if err1 != nil || err2 != nil {
+		return h.windowsResult(c, auth.WindowResult{}, apperr.New(apperr.Invalid,
+			"Give the freeze's start and end as a date and time (2026-12-20T00:00), in %s. Nothing was changed.", portal.ZoneName(h.displayZone())), form)
+	}
+	res, err := h.Auth.ChangeWindows(c.Request().Context(), *user(c), portal.WindowChange{Action: portal.AddFreeze,
+		Freeze: portal.Freeze{Start: start, End: end, Reason: reason}})
+	return h.windowsResult(c, res, err, form)
+}
+
+func (h *Handlers) liftFreeze(c echo.Context) error {
+	id, err := formID(c, "freeze")
+	if err != nil {
+		return err
+	}
+	res, err := h.Auth.ChangeWindows(c.Request().Context(), *user(c), portal.WindowChange{Action: portal.LiftFreeze, Freeze: portal.Freeze{ID: id}})
+	return h.windowsResult(c, res, err, views.WindowsPage{})
+}
+
+// scheduleNotice is what the task page says of the windows and freezes:
+// a freeze in force or the next one, and each operation's next window.
+func (h *Handlers) scheduleNotice(ctx context.Context) (views.ScheduleNotice, error) {
+	now := h.Now()
+	sched, err := h.Store.Schedule(ctx, now)
+	if err != nil {
+		return views.ScheduleNotice{}, err
+	}
+	var n views.ScheduleNotice
+	if f, ok := sched.FreezeAt(now); ok {
+		n.Freeze, n.FreezeActive = fmt.Sprintf("Freeze “%s” until %s: nothing runs, and no request can be filed.", f.Reason, h.formatTime(f.End)), true
+	} else if f, ok := sched.NextFreeze(now); ok {
+		n.Freeze = fmt.Sprintf("Coming freeze “%s” from %s to %s: nothing runs then, and no request can be filed.", f.Reason, h.formatTime(f.Start), h.formatTime(f.End))
+	}
+	for _, spec := range portal.Specs {
+		ws := sched.WindowsOf(spec.Op)
+		if len(ws) == 0 {
+			continue
+		}
+		texts := make([]string, len(ws))
+		for i, w := range ws {
+			texts[i] = w.String()
+		}
+		n.Windows = append(n.Windows, fmt.Sprintf("%s: %s; next opening %s; outside the windows it %s.",
+			spec.Label, strings.Join(texts, ", "), nextWindowText(sched, spec.Op, now), sched.RuleOf(spec.Op).Label()))
+	}
+	return n, nil
+}
+
+// requestWindow is what a request page says of its windows: when it
+// executes, the extra approval that runs it at once, and an approval that
+// would lapse before its window opens. From the database alone.
+func (h *Handlers) requestWindow(ctx context.Context, r portal.Request, policy portal.Policy, status portal.RequestStatus) (views.RequestWindow, error) {
+	var out views.RequestWindow
+	if status != portal.StatusPending && status != portal.StatusApproved {
+		return out, nil
+	}
+	now := h.Now()
+	g, held, err := h.Requests.HeldBack(ctx, r, now)
+	if err != nil || g.Open() {
+		return out, err
+	}
+	if status == portal.StatusApproved && !held {
+		return out, nil // it has the extra approval: it runs now
+	}
+	switch {
+	case g.RunsAt.IsZero():
+		out.Waits = "No moment was found when its change window is open and no freeze holds: it cannot run as the windows stand."
+	case g.Frozen:
+		out.Blocked = true
+		out.Waits = fmt.Sprintf("Held by the freeze “%s” until %s. Executes when the freeze ends and its window is open: %s.",
+			g.Freeze.Reason, h.formatTime(g.Freeze.End), portal.FormatOpening(g.RunsAt, windowZone(g, h.displayZone())))
+	default:
+		out.Waits = fmt.Sprintf("Executes when the window opens: %s. It is outside its change window %s.",
+			portal.FormatOpening(g.RunsAt, g.Window.Zone), g.Window)
+	}
+	if status == portal.StatusPending && g.ExtraApprovals() > 0 {
+		out.Extra = fmt.Sprintf("Outside its window, %s of %s runs at once; with %d it waits for the window.",
+			portal.Plural(r.RequiredApprovals+g.ExtraApprovals(), "approval", "approvals"), "the policy's "+strconv.Itoa(r.RequiredApprovals)+" plus one",
+			r.RequiredApprovals)
+	}
+	if g.RunsAt.IsZero() {
+		return out, nil
+	}
+	switch {
+	case status == portal.StatusApproved && r.ApprovalExpiresAt != nil && !g.RunsAt.Before(*r.ApprovalExpiresAt):
+		out.Lapse = fmt.Sprintf("Its approval lapses at %s, before it can run: it will then fail without calling the cloud. File it again closer to the window.",
+			h.formatTime(*r.ApprovalExpiresAt))
+	case status == portal.StatusPending && !g.RunsAt.Before(now.Add(policy.ApprovalTTL)):
+		out.Lapse = fmt.Sprintf("An approval lasts %s, and it can run only from %s: an approval given now lapses before then. Approve it closer to the window, or file it again then.",
+			portal.FormatDuration(policy.ApprovalTTL), h.formatTime(g.RunsAt))
+	}
+	return out, nil
+}
+
+// windowZone is the zone an opening is said in: its window's, or the
+// display zone for an operation without windows.
+func windowZone(g portal.WindowGate, display *time.Location) string {
+	if g.Window.Zone != "" {
+		return g.Window.Zone
+	}
+	return display.String()
+}

@@ -1,0 +1,65 @@
+package views
+
+// WindowsPage is the change windows and freezes, for admins.
+type WindowsPage struct {
+	Base
+	Flash string
+	Error string
+	Zone  string // the display zone freezes are entered and shown in
+	Ops   []WindowOp
+	// Freezes in force or coming.
+	Freezes []FreezeRow
+	// Pending are the loosening changes waiting for a second admin.
+	Pending []ChangeRow
+	// Decided are the latest window changes that no longer wait.
+	Decided []DecidedChange
+	// The forms' values as entered, shown again with the error.
+	WindowOp, WindowSpec               string
+	FreezeReason, FreezeFrom, FreezeTo string
+	Operations                         []Option
+}
+
+// WindowOp is one operation's windows and its rule outside them.
+type WindowOp struct {
+	Operation string
+	Label     string
+	Windows   []WindowRow
+	Rule      string // wait or extra_approval
+	RuleText  string
+	// Next is when its next window opens ("" with no windows, "now" in one).
+	Next string
+}
+
+// WindowRow is one window.
+type WindowRow struct {
+	ID   string
+	Text string
+}
+
+// FreezeRow is one freeze.
+type FreezeRow struct {
+	ID     string
+	Reason string
+	From   string
+	To     string
+	Active bool
+}
+
+// ScheduleNotice is what the task and request pages say about the change
+// windows and freezes.
+type ScheduleNotice struct {
+	// Freeze is the freeze in force or coming, in a sentence ("" none).
+	Freeze       string
+	FreezeActive bool
+	// Windows are the operations' windows and when each opens next.
+	Windows []string
+}
+
+// RequestWindow is what a request page says about the windows: when it
+// runs, and whether its approval lapses first.
+type RequestWindow struct {
+	Waits   string // "Executes when the window opens: Tue 02:00 CET (Europe/Berlin, …)"
+	Extra   string // the extra-approval rule, in a sentence
+	Lapse   string // the approval would lapse before it can run
+	Blocked bool   // a freeze holds it
+}
