@@ -331,7 +331,7 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 		}
 		out = r
 		if r.RequiredApprovals+gate.ExtraApprovals() == 0 {
-			out, err = s.approve(ctx, tx, r, policy, "the policy requires no approval for this operation", gate)
+			out, err = s.approve(ctx, tx, r, policy, "the policy requires no approval for this operation", gate, 0)
 		}
 		return err
 	})
@@ -340,13 +340,13 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 
 // approve: pending → approved once the quorum is reached; the execution is
 // enqueued in the same transaction, to start at once, or, when the change
-// windows or a freeze hold the request back (gate, at approval), when it
-// may run.
-func (s *Service) approve(ctx context.Context, tx *db.Tx, r portal.Request, policy portal.Policy, why string, gate portal.WindowGate) (portal.Request, error) {
+// windows or a freeze hold the request back (gate, at approval, with
+// approvals as portal.Quorum counts them), when it may run.
+func (s *Service) approve(ctx context.Context, tx *db.Tx, r portal.Request, policy portal.Policy, why string, gate portal.WindowGate, approvals int) (portal.Request, error) {
 	now := s.Now()
 	until := now.Add(policy.ApprovalTTL)
 	detail := map[string]any{"reason": why, "approval_expires_at": until}
-	waits := !gate.Open() && !gate.RunsAt.IsZero() && gate.RunsAt.After(now)
+	waits := !gate.MayRun(approvals, r.RequiredApprovals) && !gate.RunsAt.IsZero() && gate.RunsAt.After(now)
 	if waits {
 		detail["waits"] = WaitReason(gate, nil)
 		detail["runs_at"] = gate.RunsAt
@@ -597,7 +597,7 @@ func (s *Service) Decide(ctx context.Context, u portal.User, id int64, d portal.
 			why = fmt.Sprintf("%d of %d approvals: one more than the policy's %d, to run outside its change window",
 				approvals, r.RequiredApprovals+gate.ExtraApprovals(), r.RequiredApprovals)
 		}
-		out, err = s.approve(ctx, tx, r, policy, why, gate)
+		out, err = s.approve(ctx, tx, r, policy, why, gate, approvals)
 		return err
 	})
 	return out, err

@@ -144,7 +144,7 @@ func (s *Service) ApproveInWindow(ctx context.Context) (int, error) {
 			if err != nil {
 				return err
 			}
-			_, err = s.approve(ctx, tx, r, policy, fmt.Sprintf("%d of %d approvals; its change window opened", count, r.RequiredApprovals), g)
+			_, err = s.approve(ctx, tx, r, policy, fmt.Sprintf("%d of %d approvals; its change window opened", count, r.RequiredApprovals), g, count)
 			done = err == nil
 			return err
 		})
