@@ -389,3 +389,43 @@ func TestBreakGlassSettingsNeedThePasswordEnteredRecently(t *testing.T) {
 		t.Fatalf("not in effect after approval with the password: %+v %v", p, err)
 	}
 }
+
+// A freeze blocks everything but break-glass: a responder's emergency runs
+// through the freeze (filing and the executor's re-check let it pass),
+// while the same operation filed the ordinary way is refused.
+func TestAFreezeBlocksEverythingButBreakGlass(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	id := e.createTask("dr_frozen01")
+	e.breakGlassOn(portal.OpStart)
+	now := time.Now()
+	err := e.store.InTx(context.Background(), func(tx *db.Tx) error {
+		admin, err := tx.UserByEmail(context.Background(), "admin@example.com")
+		if err != nil {
+			return err
+		}
+		_, err = tx.InsertFreeze(context.Background(), portal.Freeze{Start: now.Add(-time.Minute), End: now.Add(24 * time.Hour),
+			Reason: "storage migration"}, admin.ID, now)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.requestsOn(id) // its create
+	req := e.signedIn("req@example.com")
+	res := req.post("/dr-tasks/"+id+"/operations/start", url.Values{"justification": {"start it during the freeze"}})
+	if res.status < 400 || !strings.Contains(res.text("main"), "storage migration") {
+		t.Fatalf("an ordinary start during a freeze: %d %q", res.status, res.text("main"))
+	}
+	if n := e.requestsOn(id) - before; n != 0 {
+		t.Fatalf("%d requests filed on the task during the freeze", n)
+	}
+	resp := e.signedIn("resp@example.com")
+	rid := requestIDFrom(t, e.breakGlass(resp, id, portal.OpStart, e.startForm(id, password)))
+	if r := e.waitRequest(rid, portal.StatusSucceeded, portal.StatusFailed); r.Status != portal.StatusSucceeded {
+		t.Fatalf("the emergency start during the freeze: %s (%s)", r.Status, r.Outcome)
+	}
+	if deferred := e.events(audit.ActionRequestDeferred); len(deferred) != 0 {
+		t.Errorf("the emergency was deferred by the freeze: %+v", deferred)
+	}
+}

@@ -11,11 +11,6 @@ import (
 	"drportal/internal/portal"
 )
 
-// PolicyBypass reports whether r bypasses the approval policy (a
-// break-glass request): the change windows and freezes do not hold it.
-// It is the one place Gate learns of it.
-func PolicyBypass(r portal.Request) bool { return false }
-
 // scheduleReader reads the windows: the store, or a transaction.
 type scheduleReader interface {
 	Schedule(ctx context.Context, now time.Time) (portal.Schedule, error)
@@ -23,14 +18,15 @@ type scheduleReader interface {
 
 // Gate is the one check of the change windows and freezes, made when a
 // request is filed, when it is approved and right before its call: what
-// they say about running r at at. A request that bypasses the policy
-// (PolicyBypass) is let through.
+// they say about running r at at. A request that bypasses the policy (a
+// break-glass request, portal.Request.BypassesPolicy) is let through: a
+// freeze blocks everything but break-glass.
 func (s *Service) Gate(ctx context.Context, q scheduleReader, r portal.Request, at time.Time) (portal.WindowGate, error) {
 	sched, err := q.Schedule(ctx, at)
 	if err != nil {
 		return portal.WindowGate{}, err
 	}
-	return portal.WindowState(r.Operation, sched, at, PolicyBypass(r)), nil
+	return portal.WindowState(r.Operation, sched, at, r.BypassesPolicy()), nil
 }
 
 // frozen is the refusal of a filing during a freeze.
