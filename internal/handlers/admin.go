@@ -593,8 +593,11 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 			if !ok {
 				return err
 			}
-			if kind == portal.ChangeBreakGlass {
+			switch kind {
+			case portal.ChangeBreakGlass:
 				return h.breakGlassAdminPageStepUp(c, status, nil, nil, "", "", form, err)
+			case portal.ChangeWindows:
+				return h.windowsPageStepUp(c, status, views.WindowsPage{}, form, err)
 			}
 			return h.policyPageStepUp(c, status, nil, nil, "", "", form, err)
 		}

@@ -160,8 +160,11 @@ func (h *Handlers) changeStepUp(c echo.Context, id int64, approve bool) (string,
 			form, purpose = fmt.Sprintf("reject-%d", id), fmt.Sprintf("reject admin change #%d", id)
 		}
 		what := policyStepUp
-		if ch.Kind == portal.ChangeBreakGlass {
+		switch ch.Kind {
+		case portal.ChangeBreakGlass:
 			what = breakGlassStepUp
+		case portal.ChangeWindows:
+			what = windowsStepUp
 		}
 		return form, ch.Kind, h.stepUp(c, what, purpose)
 	}

@@ -29,6 +29,18 @@ func (h *Handlers) displayZone() *time.Location {
 // windowsPage renders the change windows page; form holds the values as
 // entered when a change was refused.
 func (h *Handlers) windowsPage(c echo.Context, status int, form views.WindowsPage) error {
+	return h.windowsPageStepUp(c, status, form, "", nil)
+}
+
+// windowsStepUp is what deciding on a loosening of the change windows is
+// called where it asks for the password. Changes that take effect at once
+// make the portal stricter and need none; a loosening waits for a second
+// admin, whose decision is a policy change.
+const windowsStepUp = "Deciding on a change to the change windows"
+
+// windowsPageStepUp is windowsPage after a step-up of the form with key
+// stepUpForm failed with stepUpErr (nil: none did).
+func (h *Handlers) windowsPageStepUp(c echo.Context, status int, form views.WindowsPage, stepUpForm string, stepUpErr error) error {
 	ctx := c.Request().Context()
 	now := h.Now()
 	sched, err := h.Store.Schedule(ctx, now)
@@ -58,9 +70,13 @@ func (h *Handlers) windowsPage(c echo.Context, status int, form views.WindowsPag
 	if err != nil {
 		return err
 	}
+	p.StepUp = h.stepUpPrompt(c, windowsStepUp)
+	stepUpFailed(p.StepUp, stepUpForm, stepUpErr)
 	for _, ch := range changes {
 		if ch.Kind == portal.ChangeWindows {
-			p.Pending = append(p.Pending, h.changeRow(ch, user(c).ID, portal.Policy{}))
+			row := h.changeRow(ch, user(c).ID, portal.Policy{})
+			row.StepUp = p.StepUp
+			p.Pending = append(p.Pending, row)
 		}
 	}
 	if p.Decided, err = h.decidedChanges(ctx, portal.ChangeWindows, portal.Policy{}); err != nil {

@@ -3,10 +3,13 @@ package views
 // WindowsPage is the change windows and freezes, for admins.
 type WindowsPage struct {
 	Base
-	Flash string
-	Error string
-	Zone  string // the display zone freezes are entered and shown in
-	Ops   []WindowOp
+	// StepUp asks for the password again before a waiting change is
+	// decided (nil: entered recently enough).
+	StepUp *StepUp
+	Flash  string
+	Error  string
+	Zone   string // the display zone freezes are entered and shown in
+	Ops    []WindowOp
 	// Freezes in force or coming.
 	Freezes []FreezeRow
 	// Pending are the loosening changes waiting for a second admin.
