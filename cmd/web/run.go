@@ -192,7 +192,7 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 	}
 	work, err := jobs.New(jobs.Config{Pool: store.Pool(), Store: store, Cloud: client, Checks: tasks, Requests: reqs,
 		Poller: tasks, Clusters: tasks, Now: time.Now, Logger: logger,
-		WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret, FollowTimeout: cfg.ExecutionTimeout})
+		WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret, FollowTimeout: cfg.ExecutionTimeout, DWSZone: cfg.DWSTimeZone})
 	if err != nil {
 		return err
 	}

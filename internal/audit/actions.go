@@ -89,6 +89,12 @@ const (
 	ActionVerify  = "audit.verify"
 	ActionArchive = "audit.archive"
 	ActionExport  = "audit.export"
+
+	// Drills (a switchover and a switchback as one request): the drill
+	// began, one step was seen done with its measurement, the drill ended.
+	ActionDrillStarted  = "drill.started"
+	ActionDrillStep     = "drill.step"
+	ActionDrillFinished = "drill.finished"
 )
 
 // Step-up: a signed-in person entering their password again before a
@@ -127,6 +133,7 @@ var Catalogue = []ActionGroup{
 	{"audit", []string{ActionVerify, ActionArchive, ActionExport}},
 	{"session", []string{ActionReauthenticated, ActionReauthenticationFailed}},
 	{"break_glass", []string{ActionBreakGlass, ActionBreakGlassRefused, ActionBreakGlassReview, ActionBreakGlassPolicy}},
+	{"drill", []string{ActionDrillStarted, ActionDrillStep, ActionDrillFinished}},
 }
 
 // FilterActions is what the audit filter offers: each group's name (all

@@ -69,6 +69,9 @@ var actionLabels = map[string]string{
 	ActionBreakGlassRefused:      "Break-glass refused",
 	ActionBreakGlassReview:       "Emergency reviewed",
 	ActionBreakGlassPolicy:       "Break-glass settings changed",
+	ActionDrillStarted:           "Drill started",
+	ActionDrillStep:              "Drill step measured",
+	ActionDrillFinished:          "Drill finished",
 }
 
 // groupLabels name the Catalogue's groups in the audit filter.
@@ -78,6 +81,7 @@ var groupLabels = map[string]string{
 	"cloud": "Cloud calls (all)", "window": "Change windows (all)", "audit": "Audit history (all)",
 	"session":     "Step-up (all)",
 	"break_glass": "Break-glass (all)",
+	"drill":       "Drills (all)",
 }
 
 // ActionLabel is an action, or an action group's name, in words; an

@@ -33,6 +33,10 @@ func (r policyRow) policy() (portal.Policy, error) {
 	if err := json.Unmarshal(r.Approvals, &p.Approvals); err != nil {
 		return portal.Policy{}, fmt.Errorf("policy %d: %w", r.Version, err)
 	}
+	if _, ok := p.Approvals[portal.OpDrill]; !ok && p.Approvals != nil {
+		// A policy from before drills: a drill needs what a switchover does.
+		p.Approvals[portal.OpDrill] = p.Approvals[portal.OpSwitchover]
+	}
 	return p, nil
 }
 

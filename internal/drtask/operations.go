@@ -66,6 +66,11 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 	if ok, why := portal.Allowed(f.Op, state); !ok {
 		return OperationPlan{}, nil, apperr.New(apperr.Conflict, "%s Nothing was filed.", why)
 	}
+	if f.Op == portal.OpDrill {
+		if ok, why := portal.DrillReady(state.Task, s.Zones.DWS); !ok {
+			return OperationPlan{}, nil, apperr.New(apperr.Conflict, "%s Nothing was filed.", why)
+		}
+	}
 	t := state.Task
 	errs := FieldErrors{}
 	if msg := requests.CheckJustification(f.Justification); msg != "" {

@@ -25,6 +25,8 @@ var requestDefs = map[portal.Operation]func() *def.HttpRequestDef{
 	portal.OpRecovery:   dwssdk.GenReqDefForRestoreDisaster,
 	portal.OpUpdate:     dwssdk.GenReqDefForUpdateDisasterInfo,
 	portal.OpDelete:     dwssdk.GenReqDefForDeleteDisasterRecovery,
+	// A drill's two calls are switchovers (jobs sends them as such).
+	portal.OpDrill: dwssdk.GenReqDefForSwitchoverDisasterRecovery,
 }
 
 // OperationCall returns the method and path an operation on task id (""

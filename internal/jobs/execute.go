@@ -85,6 +85,11 @@ func (w *executeWorker) Work(ctx context.Context, job *river.Job[executeArgs]) e
 		return fmt.Errorf("execute request %d: %w", id, err)
 	}
 	ex := &execution{cfg: w.cfg, r: r, holder: held.holder}
+	if r.Operation == portal.OpDrill {
+		if ex.drill, err = w.cfg.Store.Drill(ctx, id); err != nil {
+			return fmt.Errorf("execute request %d: %w", id, err)
+		}
+	}
 	switch {
 	case r.Status == portal.StatusApproved:
 		err = ex.start(ctx)
@@ -112,7 +117,8 @@ func isSnooze(err error) bool {
 type execution struct {
 	cfg    *Config
 	r      portal.Request
-	holder string // the run's name, which holds the request's lease
+	holder string       // the run's name, which holds the request's lease
+	drill  portal.Drill // a drill's schedule and step (drill.go)
 }
 
 func (ex *execution) now() time.Time { return ex.cfg.Now() }
@@ -189,7 +195,7 @@ func (ex *execution) observation(c call) portal.Observation {
 // when the request was ended (refused or failed), and the live task for an
 // operation, whose state becomes the pre-call snapshot.
 func (ex *execution) preflight(ctx context.Context) (c call, live portal.Task, done bool, err error) {
-	if ex.r.ApprovalLapsed(ex.now()) {
+	if ex.r.ApprovalLapsed(ex.now()) && !ex.midDrill() {
 		reason := "the approval lapsed before the call could be made"
 		if ex.r.ErrorMsg != "" || ex.r.ErrorCode != "" {
 			reason = fmt.Sprintf("the approval lapsed while the cloud kept failing (last error: %s %s)", ex.r.ErrorCode, ex.r.ErrorMsg)
@@ -228,7 +234,7 @@ func (ex *execution) preflight(ctx context.Context) (c call, live portal.Task, d
 		}
 		return c, live, true, ex.refuse(ctx, "preconditions", "the DR task no longer exists (it was deleted meanwhile)")
 	}
-	if ok, why := portal.Allowed(ex.r.Operation, state); !ok {
+	if ok, why := ex.allowed(state); !ok {
 		return c, live, true, ex.refuse(ctx, "preconditions", "the task's live status no longer allows it: "+why)
 	}
 	return c, state.Task, false, nil
@@ -259,11 +265,14 @@ func (ex *execution) refuse(ctx context.Context, check, reason string) error {
 
 // start begins an approved request.
 func (ex *execution) start(ctx context.Context) error {
+	if wait := ex.notYet(); wait > 0 {
+		return river.JobSnooze(wait)
+	}
 	c, live, done, err := ex.preflight(ctx)
 	if done || err != nil {
 		return err
 	}
-	if err := ex.moved(ex.cfg.Requests.BeginExecution(ctx, ex.r)); err != nil {
+	if err := ex.begin(ctx, live); err != nil {
 		return err
 	}
 	return ex.send(ctx, c, live, false)
@@ -287,7 +296,7 @@ func (ex *execution) send(ctx context.Context, c call, live portal.Task, afterAm
 	if !ex.isCreate() {
 		snap = &db.Snapshot{Status: live.Status, PrimaryID: live.Primary.ID, StartTime: live.StartTime}
 	}
-	if err := ex.moved(ex.cfg.Requests.RecordIntent(ctx, ex.r, ex.holder, snap)); err != nil {
+	if err := ex.intent(ctx, snap, live); err != nil {
 		return err
 	}
 	var id string
@@ -295,7 +304,7 @@ func (ex *execution) send(ctx context.Context, c call, live portal.Task, afterAm
 	if ex.isCreate() {
 		id, err = ex.cfg.Cloud.Create(ctx, c.create)
 	} else {
-		err = ex.cfg.Cloud.Operate(ctx, ex.r.Operation, ex.r.DRTaskID, c.body)
+		err = ex.cfg.Cloud.Operate(ctx, ex.callOp(), ex.r.DRTaskID, c.body)
 	}
 	if err == nil {
 		return ex.accepted(ctx, id, false)
@@ -396,7 +405,7 @@ func (ex *execution) accepted(ctx context.Context, taskID string, adopted bool) 
 			detail["adopted"] = "the earlier attempt's answer was lost; the task was found by name and clusters"
 		}
 	}
-	var also func(*db.Tx) error
+	also := ex.drillAccepted(ctx, detail)
 	if ex.isCreate() {
 		c, _ := ex.plan()
 		also = func(tx *db.Tx) error {
@@ -446,8 +455,14 @@ func (ex *execution) follow(ctx context.Context) error {
 	c, _ := ex.plan()
 	outcome, why := portal.Judge(ex.r.Operation, t, gone, ex.observation(c))
 	switch {
+	case outcome == portal.Succeeded && ex.r.Operation == portal.OpDrill && ex.drill.Step == portal.DrillSwitchover:
+		return ex.switchedOver(ctx, t)
 	case outcome == portal.Succeeded:
-		err := ex.moved(ex.cfg.Requests.Succeed(ctx, ex.r, upperFirst(why), status, func(tx *db.Tx) error {
+		succeed := ex.cfg.Requests.Succeed
+		if ex.r.Operation == portal.OpDrill {
+			succeed = ex.switchedBack(t)
+		}
+		err := ex.moved(succeed(ctx, ex.r, upperFirst(why), status, func(tx *db.Tx) error {
 			return tx.ClearDrift(ctx, ex.r.DRTaskID)
 		}))
 		if apperr.KindOf(err) == apperr.Conflict {

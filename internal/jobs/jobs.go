@@ -78,6 +78,9 @@ type Config struct {
 	ClusterEvery time.Duration
 	// Workers is how many jobs one process runs at once (default 10).
 	Workers int
+	// DWSZone is the zone DR timestamps without an offset are read in
+	// (DWS_TIME_ZONE; nil: UTC), for a drill's RPO.
+	DWSZone *time.Location
 }
 
 // Jobs owns the River client and the resumption of interrupted executions.

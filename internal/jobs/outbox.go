@@ -47,8 +47,18 @@ func NewOutbox(pool *pgxpool.Pool, cfg OutboxConfig) (*Outbox, error) {
 // EnqueueExecution implements requests.Outbox: the job commits with the
 // approval that completes the quorum, or with the takeover of a run that
 // died.
+// A request scheduled for later (a drill's run time) is a job scheduled
+// for then.
 func (o *Outbox) EnqueueExecution(ctx context.Context, tx *db.Tx, requestID int64, resumes int) error {
-	_, err := o.client.InsertTx(ctx, tx.Pgx(), executeArgs{RequestID: requestID, Resume: resumes}, nil)
+	notBefore, err := tx.RequestNotBefore(ctx, requestID)
+	if err != nil {
+		return err
+	}
+	var opts *river.InsertOpts
+	if !notBefore.IsZero() {
+		opts = &river.InsertOpts{ScheduledAt: notBefore}
+	}
+	_, err = o.client.InsertTx(ctx, tx.Pgx(), executeArgs{RequestID: requestID, Resume: resumes}, opts)
 	return err
 }
 

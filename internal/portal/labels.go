@@ -97,6 +97,7 @@ var operationLabels = map[Operation]string{
 	OpFailover:   "Failover",
 	OpRecovery:   "Recovery",
 	OpDelete:     "Delete",
+	OpDrill:      "Drill",
 }
 
 // Label is the operation in words, capitalised as a heading or a cell.

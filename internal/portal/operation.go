@@ -16,10 +16,13 @@ const (
 	OpFailover   Operation = "failover"
 	OpRecovery   Operation = "recovery"
 	OpDelete     Operation = "delete"
+	// OpDrill is a switchover followed by a switchback, filed and approved
+	// once (drill.go).
+	OpDrill Operation = "drill"
 )
 
 // Operations lists every operation a request can be for.
-var Operations = []Operation{OpCreate, OpStart, OpStop, OpUpdate, OpSwitchover, OpFailover, OpRecovery, OpDelete}
+var Operations = []Operation{OpCreate, OpStart, OpStop, OpUpdate, OpSwitchover, OpFailover, OpRecovery, OpDelete, OpDrill}
 
 // Valid reports whether op is a known operation.
 func (op Operation) Valid() bool { return slices.Contains(Operations, op) }
@@ -29,7 +32,7 @@ func (op Operation) Valid() bool { return slices.Contains(Operations, op) }
 // remove protection: one person never causes them alone.
 func (op Operation) MinApprovals() int {
 	switch op {
-	case OpSwitchover, OpFailover, OpRecovery, OpDelete:
+	case OpSwitchover, OpFailover, OpRecovery, OpDelete, OpDrill:
 		return 1
 	}
 	return 0

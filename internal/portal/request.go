@@ -270,6 +270,10 @@ const MaxApprovals = 5
 // Required is how many approvals op needs under p: the policy's number,
 // never below the operation's floor (an older policy may be below it).
 func (p Policy) Required(op Operation) int {
+	if op == OpDrill {
+		// A drill is two switchovers: never fewer approvals than one.
+		return max(p.Approvals[op], op.MinApprovals(), p.Required(OpSwitchover))
+	}
 	return max(p.Approvals[op], op.MinApprovals())
 }
 
@@ -285,6 +289,9 @@ func (p Policy) Validate() map[string]string {
 		case n < op.MinApprovals():
 			errs[string(op)] = fmt.Sprintf("A %s needs at least %d approval: no policy lets one person do it alone.", op, op.MinApprovals())
 		}
+	}
+	if n, sw := p.Approvals[OpDrill], p.Approvals[OpSwitchover]; errs[string(OpDrill)] == "" && n < sw {
+		errs[string(OpDrill)] = fmt.Sprintf("A drill is a switchover and a switchback: it needs at least as many approvals as a switchover (%d).", sw)
 	}
 	if p.PendingTTL < time.Hour || p.PendingTTL > 90*24*time.Hour {
 		errs["pending_ttl"] = "A pending request may live from 1 hour to 90 days (e.g. 72h)."

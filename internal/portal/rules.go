@@ -40,6 +40,10 @@ var Specs = []Spec{
 	{Op: OpDelete, Label: "Delete", HighRisk: true,
 		AllowedFrom: []TaskStatus{TaskCreateFailed, TaskUnstart, TaskStartFailed, TaskStopped, TaskStopFailed, TaskAbnormal},
 		Transient:   []TaskStatus{TaskDeleting}},
+	// A drill's two calls are switchovers: it passes through and ends in
+	// what a switchover does, twice (drill.go).
+	{Op: OpDrill, Label: "Drill", AllowedFrom: []TaskStatus{TaskRunning}, HighRisk: true,
+		Transient: []TaskStatus{TaskSwitchovering}, Success: []TaskStatus{TaskRunning}, Failure: []TaskStatus{TaskAbnormal}},
 }
 
 // CreateOperation is the spec of a create: it starts from no task, passes
@@ -141,7 +145,7 @@ func ConfirmCluster(op Operation, t Task) string {
 	switch op {
 	case OpRecovery:
 		return t.Standby.Name // its data is erased
-	case OpSwitchover, OpFailover, OpDelete:
+	case OpSwitchover, OpFailover, OpDelete, OpDrill:
 		return t.Primary.Name // unavailable, abandoned, or left unprotected
 	}
 	return ""
@@ -198,6 +202,8 @@ func Consequence(op Operation, t Task, progress *Progress, newPeriod string, z T
 	case OpRecovery:
 		return fmt.Sprintf("Rebuilds the pair with %s as production. Recovery erases all data on cluster %s, which is then resynced from scratch; "+
 			"until that finishes there is no disaster protection.", p, s)
+	case OpDrill:
+		return drillConsequence(p, s, last)
 	case OpDelete:
 		return fmt.Sprintf("Deletes the DR task for good. %s is no longer protected by %s; both clusters and their data are kept, "+
 			"and snapshots on %s are possible again.", p, s, s)
@@ -290,7 +296,7 @@ func Judge(op Operation, t Task, gone bool, o Observation) (Outcome, string) {
 			return Failed, fmt.Sprintf("the failover ended with the roles unchanged; the task is %s", statusWords(t.Status))
 		}
 		return Pending, ""
-	case OpSwitchover:
+	case OpSwitchover, OpDrill: // each step of a drill is a switchover
 		if !(o.SeenTransient || primaryChanged) {
 			return Pending, "" // the switchover pitfall: running before and after
 		}

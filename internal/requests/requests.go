@@ -84,6 +84,9 @@ type Draft struct {
 	ConfirmName string
 	// Summary names the clusters and the sync period for the approvers.
 	Summary portal.RequestSummary
+	// RunAt, for a drill, is the earliest time it may run once approved
+	// (nil: as soon as it is approved). Other operations run when approved.
+	RunAt *time.Time
 }
 
 // MinJustification and MaxJustification bound a justification's length,
@@ -260,6 +263,23 @@ func (s *Service) run(ctx context.Context, st step) (portal.Request, error) {
 	return out, err
 }
 
+// runAll makes the steps in one transaction of its own, in order, and
+// returns the request as the last left it.
+func (s *Service) runAll(ctx context.Context, steps ...step) (portal.Request, error) {
+	ctx = context.WithoutCancel(ctx)
+	var out portal.Request
+	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		for _, st := range steps {
+			var err error
+			if out, err = s.apply(ctx, tx, st); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // File files a request. With a policy that needs no approval for the
 // operation, the request is approved and its execution enqueued at once.
 func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Request, error) {
@@ -273,6 +293,9 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 		return portal.Request{}, apperr.New(apperr.Invalid, "%s", msg)
 	}
 	now := s.Now()
+	if msg := CheckRunAt(d.Operation, d.RunAt, now); msg != "" {
+		return portal.Request{}, apperr.New(apperr.Invalid, "%s", msg)
+	}
 	var out portal.Request
 	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
 		// The requester as stored, held until the request is in: a
@@ -320,14 +343,19 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 				return tx.InsertRequest(ctx, draft)
 			},
 			notify: EventFiled, action: audit.ActionRequestFiled, outcome: audit.Success,
-			detail: map[string]any{
+			detail: filedDetail(d, map[string]any{
 				"method": d.Method, "path": d.Path, "payload": string(d.Payload), "justification": strings.TrimSpace(d.Justification),
 				"required_approvals": policy.Approvals[d.Operation], "expires_at": now.Add(policy.PendingTTL),
 				"consequence": d.Consequence, "confirmed_cluster": d.ConfirmName,
-			},
+			}),
 		})
 		if err != nil {
 			return err
+		}
+		if d.Operation == portal.OpDrill {
+			if err := tx.InsertDrill(ctx, r.ID, r.DRTaskID, u.Email, d.RunAt); err != nil {
+				return err
+			}
 		}
 		out = r
 		if r.RequiredApprovals+gate.ExtraApprovals() == 0 {
@@ -344,13 +372,29 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 // approvals as portal.Quorum counts them), when it may run.
 func (s *Service) approve(ctx context.Context, tx *db.Tx, r portal.Request, policy portal.Policy, why string, gate portal.WindowGate, approvals int) (portal.Request, error) {
 	now := s.Now()
-	until := now.Add(policy.ApprovalTTL)
-	detail := map[string]any{"reason": why, "approval_expires_at": until}
+	// A request scheduled for later (a drill) keeps its approval for as
+	// long after its time as any other after its approval.
+	notBefore, err := tx.RequestNotBefore(ctx, r.ID)
+	if err != nil {
+		return portal.Request{}, err
+	}
+	from := now
+	detail := map[string]any{"reason": why}
+	if notBefore.After(now) {
+		from = notBefore
+		detail["runs_at"] = notBefore
+	}
+	until := from.Add(policy.ApprovalTTL)
+	detail["approval_expires_at"] = until
 	waits := !gate.MayRun(approvals, r.RequiredApprovals) && !gate.RunsAt.IsZero() && gate.RunsAt.After(now)
+	runsAt := gate.RunsAt
 	if waits {
+		if notBefore.After(runsAt) {
+			runsAt = notBefore
+		}
 		detail["waits"] = WaitReason(gate, nil)
-		detail["runs_at"] = gate.RunsAt
-		if !gate.RunsAt.Before(until) {
+		detail["runs_at"] = runsAt
+		if !runsAt.Before(until) {
 			detail["lapses_before_it_runs"] = true
 		}
 	}
@@ -361,7 +405,7 @@ func (s *Service) approve(ctx context.Context, tx *db.Tx, r portal.Request, poli
 		also: func(tx *db.Tx, r portal.Request) error {
 			var err error
 			if waits {
-				err = s.Outbox.ScheduleExecution(ctx, tx, r.ID, r.Resumes, gate.RunsAt)
+				err = s.Outbox.ScheduleExecution(ctx, tx, r.ID, r.Resumes, runsAt)
 			} else {
 				err = s.Outbox.EnqueueExecution(ctx, tx, r.ID, r.Resumes)
 			}
@@ -370,8 +414,7 @@ func (s *Service) approve(ctx context.Context, tx *db.Tx, r portal.Request, poli
 			}
 			return nil
 		},
-		notify: EventApproved, action: audit.ActionRequestApproved, outcome: audit.Success,
-		detail: detail,
+		notify: EventApproved, action: audit.ActionRequestApproved, outcome: audit.Success, detail: detail,
 	})
 }
 
@@ -924,13 +967,20 @@ func (s *Service) Fail(ctx context.Context, r portal.Request, reason string, ce 
 	if detail == nil {
 		detail = map[string]any{}
 	}
+	var also []step
+	if r.Operation == portal.OpDrill {
+		var err error
+		if reason, also, err = s.drillFailed(ctx, r, reason, now); err != nil {
+			return portal.Request{}, err
+		}
+	}
 	detail["reason"] = reason
-	return s.run(ctx, step{
+	return s.runAll(ctx, append([]step{{
 		move: func(tx *db.Tx) (portal.Request, error) {
 			return tx.EndRequest(ctx, r.ID, sources(portal.StatusFailed), portal.StatusFailed, now, reason, ce)
 		},
 		notify: EventFailed, action: audit.ActionRequestFailed, outcome: audit.Failure, detail: detail,
-	})
+	}}, also...)...)
 }
 
 // Refused records a check that stopped the request before any call.
