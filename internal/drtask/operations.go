@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
@@ -17,6 +18,7 @@ import (
 const (
 	FieldConfirm = "confirm"
 	FieldPeriod  = "dr_sync_period"
+	FieldRunAt   = "run_at"
 )
 
 // OperationForm is an operation request as submitted.
@@ -29,6 +31,10 @@ type OperationForm struct {
 	PeriodProblem string
 	Confirm       string // high-risk only
 	Justification string
+	// RunAt is when a drill may run (nil: once approved); RunAtProblem
+	// says why the form's value is no time (drill only).
+	RunAt        *time.Time
+	RunAtProblem string
 }
 
 // OperationPlan is a validated operation: the exact call a request carries.
@@ -86,6 +92,9 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 		}
 		plan.Body = dws.UpdateBody(f.Period)
 	}
+	if msg := cmp.Or(f.RunAtProblem, requests.CheckRunAt(f.Op, f.RunAt, s.Now())); msg != "" {
+		errs[FieldRunAt] = msg
+	}
 	if spec.HighRisk {
 		plan.ConfirmName = portal.ConfirmCluster(f.Op, t)
 		if strings.TrimSpace(f.Confirm) != plan.ConfirmName {
@@ -97,7 +106,7 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 		e.OccurredAt = s.Now()
 		e.SubjectType, e.SubjectID = audit.SubjectDRTask, f.TaskID
 		e.Detail = audit.Detail(map[string]any{"operation": f.Op, "errors": errs, "dr_sync_period": f.Period,
-			"confirm": f.Confirm, "justification": f.Justification})
+			"confirm": f.Confirm, "justification": f.Justification, "run_at": f.RunAt})
 		if _, err := s.Store.AppendAudit(ctx, e); err != nil {
 			return OperationPlan{}, nil, err
 		}

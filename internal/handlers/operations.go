@@ -40,6 +40,9 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 		p.Sync.Label = "New sync period: every"
 		p.Sync.Hint = "Now " + or(everyPeriod(or(t.SyncPeriod, v.Row.SyncPeriod)), "unknown") + ". 1 to 3000 minutes, hours or days. " + rpoHint
 	}
+	if f.Op == portal.OpDrill {
+		p.RunAt = h.runAtInput(c, errs)
+	}
 	ctx := c.Request().Context()
 	if p.Approvers, err = h.approverNotice(ctx, user(c), f.Op); err != nil {
 		return p, v, err
@@ -88,6 +91,9 @@ func (h *Handlers) showOperation(c echo.Context) error {
 // it; nothing reaches the cloud until it is approved.
 func (h *Handlers) fileOperation(c echo.Context) error {
 	f := operationForm(c)
+	if f.Op == portal.OpDrill {
+		f.RunAt, f.RunAtProblem = h.runAtFrom(c)
+	}
 	ctx := c.Request().Context()
 	plan, errs, err := h.Tasks.PrepareOperation(ctx, f)
 	if err != nil {
@@ -116,7 +122,7 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 	}
 	r, err := h.Requests.File(ctx, *user(c), requests.Draft{Operation: f.Op, DRTaskID: plan.Task.ID, TaskName: plan.Task.Name,
 		Method: plan.Method, Path: plan.Path, Payload: plan.Body, Justification: f.Justification,
-		Consequence: plan.Consequence, ConfirmName: plan.ConfirmName, Summary: summary})
+		Consequence: plan.Consequence, ConfirmName: plan.ConfirmName, Summary: summary, RunAt: f.RunAt})
 	if twin, ok := errors.AsType[*requests.DuplicateError](err); ok {
 		p, _, perr := h.operationPage(c, f, nil)
 		if perr != nil {

@@ -195,6 +195,14 @@ func TestPermissionMatrix(t *testing.T) {
 			call: get(task + "/status")}},
 		{echo.GET, "/dr-tasks/:id/timeline"}: {{want: statuses(signIn, signIn, refused, ok, ok, ok, ok, ok), hx: true,
 			call: get(task + "/timeline")}},
+		{echo.GET, "/dr-tasks/:id/drills"}: {
+			{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok), call: get(task + "/drills")},
+			{what: "unknown task", want: statuses(redirect, redirect, refused, missing, missing, missing, missing, missing),
+				call: get(unknownTask + "/drills")},
+		},
+		// Handing out a copy of the drills' evidence is itself on record.
+		{echo.GET, "/dr-tasks/:id/drills/export"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok),
+			exported: true, call: get(task + "/drills/export?format=csv")}},
 		{echo.GET, "/dr-tasks/:id/operations/:op"}: {{want: statuses(redirect, redirect, refused, ok, ok, refused, refused, ok),
 			call: get(task + "/operations/update")}},
 		{echo.POST, "/dr-tasks/:id/operations/:op"}: {{want: statuses(signIn, signIn, refused, redirect, redirect, refused, refused, redirect),

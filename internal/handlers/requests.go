@@ -279,6 +279,11 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 	if card.Window, err = h.requestWindow(ctx, r, policy, status); err != nil {
 		return views.RequestCard{}, err
 	}
+	if r.Operation == portal.OpDrill {
+		if card.Drill, err = h.drillCard(ctx, r); err != nil {
+			return views.RequestCard{}, err
+		}
+	}
 	card.CanDecide, card.DecideWhy = requests.CanDecide(*u, r, approvals, now)
 	if card.CanDecide && card.CannotRun != "" {
 		card.DecideWhy = "It cannot be approved: it can no longer run. You can still reject it."

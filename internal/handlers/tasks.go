@@ -397,9 +397,14 @@ func (h *Handlers) showTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	drill, err := h.drillSummary(c.Request().Context(), pg.View.Row.ID)
+	if err != nil {
+		return err
+	}
 	return h.render(c, http.StatusOK, views.TaskDetail(views.TaskDetailPage{
 		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: h.panel(c, pg), Schedule: notice,
-		Timeline: h.timelineOf(id, visibleEvents(user(c), pg.Timeline), calls, visibleCount(user(c), pg.CloudCalls))}))
+		Timeline: h.timelineOf(id, visibleEvents(user(c), pg.Timeline), calls, visibleCount(user(c), pg.CloudCalls)),
+		Drill:    drill}))
 }
 
 // taskStatus answers the status panel's polling, and announces the update

@@ -109,7 +109,7 @@ var passwordFields = []FieldLabel{{"current_password", "Current password"}, {"ne
 	{"repeat_password", "New password again"}}
 
 // operationFields are an operation form's fields, in the form's order.
-var operationFields = []FieldLabel{{"dr_sync_period", "New sync period"}, {"justification", "Justification"}, {"confirm", "Confirmation"}}
+var operationFields = []FieldLabel{{"dr_sync_period", "New sync period"}, {"run_at", "Run at"}, {"justification", "Justification"}, {"confirm", "Confirmation"}}
 
 func anySelected(opts []Option) bool {
 	return slices.ContainsFunc(opts, func(o Option) bool { return o.Selected })

@@ -266,6 +266,7 @@ type TaskDetailPage struct {
 	Panel    TaskPanel
 	Timeline Timeline
 	Schedule ScheduleNotice // the change windows and freezes
+	Drill    DrillSummary   // the last drill and the link to the task's drills
 }
 
 // TaskPanel is the live part of the task page, refreshed while the task
@@ -504,8 +505,10 @@ type RequestCard struct {
 	// Interruption says that the run executing the request died mid-way
 	// and that it is being (or was) resumed; "" when it never was.
 	Interruption string
-	Flash        string
-	Error        string
+	// Drill is a drill's schedule, step and evidence (nil for other requests).
+	Drill *DrillCard
+	Flash string
+	Error string
 	// FlashLasts: the note stays on the card while it refreshes, whatever
 	// its status becomes (a decision is still recorded once the request
 	// has run); otherwise it goes when the status changes.
@@ -762,6 +765,8 @@ type OperationPage struct {
 	// Twin links a pending request for the same operation on the task.
 	Twin      *RequestLink
 	Approvers ApproverNotice
+	// RunAt is a drill's optional run time (nil for other operations).
+	RunAt *RunAtInput
 }
 
 // ProfilePage is the signed-in user's own account and sessions.

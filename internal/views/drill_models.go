@@ -1,0 +1,55 @@
+package views
+
+// RunAtInput is a drill's optional run time on its request form, as a
+// local date and time in the display zone.
+type RunAtInput struct {
+	Value string // as typed, or ""
+	Zone  string // the zone it is read in, by its IANA name
+	Min   string // the earliest value the picker offers (now)
+}
+
+// DrillCard is what a drill's request page says of it: when it runs, which
+// step it is at and what was measured.
+type DrillCard struct {
+	RunsAt     string // when it runs, in words
+	Step       string // where the execution is, in words ("" before it starts)
+	Evidence   string // "RTO 2 min 10 s, RPO 45 s", once measured
+	Steps      []DrillStepRow
+	HistoryURL string
+}
+
+// DrillStepRow is one step's measurement.
+type DrillStepRow struct {
+	Step, Accepted, Running, RTO string
+}
+
+// DrillSummary is the task page's line about its drills.
+type DrillSummary struct {
+	Last       string // the last drill's result in words; "" when none ran
+	Outcome    string // succeeded, failed, running
+	Class      string // ok, bad, idle
+	When       string
+	RequestURL string
+	HistoryURL string
+	Count      int
+}
+
+// DrillHistoryPage is a task's drills, newest first, with the exports.
+type DrillHistoryPage struct {
+	Base
+	TaskName, TaskURL string
+	Rows              []DrillRow
+	CSVURL, JSONURL   string
+	Resolution        string // the poll resolution note
+}
+
+// DrillRow is one drill in the history.
+type DrillRow struct {
+	ID, URL                       string
+	FiledBy, ApprovedBy           string
+	RunAt, Started, Finished      string
+	Outcome, Class                string
+	SwitchoverRTO, SwitchbackRTO  string
+	RPO, LastSync, PollResolution string
+	Detail                        string
+}
