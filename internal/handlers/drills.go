@@ -44,7 +44,7 @@ func (h *Handlers) runAtFrom(c echo.Context) (*time.Time, string) {
 }
 
 // runAtInput is the drill form's run time field, with what was typed.
-func (h *Handlers) runAtInput(c echo.Context, _ drtask.FieldErrors) *views.RunAtInput {
+func (h *Handlers) runAtInput(c echo.Context) *views.RunAtInput {
 	zone := h.Config.DisplayTimeZone
 	if zone == nil {
 		zone = time.UTC

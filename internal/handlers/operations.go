@@ -41,7 +41,7 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 		p.Sync.Hint = "Now " + or(everyPeriod(or(t.SyncPeriod, v.Row.SyncPeriod)), "unknown") + ". 1 to 3000 minutes, hours or days. " + rpoHint
 	}
 	if f.Op == portal.OpDrill {
-		p.RunAt = h.runAtInput(c, errs)
+		p.RunAt = h.runAtInput(c)
 	}
 	ctx := c.Request().Context()
 	if p.Approvers, err = h.approverNotice(ctx, user(c), f.Op); err != nil {

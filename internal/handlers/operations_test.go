@@ -83,12 +83,12 @@ func TestOperationsThroughThePages(t *testing.T) {
 	e.decide(admin, start, "approve", "")
 	e.waitRequest(start, portal.StatusSucceeded)
 
-	// A running task offers stop and switchover, and shows RPO and RTO.
+	// A running task offers stop, switchover and a drill, and shows RPO and RTO.
 	var running response
 	eventually(t, "the running task's page", func() bool {
 		e.clock.Advance(time.Second)
 		running = req.get("/dr-tasks/" + id)
-		return strings.Join(opButtons(running), ",") == "stop,switchover" && running.text(`[data-testid=rpo]`) != ""
+		return strings.Join(opButtons(running), ",") == "stop,switchover,drill" && running.text(`[data-testid=rpo]`) != ""
 	})
 
 	// Switchover is high risk: the affected cluster's name must be typed.
