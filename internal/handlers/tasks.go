@@ -531,6 +531,9 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 	}
 	for _, spec := range portal.Specs {
 		if ok, _ := portal.Allowed(spec.Op, pg.State); ok {
+			if ready, _ := portal.DrillReady(pg.State.Task, h.zones().DWS); spec.Op == portal.OpDrill && !ready {
+				continue // filing would refuse it: no sync yet, or a cluster abnormal
+			}
 			p.Operations = append(p.Operations, views.OpButton{Op: string(spec.Op), Label: spec.Label, HighRisk: spec.HighRisk,
 				URL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(spec.Op)})
 		}
