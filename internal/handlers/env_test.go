@@ -57,6 +57,7 @@ type env struct {
 	router *echo.Echo // for the routes it knows
 	jobs   *jobs.Jobs
 	reqs   *requests.Service
+	tasks  *drtask.Service
 	hooks  *hookReceiver
 	client *dws.Client
 	// later moves the request workflow's clock forward.
@@ -191,7 +192,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	e := &env{t: t, store: store, sim: sim, clock: clock, srv: srv, jobs: work, reqs: reqs, hooks: hooks, client: client, later: later,
+	e := &env{t: t, store: store, sim: sim, clock: clock, srv: srv, jobs: work, reqs: reqs, tasks: tasks, hooks: hooks, client: client, later: later,
 		signInClock: signInClock, logs: logs}
 	e.addUser("admin@example.com", auth.AllRoles...)
 	e.addUser("req@example.com", auth.RoleRequester)
