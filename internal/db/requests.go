@@ -792,3 +792,91 @@ func (s *Store) LastSucceededOperation(ctx context.Context, taskID string) (port
 	}
 	return portal.Operation(op), nil
 }
+
+// RequestPage is everything a request's page reads from the database but
+// its history, read in one round trip.
+type RequestPage struct {
+	Request   portal.Request
+	Approvals []portal.Approval
+	// Policy is the policy version the request was filed under.
+	Policy portal.Policy
+	// Task is the portal's copy of the request's DR task (nil: none, or a
+	// create not yet run); LastSucceeded the last operation that
+	// succeeded on it.
+	Task          *TaskRow
+	LastSucceeded portal.Operation
+	// State is what the request's task says of whether it can still run
+	// (requests.CannotRunOf).
+	State []RequestTaskState
+	// Users are every account, for who can still approve.
+	Users []portal.User
+}
+
+// RequestPage reads request id with its decisions, its policy, its task,
+// its task state and the accounts, as one batch.
+func (s *Store) RequestPage(ctx context.Context, id int64) (RequestPage, error) {
+	b := &pgx.Batch{}
+	var p RequestPage
+	var reqErr, policyErr error
+	b.Queue(requestSelect+`WHERE r.id = $1`, id).Query(func(rows pgx.Rows) error {
+		row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[requestRow])
+		if err != nil {
+			reqErr = notFound(err, fmt.Sprintf("There is no request #%d.", id))
+			return nil
+		}
+		p.Request = row.request()
+		return nil
+	})
+	b.Queue(approvalsSelect+`WHERE a.request_id = $1 ORDER BY a.decided_at, a.approver_id`, id).Query(func(rows pgx.Rows) error {
+		var err error
+		p.Approvals, err = collectApprovals(rows)
+		return err
+	})
+	b.Queue(`SELECT `+policyColumns+` FROM approval_policies WHERE version = (SELECT policy_version FROM requests WHERE id = $1)`,
+		id).Query(func(rows pgx.Rows) error {
+		row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[policyRow])
+		if err != nil {
+			policyErr = err
+			return nil
+		}
+		p.Policy, policyErr = row.policy()
+		return nil
+	})
+	b.Queue(`SELECT `+taskColumns+` FROM dr_tasks WHERE id = (SELECT dr_task_id FROM requests WHERE id = $1)`, id).Query(func(rows pgx.Rows) error {
+		ts, err := collectTasks(rows, nil)
+		if len(ts) == 1 {
+			p.Task = &ts[0]
+		}
+		return err
+	})
+	b.Queue(`SELECT operation FROM requests WHERE dr_task_id = (SELECT dr_task_id FROM requests WHERE id = $1) AND status = 'succeeded'
+		ORDER BY finished_at DESC, id DESC LIMIT 1`, id).Query(func(rows pgx.Rows) error {
+		ops, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if len(ops) > 0 {
+			p.LastSucceeded = portal.Operation(ops[0])
+		}
+		return err
+	})
+	b.Queue(requestTaskStatesSQL+`WHERE r.id = $1`, id).Query(func(rows pgx.Rows) error {
+		var err error
+		p.State, err = collectRequestTaskStates(rows, nil)
+		return err
+	})
+	b.Queue(`SELECT ` + userColumns + ` FROM users u ORDER BY u.email`).Query(func(rows pgx.Rows) error {
+		us, err := pgx.CollectRows(rows, pgx.RowToStructByName[userRow])
+		for _, u := range us {
+			p.Users = append(p.Users, u.user())
+		}
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return RequestPage{}, fmt.Errorf("read the page of request %d: %w", id, err)
+	}
+	if reqErr != nil {
+		return RequestPage{}, reqErr
+	}
+	if policyErr != nil {
+		return RequestPage{}, fmt.Errorf("read the policy of request %d: %w", id, policyErr)
+	}
+	return p, nil
+}

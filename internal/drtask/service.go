@@ -403,3 +403,11 @@ func CloudMessage(ce *dws.Error) string {
 	}
 	return b.String()
 }
+
+// ViewOf shapes a task row read along with other things (a request's
+// page) as Status shapes the row it reads.
+func ViewOf(row db.TaskRow) TaskView { return viewOf(row) }
+
+// StateOf is StoredState for a view whose task's last succeeded operation
+// was read along with it.
+func StateOf(v TaskView, last portal.Operation) portal.TaskState { return stateOf(v, last) }

@@ -132,11 +132,7 @@ func progressOf(r portal.Request, approvals []portal.Approval) string {
 
 // whoCanApprove fills the card's list of the people who may still
 // approve pending request r, and how many more approvals it needs.
-func (h *Handlers) whoCanApprove(ctx context.Context, card *views.RequestCard, r portal.Request, approvals []portal.Approval, approved int) error {
-	all, err := h.Store.ListUsers(ctx)
-	if err != nil {
-		return err
-	}
+func (h *Handlers) whoCanApprove(card *views.RequestCard, all []portal.User, r portal.Request, approvals []portal.Approval, approved int) {
 	decided := map[int64]bool{}
 	for _, a := range approvals {
 		decided[a.ApproverID] = true
@@ -158,7 +154,6 @@ func (h *Handlers) whoCanApprove(ctx context.Context, card *views.RequestCard, r
 			"its requester can cancel it and file it again.",
 			count(more, "approval"), people(len(left)), h.formatTime(r.ExpiresAt))
 	}
-	return nil
 }
 
 // clusterWords names a cluster for an approver: name · AZ · version ·

@@ -18,6 +18,7 @@ import (
 	"drportal/internal/apperr"
 	"drportal/internal/auth"
 	"drportal/internal/db"
+	"drportal/internal/drtask"
 	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/internal/views"
@@ -202,18 +203,11 @@ func (h *Handlers) requestTimeline(c echo.Context, id int64) (views.Timeline, er
 // requestCard shapes a request for its card, from the database alone.
 func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, error) {
 	ctx := c.Request().Context()
-	r, err := h.Store.Request(ctx, id)
+	pg, err := h.Store.RequestPage(ctx, id)
 	if err != nil {
 		return views.RequestCard{}, err
 	}
-	approvals, err := h.Store.Approvals(ctx, id)
-	if err != nil {
-		return views.RequestCard{}, err
-	}
-	policy, err := h.Store.Policy(ctx, r.PolicyVersion)
-	if err != nil {
-		return views.RequestCard{}, err
-	}
+	r, approvals, policy := pg.Request, pg.Approvals, pg.Policy
 	u := user(c)
 	now := h.Now()
 	status := r.EffectiveStatus(now)
@@ -266,14 +260,8 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		card.TaskID, card.TaskURL, card.TaskName = r.DRTaskID, "/dr-tasks/"+r.DRTaskID, or(r.TaskName, r.DRTaskID)
 	}
 	if status == portal.StatusPending {
-		if err := h.whoCanApprove(ctx, &card, r, approvals, approved); err != nil {
-			return views.RequestCard{}, err
-		}
-		why, err := h.Requests.CannotRun(ctx, r)
-		if err != nil {
-			return views.RequestCard{}, err
-		}
-		card.CannotRun = why
+		h.whoCanApprove(&card, pg.Users, r, approvals, approved)
+		card.CannotRun = requests.CannotRunOf(pg.State)[r.ID]
 	}
 	card.Interruption = h.interruption(r)
 	if card.Window, err = h.requestWindow(ctx, r, policy, status); err != nil {
@@ -316,21 +304,16 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		card.CheckProblems, card.CheckErr = r.CheckProblems, r.CheckError
 	}
 	card.Summary = h.requestSummary(r, nil)
-	if r.DRTaskID != "" && r.Operation != portal.OpCreate {
-		if v, err := h.Tasks.Status(ctx, r.DRTaskID); err == nil {
-			card.Summary = h.requestSummary(r, &v)
-			card.LiveStatus, card.LiveStatusRaw = v.Row.Status.Label(), string(v.Row.Status)
-			if fa := v.Row.FetchedAt(); !fa.IsZero() {
-				card.StatusAge = ago(now.Sub(fa))
-			}
-			if card.ShowPreconditions {
-				state, err := h.Tasks.StoredState(ctx, v)
-				if err != nil {
-					return views.RequestCard{}, err
-				}
-				if ok, why := portal.Allowed(r.Operation, state); !ok {
-					card.StoredProblems = []string{why}
-				}
+	if r.DRTaskID != "" && r.Operation != portal.OpCreate && pg.Task != nil {
+		v := drtask.ViewOf(*pg.Task)
+		card.Summary = h.requestSummary(r, &v)
+		card.LiveStatus, card.LiveStatusRaw = v.Row.Status.Label(), string(v.Row.Status)
+		if fa := v.Row.FetchedAt(); !fa.IsZero() {
+			card.StatusAge = ago(now.Sub(fa))
+		}
+		if card.ShowPreconditions {
+			if ok, why := portal.Allowed(r.Operation, drtask.StateOf(v, pg.LastSucceeded)); !ok {
+				card.StoredProblems = []string{why}
 			}
 		}
 	}
