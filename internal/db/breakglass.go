@@ -124,7 +124,31 @@ type reviewRow struct {
 // findEmergencies reads emergencies with their reviews, in the order of
 // the query.
 func findEmergencies(ctx context.Context, q querier, rest string, args ...any) ([]portal.Emergency, error) {
-	rows, err := q.Query(ctx, emergencySelect+rest, args...)
+	out, err := collectEmergencies(q.Query(ctx, emergencySelect+rest, args...))
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	ids := make([]int64, len(out))
+	for i, e := range out {
+		ids[i] = e.RequestID
+	}
+	rows, err := q.Query(ctx, reviewsSelect+`WHERE v.request_id = ANY($1) ORDER BY v.reviewed_at, v.reviewer_id`, ids)
+	return out, attachReviews(out, rows, err)
+}
+
+// openEmergenciesSQL and openReviewsSQL read the emergencies whose review
+// is not complete, the latest first, and their reviews.
+const (
+	openEmergenciesSQL = emergencySelect + `WHERE b.reviewed_at IS NULL ORDER BY b.created_at DESC, b.request_id DESC`
+	openReviewsSQL     = reviewsSelect + `WHERE v.request_id IN (SELECT request_id FROM break_glass WHERE reviewed_at IS NULL)
+		ORDER BY v.reviewed_at, v.reviewer_id`
+)
+
+// reviewsSelect reads emergency reviews; a WHERE clause on v follows.
+const reviewsSelect = `SELECT v.request_id, v.reviewer_id, u.email AS reviewer_email, v.verdict, v.comment, v.reviewed_at
+		FROM break_glass_reviews v JOIN users u ON u.id = v.reviewer_id `
+
+func collectEmergencies(rows pgx.Rows, err error) ([]portal.Emergency, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read emergencies: %w", err)
 	}
@@ -133,33 +157,38 @@ func findEmergencies(ctx context.Context, q querier, rest string, args ...any) (
 		return nil, fmt.Errorf("read emergencies: %w", err)
 	}
 	out := make([]portal.Emergency, len(rs))
-	ids := make([]int64, len(rs))
-	at := map[int64]int{}
 	for i, r := range rs {
 		out[i] = portal.Emergency{RequestID: r.RequestID, Operation: portal.Operation(r.Operation), TaskName: r.TaskName,
 			DRTaskID: r.DRTaskID, Status: portal.RequestStatus(r.Status), ResponderID: r.ResponderID,
 			ResponderEmail: r.ResponderEmail, Incident: r.Incident, Reason: r.Reason, CreatedAt: r.CreatedAt,
 			ReviewDueAt: r.ReviewDueAt, ReviewedAt: r.ReviewedAt}
-		ids[i], at[r.RequestID] = r.RequestID, i
 	}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err = q.Query(ctx, `SELECT v.request_id, v.reviewer_id, u.email AS reviewer_email, v.verdict, v.comment, v.reviewed_at
-		FROM break_glass_reviews v JOIN users u ON u.id = v.reviewer_id WHERE v.request_id = ANY($1) ORDER BY v.reviewed_at, v.reviewer_id`, ids)
+	return out, nil
+}
+
+// attachReviews adds the reviews rows read to the emergencies of out.
+func attachReviews(out []portal.Emergency, rows pgx.Rows, err error) error {
 	if err != nil {
-		return nil, fmt.Errorf("read emergency reviews: %w", err)
+		return fmt.Errorf("read emergency reviews: %w", err)
 	}
 	vs, err := pgx.CollectRows(rows, pgx.RowToStructByName[reviewRow])
 	if err != nil {
-		return nil, fmt.Errorf("read emergency reviews: %w", err)
+		return fmt.Errorf("read emergency reviews: %w", err)
+	}
+	at := map[int64]int{}
+	for i, e := range out {
+		at[e.RequestID] = i
 	}
 	for _, v := range vs {
-		e := &out[at[v.RequestID]]
+		i, ok := at[v.RequestID]
+		if !ok {
+			continue // reviewed between the two reads
+		}
+		e := &out[i]
 		e.Reviews = append(e.Reviews, portal.EmergencyReview{ReviewerID: v.ReviewerID, ReviewerEmail: v.ReviewerEmail,
 			Verdict: portal.Verdict(v.Verdict), Comment: v.Comment, At: v.ReviewedAt})
 	}
-	return out, nil
+	return nil
 }
 
 // Emergency returns the emergency of request id; NotFound when the request
@@ -191,7 +220,12 @@ func (t *Tx) EmergencyForUpdate(ctx context.Context, id int64) (portal.Emergency
 // OpenEmergencies returns the emergencies whose review is not complete,
 // the latest first.
 func (s *Store) OpenEmergencies(ctx context.Context) ([]portal.Emergency, error) {
-	return findEmergencies(ctx, s.pool, `WHERE b.reviewed_at IS NULL ORDER BY b.created_at DESC, b.request_id DESC`)
+	out, err := collectEmergencies(s.pool.Query(ctx, openEmergenciesSQL))
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	rows, err := s.pool.Query(ctx, openReviewsSQL)
+	return out, attachReviews(out, rows, err)
 }
 
 // RecentEmergencies returns the last limit emergencies, open or reviewed,

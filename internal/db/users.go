@@ -163,6 +163,10 @@ type Session struct {
 	// AwaitingStates are the task states of the newest of the Awaiting
 	// requests (at most MaxAwaitingStates), for requests.CountRunnable.
 	AwaitingStates []RequestTaskState
+	// OpenEmergencies are the emergencies whose review is not complete,
+	// for the banner every page shows: read with the session, so the
+	// banner costs no round trip of its own.
+	OpenEmergencies []portal.Emergency
 }
 
 // CreateSession stores a new session. Signing in is entering the
@@ -223,6 +227,14 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 		var err error
 		sess.AwaitingStates, err = collectRequestTaskStates(rows, nil)
 		return err
+	})
+	b.Queue(openEmergenciesSQL).Query(func(rows pgx.Rows) error {
+		var err error
+		sess.OpenEmergencies, err = collectEmergencies(rows, nil)
+		return err
+	})
+	b.Queue(openReviewsSQL).Query(func(rows pgx.Rows) error {
+		return attachReviews(sess.OpenEmergencies, rows, nil)
 	})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return Session{}, fmt.Errorf("read session: %w", err)

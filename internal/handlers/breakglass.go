@@ -22,15 +22,14 @@ import (
 // page shows while an emergency waits for its review, the review on the
 // request page, and the admins' settings.
 
-// emergencyNotes are the open emergencies for the banner, from the
-// database only. The banner is a notice: a failure to read it is logged
-// and the page still shows.
+// emergencyNotes are the open emergencies for the banner, as read with the
+// session (from the database only).
 func (h *Handlers) emergencyNotes(c echo.Context) []views.EmergencyNote {
-	es, err := h.Store.OpenEmergencies(c.Request().Context())
-	if err != nil {
-		h.Logger.Error("read the open emergencies", "request_id", requestID(c), "err", err)
+	sess, ok := session(c)
+	if !ok {
 		return nil
 	}
+	es := sess.OpenEmergencies
 	now := h.Now()
 	out := make([]views.EmergencyNote, len(es))
 	for i, e := range es {
