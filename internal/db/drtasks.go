@@ -342,10 +342,45 @@ type TaskListPage struct {
 	FetchedAt   *time.Time
 	SyncError   string
 	SyncErrorAt *time.Time
-	// Open are the newest open requests (pending, approved, executing) and
-	// Approvals the decisions on them, by request id.
+	// Open are the newest open requests (pending, approved, executing),
+	// with only the fields of openRequestRow set, and Approvals the
+	// decisions on them, by request id.
 	Open      []portal.Request
 	Approvals map[int64][]portal.Approval
+}
+
+// openRequestSelect reads the part of a request the task list shows (its
+// pending creates and the chips of open operations): a busy team has many
+// open requests, and the list has no use for their payloads or texts.
+const openRequestSelect = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, '') AS dr_task_id, r.task_name, r.requester_id,
+	u.email AS requester_email, r.status, r.required_approvals, r.created_at, r.expires_at, r.resumed_at,
+	COALESCE(r.exec_lease_until < now(), false) AS lease_lapsed, r.summary, COALESCE(bg.incident, '') AS incident
+	FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN break_glass bg ON bg.request_id = r.id `
+
+// openRequestRow is a row of openRequestSelect.
+type openRequestRow struct {
+	ID                int64      `db:"id"`
+	Operation         string     `db:"operation"`
+	DRTaskID          string     `db:"dr_task_id"`
+	TaskName          string     `db:"task_name"`
+	RequesterID       int64      `db:"requester_id"`
+	RequesterEmail    string     `db:"requester_email"`
+	Status            string     `db:"status"`
+	RequiredApprovals int        `db:"required_approvals"`
+	CreatedAt         time.Time  `db:"created_at"`
+	ExpiresAt         time.Time  `db:"expires_at"`
+	ResumedAt         *time.Time `db:"resumed_at"`
+	LeaseLapsed       bool       `db:"lease_lapsed"`
+	Summary           []byte     `db:"summary"`
+	Incident          string     `db:"incident"`
+}
+
+// request is the row as a request with only the list's fields set.
+func (r openRequestRow) request() portal.Request {
+	return portal.Request{ID: r.ID, Operation: portal.Operation(r.Operation), DRTaskID: r.DRTaskID, TaskName: r.TaskName,
+		RequesterID: r.RequesterID, RequesterEmail: r.RequesterEmail, Status: portal.RequestStatus(r.Status),
+		RequiredApprovals: r.RequiredApprovals, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, ResumedAt: r.ResumedAt,
+		LeaseLapsed: r.LeaseLapsed, Summary: decodeSummary(r.Summary), Incident: r.Incident}
 }
 
 // TaskListPage reads the tasks the cloud has, how fresh the list is, and
@@ -367,9 +402,12 @@ func (s *Store) TaskListPage(ctx context.Context, openLimit int) (TaskListPage, 
 		return err
 	})
 	open := `r.status IN ('pending', 'approved', 'executing')`
-	b.Queue(requestSelect+`WHERE `+open+` ORDER BY r.id DESC LIMIT $1`, openLimit).Query(func(rows pgx.Rows) error {
-		var err error
-		p.Open, err = collectRequests(rows, nil)
+	b.Queue(openRequestSelect+`WHERE `+open+` ORDER BY r.id DESC LIMIT $1`, openLimit).Query(func(rows pgx.Rows) error {
+		rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[openRequestRow])
+		p.Open = make([]portal.Request, len(rs))
+		for i, r := range rs {
+			p.Open[i] = r.request()
+		}
 		return err
 	})
 	b.Queue(approvalsSelect+`WHERE a.request_id IN (SELECT r.id FROM requests r WHERE `+open+` ORDER BY r.id DESC LIMIT $1)

@@ -25,8 +25,8 @@ type TaskList struct {
 	Stale     bool
 	CloudErr  string
 	FetchedAt *time.Time
-	// Open are the newest open requests and Approvals the decisions on
-	// them, by request id.
+	// Open are the newest open requests (the fields the list shows, see
+	// db.TaskListPage) and Approvals the decisions on them, by request id.
 	Open      []portal.Request
 	Approvals map[int64][]portal.Approval
 }
