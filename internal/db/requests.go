@@ -880,3 +880,14 @@ func (s *Store) RequestPage(ctx context.Context, id int64) (RequestPage, error) 
 	}
 	return p, nil
 }
+
+// ApprovedNotStarted returns the requests on DR task taskID that are
+// approved but whose execution has not begun, locked until commit: a
+// break-glass request supersedes them.
+func (t *Tx) ApprovedNotStarted(ctx context.Context, taskID string) ([]portal.Request, error) {
+	out, err := collectRequests(t.tx.Query(ctx, requestSelect+`WHERE r.dr_task_id = $1 AND r.status = 'approved' ORDER BY r.id FOR UPDATE OF r`, taskID))
+	if err != nil {
+		return nil, fmt.Errorf("approved requests on DR task %s: %w", taskID, err)
+	}
+	return out, nil
+}

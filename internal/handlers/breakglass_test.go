@@ -429,3 +429,59 @@ func TestAFreezeBlocksEverythingButBreakGlass(t *testing.T) {
 		t.Errorf("the emergency was deferred by the freeze: %+v", deferred)
 	}
 }
+
+// An approved request that has not started (waiting for its change window,
+// or a drill scheduled for later) does not hold a task against an
+// emergency: break-glass supersedes it, audited, and runs.
+func TestBreakGlassSupersedesAnApprovedRequestThatHasNotStarted(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	id := e.createTask("dr_waiting01")
+	e.breakGlassOn(portal.OpStart)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	other := (now.Weekday() + 3) % 7
+	err := e.store.InTx(ctx, func(tx *db.Tx) error {
+		admin, err := tx.UserByEmail(ctx, "admin@example.com")
+		if err != nil {
+			return err
+		}
+		_, err = tx.InsertWindow(ctx, portal.Window{Operation: portal.OpStart, Days: portal.Weekdays(1) << other, Start: 120, End: 180, Zone: "UTC"}, admin.ID, now)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, admin := e.signedIn("req@example.com"), e.signedIn("admin@example.com")
+	waiting := requestIDFrom(t, e.fileOperation(req, id, "start", url.Values{"justification": {"start it in the window"}}))
+	if res := e.decide(admin, waiting, "approve", ""); res.status != http.StatusSeeOther {
+		t.Fatalf("approve: %d %s", res.status, res.text("main"))
+	}
+	if r, err := e.store.Request(ctx, waiting); err != nil || r.Status != portal.StatusApproved {
+		t.Fatalf("the start outside its window: %s %v; want approved and waiting", r.Status, err)
+	}
+
+	resp := e.signedIn("resp@example.com")
+	res := e.breakGlass(resp, id, portal.OpStart, e.startForm(id, password))
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("break-glass with an approved request waiting: %d %q", res.status, res.text("main"))
+	}
+	emergency := requestIDFrom(t, res)
+	if r := e.waitRequest(emergency, portal.StatusSucceeded, portal.StatusFailed); r.Status != portal.StatusSucceeded {
+		t.Fatalf("the emergency start: %s (%s)", r.Status, r.Outcome)
+	}
+	old, err := e.store.Request(ctx, waiting)
+	if err != nil || old.Status != portal.StatusFailed || !strings.Contains(old.Outcome, fmt.Sprintf("Superseded by emergency request #%d", emergency)) ||
+		old.CallAttempts != 0 {
+		t.Fatalf("the waiting request after the emergency: %s %q, %d calls (%v)", old.Status, old.Outcome, old.CallAttempts, err)
+	}
+	found := false
+	for _, ev := range e.events(audit.ActionRequestFailed) {
+		if ev.RequestID == waiting && strings.Contains(string(ev.Detail), fmt.Sprintf(`"superseded_by":%d`, emergency)) {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the superseding is not on record")
+	}
+}

@@ -183,6 +183,9 @@ func (s *Service) BreakGlass(ctx context.Context, u portal.User, d Draft, incide
 			Reason: reason, CreatedAt: now, ReviewDueAt: due}); err != nil {
 			return err
 		}
+		if err := s.supersede(ctx, tx, r, incident, now); err != nil {
+			return err
+		}
 		until := now.Add(policy.ApprovalTTL)
 		out, err = s.apply(ctx, tx, step{
 			move: func(tx *db.Tx) (portal.Request, error) {
@@ -210,6 +213,42 @@ func (s *Service) BreakGlass(ctx context.Context, u portal.User, d Draft, incide
 		}
 	}
 	return out, err
+}
+
+// supersede ends, as failed, the requests on emergency r's task that were
+// approved but have not started (a drill scheduled for later, a request
+// waiting for its change window): an emergency does not wait for them, and
+// the task holds one approved or executing request at a time. One that
+// executes already is not touched; the emergency is then refused as
+// usual until it has finished.
+func (s *Service) supersede(ctx context.Context, tx *db.Tx, r portal.Request, incident string, now time.Time) error {
+	olds, err := tx.ApprovedNotStarted(ctx, r.DRTaskID)
+	if err != nil {
+		return err
+	}
+	for _, old := range olds {
+		why := fmt.Sprintf("Superseded by emergency request #%d (break-glass, incident %s) before it started; nothing was sent for it.", r.ID, incident)
+		var also []step
+		if old.Operation == portal.OpDrill {
+			if why, also, err = s.drillFailed(ctx, old, why, now); err != nil {
+				return err
+			}
+		}
+		id := old.ID
+		steps := append([]step{{
+			move: func(tx *db.Tx) (portal.Request, error) {
+				return tx.EndRequest(ctx, id, []portal.RequestStatus{portal.StatusApproved}, portal.StatusFailed, now, why, db.CloudError{})
+			},
+			notify: EventFailed, action: audit.ActionRequestFailed, outcome: audit.Failure,
+			detail: map[string]any{"reason": why, "superseded_by": r.ID},
+		}}, also...)
+		for _, st := range steps {
+			if _, err := s.apply(ctx, tx, st); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // MaxReviewComment bounds a review's comment.
