@@ -174,6 +174,20 @@ func (h *Handlers) breakGlass(c echo.Context) error {
 	if len(p.Errors) > 0 {
 		return h.render(c, http.StatusUnprocessableEntity, views.BreakGlassForm(p))
 	}
+	// The password (and its throttle) before anything reaches the cloud:
+	// a taken session cannot make the portal call DWS again and again.
+	if err := h.Auth.ConfirmPassword(ctx, u, password); err != nil {
+		switch {
+		case errors.Is(err, auth.ErrWrongPassword):
+			p.Errors["password"] = apperr.Message(err)
+			return h.render(c, http.StatusUnprocessableEntity, views.BreakGlassForm(p))
+		case apperr.KindOf(err) == apperr.TooMany:
+			setRetryAfter(c, err)
+			p.SubmitErr = apperr.Message(err)
+			return h.render(c, http.StatusTooManyRequests, views.BreakGlassForm(p))
+		}
+		return err
+	}
 	// The live state, the operation's call and the cluster's name, as for
 	// any request of the operation.
 	plan, ferrs, err := h.Tasks.PrepareOperation(ctx, drtask.OperationForm{Op: f.op, TaskID: f.taskID,
@@ -194,18 +208,6 @@ func (h *Handlers) breakGlass(c echo.Context) error {
 	}
 	if len(p.Errors) > 0 {
 		return h.render(c, http.StatusUnprocessableEntity, views.BreakGlassForm(p))
-	}
-	if err := h.Auth.ConfirmPassword(ctx, u, password); err != nil {
-		switch {
-		case errors.Is(err, auth.ErrWrongPassword):
-			p.Errors["password"] = apperr.Message(err)
-			return h.render(c, http.StatusUnprocessableEntity, views.BreakGlassForm(p))
-		case apperr.KindOf(err) == apperr.TooMany:
-			setRetryAfter(c, err)
-			p.SubmitErr = apperr.Message(err)
-			return h.render(c, http.StatusTooManyRequests, views.BreakGlassForm(p))
-		}
-		return err
 	}
 	draft.Method, draft.Path, draft.Payload = plan.Method, plan.Path, plan.Body
 	draft.Justification, draft.Consequence = f.reason, plan.Consequence

@@ -485,3 +485,24 @@ func TestBreakGlassSupersedesAnApprovedRequestThatHasNotStarted(t *testing.T) {
 		t.Error("the superseding is not on record")
 	}
 }
+
+// A wrong break-glass password is refused before anything reaches the
+// cloud: a taken session cannot make the portal call DWS again and again.
+func TestAWrongBreakGlassPasswordCallsNoCloud(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	id := e.createTask("dr_nocall01")
+	e.breakGlassOn(portal.OpStart)
+	resp := e.signedIn("resp@example.com")
+	form := e.startForm(id, "not the password at all")
+	if res := e.breakGlass(resp, id, portal.OpStart, form); res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a wrong password: %d", res.status)
+	}
+	// The poller reads tasks meanwhile; a call made for the responder's
+	// form is on record as theirs.
+	for _, ev := range e.events(audit.ActionCloudCall) {
+		if ev.Actor.Name == "resp@example.com" {
+			t.Errorf("a wrong password made a cloud call: %s", ev.Detail)
+		}
+	}
+}
