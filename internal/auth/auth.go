@@ -34,6 +34,12 @@ const (
 // AllRoles lists every role.
 var AllRoles = portal.Roles
 
+// BootstrapRoles are the first admin's roles: every role but responder.
+// The person who starts the two-person rule does not also get to act
+// without the quorum; a responder is granted like any role, once a second
+// admin approves.
+var BootstrapRoles = []portal.Role{portal.RoleAdmin, portal.RoleApprover, portal.RoleAuditor, portal.RoleRequester}
+
 // Service signs people in and out.
 type Service struct {
 	Store *db.Store
@@ -289,9 +295,10 @@ func (s *Service) authenticate(ctx context.Context, token string, activity bool)
 }
 
 // Bootstrap creates the first admin when email is set and no account has
-// that e-mail yet. It holds every role so one person can try the whole
-// portal; the approval rules still stop anyone approving their own request.
-// It reports whether an account was created.
+// that e-mail yet. It holds every role but responder (BootstrapRoles) so
+// one person can try the whole portal; the approval rules still stop
+// anyone approving their own request. It reports whether an account was
+// created.
 func (s *Service) Bootstrap(ctx context.Context, email, password string) (bool, error) {
 	if _, err := s.Store.UserByEmail(ctx, email); err == nil {
 		return false, nil
@@ -307,10 +314,10 @@ func (s *Service) Bootstrap(ctx context.Context, email, password string) (bool, 
 		if err != nil {
 			return err
 		}
-		if err := tx.GrantRoles(ctx, u.ID, AllRoles, s.Now()); err != nil {
+		if err := tx.GrantRoles(ctx, u.ID, BootstrapRoles, s.Now()); err != nil {
 			return err
 		}
-		u.Roles = AllRoles
+		u.Roles = BootstrapRoles
 		e := audit.FromContext(ctx, audit.ActionUserBootstrap, audit.Success)
 		e.Actor = audit.System
 		e.OccurredAt = s.Now()

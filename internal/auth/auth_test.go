@@ -607,3 +607,25 @@ func TestAFailureWithoutAWaitDoesNotHoldBackAnAttemptBegunJustBefore(t *testing.
 	f.clock.Advance(-time.Millisecond) // began before the failure was counted
 	f.mustSignIn("ana@example.com", auth.Client{IP: "192.0.2.2"})
 }
+
+// The first admin may try the whole portal but cannot act without the
+// quorum: responder is granted like any role, once a second admin agrees.
+func TestTheFirstAdminIsNoResponder(t *testing.T) {
+	f := newFixture(t)
+	created, err := f.svc.Bootstrap(context.Background(), "first@example.com", "a long enough password")
+	if err != nil || !created {
+		t.Fatalf("bootstrap: %v %v", created, err)
+	}
+	u, err := f.store.UserByEmail(context.Background(), "first@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []portal.Role{portal.RoleAdmin, portal.RoleApprover, portal.RoleAuditor, portal.RoleRequester} {
+		if !u.Has(r) {
+			t.Errorf("the first admin lacks %s", r)
+		}
+	}
+	if u.Has(portal.RoleResponder) {
+		t.Error("the first admin is a responder: they could break glass alone")
+	}
+}
