@@ -200,3 +200,21 @@ func TestAllowsAgreesWithAllowed(t *testing.T) {
 		}
 	}
 }
+
+func TestHiddenTextIsFound(t *testing.T) {
+	for s, want := range map[string]bool{
+		"primary unreachable since 02:10": false,
+		"line one\nline two\tand a tab\r": false,
+		"naïve résumé — 中文":               false,
+		"clear \x1b[2J screen":            true,
+		"bell \a":                         true,
+		"nul \x00":                        true,
+		"c1 \u0085 next line":             true,
+		"year \u202e dne":                 true,
+		"isolate \u2066x\u2069":           true,
+	} {
+		if got := HasHiddenText(s); got != want {
+			t.Errorf("HasHiddenText(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -259,6 +259,8 @@ func (f Freeze) Validate() error {
 		return fmt.Errorf("say why the freeze is, e.g. \"year-end close\": people whose requests wait read it")
 	case len([]rune(f.Reason)) > MaxFreezeReason:
 		return fmt.Errorf("keep the reason under %d characters", MaxFreezeReason)
+	case HasHiddenText(f.Reason):
+		return fmt.Errorf("remove the invisible control or text-direction characters from the reason: people read it to decide")
 	case f.Start.IsZero() || f.End.IsZero():
 		return fmt.Errorf("give the freeze's start and end")
 	case !f.End.After(f.Start):

@@ -110,6 +110,8 @@ func CheckReason(s string) string {
 		return fmt.Sprintf("Say why in at least %d characters (this has %d), e.g. \"primary unreachable since 02:10\".", MinJustification, n)
 	case n > MaxJustification:
 		return fmt.Sprintf("Keep the reason under %d characters.", MaxJustification)
+	case portal.HasHiddenText(s):
+		return portal.HiddenTextProblem
 	}
 	return ""
 }
@@ -288,6 +290,8 @@ func (s *Service) Review(ctx context.Context, u portal.User, id int64, verdict p
 		return portal.Emergency{}, apperr.New(apperr.Invalid, "Say what you found: the comment stays with the review. Nothing was changed.")
 	case utf8.RuneCountInString(comment) > MaxReviewComment:
 		return portal.Emergency{}, apperr.New(apperr.Invalid, "Keep the comment under %d characters. Nothing was changed.", MaxReviewComment)
+	case portal.HasHiddenText(comment):
+		return portal.Emergency{}, apperr.New(apperr.Invalid, "%s Nothing was changed.", portal.HiddenTextProblem)
 	}
 	now := s.Now()
 	var out portal.Emergency

@@ -108,6 +108,8 @@ func CheckJustification(s string) string {
 			"A change ticket and a few words will do, e.g. \"CHG-1234: protect the sales warehouse\".", MinJustification, utf8.RuneCountInString(s))
 	case utf8.RuneCountInString(s) > MaxJustification:
 		return fmt.Sprintf("Keep the justification under %d characters.", MaxJustification)
+	case portal.HasHiddenText(s):
+		return portal.HiddenTextProblem
 	}
 	return ""
 }

@@ -486,3 +486,24 @@ func TestTheRunnableCountAgreesWithCannotRun(t *testing.T) {
 		t.Errorf("%d requests, %d cannot run (%v); CountRunnable says %d run, want 2 (the faulty failover and the start)", len(rs), len(blocked), blocked, n)
 	}
 }
+
+// Text people read to decide is refused with invisible control or
+// text-direction characters: a justification, a break-glass reason, a
+// freeze's reason.
+func TestFreeTextWithHiddenCharactersIsRefused(t *testing.T) {
+	if requests.CheckJustification("CHG-1234: protect the sales warehouse") != "" {
+		t.Fatal("a plain justification is refused")
+	}
+	for _, s := range []string{"CHG-1234: protect \x1b[2J the warehouse", "CHG-1234: protect the \u202ewarehouse"} {
+		if requests.CheckJustification(s) == "" {
+			t.Errorf("justification %q accepted", s)
+		}
+		if requests.CheckReason(s) == "" {
+			t.Errorf("break-glass reason %q accepted", s)
+		}
+	}
+	now := time.Now()
+	if err := (portal.Freeze{Reason: "year-end \u202eclose", Start: now, End: now.Add(time.Hour)}).Validate(); err == nil {
+		t.Error("a freeze reason with a text-direction override accepted")
+	}
+}
