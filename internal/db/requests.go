@@ -891,3 +891,17 @@ func (t *Tx) ApprovedNotStarted(ctx context.Context, taskID string) ([]portal.Re
 	}
 	return out, nil
 }
+
+// ExecutingOn returns the id of the request executing on DR task taskID
+// (0: none).
+func (t *Tx) ExecutingOn(ctx context.Context, taskID string) (int64, error) {
+	var id int64
+	err := t.tx.QueryRow(ctx, `SELECT id FROM requests WHERE dr_task_id = $1 AND status = 'executing' ORDER BY id LIMIT 1`, taskID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("request executing on DR task %s: %w", taskID, err)
+	}
+	return id, nil
+}

@@ -462,6 +462,9 @@ func TestBreakGlassSupersedesAnApprovedRequestThatHasNotStarted(t *testing.T) {
 	}
 
 	resp := e.signedIn("resp@example.com")
+	if page := resp.get("/dr-tasks/" + id); page.attr(`[data-testid=break-glass-start]`, "href") == "" {
+		t.Fatalf("the task page offers no break-glass while an approved request waits: %s", page.text("main"))
+	}
 	res := e.breakGlass(resp, id, portal.OpStart, e.startForm(id, password))
 	if res.status != http.StatusSeeOther {
 		t.Fatalf("break-glass with an approved request waiting: %d %q", res.status, res.text("main"))

@@ -510,7 +510,10 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 		p.DeletedOnRequest = true
 		p.Status.Class = "idle"
 	}
-	busy := false
+	// busy: a request is approved or executing on the task, so no other
+	// can be filed; executing: one runs, which even an emergency waits for
+	// (an approved one that has not started is superseded by it).
+	busy, executing := false, false
 	now := h.Now()
 	for _, r := range pg.Open {
 		st := r.EffectiveStatus(now)
@@ -521,9 +524,10 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 		p.Requests = append(p.Requests, h.requestChip(c.Request().Context(), r))
 		if st == portal.StatusExecuting {
 			p.Changing = true // follow the operation live
+			executing = true
 		}
 	}
-	if !v.Gone && !busy && v.HasDetail {
+	if !v.Gone && !executing && v.HasDetail {
 		p.BreakGlass = h.breakGlassButtons(c, pg)
 	}
 	if v.Gone || !Allowed(user(c), PermFileRequest) || busy || !v.HasDetail {

@@ -29,13 +29,14 @@ const (
 	refusedOff        = "off"
 	refusedOperation  = "operation"
 	refusedUnreviewed = "unreviewed"
+	refusedHeld       = "held" // another request executes on the task
 )
 
 // BreakGlassRefusal is why u cannot break glass for op now: break-glass is
 // off, its policy does not allow op, or u's last emergency is not reviewed
 // yet. The zero value means nothing stands in the way.
 type BreakGlassRefusal struct {
-	Reason  string // off, operation, unreviewed ("" when allowed)
+	Reason  string // off, operation, unreviewed, held ("" when allowed)
 	Message string
 	// Unreviewed is u's emergency whose review is not complete (0: none).
 	Unreviewed int64
@@ -163,6 +164,17 @@ func (s *Service) BreakGlass(ctx context.Context, u portal.User, d Draft, incide
 		}
 		if why := breakGlassRefusal(bg, d.Operation, open); why.Reason != "" {
 			refused = &RefusedError{why}
+			return refused
+		}
+		// A request executing on the task is never interrupted (one that
+		// is only approved is superseded below).
+		held, err := tx.ExecutingOn(ctx, d.DRTaskID)
+		if err != nil {
+			return err
+		}
+		if held != 0 {
+			refused = &RefusedError{BreakGlassRefusal{Reason: refusedHeld, Message: fmt.Sprintf("Request #%d is executing on this DR task "+
+				"right now: break-glass can go ahead once it has finished. Follow it on its page.", held)}}
 			return refused
 		}
 		policy, err := tx.CurrentPolicy(ctx)
