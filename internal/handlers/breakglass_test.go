@@ -509,3 +509,36 @@ func TestAWrongBreakGlassPasswordCallsNoCloud(t *testing.T) {
 		}
 	}
 }
+
+// A request executing on the task is never interrupted: break-glass is
+// refused with its number, and the refusal is on record.
+func TestBreakGlassWaitsForARequestThatExecutes(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	id := e.createTask("dr_running01")
+	e.breakGlassOn(portal.OpStart)
+	ctx := context.Background()
+	// A start in mid-call, as the executor leaves it while it follows.
+	var running int64
+	err := e.store.Pool().QueryRow(ctx, `UPDATE requests SET status = 'executing', started_at = now(), call_state = 'accepted'
+		WHERE dr_task_id = $1 AND operation = 'create' RETURNING id`, id).Scan(&running)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := e.signedIn("resp@example.com")
+	if page := resp.get("/dr-tasks/" + id); page.attr(`[data-testid=break-glass-start]`, "href") != "" {
+		t.Error("the task page offers break-glass while a request executes")
+	}
+	before := e.requestsOn(id)
+	res := e.breakGlass(resp, id, portal.OpStart, e.startForm(id, password))
+	if res.status != http.StatusConflict || !strings.Contains(res.text("main"), fmt.Sprintf("Request #%d is executing", running)) {
+		t.Fatalf("break-glass while a request executes: %d %q", res.status, res.text("main"))
+	}
+	if n := e.requestsOn(id) - before; n != 0 {
+		t.Errorf("%d requests filed", n)
+	}
+	refused := e.events(audit.ActionBreakGlassRefused)
+	if len(refused) != 1 || !strings.Contains(string(refused[0].Detail), `"reason":"held"`) {
+		t.Errorf("the refusal is not on record: %+v", refused)
+	}
+}
