@@ -160,18 +160,18 @@ func (x *Exporter) Close() error {
 func (x *Exporter) Manifest() Manifest { return x.manifest }
 
 func csvRow(r Record) []string {
-	return []string{strconv.FormatInt(r.ID, 10), r.OccurredAt, strconv.FormatInt(r.ActorID, 10), cell(r.ActorName),
-		cell(r.Action), cell(r.SubjectType), cell(r.SubjectID), strconv.FormatInt(r.RequestID, 10), cell(r.CorrelationID),
-		cell(r.Outcome), cell(r.Detail), r.PrevHash, r.Hash}
+	return []string{strconv.FormatInt(r.ID, 10), r.OccurredAt, strconv.FormatInt(r.ActorID, 10), Cell(r.ActorName),
+		Cell(r.Action), Cell(r.SubjectType), Cell(r.SubjectID), strconv.FormatInt(r.RequestID, 10), Cell(r.CorrelationID),
+		Cell(r.Outcome), Cell(r.Detail), r.PrevHash, r.Hash}
 }
 
-// cell defuses spreadsheet formulas: a value a spreadsheet would run
+// Cell defuses spreadsheet formulas: a value a spreadsheet would run
 // (starting with = + - @, a tab or a carriage return) gets a leading
 // apostrophe, and so does one already starting with an apostrophe. A value
 // holding a carriage return (which CSV readers drop before a newline) is
 // written as an apostrophe and a quoted Go string literal instead. uncell
 // restores every value exactly, so exported hashes still verify.
-func cell(s string) string {
+func Cell(s string) string {
 	switch {
 	case strings.ContainsRune(s, '\r'):
 		return "'" + strconv.Quote(s)

@@ -125,8 +125,8 @@ func TestTamperedExportsAreCaught(t *testing.T) {
 
 func TestCellRoundTrips(t *testing.T) {
 	for _, v := range []string{"", "x", "=1", "'", "''", `'"`, `"q`, "a\r\nb", "\r", "'\"x", "-", "@", "\t"} {
-		if got := uncell(cell(v)); got != v {
-			t.Errorf("cell(%q) = %q comes back as %q", v, cell(v), got)
+		if got := uncell(Cell(v)); got != v {
+			t.Errorf("Cell(%q) = %q comes back as %q", v, Cell(v), got)
 		}
 	}
 }

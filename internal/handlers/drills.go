@@ -292,11 +292,15 @@ func (e drillEvidence) record() []string {
 	for i, id := range e.EventIDs {
 		ids[i] = strconv.FormatInt(id, 10)
 	}
-	return []string{strconv.FormatInt(e.RequestID, 10), e.TaskID, e.TaskName, e.FiledBy, strings.Join(e.ApprovedBy, ";"),
-		t(e.RunAt), t(e.StartedAt), t(e.FinishedAt), e.Outcome, e.OutcomeDetail, e.PrimaryBefore, e.StandbyBefore,
+	// Every string cell is defused as the audit export's are: a task, a
+	// cluster or a person may be named, and an outcome may read, like a
+	// spreadsheet formula.
+	c := audit.Cell
+	return []string{strconv.FormatInt(e.RequestID, 10), c(e.TaskID), c(e.TaskName), c(e.FiledBy), c(strings.Join(e.ApprovedBy, ";")),
+		t(e.RunAt), t(e.StartedAt), t(e.FinishedAt), c(e.Outcome), c(e.OutcomeDetail), c(e.PrimaryBefore), c(e.StandbyBefore),
 		t(e.LastSyncAt), t(e.SwitchoverSent), t(e.SwitchoverAcc), t(e.SwitchoverDone), n(e.SwitchoverRTO),
 		t(e.SwitchbackSent), t(e.SwitchbackAcc), t(e.SwitchbackDone), n(e.SwitchbackRTO),
-		n(e.RPO), strconv.FormatInt(e.PollResolution, 10), strings.Join(ids, ";"), strings.Join(e.EventHashes, ";")}
+		n(e.RPO), strconv.FormatInt(e.PollResolution, 10), strings.Join(ids, ";"), c(strings.Join(e.EventHashes, ";"))}
 }
 
 // exportDrills hands out a task's drill history for auditors, as CSV or

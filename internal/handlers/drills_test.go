@@ -196,3 +196,46 @@ func TestADrillIsFiledScheduledAndExportedForAuditors(t *testing.T) {
 		t.Errorf("an unknown format: %d", bad.status)
 	}
 }
+
+// TestTheDrillExportDefusesSpreadsheetFormulas: a drill whose task name,
+// filer, clusters or outcome text start with = + - @ is exported in CSV
+// with those cells defused as the audit export's are (a leading
+// apostrophe), so that a spreadsheet opening the file runs nothing.
+func TestTheDrillExportDefusesSpreadsheetFormulas(t *testing.T) {
+	e := newEnv(t)
+	id, confirm := e.runningSyncedTask("dr_formula1")
+	req := e.signedIn("req@example.com")
+	runAt := time.Now().UTC().Add(3 * time.Hour).Truncate(time.Minute)
+	drill := requestIDFrom(t, e.fileOperation(req, id, "drill", url.Values{"justification": {"quarterly DR drill, CHG-78"},
+		"confirm": {confirm}, "run_at": {runAt.Format("2006-01-02T15:04")}}))
+	ctx := context.Background()
+	err := e.store.InTx(ctx, func(tx *db.Tx) error {
+		return tx.FinishDrill(ctx, drill, time.Now(), "failed", `=HYPERLINK("http://evil.example","x")`)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Pool().Exec(ctx, `UPDATE drills SET filed_by = '@req', primary_before = '+cmd', standby_before = '-2+3' WHERE request_id = $1`, drill); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Pool().Exec(ctx, `UPDATE dr_tasks SET name = '=1+1' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	res := e.signedIn("audit@example.com").get("/dr-tasks/" + id + "/drills/export?format=csv")
+	rows, err := csv.NewReader(strings.NewReader(res.body)).ReadAll()
+	if res.status != http.StatusOK || err != nil || len(rows) != 2 {
+		t.Fatalf("CSV export: %d %v, %d rows\n%s", res.status, err, len(rows), res.body)
+	}
+	col := func(name string) string { return rows[1][slices.Index(rows[0], name)] }
+	for name, want := range map[string]string{"task_name": "'=1+1", "filed_by": "'@req", "primary_before": "'+cmd",
+		"standby_before": "'-2+3", "outcome_detail": `'=HYPERLINK("http://evil.example","x")`, "outcome": "failed"} {
+		if got := col(name); got != want {
+			t.Errorf("%s exported as %q, want %q", name, got, want)
+		}
+	}
+	for i, cell := range rows[1] {
+		if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+			t.Errorf("%s starts a formula: %q", rows[0][i], cell)
+		}
+	}
+}
