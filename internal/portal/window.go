@@ -377,22 +377,36 @@ func (s Schedule) NextWindow(op Operation, t time.Time) (time.Time, Window) {
 // inside a window.
 const maxHops = 200
 
+// GatedBy lists the operations whose windows and outside rules hold op:
+// its own and, for a drill (two switchovers), the switchover's as well, so
+// that a drill runs only when both allow it.
+func (op Operation) GatedBy() []Operation {
+	if op == OpDrill {
+		return []Operation{OpDrill, OpSwitchover}
+	}
+	return []Operation{op}
+}
+
 // NextRun is the first moment at or after t when op may run: outside
-// every freeze and inside one of its windows. Zero when there is none
-// within maxHops freezes and windows.
+// every freeze and inside one of the windows of each operation that gates
+// it (Operation.GatedBy). Zero when there is none within maxHops freezes
+// and windows.
 func (s Schedule) NextRun(op Operation, t time.Time) time.Time {
+hops:
 	for range maxHops {
 		if f, ok := s.FreezeAt(t); ok {
 			t = f.End
 			continue
 		}
-		if !s.InWindow(op, t) {
-			n, _ := s.NextWindow(op, t)
-			if n.Equal(t) {
-				return time.Time{}
+		for _, gate := range op.GatedBy() {
+			if !s.InWindow(gate, t) {
+				n, _ := s.NextWindow(gate, t)
+				if n.Equal(t) {
+					return time.Time{}
+				}
+				t = n
+				continue hops
 			}
-			t = n
-			continue
 		}
 		return t
 	}
@@ -424,13 +438,34 @@ type WindowGate struct {
 // blocks it until its end; outside op's windows it waits for the next
 // opening (rule wait), or runs with one extra approval (ExtraApprovals). A
 // request that bypasses the policy (break-glass) is let through.
+//
+// A drill is gated by the switchover's windows as well as its own
+// (Operation.GatedBy), and the stricter wins: it is inside its windows only
+// when both allow it, and outside them it runs with an extra approval only
+// when every operation whose windows are closed has that rule.
 func WindowState(op Operation, s Schedule, t time.Time, bypass bool) WindowGate {
-	g := WindowGate{Operation: op, At: t, Bypass: bypass, Rule: s.RuleOf(op), Restricted: len(s.WindowsOf(op)) > 0}
-	g.InWindow = s.InWindow(op, t)
-	g.Freeze, g.Frozen = s.FreezeAt(t)
-	if !g.InWindow {
-		_, g.Window = s.NextWindow(op, t)
+	g := WindowGate{Operation: op, At: t, Bypass: bypass, Rule: s.RuleOf(op), InWindow: true}
+	ruled := false
+	for _, gate := range op.GatedBy() {
+		if len(s.WindowsOf(gate)) == 0 {
+			continue
+		}
+		g.Restricted = true
+		open := s.InWindow(gate, t)
+		if open && !g.InWindow {
+			continue // a closed gate's rule and window already decide
+		}
+		if !open && g.InWindow {
+			// The first closed gate: its rule and next window, not those
+			// of an open one.
+			g.InWindow, ruled = false, false
+			_, g.Window = s.NextWindow(gate, t)
+		}
+		if !ruled || s.RuleOf(gate) == OutsideWait {
+			g.Rule, ruled = s.RuleOf(gate), true
+		}
 	}
+	g.Freeze, g.Frozen = s.FreezeAt(t)
 	g.RunsAt = s.NextRun(op, t)
 	if bypass {
 		g.RunsAt = t

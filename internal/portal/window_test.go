@@ -190,3 +190,57 @@ func TestWindowsAreReadAsPeopleWriteThem(t *testing.T) {
 		t.Errorf("opening written as %q", got)
 	}
 }
+
+// TestADrillRunsOnlyWhenTheSwitchoverWindowsAllowItToo: a drill is two
+// switchovers, so the switchover's windows gate it as well as its own; it
+// runs only when both are open, waits for the first moment both are, and
+// outside them the stricter rule of the closed ones wins. A switchover is
+// not gated by the drill's windows.
+func TestADrillRunsOnlyWhenTheSwitchoverWindowsAllowItToo(t *testing.T) {
+	utc := func(day, hour int) time.Time { return time.Date(2026, 3, day, hour, 0, 0, 0, time.UTC) } // 2 March 2026 is a Monday
+	switchover := mustWindow(t, OpSwitchover, "Tue-Thu 02:00-05:00 UTC")
+	drill := mustWindow(t, OpDrill, "Wed-Sat 04:00-08:00 UTC")
+	for _, c := range []struct {
+		name    string
+		windows []Window
+		rules   map[Operation]OutsideRule
+		op      Operation
+		at      time.Time
+		open    bool
+		extra   int
+		runsAt  time.Time
+		opening time.Time // g.Window's next opening after at, when outside
+	}{
+		{"a drill without windows, outside the switchover's", []Window{switchover}, nil, OpDrill, utc(2, 10), false, 0, utc(3, 2), utc(3, 2)},
+		{"a drill without windows, inside the switchover's", []Window{switchover}, nil, OpDrill, utc(3, 3), true, 0, utc(3, 3), time.Time{}},
+		{"a drill inside the switchover's window but outside its own", []Window{switchover, drill}, nil, OpDrill, utc(3, 3), false, 0, utc(4, 4), utc(4, 4)},
+		{"a drill inside its own window but outside the switchover's", []Window{switchover, drill}, nil, OpDrill, utc(6, 6), false, 0, utc(11, 4), utc(10, 2)},
+		{"a drill inside both", []Window{switchover, drill}, nil, OpDrill, utc(4, 4), true, 0, utc(4, 4), time.Time{}},
+		{"a drill without windows takes the switchover's extra approval", []Window{switchover},
+			map[Operation]OutsideRule{OpSwitchover: OutsideExtraApproval}, OpDrill, utc(2, 10), false, 1, utc(3, 2), utc(3, 2)},
+		{"both closed: the switchover's wait outranks the drill's extra approval", []Window{switchover, drill},
+			map[Operation]OutsideRule{OpDrill: OutsideExtraApproval}, OpDrill, utc(2, 10), false, 0, utc(4, 4), utc(4, 4)},
+		{"only its own closed: the drill's wait holds although the switchover's rule is extra approval", []Window{switchover, drill},
+			map[Operation]OutsideRule{OpSwitchover: OutsideExtraApproval}, OpDrill, utc(3, 3), false, 0, utc(4, 4), utc(4, 4)},
+		{"only the switchover's closed: its extra approval lets the drill run", []Window{switchover, drill},
+			map[Operation]OutsideRule{OpSwitchover: OutsideExtraApproval}, OpDrill, utc(6, 6), false, 1, utc(11, 4), utc(10, 2)},
+		{"a switchover is not gated by the drill's windows", []Window{switchover, drill}, nil, OpSwitchover, utc(3, 3), true, 0, utc(3, 3), time.Time{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			g := WindowState(c.op, Schedule{Windows: c.windows, Rules: c.rules}, c.at, false)
+			if g.Open() != c.open || !g.Restricted || g.ExtraApprovals() != c.extra || !g.RunsAt.Equal(c.runsAt) {
+				t.Errorf("open %v (want %v), restricted %v, extra %d (want %d), runs at %s (want %s)",
+					g.Open(), c.open, g.Restricted, g.ExtraApprovals(), c.extra, g.RunsAt, c.runsAt)
+			}
+			if !c.open && !g.Window.NextOpen(c.at).Equal(c.opening) {
+				t.Errorf("the window it waits for is %s, opening %s; want one opening %s", g.Window, g.Window.NextOpen(c.at), c.opening)
+			}
+			if g.MayRun(5, 1) != (c.open || c.extra > 0) {
+				t.Errorf("with 5 of 1 approvals it may run: %v", g.MayRun(5, 1))
+			}
+		})
+	}
+	if g := WindowState(OpDrill, Schedule{Windows: []Window{switchover}}, utc(3, 3), true); !g.Open() {
+		t.Errorf("a drill that bypasses the policy is held: %+v", g)
+	}
+}

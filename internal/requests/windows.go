@@ -91,6 +91,18 @@ func WaitReason(g portal.WindowGate, zone *time.Location) string {
 	return fmt.Sprintf("it is outside its change window (%s); the window opens %s", g.Window, portal.FormatOpening(g.RunsAt, g.Window.Zone))
 }
 
+// rulesExtraApproval reports whether some operation gating op
+// (portal.Operation.GatedBy) with windows has the extra-approval rule: its
+// requests may wait pending for a window to open.
+func rulesExtraApproval(s portal.Schedule, op portal.Operation) bool {
+	for _, gate := range op.GatedBy() {
+		if len(s.WindowsOf(gate)) > 0 && s.RuleOf(gate) == portal.OutsideExtraApproval {
+			return true
+		}
+	}
+	return false
+}
+
 // ApproveInWindow approves the pending requests that the opening of a
 // window lets through: under the extra-approval rule, a request decided
 // outside its windows by the policy's number of approvers (not one more)
@@ -104,7 +116,7 @@ func (s *Service) ApproveInWindow(ctx context.Context) (int, error) {
 	}
 	var ops []portal.Operation
 	for _, op := range portal.Operations {
-		if len(sched.WindowsOf(op)) > 0 && sched.RuleOf(op) == portal.OutsideExtraApproval && sched.InWindow(op, now) {
+		if g := portal.WindowState(op, sched, now, false); g.Restricted && g.InWindow && rulesExtraApproval(sched, op) {
 			ops = append(ops, op)
 		}
 	}
