@@ -218,14 +218,22 @@ func TestTheDrillExportDefusesSpreadsheetFormulas(t *testing.T) {
 	if _, err := e.store.Pool().Exec(ctx, `UPDATE drills SET filed_by = '@req', primary_before = '+cmd', standby_before = '-2+3' WHERE request_id = $1`, drill); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.Pool().Exec(ctx, `UPDATE dr_tasks SET name = '=1+1' WHERE id = $1`, id); err != nil {
-		t.Fatal(err)
-	}
-	res := e.signedIn("audit@example.com").get("/dr-tasks/" + id + "/drills/export?format=csv")
-	rows, err := csv.NewReader(strings.NewReader(res.body)).ReadAll()
-	if res.status != http.StatusOK || err != nil || len(rows) != 2 {
-		t.Fatalf("CSV export: %d %v, %d rows\n%s", res.status, err, len(rows), res.body)
-	}
+	// The task's name is the portal's copy, which the poller refreshes from
+	// the cloud: rename it until an export reads the new name.
+	auditor := e.signedIn("audit@example.com")
+	var rows [][]string
+	eventually(t, "an export of the renamed task", func() bool {
+		if _, err := e.store.Pool().Exec(ctx, `UPDATE dr_tasks SET name = '=1+1' WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		res := auditor.get("/dr-tasks/" + id + "/drills/export?format=csv")
+		var err error
+		rows, err = csv.NewReader(strings.NewReader(res.body)).ReadAll()
+		if res.status != http.StatusOK || err != nil || len(rows) != 2 {
+			t.Fatalf("CSV export: %d %v, %d rows\n%s", res.status, err, len(rows), res.body)
+		}
+		return rows[1][slices.Index(rows[0], "task_name")] != "dr_formula1"
+	})
 	col := func(name string) string { return rows[1][slices.Index(rows[0], name)] }
 	for name, want := range map[string]string{"task_name": "'=1+1", "filed_by": "'@req", "primary_before": "'+cmd",
 		"standby_before": "'-2+3", "outcome_detail": `'=HYPERLINK("http://evil.example","x")`, "outcome": "failed"} {
