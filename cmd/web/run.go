@@ -186,7 +186,7 @@ func serve(ctx context.Context, cfg config.Config, store *db.Store, logger *slog
 	}
 	reqs := &requests.Service{Store: store, Now: time.Now, Outbox: outbox, Checker: tasks, DisplayZone: cfg.DisplayTimeZone}
 	authSvc := &auth.Service{Store: store, Now: time.Now, IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge,
-		OnDeactivate: reqs.CancelOnDeactivate}
+		OnDeactivate: reqs.CancelOnDeactivate, OnWindowsLoosened: reqs.WakeWaiting}
 	if err := bootstrapAdmin(ctx, cfg, store, authSvc, logger, say); err != nil {
 		return err
 	}

@@ -60,6 +60,10 @@ type Service struct {
 	// OnDeactivate runs in the transaction that deactivates u: it cancels
 	// what they have pending (requests.Service.CancelPendingOf).
 	OnDeactivate func(ctx context.Context, tx *db.Tx, u portal.User) error
+	// OnWindowsLoosened runs in the transaction that applies a loosening
+	// of the change windows: it wakes the approved requests that may now
+	// run (requests.Service.WakeWaiting).
+	OnWindowsLoosened func(ctx context.Context, tx *db.Tx) error
 }
 
 func (s *Service) hasher() *Hasher { return cmp.Or(s.Hasher, defaultHasher) }

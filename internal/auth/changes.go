@@ -305,6 +305,11 @@ func (s *Service) ApproveChange(ctx context.Context, admin portal.User, id int64
 			if err := s.applyWindowChange(ctx, tx, c.Windows, c.ProposedBy, who); err != nil {
 				return err
 			}
+			if s.OnWindowsLoosened != nil {
+				if err := s.OnWindowsLoosened(ctx, tx); err != nil {
+					return err
+				}
+			}
 		}
 		if err := tx.EndAdminChange(ctx, c.ID, portal.ChangeApplied, admin.ID, now, comment); err != nil {
 			return err

@@ -905,3 +905,32 @@ func (t *Tx) ExecutingOn(ctx context.Context, taskID string) (int64, error) {
 	}
 	return id, nil
 }
+
+// ApprovedRequestIDs returns the ids of up to limit approved requests
+// whose execution has not begun, oldest first.
+func (t *Tx) ApprovedRequestIDs(ctx context.Context, limit int) ([]int64, error) {
+	rows, err := t.tx.Query(ctx, `SELECT id FROM requests WHERE status = 'approved' ORDER BY id LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("approved requests: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("approved requests: %w", err)
+	}
+	return ids, nil
+}
+
+// WaitingJobs returns the ids of the queue's jobs of kind whose argument
+// key is id and that wait for a later time (scheduled, or to be retried).
+func (t *Tx) WaitingJobs(ctx context.Context, kind, key string, id int64) ([]int64, error) {
+	rows, err := t.tx.Query(ctx, `SELECT id FROM river_job WHERE kind = $1 AND (args->>$2)::bigint = $3
+		AND state IN ('scheduled', 'retryable') ORDER BY id`, kind, key, id)
+	if err != nil {
+		return nil, fmt.Errorf("waiting %s jobs: %w", kind, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("waiting %s jobs: %w", kind, err)
+	}
+	return ids, nil
+}

@@ -158,7 +158,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	reqs := &requests.Service{Store: store, Now: later.Now, Outbox: outbox, Checker: tasks}
 	signInClock := &laterClock{}
-	authSvc := &auth.Service{Store: store, Now: signInClock.Now, Params: cheapArgon, OnDeactivate: reqs.CancelOnDeactivate}
+	authSvc := &auth.Service{Store: store, Now: signInClock.Now, Params: cheapArgon, OnDeactivate: reqs.CancelOnDeactivate, OnWindowsLoosened: reqs.WakeWaiting}
 	if setup.auth != nil {
 		setup.auth(authSvc)
 	}

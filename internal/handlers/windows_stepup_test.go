@@ -60,3 +60,42 @@ func TestDecidingALooseningOfTheWindowsNeedsThePasswordEnteredRecently(t *testin
 		t.Fatalf("the freeze is still there after approval with the password: %d freezes (%v)", len(sched.Freezes), err)
 	}
 }
+
+// A request approved while its window was closed runs as soon as a second
+// admin removes the window, not at the opening it was scheduled for.
+func TestARequestWaitingForAWindowRunsOnceTheWindowIsRemoved(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("admin2@example.com", auth.RoleAdmin)
+	id := e.createTask("dr_wake01")
+	ctx := context.Background()
+	now := time.Now().UTC()
+	var w portal.Window
+	err := e.store.InTx(ctx, func(tx *db.Tx) error {
+		admin, err := tx.UserByEmail(ctx, "admin@example.com")
+		if err != nil {
+			return err
+		}
+		w, err = tx.InsertWindow(ctx, portal.Window{Operation: portal.OpStart, Days: portal.Weekdays(1) << ((now.Weekday() + 3) % 7),
+			Start: 120, End: 180, Zone: "UTC"}, admin.ID, now)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, a1, a2 := e.signedIn("req@example.com"), e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
+	waiting := requestIDFrom(t, e.fileOperation(req, id, "start", url.Values{"justification": {"start it in the window"}}))
+	e.decide(a1, waiting, "approve", "")
+	if r, err := e.store.Request(ctx, waiting); err != nil || r.Status != portal.StatusApproved {
+		t.Fatalf("the start outside its window: %s %v; want approved and waiting", r.Status, err)
+	}
+	if res := a1.post("/admin/windows/"+strconv.FormatInt(w.ID, 10)+"/remove", url.Values{}); res.status != http.StatusSeeOther {
+		t.Fatalf("propose removing the window: %d %q", res.status, res.text("main"))
+	}
+	change := a2.get("/admin/windows").attr(`[data-testid=admin-change]`, "data-change")
+	if res := a2.post("/admin/changes/"+change+"/approve", url.Values{}); res.status != http.StatusSeeOther {
+		t.Fatalf("approve removing the window: %d %q", res.status, res.text("main"))
+	}
+	if r := e.waitRequest(waiting, portal.StatusSucceeded, portal.StatusFailed); r.Status != portal.StatusSucceeded {
+		t.Fatalf("the start once its window was removed: %s (%s)", r.Status, r.Outcome)
+	}
+}

@@ -70,6 +70,22 @@ func (o *Outbox) ScheduleExecution(ctx context.Context, tx *db.Tx, requestID int
 	return err
 }
 
+// WakeExecution implements requests.Outbox: the request's execution job
+// that waits for a later time (scheduled, or waiting to retry) is made
+// available now, in tx. A job already running is left alone.
+func (o *Outbox) WakeExecution(ctx context.Context, tx *db.Tx, requestID int64) error {
+	ids, err := tx.WaitingJobs(ctx, executeArgs{}.Kind(), "request_id", requestID)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := o.client.JobRetryTx(ctx, tx.Pgx(), id); err != nil {
+			return fmt.Errorf("wake job %d of request %d: %w", id, requestID, err)
+		}
+	}
+	return nil
+}
+
 // Notify implements requests.Outbox: the notification is queued in the
 // transaction of the transition it announces.
 func (o *Outbox) Notify(ctx context.Context, tx *db.Tx, event string, r portal.Request) error {

@@ -44,6 +44,9 @@ type Outbox interface {
 	// ScheduleExecution enqueues it to start at at: the opening of its
 	// change window, or the end of a freeze.
 	ScheduleExecution(ctx context.Context, tx *db.Tx, requestID int64, resumes int, at time.Time) error
+	// WakeExecution makes a request's execution that waits for a later
+	// time (its window's opening, a freeze's end) start now.
+	WakeExecution(ctx context.Context, tx *db.Tx, requestID int64) error
 	Notify(ctx context.Context, tx *db.Tx, event string, r portal.Request) error
 }
 

@@ -165,3 +165,48 @@ func (s *Service) ApproveInWindow(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// maxWoken bounds how many approved requests one loosening wakes.
+const maxWoken = 500
+
+// WakeWaiting starts at once, in tx, the execution of every approved request
+// the change windows and freezes now let run: one that waited for a window a
+// second admin just widened or removed, or for a freeze just lifted, runs
+// now rather than at the time it was scheduled for. The executor checks
+// the windows again right before its call, so a request woken too early
+// defers itself again.
+func (s *Service) WakeWaiting(ctx context.Context, tx *db.Tx) error {
+	now := s.Now()
+	ids, err := tx.ApprovedRequestIDs(ctx, maxWoken)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		r, err := tx.Request(ctx, id, false)
+		if err != nil {
+			return err
+		}
+		approvals, err := tx.Approvals(ctx, id)
+		if err != nil {
+			return err
+		}
+		count, err := portal.Quorum(r, approvals)
+		if err != nil {
+			continue // the executor refuses a payload that changed
+		}
+		if r.BypassesPolicy() {
+			count = r.RequiredApprovals
+		}
+		g, err := s.Gate(ctx, tx, r, now)
+		if err != nil {
+			return err
+		}
+		if !g.MayRun(count, r.RequiredApprovals) {
+			continue
+		}
+		if err := s.Outbox.WakeExecution(ctx, tx, r.ID); err != nil {
+			return fmt.Errorf("wake request %d: %w", r.ID, err)
+		}
+	}
+	return nil
+}
