@@ -72,10 +72,13 @@ const (
 	// emergency not reviewed yet, a wrong password). ActionBreakGlassReview:
 	// an approver acknowledged or flagged an emergency afterwards.
 	// ActionBreakGlassPolicy: the break-glass settings changed.
-	ActionBreakGlass        = "break_glass.bypass"
-	ActionBreakGlassRefused = "break_glass.refused"
-	ActionBreakGlassReview  = "break_glass.review"
-	ActionBreakGlassPolicy  = "break_glass.policy_changed"
+	// ActionBreakGlassFlagCleared: an admin cleared the flag of a flagged
+	// review, with a comment, so that its responder may break glass again.
+	ActionBreakGlass            = "break_glass.bypass"
+	ActionBreakGlassRefused     = "break_glass.refused"
+	ActionBreakGlassReview      = "break_glass.review"
+	ActionBreakGlassPolicy      = "break_glass.policy_changed"
+	ActionBreakGlassFlagCleared = "break_glass.flag_cleared"
 	// Change windows and freezes (when operations may run) and what they
 	// do to a request: the executor deferring it until the window opens or
 	// the freeze ends (its detail says when it runs).
@@ -132,7 +135,7 @@ var Catalogue = []ActionGroup{
 	{"window", []string{ActionWindowAdded, ActionWindowRemoved, ActionFreezeAdded, ActionFreezeLifted, ActionWindowRuleSet}},
 	{"audit", []string{ActionVerify, ActionArchive, ActionExport}},
 	{"session", []string{ActionReauthenticated, ActionReauthenticationFailed}},
-	{"break_glass", []string{ActionBreakGlass, ActionBreakGlassRefused, ActionBreakGlassReview, ActionBreakGlassPolicy}},
+	{"break_glass", []string{ActionBreakGlass, ActionBreakGlassRefused, ActionBreakGlassReview, ActionBreakGlassPolicy, ActionBreakGlassFlagCleared}},
 	{"drill", []string{ActionDrillStarted, ActionDrillStep, ActionDrillFinished}},
 }
 

@@ -69,6 +69,7 @@ var actionLabels = map[string]string{
 	ActionBreakGlassRefused:      "Break-glass refused",
 	ActionBreakGlassReview:       "Emergency reviewed",
 	ActionBreakGlassPolicy:       "Break-glass settings changed",
+	ActionBreakGlassFlagCleared:  "Emergency flag cleared",
 	ActionDrillStarted:           "Drill started",
 	ActionDrillStep:              "Drill step measured",
 	ActionDrillFinished:          "Drill finished",

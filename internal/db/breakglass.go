@@ -106,11 +106,16 @@ type emergencyRow struct {
 	CreatedAt      time.Time  `db:"created_at"`
 	ReviewDueAt    time.Time  `db:"review_due_at"`
 	ReviewedAt     *time.Time `db:"reviewed_at"`
+	FlagClearedAt  *time.Time `db:"flag_cleared_at"`
+	FlagClearedBy  string     `db:"flag_cleared_by"`
+	FlagComment    string     `db:"flag_cleared_comment"`
 }
 
 const emergencySelect = `SELECT b.request_id, r.operation, r.task_name, COALESCE(r.dr_task_id, '') AS dr_task_id, r.status,
-	b.responder_id, u.email AS responder_email, b.incident, b.reason, b.created_at, b.review_due_at, b.reviewed_at
-	FROM break_glass b JOIN requests r ON r.id = b.request_id JOIN users u ON u.id = b.responder_id `
+	b.responder_id, u.email AS responder_email, b.incident, b.reason, b.created_at, b.review_due_at, b.reviewed_at,
+	b.flag_cleared_at, COALESCE(c.email, '') AS flag_cleared_by, COALESCE(b.flag_cleared_comment, '') AS flag_cleared_comment
+	FROM break_glass b JOIN requests r ON r.id = b.request_id JOIN users u ON u.id = b.responder_id
+	LEFT JOIN users c ON c.id = b.flag_cleared_by `
 
 type reviewRow struct {
 	RequestID     int64     `db:"request_id"`
@@ -161,7 +166,8 @@ func collectEmergencies(rows pgx.Rows, err error) ([]portal.Emergency, error) {
 		out[i] = portal.Emergency{RequestID: r.RequestID, Operation: portal.Operation(r.Operation), TaskName: r.TaskName,
 			DRTaskID: r.DRTaskID, Status: portal.RequestStatus(r.Status), ResponderID: r.ResponderID,
 			ResponderEmail: r.ResponderEmail, Incident: r.Incident, Reason: r.Reason, CreatedAt: r.CreatedAt,
-			ReviewDueAt: r.ReviewDueAt, ReviewedAt: r.ReviewedAt}
+			ReviewDueAt: r.ReviewDueAt, ReviewedAt: r.ReviewedAt, FlagClearedAt: r.FlagClearedAt, FlagClearedBy: r.FlagClearedBy,
+			FlagClearComment: r.FlagComment}
 	}
 	return out, nil
 }
@@ -228,34 +234,56 @@ func (s *Store) OpenEmergencies(ctx context.Context) ([]portal.Emergency, error)
 	return out, attachReviews(out, rows, err)
 }
 
+// FlaggedEmergencies returns the emergencies whose review was flagged and
+// whose flag no admin has cleared, however old, the latest first.
+func (s *Store) FlaggedEmergencies(ctx context.Context) ([]portal.Emergency, error) {
+	return findEmergencies(ctx, s.pool, `WHERE b.flag_cleared_at IS NULL AND EXISTS (SELECT 1 FROM break_glass_reviews v
+		WHERE v.request_id = b.request_id AND v.verdict = 'flag') ORDER BY b.created_at DESC, b.request_id DESC`)
+}
+
 // RecentEmergencies returns the last limit emergencies, open or reviewed,
 // the latest first.
 func (s *Store) RecentEmergencies(ctx context.Context, limit int) ([]portal.Emergency, error) {
 	return findEmergencies(ctx, s.pool, `ORDER BY b.created_at DESC, b.request_id DESC LIMIT $1`, limit)
 }
 
-// UnreviewedEmergencyOf returns the id of an emergency of userID's whose
-// review is not complete (0: none).
-func (t *Tx) UnreviewedEmergencyOf(ctx context.Context, userID int64) (int64, error) {
-	var id int64
-	err := t.tx.QueryRow(ctx, `SELECT request_id FROM break_glass WHERE responder_id = $1 AND reviewed_at IS NULL
-		ORDER BY created_at DESC LIMIT 1`, userID).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("read open emergencies of user %d: %w", userID, err)
-	}
-	return id, nil
+// Bar is the emergency of a responder's that bars them from breaking glass
+// again: its review is not complete, or it was flagged and no admin has
+// cleared the flag. The zero value: none does.
+type Bar struct {
+	RequestID int64
+	// Flagged: the review is complete and flagged; otherwise it is open.
+	Flagged bool
 }
 
-// UnreviewedEmergencyOf is Tx.UnreviewedEmergencyOf outside a transaction,
-// for a form that explains a refusal before anyone submits it.
-func (s *Store) UnreviewedEmergencyOf(ctx context.Context, userID int64) (int64, error) {
-	var out int64
+// barSQL reads the emergency of $1 that bars them, an open review first,
+// then the latest.
+const barSQL = `SELECT b.request_id, b.reviewed_at IS NOT NULL AS flagged FROM break_glass b
+	WHERE b.responder_id = $1 AND (b.reviewed_at IS NULL OR (b.flag_cleared_at IS NULL AND EXISTS (
+		SELECT 1 FROM break_glass_reviews v WHERE v.request_id = b.request_id AND v.verdict = 'flag')))
+	ORDER BY b.reviewed_at IS NULL DESC, b.created_at DESC, b.request_id DESC LIMIT 1`
+
+// EmergencyBarOf returns the emergency of userID's that bars them from
+// breaking glass again (the zero Bar: none).
+func (t *Tx) EmergencyBarOf(ctx context.Context, userID int64) (Bar, error) {
+	var b Bar
+	err := t.tx.QueryRow(ctx, barSQL, userID).Scan(&b.RequestID, &b.Flagged)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Bar{}, nil
+	}
+	if err != nil {
+		return Bar{}, fmt.Errorf("read the emergencies barring user %d: %w", userID, err)
+	}
+	return b, nil
+}
+
+// EmergencyBarOf is Tx.EmergencyBarOf outside a transaction, for a form
+// that explains a refusal before anyone submits it.
+func (s *Store) EmergencyBarOf(ctx context.Context, userID int64) (Bar, error) {
+	var out Bar
 	err := s.InTx(ctx, func(tx *Tx) error {
 		var err error
-		out, err = tx.UnreviewedEmergencyOf(ctx, userID)
+		out, err = tx.EmergencyBarOf(ctx, userID)
 		return err
 	})
 	return out, err
@@ -283,6 +311,21 @@ func (t *Tx) CompleteEmergencyReview(ctx context.Context, id int64, at time.Time
 	}
 	if tag.RowsAffected() != 1 {
 		return apperr.New(apperr.Conflict, "The review of request #%d is already complete. Nothing was changed.", id)
+	}
+	return nil
+}
+
+// ClearEmergencyFlag records that admin by cleared the flag of emergency
+// id, with comment; an emergency whose flag was cleared already is a
+// Conflict.
+func (t *Tx) ClearEmergencyFlag(ctx context.Context, id, by int64, comment string, at time.Time) error {
+	tag, err := t.tx.Exec(ctx, `UPDATE break_glass SET flag_cleared_at = $2, flag_cleared_by = $3, flag_cleared_comment = $4
+		WHERE request_id = $1 AND flag_cleared_at IS NULL`, id, at, by, comment)
+	if err != nil {
+		return fmt.Errorf("clear the flag of emergency %d: %w", id, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return apperr.New(apperr.Conflict, "The flag of request #%d is already cleared. Nothing was changed.", id)
 	}
 	return nil
 }

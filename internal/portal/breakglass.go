@@ -159,11 +159,22 @@ type Emergency struct {
 	ReviewedAt *time.Time
 	Reviews    []EmergencyReview
 	Status     RequestStatus
+	// FlagClearedAt is when an admin cleared the flag of a flagged review
+	// (nil: not cleared), FlagClearedBy who and FlagClearComment why.
+	FlagClearedAt    *time.Time
+	FlagClearedBy    string
+	FlagClearComment string
 }
 
 // Flagged reports whether a reviewer flagged e.
 func (e Emergency) Flagged() bool {
 	return slices.ContainsFunc(e.Reviews, func(r EmergencyReview) bool { return r.Verdict == VerdictFlag })
+}
+
+// FlagStands reports whether a reviewer flagged e and no admin has cleared
+// the flag yet: its responder may not break glass until one does.
+func (e Emergency) FlagStands() bool {
+	return e.Flagged() && e.FlagClearedAt == nil
 }
 
 // Overdue reports whether e's review is late at now.

@@ -29,20 +29,24 @@ const (
 	refusedOff        = "off"
 	refusedOperation  = "operation"
 	refusedUnreviewed = "unreviewed"
+	refusedFlagged    = "flagged"
 	refusedHeld       = "held" // another request executes on the task
 )
 
 // BreakGlassRefusal is why u cannot break glass for op now: break-glass is
-// off, its policy does not allow op, or u's last emergency is not reviewed
-// yet. The zero value means nothing stands in the way.
+// off, its policy does not allow op, u's last emergency is not reviewed
+// yet, or a review flagged one of u's emergencies and no admin has cleared
+// the flag. The zero value means nothing stands in the way.
 type BreakGlassRefusal struct {
-	Reason  string // off, operation, unreviewed, held ("" when allowed)
+	Reason  string // off, operation, unreviewed, flagged, held ("" when allowed)
 	Message string
 	// Unreviewed is u's emergency whose review is not complete (0: none).
 	Unreviewed int64
+	// Flagged is u's emergency flagged in review whose flag stands (0: none).
+	Flagged int64
 }
 
-func breakGlassRefusal(p portal.BreakGlassPolicy, op portal.Operation, unreviewed int64) BreakGlassRefusal {
+func breakGlassRefusal(p portal.BreakGlassPolicy, op portal.Operation, bar db.Bar) BreakGlassRefusal {
 	switch {
 	case !p.Enabled:
 		return BreakGlassRefusal{Reason: refusedOff, Message: "Break-glass is turned off: an admin turned it off, so every operation " +
@@ -54,9 +58,12 @@ func breakGlassRefusal(p portal.BreakGlassPolicy, op portal.Operation, unreviewe
 		}
 		return BreakGlassRefusal{Reason: refusedOperation, Message: fmt.Sprintf("The break-glass policy does not allow a %s: it allows only %s. "+
 			"File a request for approval instead.", strings.ToLower(op.Label()), strings.Join(names, ", "))}
-	case unreviewed != 0:
-		return BreakGlassRefusal{Reason: refusedUnreviewed, Unreviewed: unreviewed, Message: fmt.Sprintf("Your emergency request #%d "+
-			"has not been reviewed by two approvers yet: until it is, you cannot break glass again. Ask the approvers to review it.", unreviewed)}
+	case bar.RequestID != 0 && bar.Flagged:
+		return BreakGlassRefusal{Reason: refusedFlagged, Flagged: bar.RequestID, Message: fmt.Sprintf("Your emergency #%d was flagged "+
+			"in review; an admin must clear it before you can break glass again. Ask an admin to look at it.", bar.RequestID)}
+	case bar.RequestID != 0:
+		return BreakGlassRefusal{Reason: refusedUnreviewed, Unreviewed: bar.RequestID, Message: fmt.Sprintf("Your emergency request #%d "+
+			"has not been reviewed by two approvers yet: until it is, you cannot break glass again. Ask the approvers to review it.", bar.RequestID)}
 	}
 	return BreakGlassRefusal{}
 }
@@ -68,11 +75,11 @@ func (s *Service) CanBreakGlass(ctx context.Context, u portal.User, op portal.Op
 	if err != nil {
 		return BreakGlassRefusal{}, p, err
 	}
-	open, err := s.Store.UnreviewedEmergencyOf(ctx, u.ID)
+	bar, err := s.Store.EmergencyBarOf(ctx, u.ID)
 	if err != nil {
 		return BreakGlassRefusal{}, p, err
 	}
-	return breakGlassRefusal(p, op, open), p, nil
+	return breakGlassRefusal(p, op, bar), p, nil
 }
 
 // RefusedError is a break-glass attempt refused by the policy.
@@ -94,6 +101,9 @@ func (s *Service) BreakGlassRefused(ctx context.Context, u portal.User, d Draft,
 	detail := map[string]any{"operation": d.Operation, "task_name": d.TaskName, "reason": why.Reason, "message": why.Message}
 	if why.Unreviewed != 0 {
 		detail["unreviewed_request"] = why.Unreviewed
+	}
+	if why.Flagged != 0 {
+		detail["flagged_request"] = why.Flagged
 	}
 	e.Detail = audit.Detail(detail)
 	_, err := s.Store.AppendAudit(context.WithoutCancel(ctx), e)
@@ -124,8 +134,9 @@ func CheckReason(s string) string {
 // (break_glass.bypass, outcome bypassed). The password must have been
 // confirmed (auth.Service.ConfirmPassword); d.Justification is the reason.
 // It is refused, and the refusal audited, when break-glass is off, its
-// policy does not allow d's operation, or u's last emergency is not
-// reviewed yet (a RefusedError).
+// policy does not allow d's operation, u's last emergency is not reviewed
+// yet, or one of u's emergencies was flagged in review and no admin has
+// cleared the flag (a RefusedError).
 func (s *Service) BreakGlass(ctx context.Context, u portal.User, d Draft, incident string) (portal.Request, error) {
 	if !u.Has(portal.RoleResponder) {
 		return portal.Request{}, apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Only responders can break glass.")
@@ -158,11 +169,11 @@ func (s *Service) BreakGlass(ctx context.Context, u portal.User, d Draft, incide
 		if err != nil {
 			return err
 		}
-		open, err := tx.UnreviewedEmergencyOf(ctx, u.ID)
+		bar, err := tx.EmergencyBarOf(ctx, u.ID)
 		if err != nil {
 			return err
 		}
-		if why := breakGlassRefusal(bg, d.Operation, open); why.Reason != "" {
+		if why := breakGlassRefusal(bg, d.Operation, bar); why.Reason != "" {
 			refused = &RefusedError{why}
 			return refused
 		}
@@ -290,9 +301,11 @@ func CanReview(u portal.User, e portal.Emergency) (bool, string) {
 
 // Review records approver u's post-incident review of emergency request
 // id: acknowledged (the bypass was justified) or flagged (the admins look
-// closer), with a comment. The second review completes it, which lifts
-// the responder's bar on breaking glass again and ends the banner. Each
-// review is audited (break_glass.review) in its transaction.
+// closer), with a comment. The second review completes it and ends the
+// banner; it lifts the responder's bar on breaking glass again unless a
+// review flagged it, in which case the bar stands until an admin clears
+// the flag (ClearFlag). Each review is audited (break_glass.review) in its
+// transaction.
 func (s *Service) Review(ctx context.Context, u portal.User, id int64, verdict portal.Verdict, comment string) (portal.Emergency, error) {
 	comment = strings.TrimSpace(comment)
 	switch {
@@ -346,6 +359,67 @@ func (s *Service) Review(ctx context.Context, u portal.User, id int64, verdict p
 			detail: map[string]any{"verdict": string(verdict), "comment": comment, "incident": e.Incident,
 				"responder": e.ResponderEmail, "reviews": len(e.Reviews), "review_complete": complete,
 				"flagged": e.Flagged(), "overdue": !now.Before(e.ReviewDueAt)},
+		})
+		return err
+	})
+	return out, err
+}
+
+// ClearFlag records admin u's decision, with a comment, that the flagged
+// review of emergency request id needs nothing more: its responder may
+// break glass again. The review must be complete and flagged, and its flag
+// not cleared yet; nobody clears the flag of their own emergency. It is
+// audited (break_glass.flag_cleared) in its transaction.
+func (s *Service) ClearFlag(ctx context.Context, u portal.User, id int64, comment string) (portal.Emergency, error) {
+	comment = strings.TrimSpace(comment)
+	switch {
+	case !u.Active || !u.Has(portal.RoleAdmin):
+		return portal.Emergency{}, apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Only admins clear the flag of an emergency. Nothing was changed.")
+	case comment == "":
+		return portal.Emergency{}, apperr.New(apperr.Invalid, "Say why the flag can be cleared: the comment stays with the emergency. Nothing was changed.")
+	case utf8.RuneCountInString(comment) > MaxReviewComment:
+		return portal.Emergency{}, apperr.New(apperr.Invalid, "Keep the comment under %d characters. Nothing was changed.", MaxReviewComment)
+	}
+	now := s.Now()
+	var out portal.Emergency
+	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
+		stored, err := tx.UserForUpdate(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if !stored.Active || !stored.Has(portal.RoleAdmin) {
+			return apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Only active admins clear the flag of an emergency. Nothing was changed.")
+		}
+		e, err := tx.EmergencyForUpdate(ctx, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case e.ResponderID == u.ID:
+			return apperr.Deny(apperr.Forbidden, audit.ReasonSelfApproval, "Nobody clears the flag of their own emergency. Nothing was changed.")
+		case !e.Flagged():
+			return apperr.New(apperr.Conflict, "No review flagged request #%d: there is no flag to clear. Nothing was changed.", id)
+		case e.FlagClearedAt != nil:
+			return apperr.New(apperr.Conflict, "The flag of request #%d was cleared already, by %s. Nothing was changed.", id, e.FlagClearedBy)
+		case e.ReviewedAt == nil:
+			return apperr.New(apperr.Conflict, "The review of request #%d is not complete yet: clear the flag once two approvers have reviewed it. "+
+				"Nothing was changed.", id)
+		}
+		if err := tx.ClearEmergencyFlag(ctx, id, u.ID, comment, now); err != nil {
+			return err
+		}
+		e.FlagClearedAt, e.FlagClearedBy, e.FlagClearComment = &now, u.Email, comment
+		out = e
+		var flags []string
+		for _, v := range e.Reviews {
+			if v.Verdict == portal.VerdictFlag {
+				flags = append(flags, v.ReviewerEmail+": "+v.Comment)
+			}
+		}
+		_, err = s.apply(ctx, tx, step{
+			move:   func(tx *db.Tx) (portal.Request, error) { return tx.Request(ctx, id, false) },
+			action: audit.ActionBreakGlassFlagCleared, outcome: audit.Success,
+			detail: map[string]any{"comment": comment, "incident": e.Incident, "responder": e.ResponderEmail, "flags": flags},
 		})
 		return err
 	})
