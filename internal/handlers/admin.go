@@ -595,7 +595,7 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 			}
 			switch kind {
 			case portal.ChangeBreakGlass:
-				return h.breakGlassAdminPageStepUp(c, status, nil, nil, "", "", form, err)
+				return h.breakGlassAdminPageStepUp(c, status, nil, nil, "", "", form, err, nil)
 			case portal.ChangeWindows:
 				return h.windowsPageStepUp(c, status, views.WindowsPage{}, form, err)
 			}

@@ -116,8 +116,8 @@ func (h *Handlers) breakGlassPage(c echo.Context, f breakGlassForm, errs map[str
 
 func (h *Handlers) explainRefusal(p *views.BreakGlassPage, why requests.BreakGlassRefusal) {
 	p.Refusal = why.Message
-	if why.Unreviewed != 0 {
-		p.Unreviewed = &views.RequestLink{URL: fmt.Sprintf("/requests/%d", why.Unreviewed), Label: fmt.Sprintf("See request #%d.", why.Unreviewed)}
+	if id := max(why.Unreviewed, why.Flagged); id != 0 {
+		p.Unreviewed = &views.RequestLink{URL: fmt.Sprintf("/requests/%d", id), Label: fmt.Sprintf("See request #%d.", id)}
 	}
 }
 
@@ -295,7 +295,11 @@ func (h *Handlers) reviewEmergency(c echo.Context) error {
 		return h.render(c, status, views.RequestView(p))
 	}
 	note := fmt.Sprintf("Your review of request #%d is recorded (%s).", id, verdictWords(verdict))
-	if e.ReviewedAt != nil {
+	switch {
+	case e.ReviewedAt != nil && e.FlagStands():
+		note += fmt.Sprintf(" The review is complete and flagged: %s may not break glass again until an admin clears the flag "+
+			"(Admin → Break-glass).", e.ResponderEmail)
+	case e.ReviewedAt != nil:
 		note += " The review is complete: " + e.ResponderEmail + " may break glass again."
 	}
 	return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", id), note)
@@ -307,7 +311,15 @@ const recentEmergencies = 20
 // breakGlassAdminPage renders the admins' page; raw holds what was typed
 // when a proposal comes back with errs.
 func (h *Handlers) breakGlassAdminPage(c echo.Context, status int, raw *portal.BreakGlassPolicy, errs map[string]string, flash, errMsg string) error {
-	return h.breakGlassAdminPageStepUp(c, status, raw, errs, flash, errMsg, "", nil)
+	return h.breakGlassAdminPageStepUp(c, status, raw, errs, flash, errMsg, "", nil, nil)
+}
+
+// flagClearing is a refused attempt to clear the flag of an emergency:
+// what was typed and why it was refused, shown at its row.
+type flagClearing struct {
+	id      int64
+	comment string
+	err     string
 }
 
 // breakGlassStepUp is what a change of the break-glass settings is called
@@ -315,9 +327,10 @@ func (h *Handlers) breakGlassAdminPage(c echo.Context, status int, raw *portal.B
 const breakGlassStepUp = "Changing the break-glass settings"
 
 // breakGlassAdminPageStepUp is breakGlassAdminPage after a step-up of the
-// form with key form failed with stepUpErr (nil: none did).
+// form with key form failed with stepUpErr (nil: none did), or after a
+// refused clearing of a flag (nil: none was).
 func (h *Handlers) breakGlassAdminPageStepUp(c echo.Context, status int, raw *portal.BreakGlassPolicy, errs map[string]string, flash, errMsg string,
-	form string, stepUpErr error) error {
+	form string, stepUpErr error, clearing *flagClearing) error {
 	ctx := c.Request().Context()
 	cur, err := h.Store.BreakGlassPolicy(ctx)
 	if err != nil {
@@ -327,7 +340,12 @@ func (h *Handlers) breakGlassAdminPageStepUp(c echo.Context, status int, raw *po
 	p := views.BreakGlassAdminPage{Base: h.base(c, "Break-glass", "admin"), Flash: flash, Error: errMsg, Summary: cur.Describe(),
 		Version: cur.Version, Errors: errs}
 	p.StepUp = h.stepUpPrompt(c, breakGlassStepUp)
-	stepUpFailed(p.StepUp, form, stepUpErr)
+	p.ClearStepUp = h.stepUpPrompt(c, clearFlagStepUp)
+	if strings.HasPrefix(form, "clear-") {
+		stepUpFailed(p.ClearStepUp, form, stepUpErr)
+	} else {
+		stepUpFailed(p.StepUp, form, stepUpErr)
+	}
 	shown := cur
 	changes, err := h.Store.PendingAdminChanges(ctx)
 	if err != nil {
@@ -370,18 +388,36 @@ func (h *Handlers) breakGlassAdminPageStepUp(c echo.Context, status int, raw *po
 	if err != nil {
 		return err
 	}
+	// The flagged list: every flag that stands, however old, and the
+	// recent flags that were cleared.
+	standing, err := h.Store.FlaggedEmergencies(ctx)
+	if err != nil {
+		return err
+	}
 	now := h.Now()
 	for _, e := range open {
 		if e.Overdue(now) {
 			p.Overdue = append(p.Overdue, h.emergencyRow(e))
 		}
 	}
-	for _, e := range es {
-		row := h.emergencyRow(e)
-		if e.Flagged() {
-			p.Flagged = append(p.Flagged, row)
+	listed := map[int64]bool{}
+	flagged := func(e portal.Emergency) {
+		if !e.Flagged() || listed[e.RequestID] {
+			return
 		}
-		p.Recent = append(p.Recent, row)
+		listed[e.RequestID] = true
+		row := h.emergencyRow(e)
+		if row.CanClear && clearing != nil && clearing.id == e.RequestID {
+			row.ClearError, row.ClearComment = clearing.err, clearing.comment
+		}
+		p.Flagged = append(p.Flagged, row)
+	}
+	for _, e := range standing {
+		flagged(e)
+	}
+	for _, e := range es {
+		flagged(e)
+		p.Recent = append(p.Recent, h.emergencyRow(e))
 	}
 	return h.render(c, status, views.BreakGlassAdmin(p))
 }
@@ -407,6 +443,12 @@ func (h *Handlers) emergencyRow(e portal.Emergency) views.EmergencyRow {
 			row.Flags = append(row.Flags, fmt.Sprintf("Flagged by %s: %s", v.ReviewerEmail, v.Comment))
 		}
 	}
+	if e.FlagClearedAt != nil {
+		row.Cleared = fmt.Sprintf("Cleared by %s at %s: %s", e.FlagClearedBy, h.formatTime(*e.FlagClearedAt), e.FlagClearComment)
+		row.Review += ", flag cleared"
+	}
+	row.CanClear = e.FlagStands() && e.ReviewedAt != nil
+	row.ClearURL = fmt.Sprintf("/admin/break-glass/%d/clear", e.RequestID)
 	return row
 }
 
@@ -437,7 +479,7 @@ func (h *Handlers) saveBreakGlass(c echo.Context) error {
 			if !ok {
 				return err
 			}
-			return h.breakGlassAdminPageStepUp(c, status, &in, nil, "", "", "break-glass", err)
+			return h.breakGlassAdminPageStepUp(c, status, &in, nil, "", "", "break-glass", err, nil)
 		}
 		ch, applied, verrs, err := h.Auth.SetBreakGlass(c.Request().Context(), *user(c), in)
 		if err != nil {
@@ -453,4 +495,39 @@ func (h *Handlers) saveBreakGlass(c echo.Context) error {
 		errs = verrs
 	}
 	return h.breakGlassAdminPage(c, http.StatusUnprocessableEntity, &in, errs, "", "")
+}
+
+// clearFlagStepUp is what clearing a flag is called where it asks for the
+// password: it gives a responder back the right to bypass the quorum.
+const clearFlagStepUp = "Clearing the flag of an emergency"
+
+// clearFlag is an admin's decision, with a comment, that a flagged
+// emergency needs nothing more: its responder may break glass again. It
+// asks for the password like the other break-glass settings; a refusal
+// shows the admins' page again with why, at the emergency's row.
+func (h *Handlers) clearFlag(c echo.Context) error {
+	id, err := requestID64(c)
+	if err != nil {
+		return err
+	}
+	comment := c.FormValue("comment")
+	clearing := &flagClearing{id: id, comment: comment}
+	if err := h.stepUp(c, clearFlagStepUp, "clear the flag of an emergency"); err != nil {
+		status, ok := h.shownAgain(c, err)
+		if !ok {
+			return err
+		}
+		return h.breakGlassAdminPageStepUp(c, status, nil, nil, "", "", fmt.Sprintf("clear-%d", id), err, clearing)
+	}
+	e, err := h.Requests.ClearFlag(c.Request().Context(), *user(c), id, comment)
+	if err != nil {
+		status, ok := h.shownAgain(c, err)
+		if !ok || status == http.StatusForbidden {
+			return err
+		}
+		clearing.err = apperr.Message(err)
+		return h.breakGlassAdminPageStepUp(c, status, nil, nil, "", "", "", nil, clearing)
+	}
+	return h.redirectWithNote(c, "/admin/break-glass", fmt.Sprintf("The flag of request #%d is cleared: %s may break glass again.",
+		id, e.ResponderEmail))
 }

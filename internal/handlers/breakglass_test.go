@@ -47,6 +47,40 @@ func (e *env) startForm(id, pw string) url.Values {
 		"confirm": {r.StandbyClusterName}, "password": {pw}}
 }
 
+// emergencyStart has responder b break glass to start task id and waits
+// until the emergency ran; it returns the emergency's request id.
+func (e *env) emergencyStart(b *browser, id string) int64 {
+	e.t.Helper()
+	rid := requestIDFrom(e.t, e.breakGlass(b, id, portal.OpStart, e.startForm(id, password)))
+	if r := e.waitRequest(rid, portal.StatusSucceeded, portal.StatusFailed); r.Status != portal.StatusSucceeded {
+		e.t.Fatalf("emergency start: %s (%s)", r.Status, r.Outcome)
+	}
+	return rid
+}
+
+// review posts approver b's review of emergency rid.
+func (e *env) review(b *browser, rid int64, verdict, comment string) response {
+	e.t.Helper()
+	return b.post(fmt.Sprintf("/requests/%d/review", rid), url.Values{"verdict": {verdict}, "comment": {comment}})
+}
+
+// clearFlag posts b's clearing of the flag of emergency rid, from the
+// admins' page (or, for someone who may not see it, the task list).
+func (e *env) clearFlag(b *browser, page string, rid int64, form url.Values) response {
+	e.t.Helper()
+	form.Set("_csrf", b.csrf(page))
+	return b.postRaw(fmt.Sprintf("/admin/break-glass/%d/clear", rid), form)
+}
+
+// mayBreakGlass reports whether the emergency switchover form of task id
+// (running after an emergency start) is offered to b, and otherwise what
+// the page says.
+func mayBreakGlass(b *browser, id string) (bool, string) {
+	res := b.get("/dr-tasks/" + id + "/break-glass/switchover")
+	return res.status == http.StatusOK && res.doc.Find(`[data-testid=break-glass-form]`).Length() == 1 &&
+		res.doc.Find(`[data-testid=break-glass-refused]`).Length() == 0, fmt.Sprintf("%d %s", res.status, res.text("main"))
+}
+
 func (e *env) requestsOn(id string) int {
 	e.t.Helper()
 	var n int
@@ -73,7 +107,7 @@ func (e *env) noPasswordOnRecord(pw string) {
 // and runs; every approver and admin is told (webhook, banner); it is
 // marked as an emergency where it is listed; a second break-glass waits for
 // the review, which two approvers (not the responder) complete; then the
-// banner goes and the responder may break glass again.
+// banner goes, and as one of them flagged it, the responder stays barred.
 func TestAResponderBreaksGlassAloneEveryoneIsToldAndTwoApproversReview(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("resp@example.com", portal.RoleResponder)
@@ -171,8 +205,13 @@ func TestAResponderBreaksGlassAloneEveryoneIsToldAndTwoApproversReview(t *testin
 	if !strings.Contains(flagged, "the incident ticket was opened after the start") {
 		t.Errorf("admins do not see the flag: %q", flagged)
 	}
-	if got := resp.get("/dr-tasks/" + id + "/break-glass/start"); got.doc.Find(`[data-testid=break-glass-refused]`).Length() != 0 {
-		t.Errorf("after the review the responder is still refused: %s", got.text(`[data-testid=break-glass-refused]`))
+	// The review flagged it: the responder stays barred until an admin
+	// clears the flag (TestAFlaggedEmergencyBarsItsResponderUntilAnAdminClearsTheFlag).
+	got := e.breakGlass(resp, id, portal.OpFailover, url.Values{"incident": {"INC-1236"}, "justification": {"still broken, fail over"},
+		"confirm": {"x"}, "password": {password}})
+	if got.status != http.StatusConflict || !strings.Contains(got.text(`[data-testid=break-glass-refused]`),
+		fmt.Sprintf("Your emergency #%d was flagged in review; an admin must clear it", rid)) {
+		t.Errorf("after a flagged review the responder is not barred: %d %q", got.status, got.text("main"))
 	}
 }
 
@@ -540,5 +579,191 @@ func TestBreakGlassWaitsForARequestThatExecutes(t *testing.T) {
 	refused := e.events(audit.ActionBreakGlassRefused)
 	if len(refused) != 1 || !strings.Contains(string(refused[0].Detail), `"reason":"held"`) {
 		t.Errorf("the refusal is not on record: %+v", refused)
+	}
+}
+
+// TestAFlaggedEmergencyBarsItsResponderUntilAnAdminClearsTheFlag: two
+// flags complete the review, but the responder stays barred: the note says
+// so, the form says why, and a post is refused and audited. An admin
+// clears the flag with a comment (none is refused and changes nothing),
+// audited; then the responder may break glass again.
+func TestAFlaggedEmergencyBarsItsResponderUntilAnAdminClearsTheFlag(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	e.addUser("appr1@example.com", auth.RoleApprover)
+	e.addUser("appr2@example.com", auth.RoleApprover)
+	id := e.createTask("dr_glass06")
+	e.breakGlassOn(portal.OpStart, portal.OpSwitchover)
+	resp := e.signedIn("resp@example.com")
+	rid := e.emergencyStart(resp, id)
+	a1, a2 := e.signedIn("appr1@example.com"), e.signedIn("appr2@example.com")
+	if res := e.review(a1, rid, "flag", "no incident ticket at the time"); res.status != http.StatusSeeOther {
+		t.Fatalf("first flag: %d %s", res.status, res.text("main"))
+	}
+	res := e.review(a2, rid, "flag", "the primary was reachable")
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("second flag: %d %s", res.status, res.text("main"))
+	}
+	note := a2.get(res.header.Get("Location")).text(`[data-testid=flash]`)
+	if !strings.Contains(note, "complete and flagged") || strings.Contains(note, "may break glass again") {
+		t.Errorf("the completion note: %q", note)
+	}
+
+	want := fmt.Sprintf("Your emergency #%d was flagged in review; an admin must clear it", rid)
+	if ok, page := mayBreakGlass(resp, id); ok || !strings.Contains(page, want) {
+		t.Errorf("the form after two flags: %s", page)
+	}
+	before := e.requestsOn(id)
+	refused := e.breakGlass(resp, id, portal.OpSwitchover, url.Values{"incident": {"INC-1240"}, "justification": {"still broken, switch over"},
+		"confirm": {"x"}, "password": {password}})
+	if refused.status != http.StatusConflict || !strings.Contains(refused.text(`[data-testid=break-glass-refused]`), want) ||
+		refused.attr(`[data-testid=unreviewed-link]`, "href") != fmt.Sprintf("/requests/%d", rid) {
+		t.Errorf("break-glass after two flags: %d %q", refused.status, refused.text("main"))
+	}
+	if n := e.requestsOn(id); n != before {
+		t.Errorf("%d requests filed while barred", n-before)
+	}
+	if ev := e.events(audit.ActionBreakGlassRefused); len(ev) != 1 || ev[0].Outcome != audit.Denied ||
+		!strings.Contains(string(ev[0].Detail), `"reason":"flagged"`) || !strings.Contains(string(ev[0].Detail), fmt.Sprintf(`"flagged_request":%d`, rid)) {
+		t.Errorf("the refusal on record: %+v", ev)
+	}
+
+	admin := e.signedIn("admin@example.com")
+	page := admin.get("/admin/break-glass")
+	if page.doc.Find(fmt.Sprintf(`[data-testid=emergencies-flagged] [data-id="%d"] [data-testid=clear-flag-form]`, rid)).Length() != 1 {
+		t.Fatalf("the admins' page offers no clearing of the flag: %q", page.text(`[data-testid=emergencies-flagged]`))
+	}
+	if res := e.clearFlag(admin, "/admin/break-glass", rid, url.Values{"comment": {"  "}}); res.status != http.StatusUnprocessableEntity ||
+		!strings.Contains(res.text(`[data-testid=clear-flag-error]`), "Say why") {
+		t.Errorf("clearing without a comment: %d %q", res.status, res.text("main"))
+	}
+	if ok, _ := mayBreakGlass(resp, id); ok || len(e.events(audit.ActionBreakGlassFlagCleared)) != 0 {
+		t.Fatal("clearing without a comment cleared the flag")
+	}
+	res = e.clearFlag(admin, "/admin/break-glass", rid, url.Values{"comment": {"talked it through: the site was down, ticket came late"}})
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("clearing the flag: %d %q", res.status, res.text("main"))
+	}
+	cleared := e.events(audit.ActionBreakGlassFlagCleared)
+	if len(cleared) != 1 || cleared[0].Actor.Name != "admin@example.com" || cleared[0].RequestID != rid || cleared[0].Outcome != audit.Success ||
+		!strings.Contains(string(cleared[0].Detail), "ticket came late") || !strings.Contains(string(cleared[0].Detail), "the primary was reachable") {
+		t.Errorf("the clearing on record: %+v", cleared)
+	}
+	if got := admin.get("/admin/break-glass").text(fmt.Sprintf(`[data-testid=emergencies-flagged] [data-id="%d"] [data-testid=flag-cleared]`, rid)); !strings.Contains(got, "ticket came late") {
+		t.Errorf("the admins' page does not show the clearing: %q", got)
+	}
+	if res := e.clearFlag(admin, "/admin/break-glass", rid, url.Values{"comment": {"again"}}); res.status != http.StatusConflict {
+		t.Errorf("clearing a cleared flag: %d", res.status)
+	}
+	if ok, page := mayBreakGlass(resp, id); !ok {
+		t.Errorf("after the flag was cleared the responder is still barred: %s", page)
+	}
+}
+
+// TestAnAcknowledgedAndFlaggedReviewBarsTheResponder: one flag is enough,
+// even when the other reviewer acknowledged; the flag cannot be cleared
+// while the review waits for its second reviewer.
+func TestAnAcknowledgedAndFlaggedReviewBarsTheResponder(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	e.addUser("appr1@example.com", auth.RoleApprover)
+	e.addUser("appr2@example.com", auth.RoleApprover)
+	id := e.createTask("dr_glass07")
+	e.breakGlassOn(portal.OpStart, portal.OpSwitchover)
+	resp := e.signedIn("resp@example.com")
+	rid := e.emergencyStart(resp, id)
+	admin := e.signedIn("admin@example.com")
+	if res := e.review(e.signedIn("appr1@example.com"), rid, "flag", "why no call first?"); res.status != http.StatusSeeOther {
+		t.Fatalf("flag: %d", res.status)
+	}
+	if res := e.clearFlag(admin, "/admin/break-glass", rid, url.Values{"comment": {"fine"}}); res.status != http.StatusConflict {
+		t.Errorf("clearing before the review is complete: %d %q", res.status, res.text("main"))
+	}
+	if res := e.review(e.signedIn("appr2@example.com"), rid, "acknowledge", "justified"); res.status != http.StatusSeeOther {
+		t.Fatalf("acknowledge: %d", res.status)
+	}
+	if ok, page := mayBreakGlass(resp, id); ok || !strings.Contains(page, fmt.Sprintf("Your emergency #%d was flagged in review", rid)) {
+		t.Errorf("after an acknowledgement and a flag: %s", page)
+	}
+	res := e.breakGlass(resp, id, portal.OpSwitchover, url.Values{"incident": {"INC-1241"}, "justification": {"still broken, switch over"},
+		"confirm": {"x"}, "password": {password}})
+	if res.status != http.StatusConflict {
+		t.Errorf("break-glass after an acknowledgement and a flag: %d %q", res.status, res.text("main"))
+	}
+	if ev := e.events(audit.ActionBreakGlassRefused); len(ev) != 1 || !strings.Contains(string(ev[0].Detail), `"reason":"flagged"`) {
+		t.Errorf("the refusal on record: %+v", ev)
+	}
+}
+
+// TestOnlyAnAdminClearsAFlag: an approver posting the clearing gets a 403,
+// audited as access.denied, and the flag stands.
+func TestOnlyAnAdminClearsAFlag(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	e.addUser("appr1@example.com", auth.RoleApprover)
+	e.addUser("appr2@example.com", auth.RoleApprover)
+	id := e.createTask("dr_glass08")
+	e.breakGlassOn(portal.OpStart, portal.OpSwitchover)
+	resp := e.signedIn("resp@example.com")
+	rid := e.emergencyStart(resp, id)
+	a1 := e.signedIn("appr1@example.com")
+	e.review(a1, rid, "flag", "no ticket")
+	e.review(e.signedIn("appr2@example.com"), rid, "flag", "no call")
+	if res := e.clearFlag(a1, "/dr-tasks", rid, url.Values{"comment": {"I say it is fine"}}); res.status != http.StatusForbidden {
+		t.Errorf("an approver clearing: %d", res.status)
+	}
+	found := false
+	for _, d := range e.events(audit.ActionAccessDenied) {
+		found = found || (d.Actor.Name == "appr1@example.com" && strings.Contains(string(d.Detail), `"route":"/admin/break-glass/:id/clear"`))
+	}
+	if !found {
+		t.Error("the refused clearing is not audited")
+	}
+	if len(e.events(audit.ActionBreakGlassFlagCleared)) != 0 {
+		t.Error("a clearing is on record")
+	}
+	if ok, _ := mayBreakGlass(resp, id); ok {
+		t.Error("the responder may break glass after an approver's clearing")
+	}
+}
+
+// TestClearingAFlagNeedsThePasswordEnteredRecently: like the other
+// break-glass settings, clearing a flag asks for the password when it was
+// entered more than 5 minutes ago; without it nothing changes.
+func TestClearingAFlagNeedsThePasswordEnteredRecently(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	e.addUser("appr1@example.com", auth.RoleApprover)
+	e.addUser("appr2@example.com", auth.RoleApprover)
+	id := e.createTask("dr_glass09")
+	e.breakGlassOn(portal.OpStart, portal.OpSwitchover)
+	resp := e.signedIn("resp@example.com")
+	rid := e.emergencyStart(resp, id)
+	e.review(e.signedIn("appr1@example.com"), rid, "flag", "no ticket")
+	e.review(e.signedIn("appr2@example.com"), rid, "acknowledge", "fine")
+	admin := e.signedIn("admin@example.com")
+	e.signInClock.Advance(6 * time.Minute)
+	page := admin.get("/admin/break-glass")
+	if page.doc.Find(`[data-testid=clear-flag-form] input[name=step_up_password]`).Length() != 1 {
+		t.Fatal("the clearing form asks for no password 6 minutes after signing in")
+	}
+	form := url.Values{"comment": {"discussed with the team"}}
+	res := e.clearFlag(admin, "/admin/break-glass", rid, form)
+	if res.status != http.StatusForbidden || !strings.Contains(res.text(`[data-testid=step-up-error]`), "needs your password again") ||
+		res.attr(`[data-testid=clear-flag-form] textarea[name=comment]`, "id") == "" {
+		t.Fatalf("clearing without the password: %d %q", res.status, res.text("main"))
+	}
+	if len(e.events(audit.ActionBreakGlassFlagCleared)) != 0 {
+		t.Fatal("the flag was cleared without the password")
+	}
+	if ok, _ := mayBreakGlass(resp, id); ok {
+		t.Fatal("the responder may break glass after a clearing without the password")
+	}
+	form.Set("step_up_password", password)
+	if res := e.clearFlag(admin, "/admin/break-glass", rid, form); res.status != http.StatusSeeOther {
+		t.Fatalf("clearing with the password: %d %q", res.status, res.text("main"))
+	}
+	if ok, page := mayBreakGlass(resp, id); !ok {
+		t.Errorf("after the clearing the responder is still barred: %s", page)
 	}
 }

@@ -113,6 +113,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.POST("/requests/:id/review", h.reviewEmergency, h.require(PermDecide))
 	app.GET("/admin/break-glass", h.showBreakGlassAdmin, h.require(PermAdmin))
 	app.POST("/admin/break-glass", h.saveBreakGlass, h.require(PermAdmin))
+	app.POST("/admin/break-glass/:id/clear", h.clearFlag, h.require(PermAdmin))
 	app.GET("/admin/users", h.listUsers, h.require(PermAdmin))
 	app.POST("/admin/users", h.createUser, h.require(PermAdmin))
 	app.POST("/admin/users/:id/roles", h.setUserRoles, h.require(PermAdmin))

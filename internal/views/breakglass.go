@@ -32,7 +32,8 @@ type BreakGlassPage struct {
 	// policy does not allow, an emergency not reviewed yet); the form is
 	// not offered then.
 	Refusal string
-	// Unreviewed links the responder's emergency that waits for review.
+	// Unreviewed links the responder's emergency that bars them: one that
+	// waits for review, or one flagged in review whose flag stands.
 	Unreviewed *RequestLink
 	Incident   string
 	Reason     string
@@ -80,7 +81,10 @@ type BreakGlassAdminPage struct {
 	Base
 	// StepUp asks for the password again before the settings change (nil:
 	// entered recently enough).
-	StepUp       *StepUp
+	StepUp *StepUp
+	// ClearStepUp asks for it before a flag is cleared (nil: entered
+	// recently enough).
+	ClearStepUp  *StepUp
 	Flash        string
 	Error        string
 	Summary      string // the settings in effect, in a sentence
@@ -113,6 +117,15 @@ type EmergencyRow struct {
 	Overdue   bool
 	Flagged   bool
 	Flags     []string // the flagging reviews' comments, with their reviewer
+	// Cleared says who cleared the flag, when and why ("": it stands).
+	Cleared string
+	// CanClear: the review is complete and its flag stands, so an admin
+	// may clear it at ClearURL; ClearError and ClearComment are a refused
+	// attempt's message and what was typed.
+	CanClear     bool
+	ClearURL     string
+	ClearError   string
+	ClearComment string
 }
 
 // joinComma joins names with commas.
