@@ -336,6 +336,11 @@ func TestPermissionMatrix(t *testing.T) {
 				// Off, with another review period: stricter, so at once.
 				return "/admin/break-glass", url.Values{"operations": {"failover"}, "review_days": {strconv.Itoa(fx.next()%portal.MaxReviewDays + 1)}}
 			}}},
+		// Only an emergency's flag is cleared: the request of this probe is none.
+		{echo.POST, "/admin/break-glass/:id/clear"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, missing),
+			call: func(string, bool) (string, url.Values) {
+				return fmt.Sprintf("/admin/break-glass/%d/clear", fx.pending("requester")), url.Values{"comment": {"settled"}}
+			}}},
 
 		{echo.GET, "/audit"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok), call: get("/audit")}},
 		{echo.GET, "/audit/export"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok),
