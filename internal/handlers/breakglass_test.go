@@ -512,6 +512,9 @@ func TestBreakGlassSupersedesAnApprovedRequestThatHasNotStarted(t *testing.T) {
 	if r := e.waitRequest(emergency, portal.StatusSucceeded, portal.StatusFailed); r.Status != portal.StatusSucceeded {
 		t.Fatalf("the emergency start: %s (%s)", r.Status, r.Outcome)
 	}
+	if got := admin.get(fmt.Sprintf("/requests/%d", emergency)).text(`[data-testid=approvals-summary]`); !strings.Contains(got, "break-glass bypassed") {
+		t.Errorf("the emergency's approvals read %q", got)
+	}
 	old, err := e.store.Request(ctx, waiting)
 	if err != nil || old.Status != portal.StatusFailed || !strings.Contains(old.Outcome, fmt.Sprintf("Superseded by emergency request #%d", emergency)) ||
 		old.CallAttempts != 0 {

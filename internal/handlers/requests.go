@@ -253,6 +253,9 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 			Comment: a.Comment, At: h.formatTime(a.DecidedAt), Policy: fmt.Sprintf("policy version %d", a.PolicyVersion)})
 	}
 	card.ApprovalsSummary = fmt.Sprintf("%d of %d", approved, r.RequiredApprovals)
+	if r.BypassesPolicy() {
+		card.ApprovalsSummary = "none: break-glass bypassed the approval policy (reviewed afterwards)"
+	}
 	card.Byline = strings.TrimSpace(r.Operation.Label()+" "+r.TaskName) + fmt.Sprintf(" · filed by %s · %d of %s",
 		r.RequesterEmail, approved, portal.Plural(r.RequiredApprovals, "approval", "approvals"))
 	card.Announce = fmt.Sprintf("Request #%d %s", r.ID, strings.ToLower(status.Label()))
@@ -379,6 +382,11 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 			flash = "Your approval is recorded."
 			if r.Status == portal.StatusApproved {
 				flash += " The request has all its approvals and is being executed."
+				g, gerr := h.Requests.Gate(c.Request().Context(), h.Store, r, h.Now())
+				if gerr == nil && !g.MayRun(r.RequiredApprovals, r.RequiredApprovals) {
+					flash = "Your approval is recorded. The request has all its approvals, and waits: " +
+						requests.WaitReason(g, h.Config.DisplayTimeZone) + "."
+				}
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -87,6 +88,11 @@ func TestARequestWaitingForAWindowRunsOnceTheWindowIsRemoved(t *testing.T) {
 	e.decide(a1, waiting, "approve", "")
 	if r, err := e.store.Request(ctx, waiting); err != nil || r.Status != portal.StatusApproved {
 		t.Fatalf("the start outside its window: %s %v; want approved and waiting", r.Status, err)
+	}
+	// The approver is told it waits, not that it is being executed.
+	if note := a1.get(fmt.Sprintf("/requests/%d", waiting)).text("main"); !strings.Contains(note, "has all its approvals, and waits: it is outside its change window") ||
+		strings.Contains(note, "is being executed") {
+		t.Errorf("the note after the last approval of a request outside its window: %q", note)
 	}
 	if res := a1.post("/admin/windows/"+strconv.FormatInt(w.ID, 10)+"/remove", url.Values{}); res.status != http.StatusSeeOther {
 		t.Fatalf("propose removing the window: %d %q", res.status, res.text("main"))

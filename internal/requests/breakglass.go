@@ -49,8 +49,8 @@ type BreakGlassRefusal struct {
 func breakGlassRefusal(p portal.BreakGlassPolicy, op portal.Operation, bar db.Bar) BreakGlassRefusal {
 	switch {
 	case !p.Enabled:
-		return BreakGlassRefusal{Reason: refusedOff, Message: "Break-glass is turned off: an admin turned it off, so every operation " +
-			"needs its approvals. File a request instead, and call an approver."}
+		return BreakGlassRefusal{Reason: refusedOff, Message: "Break-glass is turned off (it starts off; two admins turn it on at " +
+			"Admin → Break-glass), so every operation needs its approvals: have a request filed and call an approver."}
 	case !p.Allows(op):
 		var names []string
 		for _, o := range p.Operations {

@@ -1640,7 +1640,7 @@ func Users(p UsersPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 157, "</div><div class=\"hint\" id=\"roles-hint\" data-testid=\"roles-hint\"><p>None is ticked: give only what the person needs. A requester files and cancels requests; an approver approves or rejects other people's requests; an auditor reads the whole audit history; an admin manages users and the approval policy. Without a role, the account can sign in but do nothing.</p><p data-testid=\"roles-when\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 157, "</div><div class=\"hint\" id=\"roles-hint\" data-testid=\"roles-hint\"><p>None is ticked: give only what the person needs. A requester files and cancels requests; an approver approves or rejects other people's requests; an auditor reads the whole audit history; an admin manages users and the approval policy; a responder may, in an outage and when break-glass is on, run a failover, switchover, recovery or start alone, reviewed afterwards by two approvers. Without a role, the account can sign in but do nothing.</p><p data-testid=\"roles-when\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
