@@ -32,9 +32,12 @@ func (r breakGlassPolicyRow) policy() portal.BreakGlassPolicy {
 	return p
 }
 
+// breakGlassPolicySQL reads the break-glass settings in effect.
+const breakGlassPolicySQL = `SELECT version, enabled, operations, review_days, COALESCE(created_by, 0) AS created_by,
+		COALESCE(approved_by, 0) AS approved_by, created_at FROM break_glass_policies ORDER BY version DESC LIMIT 1`
+
 func currentBreakGlassPolicy(ctx context.Context, q querier) (portal.BreakGlassPolicy, error) {
-	rows, err := q.Query(ctx, `SELECT version, enabled, operations, review_days, COALESCE(created_by, 0) AS created_by,
-		COALESCE(approved_by, 0) AS approved_by, created_at FROM break_glass_policies ORDER BY version DESC LIMIT 1`)
+	rows, err := q.Query(ctx, breakGlassPolicySQL)
 	if err != nil {
 		return portal.BreakGlassPolicy{}, fmt.Errorf("read break-glass policy: %w", err)
 	}

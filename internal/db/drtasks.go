@@ -440,14 +440,43 @@ type TaskPage struct {
 	// ConfigErrors are the outstanding answers showing the portal's DWS
 	// endpoint, region or project to be wrong (SyncDWSConfig), newest first.
 	ConfigErrors []SyncError
+	// Schedule is the change windows and freezes in force at the time
+	// asked for; BreakGlass the break-glass settings in effect.
+	Schedule   portal.Schedule
+	BreakGlass portal.BreakGlassPolicy
+	// Drills counts the task's drills; LastDrill is the newest that
+	// started (nil: none).
+	Drills    int
+	LastDrill *portal.Drill
 }
 
 // TaskPage reads a task's row, its open requests, the last operation that
 // succeeded on it and, when timeline > 0, its newest events, as one batch:
 // a page costs one round trip to the database, not four.
-func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls bool) (TaskPage, error) {
+func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls bool, now time.Time) (TaskPage, error) {
 	b := &pgx.Batch{}
 	var p TaskPage
+	queueSchedule(b, now, &p.Schedule)
+	b.Queue(breakGlassPolicySQL).Query(func(rows pgx.Rows) error {
+		row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[breakGlassPolicyRow])
+		if err != nil {
+			return fmt.Errorf("read break-glass policy: %w", err)
+		}
+		p.BreakGlass = row.policy()
+		return nil
+	})
+	b.Queue(`SELECT count(*) FROM drills WHERE dr_task_id = $1`, id).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&p.Drills)
+	})
+	b.Queue(`SELECT `+drillColumns+` FROM drills WHERE dr_task_id = $1 AND started_at IS NOT NULL
+		ORDER BY request_id DESC LIMIT 1`, id).Query(func(rows pgx.Rows) error {
+		rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[drillRow])
+		if len(rs) == 1 {
+			d := rs[0].drill()
+			p.LastDrill = &d
+		}
+		return err
+	})
 	var taskErr error
 	b.Queue(`SELECT `+taskColumns+` FROM dr_tasks WHERE id = $1`, id).Query(func(rows pgx.Rows) error {
 		p.Task, taskErr = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[TaskRow])

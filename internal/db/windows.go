@@ -47,43 +47,57 @@ func (t *Tx) Schedule(ctx context.Context, now time.Time) (portal.Schedule, erro
 	return readSchedule(ctx, t.tx, now)
 }
 
-func readSchedule(ctx context.Context, q querier, now time.Time) (portal.Schedule, error) {
-	out := portal.Schedule{Rules: map[portal.Operation]portal.OutsideRule{}}
-	rows, err := q.Query(ctx, `SELECT id, operation, days, start_minute, end_minute, zone FROM change_windows ORDER BY operation, id`)
-	if err != nil {
-		return out, fmt.Errorf("read change windows: %w", err)
+// batcher sends a batch: the pool, or a transaction.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+func readSchedule(ctx context.Context, q batcher, now time.Time) (portal.Schedule, error) {
+	b := &pgx.Batch{}
+	var out portal.Schedule
+	queueSchedule(b, now, &out)
+	if err := q.SendBatch(ctx, b).Close(); err != nil {
+		return portal.Schedule{}, err
 	}
-	ws, err := pgx.CollectRows(rows, pgx.RowToStructByName[windowRow])
-	if err != nil {
-		return out, fmt.Errorf("read change windows: %w", err)
-	}
-	for _, w := range ws {
-		out.Windows = append(out.Windows, w.window())
-	}
-	rows, err = q.Query(ctx, `SELECT id, starts_at, ends_at, reason FROM change_freezes WHERE ends_at > $1 ORDER BY starts_at, id`, now)
-	if err != nil {
-		return out, fmt.Errorf("read freezes: %w", err)
-	}
-	fs, err := pgx.CollectRows(rows, pgx.RowToStructByName[freezeRow])
-	if err != nil {
-		return out, fmt.Errorf("read freezes: %w", err)
-	}
-	for _, f := range fs {
-		out.Freezes = append(out.Freezes, f.freeze())
-	}
-	rows, err = q.Query(ctx, `SELECT operation, outside FROM change_window_rules`)
-	if err != nil {
-		return out, fmt.Errorf("read outside rules: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var op, rule string
-		if err := rows.Scan(&op, &rule); err != nil {
-			return out, fmt.Errorf("read outside rules: %w", err)
+	return out, nil
+}
+
+// queueSchedule queues the reads of the schedule in force at now (the
+// windows, the freezes not over, the rules outside the windows) into b,
+// filling out as the batch is read.
+func queueSchedule(b *pgx.Batch, now time.Time, out *portal.Schedule) {
+	out.Rules = map[portal.Operation]portal.OutsideRule{}
+	b.Queue(`SELECT id, operation, days, start_minute, end_minute, zone FROM change_windows ORDER BY operation, id`).Query(func(rows pgx.Rows) error {
+		ws, err := pgx.CollectRows(rows, pgx.RowToStructByName[windowRow])
+		if err != nil {
+			return fmt.Errorf("read change windows: %w", err)
 		}
-		out.Rules[portal.Operation(op)] = portal.OutsideRule(rule)
-	}
-	return out, rows.Err()
+		for _, w := range ws {
+			out.Windows = append(out.Windows, w.window())
+		}
+		return nil
+	})
+	b.Queue(`SELECT id, starts_at, ends_at, reason FROM change_freezes WHERE ends_at > $1 ORDER BY starts_at, id`, now).Query(func(rows pgx.Rows) error {
+		fs, err := pgx.CollectRows(rows, pgx.RowToStructByName[freezeRow])
+		if err != nil {
+			return fmt.Errorf("read freezes: %w", err)
+		}
+		for _, f := range fs {
+			out.Freezes = append(out.Freezes, f.freeze())
+		}
+		return nil
+	})
+	b.Queue(`SELECT operation, outside FROM change_window_rules`).Query(func(rows pgx.Rows) error {
+		var op, rule string
+		_, err := pgx.ForEachRow(rows, []any{&op, &rule}, func() error {
+			out.Rules[portal.Operation(op)] = portal.OutsideRule(rule)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("read outside rules: %w", err)
+		}
+		return nil
+	})
 }
 
 // LockSchedule makes the transaction the only one changing the windows

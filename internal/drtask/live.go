@@ -151,6 +151,13 @@ type Page struct {
 	Open []portal.Request
 	// State is the task as the operation rules judge it.
 	State portal.TaskState
+	// Schedule is the change windows and freezes in force; BreakGlass the
+	// break-glass settings; Drills the count of the task's drills and
+	// LastDrill the newest that started (nil: none).
+	Schedule   portal.Schedule
+	BreakGlass portal.BreakGlassPolicy
+	Drills     int
+	LastDrill  *portal.Drill
 }
 
 // Page reads everything a task's page shows in one round trip (with its
@@ -159,7 +166,7 @@ func (s *Service) Page(ctx context.Context, id string, timeline int, calls bool)
 	if !ValidID(id) {
 		return Page{}, apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
 	}
-	tp, err := s.Store.TaskPage(ctx, id, timeline, calls)
+	tp, err := s.Store.TaskPage(ctx, id, timeline, calls, s.Now())
 	if apperr.KindOf(err) == apperr.NotFound {
 		return Page{}, apperr.New(apperr.NotFound,
 			"The portal knows no DR task with id %s. A task created in the console moments ago shows up within a minute, once the task list has been read again.", id)
@@ -171,7 +178,8 @@ func (s *Service) Page(ctx context.Context, id string, timeline int, calls bool)
 	if len(tp.ConfigErrors) > 0 {
 		v.ConfigErr = tp.ConfigErrors[0].Message
 	}
-	return Page{View: v, Timeline: tp.Timeline, CloudCalls: tp.CloudCalls, Open: tp.Open, State: stateOf(v, tp.LastSucceeded)}, nil
+	return Page{View: v, Timeline: tp.Timeline, CloudCalls: tp.CloudCalls, Open: tp.Open, State: stateOf(v, tp.LastSucceeded),
+		Schedule: tp.Schedule, BreakGlass: tp.BreakGlass, Drills: tp.Drills, LastDrill: tp.LastDrill}, nil
 }
 
 func stateOf(v TaskView, last portal.Operation) portal.TaskState {

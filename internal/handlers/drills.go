@@ -106,30 +106,23 @@ func upper(s string) string {
 }
 
 // drillSummary is the task page's line about its last drill.
-func (h *Handlers) drillSummary(ctx context.Context, taskID string) (views.DrillSummary, error) {
-	out := views.DrillSummary{HistoryURL: drillsURL(taskID)}
-	all, err := h.Store.TaskDrills(ctx, taskID, drillHistorySize)
-	if err != nil {
-		return out, err
+func (h *Handlers) drillSummary(taskID string, count int, last *portal.Drill) views.DrillSummary {
+	out := views.DrillSummary{HistoryURL: drillsURL(taskID), Count: count}
+	if last == nil {
+		return out
 	}
-	out.Count = len(all)
-	for _, d := range all {
-		if d.StartedAt == nil {
-			continue
-		}
-		out.RequestURL = fmt.Sprintf("/requests/%d", d.RequestID)
-		out.Last = d.Summary()
-		switch d.Outcome {
-		case portal.DrillSucceeded:
-			out.Outcome, out.Class, out.When = "succeeded", "ok", h.formatTime(*d.FinishedAt)
-		case portal.DrillFailed:
-			out.Outcome, out.Class, out.When = "failed", "bad", h.formatTime(*d.FinishedAt)
-		default:
-			out.Outcome, out.Class, out.When = "running", "idle", "started "+h.formatTime(*d.StartedAt)
-		}
-		break
+	d := *last
+	out.RequestURL = fmt.Sprintf("/requests/%d", d.RequestID)
+	out.Last = d.Summary()
+	switch d.Outcome {
+	case portal.DrillSucceeded:
+		out.Outcome, out.Class, out.When = "succeeded", "ok", h.formatTime(*d.FinishedAt)
+	case portal.DrillFailed:
+		out.Outcome, out.Class, out.When = "failed", "bad", h.formatTime(*d.FinishedAt)
+	default:
+		out.Outcome, out.Class, out.When = "running", "idle", "started "+h.formatTime(*d.StartedAt)
 	}
-	return out, nil
+	return out
 }
 
 // drillHistorySize bounds the drills a task's pages and exports list.

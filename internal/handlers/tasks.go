@@ -393,14 +393,8 @@ func (h *Handlers) showTask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	notice, err := h.scheduleNotice(c.Request().Context())
-	if err != nil {
-		return err
-	}
-	drill, err := h.drillSummary(c.Request().Context(), pg.View.Row.ID)
-	if err != nil {
-		return err
-	}
+	notice := h.scheduleNotice(pg.Schedule)
+	drill := h.drillSummary(pg.View.Row.ID, pg.Drills, pg.LastDrill)
 	return h.render(c, http.StatusOK, views.TaskDetail(views.TaskDetailPage{
 		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: h.panel(c, pg), Schedule: notice,
 		Timeline: h.timelineOf(id, visibleEvents(user(c), pg.Timeline), calls, visibleCount(user(c), pg.CloudCalls)),

@@ -186,12 +186,8 @@ func (h *Handlers) liftFreeze(c echo.Context) error {
 
 // scheduleNotice is what the task page says of the windows and freezes:
 // a freeze in force or the next one, and each operation's next window.
-func (h *Handlers) scheduleNotice(ctx context.Context) (views.ScheduleNotice, error) {
+func (h *Handlers) scheduleNotice(sched portal.Schedule) views.ScheduleNotice {
 	now := h.Now()
-	sched, err := h.Store.Schedule(ctx, now)
-	if err != nil {
-		return views.ScheduleNotice{}, err
-	}
 	var n views.ScheduleNotice
 	if f, ok := sched.FreezeAt(now); ok {
 		n.Freeze, n.FreezeActive = fmt.Sprintf("Freeze “%s” until %s: nothing runs, and no request can be filed.", f.Reason, h.formatTime(f.End)), true
@@ -210,7 +206,7 @@ func (h *Handlers) scheduleNotice(ctx context.Context) (views.ScheduleNotice, er
 		n.Windows = append(n.Windows, fmt.Sprintf("%s: %s; next opening %s; outside the windows it %s.",
 			spec.Label, strings.Join(texts, ", "), nextWindowText(sched, spec.Op, now), sched.RuleOf(spec.Op).Label()))
 	}
-	return n, nil
+	return n
 }
 
 // requestWindow is what a request page says of its windows: when it
