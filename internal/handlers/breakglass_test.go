@@ -459,6 +459,9 @@ func TestAFreezeBlocksEverythingButBreakGlass(t *testing.T) {
 	if n := e.requestsOn(id) - before; n != 0 {
 		t.Fatalf("%d requests filed on the task during the freeze", n)
 	}
+	if rejected := e.events(audit.ActionOperationRejected); len(rejected) != 1 || !strings.Contains(string(rejected[0].Detail), "storage migration") {
+		t.Errorf("the refusal in the freeze is not on record: %+v", rejected)
+	}
 	resp := e.signedIn("resp@example.com")
 	rid := requestIDFrom(t, e.breakGlass(resp, id, portal.OpStart, e.startForm(id, password)))
 	if r := e.waitRequest(rid, portal.StatusSucceeded, portal.StatusFailed); r.Status != portal.StatusSucceeded {

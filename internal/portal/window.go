@@ -249,6 +249,11 @@ type Freeze struct {
 // Covers reports whether t falls inside f.
 func (f Freeze) Covers(t time.Time) bool { return !t.Before(f.Start) && t.Before(f.End) }
 
+// MaxFreeze is the longest a freeze may last: one admin adds a freeze at
+// once, and lifting it needs two, so one person cannot stop every
+// operation for years.
+const MaxFreeze = 90 * 24 * time.Hour
+
 // MaxFreezeReason is the longest reason a freeze may carry, in characters.
 const MaxFreezeReason = 200
 
@@ -265,6 +270,8 @@ func (f Freeze) Validate() error {
 		return fmt.Errorf("give the freeze's start and end")
 	case !f.End.After(f.Start):
 		return fmt.Errorf("a freeze ends after it starts")
+	case f.End.Sub(f.Start) > MaxFreeze:
+		return fmt.Errorf("a freeze lasts at most %d days: add another one when it ends", int(MaxFreeze/(24*time.Hour)))
 	}
 	return nil
 }

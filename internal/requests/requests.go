@@ -302,6 +302,7 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 		return portal.Request{}, apperr.New(apperr.Invalid, "%s", msg)
 	}
 	var out portal.Request
+	var frozenBy *portal.Freeze // the freeze that refused the filing
 	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
 		// The requester as stored, held until the request is in: a
 		// deactivation either comes first (and the filing is refused) or
@@ -341,6 +342,7 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 			return err
 		}
 		if gate.Frozen && !gate.Bypass {
+			frozenBy = &gate.Freeze
 			return frozen(gate, s.DisplayZone)
 		}
 		r, err := s.apply(ctx, tx, step{
@@ -368,6 +370,25 @@ func (s *Service) File(ctx context.Context, u portal.User, d Draft) (portal.Requ
 		}
 		return err
 	})
+	if frozenBy != nil {
+		// Refused by the freeze: nothing was filed, and the refusal is on
+		// record as a form that was not filed.
+		why := map[string]string{"freeze": fmt.Sprintf("the freeze “%s” is in force until %s", frozenBy.Reason,
+			portal.FormatTime(frozenBy.End, s.DisplayZone))}
+		detail := map[string]any{"operation": d.Operation, "errors": why, "freeze_ends_at": frozenBy.End,
+			"justification": strings.TrimSpace(d.Justification)}
+		e := audit.FromContext(ctx, audit.ActionOperationRejected, audit.Denied)
+		e.SubjectType, e.SubjectID = audit.SubjectDRTask, d.DRTaskID
+		if d.Operation == portal.OpCreate {
+			e = audit.FromContext(ctx, audit.ActionCreateRejected, audit.Denied)
+			detail["form"] = map[string]any{"name": d.TaskName}
+		}
+		e.OccurredAt = now
+		e.Detail = audit.Detail(detail)
+		if _, aerr := s.Store.AppendAudit(context.WithoutCancel(ctx), e); aerr != nil {
+			return portal.Request{}, aerr
+		}
+	}
 	return out, err
 }
 

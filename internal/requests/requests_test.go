@@ -507,3 +507,15 @@ func TestFreeTextWithHiddenCharactersIsRefused(t *testing.T) {
 		t.Error("a freeze reason with a text-direction override accepted")
 	}
 }
+
+// One admin adds a freeze at once and lifting it takes two: a freeze
+// lasts at most 90 days.
+func TestAFreezeLastsAtMostNinetyDays(t *testing.T) {
+	start := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	if err := (portal.Freeze{Reason: "year-end close", Start: start, End: start.Add(portal.MaxFreeze)}).Validate(); err != nil {
+		t.Errorf("a 90-day freeze refused: %v", err)
+	}
+	if err := (portal.Freeze{Reason: "forever", Start: start, End: time.Date(9999, 12, 31, 23, 59, 0, 0, time.UTC)}).Validate(); err == nil {
+		t.Error("a freeze to the year 9999 accepted")
+	}
+}

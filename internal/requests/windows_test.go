@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"drportal/internal/apperr"
+	"drportal/internal/audit"
 	"drportal/internal/db"
 	"drportal/internal/portal"
 	"drportal/internal/requests"
@@ -81,8 +82,19 @@ func TestFilingInAFreezeIsRefusedAndChangesNothing(t *testing.T) {
 	if !strings.Contains(msg, "year-end close") || !strings.Contains(msg, portal.FormatTime(end, nil)) || !strings.Contains(msg, "Nothing was filed") {
 		t.Errorf("the refusal does not name the freeze, its end and that nothing was filed: %q", msg)
 	}
-	if requests != count(`SELECT count(*) FROM requests`) || events != count(`SELECT count(*) FROM audit_events`) || jobs != count(`SELECT count(*) FROM river_job`) {
+	if requests != count(`SELECT count(*) FROM requests`) || jobs != count(`SELECT count(*) FROM river_job`) {
 		t.Error("the refused filing changed something")
+	}
+	// Nothing but the refusal itself, on record as a form not filed.
+	if n := count(`SELECT count(*) FROM audit_events`) - events; n != 1 {
+		t.Fatalf("%d audit events for the refused filing; want its refusal", n)
+	}
+	var action, detail string
+	if err := f.store.Pool().QueryRow(context.Background(), `SELECT action, detail::text FROM audit_events ORDER BY id DESC LIMIT 1`).Scan(&action, &detail); err != nil {
+		t.Fatal(err)
+	}
+	if action != audit.ActionCreateRejected || !strings.Contains(detail, "year-end close") || !strings.Contains(detail, "dr_frozen") {
+		t.Errorf("the refusal on record: %s %s", action, detail)
 	}
 	f.advance(2 * time.Hour) // the end minute: the freeze is over
 	if _, err := f.svc.File(f.as("req"), f.users["req"], draftCreate("dr_thawed")); err != nil {
