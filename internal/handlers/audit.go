@@ -368,6 +368,7 @@ func (h *Handlers) auditRow(e audit.Event) views.AuditRow {
 // keeps long timelines cheap.
 type detailFields struct {
 	Method, Path, Error, Operation, Decision, Comment, Justification, Reason, From, To, Note, Adopted string
+	Verdict, Incident                                                                                 string
 	ErrorCode                                                                                         string            `json:"error_code"`
 	ErrorMsg                                                                                          string            `json:"error_msg"`
 	XRequestID                                                                                        string            `json:"x_request_id"`
@@ -421,6 +422,10 @@ func (d detailFields) get(k string) string {
 		return d.Note
 	case "adopted":
 		return d.Adopted
+	case "verdict":
+		return d.Verdict
+	case "incident":
+		return d.Incident
 	case "error_code":
 		return d.ErrorCode
 	case "error_msg":
@@ -469,6 +474,18 @@ func summarize(e audit.Event) string {
 		return notFiled(what, d.Errors)
 	case audit.ActionOperationRejected:
 		return notFiled(portal.Operation(s("operation")).Label(), d.Errors)
+	case audit.ActionBreakGlassReview:
+		out := "Acknowledged"
+		if s("verdict") == string(portal.VerdictFlag) {
+			out = "Flagged"
+		}
+		if inc := s("incident"); inc != "" {
+			out += " the emergency of incident " + inc
+		}
+		if c := s("comment"); c != "" {
+			out += ": " + c
+		}
+		return out
 	case audit.ActionSignInFailed:
 		return s("reason")
 	case audit.ActionAccessDenied, audit.ActionAccessDeniedRepeated:

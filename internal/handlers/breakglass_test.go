@@ -610,6 +610,11 @@ func TestAFlaggedEmergencyBarsItsResponderUntilAnAdminClearsTheFlag(t *testing.T
 	if res.status != http.StatusSeeOther {
 		t.Fatalf("second flag: %d %s", res.status, res.text("main"))
 	}
+	audited := e.signedIn("admin@example.com").get("/audit?action=break_glass")
+	if got := strings.TrimSpace(audited.doc.Find(`[data-testid=audit-row][data-action="break_glass.review"] [data-testid=audit-summary]`).First().Text()); !strings.HasPrefix(got, "Flagged the emergency of incident") ||
+		!strings.Contains(got, "the primary was reachable") {
+		t.Errorf("the review's audit row reads %q", got)
+	}
 	note := a2.get(res.header.Get("Location")).text(`[data-testid=flash]`)
 	if !strings.Contains(note, "complete and flagged") || strings.Contains(note, "may break glass again") {
 		t.Errorf("the completion note: %q", note)
