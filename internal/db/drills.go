@@ -90,24 +90,6 @@ func (s *Store) TaskDrills(ctx context.Context, taskID string, limit int) ([]por
 	return out, nil
 }
 
-// LastStartedDrill returns the newest drill on a task that has started;
-// false when none has.
-func (s *Store) LastStartedDrill(ctx context.Context, taskID string) (portal.Drill, bool, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+drillColumns+` FROM drills WHERE dr_task_id = $1 AND started_at IS NOT NULL
-		ORDER BY request_id DESC LIMIT 1`, taskID)
-	if err != nil {
-		return portal.Drill{}, false, fmt.Errorf("last drill of DR task %s: %w", taskID, err)
-	}
-	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[drillRow])
-	if errors.Is(err, pgx.ErrNoRows) {
-		return portal.Drill{}, false, nil
-	}
-	if err != nil {
-		return portal.Drill{}, false, fmt.Errorf("last drill of DR task %s: %w", taskID, err)
-	}
-	return row.drill(), true, nil
-}
-
 // InsertDrill records a drill request as it is filed: who filed it and
 // when it may run (nil: once approved).
 func (t *Tx) InsertDrill(ctx context.Context, requestID int64, taskID, filedBy string, runAt *time.Time) error {
