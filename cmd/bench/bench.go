@@ -475,6 +475,20 @@ func (b *bench) pages(ctx context.Context, s *seedData) error {
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
+	if path := os.Getenv("BENCH_MEMPROFILE"); path != "" {
+		// The allocations of the pages step, what the collector works on:
+		// path.base is the profile before it, for pprof's -diff_base.
+		if f, err := os.Create(path + ".base"); err == nil {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+		defer func() {
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+		}()
+	}
 	for _, page := range []string{"/dr-tasks", "/dr-tasks/" + s.taskIDs[5], "/requests?tab=all", "/audit"} {
 		name := strings.SplitN(page, "?", 2)[0]
 		if strings.HasPrefix(name, "/dr-tasks/") {

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"drportal/internal/audit"
+	"drportal/internal/portal"
 )
 
 // auditChainLock is the advisory-lock key that serialises appends to the
@@ -254,30 +256,66 @@ func scanAudit(row pgx.Row) (audit.Event, error) {
 // ListAudit returns up to limit events matching f, newest first; with
 // f.After set it pages towards newer events and still returns newest first.
 func (s *Store) ListAudit(ctx context.Context, f AuditFilter, limit int) ([]audit.Event, error) {
+	p, err := s.AuditPage(ctx, f, limit, false, false)
+	return p.Events, err
+}
+
+// AuditPage is what the audit page shows, read in one round trip.
+type AuditPage struct {
+	// Events are as ListAudit returns them.
+	Events []audit.Event
+	// Actors are every account's id and e-mail, by e-mail, for the actor
+	// filter (when asked for).
+	Actors []portal.User
+	// Checkpoints are as Checkpoints returns them (when asked for).
+	Checkpoints []audit.Checkpoint
+}
+
+// AuditPage reads, as one batch, the events ListAudit(f, limit) would
+// return and, when asked, the accounts for the actor filter (ids and
+// e-mails only) and the archive checkpoints.
+func (s *Store) AuditPage(ctx context.Context, f AuditFilter, limit int, actors, checkpoints bool) (AuditPage, error) {
 	where, args, err := f.where(ctx, s.pool)
 	if err != nil {
-		return nil, err
+		return AuditPage{}, err
 	}
 	order := "DESC"
 	if f.After > 0 && f.Before == 0 {
 		order = "ASC"
 	}
 	args = append(args, limit)
-	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT %s FROM audit_events %s ORDER BY id %s LIMIT $%d`,
-		auditColumns, where, order, len(args)), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list audit events: %w", err)
+	var p AuditPage
+	b := &pgx.Batch{}
+	b.Queue(fmt.Sprintf(`SELECT %s FROM audit_events %s ORDER BY id %s LIMIT $%d`, auditColumns, where, order, len(args)),
+		args...).Query(func(rows pgx.Rows) error {
+		var err error
+		p.Events, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Event, error) { return scanAudit(r) })
+		return err
+	})
+	if actors {
+		b.Queue(`SELECT id, email FROM users ORDER BY email`).Query(func(rows pgx.Rows) error {
+			var u portal.User
+			_, err := pgx.ForEachRow(rows, []any{&u.ID, &u.Email}, func() error {
+				p.Actors = append(p.Actors, u)
+				return nil
+			})
+			return err
+		})
 	}
-	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Event, error) { return scanAudit(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list audit events: %w", err)
+	if checkpoints {
+		b.Queue(checkpointsSQL).Query(func(rows pgx.Rows) error {
+			var err error
+			p.Checkpoints, err = collectCheckpoints(rows)
+			return err
+		})
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return AuditPage{}, fmt.Errorf("list audit events: %w", err)
 	}
 	if order == "ASC" {
-		for i, j := 0, len(events)-1; i < j; i, j = i+1, j-1 {
-			events[i], events[j] = events[j], events[i]
-		}
+		slices.Reverse(p.Events)
 	}
-	return events, nil
+	return p, nil
 }
 
 // StreamAudit calls fn for every event matching f, oldest first, reading
@@ -438,11 +476,17 @@ func (s *Store) ArchiveAudit(ctx context.Context, cp audit.Checkpoint, e audit.E
 
 // Checkpoints lists the archive checkpoints, newest first.
 func (s *Store) Checkpoints(ctx context.Context) ([]audit.Checkpoint, error) {
-	rows, err := s.pool.Query(ctx, `SELECT through_id, through_hash, first_id, events, file_name, file_sha256,
-		COALESCE(created_by, 0), created_at FROM audit_checkpoints ORDER BY through_id DESC`)
+	rows, err := s.pool.Query(ctx, checkpointsSQL)
 	if err != nil {
 		return nil, err
 	}
+	return collectCheckpoints(rows)
+}
+
+const checkpointsSQL = `SELECT through_id, through_hash, first_id, events, file_name, file_sha256,
+		COALESCE(created_by, 0), created_at FROM audit_checkpoints ORDER BY through_id DESC`
+
+func collectCheckpoints(rows pgx.Rows) ([]audit.Checkpoint, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Checkpoint, error) {
 		var c audit.Checkpoint
 		err := r.Scan(&c.ThroughID, &c.ThroughHash, &c.FirstID, &c.Events, &c.FileName, &c.FileSHA256, &c.CreatedBy, &c.CreatedAt)

@@ -336,6 +336,8 @@ func (s *Store) LastSyncError(ctx context.Context, name string) (string, *time.T
 
 // TaskListPage is everything the task list shows, read in one round trip.
 type TaskListPage struct {
+	// Tasks are the tasks the cloud has, with only the columns a list row
+	// shows set.
 	Tasks []TaskRow
 	// FetchedAt is when the list was last read from the cloud (nil: never);
 	// SyncError and SyncErrorAt the last failed read, when it came after.
@@ -343,44 +345,51 @@ type TaskListPage struct {
 	SyncError   string
 	SyncErrorAt *time.Time
 	// Open are the newest open requests (pending, approved, executing),
-	// with only the fields of openRequestRow set, and Approvals the
+	// with only the fields of briefRequestColumns and the summary set, and Approvals the
 	// decisions on them, by request id.
 	Open      []portal.Request
 	Approvals map[int64][]portal.Approval
 }
 
-// openRequestSelect reads the part of a request the task list shows (its
-// pending creates and the chips of open operations): a busy team has many
-// open requests, and the list has no use for their payloads or texts.
-const openRequestSelect = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, '') AS dr_task_id, r.task_name, r.requester_id,
-	u.email AS requester_email, r.status, r.required_approvals, r.created_at, r.expires_at, r.resumed_at,
-	COALESCE(r.exec_lease_until < now(), false) AS lease_lapsed, r.summary, COALESCE(bg.incident, '') AS incident
-	FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN break_glass bg ON bg.request_id = r.id `
+// briefRequestColumns are the part of a request its list rows show (the
+// request list, the task list's pending creates and the chips of open
+// operations): a busy team has many requests, and a list has no use for
+// their payloads or texts. briefRequestFrom follows them; rows are read by
+// collectBriefRequests.
+const briefRequestColumns = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, ''), r.task_name, r.requester_id,
+	u.email, r.status, r.required_approvals, r.created_at, r.expires_at, r.resumed_at,
+	COALESCE(r.exec_lease_until < now(), false), COALESCE(bg.incident, '')`
 
-// openRequestRow is a row of openRequestSelect.
-type openRequestRow struct {
-	ID                int64      `db:"id"`
-	Operation         string     `db:"operation"`
-	DRTaskID          string     `db:"dr_task_id"`
-	TaskName          string     `db:"task_name"`
-	RequesterID       int64      `db:"requester_id"`
-	RequesterEmail    string     `db:"requester_email"`
-	Status            string     `db:"status"`
-	RequiredApprovals int        `db:"required_approvals"`
-	CreatedAt         time.Time  `db:"created_at"`
-	ExpiresAt         time.Time  `db:"expires_at"`
-	ResumedAt         *time.Time `db:"resumed_at"`
-	LeaseLapsed       bool       `db:"lease_lapsed"`
-	Summary           []byte     `db:"summary"`
-	Incident          string     `db:"incident"`
-}
+const briefRequestFrom = ` FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN break_glass bg ON bg.request_id = r.id `
 
-// request is the row as a request with only the list's fields set.
-func (r openRequestRow) request() portal.Request {
-	return portal.Request{ID: r.ID, Operation: portal.Operation(r.Operation), DRTaskID: r.DRTaskID, TaskName: r.TaskName,
-		RequesterID: r.RequesterID, RequesterEmail: r.RequesterEmail, Status: portal.RequestStatus(r.Status),
-		RequiredApprovals: r.RequiredApprovals, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, ResumedAt: r.ResumedAt,
-		LeaseLapsed: r.LeaseLapsed, Summary: decodeSummary(r.Summary), Incident: r.Incident}
+// collectBriefRequests reads rows of briefRequestColumns, followed by
+// r.summary when withSummary, as requests with only those fields set. It
+// scans by position rather than by name: lists read a hundred rows a view,
+// and matching columns to fields by reflection cost more than the query.
+func collectBriefRequests(rows pgx.Rows, withSummary bool, limit int) ([]portal.Request, error) {
+	defer rows.Close()
+	// A request is some 750 bytes: the rows are read into the slice
+	// returned, made once for as many as a list usually has.
+	out := make([]portal.Request, 0, min(limit, 100))
+	var op, status string
+	var summary []byte
+	for rows.Next() {
+		out = append(out, portal.Request{})
+		r := &out[len(out)-1]
+		dest := []any{&r.ID, &op, &r.DRTaskID, &r.TaskName, &r.RequesterID, &r.RequesterEmail, &status,
+			&r.RequiredApprovals, &r.CreatedAt, &r.ExpiresAt, &r.ResumedAt, &r.LeaseLapsed, &r.Incident}
+		if withSummary {
+			dest = append(dest, &summary)
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		r.Operation, r.Status = portal.Operation(op), portal.RequestStatus(status)
+		if withSummary {
+			r.Summary = decodeSummary(summary)
+		}
+	}
+	return out, rows.Err()
 }
 
 // TaskListPage reads the tasks the cloud has, how fresh the list is, and
@@ -395,19 +404,26 @@ func (s *Store) TaskListPage(ctx context.Context, openLimit int) (TaskListPage, 
 		}
 		return err
 	})
-	b.Queue(`SELECT ` + taskColumns + ` FROM dr_tasks WHERE gone_at IS NULL
+	b.Queue(`SELECT id, name, status, dr_type, primary_cluster_id, primary_cluster_name, standby_cluster_id,
+		standby_cluster_name, sync_period, last_sync, create_time, managed FROM dr_tasks WHERE gone_at IS NULL
 		ORDER BY create_time DESC, first_seen_at DESC, name`).Query(func(rows pgx.Rows) error {
-		var err error
-		p.Tasks, err = collectTasks(rows, nil)
+		// The list's columns only, by position: the stored answers
+		// (detail, progress, drift) are kilobytes a task that a row does
+		// not show.
+		var t TaskRow
+		var status string
+		_, err := pgx.ForEachRow(rows, []any{&t.ID, &t.Name, &status, &t.DRType, &t.PrimaryClusterID, &t.PrimaryClusterName,
+			&t.StandbyClusterID, &t.StandbyClusterName, &t.SyncPeriod, &t.LastSync, &t.CreateTime, &t.Managed}, func() error {
+			t.Status = portal.TaskStatus(status)
+			p.Tasks = append(p.Tasks, t)
+			return nil
+		})
 		return err
 	})
 	open := `r.status IN ('pending', 'approved', 'executing')`
-	b.Queue(openRequestSelect+`WHERE `+open+` ORDER BY r.id DESC LIMIT $1`, openLimit).Query(func(rows pgx.Rows) error {
-		rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[openRequestRow])
-		p.Open = make([]portal.Request, len(rs))
-		for i, r := range rs {
-			p.Open[i] = r.request()
-		}
+	b.Queue(briefRequestColumns+`, r.summary`+briefRequestFrom+`WHERE `+open+` ORDER BY r.id DESC LIMIT $1`, openLimit).Query(func(rows pgx.Rows) error {
+		var err error
+		p.Open, err = collectBriefRequests(rows, true, openLimit)
 		return err
 	})
 	b.Queue(approvalsSelect+`WHERE a.request_id IN (SELECT r.id FROM requests r WHERE `+open+` ORDER BY r.id DESC LIMIT $1)

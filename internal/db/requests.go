@@ -546,9 +546,11 @@ type RequestTaskState struct {
 	LastSucceededOp portal.Operation
 }
 
-// ListRequestsWithStates is ListRequests with the task state of each
-// request it returns, as one batch (one round trip): a list shows which
-// requests cannot run (requests.CannotRunOf) without a second query.
+// ListRequestsWithStates is what the request list shows: the requests
+// ListRequests would return, with only the fields of briefRequestColumns
+// set, and the task state of each, as one batch (one round trip): a list
+// shows which requests cannot run (requests.CannotRunOf) without a second
+// query.
 func (s *Store) ListRequestsWithStates(ctx context.Context, f RequestFilter, limit int) ([]portal.Request, []RequestTaskState, error) {
 	where, args := f.where()
 	args = append(args, limit)
@@ -556,9 +558,9 @@ func (s *Store) ListRequestsWithStates(ctx context.Context, f RequestFilter, lim
 	b := &pgx.Batch{}
 	var rs []portal.Request
 	var states []RequestTaskState
-	b.Queue(requestSelect+rest, args...).Query(func(rows pgx.Rows) error {
+	b.Queue(briefRequestColumns+briefRequestFrom+rest, args...).Query(func(rows pgx.Rows) error {
 		var err error
-		rs, err = collectRequests(rows, nil)
+		rs, err = collectBriefRequests(rows, false, limit)
 		return err
 	})
 	b.Queue(requestTaskStatesSQL+rest, args...).Query(func(rows pgx.Rows) error {

@@ -165,11 +165,14 @@ func (h *Handlers) auditPage(c echo.Context) error {
 
 func (h *Handlers) auditPageModel(c echo.Context, f db.AuditFilter, vf views.AuditFilter, ownOnly bool) (views.AuditPage, error) {
 	ctx := c.Request().Context()
+	u := user(c)
+	canVerify := Allowed(u, PermViewAllAudit)
 	// One extra row tells whether there is another page in this direction.
-	events, err := h.Store.ListAudit(ctx, f, auditPageSize+1)
+	page, err := h.Store.AuditPage(ctx, f, auditPageSize+1, !ownOnly, canVerify)
 	if err != nil {
 		return views.AuditPage{}, err
 	}
+	events := page.Events
 	more := len(events) > auditPageSize
 	if more {
 		if f.After > 0 && f.Before == 0 {
@@ -178,9 +181,8 @@ func (h *Handlers) auditPageModel(c echo.Context, f db.AuditFilter, vf views.Aud
 			events = events[:auditPageSize]
 		}
 	}
-	u := user(c)
 	p := views.AuditPage{Base: h.base(c, "Audit history", "audit"), Filter: vf, OwnOnly: ownOnly, Zone: portal.ZoneName(h.Config.DisplayTimeZone),
-		CanVerify: Allowed(u, PermViewAllAudit), CanArchive: Allowed(u, PermAdmin)}
+		CanVerify: canVerify, CanArchive: Allowed(u, PermAdmin)}
 	for _, e := range events {
 		p.Rows = append(p.Rows, h.auditRow(e))
 	}
@@ -210,22 +212,14 @@ func (h *Handlers) auditPageModel(c echo.Context, f db.AuditFilter, vf views.Aud
 		p.Outcomes = append(p.Outcomes, views.Option{Value: o, Label: o, Selected: o == vf.Outcome})
 	}
 	if !ownOnly {
-		users, err := h.Store.ListUsers(ctx)
-		if err != nil {
-			return p, err
-		}
 		p.Actors = append(p.Actors, views.Option{Value: "system", Label: "system", Selected: vf.Actor == "system"})
-		for _, u := range users {
+		for _, u := range page.Actors {
 			id := strconv.FormatInt(u.ID, 10)
 			p.Actors = append(p.Actors, views.Option{Value: id, Label: u.Email, Selected: vf.Actor == id})
 		}
 	}
 	if p.CanVerify {
-		cps, err := h.Store.Checkpoints(ctx)
-		if err != nil {
-			return p, err
-		}
-		for _, cp := range cps {
+		for _, cp := range page.Checkpoints {
 			p.Checkpoints = append(p.Checkpoints, fmt.Sprintf("events %d to %d (%d) archived to %s on %s, last hash %x",
 				cp.FirstID, cp.ThroughID, cp.Events, cp.FileName, h.formatTime(cp.CreatedAt), cp.ThroughHash))
 		}

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -183,12 +184,31 @@ func isFragment(c echo.Context) bool {
 // render renders into a buffer first, so a failing component still becomes
 // a clean error page instead of half a page.
 func (h *Handlers) render(c echo.Context, status int, comp templ.Component) error {
-	var buf bytes.Buffer
-	if err := comp.Render(c.Request().Context(), &buf); err != nil {
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer putPageBuffer(buf)
+	if err := comp.Render(c.Request().Context(), buf); err != nil {
 		return fmt.Errorf("render: %w", err)
 	}
 	c.Response().Header().Add("Vary", "HX-Request")
 	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// pageBuffers are the buffers pages render into, reused: a list page is
+// some hundred kilobytes, and growing a fresh buffer to that size for every
+// view was a third of all the memory pages asked for, which the collector
+// then had to reclaim while other pages waited.
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer is the largest buffer kept for reuse: one rare huge page
+// does not pin its memory for good.
+const maxPooledBuffer = 1 << 20
+
+func putPageBuffer(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuffer {
+		return
+	}
+	b.Reset()
+	pageBuffers.Put(b)
 }
 
 // handleError is the one place that turns an error into a status and a page.
