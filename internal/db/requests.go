@@ -596,14 +596,15 @@ const requestTaskStatesSQL = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, '
 			WHERE x.dr_task_id = r.dr_task_id AND x.status = 'succeeded' ORDER BY x.finished_at DESC, x.id DESC LIMIT 1), '') ELSE '' END
 		FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN dr_tasks t ON t.id = r.dr_task_id `
 
-func collectRequestTaskStates(rows pgx.Rows, err error) ([]RequestTaskState, error) {
+func collectRequestTaskStates(rows pgx.Rows, err error, more ...any) ([]RequestTaskState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("task states of requests: %w", err)
 	}
 	var out []RequestTaskState
 	var st RequestTaskState
 	var op, status, last string
-	_, err = pgx.ForEachRow(rows, []any{&st.RequestID, &op, &st.TaskID, &st.Known, &st.Gone, &status, &st.PrimaryStatus, &last},
+	// more are the destinations of columns after the state's, if any.
+	_, err = pgx.ForEachRow(rows, append([]any{&st.RequestID, &op, &st.TaskID, &st.Known, &st.Gone, &status, &st.PrimaryStatus, &last}, more...),
 		func() error {
 			st.Operation, st.Status, st.LastSucceededOp = portal.Operation(op), portal.TaskStatus(status), portal.Operation(last)
 			out = append(out, st)

@@ -206,26 +206,29 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 	var sessErr error
 	b.Queue(`
 		SELECT s.id AS session_id, s.token_hash, s.created_at AS session_created_at, s.last_seen_at, s.expires_at, s.password_confirmed_at, `+userColumns+`,
-			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'approver')
-				THEN (SELECT count(*) FROM requests q WHERE `+awaitingCond("q", "u.id", "$2")+`) ELSE 0 END AS awaiting,
 			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'admin')
 				THEN (SELECT count(*) FROM admin_changes c WHERE c.status = 'pending' AND c.proposed_by <> u.id) ELSE 0 END AS changes_waiting,
 			CASE WHEN EXISTS (SELECT 1 FROM user_roles x WHERE x.user_id = u.id AND x.role = 'admin')
 				THEN (SELECT count(*) FROM admin_changes c WHERE c.status = 'pending' AND c.kind = 'policy' AND c.proposed_by <> u.id) ELSE 0 END AS policy_waiting
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash, now).Query(func(rows pgx.Rows) error {
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1`, tokenHash).Query(func(rows pgx.Rows) error {
 		r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[sessionRow])
 		if err != nil {
 			sessErr = err
 			return nil
 		}
 		sess = Session{ID: r.SessionID, TokenHash: r.TokenHash, User: r.user(), CreatedAt: r.SessionCreatedAt, LastSeenAt: r.LastSeenAt,
-			ExpiresAt: r.ExpiresAt, PasswordConfirmedAt: r.PasswordConfirmedAt, Awaiting: int(r.Awaiting), ChangesWaiting: int(r.ChangesWaiting), PolicyWaiting: int(r.PolicyWaiting)}
+			ExpiresAt: r.ExpiresAt, PasswordConfirmedAt: r.PasswordConfirmedAt, ChangesWaiting: int(r.ChangesWaiting), PolicyWaiting: int(r.PolicyWaiting)}
 		return nil
 	})
-	b.Queue(requestTaskStatesSQL+`WHERE `+awaitingCond("r", "(SELECT user_id FROM sessions WHERE token_hash = $1)", "$2")+
-		` ORDER BY r.id DESC LIMIT $3`, tokenHash, now, MaxAwaitingStates).Query(func(rows pgx.Rows) error {
+	// The requests awaiting the user's decision: how many there are (the
+	// window's count, taken before the limit) and the task states of the
+	// newest of them, in one pass over them.
+	var awaiting int64
+	b.Queue(`SELECT st.*, count(*) OVER () FROM (`+requestTaskStatesSQL+`WHERE `+
+		awaitingCond("r", "(SELECT user_id FROM sessions WHERE token_hash = $1)", "$2")+
+		`) st ORDER BY st.id DESC LIMIT $3`, tokenHash, now, MaxAwaitingStates).Query(func(rows pgx.Rows) error {
 		var err error
-		sess.AwaitingStates, err = collectRequestTaskStates(rows, nil)
+		sess.AwaitingStates, err = collectRequestTaskStates(rows, nil, &awaiting)
 		return err
 	})
 	b.Queue(openEmergenciesSQL).Query(func(rows pgx.Rows) error {
@@ -242,6 +245,7 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 	if sessErr != nil {
 		return Session{}, notFound(sessErr, "no such session")
 	}
+	sess.Awaiting = int(awaiting)
 	return sess, nil
 }
 
@@ -256,7 +260,6 @@ type sessionRow struct {
 	SessionCreatedAt time.Time `db:"session_created_at"`
 	LastSeenAt       time.Time `db:"last_seen_at"`
 	ExpiresAt        time.Time `db:"expires_at"`
-	Awaiting         int64     `db:"awaiting"`
 	ChangesWaiting   int64     `db:"changes_waiting"`
 	PolicyWaiting    int64     `db:"policy_waiting"`
 

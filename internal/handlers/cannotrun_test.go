@@ -1,12 +1,15 @@
 package handlers_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
 	"drportal/internal/auth"
+	"drportal/internal/db"
 	"drportal/internal/portal"
 )
 
@@ -47,5 +50,32 @@ func TestARequestThatCannotRunDoesNotCountAsAwaiting(t *testing.T) {
 	}
 	if list.doc.Find(row(stop)+` [data-testid=cannot-run-badge]`).Length() != 0 || list.doc.Find(row(stop)).Length() != 1 {
 		t.Errorf("the stop's row: %q", list.text(row(stop)))
+	}
+}
+
+// TestTheHeaderCountsEveryAwaitingRequestBeyondThoseJudged: the session's
+// read judges the newest db.MaxAwaitingStates awaiting requests one by one,
+// but counts them all.
+func TestTheHeaderCountsEveryAwaitingRequestBeyondThoseJudged(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("bob@example.com", auth.RoleApprover)
+	req := e.signedIn("req@example.com")
+	task := e.createTask("dr_count02")
+	start := requestIDFrom(t, e.fileOperation(req, task, "start", url.Values{"justification": {"protect the warehouse"}}))
+	// Copies of the pending start, each its own target, as if filed on as
+	// many tasks: a backlog larger than the judged window.
+	extra := db.MaxAwaitingStates + 10
+	if _, err := e.store.Pool().Exec(context.Background(), `
+		INSERT INTO requests (operation, dr_task_id, task_name, target_key, method, path, payload, payload_sha256,
+			requester_id, justification, status, required_approvals, policy_version, created_at, expires_at)
+		SELECT operation, dr_task_id, task_name, target_key || '#' || n, method, path, payload, payload_sha256,
+			requester_id, justification, status, required_approvals, policy_version, created_at, expires_at
+		FROM requests, generate_series(1, $2) AS n WHERE id = $1`, start, extra); err != nil {
+		t.Fatal(err)
+	}
+	bob := e.signedIn("bob@example.com")
+	want := strconv.Itoa(extra + 1)
+	if got := bob.get("/dr-tasks").text(`[data-testid=awaiting-count]`); got != want {
+		t.Errorf("header count %q, want %s", got, want)
 	}
 }
