@@ -811,7 +811,9 @@ type RequestPage struct {
 	// State is what the request's task says of whether it can still run
 	// (requests.CannotRunOf).
 	State []RequestTaskState
-	// Users are every account, for who can still approve.
+	// Users are the accounts holding the approver role, for who can still
+	// approve, with only their id, e-mail, name, whether active, and the
+	// approver role with when it was granted set.
 	Users []portal.User
 }
 
@@ -865,11 +867,13 @@ func (s *Store) RequestPage(ctx context.Context, id int64) (RequestPage, error) 
 		p.State, err = collectRequestTaskStates(rows, nil)
 		return err
 	})
-	b.Queue(`SELECT ` + userColumns + ` FROM users u ORDER BY u.email`).Query(func(rows pgx.Rows) error {
-		us, err := pgx.CollectRows(rows, pgx.RowToStructByName[userRow])
-		for _, u := range us {
-			p.Users = append(p.Users, u.user())
-		}
+	b.Queue(`SELECT u.id, u.email, u.display_name, u.active, g.granted_at FROM users u
+		JOIN user_roles g ON g.user_id = u.id AND g.role = 'approver' ORDER BY u.email`).Query(func(rows pgx.Rows) error {
+		u := portal.User{Roles: []portal.Role{portal.RoleApprover}}
+		_, err := pgx.ForEachRow(rows, []any{&u.ID, &u.Email, &u.DisplayName, &u.Active, &u.ApproverSince}, func() error {
+			p.Users = append(p.Users, u)
+			return nil
+		})
 		return err
 	})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
