@@ -548,27 +548,36 @@ type RequestTaskState struct {
 
 // ListRequestsWithStates is what the request list shows: the requests
 // ListRequests would return, with only the fields of briefRequestColumns
-// set, and the task state of each, as one batch (one round trip): a list
-// shows which requests cannot run (requests.CannotRunOf) without a second
-// query.
+// set, and the task state of each, in one query: a list shows which
+// requests cannot run (requests.CannotRunOf) without a second one.
 func (s *Store) ListRequestsWithStates(ctx context.Context, f RequestFilter, limit int) ([]portal.Request, []RequestTaskState, error) {
 	where, args := f.where()
 	args = append(args, limit)
-	rest := where + fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args))
-	b := &pgx.Batch{}
-	var rs []portal.Request
+	// One query reads both: the request's columns and its task's state.
+	rows, err := s.pool.Query(ctx, requestTaskStateColumns+`, r.task_name, r.requester_id, u.email, r.status,
+		r.required_approvals, r.created_at, r.expires_at, r.resumed_at, COALESCE(r.exec_lease_until < now(), false),
+		COALESCE(bg.incident, '')
+		FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN dr_tasks t ON t.id = r.dr_task_id
+		LEFT JOIN break_glass bg ON bg.request_id = r.id `+where+fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args)), args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list requests: %w", err)
+	}
+	rs := make([]portal.Request, 0, min(limit, 100))
 	var states []RequestTaskState
-	b.Queue(briefRequestColumns+briefRequestFrom+rest, args...).Query(func(rows pgx.Rows) error {
-		var err error
-		rs, err = collectBriefRequests(rows, false, limit)
-		return err
+	var st RequestTaskState
+	var op, taskStatus, last, status string
+	var r portal.Request
+	_, err = pgx.ForEachRow(rows, []any{&st.RequestID, &op, &st.TaskID, &st.Known, &st.Gone, &taskStatus, &st.PrimaryStatus, &last,
+		&r.TaskName, &r.RequesterID, &r.RequesterEmail, &status, &r.RequiredApprovals, &r.CreatedAt, &r.ExpiresAt, &r.ResumedAt,
+		&r.LeaseLapsed, &r.Incident}, func() error {
+		st.Operation, st.Status, st.LastSucceededOp = portal.Operation(op), portal.TaskStatus(taskStatus), portal.Operation(last)
+		states = append(states, st)
+		r.ID, r.Operation, r.DRTaskID, r.Status = st.RequestID, st.Operation, st.TaskID, portal.RequestStatus(status)
+		rs = append(rs, r)
+		r.ResumedAt = nil // a pointer the next row must not share
+		return nil
 	})
-	b.Queue(requestTaskStatesSQL+rest, args...).Query(func(rows pgx.Rows) error {
-		var err error
-		states, err = collectRequestTaskStates(rows, nil)
-		return err
-	})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+	if err != nil {
 		return nil, nil, fmt.Errorf("list requests: %w", err)
 	}
 	return rs, states, nil
@@ -589,12 +598,15 @@ func (s *Store) requestTaskStates(ctx context.Context, rest string, args ...any)
 // {"version":1,"task":{...}}. Only the rules of failover (the primary's DR
 // status) and recovery (the last operation) need more than the status:
 // the rest is not read.
-const requestTaskStatesSQL = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, ''), t.id IS NOT NULL, t.gone_at IS NOT NULL,
+const requestTaskStatesSQL = requestTaskStateColumns + ` FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN dr_tasks t ON t.id = r.dr_task_id `
+
+// requestTaskStateColumns are requestTaskStatesSQL's columns, on requests
+// r left-joined with dr_tasks t.
+const requestTaskStateColumns = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, ''), t.id IS NOT NULL, t.gone_at IS NOT NULL,
 		COALESCE(t.status, ''),
 		CASE WHEN r.operation = 'failover' THEN COALESCE(t.detail->'task'->'primary'->>'status', '') ELSE '' END,
 		CASE WHEN r.operation = 'recovery' THEN COALESCE((SELECT x.operation FROM requests x
-			WHERE x.dr_task_id = r.dr_task_id AND x.status = 'succeeded' ORDER BY x.finished_at DESC, x.id DESC LIMIT 1), '') ELSE '' END
-		FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN dr_tasks t ON t.id = r.dr_task_id `
+			WHERE x.dr_task_id = r.dr_task_id AND x.status = 'succeeded' ORDER BY x.finished_at DESC, x.id DESC LIMIT 1), '') ELSE '' END`
 
 func collectRequestTaskStates(rows pgx.Rows, err error, more ...any) ([]RequestTaskState, error) {
 	if err != nil {
