@@ -32,11 +32,11 @@ func (h *Handlers) windowsPage(c echo.Context, status int, form views.WindowsPag
 	return h.windowsPageStepUp(c, status, form, "", nil)
 }
 
-// windowsStepUp is what deciding on a loosening of the change windows is
-// called where it asks for the password. Changes that take effect at once
-// make the portal stricter and need none; a loosening waits for a second
-// admin, whose decision is a policy change.
-const windowsStepUp = "Deciding on a change to the change windows"
+// windowsStepUp is what a change to the change windows is called where it
+// asks for the password. Every change is a change of the policy of when
+// operations may run: one that takes effect at once (it allows fewer
+// moments) as much as proposing or deciding on a loosening.
+const windowsStepUp = "Changing the change windows"
 
 // windowsPageStepUp is windowsPage after a step-up of the form with key
 // stepUpForm failed with stepUpErr (nil: none did).
@@ -123,6 +123,23 @@ func (h *Handlers) windowsResult(c echo.Context, res auth.WindowResult, err erro
 	return h.redirectWithNote(c, "/admin/windows", note)
 }
 
+// changeWindows makes change ch to the windows from the form with key
+// formKey (form: its values as entered), once the password was entered
+// lately: every change to the windows asks for it, whether it takes effect
+// at once or waits for a second admin. purpose says what for, for the
+// audit of the step-up.
+func (h *Handlers) changeWindows(c echo.Context, ch portal.WindowChange, form views.WindowsPage, formKey, purpose string) error {
+	if err := h.stepUp(c, windowsStepUp, purpose); err != nil {
+		status, ok := h.shownAgain(c, err)
+		if !ok {
+			return err
+		}
+		return h.windowsPageStepUp(c, status, form, formKey, err)
+	}
+	res, err := h.Auth.ChangeWindows(c.Request().Context(), *user(c), ch)
+	return h.windowsResult(c, res, err, form)
+}
+
 func (h *Handlers) addWindow(c echo.Context) error {
 	op, spec := portal.Operation(c.FormValue("operation")), strings.TrimSpace(c.FormValue("window"))
 	form := views.WindowsPage{WindowOp: string(op), WindowSpec: spec}
@@ -133,8 +150,8 @@ func (h *Handlers) addWindow(c echo.Context) error {
 	if err != nil {
 		return h.windowsResult(c, auth.WindowResult{}, apperr.New(apperr.Invalid, "The window was not added: %s. Nothing was changed.", err), form)
 	}
-	res, err := h.Auth.ChangeWindows(c.Request().Context(), *user(c), portal.WindowChange{Action: portal.AddWindow, Window: w})
-	return h.windowsResult(c, res, err, form)
+	return h.changeWindows(c, portal.WindowChange{Action: portal.AddWindow, Window: w}, form, views.WindowFormKey,
+		"add a change window for "+strings.ToLower(op.Label()))
 }
 
 func formID(c echo.Context, what string) (int64, error) {
@@ -150,15 +167,15 @@ func (h *Handlers) removeWindow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.Auth.ChangeWindows(c.Request().Context(), *user(c), portal.WindowChange{Action: portal.RemoveWindow, Window: portal.Window{ID: id}})
-	return h.windowsResult(c, res, err, views.WindowsPage{})
+	return h.changeWindows(c, portal.WindowChange{Action: portal.RemoveWindow, Window: portal.Window{ID: id}}, views.WindowsPage{},
+		views.RemoveWindowFormKey(strconv.FormatInt(id, 10)), fmt.Sprintf("remove change window #%d", id))
 }
 
 func (h *Handlers) setWindowRule(c echo.Context) error {
 	ch := portal.WindowChange{Action: portal.SetRule, Operation: portal.Operation(c.FormValue("operation")),
 		Rule: portal.OutsideRule(c.FormValue("rule"))}
-	res, err := h.Auth.ChangeWindows(c.Request().Context(), *user(c), ch)
-	return h.windowsResult(c, res, err, views.WindowsPage{})
+	return h.changeWindows(c, ch, views.WindowsPage{}, views.RuleFormKey(string(ch.Operation)),
+		"set the rule outside the change windows of "+strings.ToLower(ch.Operation.Label()))
 }
 
 func (h *Handlers) addFreeze(c echo.Context) error {
@@ -170,9 +187,8 @@ func (h *Handlers) addFreeze(c echo.Context) error {
 		return h.windowsResult(c, auth.WindowResult{}, apperr.New(apperr.Invalid,
 			"Give the freeze's start and end as a date and time (2026-12-20T00:00), in %s. Nothing was changed.", portal.ZoneName(h.displayZone())), form)
 	}
-	res, err := h.Auth.ChangeWindows(c.Request().Context(), *user(c), portal.WindowChange{Action: portal.AddFreeze,
-		Freeze: portal.Freeze{Start: start, End: end, Reason: reason}})
-	return h.windowsResult(c, res, err, form)
+	return h.changeWindows(c, portal.WindowChange{Action: portal.AddFreeze, Freeze: portal.Freeze{Start: start, End: end, Reason: reason}},
+		form, views.FreezeFormKey, "add a freeze")
 }
 
 func (h *Handlers) liftFreeze(c echo.Context) error {
@@ -180,8 +196,8 @@ func (h *Handlers) liftFreeze(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.Auth.ChangeWindows(c.Request().Context(), *user(c), portal.WindowChange{Action: portal.LiftFreeze, Freeze: portal.Freeze{ID: id}})
-	return h.windowsResult(c, res, err, views.WindowsPage{})
+	return h.changeWindows(c, portal.WindowChange{Action: portal.LiftFreeze, Freeze: portal.Freeze{ID: id}}, views.WindowsPage{},
+		views.LiftFreezeFormKey(strconv.FormatInt(id, 10)), fmt.Sprintf("lift freeze #%d", id))
 }
 
 // scheduleNotice is what the task page says of the windows and freezes:

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"drportal/internal/audit"
 	"drportal/internal/auth"
 	"drportal/internal/db"
 	"drportal/internal/portal"
@@ -103,5 +104,133 @@ func TestARequestWaitingForAWindowRunsOnceTheWindowIsRemoved(t *testing.T) {
 	}
 	if r := e.waitRequest(waiting, portal.StatusSucceeded, portal.StatusFailed); r.Status != portal.StatusSucceeded {
 		t.Fatalf("the start once its window was removed: %s (%s)", r.Status, r.Outcome)
+	}
+}
+
+// windowsState sums up the windows, freezes, rules and waiting changes,
+// to tell whether a change to the windows changed anything.
+func (e *env) windowsState() string {
+	e.t.Helper()
+	var sum string
+	err := e.store.Pool().QueryRow(context.Background(), `SELECT
+		(SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM change_windows t) ||
+		(SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM change_freezes t) ||
+		(SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM change_window_rules t) ||
+		(SELECT md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM admin_changes t)`).Scan(&sum)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return sum
+}
+
+// Every change to the windows is a change of the policy of when operations
+// may run, and needs the password entered in the last 5 minutes, whether
+// it takes effect at once (a freeze, a first window, removing one of
+// several, the stricter rule) or waits for a second admin (a second
+// window, the lenient rule, lifting a freeze, removing the last window).
+// Each form asks for it once the session's is older; without it the
+// change is refused (403, a step-up denial) and nothing changes; with it,
+// it goes through.
+func TestEveryChangeToTheWindowsNeedsThePasswordEnteredRecently(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+	ctx := context.Background()
+	day := time.Now().UTC().AddDate(0, 0, 2).Format("Mon")
+	from := time.Now().UTC().AddDate(0, 1, 0).Truncate(time.Minute)
+	// Failover has two windows, and delete the lenient rule, to be
+	// tightened at once.
+	var failover portal.Window
+	err := e.store.InTx(ctx, func(tx *db.Tx) error {
+		a, err := tx.UserByEmail(ctx, "admin@example.com")
+		if err != nil {
+			return err
+		}
+		for _, start := range []int{60, 600} {
+			if failover, err = tx.InsertWindow(ctx, portal.Window{Operation: portal.OpFailover, Days: portal.Weekdays(127),
+				Start: start, End: start + 60, Zone: "UTC"}, a.ID, time.Now()); err != nil {
+				return err
+			}
+		}
+		return tx.SetOutsideRule(ctx, portal.OpDelete, portal.OutsideExtraApproval, a.ID, time.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(query string) string {
+		t.Helper()
+		var id int64
+		if err := e.store.Pool().QueryRow(ctx, query).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return strconv.FormatInt(id, 10)
+	}
+	freeze := func() string { return id(`SELECT id FROM change_freezes`) }
+	switchover := func() string { return id(`SELECT id FROM change_windows WHERE operation = 'switchover'`) }
+	failoverID := strconv.FormatInt(failover.ID, 10)
+	for _, c := range []struct {
+		what    string
+		route   string            // its route, as a refusal records it
+		path    func() string     // where it posts
+		form    func() string     // the key of its form
+		values  func() url.Values // what it posts
+		applied bool              // it takes effect at once (else it waits for a second admin)
+	}{
+		{"add a freeze", "/admin/freezes", func() string { return "/admin/freezes" }, func() string { return "freeze" }, func() url.Values {
+			return url.Values{"reason": {"quarter close"}, "starts": {from.Format("2006-01-02T15:04")},
+				"ends": {from.Add(24 * time.Hour).Format("2006-01-02T15:04")}}
+		}, true},
+		{"add the first window of switchover", "/admin/windows", func() string { return "/admin/windows" }, func() string { return "window" }, func() url.Values {
+			return url.Values{"operation": {"switchover"}, "window": {day + " 01:00-03:00 UTC"}}
+		}, true},
+		{"remove one of the two windows of failover", "/admin/windows/:id/remove", func() string { return "/admin/windows/" + failoverID + "/remove" },
+			func() string { return "remove-" + failoverID }, func() url.Values { return url.Values{} }, true},
+		{"set the stricter rule for delete", "/admin/windows/rule", func() string { return "/admin/windows/rule" }, func() string { return "rule-delete" },
+			func() url.Values { return url.Values{"operation": {"delete"}, "rule": {"wait"}} }, true},
+		{"add a second window of switchover", "/admin/windows", func() string { return "/admin/windows" }, func() string { return "window" }, func() url.Values {
+			return url.Values{"operation": {"switchover"}, "window": {day + " 04:00-05:00 UTC"}}
+		}, false},
+		{"set the lenient rule for recovery", "/admin/windows/rule", func() string { return "/admin/windows/rule" }, func() string { return "rule-recovery" },
+			func() url.Values { return url.Values{"operation": {"recovery"}, "rule": {"extra_approval"}} }, false},
+		{"lift the freeze", "/admin/freezes/:id/lift", func() string { return "/admin/freezes/" + freeze() + "/lift" }, func() string { return "lift-" + freeze() },
+			func() url.Values { return url.Values{} }, false},
+		{"remove the last window of switchover", "/admin/windows/:id/remove", func() string { return "/admin/windows/" + switchover() + "/remove" },
+			func() string { return "remove-" + switchover() }, func() url.Values { return url.Values{} }, false},
+	} {
+		e.signInClock.Advance(6 * time.Minute)
+		if page := admin.get("/admin/windows"); page.doc.Find("#step_up_password-"+c.form()).Length() != 1 {
+			t.Errorf("%s: its form asks for no password 6 minutes after it was entered", c.what)
+		}
+		path, before := c.path(), e.windowsState()
+		res := admin.post(path, c.values())
+		if res.status != http.StatusForbidden || !strings.Contains(res.text("#step_up_password-"+c.form()+"-error"), "needs your password again") {
+			t.Errorf("%s without the password: %d, at its field: %q", c.what, res.status, res.text("#step_up_password-"+c.form()+"-error"))
+		}
+		if e.windowsState() != before {
+			t.Errorf("%s without the password changed the windows", c.what)
+		}
+		// The first refusal of a kind in a minute is an event; the rest
+		// of that minute are counted (db.Store.RecordDenial).
+		recorded := false
+		for _, d := range e.events(audit.ActionAccessDenied) {
+			recorded = recorded || strings.Contains(string(d.Detail), `"reason":"step-up"`) && strings.Contains(string(d.Detail), `"route":"`+c.route+`"`)
+		}
+		if !recorded {
+			t.Errorf("%s without the password: the refusal is not on record as a step-up denial", c.what)
+		}
+		v := c.values()
+		v.Set("step_up_password", password)
+		if res := admin.post(path, v); res.status != http.StatusSeeOther {
+			t.Fatalf("%s with the password: %d %q", c.what, res.status, res.text("main"))
+		}
+		if e.windowsState() == before {
+			t.Errorf("%s with the password changed nothing", c.what)
+		}
+		if note := admin.get("/admin/windows").text("[data-testid=flash]"); strings.Contains(note, "It is in effect") != c.applied {
+			t.Errorf("%s: %q", c.what, note)
+		}
+	}
+	// Within 5 minutes of entering it, no form asks.
+	if n := admin.get("/admin/windows").doc.Find("input[name=step_up_password]").Length(); n != 0 {
+		t.Errorf("%d forms ask for the password just entered", n)
 	}
 }

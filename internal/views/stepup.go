@@ -19,6 +19,9 @@ type StepUp struct {
 // StepUpFieldName is the name of the password field of a step-up.
 const StepUpFieldName = "step_up_password"
 
+// StepUpNoticeID is the id of a page's StepUpNotice.
+const StepUpNoticeID = "step-up-notice"
+
 // StepUpFieldID is the id of the step-up field of the form with key form.
 func StepUpFieldID(form string) string {
 	if form == "" {

@@ -3,8 +3,9 @@ package views
 // WindowsPage is the change windows and freezes, for admins.
 type WindowsPage struct {
 	Base
-	// StepUp asks for the password again before a waiting change is
-	// decided (nil: entered recently enough).
+	// StepUp asks for the password again before any change to the
+	// windows, freezes or rules, or a decision on a waiting one (nil:
+	// entered recently enough). Each form has its key (WindowFormKey, …).
 	StepUp *StepUp
 	Flash  string
 	Error  string
@@ -21,6 +22,22 @@ type WindowsPage struct {
 	FreezeReason, FreezeFrom, FreezeTo string
 	Operations                         []Option
 }
+
+// The keys of the windows page's forms, for the step-up field and its
+// error.
+const (
+	WindowFormKey = "window"
+	FreezeFormKey = "freeze"
+)
+
+// RemoveWindowFormKey is the key of the form that removes window id.
+func RemoveWindowFormKey(id string) string { return "remove-" + id }
+
+// LiftFreezeFormKey is the key of the form that lifts freeze id.
+func LiftFreezeFormKey(id string) string { return "lift-" + id }
+
+// RuleFormKey is the key of the form that sets op's rule outside its windows.
+func RuleFormKey(op string) string { return "rule-" + op }
 
 // WindowOp is one operation's windows and its rule outside them.
 type WindowOp struct {
