@@ -79,6 +79,16 @@ const (
 	ActionBreakGlassReview      = "break_glass.review"
 	ActionBreakGlassPolicy      = "break_glass.policy_changed"
 	ActionBreakGlassFlagCleared = "break_glass.flag_cleared"
+	// Break-glass forms that were refused before they changed anything,
+	// on record like a DR task form that was not filed.
+	// ActionBreakGlassRejected: the emergency form came back with errors
+	// (no incident, a short reason, the wrong cluster name, no password),
+	// nothing run; a wrong password is ActionBreakGlassRefused.
+	// ActionBreakGlassReviewRefused: a review was not recorded (the
+	// emergency has its two reviews already, the approver reviewed it
+	// already, or the form had errors).
+	ActionBreakGlassRejected      = "break_glass.rejected"
+	ActionBreakGlassReviewRefused = "break_glass.review_refused"
 	// Change windows and freezes (when operations may run) and what they
 	// do to a request: the executor deferring it until the window opens or
 	// the freeze ends (its detail says when it runs).
@@ -135,7 +145,8 @@ var Catalogue = []ActionGroup{
 	{"window", []string{ActionWindowAdded, ActionWindowRemoved, ActionFreezeAdded, ActionFreezeLifted, ActionWindowRuleSet}},
 	{"audit", []string{ActionVerify, ActionArchive, ActionExport}},
 	{"session", []string{ActionReauthenticated, ActionReauthenticationFailed}},
-	{"break_glass", []string{ActionBreakGlass, ActionBreakGlassRefused, ActionBreakGlassReview, ActionBreakGlassPolicy, ActionBreakGlassFlagCleared}},
+	{"break_glass", []string{ActionBreakGlass, ActionBreakGlassRefused, ActionBreakGlassReview, ActionBreakGlassPolicy, ActionBreakGlassFlagCleared,
+		ActionBreakGlassRejected, ActionBreakGlassReviewRefused}},
 	{"drill", []string{ActionDrillStarted, ActionDrillStep, ActionDrillFinished}},
 }
 

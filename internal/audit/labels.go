@@ -63,16 +63,18 @@ var actionLabels = map[string]string{
 	ActionArchive: "History archived",
 	ActionExport:  "History exported",
 
-	ActionReauthenticated:        "Password entered again",
-	ActionReauthenticationFailed: "Password entered again: wrong",
-	ActionBreakGlass:             "Emergency: break-glass bypassed the approval policy",
-	ActionBreakGlassRefused:      "Break-glass refused",
-	ActionBreakGlassReview:       "Emergency reviewed",
-	ActionBreakGlassPolicy:       "Break-glass settings changed",
-	ActionBreakGlassFlagCleared:  "Emergency flag cleared",
-	ActionDrillStarted:           "Drill started",
-	ActionDrillStep:              "Drill step measured",
-	ActionDrillFinished:          "Drill finished",
+	ActionReauthenticated:         "Password entered again",
+	ActionReauthenticationFailed:  "Password entered again: wrong",
+	ActionBreakGlass:              "Emergency: break-glass bypassed the approval policy",
+	ActionBreakGlassRefused:       "Break-glass refused",
+	ActionBreakGlassReview:        "Emergency reviewed",
+	ActionBreakGlassPolicy:        "Break-glass settings changed",
+	ActionBreakGlassFlagCleared:   "Emergency flag cleared",
+	ActionBreakGlassRejected:      "Break-glass not filed: the form had errors",
+	ActionBreakGlassReviewRefused: "Emergency review refused",
+	ActionDrillStarted:            "Drill started",
+	ActionDrillStep:               "Drill step measured",
+	ActionDrillFinished:           "Drill finished",
 }
 
 // groupLabels name the Catalogue's groups in the audit filter.

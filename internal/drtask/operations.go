@@ -35,6 +35,10 @@ type OperationForm struct {
 	// says why the form's value is no time (drill only).
 	RunAt        *time.Time
 	RunAtProblem string
+	// Emergency: the form is a break-glass form, whose errors its handler
+	// records with the rest of the emergency form's
+	// (requests.Service.BreakGlassNotFiled), not as an operation not filed.
+	Emergency bool
 }
 
 // OperationPlan is a validated operation: the exact call a request carries.
@@ -50,8 +54,9 @@ type OperationPlan struct {
 // PrepareOperation checks an operation request against the task's live
 // state without changing anything in the cloud: the status must allow it,
 // a high-risk one needs the affected cluster's name typed, an update a new
-// valid period. Field problems come back as FieldErrors (audited); a task
-// whose state no longer allows the operation is a Conflict.
+// valid period. Field problems come back as FieldErrors (audited, but for
+// an emergency's); a task whose state no longer allows the operation is a
+// Conflict.
 func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (OperationPlan, FieldErrors, error) {
 	spec, ok := portal.SpecOf(f.Op)
 	if !ok {
@@ -100,6 +105,9 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 		if strings.TrimSpace(f.Confirm) != plan.ConfirmName {
 			errs[FieldConfirm] = fmt.Sprintf("Type the name of the affected cluster, %s, exactly as shown.", plan.ConfirmName)
 		}
+	}
+	if len(errs) > 0 && f.Emergency {
+		return OperationPlan{}, errs, nil
 	}
 	if len(errs) > 0 {
 		e := audit.FromContext(ctx, audit.ActionOperationRejected, audit.Denied)

@@ -468,6 +468,20 @@ func summarize(e audit.Event) string {
 		return notFiled(what, d.Errors)
 	case audit.ActionOperationRejected:
 		return notFiled(portal.Operation(s("operation")).Label(), d.Errors)
+	case audit.ActionBreakGlassRejected:
+		return notFiled("Break-glass "+strings.ToLower(portal.Operation(s("operation")).Label()), d.Errors)
+	case audit.ActionBreakGlassReviewRefused:
+		out := "Review"
+		switch portal.Verdict(s("verdict")) {
+		case portal.VerdictAcknowledge:
+			out = "Acknowledgement"
+		case portal.VerdictFlag:
+			out = "Flag"
+		}
+		if inc := s("incident"); inc != "" {
+			out += " of the emergency of incident " + inc
+		}
+		return out + " not recorded: " + s("error")
 	case audit.ActionBreakGlassReview:
 		out := "Acknowledged"
 		if s("verdict") == string(portal.VerdictFlag) {

@@ -167,14 +167,24 @@ func (h *Handlers) breakGlass(c echo.Context) error {
 	if password == "" {
 		p.Errors["password"] = "Enter your password: break-glass asks for it every time."
 	}
-	if len(p.Errors) > 0 {
+	// A form that comes back with errors ran nothing, and is on record
+	// (what was typed, never the password).
+	notFiled := func() error {
+		draft.Justification = f.reason
+		if err := h.Requests.BreakGlassNotFiled(ctx, u, draft, f.incident, f.confirm, p.Errors); err != nil {
+			return err
+		}
 		return h.render(c, http.StatusUnprocessableEntity, views.BreakGlassForm(p))
+	}
+	if len(p.Errors) > 0 {
+		return notFiled()
 	}
 	// The password (and its throttle) before anything reaches the cloud:
 	// a taken session cannot make the portal call DWS again and again.
 	if err := h.Auth.ConfirmPassword(ctx, u, password); err != nil {
 		switch {
 		case errors.Is(err, auth.ErrWrongPassword):
+			// On record already, as a refusal (break_glass.refused).
 			p.Errors["password"] = apperr.Message(err)
 			return h.render(c, http.StatusUnprocessableEntity, views.BreakGlassForm(p))
 		case apperr.KindOf(err) == apperr.TooMany:
@@ -187,7 +197,7 @@ func (h *Handlers) breakGlass(c echo.Context) error {
 	// The live state, the operation's call and the cluster's name, as for
 	// any request of the operation.
 	plan, ferrs, err := h.Tasks.PrepareOperation(ctx, drtask.OperationForm{Op: f.op, TaskID: f.taskID,
-		Confirm: f.confirm, Justification: f.reason})
+		Confirm: f.confirm, Justification: f.reason, Emergency: true})
 	if err != nil {
 		status, ok := h.shownAgain(c, err)
 		if !ok {
@@ -203,7 +213,7 @@ func (h *Handlers) breakGlass(c echo.Context) error {
 		p.Errors[drtask.FieldConfirm] = fmt.Sprintf("Type the name of the affected cluster, %s, exactly as shown.", want)
 	}
 	if len(p.Errors) > 0 {
-		return h.render(c, http.StatusUnprocessableEntity, views.BreakGlassForm(p))
+		return notFiled()
 	}
 	draft.Method, draft.Path, draft.Payload = plan.Method, plan.Path, plan.Body
 	draft.Justification, draft.Consequence = f.reason, plan.Consequence

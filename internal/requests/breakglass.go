@@ -110,6 +110,35 @@ func (s *Service) BreakGlassRefused(ctx context.Context, u portal.User, d Draft,
 	return err
 }
 
+// maxRecordedText bounds each free text a refused form puts on record: a
+// refusal is often of text too long, and the body limit is far above any
+// field's.
+const maxRecordedText = 2 * MaxJustification
+
+// clipText is s cut to at most n characters, marked when cut.
+func clipText(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
+// BreakGlassNotFiled records that responder u's emergency form for d came
+// back with errs (by field, in the words the form showed) and ran nothing:
+// like a DR task form that was not filed, with what was typed (the
+// incident, the reason as d.Justification, the cluster's name confirm) and
+// never the password.
+func (s *Service) BreakGlassNotFiled(ctx context.Context, u portal.User, d Draft, incident, confirm string, errs map[string]string) error {
+	e := audit.FromContext(ctx, audit.ActionBreakGlassRejected, audit.Denied)
+	e.OccurredAt = s.Now()
+	e.SubjectType, e.SubjectID = audit.SubjectDRTask, d.DRTaskID
+	e.Detail = audit.Detail(map[string]any{"operation": d.Operation, "task_name": d.TaskName, "errors": errs,
+		"incident": clipText(strings.TrimSpace(incident), maxRecordedText), "justification": clipText(d.Justification, maxRecordedText),
+		"confirm": clipText(confirm, maxRecordedText)})
+	_, err := s.Store.AppendAudit(context.WithoutCancel(ctx), e)
+	return err
+}
+
 // CheckReason returns what is wrong with a break-glass reason, or "": the
 // rules of a justification, in the words of an emergency.
 func CheckReason(s string) string {
@@ -307,6 +336,42 @@ func CanReview(u portal.User, e portal.Emergency) (bool, string) {
 // the flag (ClearFlag). Each review is audited (break_glass.review) in its
 // transaction.
 func (s *Service) Review(ctx context.Context, u portal.User, id int64, verdict portal.Verdict, comment string) (portal.Emergency, error) {
+	out, err := s.review(ctx, u, id, verdict, comment)
+	if k := apperr.KindOf(err); k == apperr.Conflict || k == apperr.Invalid {
+		if aerr := s.reviewRefused(ctx, id, verdict, comment, err); aerr != nil {
+			return out, aerr
+		}
+	}
+	return out, err
+}
+
+// reviewRefused records that a review of emergency request id was not
+// recorded, and why (refused, the error the form showed): the emergency
+// has its two reviews already, its approver reviewed it already, or the
+// form had errors. Refusals that are denials (one's own emergency, no
+// approver role) are on record as such (access.denied); a request that is
+// no emergency has nothing to refuse a review of.
+func (s *Service) reviewRefused(ctx context.Context, id int64, verdict portal.Verdict, comment string, refused error) error {
+	ctx = context.WithoutCancel(ctx)
+	e, err := s.Store.Emergency(ctx, id)
+	if apperr.KindOf(err) == apperr.NotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	r, err := s.Store.Request(ctx, id)
+	if err != nil {
+		return err
+	}
+	_, err = s.Store.AppendAudit(ctx, Event(ctx, audit.ActionBreakGlassReviewRefused, audit.Denied, r, s.Now(), map[string]any{
+		"verdict": clipText(string(verdict), 32), "comment": clipText(strings.TrimSpace(comment), maxRecordedText),
+		"error": apperr.Message(refused), "incident": e.Incident, "responder": e.ResponderEmail,
+		"reviews": len(e.Reviews), "review_complete": e.ReviewedAt != nil}))
+	return err
+}
+
+func (s *Service) review(ctx context.Context, u portal.User, id int64, verdict portal.Verdict, comment string) (portal.Emergency, error) {
 	comment = strings.TrimSpace(comment)
 	switch {
 	case verdict != portal.VerdictAcknowledge && verdict != portal.VerdictFlag:
