@@ -26,6 +26,7 @@ const (
 	ReasonCSRFInvalid         = "csrf-invalid"          // a form posted with a wrong CSRF token
 	ReasonCSRFCrossSite       = "csrf-cross-site"       // a form posted from another site
 	ReasonStepUp              = "step-up"               // a high-risk approval or a policy change without the password entered lately
+	ReasonThrottled           = "throttled"             // an export past the person's limit (a few in a row, then one a minute)
 )
 
 // Anonymous is the actor of a request made without a session.

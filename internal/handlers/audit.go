@@ -235,6 +235,31 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
+// Exports of the history, the audit export and a task's drill evidence
+// alike, are limited per person: exportBurst in a row, then one every
+// exportInterval. Each hands out a copy of the history and appends its own
+// audit.export event, so an unlimited loop of them would fill the chain.
+const (
+	exportBurst    = 5
+	exportInterval = time.Minute
+)
+
+// claimExport counts an export by the person against their limit, or
+// refuses it: 429 with Retry-After and nothing exported, recorded as a
+// denial (reason throttled), so that a loop of refused exports adds one
+// event a minute, not one an attempt (db.Store.RecordDenial).
+func (h *Handlers) claimExport(c echo.Context) error {
+	now := h.Now()
+	ok, from, err := h.Store.ClaimExport(c.Request().Context(), user(c).ID, now, exportInterval, exportBurst)
+	if err != nil || ok {
+		return err
+	}
+	wait := max(from.Sub(now), time.Second)
+	return &apperr.Error{Kind: apperr.TooMany, Denial: audit.ReasonThrottled, RetryAfter: wait, Message: fmt.Sprintf(
+		"Too many exports: each person may export %d times in a row, then once a minute. You can export again in %s (at %s). Nothing was exported.",
+		exportBurst, portal.FormatDuration(wait.Round(time.Second)), h.formatTime(now.Add(wait)))}
+}
+
 // auditExport streams every event matching the filter as NDJSON or CSV,
 // oldest first, without holding them in memory, each with its chain
 // position and hashes and a closing manifest. The export is audited.
@@ -248,6 +273,9 @@ func (h *Handlers) auditExport(c echo.Context) error {
 		return apperr.New(apperr.Invalid, "Unknown export format %q: use format=ndjson or format=csv.", format)
 	}
 	f.Before, f.After = 0, 0
+	if err := h.claimExport(c); err != nil {
+		return err
+	}
 	ctx := c.Request().Context()
 	filter := map[string]string{}
 	for k, v := range filterValues(vf) {

@@ -141,7 +141,8 @@ func (h *Handlers) showDrills(c echo.Context) error {
 		return err
 	}
 	p := views.DrillHistoryPage{Base: h.base(c, "Drills: "+t.Name, "tasks"), TaskName: t.Name, TaskURL: "/dr-tasks/" + t.ID,
-		CSVURL: drillsURL(t.ID) + "/export?format=csv", JSONURL: drillsURL(t.ID) + "/export?format=json",
+		CanExport: Allowed(user(c), PermViewAllAudit),
+		CSVURL:    drillsURL(t.ID) + "/export?format=csv", JSONURL: drillsURL(t.ID) + "/export?format=json",
 		Resolution: "RTO: from the cloud accepting a switchover call until the task was first seen running the other way, " +
 			"measured by reading the task at the poll interval shown, so it is known to within that interval. RPO: from the last " +
 			"successful sync the cloud reported right before the switchover to the switchover's call."}
@@ -297,8 +298,11 @@ func (e drillEvidence) record() []string {
 }
 
 // exportDrills hands out a task's drill history for auditors, as CSV or
-// JSON with the stable DrillExportColumns. Like the audit export, handing
-// out a copy is itself on record (audit.export).
+// JSON with the stable DrillExportColumns: to those who may read the whole
+// audit (auditors and admins; the route requires PermViewAllAudit), since
+// it carries people's names and the hashes of the chain's events. Like
+// the audit export, handing out a copy is itself on record (audit.export),
+// and counts against the same per-person limit (claimExport).
 func (h *Handlers) exportDrills(c echo.Context) error {
 	id := c.Param("id")
 	format := c.QueryParam("format")
@@ -308,6 +312,9 @@ func (h *Handlers) exportDrills(c echo.Context) error {
 	ctx := c.Request().Context()
 	t, err := h.drillTask(ctx, id)
 	if err != nil {
+		return err
+	}
+	if err := h.claimExport(c); err != nil {
 		return err
 	}
 	drills, err := h.Store.TaskDrills(ctx, t.ID, drillHistorySize)

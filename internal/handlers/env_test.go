@@ -64,6 +64,8 @@ type env struct {
 	later *laterClock
 	// signInClock moves the sign-in service's clock (throttles, sessions).
 	signInClock *laterClock
+	// pageClock moves the handlers' own clock (the export limit).
+	pageClock *laterClock
 	// logs holds everything the handlers logged, at every level.
 	logs *logBuffer
 }
@@ -184,16 +186,17 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		_ = work.StopAndCancel(ctx)
 	})
 	logs := &logBuffer{}
+	pageClock := &laterClock{}
 	h := handlers.New(handlers.Deps{
 		Config: cfg, Store: store, Auth: authSvc, Tasks: tasks, Requests: reqs,
 		AuditLog: &audit.Service{Store: store, Now: time.Now, ArchiveDir: t.TempDir()},
-		Assets:   static.Load(), Now: time.Now,
+		Assets:   static.Load(), Now: pageClock.Now,
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, store: store, sim: sim, clock: clock, srv: srv, jobs: work, reqs: reqs, tasks: tasks, hooks: hooks, client: client, later: later,
-		signInClock: signInClock, logs: logs}
+		signInClock: signInClock, pageClock: pageClock, logs: logs}
 	e.addUser("admin@example.com", auth.AllRoles...)
 	e.addUser("req@example.com", auth.RoleRequester)
 	e.addUser("audit@example.com", auth.RoleAuditor)

@@ -201,7 +201,7 @@ func TestPermissionMatrix(t *testing.T) {
 				call: get(unknownTask + "/drills")},
 		},
 		// Handing out a copy of the drills' evidence is itself on record.
-		{echo.GET, "/dr-tasks/:id/drills/export"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok),
+		{echo.GET, "/dr-tasks/:id/drills/export"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, ok, ok),
 			exported: true, call: get(task + "/drills/export?format=csv")}},
 		{echo.GET, "/dr-tasks/:id/operations/:op"}: {{want: statuses(redirect, redirect, refused, ok, ok, refused, refused, ok),
 			call: get(task + "/operations/update")}},

@@ -97,7 +97,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.GET("/dr-tasks/:id/status", h.taskStatus, h.require(PermViewTasks))
 	app.GET("/dr-tasks/:id/timeline", h.taskTimeline, h.require(PermViewTasks))
 	app.GET("/dr-tasks/:id/drills", h.showDrills, h.require(PermViewTasks))
-	app.GET("/dr-tasks/:id/drills/export", h.exportDrills, h.require(PermViewTasks))
+	app.GET("/dr-tasks/:id/drills/export", h.exportDrills, h.require(PermViewAllAudit))
 	app.GET("/dr-tasks/:id/operations/:op", h.showOperation, h.require(PermFileRequest))
 	app.POST("/dr-tasks/:id/operations/:op", h.fileOperation, h.require(PermFileRequest))
 	app.GET("/requests", h.listRequests, h.require(PermViewRequests))

@@ -39,8 +39,11 @@ type DrillHistoryPage struct {
 	Base
 	TaskName, TaskURL string
 	Rows              []DrillRow
-	CSVURL, JSONURL   string
-	Resolution        string // the poll resolution note
+	// CanExport: the viewer may export the evidence (an auditor or an
+	// admin); others are told who may.
+	CanExport       bool
+	CSVURL, JSONURL string
+	Resolution      string // the poll resolution note
 }
 
 // DrillRow is one drill in the history.
