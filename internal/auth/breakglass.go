@@ -152,7 +152,11 @@ func (s *Service) SetBreakGlass(ctx context.Context, admin portal.User, p portal
 			return err
 		}
 		c.ID, c.Supersedes = id, superseded
-		detail := map[string]any{"from": breakGlassDetail(cur), "to": breakGlassDetail(p)}
+		lastOn, err := lastOnDetail(ctx, tx)
+		if err != nil {
+			return err
+		}
+		detail := map[string]any{"from": breakGlassDetail(cur), "to": breakGlassDetail(p), "last_on": lastOn}
 		if superseded != 0 {
 			detail["supersedes"] = superseded
 			if _, err := tx.AppendAudit(ctx, s.changeEvent(ctx, audit.ActionChangeWithdrawn,
@@ -171,6 +175,17 @@ func (s *Service) SetBreakGlass(ctx context.Context, admin portal.User, p portal
 }
 
 var errSameBreakGlass = errors.New("the break-glass settings are the ones in effect")
+
+// lastOnDetail is, for the record of a change the second admin decides,
+// the settings it is compared with: the last in effect while break-glass
+// was on, or "never on".
+func lastOnDetail(ctx context.Context, tx *db.Tx) (any, error) {
+	last, ok, err := tx.LastBreakGlassOn(ctx)
+	if err != nil || !ok {
+		return "never on", err
+	}
+	return breakGlassDetail(last.Policy), nil
+}
 
 func breakGlassDetail(p portal.BreakGlassPolicy) map[string]any {
 	return map[string]any{"version": p.Version, "enabled": p.Enabled, "operations": p.Operations, "review_days": p.ReviewDays}
@@ -198,6 +213,11 @@ func (s *Service) applyBreakGlass(ctx context.Context, tx *db.Tx, admin portal.U
 	if errs := p.Validate(); len(errs) > 0 {
 		return apperr.New(apperr.Conflict, "The proposed break-glass settings are no longer valid: reject them. Nothing was changed.")
 	}
+	lastOn, err := lastOnDetail(ctx, tx)
+	if err != nil {
+		return err
+	}
+	who["last_on"] = lastOn
 	p.CreatedBy, p.ApprovedBy, p.CreatedAt = c.ProposedBy, admin.ID, s.Now()
 	saved, err := tx.InsertBreakGlassPolicy(ctx, p)
 	if err != nil {

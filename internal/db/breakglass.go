@@ -59,6 +59,49 @@ func (t *Tx) BreakGlassPolicy(ctx context.Context) (portal.BreakGlassPolicy, err
 	return currentBreakGlassPolicy(ctx, t.tx)
 }
 
+// BreakGlassLastOn is the latest version of the break-glass settings that
+// was on, and until when it was in effect: nil while it is in effect now,
+// else when the next version (which turned break-glass off) replaced it.
+type BreakGlassLastOn struct {
+	Policy portal.BreakGlassPolicy
+	Until  *time.Time
+}
+
+func lastBreakGlassOn(ctx context.Context, q querier) (BreakGlassLastOn, bool, error) {
+	rows, err := q.Query(ctx, `SELECT version, enabled, operations, review_days, COALESCE(created_by, 0) AS created_by,
+			COALESCE(approved_by, 0) AS approved_by, created_at,
+			(SELECT min(n.created_at) FROM break_glass_policies n WHERE n.version > p.version) AS until
+		FROM break_glass_policies p WHERE enabled ORDER BY version DESC LIMIT 1`)
+	if err != nil {
+		return BreakGlassLastOn{}, false, fmt.Errorf("read the last break-glass settings that were on: %w", err)
+	}
+	type lastOnRow struct {
+		breakGlassPolicyRow
+		Until *time.Time `db:"until"`
+	}
+	row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[lastOnRow])
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return BreakGlassLastOn{}, false, nil
+	case err != nil:
+		return BreakGlassLastOn{}, false, fmt.Errorf("read the last break-glass settings that were on: %w", err)
+	}
+	return BreakGlassLastOn{Policy: row.policy(), Until: row.Until}, true, nil
+}
+
+// LastBreakGlassOn returns the latest break-glass settings that were on
+// (those in effect, while it is on); ok is false when it has never been on.
+// A waiting change is compared with them: turning break-glass on brings
+// back whatever the off settings say, which one admin may have widened.
+func (s *Store) LastBreakGlassOn(ctx context.Context) (last BreakGlassLastOn, ok bool, err error) {
+	return lastBreakGlassOn(ctx, s.pool)
+}
+
+// LastBreakGlassOn is Store.LastBreakGlassOn inside the transaction.
+func (t *Tx) LastBreakGlassOn(ctx context.Context) (last BreakGlassLastOn, ok bool, err error) {
+	return lastBreakGlassOn(ctx, t.tx)
+}
+
 // InsertBreakGlassPolicy stores new break-glass settings as the next
 // version; two admins saving at once are a Conflict for the second.
 func (t *Tx) InsertBreakGlassPolicy(ctx context.Context, p portal.BreakGlassPolicy) (portal.BreakGlassPolicy, error) {

@@ -52,7 +52,11 @@ func (h *Handlers) renderUsers(c echo.Context, status int, p views.UsersPage) er
 	for _, ch := range changes {
 		if ch.Kind == portal.ChangeBreakGlass {
 			// Listed where the header's Admin link leads, too.
-			p.Changes = append(p.Changes, h.changeRow(ch, me.ID, portal.Policy{}))
+			row, err := h.breakGlassChange(ctx, ch, me.ID)
+			if err != nil {
+				return err
+			}
+			p.Changes = append(p.Changes, row)
 		}
 		if ch.Kind == portal.ChangeRoles {
 			waiting[ch.UserID] = ch.Grant

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -359,7 +360,10 @@ func (h *Handlers) breakGlassAdminPageStepUp(c echo.Context, status int, raw *po
 	}
 	for _, ch := range changes {
 		if ch.Kind == portal.ChangeBreakGlass {
-			row := h.changeRow(ch, user(c).ID, portal.Policy{})
+			row, err := h.breakGlassChange(ctx, ch, user(c).ID)
+			if err != nil {
+				return err
+			}
 			row.StepUp = p.StepUp
 			p.Pending = &row
 		}
@@ -426,6 +430,85 @@ func (h *Handlers) breakGlassAdminPageStepUp(c echo.Context, status int, raw *po
 		p.Recent = append(p.Recent, h.emergencyRow(e))
 	}
 	return h.render(c, status, views.BreakGlassAdmin(p))
+}
+
+// breakGlassChange describes waiting break-glass change ch for viewer,
+// compared with the settings last in effect while break-glass was on (the
+// settings in effect, while it is on), each widening marked. While it is
+// off, one admin may widen the off settings at once, and turning it on
+// brings them into effect: the second admin approving the turn-on sees
+// what it allows beyond what was last allowed, not only the off settings
+// it starts from.
+func (h *Handlers) breakGlassChange(ctx context.Context, ch portal.AdminChange, viewer int64) (views.ChangeRow, error) {
+	row := h.changeRow(ch, viewer, portal.Policy{})
+	last, wasOn, err := h.Store.LastBreakGlassOn(ctx)
+	if err != nil {
+		return row, err
+	}
+	p := ch.BreakGlass.Normalized()
+	names := func(ops []portal.Operation) string {
+		if len(ops) == 0 {
+			return "none"
+		}
+		out := make([]string, len(ops))
+		for i, op := range ops {
+			out[i] = strings.ToLower(op.Label())
+		}
+		return strings.Join(out, ", ")
+	}
+	if !wasOn {
+		row.Compare = "Break-glass has never been on: everything these settings allow is new."
+		if p.Enabled {
+			row.Warnings = append(row.Warnings, fmt.Sprintf("Break-glass has never been on: approving lets responders run %s alone, "+
+				"without approvals, for the first time, with the review due within %s.", names(p.Operations), portal.Plural(p.ReviewDays, "day", "days")))
+		}
+		return row, nil
+	}
+	q := last.Policy
+	row.Compare = fmt.Sprintf("Compared with the settings in effect now (version %d):", q.Version)
+	if last.Until != nil {
+		row.Compare = fmt.Sprintf("Compared with the settings last in effect while break-glass was on (version %d, until it was turned off at %s):",
+			q.Version, h.formatTime(*last.Until))
+	}
+	added, later := p.Widens(q)
+	var dropped []portal.Operation
+	for _, op := range q.Operations {
+		if !slices.Contains(p.Operations, op) {
+			dropped = append(dropped, op)
+		}
+	}
+	ops := fmt.Sprintf("Operations a responder may run alone: %s → %s", names(q.Operations), names(p.Operations))
+	switch {
+	case len(added) > 0:
+		ops += " (adds " + names(added) + ")"
+	case len(dropped) > 0:
+		ops += " (fewer)"
+	default:
+		ops = "Operations a responder may run alone: " + names(p.Operations) + ", as then"
+	}
+	row.Diffs = append(row.Diffs, views.ChangeDiff{Text: ops, Wider: len(added) > 0})
+	review := fmt.Sprintf("Review due within: %s → %s", portal.Plural(q.ReviewDays, "day", "days"), portal.Plural(p.ReviewDays, "day", "days"))
+	switch {
+	case later:
+		review += " (later)"
+	case p.ReviewDays < q.ReviewDays:
+		review += " (sooner)"
+	default:
+		review = "Review due within: " + portal.Plural(p.ReviewDays, "day", "days") + ", as then"
+	}
+	row.Diffs = append(row.Diffs, views.ChangeDiff{Text: review, Wider: later})
+	if p.Enabled && (len(added) > 0 || later) {
+		var more []string
+		if len(added) > 0 {
+			more = append(more, "it adds "+names(added))
+		}
+		if later {
+			more = append(more, fmt.Sprintf("the review is due later (%s, not %d)", portal.Plural(p.ReviewDays, "day", "days"), q.ReviewDays))
+		}
+		row.Warnings = append(row.Warnings, fmt.Sprintf("These settings allow more than break-glass did when it was last on: %s. "+
+			"Approving puts that in effect.", strings.Join(more, "; ")))
+	}
+	return row, nil
 }
 
 func (h *Handlers) emergencyRow(e portal.Emergency) views.EmergencyRow {

@@ -86,6 +86,20 @@ func (p BreakGlassPolicy) Stricter(cur BreakGlassPolicy) bool {
 	return true
 }
 
+// Widens says what p lets a responder do that q did not, on or off
+// aside: the operations q lacks, and whether p's review is due later.
+// Turning break-glass on brings back its off settings, which one admin
+// may change at once; the second admin compares them with the last that
+// were on.
+func (p BreakGlassPolicy) Widens(q BreakGlassPolicy) (ops []Operation, laterReview bool) {
+	for _, op := range p.Normalized().Operations {
+		if !slices.Contains(q.Operations, op) {
+			ops = append(ops, op)
+		}
+	}
+	return ops, p.ReviewDays > q.ReviewDays
+}
+
 // Same reports whether p asks for exactly what q does.
 func (p BreakGlassPolicy) Same(q BreakGlassPolicy) bool {
 	a, b := p.Normalized(), q.Normalized()

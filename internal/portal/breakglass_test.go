@@ -1,6 +1,9 @@
 package portal
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // TestAnEmergencyNeedsNoApprovalsButItsPayloadMustBeTheOneFiled: the rule
 // checked right before the call lets an emergency request run without
@@ -53,6 +56,29 @@ func TestIncidentReferences(t *testing.T) {
 		"INC-": false, "=HYPERLINK-1": false, "INC-12345678901234567890": false} {
 		if got := CheckIncident(s) == ""; got != ok {
 			t.Errorf("CheckIncident(%q) accepts: %v, want %v", s, got, ok)
+		}
+	}
+}
+
+// TestWideningIsJudgedOnTheSettingsOnOrOff: what new break-glass settings
+// allow beyond others is the operations they add and a later review,
+// whether either is on or off (turning on brings back the off settings).
+func TestWideningIsJudgedOnTheSettingsOnOrOff(t *testing.T) {
+	last := BreakGlassPolicy{Enabled: true, Operations: []Operation{OpStart}, ReviewDays: 3}
+	for _, c := range []struct {
+		p     BreakGlassPolicy
+		ops   []Operation
+		later bool
+	}{
+		{BreakGlassPolicy{Enabled: true, Operations: []Operation{OpStart}, ReviewDays: 3}, nil, false},
+		{BreakGlassPolicy{Enabled: true, Operations: []Operation{OpSwitchover, OpStart, OpFailover}, ReviewDays: 30},
+			[]Operation{OpFailover, OpSwitchover}, true},
+		{BreakGlassPolicy{Enabled: false, Operations: []Operation{OpStart, OpRecovery}, ReviewDays: 2}, []Operation{OpRecovery}, false},
+		{BreakGlassPolicy{Enabled: true, Operations: nil, ReviewDays: 4}, nil, true},
+	} {
+		ops, later := c.p.Widens(last)
+		if !slices.Equal(ops, c.ops) || later != c.later {
+			t.Errorf("%+v widens by %v, later %v; want %v, %v", c.p, ops, later, c.ops, c.later)
 		}
 	}
 }

@@ -614,11 +614,22 @@ type ChangeRow struct {
 	ProposedAt string
 	Mine       bool // proposed by the viewer: they may withdraw it, not approve it
 	// Warnings are what the deciding admin should know first (the
-	// account's password was reset by an admin).
+	// account's password was reset by an admin; new break-glass settings
+	// allow more than the last that were on).
 	Warnings []string
+	// Compare says what Diffs compare the change with ("" none): for
+	// break-glass, the settings last in effect while it was on.
+	Compare string
+	Diffs   []ChangeDiff
 	// StepUp asks for the password before deciding (a policy change, the
 	// session's password older than the step-up window).
 	StepUp *StepUp
+}
+
+// ChangeDiff is one difference a change makes, marked when it allows more.
+type ChangeDiff struct {
+	Text  string
+	Wider bool
 }
 
 // UserRow is one account.
