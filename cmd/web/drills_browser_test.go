@@ -159,4 +159,17 @@ func TestBrowserADrillIsFiledApprovedAndItsEvidenceShown(t *testing.T) {
 	if rows, _ := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=drill-row]').length`)); rows != 1 {
 		t.Errorf("the drill history lists %d drills", rows)
 	}
+	// The evidence is exported by auditors and admins: Bo, an approver,
+	// reads the history without the export links.
+	historyURL, _ := chromedp.Run(bctx, chromedp.Location())
+	step(t, bctx, "sign out Ana", chromedp.Click(chromedp.CSS(`header form button`)), chromedp.WaitVisible(chromedp.CSS(`#email`)))
+	signIn(t, bctx, base, "bo@example.com", "Bo's own password")
+	step(t, bctx, "the drill history for an approver",
+		chromedp.Navigate(historyURL),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=export-who]`)),
+	)
+	if n, _ := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=export-csv], [data-testid=export-json]').length`)); n != 0 {
+		t.Errorf("an approver is offered %d drill exports", n)
+	}
+	screenshot(t, bctx, "drill-history-approver")
 }
