@@ -92,7 +92,7 @@ func nextWindowText(s portal.Schedule, op portal.Operation, now time.Time) strin
 	if at.Equal(now) {
 		return "open now"
 	}
-	return portal.FormatOpening(at, w.Zone)
+	return portal.DescribeOpening(at, w.Zone, now)
 }
 
 func (h *Handlers) showWindows(c echo.Context) error {
@@ -247,10 +247,10 @@ func (h *Handlers) requestWindow(ctx context.Context, r portal.Request, policy p
 	case g.Frozen:
 		out.Blocked = true
 		out.Waits = fmt.Sprintf("Held by the freeze “%s” until %s. Executes when the freeze ends and its window is open: %s.",
-			g.Freeze.Reason, h.formatTime(g.Freeze.End), portal.FormatOpening(g.RunsAt, windowZone(g, h.displayZone())))
+			g.Freeze.Reason, h.formatTime(g.Freeze.End), portal.DescribeOpening(g.RunsAt, windowZone(g, h.displayZone()), now))
 	default:
 		out.Waits = fmt.Sprintf("Executes when the window opens: %s. It is outside its change window %s.",
-			portal.FormatOpening(g.RunsAt, g.Window.Zone), g.Window)
+			portal.DescribeOpening(g.RunsAt, g.Window.Zone, now), g.Window)
 	}
 	if status == portal.StatusPending && g.ExtraApprovals() > 0 {
 		out.Extra = fmt.Sprintf("Outside its window, %s of %s runs at once; with %d it waits for the window.",

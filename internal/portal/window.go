@@ -520,6 +520,37 @@ func FormatOpening(t time.Time, zone string) string {
 	return fmt.Sprintf("%s (%s, %s)", lt.Format("Mon 15:04 MST"), loc.String(), lt.Format("2006-01-02"))
 }
 
+// DescribeOpening is FormatOpening on a page read at now: the opening in
+// the window's zone, the same moment in UTC (the one every reader can
+// compare, wherever they are) and how far off it is, "Tue 02:00 CET
+// (Europe/Berlin, 2026-03-03) = 2026-03-03 01:00 UTC, in 2 days". An
+// opening in UTC is not said twice.
+func DescribeOpening(t time.Time, zone string, now time.Time) string {
+	out := FormatOpening(t, zone)
+	if loc, err := time.LoadLocation(zone); err == nil && zone != "" && loc.String() != time.UTC.String() {
+		out += " = " + t.UTC().Format("2006-01-02 15:04") + " UTC"
+	}
+	return out + ", " + Until(t.Sub(now))
+}
+
+// Until says how far off a moment d from now is, roughly, for people: "in
+// 57 min", "in 5 hours", "in 2 days"; "now" for one that has come. It
+// rounds up to the minute below two hours, so that it never says a window
+// opens sooner than it does, and down to whole hours and days above.
+func Until(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "now"
+	case d < time.Minute:
+		return "in under a minute"
+	case d < 2*time.Hour:
+		return fmt.Sprintf("in %d min", int((d+time.Minute-1)/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("in %d hours", int(d/time.Hour))
+	}
+	return fmt.Sprintf("in %d days", int(d/(24*time.Hour)))
+}
+
 // WindowAction is what a change to the windows does.
 type WindowAction string
 

@@ -191,6 +191,31 @@ func TestWindowsAreReadAsPeopleWriteThem(t *testing.T) {
 	}
 }
 
+// TestAnOpeningIsSaidInItsZoneInUTCAndHowFarOff: a page says a window's
+// opening in the window's zone, the same moment in UTC (which reads the
+// same for everyone), and how long until it, from the server's clock.
+func TestAnOpeningIsSaidInItsZoneInUTCAndHowFarOff(t *testing.T) {
+	opening := berlin(t, "2026-03-03 02:00")
+	for _, c := range []struct {
+		before time.Duration
+		want   string
+	}{
+		{57 * time.Minute, "Tue 02:00 CET (Europe/Berlin, 2026-03-03) = 2026-03-03 01:00 UTC, in 57 min"},
+		{56*time.Minute + 30*time.Second, "Tue 02:00 CET (Europe/Berlin, 2026-03-03) = 2026-03-03 01:00 UTC, in 57 min"},
+		{30 * time.Second, "Tue 02:00 CET (Europe/Berlin, 2026-03-03) = 2026-03-03 01:00 UTC, in under a minute"},
+		{5*time.Hour + 59*time.Minute, "Tue 02:00 CET (Europe/Berlin, 2026-03-03) = 2026-03-03 01:00 UTC, in 5 hours"},
+		{2*24*time.Hour + 3*time.Hour, "Tue 02:00 CET (Europe/Berlin, 2026-03-03) = 2026-03-03 01:00 UTC, in 2 days"},
+		{0, "Tue 02:00 CET (Europe/Berlin, 2026-03-03) = 2026-03-03 01:00 UTC, now"},
+	} {
+		if got := DescribeOpening(opening, "Europe/Berlin", opening.Add(-c.before)); got != c.want {
+			t.Errorf("%s before: %q, want %q", c.before, got, c.want)
+		}
+	}
+	if got := DescribeOpening(opening, "UTC", opening.Add(-time.Hour)); got != "Tue 01:00 UTC (UTC, 2026-03-03), in 60 min" {
+		t.Errorf("an opening in UTC: %q", got)
+	}
+}
+
 // TestADrillRunsOnlyWhenTheSwitchoverWindowsAllowItToo: a drill is two
 // switchovers, so the switchover's windows gate it as well as its own; it
 // runs only when both are open, waits for the first moment both are, and
