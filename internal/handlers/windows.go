@@ -206,7 +206,7 @@ func (h *Handlers) scheduleNotice(sched portal.Schedule) views.ScheduleNotice {
 	now := h.Now()
 	var n views.ScheduleNotice
 	if f, ok := sched.FreezeAt(now); ok {
-		n.Freeze, n.FreezeActive = fmt.Sprintf("Freeze “%s” until %s: nothing runs, and no request can be filed.", f.Reason, h.formatTime(f.End)), true
+		n.Freeze, n.FreezeActive = h.freezeOn(f), true
 	} else if f, ok := sched.NextFreeze(now); ok {
 		n.Freeze = fmt.Sprintf("Coming freeze “%s” from %s to %s: nothing runs then, and no request can be filed.", f.Reason, h.formatTime(f.Start), h.formatTime(f.End))
 	}
@@ -242,12 +242,11 @@ func (h *Handlers) requestWindow(ctx context.Context, r portal.Request, policy p
 		return out, nil // it has the extra approval: it runs now
 	}
 	switch {
-	case g.RunsAt.IsZero():
-		out.Waits = "No moment was found when its change window is open and no freeze holds: it cannot run as the windows stand."
 	case g.Frozen:
 		out.Blocked = true
-		out.Waits = fmt.Sprintf("Held by the freeze “%s” until %s. Executes when the freeze ends and its window is open: %s.",
-			g.Freeze.Reason, h.formatTime(g.Freeze.End), portal.DescribeOpening(g.RunsAt, windowZone(g, h.displayZone()), now))
+		out.Waits = h.freezeOn(g.Freeze) + " " + h.afterFreeze(g)
+	case g.RunsAt.IsZero():
+		out.Waits = "No moment was found when its change window is open and no freeze holds: it cannot run as the windows stand."
 	default:
 		out.Waits = fmt.Sprintf("Executes when the window opens: %s. It is outside its change window %s.",
 			portal.DescribeOpening(g.RunsAt, g.Window.Zone, now), g.Window)
@@ -269,6 +268,30 @@ func (h *Handlers) requestWindow(ctx context.Context, r portal.Request, policy p
 			portal.FormatDuration(policy.ApprovalTTL), h.formatTime(g.RunsAt))
 	}
 	return out, nil
+}
+
+// freezeOn says that freeze f is on, with its reason and its end, and who
+// can act until then: the same words wherever a freeze stops something.
+func (h *Handlers) freezeOn(f portal.Freeze) string {
+	return fmt.Sprintf("A freeze is on: “%s”, until %s (%s). Until it ends nothing runs and no request can be filed; only break-glass (a responder's emergency) can act.",
+		f.Reason, h.formatTime(f.End), portal.Until(f.End.Sub(h.Now())))
+}
+
+// afterFreeze says when a request held by a freeze (g) runs: when the
+// freeze ends, or, when its change window is closed then, at the first
+// moment after the freeze that the window is open.
+func (h *Handlers) afterFreeze(g portal.WindowGate) string {
+	now := h.Now()
+	switch {
+	case g.RunsAt.IsZero():
+		return "No moment was found after it when its change window is open: it cannot run as the windows stand."
+	case !g.RunsAt.After(g.Freeze.End):
+		return "It executes when the freeze ends."
+	case !g.Restricted:
+		return fmt.Sprintf("Another freeze follows it: it executes when that one ends, %s (%s).", h.formatTime(g.RunsAt), portal.Until(g.RunsAt.Sub(now)))
+	}
+	return fmt.Sprintf("Its change window is closed when the freeze ends: it executes at the first moment after it that the window is open and no freeze holds, %s.",
+		portal.DescribeOpening(g.RunsAt, windowZone(g, h.displayZone()), now))
 }
 
 // windowZone is the zone an opening is said in: its window's, or the
