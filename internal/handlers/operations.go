@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -32,7 +34,7 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 		TaskURL: "/dr-tasks/" + v.Row.ID, Op: string(f.Op), Label: spec.Label, Status: statusBadge(v.Row.Status),
 		Consequence: portal.Consequence(f.Op, t, v.Progress, f.Period, h.zones()), HighRisk: spec.HighRisk,
 		ConfirmName: portal.ConfirmCluster(f.Op, t), ShowPeriod: f.Op == portal.OpUpdate,
-		Justification: f.Justification, Errors: errs,
+		Justification: f.Justification, Confirm: f.Confirm, Errors: errs,
 		PostURL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(f.Op),
 	}
 	if p.ShowPeriod {
@@ -54,7 +56,52 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 	if twin != 0 {
 		p.Twin = &views.RequestLink{URL: fmt.Sprintf("/requests/%d", twin), Label: fmt.Sprintf("request #%d", twin)}
 	}
+	if p.Window, err = h.formWindow(c, f.Op, v.Row.ID); err != nil {
+		return p, v, err
+	}
 	return p, v, nil
+}
+
+// formWindow is what an operation's request form says, by its submit
+// button, of the change windows and freezes now: a freeze refuses the
+// filing (and, for a responder whom break-glass allows it, links their
+// emergency form); outside its window the operation waits for the opening
+// or needs an extra approval; inside, it runs once approved. Nil for an
+// operation without windows while no freeze is on. From the database only.
+func (h *Handlers) formWindow(c echo.Context, op portal.Operation, taskID string) (*views.FormWindow, error) {
+	ctx, now := c.Request().Context(), h.Now()
+	sched, err := h.Store.Schedule(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	g := portal.WindowState(op, sched, now, false)
+	switch {
+	case g.Frozen:
+		w := &views.FormWindow{Class: "error", Text: h.freezeOn(g.Freeze) + " Filing this request now is refused."}
+		if u := user(c); slices.Contains(portal.BreakGlassOps, op) && Allowed(u, PermBreakGlass) {
+			why, _, err := h.Requests.CanBreakGlass(ctx, *u, op)
+			if err != nil {
+				return nil, err
+			}
+			if why.Message == "" {
+				w.Text += " You are a responder, and break-glass allows you this " + strings.ToLower(op.Label()) + ":"
+				w.BreakGlass = &views.RequestLink{URL: "/dr-tasks/" + taskID + "/break-glass/" + string(op), Label: "Break glass: " + op.Label()}
+			}
+		}
+		return w, nil
+	case !g.Restricted:
+		return nil, nil
+	case g.InWindow:
+		return &views.FormWindow{Class: "info", Text: "Its change window is open now: approved while it is open, it runs at once."}, nil
+	case g.RunsAt.IsZero():
+		return &views.FormWindow{Class: "warn", Text: "Outside its change window, and no moment was found when the window is open and no freeze holds: it cannot run as the windows stand."}, nil
+	}
+	opens := portal.DescribeOpening(g.RunsAt, windowZone(g, h.displayZone()), now)
+	if g.ExtraApprovals() > 0 {
+		return &views.FormWindow{Class: "warn", Text: fmt.Sprintf("Outside its change window %s now: it needs one extra approval, beyond the policy's, to run at once; "+
+			"with the policy's approvals it executes when the window opens, %s.", g.Window, opens)}, nil
+	}
+	return &views.FormWindow{Class: "warn", Text: fmt.Sprintf("Outside its change window %s now: once approved, it executes when the window opens, %s.", g.Window, opens)}, nil
 }
 
 // operationForm reads an operation request from a request's body; a new
@@ -133,7 +180,17 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 		return h.render(c, http.StatusConflict, views.OperationForm(p))
 	}
 	if err != nil {
-		return err
+		// Refused (a freeze): the form again, as typed, with why.
+		status, ok := h.shownAgain(c, err)
+		if !ok || status == http.StatusForbidden {
+			return err
+		}
+		p, _, perr := h.operationPage(c, f, nil)
+		if perr != nil {
+			return err
+		}
+		p.SubmitErr = apperr.Message(err)
+		return h.render(c, status, views.OperationForm(p))
 	}
 	c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
 	return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", r.ID), h.nextSteps(ctx, r))

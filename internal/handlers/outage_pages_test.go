@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -117,4 +118,119 @@ func TestAWindowsOpeningIsAlsoShownInUTCAndHowFarOff(t *testing.T) {
 	check("the request page", req.get(fmt.Sprintf("/requests/%d", rid)).text(`[data-testid=request-window]`))
 	check("the task page", req.get("/dr-tasks/"+id).text(`[data-testid=window-notice]`))
 	check("the windows page", e.signedIn("admin@example.com").get("/admin/windows").text(`[data-testid=window-op-start] [data-testid=next-window]`))
+}
+
+// rule sets op's rule outside its windows, as admins would.
+func (e *env) rule(op portal.Operation, r portal.OutsideRule) {
+	e.t.Helper()
+	err := e.store.InTx(context.Background(), func(tx *db.Tx) error {
+		admin, err := tx.UserByEmail(context.Background(), "admin@example.com")
+		if err != nil {
+			return err
+		}
+		return tx.SetOutsideRule(context.Background(), op, r, admin.ID, time.Now())
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestAnOperationFormSaysByItsSubmitButtonWhatTheWindowsAllowNow: before
+// anyone files, an operation's form says by its submit button what the
+// change windows and freezes say of it now: nothing for an operation
+// without windows; its window open now; closed, and when it opens; the
+// extra approval that runs it at once; a freeze, with its reason and end.
+// A filing refused by the freeze comes back as the form, with what was
+// typed, naming break-glass; a responder whom break-glass allows the
+// operation is linked to their emergency form.
+func TestAnOperationFormSaysByItsSubmitButtonWhatTheWindowsAllowNow(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_formwin01")
+	req := e.signedIn("req@example.com")
+	form := func(op string) response {
+		t.Helper()
+		res := req.get("/dr-tasks/" + id + "/operations/" + op)
+		if res.status != http.StatusOK {
+			t.Fatalf("the %s form: %d %s", op, res.status, res.text("main"))
+		}
+		if res.doc.Find(`[data-testid=form-window]`).Length() > 0 &&
+			res.attr(`[data-testid=file-operation]`, "aria-describedby") != "form-window" {
+			t.Errorf("the %s form's submit button is not described by the window state", op)
+		}
+		return res
+	}
+	if n := form("start").doc.Find(`[data-testid=form-window]`).Length(); n != 0 {
+		t.Errorf("a start without windows, no freeze on, shows %d window notes", n)
+	}
+
+	// Closed: when it opens; then the extra approval.
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := time.Now().In(loc).AddDate(0, 0, 3)
+	e.window(portal.OpStart, day.Format("Mon")+" 10:00-11:00 Europe/Berlin")
+	opening := portal.FormatOpening(time.Date(day.Year(), day.Month(), day.Day(), 10, 0, 0, 0, loc), "Europe/Berlin")
+	if says := form("start").text(`[data-testid=form-window]`); !strings.Contains(says, "Outside its change window") ||
+		!strings.Contains(says, "executes when the window opens, "+opening) {
+		t.Errorf("outside its window the start form says %q", says)
+	}
+	e.rule(portal.OpStart, portal.OutsideExtraApproval)
+	if says := form("start").text(`[data-testid=form-window]`); !strings.Contains(says, "one extra approval") || !strings.Contains(says, opening) {
+		t.Errorf("under the extra-approval rule the start form says %q", says)
+	}
+	// Open now: a window around the present hour for an update.
+	now := time.Now().UTC()
+	end := now.Hour() + 2
+	if end > 24 {
+		end -= 24
+	}
+	e.window(portal.OpUpdate, fmt.Sprintf("every day %02d:00-%02d:00 UTC", now.Hour(), end))
+	if says := form("update").text(`[data-testid=form-window]`); !strings.Contains(says, "open now") {
+		t.Errorf("inside its window the update form says %q", says)
+	}
+
+	// A freeze: said before filing, and the refusal keeps what was typed.
+	f := e.freeze(now.Add(-time.Minute), now.Add(6*time.Hour), "storage migration")
+	page := form("start")
+	says := page.text(`[data-testid=form-window]`)
+	for _, want := range []string{"A freeze is on", "storage migration", shown(f.End), "only break-glass"} {
+		if !strings.Contains(says, want) {
+			t.Errorf("during the freeze the start form says %q; it does not say %q", says, want)
+		}
+	}
+	if page.doc.Find(`[data-testid=form-break-glass]`).Length() != 0 {
+		t.Error("a requester who is no responder is offered to break glass")
+	}
+	before := e.requestsOn(id)
+	res := e.fileOperation(req, id, "start", url.Values{"justification": {"start it for the migration test"}})
+	if res.status != http.StatusConflict || res.doc.Find(`[data-testid=operation-form]`).Length() != 1 {
+		t.Fatalf("a start filed during the freeze: %d %s", res.status, res.text("main"))
+	}
+	if got := res.text(`#justification`); got != "start it for the migration test" {
+		t.Errorf("the refused form kept %q of the justification", got)
+	}
+	if msg := res.text(`[data-testid=submit-error]`); !strings.Contains(msg, "storage migration") || !strings.Contains(msg, "break-glass") {
+		t.Errorf("the refusal says %q", msg)
+	}
+	if n := e.requestsOn(id) - before; n != 0 {
+		t.Errorf("%d requests filed during the freeze", n)
+	}
+
+	// The create form, refused the same way, keeps what was typed too.
+	primary, standby := req.formPairExcluding(e.busyClusters()...)
+	create := validForm(primary, standby)
+	create.Set("name", "dr_frozen02")
+	if res := req.post("/dr-tasks", create); res.status != http.StatusConflict || res.attr(`#name`, "value") != "dr_frozen02" ||
+		!strings.Contains(res.text(`[data-testid=submit-error]`), "storage migration") {
+		t.Errorf("a create filed during the freeze: %d, name %q, %q", res.status, res.attr(`#name`, "value"), res.text(`[data-testid=submit-error]`))
+	}
+
+	// A responder who may file, and whom break-glass allows a start.
+	e.addUser("both@example.com", portal.RoleRequester, portal.RoleResponder)
+	e.breakGlassOn(portal.OpStart)
+	both := e.signedIn("both@example.com")
+	if href := both.get("/dr-tasks/"+id+"/operations/start").attr(`[data-testid=form-break-glass]`, "href"); href != "/dr-tasks/"+id+"/break-glass/start" {
+		t.Errorf("during the freeze the responder's start form links %q", href)
+	}
 }

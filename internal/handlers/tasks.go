@@ -380,7 +380,17 @@ func (h *Handlers) createTask(c echo.Context) error {
 		return h.render(c, http.StatusConflict, views.TaskFormView(p))
 	}
 	if err != nil {
-		return err
+		// Refused (a freeze): the form again, as typed, with why.
+		status, ok := h.shownAgain(c, err)
+		if !ok || status == http.StatusForbidden {
+			return err
+		}
+		p, ferr := h.taskForm(c, f, nil)
+		if ferr != nil {
+			return err
+		}
+		p.SubmitErr = apperr.Message(err)
+		return h.render(c, status, views.TaskFormView(p))
 	}
 	c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
 	return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", r.ID), h.nextSteps(ctx, r))

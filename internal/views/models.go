@@ -770,14 +770,31 @@ type OperationPage struct {
 	ShowPeriod    bool
 	Sync          SyncPeriodInput // the new period, when ShowPeriod
 	Justification string
-	Errors        map[string]string
-	SubmitErr     string
-	PostURL       string
+	// Confirm is the cluster's name as typed, shown again with an error.
+	Confirm   string
+	Errors    map[string]string
+	SubmitErr string
+	PostURL   string
 	// Twin links a pending request for the same operation on the task.
 	Twin      *RequestLink
 	Approvers ApproverNotice
 	// RunAt is a drill's optional run time (nil for other operations).
 	RunAt *RunAtInput
+	// Window is what the change windows and freezes say of filing the
+	// operation now, shown by the submit button (nil: it has no windows
+	// and no freeze is on).
+	Window *FormWindow
+}
+
+// FormWindow is the window state of an operation on its request form: its
+// change window open now or closed (and when it opens), the extra approval
+// it needs outside it, or a freeze that refuses the filing.
+type FormWindow struct {
+	Text  string
+	Class string // the alert's kind: info, warn or error
+	// BreakGlass links the responder's emergency form of the operation
+	// during a freeze, when break-glass allows it to them now.
+	BreakGlass *RequestLink
 }
 
 // ProfilePage is the signed-in user's own account and sessions.
