@@ -464,6 +464,8 @@ type TaskPage struct {
 	// started (nil: none).
 	Drills    int
 	LastDrill *portal.Drill
+	// Admins are the active admins: who can turn break-glass on.
+	Admins []portal.User
 }
 
 // TaskPage reads a task's row, its open requests, the last operation that
@@ -479,6 +481,17 @@ func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls boo
 			return fmt.Errorf("read break-glass policy: %w", err)
 		}
 		p.BreakGlass = row.policy()
+		return nil
+	})
+	b.Queue(`SELECT ` + userColumns + ` FROM users u WHERE u.active AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'admin')
+		ORDER BY u.email`).Query(func(rows pgx.Rows) error {
+		us, err := pgx.CollectRows(rows, pgx.RowToStructByName[userRow])
+		if err != nil {
+			return fmt.Errorf("read admins: %w", err)
+		}
+		for _, u := range us {
+			p.Admins = append(p.Admins, u.user())
+		}
 		return nil
 	})
 	b.Queue(`SELECT count(*) FROM drills WHERE dr_task_id = $1`, id).QueryRow(func(row pgx.Row) error {

@@ -158,6 +158,8 @@ type Page struct {
 	BreakGlass portal.BreakGlassPolicy
 	Drills     int
 	LastDrill  *portal.Drill
+	// Admins are the active admins (who can turn break-glass on).
+	Admins []portal.User
 }
 
 // Page reads everything a task's page shows in one round trip (with its
@@ -179,7 +181,7 @@ func (s *Service) Page(ctx context.Context, id string, timeline int, calls bool)
 		v.ConfigErr = tp.ConfigErrors[0].Message
 	}
 	return Page{View: v, Timeline: tp.Timeline, CloudCalls: tp.CloudCalls, Open: tp.Open, State: stateOf(v, tp.LastSucceeded),
-		Schedule: tp.Schedule, BreakGlass: tp.BreakGlass, Drills: tp.Drills, LastDrill: tp.LastDrill}, nil
+		Schedule: tp.Schedule, BreakGlass: tp.BreakGlass, Drills: tp.Drills, LastDrill: tp.LastDrill, Admins: tp.Admins}, nil
 }
 
 func stateOf(v TaskView, last portal.Operation) portal.TaskState {

@@ -68,6 +68,17 @@ func (h *Handlers) breakGlassButtons(c echo.Context, pg drtask.Page) []views.OpB
 	return out
 }
 
+// breakGlassOff tells a responder, on a task's page, that break-glass is
+// off, and who can turn it on: two of the admins, one proposing it at
+// Admin → Break-glass and another approving.
+func breakGlassOff(admins []portal.User) string {
+	msg := "Break-glass is off: no operation can run here without its approvals. It is turned on at Admin → Break-glass by one admin and approved by a second"
+	if len(admins) == 0 {
+		return msg + "; nobody holds the admin role now."
+	}
+	return msg + "; the admins: " + names(admins) + "."
+}
+
 // breakGlassForm reads the emergency form; the password stays out of it,
 // so that nothing that records or shows the form can hold it.
 type breakGlassForm struct {

@@ -234,3 +234,29 @@ func TestAnOperationFormSaysByItsSubmitButtonWhatTheWindowsAllowNow(t *testing.T
 		t.Errorf("during the freeze the responder's start form links %q", href)
 	}
 }
+
+// TestAResponderSeesOnTheTaskPageThatBreakGlassIsOffAndWhoCanTurnItOn: a
+// responder-only account is told on the task page, while break-glass is
+// off, that it is off and which admins can turn it on; nobody else is, and
+// nor is the responder once it is on.
+func TestAResponderSeesOnTheTaskPageThatBreakGlassIsOffAndWhoCanTurnItOn(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	e.addUser("boss@example.com", portal.RoleAdmin)
+	id := e.createTask("dr_glassoff01")
+	resp := e.signedIn("resp@example.com")
+	says := resp.get("/dr-tasks/" + id).text(`[data-testid=break-glass-off]`)
+	for _, want := range []string{"Break-glass is off", "Admin → Break-glass", "admin and boss"} {
+		if !strings.Contains(says, want) {
+			t.Errorf("the responder's task page says %q; it does not say %q", says, want)
+		}
+	}
+	if n := e.signedIn("req@example.com").get("/dr-tasks/" + id).doc.Find(`[data-testid=break-glass-off]`).Length(); n != 0 {
+		t.Error("a requester who is no responder is told about break-glass")
+	}
+	e.breakGlassOn(portal.OpStart)
+	page := resp.get("/dr-tasks/" + id)
+	if page.doc.Find(`[data-testid=break-glass-off]`).Length() != 0 || page.doc.Find(`[data-testid=break-glass-start]`).Length() != 1 {
+		t.Errorf("with break-glass on for start, the responder's task page shows %q", page.text(`#task-panel`))
+	}
+}

@@ -534,6 +534,9 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 	if !v.Gone && !executing && v.HasDetail {
 		p.BreakGlass = h.breakGlassButtons(c, pg)
 	}
+	if !v.Gone && Allowed(user(c), PermBreakGlass) && !pg.BreakGlass.Enabled {
+		p.BreakGlassOff = breakGlassOff(pg.Admins)
+	}
 	if v.Gone || !Allowed(user(c), PermFileRequest) || busy || !v.HasDetail {
 		return p
 	}

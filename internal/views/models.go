@@ -300,6 +300,9 @@ type TaskPanel struct {
 	// BreakGlass are the operations a responder may run without the
 	// quorum now (the status and the break-glass policy allow them).
 	BreakGlass []OpButton
+	// BreakGlassOff tells a responder that break-glass is off and who can
+	// turn it on ("" for everyone else, and while it is on).
+	BreakGlassOff string
 	// Requests open on this task (pending, approved, executing).
 	Requests []RequestLink
 	RPO      string
