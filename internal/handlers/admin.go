@@ -491,7 +491,7 @@ func (h *Handlers) policyPageStepUp(c echo.Context, status int, raw map[string]s
 	for _, ch := range changes {
 		if ch.Kind == portal.ChangePolicy {
 			row := h.changeRow(ch, user(c).ID, cur)
-			row.StepUp = p.StepUp
+			row.StepUp, row.DeclineStepUp = p.StepUp, p.StepUp
 			p.Pending = &row
 			// The form starts from the waiting change, which a proposal
 			// replaces, so that nobody undoes it by proposing the old values.

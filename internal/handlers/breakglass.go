@@ -590,6 +590,9 @@ func (h *Handlers) saveBreakGlass(c echo.Context) error {
 			if applied {
 				note = "The break-glass settings are in effect now: " + in.Normalized().Describe()
 			}
+			if ch.Supersedes != 0 {
+				note += fmt.Sprintf(" Change #%d, which waited, is withdrawn.", ch.Supersedes)
+			}
 			return h.redirectWithNote(c, "/admin/break-glass", note)
 		}
 		errs = verrs

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -258,5 +259,131 @@ func TestAResponderSeesOnTheTaskPageThatBreakGlassIsOffAndWhoCanTurnItOn(t *test
 	page := resp.get("/dr-tasks/" + id)
 	if page.doc.Find(`[data-testid=break-glass-off]`).Length() != 0 || page.doc.Find(`[data-testid=break-glass-start]`).Length() != 1 {
 		t.Errorf("with break-glass on for start, the responder's task page shows %q", page.text(`#task-panel`))
+	}
+}
+
+// TestWithdrawingOrRejectingAWindowsLooseningNeedsNoPassword: a change to
+// the windows waits only when it allows more, so withdrawing one's own
+// proposal, or another admin rejecting it, leaves the portal as strict as
+// it is: neither asks for the password, however long ago it was entered.
+// Approving it still does.
+func TestWithdrawingOrRejectingAWindowsLooseningNeedsNoPassword(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("admin2@example.com", portal.RoleAdmin)
+	a1, a2 := e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
+	ctx := context.Background()
+	start := time.Now().AddDate(0, 1, 0)
+	mine := e.freeze(start, start.Add(time.Hour), "quarter close")
+	theirs := e.freeze(start.Add(2*time.Hour), start.Add(3*time.Hour), "audit")
+	proposeLift := func(b *browser, f portal.Freeze) string {
+		t.Helper()
+		if res := b.post(fmt.Sprintf("/admin/freezes/%d/lift", f.ID), url.Values{"step_up_password": {password}}); res.status != http.StatusSeeOther {
+			t.Fatalf("propose lifting %q: %d %q", f.Reason, res.status, res.text("main"))
+		}
+		cs, err := e.store.PendingAdminChanges(ctx)
+		if err != nil || len(cs) == 0 {
+			t.Fatalf("no change waits (%v)", err)
+		}
+		return strconv.FormatInt(cs[len(cs)-1].ID, 10)
+	}
+	own, other := proposeLift(a1, mine), proposeLift(a2, theirs)
+	e.signInClock.Advance(6 * time.Minute)
+
+	page := a1.get("/admin/windows")
+	withdraw := page.doc.Find(`form[action="/admin/changes/` + own + `/reject"]`)
+	reject := page.doc.Find(`form[action="/admin/changes/` + other + `/reject"]`)
+	approve := page.doc.Find(`form[action="/admin/changes/` + other + `/approve"]`)
+	if withdraw.Length() != 1 || reject.Length() != 1 || approve.Length() != 1 {
+		t.Fatalf("the windows page offers %d withdraw, %d reject and %d approve forms", withdraw.Length(), reject.Length(), approve.Length())
+	}
+	if withdraw.Find(`input[name=step_up_password]`).Length() != 0 || reject.Find(`input[name=step_up_password]`).Length() != 0 {
+		t.Error("withdrawing or rejecting a loosening asks for the password")
+	}
+	if approve.Find(`input[name=step_up_password]`).Length() != 1 {
+		t.Error("approving a loosening does not ask for the password")
+	}
+	if res := a1.post("/admin/changes/"+own+"/reject", url.Values{}); res.status != http.StatusSeeOther {
+		t.Fatalf("withdrawing one's own proposal without the password: %d %q", res.status, res.text("main"))
+	}
+	if res := a1.post("/admin/changes/"+other+"/reject", url.Values{"comment": {"the audit needs it"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("rejecting another's proposal without the password: %d %q", res.status, res.text("main"))
+	}
+	if cs, _ := e.store.PendingAdminChanges(ctx); len(cs) != 0 {
+		t.Errorf("%d changes still wait", len(cs))
+	}
+	if sched, err := e.store.Schedule(ctx, time.Now()); err != nil || len(sched.Freezes) != 2 {
+		t.Errorf("after withdrawing and rejecting the lifts, %d freezes stand (%v)", len(sched.Freezes), err)
+	}
+	if len(e.events("change.withdrawn")) != 1 || len(e.events("change.rejected")) != 1 {
+		t.Errorf("withdrawn %d, rejected %d", len(e.events("change.withdrawn")), len(e.events("change.rejected")))
+	}
+}
+
+// TestTheBreakGlassPageWithAWaitingChangeAsksThePasswordOnlyWhereAFormNeedsIt:
+// with a change of the break-glass settings waiting and the password
+// entered long ago, the admins' page shows the change with approve and
+// reject (to the other admin) or withdraw (to its proposer), asks the
+// password once in the approve form and once in the settings form, never
+// to reject or withdraw, and says that saving the settings replaces the
+// waiting change, which saving then does, saying so.
+func TestTheBreakGlassPageWithAWaitingChangeAsksThePasswordOnlyWhereAFormNeedsIt(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("admin2@example.com", portal.RoleAdmin)
+	a1, a2 := e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
+	on := url.Values{"enabled": {"on"}, "operations": {"start"}, "review_days": {"3"}}
+	if res := a1.post("/admin/break-glass", on); res.status != http.StatusSeeOther {
+		t.Fatalf("propose break-glass on: %d %q", res.status, res.text("main"))
+	}
+	cs, err := e.store.PendingAdminChanges(context.Background())
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("%d changes wait (%v)", len(cs), err)
+	}
+	change := strconv.FormatInt(cs[0].ID, 10)
+	e.signInClock.Advance(6 * time.Minute)
+
+	fields := func(page response, form string) int {
+		return page.doc.Find(form + ` input[name=step_up_password]`).Length()
+	}
+	other := a2.get("/admin/break-glass")
+	if n := fields(other, `form[action="/admin/changes/`+change+`/approve"]`); n != 1 {
+		t.Errorf("the approve form asks the password %d times", n)
+	}
+	if n := fields(other, `form[action="/admin/changes/`+change+`/reject"]`); n != 0 {
+		t.Errorf("the reject form asks the password %d times", n)
+	}
+	if n := fields(other, `[data-testid=break-glass-settings]`); n != 1 {
+		t.Errorf("the settings form asks the password %d times", n)
+	}
+	if n := fields(other, `main`); n != 2 {
+		t.Errorf("the page asks the password %d times, want 2 (approve, save)", n)
+	}
+	says := other.text(`[data-testid=save-replaces]`)
+	if !strings.Contains(says, "Change #"+change) || !strings.Contains(says, "replaces it") ||
+		other.text(`[data-testid=save-break-glass]`) != "Save instead of change #"+change {
+		t.Errorf("the settings form says %q by a button %q", says, other.text(`[data-testid=save-break-glass]`))
+	}
+	proposer := a1.get("/admin/break-glass")
+	withdraw := `form[action="/admin/changes/` + change + `/reject"]`
+	if proposer.doc.Find(withdraw+` [data-testid=withdraw-change]`).Length() != 1 || fields(proposer, withdraw) != 0 {
+		t.Errorf("the proposer's withdraw form: %d, asking the password %d times",
+			proposer.doc.Find(withdraw+` [data-testid=withdraw-change]`).Length(), fields(proposer, withdraw))
+	}
+
+	// Saving replaces the waiting change, and says so.
+	wider := url.Values{"enabled": {"on"}, "operations": {"start", "failover"}, "review_days": {"3"}, "step_up_password": {password}}
+	res := a1.post("/admin/break-glass", wider)
+	if res.status != http.StatusSeeOther {
+		t.Fatalf("save instead of the waiting change: %d %q", res.status, res.text("main"))
+	}
+	if note := a1.get(res.header.Get("Location")).text(`[data-testid=flash]`); !strings.Contains(note, "Change #"+change+", which waited, is withdrawn") {
+		t.Errorf("saving instead of the waiting change says %q", note)
+	}
+	// And the new one is withdrawn by its proposer without the password.
+	cs, _ = e.store.PendingAdminChanges(context.Background())
+	if len(cs) != 1 {
+		t.Fatalf("%d changes wait", len(cs))
+	}
+	if res := a1.post(fmt.Sprintf("/admin/changes/%d/reject", cs[0].ID), url.Values{}); res.status != http.StatusSeeOther {
+		t.Errorf("withdrawing without the password: %d %q", res.status, res.text("main"))
 	}
 }

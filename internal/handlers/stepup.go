@@ -135,9 +135,20 @@ const policyStepUp = "Changing the approval policy"
 // added as a kind of its own needs the step-up too.
 func changesPolicy(k portal.ChangeKind) bool { return k != portal.ChangeRoles }
 
+// declineNeedsStepUp reports whether rejecting or withdrawing a waiting
+// admin change of kind k asks for the password: only an approval policy's.
+// A break-glass or change-window change waits only when it allows more (a
+// stricter one takes effect at once), so declining it leaves the portal as
+// strict as it is, and needs nothing more than the session.
+func declineNeedsStepUp(k portal.ChangeKind) bool {
+	return k != portal.ChangeBreakGlass && k != portal.ChangeWindows
+}
+
 // changeStepUp is the step-up a decision on admin change id needs: one on
 // a policy change that still waits, by an admin who may make it (the
-// proposer's own approval is refused by ApproveChange for its own reason).
+// proposer's own approval is refused by ApproveChange for its own reason),
+// but for declining a change that would only loosen the portal
+// (declineNeedsStepUp).
 // It returns the key of the form the decision came from (approve-<id>,
 // reject-<id>, withdraw-<id>) and the change's kind (the page it is on).
 func (h *Handlers) changeStepUp(c echo.Context, id int64, approve bool) (string, portal.ChangeKind, error) {
@@ -153,6 +164,8 @@ func (h *Handlers) changeStepUp(c echo.Context, id int64, approve bool) (string,
 		form, purpose := fmt.Sprintf("approve-%d", id), fmt.Sprintf("approve admin change #%d", id)
 		switch {
 		case approve && ch.ProposedBy == me.ID:
+			return "", ch.Kind, nil
+		case !approve && !declineNeedsStepUp(ch.Kind):
 			return "", ch.Kind, nil
 		case ch.ProposedBy == me.ID:
 			form, purpose = fmt.Sprintf("withdraw-%d", id), fmt.Sprintf("withdraw admin change #%d", id)

@@ -478,7 +478,7 @@ func changeCard(c ChangeRow, csrf string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = StepUpField(c.StepUp, "withdraw-"+c.ID).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = StepUpField(c.DeclineStepUp, "withdraw-"+c.ID).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -563,7 +563,7 @@ func changeCard(c ChangeRow, csrf string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = StepUpField(c.StepUp, "reject-"+c.ID).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = StepUpField(c.DeclineStepUp, "reject-"+c.ID).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -624,9 +624,11 @@ type ChangeRow struct {
 	// break-glass, the settings last in effect while it was on.
 	Compare string
 	Diffs   []ChangeDiff
-	// StepUp asks for the password before deciding (a policy change, the
-	// session's password older than the step-up window).
-	StepUp *StepUp
+	// StepUp asks for the password before approving (a policy change, the
+	// session's password older than the step-up window); DeclineStepUp
+	// before rejecting or withdrawing (only an approval policy's change).
+	StepUp        *StepUp
+	DeclineStepUp *StepUp
 }
 
 // ChangeDiff is one difference a change makes, marked when it allows more.
