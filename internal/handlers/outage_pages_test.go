@@ -387,3 +387,20 @@ func TestTheBreakGlassPageWithAWaitingChangeAsksThePasswordOnlyWhereAFormNeedsIt
 		t.Errorf("withdrawing without the password: %d %q", res.status, res.text("main"))
 	}
 }
+
+// TestAnEmergencysPageSaysWhatWasRunNotWhatYouDecideOn: nobody decides on
+// a break-glass request, so its page heads what it did "What was run".
+func TestAnEmergencysPageSaysWhatWasRunNotWhatYouDecideOn(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	id := e.createTask("dr_wasrun01")
+	e.breakGlassOn(portal.OpStart)
+	rid := e.emergencyStart(e.signedIn("resp@example.com"), id)
+	page := e.signedIn("admin@example.com").get(fmt.Sprintf("/requests/%d", rid))
+	if got := page.text(`[data-testid=request-summary] h2`); got != "What was run" {
+		t.Errorf("the emergency's page heads what it did %q", got)
+	}
+	if !strings.Contains(page.text(`[data-testid=request-summary]`), "Primary") {
+		t.Errorf("the emergency's summary: %q", page.text(`[data-testid=request-summary]`))
+	}
+}

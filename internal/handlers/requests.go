@@ -306,7 +306,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		}
 		card.CheckProblems, card.CheckErr = r.CheckProblems, r.CheckError
 	}
-	card.Summary = h.requestSummary(r, nil)
+	card.Summary, card.SummaryHeading = h.requestSummary(r, nil), summaryHeading(r, status)
 	if r.DRTaskID != "" && r.Operation != portal.OpCreate && pg.Task != nil {
 		v := drtask.ViewOf(*pg.Task)
 		card.Summary = h.requestSummary(r, &v)
@@ -321,6 +321,22 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		}
 	}
 	return card, nil
+}
+
+// summaryHeading heads what a request does: what an approver decides on;
+// for an emergency (break-glass), which nobody decides on, what it runs,
+// what it ran once its call was made, or what it was to run when it ended
+// without one.
+func summaryHeading(r portal.Request, status portal.RequestStatus) string {
+	switch {
+	case !r.BypassesPolicy():
+		return "What you decide on"
+	case r.CallAttempts > 0:
+		return "What was run"
+	case status.Final():
+		return "What it was to run"
+	}
+	return "What it runs"
 }
 
 // interruption tells, from the request as stored, that the run executing

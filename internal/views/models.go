@@ -528,8 +528,11 @@ type RequestCard struct {
 
 	// TaskName names the linked task (TaskURL).
 	TaskName string
-	// Summary is what the request does, in names, above the call.
-	Summary []Field
+	// Summary is what the request does, in names, above the call, under
+	// SummaryHeading: what an approver decides on, or, for an emergency
+	// that nobody decides on, what it runs or ran.
+	Summary        []Field
+	SummaryHeading string
 	// Approvers are the people who may still approve a pending request,
 	// MoreNeeded how many more approvals it needs; Stuck says it cannot
 	// get them.
