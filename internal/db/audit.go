@@ -242,11 +242,13 @@ func (f AuditFilter) where(ctx context.Context, q querier) (string, []any, error
 const auditColumns = `id, occurred_at, COALESCE(actor_id, 0), actor_name, action, subject_type, subject_id,
 	COALESCE(request_id, 0), correlation_id, outcome, detail, prev_hash, hash`
 
-func scanAudit(row pgx.Row) (audit.Event, error) {
+// scanAudit reads an event (auditColumns), and the columns after them into
+// extra.
+func scanAudit(row pgx.Row, extra ...any) (audit.Event, error) {
 	var e audit.Event
 	var outcome, detail string
-	err := row.Scan(&e.ID, &e.OccurredAt, &e.Actor.ID, &e.Actor.Name, &e.Action, &e.SubjectType, &e.SubjectID,
-		&e.RequestID, &e.CorrelationID, &outcome, &detail, &e.PrevHash, &e.Hash)
+	err := row.Scan(append([]any{&e.ID, &e.OccurredAt, &e.Actor.ID, &e.Actor.Name, &e.Action, &e.SubjectType, &e.SubjectID,
+		&e.RequestID, &e.CorrelationID, &outcome, &detail, &e.PrevHash, &e.Hash}, extra...)...)
 	e.Outcome = audit.Outcome(outcome)
 	e.Detail = []byte(detail)
 	e.OccurredAt = e.OccurredAt.UTC()
@@ -264,6 +266,10 @@ func (s *Store) ListAudit(ctx context.Context, f AuditFilter, limit int) ([]audi
 type AuditPage struct {
 	// Events are as ListAudit returns them.
 	Events []audit.Event
+	// TaskNames are the names of the DR tasks the events' subjects are, by
+	// id, as the portal's copy of the tasks has them (none for a task it
+	// does not know).
+	TaskNames map[string]string
 	// Actors are every account's id and e-mail, by e-mail, for the actor
 	// filter (when asked for).
 	Actors []portal.User
@@ -272,8 +278,9 @@ type AuditPage struct {
 }
 
 // AuditPage reads, as one batch, the events ListAudit(f, limit) would
-// return and, when asked, the accounts for the actor filter (ids and
-// e-mails only) and the archive checkpoints.
+// return with the names of the DR tasks they are about and, when asked,
+// the accounts for the actor filter (ids and e-mails only) and the archive
+// checkpoints.
 func (s *Store) AuditPage(ctx context.Context, f AuditFilter, limit int, actors, checkpoints bool) (AuditPage, error) {
 	where, args, err := f.where(ctx, s.pool)
 	if err != nil {
@@ -283,13 +290,24 @@ func (s *Store) AuditPage(ctx context.Context, f AuditFilter, limit int, actors,
 	if f.After > 0 && f.Before == 0 {
 		order = "ASC"
 	}
-	args = append(args, limit)
-	var p AuditPage
+	args = append(args, limit, audit.SubjectDRTask)
+	p := AuditPage{TaskNames: map[string]string{}}
 	b := &pgx.Batch{}
-	b.Queue(fmt.Sprintf(`SELECT %s FROM audit_events %s ORDER BY id %s LIMIT $%d`, auditColumns, where, order, len(args)),
-		args...).Query(func(rows pgx.Rows) error {
+	// The page's events first, then each one's task: the join reads only
+	// the rows of the page.
+	b.Queue(fmt.Sprintf(`SELECT a.*, COALESCE(t.name, '') FROM (
+		SELECT %s FROM audit_events %s ORDER BY id %s LIMIT $%d) a
+		LEFT JOIN dr_tasks t ON a.subject_type = $%d AND t.id = a.subject_id
+		ORDER BY a.id %s`, auditColumns, where, order, len(args)-1, len(args), order), args...).Query(func(rows pgx.Rows) error {
 		var err error
-		p.Events, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Event, error) { return scanAudit(r) })
+		p.Events, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Event, error) {
+			var name string
+			e, err := scanAudit(r, &name)
+			if name != "" {
+				p.TaskNames[e.SubjectID] = name
+			}
+			return e, err
+		})
 		return err
 	})
 	if actors {

@@ -184,7 +184,7 @@ func (h *Handlers) auditPageModel(c echo.Context, f db.AuditFilter, vf views.Aud
 	p := views.AuditPage{Base: h.base(c, "Audit history", "audit"), Filter: vf, OwnOnly: ownOnly, Zone: portal.ZoneName(h.Config.DisplayTimeZone),
 		CanVerify: canVerify, CanArchive: Allowed(u, PermAdmin)}
 	for _, e := range events {
-		p.Rows = append(p.Rows, h.auditRow(e))
+		p.Rows = append(p.Rows, h.auditRowNamed(e, page.TaskNames))
 	}
 	base := filterValues(vf)
 	if len(events) > 0 {
@@ -369,13 +369,20 @@ func (h *Handlers) archiveAudit(c echo.Context) error {
 	return h.render(c, http.StatusOK, views.Audit(p))
 }
 
-// auditRow shapes an event for the audit page and timelines.
-func (h *Handlers) auditRow(e audit.Event) views.AuditRow {
+// auditRow shapes an event for the timelines, which are about one subject.
+func (h *Handlers) auditRow(e audit.Event) views.AuditRow { return h.auditRowNamed(e, nil) }
+
+// auditRowNamed shapes an event for the audit page: a DR task it is about
+// is named by taskNames (read with the page), its id under the name.
+func (h *Handlers) auditRowNamed(e audit.Event, taskNames map[string]string) views.AuditRow {
 	r := views.AuditRow{ID: e.ID, Time: h.formatTime(e.OccurredAt), Actor: e.Actor.Name, Action: e.Action,
 		ActionLabel: audit.ActionLabel(e.Action), Outcome: string(e.Outcome), Correlation: e.CorrelationID}
 	switch e.SubjectType {
 	case audit.SubjectDRTask:
 		r.Subject, r.SubjectURL = "DR task "+e.SubjectID, "/dr-tasks/"+e.SubjectID
+		if name := taskNames[e.SubjectID]; name != "" {
+			r.Subject, r.SubjectID = "DR task "+name, e.SubjectID
+		}
 	case "":
 	default:
 		r.Subject = strings.TrimSpace(e.SubjectType + " " + e.SubjectID)

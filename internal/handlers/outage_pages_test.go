@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"drportal/internal/db"
 	"drportal/internal/portal"
 )
@@ -403,4 +405,26 @@ func TestAnEmergencysPageSaysWhatWasRunNotWhatYouDecideOn(t *testing.T) {
 	if !strings.Contains(page.text(`[data-testid=request-summary]`), "Primary") {
 		t.Errorf("the emergency's summary: %q", page.text(`[data-testid=request-summary]`))
 	}
+}
+
+// TestAuditRowsNameTheTaskTheyAreAbout: the audit page names a DR task an
+// event is about by its name, its id under it and in the link's tooltip,
+// for every row of the page (the names are read with the page's events).
+func TestAuditRowsNameTheTaskTheyAreAbout(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_named01")
+	page := e.signedIn("admin@example.com").get("/audit?task=" + id)
+	rows := page.doc.Find(`[data-testid=audit-row]`)
+	if rows.Length() == 0 {
+		t.Fatal("no audit row about the task")
+	}
+	rows.Each(func(_ int, row *goquery.Selection) {
+		link := row.Find(`td[data-label=Subject] a`)
+		if got := strings.TrimSpace(link.Text()); got != "DR task dr_named01" {
+			t.Errorf("event %s names its task %q", row.AttrOr("data-id", "?"), got)
+		}
+		if link.AttrOr("title", "") != id || strings.TrimSpace(row.Find(`[data-testid=audit-subject-id]`).Text()) != id {
+			t.Errorf("event %s does not give the task's id %s", row.AttrOr("data-id", "?"), id)
+		}
+	})
 }

@@ -398,6 +398,9 @@ type AuditRow struct {
 	ActionLabel string // the action in words, e.g. Request approved
 	Subject     string
 	SubjectURL  string
+	// SubjectID is the subject's id, shown small under its name when the
+	// subject is named ("" when Subject says the id itself).
+	SubjectID   string
 	Outcome     string
 	Summary     string
 	Detail      string // indented JSON
