@@ -428,3 +428,25 @@ func TestAuditRowsNameTheTaskTheyAreAbout(t *testing.T) {
 		}
 	})
 }
+
+// TestTheWindowsPageOffersTheRuleOutsideTheWindowsOnlyWhereItApplies: the
+// rule for outside the windows ("wait" or "one extra approval") means
+// nothing for an operation without windows: the page offers it only for
+// one with windows, and says why for the others.
+func TestTheWindowsPageOffersTheRuleOutsideTheWindowsOnlyWhereItApplies(t *testing.T) {
+	e := newEnv(t)
+	e.window(portal.OpSwitchover, "Tue-Thu 02:00-05:00 Europe/Berlin")
+	page := e.signedIn("admin@example.com").get("/admin/windows")
+	if page.doc.Find(`[data-testid=window-op-switchover] select[name=rule]`).Length() != 1 {
+		t.Error("the switchover, which has a window, is not offered its rule")
+	}
+	for _, op := range []string{"start", "failover", "drill"} {
+		row := `[data-testid=window-op-` + op + `]`
+		if page.doc.Find(row+` select[name=rule]`).Length() != 0 {
+			t.Errorf("the %s, without windows, is offered a rule", op)
+		}
+		if says := page.text(row + ` [data-testid=no-rule-` + op + `]`); !strings.Contains(says, "it has no window") {
+			t.Errorf("the %s row says %q of its rule", op, says)
+		}
+	}
+}
