@@ -56,8 +56,9 @@ func (h *Handlers) runAtInput(c echo.Context) *views.RunAtInput {
 // drillsURL is a task's drill history.
 func drillsURL(taskID string) string { return "/dr-tasks/" + taskID + "/drills" }
 
-// drillCard is what a drill's request page says of it, from the database.
-func (h *Handlers) drillCard(ctx context.Context, r portal.Request) (*views.DrillCard, error) {
+// drillCard is what a drill's request page says of it, from the database;
+// bodyPretty is the call's body as the page shows it.
+func (h *Handlers) drillCard(ctx context.Context, r portal.Request, bodyPretty string) (*views.DrillCard, error) {
 	d, err := h.Store.Drill(ctx, r.ID)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return nil, nil
@@ -81,8 +82,22 @@ func (h *Handlers) drillCard(ctx context.Context, r portal.Request) (*views.Dril
 	if d.StartedAt != nil {
 		card.Evidence = d.Summary() + fmt.Sprintf(" (measured by polling every %s).", portal.DrillDuration(d.PollResolution))
 	}
+	ended := r.EffectiveStatus(h.Now()).Final()
 	for _, step := range []int{portal.DrillSwitchover, portal.DrillSwitchback} {
 		st := d.StepTimes(step)
+		call := views.DrillCall{Step: fmt.Sprintf("%d. %s", step, upper(portal.DrillStepName(step))), Method: r.Method, Path: r.Path,
+			Body: string(r.Payload), BodyPretty: bodyPretty}
+		switch {
+		case st.SentAt != nil:
+			call.State = "sent at " + h.formatTime(*st.SentAt)
+		case ended:
+			call.State = "never sent"
+		case step == portal.DrillSwitchover:
+			call.State = "not sent yet: first, once the drill runs"
+		default:
+			call.State = "not sent yet: once the switchover is seen done"
+		}
+		card.Calls = append(card.Calls, call)
 		if st.AcceptedAt == nil {
 			continue
 		}
@@ -91,11 +106,21 @@ func (h *Handlers) drillCard(ctx context.Context, r portal.Request) (*views.Dril
 			row.Running = h.formatTime(*st.DoneAt)
 		}
 		if v, ok := d.RTO(step); ok {
-			row.RTO = portal.DrillDuration(v)
+			row.RTO = rtoWords(v, d.PollResolution)
 		}
 		card.Steps = append(card.Steps, row)
 	}
 	return card, nil
+}
+
+// rtoWords is a step's measured RTO with what it is known to within: the
+// poll interval it was measured at ("2 min 10 s (±5 s)"), for each step
+// alike.
+func rtoWords(rto, resolution time.Duration) string {
+	if resolution <= 0 {
+		return portal.DrillDuration(rto)
+	}
+	return portal.DrillDuration(rto) + " (±" + portal.DrillDuration(resolution) + ")"
 }
 
 func upper(s string) string {
@@ -160,16 +185,13 @@ func (h *Handlers) showDrills(c echo.Context) error {
 			row.Outcome, row.Class = "failed", "bad"
 		}
 		if v, ok := d.RTO(portal.DrillSwitchover); ok {
-			row.SwitchoverRTO = portal.DrillDuration(v)
+			row.SwitchoverRTO = rtoWords(v, d.PollResolution)
 		}
 		if v, ok := d.RTO(portal.DrillSwitchback); ok {
-			row.SwitchbackRTO = portal.DrillDuration(v)
+			row.SwitchbackRTO = rtoWords(v, d.PollResolution)
 		}
 		if v, ok := d.RPO(); ok {
 			row.RPO = portal.DrillDuration(v)
-		}
-		if d.PollResolution > 0 {
-			row.SwitchoverRTO += " (±" + portal.DrillDuration(d.PollResolution) + ")"
 		}
 		p.Rows = append(p.Rows, row)
 	}

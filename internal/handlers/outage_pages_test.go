@@ -450,3 +450,57 @@ func TestTheWindowsPageOffersTheRuleOutsideTheWindowsOnlyWhereItApplies(t *testi
 		}
 	}
 }
+
+// TestADrillShowsBothItsCallsAndBothRTOsWithTheirResolution: a drill's
+// request page shows what it sends as two calls, the switchover and then
+// the switchback, each with its body and whether it was sent; its history
+// gives both steps' RTO with the poll interval they are known to within.
+func TestADrillShowsBothItsCallsAndBothRTOsWithTheirResolution(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("appr2@example.com", portal.RoleApprover)
+	id, confirm := e.runningSyncedTask("dr_calls01")
+	req := e.signedIn("req@example.com")
+	rid := requestIDFrom(t, e.fileOperation(req, id, "drill", url.Values{"justification": {"quarterly DR drill, CHG-78"}, "confirm": {confirm}}))
+	calls := func() (card string, steps []string) {
+		t.Helper()
+		page := req.get(fmt.Sprintf("/requests/%d", rid))
+		card = strings.Join(strings.Fields(page.doc.Find(`[data-testid=call-heading]`).Parent().Text()), " ")
+		page.doc.Find(`[data-testid=drill-call]`).Each(func(_ int, s *goquery.Selection) {
+			steps = append(steps, strings.Join(strings.Fields(s.Text()), " "))
+		})
+		return card, steps
+	}
+	card, steps := calls()
+	if !strings.Contains(card, "Switchover") || !strings.Contains(card, "Switchback") || len(steps) != 2 {
+		t.Fatalf("before it runs, the drill's calls read %q (%d calls)", card, len(steps))
+	}
+	for i, want := range []string{"1. Switchover (not sent yet", "2. Switchback (not sent yet"} {
+		if !strings.HasPrefix(steps[i], want) || !strings.Contains(steps[i], "/disaster-recovery/"+id) || !strings.Contains(steps[i], "No body.") {
+			t.Errorf("call %d reads %q", i+1, steps[i])
+		}
+	}
+
+	e.approveDrill(rid)
+	eventually(t, "the drill done", func() bool {
+		e.clock.Advance(time.Second)
+		r, _ := e.store.Request(context.Background(), rid)
+		return r.Status.Final()
+	})
+	if r, _ := e.store.Request(context.Background(), rid); r.Status != portal.StatusSucceeded {
+		t.Fatalf("drill: %s %q", r.Status, r.Outcome)
+	}
+	_, steps = calls()
+	for i, want := range []string{"1. Switchover (sent at ", "2. Switchback (sent at "} {
+		if len(steps) != 2 || !strings.HasPrefix(steps[i], want) {
+			t.Errorf("once it ran, the drill's calls read %q", steps)
+			break
+		}
+	}
+
+	history := req.get("/dr-tasks/" + id + "/drills")
+	for _, col := range []string{"Switchover RTO", "Switchback RTO"} {
+		if got := history.text(`[data-testid=drill-row] td[data-label="` + col + `"]`); !strings.Contains(got, " (±") {
+			t.Errorf("the drill history's %s reads %q, without the poll resolution", col, got)
+		}
+	}
+}

@@ -271,7 +271,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		return views.RequestCard{}, err
 	}
 	if r.Operation == portal.OpDrill {
-		if card.Drill, err = h.drillCard(ctx, r); err != nil {
+		if card.Drill, err = h.drillCard(ctx, r, card.BodyPretty); err != nil {
 			return views.RequestCard{}, err
 		}
 	}

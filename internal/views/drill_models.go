@@ -16,6 +16,19 @@ type DrillCard struct {
 	Evidence   string // "RTO 2 min 10 s, RPO 45 s", once measured
 	Steps      []DrillStepRow
 	HistoryURL string
+	// Calls are the drill's two calls, switchover then switchback, as the
+	// request page shows what is or was sent.
+	Calls []DrillCall
+}
+
+// DrillCall is one of a drill's two calls: its step, whether and when it
+// was sent, and what it sends.
+type DrillCall struct {
+	Step         string // "1. Switchover"
+	State        string // "sent at …", "not sent yet", "never sent"
+	Method, Path string
+	Body         string // as sent ("" none)
+	BodyPretty   string
 }
 
 // DrillStepRow is one step's measurement.
