@@ -82,13 +82,14 @@ func TestBrowserDuringAFreezeTheFormSaysSoByItsButtonAndKeepsWhatWasTyped(t *tes
 	ctx = headless(t, 1280, 900)
 	e.signInBrowser(t, ctx, "admin@example.com")
 	e.signInClock.Advance(6 * time.Minute)
-	for _, p := range []struct{ path, ready string }{
-		{fmt.Sprintf("/requests/%d", held), `[data-testid=request-window]`},
-		{"/audit?task=" + id, `[data-testid=audit-subject-id]`},
-		{"/admin/windows", `[data-testid=no-rule-start]`},
-		{"/admin/break-glass", `[data-testid=save-replaces]`},
+	for _, p := range []struct{ path, ready, name string }{
+		{fmt.Sprintf("/requests/%d", held), `[data-testid=request-window]`, "request-held-by-freeze"},
+		{"/audit?task=" + id, `[data-testid=audit-subject-id]`, "audit-task-named"},
+		{"/admin/windows", `[data-testid=no-rule-start]`, "windows-rules"},
+		{"/admin/break-glass", `[data-testid=save-replaces]`, "break-glass-change-waiting"},
 	} {
 		browse(t, ctx, "open "+p.path, chromedp.Navigate(e.srv.URL+p.path), chromedp.WaitVisible(chromedp.CSS(p.ready)))
 		browsertest.CheckAccessible(t, ctx, p.path)
+		browsertest.Screenshot(t, ctx, p.name)
 	}
 }
