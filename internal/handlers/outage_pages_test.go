@@ -120,7 +120,13 @@ func TestAWindowsOpeningIsAlsoShownInUTCAndHowFarOff(t *testing.T) {
 	}
 	check("the request page", req.get(fmt.Sprintf("/requests/%d", rid)).text(`[data-testid=request-window]`))
 	check("the task page", req.get("/dr-tasks/"+id).text(`[data-testid=window-notice]`))
-	check("the windows page", e.signedIn("admin@example.com").get("/admin/windows").text(`[data-testid=window-op-start] [data-testid=next-window]`))
+	admin := e.signedIn("admin@example.com")
+	check("the windows page", admin.get("/admin/windows").text(`[data-testid=window-op-start] [data-testid=next-window]`))
+	// And the note an approval that waits for the window leaves.
+	if res := e.decide(admin, rid, "approve", ""); res.status != http.StatusSeeOther {
+		t.Fatalf("approve: %d %s", res.status, res.text("main"))
+	}
+	check("the note after approving", admin.get(fmt.Sprintf("/requests/%d", rid)).text(`[data-testid=flash]`))
 }
 
 // rule sets op's rule outside its windows, as admins would.

@@ -400,8 +400,7 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 				flash += " The request has all its approvals and is being executed."
 				g, gerr := h.Requests.Gate(c.Request().Context(), h.Store, r, h.Now())
 				if gerr == nil && !g.MayRun(r.RequiredApprovals, r.RequiredApprovals) {
-					flash = "Your approval is recorded. The request has all its approvals, and waits: " +
-						requests.WaitReason(g, h.Config.DisplayTimeZone) + "."
+					flash = "Your approval is recorded. The request has all its approvals, and waits: " + h.waitReason(g) + "."
 				}
 			}
 		}

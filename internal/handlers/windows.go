@@ -13,6 +13,7 @@ import (
 	"drportal/internal/apperr"
 	"drportal/internal/auth"
 	"drportal/internal/portal"
+	"drportal/internal/requests"
 	"drportal/internal/views"
 )
 
@@ -268,6 +269,15 @@ func (h *Handlers) requestWindow(ctx context.Context, r portal.Request, policy p
 			portal.FormatDuration(policy.ApprovalTTL), h.formatTime(g.RunsAt))
 	}
 	return out, nil
+}
+
+// waitReason is requests.WaitReason as a page says it, read now: an
+// opening also in UTC and how far off it is.
+func (h *Handlers) waitReason(g portal.WindowGate) string {
+	if g.Frozen || g.RunsAt.IsZero() {
+		return requests.WaitReason(g, h.displayZone())
+	}
+	return fmt.Sprintf("it is outside its change window (%s); the window opens %s", g.Window, portal.DescribeOpening(g.RunsAt, g.Window.Zone, h.Now()))
 }
 
 // freezeOn says that freeze f is on, with its reason and its end, and who
