@@ -137,8 +137,8 @@ func TestEveryChangeToTheWindowsNeedsThePasswordEnteredRecently(t *testing.T) {
 	ctx := context.Background()
 	day := time.Now().UTC().AddDate(0, 0, 2).Format("Mon")
 	from := time.Now().UTC().AddDate(0, 1, 0).Truncate(time.Minute)
-	// Failover has two windows, and delete the lenient rule, to be
-	// tightened at once.
+	// Failover has two windows and the lenient rule, to be tightened at
+	// once (the rule is offered only to an operation with windows).
 	var failover portal.Window
 	err := e.store.InTx(ctx, func(tx *db.Tx) error {
 		a, err := tx.UserByEmail(ctx, "admin@example.com")
@@ -151,7 +151,7 @@ func TestEveryChangeToTheWindowsNeedsThePasswordEnteredRecently(t *testing.T) {
 				return err
 			}
 		}
-		return tx.SetOutsideRule(ctx, portal.OpDelete, portal.OutsideExtraApproval, a.ID, time.Now())
+		return tx.SetOutsideRule(ctx, portal.OpFailover, portal.OutsideExtraApproval, a.ID, time.Now())
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -184,13 +184,13 @@ func TestEveryChangeToTheWindowsNeedsThePasswordEnteredRecently(t *testing.T) {
 		}, true},
 		{"remove one of the two windows of failover", "/admin/windows/:id/remove", func() string { return "/admin/windows/" + failoverID + "/remove" },
 			func() string { return "remove-" + failoverID }, func() url.Values { return url.Values{} }, true},
-		{"set the stricter rule for delete", "/admin/windows/rule", func() string { return "/admin/windows/rule" }, func() string { return "rule-delete" },
-			func() url.Values { return url.Values{"operation": {"delete"}, "rule": {"wait"}} }, true},
+		{"set the stricter rule for failover", "/admin/windows/rule", func() string { return "/admin/windows/rule" }, func() string { return "rule-failover" },
+			func() url.Values { return url.Values{"operation": {"failover"}, "rule": {"wait"}} }, true},
 		{"add a second window of switchover", "/admin/windows", func() string { return "/admin/windows" }, func() string { return "window" }, func() url.Values {
 			return url.Values{"operation": {"switchover"}, "window": {day + " 04:00-05:00 UTC"}}
 		}, false},
-		{"set the lenient rule for recovery", "/admin/windows/rule", func() string { return "/admin/windows/rule" }, func() string { return "rule-recovery" },
-			func() url.Values { return url.Values{"operation": {"recovery"}, "rule": {"extra_approval"}} }, false},
+		{"set the lenient rule for switchover", "/admin/windows/rule", func() string { return "/admin/windows/rule" }, func() string { return "rule-switchover" },
+			func() url.Values { return url.Values{"operation": {"switchover"}, "rule": {"extra_approval"}} }, false},
 		{"lift the freeze", "/admin/freezes/:id/lift", func() string { return "/admin/freezes/" + freeze() + "/lift" }, func() string { return "lift-" + freeze() },
 			func() url.Values { return url.Values{} }, false},
 		{"remove the last window of switchover", "/admin/windows/:id/remove", func() string { return "/admin/windows/" + switchover() + "/remove" },
