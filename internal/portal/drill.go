@@ -29,6 +29,8 @@ func DrillStepName(step int) string {
 const (
 	DrillSucceeded = "succeeded"
 	DrillFailed    = "failed"
+	// DrillCancelled: its request was cancelled before it started.
+	DrillCancelled = "cancelled"
 )
 
 // DrillStepTimes are what the portal measured of one step, on the
@@ -54,7 +56,7 @@ type Drill struct {
 	PollResolution time.Duration
 	StartedAt      *time.Time
 	FinishedAt     *time.Time
-	Outcome        string // "", DrillSucceeded or DrillFailed
+	Outcome        string // "", DrillSucceeded, DrillFailed or DrillCancelled
 	OutcomeDetail  string
 	// The roles when the drill started, by cluster name.
 	PrimaryBefore, StandbyBefore string
