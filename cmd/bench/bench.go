@@ -231,7 +231,7 @@ func (b *bench) seedRequests(ctx context.Context, s *seedData) error {
 		}
 		if i >= len(s.taskIDs) {
 			prev := all[i-len(s.taskIDs)]
-			if _, err := reqs.Cancel(audit.WithActor(ctx, audit.Actor{ID: prev.by.ID, Name: prev.by.Email}), prev.by, prev.id); err != nil {
+			if _, err := reqs.Cancel(audit.WithActor(ctx, audit.Actor{ID: prev.by.ID, Name: prev.by.Email}), prev.by, prev.id, ""); err != nil {
 				return err
 			}
 		}
@@ -251,6 +251,7 @@ func (noQueue) EnqueueExecution(context.Context, *db.Tx, int64, int) error { ret
 
 func (noQueue) ScheduleExecution(context.Context, *db.Tx, int64, int, time.Time) error { return nil }
 func (noQueue) WakeExecution(context.Context, *db.Tx, int64) error                     { return nil }
+func (noQueue) CancelExecution(context.Context, *db.Tx, int64) (int, error)            { return 0, nil }
 
 func (noQueue) Notify(context.Context, *db.Tx, string, portal.Request) error { return nil }
 

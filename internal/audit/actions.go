@@ -121,6 +121,16 @@ const (
 	ActionReauthenticationFailed = "session.reauthentication_failed"
 )
 
+// Cancelling an approved request before it starts.
+const (
+	// ActionRequestCancelledApproved: an approved request that had not
+	// started (waiting for its change window, a drill scheduled for later,
+	// queued for the executor) was cancelled by its requester or an admin,
+	// with the reason; nothing was sent for it. Filtering by
+	// request.cancelled shows it with the cancellations of pending ones.
+	ActionRequestCancelledApproved = "request.cancelled.approved"
+)
+
 // ActionGroup is a group of actions about one kind of thing.
 type ActionGroup struct {
 	Name    string // also the prefix of its actions
@@ -139,7 +149,7 @@ var Catalogue = []ActionGroup{
 	{"request", []string{ActionRequestFiled, ActionRequestDecision, ActionRequestApproved, ActionRequestRejected,
 		ActionRequestCancelled, ActionRequestExpired, ActionRequestChecked, ActionRequestExecuting, ActionRequestIntent,
 		ActionRequestResumed, ActionRequestResult, ActionRequestRefused, ActionRequestProgress, ActionRequestSucceeded, ActionRequestFailed,
-		ActionRequestDeferred}},
+		ActionRequestDeferred, ActionRequestCancelledApproved}},
 	{"dr_task", []string{ActionCreateRejected, ActionCreateFailed, ActionOperationRejected, ActionTaskDrift}},
 	{"cloud", []string{ActionCloudCall, ActionClustersRead}},
 	{"window", []string{ActionWindowAdded, ActionWindowRemoved, ActionFreezeAdded, ActionFreezeLifted, ActionWindowRuleSet}},

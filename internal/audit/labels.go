@@ -75,6 +75,8 @@ var actionLabels = map[string]string{
 	ActionDrillStarted:            "Drill started",
 	ActionDrillStep:               "Drill step measured",
 	ActionDrillFinished:           "Drill finished",
+
+	ActionRequestCancelledApproved: "Approved request cancelled before it started",
 }
 
 // groupLabels name the Catalogue's groups in the audit filter.

@@ -310,6 +310,16 @@ func (t *Tx) EndRequest(ctx context.Context, id int64, from []portal.RequestStat
 		error_code = $7, error_msg = $8, error_request_id = $9`, to, at, outcome, ce.Code, ce.Message, ce.RequestID)
 }
 
+// CancelApproved: approved → cancelled, for a request that has not
+// started: still approved, with no call state recorded. The executor's
+// BeginExecution moves the same row from approved to executing, so of the
+// two only one can happen; once the executor has, this is a Conflict. The
+// request's outcome says who cancelled it and why.
+func (t *Tx) CancelApproved(ctx context.Context, id int64, at time.Time, outcome string) (portal.Request, error) {
+	return t.move(ctx, id, []portal.RequestStatus{portal.StatusApproved}, portal.CallNone,
+		`status = 'cancelled', finished_at = $4, outcome = $5`, at, outcome)
+}
+
 // CloudError is the cloud's answer behind a failed attempt, as a request
 // keeps it.
 type CloudError struct {
@@ -935,6 +945,23 @@ func (t *Tx) ApprovedRequestIDs(ctx context.Context, limit int) ([]int64, error)
 	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
 	if err != nil {
 		return nil, fmt.Errorf("approved requests: %w", err)
+	}
+	return ids, nil
+}
+
+// JobsNotStarted returns the ids of the queue's jobs of kind whose
+// argument key is id and that have not started (available, scheduled, or
+// waiting to retry), locked until commit so that the queue cannot start
+// them meanwhile. A running job is not among them.
+func (t *Tx) JobsNotStarted(ctx context.Context, kind, key string, id int64) ([]int64, error) {
+	rows, err := t.tx.Query(ctx, `SELECT id FROM river_job WHERE kind = $1 AND (args->>$2)::bigint = $3
+		AND state IN ('available', 'scheduled', 'retryable') ORDER BY id FOR UPDATE`, kind, key, id)
+	if err != nil {
+		return nil, fmt.Errorf("%s jobs not started: %w", kind, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("%s jobs not started: %w", kind, err)
 	}
 	return ids, nil
 }

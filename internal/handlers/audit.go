@@ -563,7 +563,7 @@ func summarize(e audit.Event) string {
 			from = portal.TaskStatus(f).Label()
 		}
 		return fmt.Sprintf("%s → %s", from, portal.TaskStatus(s("to")).Label())
-	case audit.ActionRequestResumed:
+	case audit.ActionRequestResumed, audit.ActionRequestCancelledApproved:
 		return s("note")
 	case audit.ActionRequestResult:
 		if n := s("note"); n != "" {

@@ -71,6 +71,8 @@ func (h *Handlers) drillCard(ctx context.Context, r portal.Request, bodyPretty s
 		card.RunsAt = fmt.Sprintf("At %s, or as soon as it is approved after that.", h.formatTime(*d.RunAt))
 	}
 	switch {
+	case d.StartedAt == nil && d.Outcome != "":
+		card.RunsAt = fmt.Sprintf("It did not run: it was %s at %s.", d.Outcome, h.formatTime(*d.FinishedAt))
 	case d.StartedAt == nil:
 	case d.Outcome != "":
 		card.RunsAt = "Started at " + h.formatTime(*d.StartedAt) + "."
@@ -144,6 +146,8 @@ func (h *Handlers) drillSummary(taskID string, count int, last *portal.Drill) vi
 		out.Outcome, out.Class, out.When = "succeeded", "ok", h.formatTime(*d.FinishedAt)
 	case portal.DrillFailed:
 		out.Outcome, out.Class, out.When = "failed", "bad", h.formatTime(*d.FinishedAt)
+	case portal.DrillCancelled:
+		out.Outcome, out.Class, out.When = "cancelled", "idle", h.formatTime(*d.FinishedAt)
 	default:
 		out.Outcome, out.Class, out.When = "running", "idle", "started "+h.formatTime(*d.StartedAt)
 	}
@@ -183,6 +187,8 @@ func (h *Handlers) showDrills(c echo.Context) error {
 			row.Outcome, row.Class = "succeeded", "ok"
 		case portal.DrillFailed:
 			row.Outcome, row.Class = "failed", "bad"
+		case portal.DrillCancelled:
+			row.Outcome, row.Class = "cancelled", "idle"
 		}
 		if v, ok := d.RTO(portal.DrillSwitchover); ok {
 			row.SwitchoverRTO = rtoWords(v, d.PollResolution)

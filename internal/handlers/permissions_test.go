@@ -257,6 +257,11 @@ func TestPermissionMatrix(t *testing.T) {
 				call: func(string, bool) (string, url.Values) {
 					return fmt.Sprintf("/requests/%d/cancel", fx.rejected("requester")), url.Values{}
 				}},
+			// Approved and not started: its requester, or an admin saying why.
+			{what: "approved request, not started", want: statuses(signIn, signIn, refused, redirect, refused, refused, refused, redirect),
+				call: func(string, bool) (string, url.Values) {
+					return fmt.Sprintf("/requests/%d/cancel", fx.approvedNotStarted("requester")), url.Values{"reason": {"the change board withdrew it"}}
+				}},
 		},
 
 		{echo.GET, "/admin/users"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, refused, ok),
@@ -681,6 +686,18 @@ func (fx *matrixFixture) pending(who string) int64 {
 	}
 	id := fx.e.fileCreate(fx.browsers[who], fx.createForm())
 	fx.open[who] = id
+	return id
+}
+
+// approvedNotStarted returns a new request filed by who and approved, with
+// no execution queued: it waits, as for its change window.
+func (fx *matrixFixture) approvedNotStarted(who string) int64 {
+	fx.t.Helper()
+	id := fx.e.fileCreate(fx.browsers[who], fx.createForm())
+	if _, err := fx.e.store.Pool().Exec(context.Background(), `UPDATE requests SET status = 'approved', approved_at = now(),
+		approval_expires_at = now() + interval '1 day' WHERE id = $1`, id); err != nil {
+		fx.t.Fatal(err)
+	}
 	return id
 }
 

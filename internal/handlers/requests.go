@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -88,9 +89,12 @@ func (h *Handlers) listRequests(c echo.Context) error {
 			ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID), Operation: r.Operation.Label(),
 			OperationRaw: string(r.Operation),
 			Task:         r.TaskName, Requester: r.RequesterEmail, Status: requestBadge(st),
-			Approvals: approvalsCell(st, r.RequiredApprovals), Created: h.formatTime(r.CreatedAt),
+			Approvals: approvalsCell(st, r.RequiredApprovals, r.ApprovedAt != nil), Created: h.formatTime(r.CreatedAt),
 			CannotRun: blocked[r.ID], Incident: r.Incident,
 		})
+		if st == portal.StatusCancelled {
+			p.Rows[len(p.Rows)-1].Note = r.Outcome // who cancelled it, and why
+		}
 	}
 	return h.render(c, http.StatusOK, views.RequestList(p))
 }
@@ -106,12 +110,13 @@ func runnableAwaiting(s db.Session) int {
 
 // approvalsCell is a request's approvals as its list row shows them. A
 // request only gets past pending with every approval it needs, so those
-// past it show the full count.
-func approvalsCell(st portal.RequestStatus, required int) string {
+// past it show the full count, as does one cancelled once approved.
+func approvalsCell(st portal.RequestStatus, required int, approved bool) string {
 	switch {
 	case required == 0:
 		return "none needed"
-	case st == portal.StatusApproved || st == portal.StatusExecuting || st == portal.StatusSucceeded || st == portal.StatusFailed:
+	case st == portal.StatusApproved || st == portal.StatusExecuting || st == portal.StatusSucceeded || st == portal.StatusFailed,
+		st == portal.StatusCancelled && approved:
 		return fmt.Sprintf("%d of %d ✓", required, required)
 	case st == portal.StatusPending:
 		return "needs " + portal.Plural(required, "approval", "approvals")
@@ -279,7 +284,12 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 	if card.CanDecide && card.CannotRun != "" {
 		card.DecideWhy = "It cannot be approved: it can no longer run. You can still reject it."
 	}
-	card.CanCancel = requests.CanCancel(*u, r, now)
+	if card.CanCancel = requests.CanCancel(*u, r, now); card.CanCancel {
+		if card.CancelStops, err = h.cancelStops(ctx, r, status, now); err != nil {
+			return views.RequestCard{}, err
+		}
+		card.CancelNeedsReason = requests.NeedsCancelReason(*u, r)
+	}
 	if card.CanDecide && card.CannotRun == "" && requests.NeedsStepUp(r, portal.Approve) {
 		if card.StepUp = h.stepUpPrompt(c, approving(r.Operation)); card.StepUp != nil {
 			card.StepUp.Note = "Rejecting does not need it."
@@ -337,6 +347,29 @@ func summaryHeading(r portal.Request, status portal.RequestStatus) string {
 		return "What it was to run"
 	}
 	return "What it runs"
+}
+
+// cancelStops is the cancel form's sentence: what cancelling r stops.
+func (h *Handlers) cancelStops(ctx context.Context, r portal.Request, status portal.RequestStatus, now time.Time) (string, error) {
+	if status == portal.StatusPending {
+		return "Cancelling withdraws it: nobody can approve it any more, and nothing is sent to the cloud.", nil
+	}
+	g, held, err := h.Requests.HeldBack(ctx, r, now)
+	if err != nil {
+		return "", err
+	}
+	var runAt time.Time
+	if r.Operation == portal.OpDrill {
+		d, err := h.Store.Drill(ctx, r.ID)
+		switch {
+		case err == nil && d.RunAt != nil:
+			runAt = *d.RunAt
+		case err != nil && apperr.KindOf(err) != apperr.NotFound:
+			return "", err
+		}
+	}
+	will, _ := requests.CancelStops(r, g, held, runAt, now, h.displayZone())
+	return will, nil
 }
 
 // interruption tells, from the request as stored, that the run executing
@@ -408,13 +441,26 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 	return h.afterRequestAction(c, id, flash, true, err, nil)
 }
 
+// cancelRequest withdraws a request before it starts: a pending one, or
+// an approved one waiting for its window, its time or the executor. The
+// reason is optional for its requester and required of an admin
+// cancelling someone else's.
 func (h *Handlers) cancelRequest(c echo.Context) error {
 	id, err := requestID64(c)
 	if err != nil {
 		return err
 	}
-	_, err = h.Requests.Cancel(c.Request().Context(), *user(c), id)
-	return h.afterRequestAction(c, id, "You cancelled this request.", true, err, nil)
+	reason := c.FormValue("reason")
+	_, err = h.Requests.Cancel(c.Request().Context(), *user(c), id, reason)
+	return h.afterRequestAction(c, id, "You cancelled this request: it will not run.", true, err, func(card *views.RequestCard) {
+		// The form comes back with what was typed, the reason marked
+		// when it is what was wrong, and the card holds still so that
+		// the message stays.
+		card.CancelReason, card.Refresh = reason, ""
+		if apperr.KindOf(err) == apperr.Invalid {
+			card.ErrorField = "cancel-reason"
+		}
+	})
 }
 
 // checkRequest asks the cloud, once, whether the request's preconditions

@@ -106,7 +106,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.GET("/requests/:id/card", h.requestCardFragment, h.require(PermViewRequests))
 	app.GET("/requests/:id/timeline", h.requestTimelineFragment, h.require(PermViewRequests))
 	app.POST("/requests/:id/decide", h.decideRequest, h.require(PermDecide))
-	app.POST("/requests/:id/cancel", h.cancelRequest, h.require(PermFileRequest))
+	app.POST("/requests/:id/cancel", h.cancelRequest, h.require(PermCancel))
 	app.POST("/requests/:id/check", h.checkRequest, h.require(PermViewRequests))
 	app.GET("/dr-tasks/:id/break-glass/:op", h.showBreakGlass, h.require(PermBreakGlass))
 	app.POST("/dr-tasks/:id/break-glass/:op", h.breakGlass, h.require(PermBreakGlass))
@@ -316,12 +316,13 @@ const (
 	PermViewTasks                      // see DR tasks: any role
 	PermCreateTask                     // file a create request: requester
 	PermViewRequests                   // see requests: any role
-	PermFileRequest                    // file or cancel a request: requester (cancel: own only)
+	PermFileRequest                    // file a request: requester
 	PermDecide                         // approve or reject: approver (never one's own)
 	PermViewAudit                      // see the audit page: any role (scoped to own events)
 	PermViewAllAudit                   // see everyone's events: auditor, admin
 	PermAdmin                          // manage users and the approval policy: admin
 	PermBreakGlass                     // run an operation without the quorum: responder
+	PermCancel                         // cancel a request: requester (own only), admin (approved, not started)
 )
 
 // needs says, in a sentence, what p requires, for the refusal page.
@@ -337,6 +338,8 @@ func (p Permission) needs() string {
 		return "This needs the auditor or admin role"
 	case PermBreakGlass:
 		return "Breaking glass needs the responder role"
+	case PermCancel:
+		return "Cancelling a request needs the requester or admin role"
 	}
 	return "Your roles do not allow this"
 }
@@ -361,6 +364,8 @@ func Allowed(u *portal.User, p Permission) bool {
 		return u.Has(auth.RoleAuditor) || u.Has(auth.RoleAdmin)
 	case PermBreakGlass:
 		return u.Has(portal.RoleResponder)
+	case PermCancel:
+		return u.Has(auth.RoleRequester) || u.Has(auth.RoleAdmin)
 	}
 	return false
 }

@@ -86,6 +86,25 @@ func (o *Outbox) WakeExecution(ctx context.Context, tx *db.Tx, requestID int64) 
 	return nil
 }
 
+// CancelExecution implements requests.Outbox: the request's execution
+// jobs that have not started (queued, scheduled for its window's opening
+// or a drill's time, waiting to retry) are cancelled in tx, the
+// transaction that cancels the request, so none of them is left to run.
+// A job that runs meanwhile finds the request cancelled and does nothing.
+// It returns how many it cancelled.
+func (o *Outbox) CancelExecution(ctx context.Context, tx *db.Tx, requestID int64) (int, error) {
+	ids, err := tx.JobsNotStarted(ctx, executeArgs{}.Kind(), "request_id", requestID)
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if _, err := o.client.JobCancelTx(ctx, tx.Pgx(), id); err != nil {
+			return 0, fmt.Errorf("cancel job %d of request %d: %w", id, requestID, err)
+		}
+	}
+	return len(ids), nil
+}
+
 // Notify implements requests.Outbox: the notification is queued in the
 // transaction of the transition it announces.
 func (o *Outbox) Notify(ctx context.Context, tx *db.Tx, event string, r portal.Request) error {

@@ -34,9 +34,14 @@ var RequestStatuses = []RequestStatus{StatusPending, StatusApproved, StatusExecu
 // A break-glass request (Request.BypassesPolicy) is filed pending and
 // approved in the same transaction without the quorum: the same
 // pending → approved move as a request whose policy needs no approval.
+//
+// An approved request that has not started (waiting for its change
+// window, a drill scheduled for later, queued for the executor) may be
+// cancelled by its requester or an admin; once the executor has moved it
+// to executing it can no longer be.
 var Transitions = map[RequestStatus][]RequestStatus{
 	StatusPending:   {StatusApproved, StatusRejected, StatusCancelled, StatusExpired},
-	StatusApproved:  {StatusExecuting, StatusFailed},
+	StatusApproved:  {StatusExecuting, StatusFailed, StatusCancelled},
 	StatusExecuting: {StatusSucceeded, StatusFailed},
 }
 

@@ -47,6 +47,9 @@ type Outbox interface {
 	// WakeExecution makes a request's execution that waits for a later
 	// time (its window's opening, a freeze's end) start now.
 	WakeExecution(ctx context.Context, tx *db.Tx, requestID int64) error
+	// CancelExecution cancels, in tx, a request's execution jobs that
+	// have not started, and says how many it cancelled.
+	CancelExecution(ctx context.Context, tx *db.Tx, requestID int64) (int, error)
 	Notify(ctx context.Context, tx *db.Tx, event string, r portal.Request) error
 }
 
@@ -543,11 +546,6 @@ const (
 	taskDeleted = "The DR task was deleted."
 )
 
-// CanCancel says whether u may cancel r now.
-func CanCancel(u portal.User, r portal.Request, now time.Time) bool {
-	return r.Status == portal.StatusPending && u.ID == r.RequesterID && now.Before(r.ExpiresAt)
-}
-
 // Decide records an approver's decision. seenHash is the payload hash the
 // approver was shown: a request whose payload is not what they saw is not
 // decided. A high-risk request's approval needs the affected cluster's name
@@ -768,33 +766,6 @@ func (s *Service) Check(ctx context.Context, u portal.User, id int64) (portal.Re
 	})
 }
 
-// Cancel withdraws a pending request; only its requester may.
-func (s *Service) Cancel(ctx context.Context, u portal.User, id int64) (portal.Request, error) {
-	now := s.Now()
-	var out portal.Request
-	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
-		r, err := tx.Request(ctx, id, true)
-		if err != nil {
-			return err
-		}
-		if u.ID != r.RequesterID {
-			return apperr.Deny(apperr.Forbidden, audit.ReasonNotRequester, "Only the requester can cancel request #%d. Nothing was changed.", id)
-		}
-		if !CanCancel(u, r, now) {
-			return apperr.New(apperr.Conflict, "Request #%d is %s, so it can no longer be cancelled. Nothing was changed.", id, r.EffectiveStatus(now))
-		}
-		out, err = s.apply(ctx, tx, step{
-			move: func(tx *db.Tx) (portal.Request, error) {
-				return tx.EndRequest(ctx, id, sources(portal.StatusCancelled), portal.StatusCancelled, now,
-					"cancelled by the requester", db.CloudError{})
-			},
-			notify: EventCancelled, action: audit.ActionRequestCancelled, outcome: audit.Success,
-		})
-		return err
-	})
-	return out, err
-}
-
 // CancelPendingOf cancels, in tx, every pending request userID filed:
 // someone deactivated cannot have a change approved and run in their name.
 // Each cancellation is audited (why says why) and announced.
@@ -807,7 +778,8 @@ func (s *Service) CancelPendingOf(ctx context.Context, tx *db.Tx, userID int64, 
 	for _, id := range ids {
 		if _, err := s.apply(ctx, tx, step{
 			move: func(tx *db.Tx) (portal.Request, error) {
-				return tx.EndRequest(ctx, id, sources(portal.StatusCancelled), portal.StatusCancelled, now, why, db.CloudError{})
+				// Pending only: one approved meanwhile is not withdrawn here.
+				return tx.EndRequest(ctx, id, []portal.RequestStatus{portal.StatusPending}, portal.StatusCancelled, now, why, db.CloudError{})
 			},
 			notify: EventCancelled, action: audit.ActionRequestCancelled, outcome: audit.Success,
 			detail: map[string]any{"reason": why},

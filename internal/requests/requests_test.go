@@ -237,24 +237,31 @@ func TestRejectAndCancel(t *testing.T) {
 	}
 
 	c := f.file(t, "req", "dr_cancel")
-	if _, err := f.svc.Cancel(f.as("admin"), f.users["admin"], c.ID); apperr.KindOf(err) != apperr.Forbidden {
+	if _, err := f.svc.Cancel(f.as("admin"), f.users["admin"], c.ID, "not needed any more"); apperr.KindOf(err) != apperr.Forbidden {
 		t.Errorf("cancel by someone else: %v", err)
 	}
-	if got, err := f.svc.Cancel(f.as("req"), f.users["req"], c.ID); err != nil || got.Status != portal.StatusCancelled {
+	if got, err := f.svc.Cancel(f.as("req"), f.users["req"], c.ID, ""); err != nil || got.Status != portal.StatusCancelled {
 		t.Fatalf("cancel: %v %s", err, got.Status)
 	}
-	if _, err := f.svc.Cancel(f.as("req"), f.users["req"], c.ID); apperr.KindOf(err) != apperr.Conflict {
+	if _, err := f.svc.Cancel(f.as("req"), f.users["req"], c.ID, ""); apperr.KindOf(err) != apperr.Conflict {
 		t.Errorf("cancel twice: %v", err)
 	}
 	if _, err := f.decide("a1", c, portal.Approve, ""); apperr.KindOf(err) != apperr.Conflict {
 		t.Errorf("approve after cancel: %v", err)
 	}
+	// Once the executor has begun a request, it has started: it can no
+	// longer be cancelled.
 	ap := f.file(t, "req", "dr_approved")
-	if _, err := f.decide("a1", ap, portal.Approve, ""); err != nil {
+	ap, err = f.decide("a1", ap, portal.Approve, "")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.svc.Cancel(f.as("req"), f.users["req"], ap.ID); apperr.KindOf(err) != apperr.Conflict {
-		t.Errorf("cancel after approval: %v", err)
+	if _, err := f.svc.BeginExecution(audit.WithActor(context.Background(), audit.System), ap); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Cancel(f.as("req"), f.users["req"], ap.ID, ""); apperr.KindOf(err) != apperr.Conflict ||
+		!strings.Contains(err.Error(), "already started") {
+		t.Errorf("cancel once executing: %v", err)
 	}
 	if _, err := f.svc.File(f.as("req"), f.users["req"], requests.Draft{Operation: portal.OpCreate, TaskName: "x",
 		Payload: []byte("{}"), Justification: "  "}); apperr.KindOf(err) != apperr.Invalid {

@@ -39,14 +39,26 @@ func frozen(g portal.WindowGate, zone *time.Location) error {
 // back at at: in a freeze, or outside its windows without the extra
 // approval its rule asks for (counted by portal.Quorum).
 func (s *Service) HeldBack(ctx context.Context, r portal.Request, at time.Time) (portal.WindowGate, bool, error) {
-	g, err := s.Gate(ctx, s.Store, r, at)
+	return s.heldBack(ctx, s.Store, r, at)
+}
+
+// gateReader reads the windows and a request's approvals: the store, or a
+// transaction.
+type gateReader interface {
+	scheduleReader
+	Approvals(ctx context.Context, requestID int64) ([]portal.Approval, error)
+}
+
+// heldBack is HeldBack, reading through q.
+func (s *Service) heldBack(ctx context.Context, q gateReader, r portal.Request, at time.Time) (portal.WindowGate, bool, error) {
+	g, err := s.Gate(ctx, q, r, at)
 	if err != nil || g.Open() {
 		return g, false, err
 	}
 	if g.ExtraApprovals() == 0 {
 		return g, true, nil
 	}
-	approvals, err := s.Store.Approvals(ctx, r.ID)
+	approvals, err := q.Approvals(ctx, r.ID)
 	if err != nil {
 		return g, false, err
 	}

@@ -442,6 +442,8 @@ type RequestRow struct {
 	CannotRun string
 	// Incident marks an emergency request (break-glass) with its incident.
 	Incident string
+	// Note is a cancelled request's outcome: who cancelled it, and why.
+	Note string
 }
 
 // RequestPage is one request.
@@ -553,6 +555,13 @@ type RequestCard struct {
 	Announce string
 	// Incident marks an emergency request (break-glass) with its incident.
 	Incident string
+
+	// CancelStops says, next to the cancel button, what cancelling stops;
+	// CancelNeedsReason asks for the reason (an admin cancelling someone
+	// else's request), CancelReason is what was typed.
+	CancelStops       string
+	CancelNeedsReason bool
+	CancelReason      string
 }
 
 // ApprovalRow is one approver's decision.
