@@ -273,9 +273,23 @@ func (ex *execution) start(ctx context.Context) error {
 		return err
 	}
 	if err := ex.begin(ctx, live); err != nil {
+		if ex.withdrawn(ctx, err) {
+			return nil // cancelled (or superseded) while this run checked it: nothing is sent
+		}
 		return err
 	}
 	return ex.send(ctx, c, live, false)
+}
+
+// withdrawn reports whether err is the refusal of a move because the
+// request ended meanwhile (its requester or an admin cancelled it, an
+// emergency superseded it): the run then has nothing left to do.
+func (ex *execution) withdrawn(ctx context.Context, err error) bool {
+	if apperr.KindOf(err) != apperr.Conflict {
+		return false
+	}
+	r, rerr := ex.cfg.Store.Request(ctx, ex.r.ID)
+	return rerr == nil && r.Status.Final()
 }
 
 // resend tries the call again after a failure that certainly did not
