@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -326,6 +327,10 @@ func TestACancelRacingTheExecutorIsRefusedAtTheGuard(t *testing.T) {
 	req := e.signedIn("req@example.com")
 	tok := req.csrf(fmt.Sprintf("/requests/%d", id))
 	began, release, executed := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	// However the test ends, the transaction it holds open is let go.
+	var once sync.Once
+	let := func() { once.Do(func() { close(release) }) }
+	defer let()
 	go func() {
 		executed <- e.store.InTx(ctx, func(tx *db.Tx) error {
 			if _, err := tx.BeginExecution(ctx, id, []portal.RequestStatus{portal.StatusApproved}, time.Now()); err != nil {
@@ -353,7 +358,7 @@ func TestACancelRacingTheExecutorIsRefusedAtTheGuard(t *testing.T) {
 			AND query LIKE 'UPDATE requests SET status = ''cancelled''%'`).Scan(&n)
 		return err == nil && n == 1
 	})
-	close(release)
+	let()
 	if err := <-executed; err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package requests_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,10 @@ func TestARequestApprovedWhileItsRequesterCancelsItIsCancelledAsApproved(t *test
 	r := f.file(t, "req", "dr_cancel_race")
 	ctx := context.Background()
 	approving, release, approved := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	// However the test ends, the transaction it holds open is let go.
+	var once sync.Once
+	let := func() { once.Do(func() { close(release) }) }
+	defer let()
 	go func() {
 		approved <- f.store.InTx(ctx, func(tx *db.Tx) error {
 			if _, err := tx.ApproveRequest(ctx, r.ID, []portal.RequestStatus{portal.StatusPending}, f.clock(), f.clock().Add(time.Hour)); err != nil {
@@ -51,7 +56,7 @@ func TestARequestApprovedWhileItsRequesterCancelsItIsCancelledAsApproved(t *test
 			t.Fatal("the cancellation never waited on the approval")
 		}
 	}
-	close(release)
+	let()
 	if err := <-approved; err != nil {
 		t.Fatal(err)
 	}
