@@ -557,8 +557,9 @@ type RequestTaskState struct {
 }
 
 // ListRequestsWithStates is what the request list shows: the requests
-// ListRequests would return, with only the fields of briefRequestColumns
-// set, and the task state of each, in one query: a list shows which
+// ListRequests would return, with only the fields of briefRequestColumns,
+// ApprovedAt and (for a cancelled one: who cancelled it, why) Outcome set,
+// and the task state of each, in one query: a list shows which
 // requests cannot run (requests.CannotRunOf) without a second one.
 func (s *Store) ListRequestsWithStates(ctx context.Context, f RequestFilter, limit int) ([]portal.Request, []RequestTaskState, error) {
 	where, args := f.where()
@@ -566,7 +567,7 @@ func (s *Store) ListRequestsWithStates(ctx context.Context, f RequestFilter, lim
 	// One query reads both: the request's columns and its task's state.
 	rows, err := s.pool.Query(ctx, requestTaskStateColumns+`, r.task_name, r.requester_id, u.email, r.status,
 		r.required_approvals, r.created_at, r.expires_at, r.resumed_at, COALESCE(r.exec_lease_until < now(), false),
-		COALESCE(bg.incident, '')
+		COALESCE(bg.incident, ''), r.approved_at, CASE WHEN r.status = 'cancelled' THEN r.outcome ELSE '' END
 		FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN dr_tasks t ON t.id = r.dr_task_id
 		LEFT JOIN break_glass bg ON bg.request_id = r.id `+where+fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
@@ -579,12 +580,12 @@ func (s *Store) ListRequestsWithStates(ctx context.Context, f RequestFilter, lim
 	var r portal.Request
 	_, err = pgx.ForEachRow(rows, []any{&st.RequestID, &op, &st.TaskID, &st.Known, &st.Gone, &taskStatus, &st.PrimaryStatus, &last,
 		&r.TaskName, &r.RequesterID, &r.RequesterEmail, &status, &r.RequiredApprovals, &r.CreatedAt, &r.ExpiresAt, &r.ResumedAt,
-		&r.LeaseLapsed, &r.Incident}, func() error {
+		&r.LeaseLapsed, &r.Incident, &r.ApprovedAt, &r.Outcome}, func() error {
 		st.Operation, st.Status, st.LastSucceededOp = portal.Operation(op), portal.TaskStatus(taskStatus), portal.Operation(last)
 		states = append(states, st)
 		r.ID, r.Operation, r.DRTaskID, r.Status = st.RequestID, st.Operation, st.TaskID, portal.RequestStatus(status)
 		rs = append(rs, r)
-		r.ResumedAt = nil // a pointer the next row must not share
+		r.ResumedAt, r.ApprovedAt = nil, nil // pointers the next row must not share
 		return nil
 	})
 	if err != nil {
