@@ -464,8 +464,11 @@ type TaskPage struct {
 	// started (nil: none).
 	Drills    int
 	LastDrill *portal.Drill
-	// Admins are the active admins: who can turn break-glass on.
+	// Admins are the active admins, who can turn break-glass on, with
+	// only their id, e-mail and name set.
 	Admins []portal.User
+	// Approvals are the decisions on the Open requests, by request id.
+	Approvals map[int64][]portal.Approval
 }
 
 // TaskPage reads a task's row, its open requests, the last operation that
@@ -483,14 +486,16 @@ func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls boo
 		p.BreakGlass = row.policy()
 		return nil
 	})
-	b.Queue(`SELECT ` + userColumns + ` FROM users u WHERE u.active AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'admin')
+	b.Queue(`SELECT u.id, u.email, u.display_name FROM users u
+		WHERE u.active AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'admin')
 		ORDER BY u.email`).Query(func(rows pgx.Rows) error {
-		us, err := pgx.CollectRows(rows, pgx.RowToStructByName[userRow])
+		u := portal.User{Active: true, Roles: []portal.Role{portal.RoleAdmin}}
+		_, err := pgx.ForEachRow(rows, []any{&u.ID, &u.Email, &u.DisplayName}, func() error {
+			p.Admins = append(p.Admins, u)
+			return nil
+		})
 		if err != nil {
 			return fmt.Errorf("read admins: %w", err)
-		}
-		for _, u := range us {
-			p.Admins = append(p.Admins, u.user())
 		}
 		return nil
 	})
@@ -515,6 +520,16 @@ func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls boo
 		id).Query(func(rows pgx.Rows) error {
 		var err error
 		p.Open, err = collectRequests(rows, nil)
+		return err
+	})
+	p.Approvals = map[int64][]portal.Approval{}
+	b.Queue(approvalsSelect+`WHERE a.request_id IN (SELECT x.id FROM requests x
+		WHERE x.dr_task_id = $1 AND x.status IN ('pending', 'approved', 'executing'))
+		ORDER BY a.decided_at, a.approver_id`, id).Query(func(rows pgx.Rows) error {
+		all, err := collectApprovals(rows)
+		for _, a := range all {
+			p.Approvals[a.RequestID] = append(p.Approvals[a.RequestID], a)
+		}
 		return err
 	})
 	b.Queue(`SELECT operation FROM requests WHERE dr_task_id = $1 AND status = 'succeeded'

@@ -160,6 +160,8 @@ type Page struct {
 	LastDrill  *portal.Drill
 	// Admins are the active admins (who can turn break-glass on).
 	Admins []portal.User
+	// Approvals are the decisions on the Open requests, by request id.
+	Approvals map[int64][]portal.Approval
 }
 
 // Page reads everything a task's page shows in one round trip (with its
@@ -181,7 +183,8 @@ func (s *Service) Page(ctx context.Context, id string, timeline int, calls bool)
 		v.ConfigErr = tp.ConfigErrors[0].Message
 	}
 	return Page{View: v, Timeline: tp.Timeline, CloudCalls: tp.CloudCalls, Open: tp.Open, State: stateOf(v, tp.LastSucceeded),
-		Schedule: tp.Schedule, BreakGlass: tp.BreakGlass, Drills: tp.Drills, LastDrill: tp.LastDrill, Admins: tp.Admins}, nil
+		Schedule: tp.Schedule, BreakGlass: tp.BreakGlass, Drills: tp.Drills, LastDrill: tp.LastDrill, Admins: tp.Admins,
+		Approvals: tp.Approvals}, nil
 }
 
 func stateOf(v TaskView, last portal.Operation) portal.TaskState {

@@ -112,16 +112,8 @@ func (h *Handlers) nextSteps(ctx context.Context, r portal.Request) string {
 		count(r.RequiredApprovals, "approval"), names(eligible))
 }
 
-// approvalProgress says how far a pending request is: "0 of 1".
-func (h *Handlers) approvalProgress(ctx context.Context, r portal.Request) string {
-	approvals, err := h.Store.Approvals(ctx, r.ID)
-	if err != nil {
-		return fmt.Sprintf("? of %d", r.RequiredApprovals)
-	}
-	return progressOf(r, approvals)
-}
-
-// progressOf is approvalProgress from the request's approvals.
+// progressOf says how far a pending request is, from its approvals:
+// "0 of 1".
 func progressOf(r portal.Request, approvals []portal.Approval) string {
 	n, err := portal.Quorum(r, approvals)
 	if err != nil {
@@ -250,13 +242,9 @@ func (h *Handlers) requestSummary(r portal.Request, v *drtask.TaskView) []views.
 	return out
 }
 
-// openStatus says where an open request stands, in words: "Awaiting
-// approval 0 of 1", "Approved", "Executing".
-func (h *Handlers) openStatus(ctx context.Context, r portal.Request) string {
-	return h.openStatusWith(r, func() string { return h.approvalProgress(ctx, r) })
-}
-
-// openStatusWith is openStatus with the approvals counted by progress.
+// openStatusWith says where an open request stands, in words: "Awaiting
+// approval 0 of 1" (progress counts the approvals), "Approved",
+// "Executing".
 func (h *Handlers) openStatusWith(r portal.Request, progress func() string) string {
 	switch st := r.EffectiveStatus(h.Now()); st {
 	case portal.StatusPending:
@@ -270,12 +258,8 @@ func (h *Handlers) openStatusWith(r portal.Request, progress func() string) stri
 	}
 }
 
-// requestChip is an open request on a task, as a chip:
+// chipWith is an open request on a task, as a chip:
 // "Stop DR · Awaiting approval 0 of 1 · #5".
-func (h *Handlers) requestChip(ctx context.Context, r portal.Request) views.RequestLink {
-	return h.chipWith(r, h.openStatus(ctx, r))
-}
-
 func (h *Handlers) chipWith(r portal.Request, status string) views.RequestLink {
 	return views.RequestLink{ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID),
 		Label:  emergencyPrefix(r) + fmt.Sprintf("%s · %s · request #%d", r.Operation.Label(), status, r.ID),

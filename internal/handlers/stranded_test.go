@@ -300,3 +300,20 @@ func TestAShortfallNamesTheLowerPolicyWayOut(t *testing.T) {
 		t.Errorf("an admin's shortfall: %q", strings.Join(strings.Fields(form.text(`[data-testid=approver-shortfall]`)), " "))
 	}
 }
+
+// TestATaskPageChipCountsTheApprovalsGiven: a pending operation's chip on
+// its task's page says how many of the approvals it needs it has.
+func TestATaskPageChipCountsTheApprovalsGiven(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("bob@example.com", auth.RoleApprover)
+	id := e.runningTask("dr_chip01")
+	req := e.signedIn("req@example.com")
+	sw, confirm := e.pendingOperation(req, id, "switchover", nil)
+	if r := e.approve(e.signedIn("bob@example.com"), sw, confirm, password); r.status != http.StatusSeeOther {
+		t.Fatalf("approve: %d %q", r.status, r.text("main"))
+	}
+	want := fmt.Sprintf("Switchover · Awaiting approval 1 of 2 · request #%d", sw)
+	if chip := req.get("/dr-tasks/" + id).text(`[data-testid=request-chip]`); chip != want {
+		t.Errorf("task page chip %q, want %q", chip, want)
+	}
+}

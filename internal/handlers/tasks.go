@@ -525,7 +525,7 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 			continue
 		}
 		busy = busy || st != portal.StatusPending
-		p.Requests = append(p.Requests, h.requestChip(c.Request().Context(), r))
+		p.Requests = append(p.Requests, h.chipWith(r, h.openStatusWith(r, func() string { return progressOf(r, pg.Approvals[r.ID]) })))
 		if st == portal.StatusExecuting {
 			p.Changing = true // follow the operation live
 			executing = true
