@@ -796,13 +796,16 @@ func (s *Store) DuePendingRequests(ctx context.Context, now time.Time, limit int
 // RequestTimeline returns the newest limit audit events about one
 // request, oldest first.
 func (s *Store) RequestTimeline(ctx context.Context, requestID int64, limit int) ([]audit.Event, error) {
-	rows, err := s.pool.Query(ctx, fmt.Sprintf(`SELECT * FROM (SELECT %s FROM audit_events WHERE request_id = $1
-		ORDER BY id DESC LIMIT $2) newest ORDER BY 1`, auditColumns), requestID, limit)
+	rows, err := s.pool.Query(ctx, requestTimelineSQL, requestID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("request timeline %d: %w", requestID, err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Event, error) { return scanAudit(r) })
 }
+
+// requestTimelineSQL reads request $1's newest $2 events, oldest first.
+var requestTimelineSQL = fmt.Sprintf(`SELECT * FROM (SELECT %s FROM audit_events WHERE request_id = $1
+		ORDER BY id DESC LIMIT $2) newest ORDER BY 1`, auditColumns)
 
 // LastSucceededOperation returns the operation of the newest succeeded
 // request on a task ("" when none).
@@ -838,13 +841,28 @@ type RequestPage struct {
 	// approve, with only their id, e-mail, name, whether active, and the
 	// approver role with when it was granted set.
 	Users []portal.User
+	// Schedule is the change windows and freezes in force at the time
+	// asked for.
+	Schedule portal.Schedule
+	// Timeline is the request's newest events, oldest first (when asked
+	// for), as RequestTimeline reads them.
+	Timeline []audit.Event
 }
 
 // RequestPage reads request id with its decisions, its policy, its task,
-// its task state and the accounts, as one batch.
-func (s *Store) RequestPage(ctx context.Context, id int64) (RequestPage, error) {
+// its task state, the approvers, the schedule in force at now and, when
+// timeline > 0, its newest events, as one batch.
+func (s *Store) RequestPage(ctx context.Context, id int64, now time.Time, timeline int) (RequestPage, error) {
 	b := &pgx.Batch{}
 	var p RequestPage
+	queueSchedule(b, now, &p.Schedule)
+	if timeline > 0 {
+		b.Queue(requestTimelineSQL, id, timeline).Query(func(rows pgx.Rows) error {
+			var err error
+			p.Timeline, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Event, error) { return scanAudit(r) })
+			return err
+		})
+	}
 	var reqErr, policyErr error
 	b.Queue(requestSelect+`WHERE r.id = $1`, id).Query(func(rows pgx.Rows) error {
 		row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[requestRow])

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"drportal/internal/apperr"
+	"drportal/internal/audit"
 	"drportal/internal/auth"
 	"drportal/internal/db"
 	"drportal/internal/drtask"
@@ -139,17 +140,14 @@ func (h *Handlers) showRequest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	card, err := h.requestCard(c, id)
+	card, events, err := h.requestCardWith(c, id, timelineSize)
 	if err != nil {
 		return err
 	}
 	// What happens next, after filing; what a decision said, after the
 	// redirect that follows it without JavaScript.
 	card.Flash = h.takeNote(c)
-	tl, err := h.requestTimeline(c, id)
-	if err != nil {
-		return err
-	}
+	tl := h.requestTimelineOf(c, id, events)
 	p := views.RequestPage{Base: h.base(c, card.Title, "requests"), Card: card, Timeline: tl}
 	if card.Incident != "" {
 		if p.Emergency, err = h.emergencyPanel(c, id); err != nil {
@@ -195,6 +193,12 @@ func (h *Handlers) requestTimeline(c echo.Context, id int64) (views.Timeline, er
 	if err != nil {
 		return views.Timeline{}, err
 	}
+	return h.requestTimelineOf(c, id, events), nil
+}
+
+// requestTimelineOf is request id's history from its newest events, as
+// the viewer may see it.
+func (h *Handlers) requestTimelineOf(c echo.Context, id int64, events []audit.Event) views.Timeline {
 	tl := views.Timeline{URL: fmt.Sprintf("/requests/%d/timeline", id)}
 	for _, e := range visibleEvents(user(c), events) {
 		tl.Events = append(tl.Events, h.auditRow(e))
@@ -202,15 +206,27 @@ func (h *Handlers) requestTimeline(c echo.Context, id int64) (views.Timeline, er
 	if len(events) == timelineSize {
 		tl.MoreURL = fmt.Sprintf("/audit?request=%d", id)
 	}
-	return tl, nil
+	return tl
 }
 
 // requestCard shapes a request for its card, from the database alone.
 func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, error) {
+	card, _, err := h.requestCardWith(c, id, 0)
+	return card, err
+}
+
+// requestCardWith is requestCard, with the request's newest timeline
+// events read in the same batch when timeline > 0.
+func (h *Handlers) requestCardWith(c echo.Context, id int64, timeline int) (views.RequestCard, []audit.Event, error) {
+	card, pg, err := h.requestCardOf(c, id, timeline)
+	return card, pg.Timeline, err
+}
+
+func (h *Handlers) requestCardOf(c echo.Context, id int64, timeline int) (views.RequestCard, db.RequestPage, error) {
 	ctx := c.Request().Context()
-	pg, err := h.Store.RequestPage(ctx, id)
+	pg, err := h.Store.RequestPage(ctx, id, h.Now(), timeline)
 	if err != nil {
-		return views.RequestCard{}, err
+		return views.RequestCard{}, pg, err
 	}
 	r, approvals, policy := pg.Request, pg.Approvals, pg.Policy
 	u := user(c)
@@ -272,12 +288,10 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		card.CannotRun = requests.CannotRunOf(pg.State)[r.ID]
 	}
 	card.Interruption = h.interruption(r)
-	if card.Window, err = h.requestWindow(ctx, r, policy, status); err != nil {
-		return views.RequestCard{}, err
-	}
+	card.Window = h.requestWindow(pg.Schedule, r, approvals, policy, status)
 	if r.Operation == portal.OpDrill {
 		if card.Drill, err = h.drillCard(ctx, r, card.BodyPretty); err != nil {
-			return views.RequestCard{}, err
+			return views.RequestCard{}, pg, err
 		}
 	}
 	card.CanDecide, card.DecideWhy = requests.CanDecide(*u, r, approvals, now)
@@ -285,8 +299,8 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 		card.DecideWhy = "It cannot be approved: it can no longer run. You can still reject it."
 	}
 	if card.CanCancel = requests.CanCancel(*u, r, now); card.CanCancel {
-		if card.CancelStops, err = h.cancelStops(ctx, r, status, now); err != nil {
-			return views.RequestCard{}, err
+		if card.CancelStops, err = h.cancelStops(ctx, r, pg.Schedule, approvals, status, now); err != nil {
+			return views.RequestCard{}, pg, err
 		}
 		card.CancelNeedsReason = requests.NeedsCancelReason(*u, r)
 	}
@@ -330,7 +344,7 @@ func (h *Handlers) requestCard(c echo.Context, id int64) (views.RequestCard, err
 			}
 		}
 	}
-	return card, nil
+	return card, pg, nil
 }
 
 // summaryHeading heads what a request does: what an approver decides on;
@@ -350,14 +364,12 @@ func summaryHeading(r portal.Request, status portal.RequestStatus) string {
 }
 
 // cancelStops is the cancel form's sentence: what cancelling r stops.
-func (h *Handlers) cancelStops(ctx context.Context, r portal.Request, status portal.RequestStatus, now time.Time) (string, error) {
+func (h *Handlers) cancelStops(ctx context.Context, r portal.Request, sched portal.Schedule, approvals []portal.Approval,
+	status portal.RequestStatus, now time.Time) (string, error) {
 	if status == portal.StatusPending {
 		return "Cancelling withdraws it: nobody can approve it any more, and nothing is sent to the cloud.", nil
 	}
-	g, held, err := h.Requests.HeldBack(ctx, r, now)
-	if err != nil {
-		return "", err
-	}
+	g, held := requests.HeldBackOn(sched, approvals, r, now)
 	var runAt time.Time
 	if r.Operation == portal.OpDrill {
 		d, err := h.Store.Drill(ctx, r.ID)

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -229,18 +228,19 @@ func (h *Handlers) scheduleNotice(sched portal.Schedule) views.ScheduleNotice {
 // requestWindow is what a request page says of its windows: when it
 // executes, the extra approval that runs it at once, and an approval that
 // would lapse before its window opens. From the database alone.
-func (h *Handlers) requestWindow(ctx context.Context, r portal.Request, policy portal.Policy, status portal.RequestStatus) (views.RequestWindow, error) {
+func (h *Handlers) requestWindow(sched portal.Schedule, r portal.Request, approvals []portal.Approval, policy portal.Policy,
+	status portal.RequestStatus) views.RequestWindow {
 	var out views.RequestWindow
 	if status != portal.StatusPending && status != portal.StatusApproved {
-		return out, nil
+		return out
 	}
 	now := h.Now()
-	g, held, err := h.Requests.HeldBack(ctx, r, now)
-	if err != nil || g.Open() {
-		return out, err
+	g, held := requests.HeldBackOn(sched, approvals, r, now)
+	if g.Open() {
+		return out
 	}
 	if status == portal.StatusApproved && !held {
-		return out, nil // it has the extra approval: it runs now
+		return out // it has the extra approval: it runs now
 	}
 	switch {
 	case g.Frozen:
@@ -258,7 +258,7 @@ func (h *Handlers) requestWindow(ctx context.Context, r portal.Request, policy p
 			r.RequiredApprovals)
 	}
 	if g.RunsAt.IsZero() {
-		return out, nil
+		return out
 	}
 	switch {
 	case status == portal.StatusApproved && r.ApprovalExpiresAt != nil && !g.RunsAt.Before(*r.ApprovalExpiresAt):
@@ -268,7 +268,7 @@ func (h *Handlers) requestWindow(ctx context.Context, r portal.Request, policy p
 		out.Lapse = fmt.Sprintf("An approval lasts %s, and it can run only from %s: an approval given now lapses before then. Approve it closer to the window, or file it again then.",
 			portal.FormatDuration(policy.ApprovalTTL), h.formatTime(g.RunsAt))
 	}
-	return out, nil
+	return out
 }
 
 // waitReason is requests.WaitReason as a page says it, read now: an

@@ -52,21 +52,39 @@ type gateReader interface {
 // heldBack is HeldBack, reading through q.
 func (s *Service) heldBack(ctx context.Context, q gateReader, r portal.Request, at time.Time) (portal.WindowGate, bool, error) {
 	g, err := s.Gate(ctx, q, r, at)
-	if err != nil || g.Open() {
+	if err != nil {
 		return g, false, err
+	}
+	held, err := heldBy(g, r, func() ([]portal.Approval, error) { return q.Approvals(ctx, r.ID) })
+	return g, held, err
+}
+
+// HeldBackOn is HeldBack judged on the schedule and the request's
+// approvals as a page read them, in its one batch.
+func HeldBackOn(sched portal.Schedule, approvals []portal.Approval, r portal.Request, at time.Time) (portal.WindowGate, bool) {
+	g := portal.WindowState(r.Operation, sched, at, r.BypassesPolicy())
+	held, _ := heldBy(g, r, func() ([]portal.Approval, error) { return approvals, nil })
+	return g, held
+}
+
+// heldBy says whether gate g holds r back, reading its approvals only when
+// the rule outside the windows counts them.
+func heldBy(g portal.WindowGate, r portal.Request, approvals func() ([]portal.Approval, error)) (bool, error) {
+	if g.Open() {
+		return false, nil
 	}
 	if g.ExtraApprovals() == 0 {
-		return g, true, nil
+		return true, nil
 	}
-	approvals, err := q.Approvals(ctx, r.ID)
+	as, err := approvals()
 	if err != nil {
-		return g, false, err
+		return false, err
 	}
-	n, err := portal.Quorum(r, approvals)
+	n, err := portal.Quorum(r, as)
 	if err != nil {
-		return g, false, nil // the approval check that follows refuses it
+		return false, nil // the approval check that follows refuses it
 	}
-	return g, !g.MayRun(n, r.RequiredApprovals), nil
+	return !g.MayRun(n, r.RequiredApprovals), nil
 }
 
 // gateDetail is what the audit history records of a gate that holds a
