@@ -224,7 +224,7 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 	// window's count, taken before the limit) and the task states of the
 	// newest of them, in one pass over them.
 	var awaiting int64
-	b.Queue(`SELECT st.*, count(*) OVER () FROM (`+requestTaskStatesSQL+`WHERE `+
+	b.Queue(`SELECT st.*, count(*) OVER () FROM (`+requestTaskStateColumns+` FROM requests r LEFT JOIN dr_tasks t ON t.id = r.dr_task_id WHERE `+
 		awaitingCond("r", "(SELECT user_id FROM sessions WHERE token_hash = $1)", "$2")+
 		`) st ORDER BY st.id DESC LIMIT $3`, tokenHash, now, MaxAwaitingStates).Query(func(rows pgx.Rows) error {
 		var err error
