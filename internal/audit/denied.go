@@ -27,6 +27,7 @@ const (
 	ReasonCSRFCrossSite       = "csrf-cross-site"       // a form posted from another site
 	ReasonStepUp              = "step-up"               // a high-risk approval or a policy change without the password entered lately
 	ReasonThrottled           = "throttled"             // an export past the person's limit (a few in a row, then one a minute)
+	ReasonOwnEmergency        = "own-emergency"         // a responder cancelling their own emergency, which superseded others' work
 )
 
 // Anonymous is the actor of a request made without a session.

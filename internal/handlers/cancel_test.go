@@ -424,3 +424,44 @@ func TestCancellingAScheduledDrillStopsItBeforeItRuns(t *testing.T) {
 		t.Errorf("drill.finished events: %+v", finished)
 	}
 }
+
+// TestAResponderCannotWithdrawTheirEmergencyAnAdminCan: breaking glass
+// supersedes the approved requests on the task that have not started, so
+// its responder withdrawing the emergency before it runs would undo others'
+// approved work with nothing run. They are refused (403, on record); an
+// admin other than them can cancel it, saying why.
+func TestAResponderCannotWithdrawTheirEmergencyAnAdminCan(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder, portal.RoleRequester)
+	e.breakGlassOn(portal.OpStart)
+	task := e.createTask("dr_cancel_bg1")
+	e.stopWorkers() // the emergency stays approved and not started
+	resp := e.signedIn("resp@example.com")
+	rid := requestIDFrom(t, e.breakGlass(resp, task, portal.OpStart, e.startForm(task, password)))
+	if n := resp.get(fmt.Sprintf("/requests/%d", rid)).doc.Find(`[data-testid=cancel-form]`).Length(); n != 0 {
+		t.Error("the responder is offered to cancel their emergency")
+	}
+	after := e.head()
+	if res := e.cancel(resp, rid, "I changed my mind after all"); res.status != http.StatusForbidden ||
+		!strings.Contains(res.text("main"), "an admin can") {
+		t.Errorf("the responder's cancel: %d %q", res.status, res.text("main"))
+	}
+	denied := e.deniedSince(after)
+	var d struct{ Reason string }
+	if len(denied) != 1 || json.Unmarshal(denied[0].Detail, &d) != nil || d.Reason != audit.ReasonOwnEmergency {
+		t.Errorf("the refusal is not on record as %s: %+v", audit.ReasonOwnEmergency, denied)
+	}
+	if r, _ := e.store.Request(context.Background(), rid); r.Status != portal.StatusApproved {
+		t.Fatalf("after the refusal the emergency is %s", r.Status)
+	}
+	admin := e.signedIn("admin@example.com")
+	if n := admin.get(fmt.Sprintf("/requests/%d", rid)).doc.Find(`[data-testid=cancel-form]`).Length(); n != 1 {
+		t.Error("an admin is not offered to cancel the emergency")
+	}
+	if res := e.cancel(admin, rid, "filed on the wrong task by mistake"); res.status != http.StatusSeeOther {
+		t.Errorf("the admin's cancel: %d %q", res.status, res.text("main"))
+	}
+	if r, _ := e.store.Request(context.Background(), rid); r.Status != portal.StatusCancelled {
+		t.Errorf("after the admin's cancel the emergency is %s", r.Status)
+	}
+}

@@ -28,8 +28,12 @@ const MinCancelReason = 10
 
 // CanCancel says whether u may cancel r now: its requester while it is
 // pending or approved and not started, an admin while it is approved and
-// not started.
+// not started. An emergency (break-glass) only an admin other than its
+// responder may cancel.
 func CanCancel(u portal.User, r portal.Request, now time.Time) bool {
+	if r.BypassesPolicy() && u.ID == r.RequesterID {
+		return false // an emergency's responder: see mayCancel
+	}
 	switch r.EffectiveStatus(now) {
 	case portal.StatusPending:
 		return u.ID == r.RequesterID
@@ -65,6 +69,12 @@ func CheckCancelReason(s string, required bool) string {
 // cancel, whatever r's status.
 func mayCancel(u portal.User, r portal.Request) error {
 	switch {
+	case r.BypassesPolicy() && u.ID == r.RequesterID:
+		// Filing it superseded the approved requests on its task that had
+		// not started: withdrawing it would undo others' approved work
+		// with nothing run.
+		return apperr.Deny(apperr.Forbidden, audit.ReasonOwnEmergency, "Request #%d is your emergency: breaking glass superseded "+
+			"the approved requests on its task that had not started, so you cannot withdraw it; an admin can, saying why. Nothing was changed.", r.ID)
 	case u.ID == r.RequesterID:
 		return nil
 	case u.Has(portal.RoleAdmin) && r.Status == portal.StatusPending:
