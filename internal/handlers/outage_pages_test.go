@@ -510,3 +510,41 @@ func TestADrillShowsBothItsCallsAndBothRTOsWithTheirResolution(t *testing.T) {
 		}
 	}
 }
+
+// TestTheApprovalThatRunsARequestOutsideItsWindowSaysItRuns: outside its
+// window, a start whose rule asks for one extra approval runs at once with
+// it, and the note after that approval says so, not that it waits.
+func TestTheApprovalThatRunsARequestOutsideItsWindowSaysItRuns(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("bob@example.com", portal.RoleApprover)
+	id := e.createTask("dr_extra01")
+	e.window(portal.OpStart, time.Now().UTC().AddDate(0, 0, 3).Format("Mon")+" 10:00-11:00 UTC")
+	e.rule(portal.OpStart, portal.OutsideExtraApproval)
+	rid := requestIDFrom(t, e.fileOperation(e.signedIn("req@example.com"), id, "start", url.Values{"justification": {"protect it before the weekend"}}))
+	e.decide(e.signedIn("bob@example.com"), rid, "approve", "")
+	admin := e.signedIn("admin@example.com")
+	if res := e.decide(admin, rid, "approve", ""); res.status != http.StatusSeeOther {
+		t.Fatalf("the extra approval: %d %q", res.status, res.text("main"))
+	}
+	note := admin.get(fmt.Sprintf("/requests/%d", rid)).text(`main`)
+	if strings.Contains(note, "and waits") || !strings.Contains(note, "has all its approvals and is being executed") {
+		t.Errorf("after the extra approval the note says %q", note)
+	}
+	if byline := admin.get(fmt.Sprintf("/requests/%d", rid)).text(`[data-testid=summary]`); !strings.Contains(byline, "2 approvals (the policy's 1 plus one)") {
+		t.Errorf("the byline says %q", byline)
+	}
+}
+
+// TestAnEmergencyListsItsApprovalsAsBypassed: in the request list an
+// emergency's approvals column says they were bypassed, not "2 of 2".
+func TestAnEmergencyListsItsApprovalsAsBypassed(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	e.breakGlassOn(portal.OpStart)
+	task := e.createTask("dr_bglist1")
+	rid := e.emergencyStart(e.signedIn("resp@example.com"), task)
+	list := e.signedIn("admin@example.com").get("/requests?tab=all")
+	if got := list.text(fmt.Sprintf(`[data-testid=request-row][data-id="%d"] td[data-label=Approvals]`, rid)); got != "bypassed: emergency" {
+		t.Errorf("the emergency's approvals cell: %q", got)
+	}
+}

@@ -90,7 +90,7 @@ func (h *Handlers) listRequests(c echo.Context) error {
 			ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID), Operation: r.Operation.Label(),
 			OperationRaw: string(r.Operation),
 			Task:         r.TaskName, Requester: r.RequesterEmail, Status: requestBadge(st),
-			Approvals: approvalsCell(st, r.RequiredApprovals, r.ApprovedAt != nil), Created: h.formatTime(r.CreatedAt),
+			Approvals: approvalsCell(r, st), Created: h.formatTime(r.CreatedAt),
 			CannotRun: blocked[r.ID], Incident: r.Incident,
 		})
 		if st == portal.StatusCancelled {
@@ -112,8 +112,11 @@ func runnableAwaiting(s db.Session) int {
 // approvalsCell is a request's approvals as its list row shows them. A
 // request only gets past pending with every approval it needs, so those
 // past it show the full count, as does one cancelled once approved.
-func approvalsCell(st portal.RequestStatus, required int, approved bool) string {
+func approvalsCell(r portal.Request, st portal.RequestStatus) string {
+	required, approved := r.RequiredApprovals, r.ApprovedAt != nil
 	switch {
+	case r.BypassesPolicy():
+		return "bypassed: emergency"
 	case required == 0:
 		return "none needed"
 	case st == portal.StatusApproved || st == portal.StatusExecuting || st == portal.StatusSucceeded || st == portal.StatusFailed,
@@ -274,11 +277,18 @@ func (h *Handlers) requestCardOf(c echo.Context, id int64, timeline int) (views.
 			Comment: a.Comment, At: h.formatTime(a.DecidedAt), Policy: fmt.Sprintf("policy version %d", a.PolicyVersion)})
 	}
 	card.ApprovalsSummary = fmt.Sprintf("%d of %d", approved, r.RequiredApprovals)
+	approvalsWords := fmt.Sprintf("%d of %s", approved, portal.Plural(r.RequiredApprovals, "approval", "approvals"))
+	if approved > r.RequiredApprovals {
+		// One extra, to run outside its change window.
+		card.ApprovalsSummary = fmt.Sprintf("%d (the policy needs %d; one more runs it outside its change window)", approved, r.RequiredApprovals)
+		approvalsWords = fmt.Sprintf("%d approvals (the policy's %d plus one)", approved, r.RequiredApprovals)
+	}
 	if r.BypassesPolicy() {
 		card.ApprovalsSummary = "none: break-glass bypassed the approval policy (reviewed afterwards)"
+		approvalsWords = "emergency: no approvals, reviewed afterwards"
 	}
-	card.Byline = strings.TrimSpace(r.Operation.Label()+" "+r.TaskName) + fmt.Sprintf(" · filed by %s · %d of %s",
-		r.RequesterEmail, approved, portal.Plural(r.RequiredApprovals, "approval", "approvals"))
+	card.Byline = strings.TrimSpace(r.Operation.Label()+" "+r.TaskName) + fmt.Sprintf(" · filed by %s · %s",
+		r.RequesterEmail, approvalsWords)
 	card.Announce = fmt.Sprintf("Request #%d %s", r.ID, strings.ToLower(status.Label()))
 	if r.DRTaskID != "" {
 		card.TaskID, card.TaskURL, card.TaskName = r.DRTaskID, "/dr-tasks/"+r.DRTaskID, or(r.TaskName, r.DRTaskID)
@@ -443,8 +453,10 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 			flash = "Your approval is recorded."
 			if r.Status == portal.StatusApproved {
 				flash += " The request has all its approvals and is being executed."
-				g, gerr := h.Requests.Gate(c.Request().Context(), h.Store, r, h.Now())
-				if gerr == nil && !g.MayRun(r.RequiredApprovals, r.RequiredApprovals) {
+				// Held back counts the approvals given: with the extra one
+				// its rule asks for outside the window, it runs at once.
+				g, held, gerr := h.Requests.HeldBack(c.Request().Context(), r, h.Now())
+				if gerr == nil && held {
 					flash = "Your approval is recorded. The request has all its approvals, and waits: " + h.waitReason(g) + "."
 				}
 			}

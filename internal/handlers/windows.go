@@ -253,9 +253,8 @@ func (h *Handlers) requestWindow(sched portal.Schedule, r portal.Request, approv
 			portal.DescribeOpening(g.RunsAt, g.Window.Zone, now), g.Window)
 	}
 	if status == portal.StatusPending && g.ExtraApprovals() > 0 {
-		out.Extra = fmt.Sprintf("Outside its window, %s of %s runs at once; with %d it waits for the window.",
-			portal.Plural(r.RequiredApprovals+g.ExtraApprovals(), "approval", "approvals"), "the policy's "+strconv.Itoa(r.RequiredApprovals)+" plus one",
-			r.RequiredApprovals)
+		out.Extra = fmt.Sprintf("Outside its window it runs at once with %s (the policy's %d plus one); with %d it waits for the window.",
+			portal.Plural(r.RequiredApprovals+g.ExtraApprovals(), "approval", "approvals"), r.RequiredApprovals, r.RequiredApprovals)
 	}
 	if g.RunsAt.IsZero() {
 		return out
