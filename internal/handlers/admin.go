@@ -142,23 +142,31 @@ func (h *Handlers) decidedChanges(ctx context.Context, kind portal.ChangeKind, c
 // password for its owner to replace (creating the account or resetting
 // it), so they could have signed in with it and chosen the one in use.
 func (h *Handlers) grantWarnings(ctx context.Context, ch portal.AdminChange, viewer int64) ([]string, error) {
-	if !slices.Contains(ch.Grant, portal.RoleApprover) && !slices.Contains(ch.Grant, portal.RoleAdmin) {
+	// The roles that act without a second person's say (approver, admin,
+	// responder) are the ones a known password must not reach.
+	if len(auth.PrivilegedRoles(portal.User{Roles: ch.Grant})) == 0 {
 		return nil, nil
+	}
+	var out []string
+	if u, err := h.Store.UserByEmail(ctx, ch.UserEmail); err != nil {
+		return nil, err
+	} else if u.MustChangePassword {
+		out = append(out, fmt.Sprintf("%s still has a temporary password an admin set: approving is refused until they sign in and choose their own.", ch.UserEmail))
 	}
 	tp, ok, err := h.Store.LastTemporaryPassword(ctx, ch.UserEmail)
 	if err != nil || !ok || (tp.By.ID != ch.ProposedBy && tp.By.ID != viewer) {
-		return nil, err
+		return out, err
 	}
 	how := "reset the password of"
 	if tp.Action == audit.ActionUserCreated {
-		how = "created, with a first password of their choosing,"
+		how = "chose the first password of"
 	}
 	who := tp.By.Name
 	if tp.By.ID == viewer {
 		who = "You"
 	}
-	return []string{fmt.Sprintf("%s %s %s at %s, so could have signed in with it and chosen the password in use. "+
-		"Make sure with %s that it was them before giving this role.", who, how, ch.UserEmail, h.formatTime(tp.At), ch.UserEmail)}, nil
+	return append(out, fmt.Sprintf("%s %s %s at %s, so could have signed in with it and chosen the password in use. "+
+		"Make sure with %s that it was them before giving this role.", who, how, ch.UserEmail, h.formatTime(tp.At), ch.UserEmail)), nil
 }
 
 // atPage has a page shown in answer to a form (a refusal shown on the

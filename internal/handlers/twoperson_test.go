@@ -414,8 +414,34 @@ func TestTheSecondAdminIsWarnedWhenTheProposerChoseTheFirstPassword(t *testing.T
 	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", eve.ID), url.Values{"roles": {"approver"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("propose: %d", r.status)
 	}
-	if w := b.get("/admin/users").text(`[data-testid=change-warning]`); !strings.Contains(w, "admin@example.com created, with a first password of their choosing, eve@example.com") {
+	if w := b.get("/admin/users").text(`[data-testid=change-warning]`); !strings.Contains(w, "admin@example.com chose the first password of eve@example.com") {
 		t.Errorf("the second admin is not warned that the proposer chose the first password: %q", w)
+	}
+}
+
+// TestGrantingTheResponderRoleWarnsLikeApprover: a responder may break
+// glass alone, so proposing the role for an account whose first password
+// the proposer chose warns the second admin as approver does, and one
+// that still has its temporary password is said to be refused until its
+// owner chooses their own.
+func TestGrantingTheResponderRoleWarnsLikeApprover(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("admin2@example.com", auth.RoleAdmin)
+	a, b := e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
+	if r := a.post("/admin/users", url.Values{"email": {"rita@example.com"}, "display_name": {"Rita"},
+		"password": {initialPassword}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d", r.status)
+	}
+	rita, _ := e.store.UserByEmail(context.Background(), "rita@example.com")
+	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", rita.ID), url.Values{"roles": {"responder"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("propose: %d", r.status)
+	}
+	w := b.get("/admin/users").text(`[data-testid=change-warning]`)
+	if !strings.Contains(w, "admin@example.com chose the first password of rita@example.com") {
+		t.Errorf("the second admin is not warned that the proposer chose the first password: %q", w)
+	}
+	if !strings.Contains(w, "rita@example.com still has a temporary password an admin set: approving is refused") {
+		t.Errorf("the second admin is not told the grant is refused while the password is temporary: %q", w)
 	}
 }
 
