@@ -84,7 +84,12 @@ func (h *Handlers) stepUpPrompt(c echo.Context, what string) *views.StepUp {
 // stepUpWhy says why the password is asked for, and when it was last
 // entered.
 func stepUpWhy(what string, age time.Duration) string {
-	return fmt.Sprintf("%s needs your password again: last entered %s", what, ago(age))
+	when := ago(age)
+	if age > auth.StepUpWindow && age < auth.StepUpWindow+2*time.Minute {
+		// Not "5 minutes ago", which reads as within the window.
+		when = "more than " + portal.Plural(int(auth.StepUpWindow/time.Minute), "minute", "minutes") + " ago"
+	}
+	return fmt.Sprintf("%s needs your password again: last entered %s", what, when)
 }
 
 // stepUpFailed puts a step-up's error on the prompt of the form with key

@@ -433,3 +433,18 @@ func TestWrongStepUpPasswordsAreThrottledLikeSignIns(t *testing.T) {
 		t.Errorf("the right password left %d failures counted", n)
 	}
 }
+
+// TestStepUpNeverSaysTheLimitItself: a password entered 5½ minutes ago is
+// past the 5-minute window, and the prompt does not say "5 minutes ago".
+func TestStepUpNeverSaysTheLimitItself(t *testing.T) {
+	e := newEnv(t)
+	id := e.runningTask("dr_stepup_age")
+	req := e.signedIn("req@example.com")
+	sw, _ := e.pendingOperation(req, id, "switchover", nil)
+	admin := e.signedIn("admin@example.com")
+	e.signInClock.Advance(5*time.Minute + 30*time.Second)
+	why := admin.get(fmt.Sprintf("/requests/%d", sw)).text(`[data-testid=decide-form]`)
+	if strings.Contains(why, "last entered 5 minutes ago") || !strings.Contains(why, "last entered more than 5 minutes ago") {
+		t.Errorf("the prompt says %q", why)
+	}
+}
