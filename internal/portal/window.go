@@ -174,10 +174,23 @@ func (w Window) location() (*time.Location, error) {
 		return nil, fmt.Errorf("name the time zone, e.g. Europe/Berlin or UTC")
 	}
 	loc, err := time.LoadLocation(w.Zone)
-	if err != nil {
+	if err != nil || !ianaName(w.Zone) {
 		return nil, fmt.Errorf("%q is not a time zone the portal knows: use an IANA name such as Europe/Berlin", w.Zone)
 	}
 	return loc, nil
+}
+
+// ianaName refuses the names the zone database holds besides its zones:
+// its "right/" (leap-second, some 27 s off UTC) and "posix/" copies, and
+// the files Factory, posixrules and localtime.
+func ianaName(zone string) bool {
+	switch {
+	case strings.HasPrefix(zone, "right/"), strings.HasPrefix(zone, "posix/"):
+		return false
+	case zone == "Factory", zone == "posixrules", zone == "localtime":
+		return false
+	}
+	return true
 }
 
 // String writes w as ParseWindow reads it.

@@ -269,3 +269,17 @@ func TestADrillRunsOnlyWhenTheSwitchoverWindowsAllowItToo(t *testing.T) {
 		t.Errorf("a drill that bypasses the policy is held: %+v", g)
 	}
 }
+
+// TestAWindowsZoneIsAnIANAZone: the zone database's other files (the
+// leap-second "right/" copies, "posix/", Factory, posixrules, localtime)
+// are refused as a window's zone.
+func TestAWindowsZoneIsAnIANAZone(t *testing.T) {
+	for _, zone := range []string{"right/UTC", "posix/Europe/Berlin", "Factory", "posixrules", "localtime"} {
+		if _, err := ParseWindow(OpSwitchover, "Tue 02:00-05:00 "+zone); err == nil {
+			t.Errorf("a window in %q was accepted", zone)
+		}
+	}
+	if _, err := ParseWindow(OpSwitchover, "Tue 02:00-05:00 Europe/Berlin"); err != nil {
+		t.Errorf("a window in Europe/Berlin: %v", err)
+	}
+}
