@@ -212,6 +212,13 @@ func TestHiddenTextIsFound(t *testing.T) {
 		"c1 \u0085 next line":             true,
 		"year \u202e dne":                 true,
 		"isolate \u2066x\u2069":           true,
+		"zero\u200bwidth":                 true,
+		"right\u200fto left mark":         true,
+		"bom \ufeff":                      true,
+		"tag \U000e0041":                  true,
+		"word\u2060joiner":                true,
+		"نمی\u200cخواهم":                  false,
+		"क्\u200dष":                       false,
 	} {
 		if got := HasHiddenText(s); got != want {
 			t.Errorf("HasHiddenText(%q) = %v, want %v", s, got, want)

@@ -1,18 +1,24 @@
 package portal
 
+import "unicode"
+
 // HasHiddenText reports whether s holds characters a person cannot see, or
 // that make it read other than it is: control characters other than
-// newline, carriage return and tab, and the bidirectional embeddings,
-// overrides and isolates (U+202A–U+202E, U+2066–U+2069). Free text people
-// read to decide (justifications, reasons, review comments, freeze
-// reasons) is refused with them.
+// newline, carriage return and tab, and the format characters (Unicode
+// category Cf: the bidirectional marks, embeddings, overrides and
+// isolates, zero-width spaces, the byte-order mark, soft hyphens, tag
+// characters). The zero-width joiner and non-joiner (U+200C, U+200D) are
+// let through: scripts such as Persian and the Indic ones need them to be
+// written correctly. Free text people read to decide (justifications,
+// reasons, review comments, freeze reasons) is refused with them.
 func HasHiddenText(s string) bool {
 	for _, r := range s {
 		switch {
 		case r == '\n' || r == '\r' || r == '\t':
 		case r < 0x20 || (r >= 0x7f && r <= 0x9f):
 			return true
-		case (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069):
+		case r == 0x200c || r == 0x200d:
+		case unicode.Is(unicode.Cf, r):
 			return true
 		}
 	}
