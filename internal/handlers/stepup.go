@@ -85,7 +85,7 @@ func (h *Handlers) stepUpPrompt(c echo.Context, what string) *views.StepUp {
 // entered.
 func stepUpWhy(what string, age time.Duration) string {
 	when := ago(age)
-	if age > auth.StepUpWindow && age < auth.StepUpWindow+2*time.Minute {
+	if age > auth.StepUpWindow && age/time.Minute <= auth.StepUpWindow/time.Minute {
 		// Not "5 minutes ago", which reads as within the window.
 		when = "more than " + portal.Plural(int(auth.StepUpWindow/time.Minute), "minute", "minutes") + " ago"
 	}
