@@ -250,7 +250,7 @@ type noQueue struct{}
 func (noQueue) EnqueueExecution(context.Context, *db.Tx, int64, int) error { return nil }
 
 func (noQueue) ScheduleExecution(context.Context, *db.Tx, int64, int, time.Time) error { return nil }
-func (noQueue) WakeExecution(context.Context, *db.Tx, int64) error                     { return nil }
+func (noQueue) WakeExecution(context.Context, *db.Tx, int64) (int, error)              { return 0, nil }
 func (noQueue) CancelExecution(context.Context, *db.Tx, int64) (int, error)            { return 0, nil }
 
 func (noQueue) Notify(context.Context, *db.Tx, string, portal.Request) error { return nil }

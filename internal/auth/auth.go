@@ -62,8 +62,8 @@ type Service struct {
 	OnDeactivate func(ctx context.Context, tx *db.Tx, u portal.User) error
 	// OnWindowsLoosened runs in the transaction that applies a loosening
 	// of the change windows: it wakes the approved requests that may now
-	// run (requests.Service.WakeWaiting).
-	OnWindowsLoosened func(ctx context.Context, tx *db.Tx) error
+	// run (requests.Service.WakeWaiting) and returns those it woke.
+	OnWindowsLoosened func(ctx context.Context, tx *db.Tx) ([]portal.Request, error)
 }
 
 func (s *Service) hasher() *Hasher { return cmp.Or(s.Hasher, defaultHasher) }

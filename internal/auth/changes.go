@@ -306,9 +306,11 @@ func (s *Service) ApproveChange(ctx context.Context, admin portal.User, id int64
 				return err
 			}
 			if s.OnWindowsLoosened != nil {
-				if err := s.OnWindowsLoosened(ctx, tx); err != nil {
+				woke, err := s.OnWindowsLoosened(ctx, tx)
+				if err != nil {
 					return err
 				}
+				out.Woke = woke
 			}
 		}
 		if err := tx.EndAdminChange(ctx, c.ID, portal.ChangeApplied, admin.ID, now, comment); err != nil {

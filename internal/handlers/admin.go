@@ -636,7 +636,7 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 		}
 		done := fmt.Sprintf("Change #%d %s.", ch.ID, ch.Status)
 		if ch.Status == portal.ChangeApplied {
-			done = fmt.Sprintf("Change #%d approved: it is in effect.", ch.ID)
+			done = fmt.Sprintf("Change #%d approved: it is in effect.", ch.ID) + wokeNote(ch.Woke)
 		}
 		page := "/admin/users"
 		if ch.Kind == portal.ChangePolicy {

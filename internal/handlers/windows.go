@@ -76,6 +76,14 @@ func (h *Handlers) windowsPageStepUp(c echo.Context, status int, form views.Wind
 		if ch.Kind == portal.ChangeWindows {
 			row := h.changeRow(ch, user(c).ID, portal.Policy{})
 			row.StepUp = p.StepUp
+			woke, err := h.Requests.WouldWake(ctx, ch.Windows)
+			if err != nil {
+				return err
+			}
+			for _, r := range woke {
+				row.Wakes = append(row.Wakes, views.RequestLink{ID: strconv.FormatInt(r.ID, 10),
+					URL: fmt.Sprintf("/requests/%d", r.ID), Label: wokenLabel(r)})
+			}
 			p.Pending = append(p.Pending, row)
 		}
 	}
@@ -83,6 +91,25 @@ func (h *Handlers) windowsPageStepUp(c echo.Context, status int, form views.Wind
 		return err
 	}
 	return h.render(c, status, views.Windows(p))
+}
+
+// wokenLabel names a request a loosening of the windows lets run at once:
+// "request #6 Drill on sales-dr".
+func wokenLabel(r portal.Request) string {
+	return fmt.Sprintf("request #%d %s%s on %s", r.ID, emergencyPrefix(r), r.Operation.Label(), r.TaskName)
+}
+
+// wokeNote says which approved requests approving a change started at
+// once ("" none).
+func wokeNote(rs []portal.Request) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = wokenLabel(r)
+	}
+	return " It let these approved requests run now: " + strings.Join(names, ", ") + "."
 }
 
 // nextWindowText says when op's next window opens: "open now, until …" or

@@ -73,17 +73,17 @@ func (o *Outbox) ScheduleExecution(ctx context.Context, tx *db.Tx, requestID int
 // WakeExecution implements requests.Outbox: the request's execution job
 // that waits for a later time (scheduled, or waiting to retry) is made
 // available now, in tx. A job already running is left alone.
-func (o *Outbox) WakeExecution(ctx context.Context, tx *db.Tx, requestID int64) error {
+func (o *Outbox) WakeExecution(ctx context.Context, tx *db.Tx, requestID int64) (int, error) {
 	ids, err := tx.WaitingJobs(ctx, executeArgs{}.Kind(), "request_id", requestID)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, id := range ids {
 		if _, err := o.client.JobRetryTx(ctx, tx.Pgx(), id); err != nil {
-			return fmt.Errorf("wake job %d of request %d: %w", id, requestID, err)
+			return 0, fmt.Errorf("wake job %d of request %d: %w", id, requestID, err)
 		}
 	}
-	return nil
+	return len(ids), nil
 }
 
 // CancelExecution implements requests.Outbox: the request's execution

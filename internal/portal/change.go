@@ -62,4 +62,8 @@ type AdminChange struct {
 	// Supersedes is the change this one replaced when it was proposed (0:
 	// none was waiting).
 	Supersedes int64
+	// Woke are the approved requests that approving this loosening of the
+	// windows started at once (set by auth.Service.ApproveChange; not
+	// stored).
+	Woke []Request
 }

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -606,6 +607,28 @@ func (c WindowChange) Loosens(s Schedule) bool {
 		return c.Rule == OutsideExtraApproval && s.RuleOf(c.Operation) != OutsideExtraApproval
 	}
 	return true
+}
+
+// Apply returns s as it is once c is made to it, leaving s as it was:
+// what a page judges a waiting change by before it takes effect.
+func (c WindowChange) Apply(s Schedule) Schedule {
+	out := Schedule{Windows: slices.Clone(s.Windows), Freezes: slices.Clone(s.Freezes), Rules: maps.Clone(s.Rules)}
+	switch c.Action {
+	case AddWindow:
+		out.Windows = append(out.Windows, c.Window)
+	case RemoveWindow:
+		out.Windows = slices.DeleteFunc(out.Windows, func(w Window) bool { return w.ID == c.Window.ID })
+	case AddFreeze:
+		out.Freezes = append(out.Freezes, c.Freeze)
+	case LiftFreeze:
+		out.Freezes = slices.DeleteFunc(out.Freezes, func(f Freeze) bool { return f.ID == c.Freeze.ID })
+	case SetRule:
+		if out.Rules == nil {
+			out.Rules = map[Operation]OutsideRule{}
+		}
+		out.Rules[c.Operation] = c.Rule
+	}
+	return out
 }
 
 // Describe says c in a sentence, for the admin pages and the audit.

@@ -45,8 +45,9 @@ type Outbox interface {
 	// change window, or the end of a freeze.
 	ScheduleExecution(ctx context.Context, tx *db.Tx, requestID int64, resumes int, at time.Time) error
 	// WakeExecution makes a request's execution that waits for a later
-	// time (its window's opening, a freeze's end) start now.
-	WakeExecution(ctx context.Context, tx *db.Tx, requestID int64) error
+	// time (its window's opening, a freeze's end) start now, and says how
+	// many of its jobs it woke.
+	WakeExecution(ctx context.Context, tx *db.Tx, requestID int64) (int, error)
 	// CancelExecution cancels, in tx, a request's execution jobs that
 	// have not started, and says how many it cancelled.
 	CancelExecution(ctx context.Context, tx *db.Tx, requestID int64) (int, error)

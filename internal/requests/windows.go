@@ -3,6 +3,7 @@ package requests
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"drportal/internal/apperr"
@@ -204,21 +205,23 @@ const maxWoken = 500
 // second admin just widened or removed, or for a freeze just lifted, runs
 // now rather than at the time it was scheduled for. The executor checks
 // the windows again right before its call, so a request woken too early
-// defers itself again.
-func (s *Service) WakeWaiting(ctx context.Context, tx *db.Tx) error {
+// defers itself again. It returns the requests whose waiting execution it
+// woke, for the admin who approved the change to be told.
+func (s *Service) WakeWaiting(ctx context.Context, tx *db.Tx) ([]portal.Request, error) {
 	now := s.Now()
 	ids, err := tx.ApprovedRequestIDs(ctx, maxWoken)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var woken []portal.Request
 	for _, id := range ids {
 		r, err := tx.Request(ctx, id, false)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		approvals, err := tx.Approvals(ctx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		count, err := portal.Quorum(r, approvals)
 		if err != nil {
@@ -229,14 +232,58 @@ func (s *Service) WakeWaiting(ctx context.Context, tx *db.Tx) error {
 		}
 		g, err := s.Gate(ctx, tx, r, now)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !g.MayRun(count, r.RequiredApprovals) {
 			continue
 		}
-		if err := s.Outbox.WakeExecution(ctx, tx, r.ID); err != nil {
-			return fmt.Errorf("wake request %d: %w", r.ID, err)
+		n, err := s.Outbox.WakeExecution(ctx, tx, r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("wake request %d: %w", r.ID, err)
+		}
+		if n > 0 {
+			woken = append(woken, r)
 		}
 	}
-	return nil
+	return woken, nil
+}
+
+// WouldWake returns the approved requests that change c, made now, lets
+// run at once: held back by the windows and freezes in force, and not by
+// them once c is made (what WakeWaiting then wakes). It only reads: the
+// card of a waiting change says it before an admin approves it.
+func (s *Service) WouldWake(ctx context.Context, c portal.WindowChange) ([]portal.Request, error) {
+	now := s.Now()
+	sched, err := s.Store.Schedule(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	after := c.Apply(sched)
+	approved, err := s.Store.ListRequests(ctx, db.RequestFilter{Status: portal.StatusApproved, Now: now}, maxWoken)
+	if err != nil {
+		return nil, err
+	}
+	var out []portal.Request
+	for _, r := range approved {
+		if r.EffectiveStatus(now) != portal.StatusApproved {
+			continue // its approval lapsed: it fails without calling the cloud
+		}
+		approvals := func() ([]portal.Approval, error) { return s.Store.Approvals(ctx, r.ID) }
+		heldNow, err := heldBy(portal.WindowState(r.Operation, sched, now, r.BypassesPolicy()), r, approvals)
+		if err != nil {
+			return nil, err
+		}
+		if !heldNow {
+			continue
+		}
+		heldAfter, err := heldBy(portal.WindowState(r.Operation, after, now, r.BypassesPolicy()), r, approvals)
+		if err != nil {
+			return nil, err
+		}
+		if !heldAfter {
+			out = append(out, r)
+		}
+	}
+	slices.Reverse(out) // oldest first, as WakeWaiting wakes them
+	return out, nil
 }

@@ -639,6 +639,9 @@ type ChangeRow struct {
 	// break-glass, the settings last in effect while it was on.
 	Compare string
 	Diffs   []ChangeDiff
+	// Wakes are the approved requests held back by the windows that
+	// approving the change lets run at once (a loosening of the windows).
+	Wakes []RequestLink
 	// StepUp asks for the password before approving (a policy change, the
 	// session's password older than the step-up window); DeclineStepUp
 	// before rejecting or withdrawing (only an approval policy's change).
