@@ -387,6 +387,9 @@ func (h *Handlers) auditRowNamed(e audit.Event, taskNames map[string]string) vie
 	default:
 		r.Subject = strings.TrimSpace(e.SubjectType + " " + e.SubjectID)
 	}
+	if e.RequestID > 0 {
+		r.Request, r.RequestURL = fmt.Sprintf("request #%d", e.RequestID), fmt.Sprintf("/requests/%d", e.RequestID)
+	}
 	r.Detail = string(e.Detail) // compact: the page wraps it, and a long timeline stays cheap
 	r.Summary = summarize(e)
 	return r
@@ -397,7 +400,8 @@ func (h *Handlers) auditRowNamed(e audit.Event, taskNames map[string]string) vie
 // keeps long timelines cheap.
 type detailFields struct {
 	Method, Path, Error, Operation, Decision, Comment, Justification, Reason, From, To, Note, Adopted string
-	Verdict, Incident                                                                                 string
+	Verdict, Incident, Route, ID                                                                      string
+	Count                                                                                             json.Number       `json:"count"`
 	ErrorCode                                                                                         string            `json:"error_code"`
 	ErrorMsg                                                                                          string            `json:"error_msg"`
 	XRequestID                                                                                        string            `json:"x_request_id"`
@@ -471,6 +475,12 @@ func (d detailFields) get(k string) string {
 		return d.LatencyMS.String()
 	case "attempt":
 		return d.Attempt.String()
+	case "route":
+		return d.Route
+	case "id":
+		return d.ID
+	case "count":
+		return d.Count.String()
 	}
 	return ""
 }
@@ -576,6 +586,11 @@ func summarize(e audit.Event) string {
 			return "accepted: DR task " + id
 		}
 		return "accepted by the cloud"
+	case audit.ActionRequestIntent, audit.ActionDrillStarted, audit.ActionDrillStep, audit.ActionDrillFinished,
+		audit.ActionChangeProposed, audit.ActionChangeRejected, audit.ActionChangeWithdrawn,
+		audit.ActionWindowAdded, audit.ActionWindowRemoved, audit.ActionFreezeAdded, audit.ActionFreezeLifted, audit.ActionWindowRuleSet,
+		audit.ActionExport, audit.ActionBreakGlassPolicy:
+		return summarizeOutage(e)
 	}
 	return ""
 }

@@ -425,7 +425,7 @@ func TestAuditRowsNameTheTaskTheyAreAbout(t *testing.T) {
 		t.Fatal("no audit row about the task")
 	}
 	rows.Each(func(_ int, row *goquery.Selection) {
-		link := row.Find(`td[data-label=Subject] a`)
+		link := row.Find(`td[data-label=Subject] [data-testid=audit-subject]`)
 		if got := strings.TrimSpace(link.Text()); got != "DR task dr_named01" {
 			t.Errorf("event %s names its task %q", row.AttrOr("data-id", "?"), got)
 		}

@@ -400,7 +400,11 @@ type AuditRow struct {
 	SubjectURL  string
 	// SubjectID is the subject's id, shown small under its name when the
 	// subject is named ("" when Subject says the id itself).
-	SubjectID   string
+	SubjectID string
+	// Request is "request #N" when the event is about an approval request
+	// (audit.Event.RequestID), linked to RequestURL; "" when none.
+	Request     string
+	RequestURL  string
 	Outcome     string
 	Summary     string
 	Detail      string // indented JSON
