@@ -131,6 +131,22 @@ const (
 	ActionRequestCancelledApproved = "request.cancelled.approved"
 )
 
+// Refusals counted like denials: a refused form or action that has an
+// event of its own (break_glass.refused, break_glass.rejected,
+// break_glass.review_refused, request.cancel_refused) is appended for the
+// first of its kind (person, action, reason) in a minute; the rest of that
+// minute are counted, and summarised once as ActionRefusedRepeated
+// (see Refusal).
+const (
+	// ActionRequestCancelRefused: a cancellation was refused and changed
+	// nothing (the request has already started or ended, or the reason an
+	// admin must give was missing or too short).
+	ActionRequestCancelRefused = "request.cancel_refused"
+	// ActionRefusedRepeated: how many refusals of one kind a closed minute
+	// counted beyond the first, which has its own event.
+	ActionRefusedRepeated = "access.refused.repeated"
+)
+
 // ActionGroup is a group of actions about one kind of thing.
 type ActionGroup struct {
 	Name    string // also the prefix of its actions
@@ -141,7 +157,7 @@ type ActionGroup struct {
 // offers them. A test keeps it equal to the constants above.
 var Catalogue = []ActionGroup{
 	{"auth", []string{ActionSignIn, ActionSignInFailed, ActionSignOut, ActionSignInThrottleCleared, ActionSessionEnded, ActionSignOutEverywhere}},
-	{"access", []string{ActionAccessDenied, ActionAccessDeniedRepeated}},
+	{"access", []string{ActionAccessDenied, ActionAccessDeniedRepeated, ActionRefusedRepeated}},
 	{"user", []string{ActionUserBootstrap, ActionUserCreated, ActionUserRoles, ActionUserDeactivated, ActionUserReactivated,
 		ActionPasswordChanged, ActionPasswordChangeFailed, ActionPasswordReset}},
 	{"policy", []string{ActionPolicyUpdated}},
@@ -149,7 +165,7 @@ var Catalogue = []ActionGroup{
 	{"request", []string{ActionRequestFiled, ActionRequestDecision, ActionRequestApproved, ActionRequestRejected,
 		ActionRequestCancelled, ActionRequestExpired, ActionRequestChecked, ActionRequestExecuting, ActionRequestIntent,
 		ActionRequestResumed, ActionRequestResult, ActionRequestRefused, ActionRequestProgress, ActionRequestSucceeded, ActionRequestFailed,
-		ActionRequestDeferred, ActionRequestCancelledApproved}},
+		ActionRequestDeferred, ActionRequestCancelledApproved, ActionRequestCancelRefused}},
 	{"dr_task", []string{ActionCreateRejected, ActionCreateFailed, ActionOperationRejected, ActionTaskDrift}},
 	{"cloud", []string{ActionCloudCall, ActionClustersRead}},
 	{"window", []string{ActionWindowAdded, ActionWindowRemoved, ActionFreezeAdded, ActionFreezeLifted, ActionWindowRuleSet}},

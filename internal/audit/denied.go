@@ -95,6 +95,39 @@ func (d Denial) Event() Event {
 		Outcome: Denied, Detail: Detail(detail)}
 }
 
+// MaxRefusalText bounds each typed text (an incident, a reason, a comment)
+// that the event of a counted refusal keeps: enough to read what was meant,
+// too little for a flood of refusals to fill the history.
+const MaxRefusalText = 200
+
+// Refusal is a refused form or action that is recorded under an action of
+// its own (First: break_glass.refused, break_glass.rejected,
+// break_glass.review_refused, request.cancel_refused) and counted like a
+// denial: the first of its kind (the person, First's action and Reason, a
+// short fixed text) in a minute is appended, the others in that minute are
+// only counted, and a closed minute that counted more than one is
+// summarised once (ActionRefusedRepeated). The counting table keeps the
+// action where a denial keeps its route: an action never starts with "/",
+// a route always does.
+type Refusal struct {
+	First  Event
+	Reason string
+}
+
+// Denial is r as the denials' counting table keeps it: the action in place
+// of the route, the request (or else the subject) as the id.
+func (r Refusal) Denial() Denial {
+	id := r.First.SubjectID
+	if r.First.RequestID != 0 {
+		id = strconv.FormatInt(r.First.RequestID, 10)
+	}
+	return Denial{At: r.First.OccurredAt, Actor: r.First.Actor, Method: http.MethodPost, Route: r.First.Action, ID: id,
+		Reason: r.Reason, CorrelationID: r.First.CorrelationID}
+}
+
+// counted says whether d is the kind of a Refusal rather than a denial.
+func (d Denial) counted() bool { return !strings.HasPrefix(d.Route, "/") }
+
 // DeniedRun is the denials of one kind (actor, method, route, reason) in
 // one minute: the first one, how many there were, and when.
 type DeniedRun struct {
@@ -114,7 +147,19 @@ func (r DeniedRun) Event(at time.Time) Event {
 	detail := map[string]any{"method": d.Method, "route": d.Route, "reason": d.Reason, "ip": d.IP,
 		"minute": d.Minute().Format(time.RFC3339), "count": r.Count, "repeats": r.Count - 1,
 		"first_seen": r.FirstSeen.UTC().Format(time.RFC3339Nano), "last_seen": r.LastSeen.UTC().Format(time.RFC3339Nano)}
-	return Event{OccurredAt: at, Actor: d.Actor, Action: ActionAccessDeniedRepeated, CorrelationID: d.CorrelationID,
+	action := ActionAccessDeniedRepeated
+	if d.counted() {
+		// A Refusal's kind: its action, not a route or a method.
+		action = ActionRefusedRepeated
+		delete(detail, "route")
+		delete(detail, "method")
+		delete(detail, "ip")
+		detail["action"] = d.Route
+		if d.ID != "" {
+			detail["id"] = d.ID
+		}
+	}
+	return Event{OccurredAt: at, Actor: d.Actor, Action: action, CorrelationID: d.CorrelationID,
 		Outcome: Denied, Detail: Detail(detail)}
 }
 

@@ -12,6 +12,8 @@ var actionLabels = map[string]string{
 
 	ActionAccessDenied:         "Access denied",
 	ActionAccessDeniedRepeated: "Access denied again",
+	ActionRefusedRepeated:      "Refused again",
+	ActionRequestCancelRefused: "Cancellation refused",
 
 	ActionUserBootstrap:        "First admin set up",
 	ActionUserCreated:          "User created",

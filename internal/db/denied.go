@@ -20,6 +20,21 @@ import (
 // kind's earlier minutes (as FlushDenials does), so their summaries come
 // before its own event.
 func (s *Store) RecordDenial(ctx context.Context, d audit.Denial) error {
+	return s.recordCounted(ctx, d, func(d audit.Denial) audit.Event { return d.Event() })
+}
+
+// RecordRefusal counts a refused form or action recorded under its own
+// action as RecordDenial counts a denial: r.First is appended when it is
+// the first of its kind (the person, its action and r.Reason) in its
+// minute; the others that minute only add to the count, summarised once
+// the minute has closed (audit.ActionRefusedRepeated).
+func (s *Store) RecordRefusal(ctx context.Context, r audit.Refusal) error {
+	return s.recordCounted(ctx, r.Denial(), func(audit.Denial) audit.Event { return r.First })
+}
+
+// recordCounted counts d and appends first(d) when d is the first of its
+// kind in its minute.
+func (s *Store) recordCounted(ctx context.Context, d audit.Denial, first func(audit.Denial) audit.Event) error {
 	d = d.Bounded()
 	var actorID *int64
 	if d.Actor.ID != 0 {
@@ -46,7 +61,7 @@ func (s *Store) RecordDenial(ctx context.Context, d audit.Denial) error {
 		if _, err := tx.closeDenials(ctx, d.At, d.Minute(), &d); err != nil {
 			return err
 		}
-		_, err = tx.AppendAudit(ctx, d.Event())
+		_, err = tx.AppendAudit(ctx, first(d))
 		return err
 	})
 	if err != nil {

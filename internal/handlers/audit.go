@@ -400,7 +400,7 @@ func (h *Handlers) auditRowNamed(e audit.Event, taskNames map[string]string) vie
 // keeps long timelines cheap.
 type detailFields struct {
 	Method, Path, Error, Operation, Decision, Comment, Justification, Reason, From, To, Note, Adopted string
-	Verdict, Incident, Route, ID                                                                      string
+	Verdict, Incident, Route, ID, Action                                                              string
 	Count                                                                                             json.Number       `json:"count"`
 	ErrorCode                                                                                         string            `json:"error_code"`
 	ErrorMsg                                                                                          string            `json:"error_msg"`
@@ -457,6 +457,14 @@ func (d detailFields) get(k string) string {
 		return d.Adopted
 	case "verdict":
 		return d.Verdict
+	case "route":
+		return d.Route
+	case "id":
+		return d.ID
+	case "action":
+		return d.Action
+	case "count":
+		return d.Count.String()
 	case "incident":
 		return d.Incident
 	case "error_code":
@@ -475,12 +483,6 @@ func (d detailFields) get(k string) string {
 		return d.LatencyMS.String()
 	case "attempt":
 		return d.Attempt.String()
-	case "route":
-		return d.Route
-	case "id":
-		return d.ID
-	case "count":
-		return d.Count.String()
 	}
 	return ""
 }
@@ -551,6 +553,14 @@ func summarize(e audit.Event) string {
 			out += ", " + n + " times that minute"
 		}
 		return out
+	case audit.ActionRefusedRepeated:
+		out := audit.ActionLabel(s("action"))
+		if id := s("id"); id != "" {
+			out += " (" + id + ")"
+		}
+		return out + ": " + s("reason") + ", " + s("count") + " times that minute"
+	case audit.ActionRequestCancelRefused:
+		return s("error")
 	case audit.ActionCreateFailed:
 		return s("error")
 	case audit.ActionRequestFiled, audit.ActionRequestDecision, audit.ActionRequestRejected:
