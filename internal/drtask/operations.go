@@ -113,8 +113,16 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 		e := audit.FromContext(ctx, audit.ActionOperationRejected, audit.Denied)
 		e.OccurredAt = s.Now()
 		e.SubjectType, e.SubjectID = audit.SubjectDRTask, f.TaskID
-		e.Detail = audit.Detail(map[string]any{"operation": f.Op, "errors": errs, "dr_sync_period": f.Period,
-			"confirm": f.Confirm, "justification": f.Justification, "run_at": f.RunAt})
+		detail := map[string]any{"operation": f.Op, "errors": errs, "dr_sync_period": f.Period,
+			"justification": f.Justification, "run_at": f.RunAt}
+		if spec.HighRisk {
+			// Whether the cluster's name matched, never what was typed:
+			// it may be a password typed into the wrong field.
+			for k, v := range portal.ConfirmRecord(f.Confirm, plan.ConfirmName) {
+				detail[k] = v
+			}
+		}
+		e.Detail = audit.Detail(detail)
 		if _, err := s.Store.AppendAudit(ctx, e); err != nil {
 			return OperationPlan{}, nil, err
 		}

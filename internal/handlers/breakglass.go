@@ -183,7 +183,7 @@ func (h *Handlers) breakGlass(c echo.Context) error {
 	// (what was typed, never the password).
 	notFiled := func() error {
 		draft.Justification = f.reason
-		if err := h.Requests.BreakGlassNotFiled(ctx, u, draft, f.incident, f.confirm, p.Errors); err != nil {
+		if err := h.Requests.BreakGlassNotFiled(ctx, u, draft, f.incident, f.confirm, p.ConfirmName, p.Errors); err != nil {
 			return err
 		}
 		return h.render(c, http.StatusUnprocessableEntity, views.BreakGlassForm(p))

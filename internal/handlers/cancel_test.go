@@ -206,6 +206,7 @@ func TestAnAdminCancelsSomeoneElsesApprovedRequestWithAReason(t *testing.T) {
 		t.Fatalf("the admin's cancel form does not ask for a reason:\n%s", page.text("main"))
 	}
 	before := len(e.eventsOf(id))
+	e.startOfMinute()
 	for _, reason := range []string{"", "  ", "too late"} {
 		res := e.cancel(admin, id, reason)
 		if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.text(`[data-testid=card-error]`), "Say why") ||
@@ -216,8 +217,15 @@ func TestAnAdminCancelsSomeoneElsesApprovedRequestWithAReason(t *testing.T) {
 			t.Errorf("the reason field came back with %q, want %q", got, reason)
 		}
 	}
-	if r, _ := e.store.Request(context.Background(), id); r.Status != portal.StatusApproved || len(e.eventsOf(id)) != before {
-		t.Fatalf("a refused cancellation changed the request: %s, %d events, were %d", r.Status, len(e.eventsOf(id)), before)
+	// Each refusal is on record (request.cancel_refused, reason too
+	// short); the three of one minute as one event and a count.
+	refused := e.events(audit.ActionRequestCancelRefused)
+	if len(refused) != 1 || refused[0].RequestID != id || refused[0].Actor.Name != "admin@example.com" ||
+		!strings.Contains(string(refused[0].Detail), `"refused":"reason"`) {
+		t.Errorf("the refused cancellations on record: %+v", refused)
+	}
+	if r, _ := e.store.Request(context.Background(), id); r.Status != portal.StatusApproved || len(e.eventsOf(id)) != before+1 {
+		t.Fatalf("a refused cancellation changed the request: %s, %d events, were %d and one refusal", r.Status, len(e.eventsOf(id)), before)
 	}
 
 	res := e.cancel(admin, id, "CHG-90 was withdrawn by the change board", "HX-Request", "true")
@@ -309,9 +317,21 @@ func TestAnExecutingRequestCannotBeCancelled(t *testing.T) {
 			t.Errorf("cancel as %s: %d %q", who, res.status, res.text(`[data-testid=card-error]`))
 		}
 	}
+	// Both refusals are on record (request.cancel_refused, started), one
+	// for each person.
+	refused := e.events(audit.ActionRequestCancelRefused)
+	if len(refused) != 2 {
+		t.Fatalf("the refused cancellations on record: %+v", refused)
+	}
+	for _, ev := range refused {
+		if ev.RequestID != id || ev.Outcome != audit.Denied || !strings.Contains(string(ev.Detail), `"refused":"started"`) ||
+			!strings.Contains(string(ev.Detail), "has already started") {
+			t.Errorf("a refused cancellation on record as %s %s", ev.Outcome, ev.Detail)
+		}
+	}
 	r, _ := e.store.Request(ctx, id)
-	if r.Status != portal.StatusExecuting || r.CallState != portal.CallIntent || len(e.eventsOf(id)) != before {
-		t.Errorf("a refused cancellation changed the request: %s %s, %d events, were %d", r.Status, r.CallState, len(e.eventsOf(id)), before)
+	if r.Status != portal.StatusExecuting || r.CallState != portal.CallIntent || len(e.eventsOf(id)) != before+2 {
+		t.Errorf("a refused cancellation changed the request: %s %s, %d events, were %d and two refusals", r.Status, r.CallState, len(e.eventsOf(id)), before)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Spec is what the portal knows about one operation on a DR task
@@ -149,6 +150,15 @@ func ConfirmCluster(op Operation, t Task) string {
 		return t.Primary.Name // unavailable, abandoned, or left unprotected
 	}
 	return ""
+}
+
+// ConfirmRecord is what a refused form's audit event keeps of the
+// cluster's name typed to confirm (typed), when want was asked for: whether
+// it was want, and its length in characters. Never the text itself: a
+// password typed into the wrong field must not go on record.
+func ConfirmRecord(typed, want string) map[string]any {
+	return map[string]any{"confirm_matches": want != "" && strings.TrimSpace(typed) == want,
+		"confirm_length": utf8.RuneCountInString(typed)}
 }
 
 // Consequence explains an operation in plain words built from the task's

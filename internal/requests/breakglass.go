@@ -106,14 +106,15 @@ func (s *Service) BreakGlassRefused(ctx context.Context, u portal.User, d Draft,
 		detail["flagged_request"] = why.Flagged
 	}
 	e.Detail = audit.Detail(detail)
-	_, err := s.Store.AppendAudit(context.WithoutCancel(ctx), e)
-	return err
+	// Counted like a denial: a loop of refused attempts adds one event a
+	// minute, not one an attempt.
+	return s.Store.RecordRefusal(context.WithoutCancel(ctx), audit.Refusal{First: e, Reason: why.Reason})
 }
 
 // maxRecordedText bounds each free text a refused form puts on record: a
-// refusal is often of text too long, and the body limit is far above any
-// field's.
-const maxRecordedText = 2 * MaxJustification
+// refusal is often of text too long, and a loop of refusals must not fill
+// the history.
+const maxRecordedText = audit.MaxRefusalText
 
 // clipText is s cut to at most n characters, marked when cut.
 func clipText(s string, n int) string {
@@ -125,18 +126,24 @@ func clipText(s string, n int) string {
 
 // BreakGlassNotFiled records that responder u's emergency form for d came
 // back with errs (by field, in the words the form showed) and ran nothing:
-// like a DR task form that was not filed, with what was typed (the
-// incident, the reason as d.Justification, the cluster's name confirm) and
-// never the password.
-func (s *Service) BreakGlassNotFiled(ctx context.Context, u portal.User, d Draft, incident, confirm string, errs map[string]string) error {
+// like a DR task form that was not filed, with the start of what was typed
+// (the incident, the reason as d.Justification) and never the password.
+// The cluster's name typed in confirm is not kept, only whether it was
+// want (the name asked for) and its length: a password typed into the
+// wrong field must not go on record. It is counted like a denial (reason
+// form): the first such form of a person in a minute is appended, the
+// rest that minute counted.
+func (s *Service) BreakGlassNotFiled(ctx context.Context, u portal.User, d Draft, incident, confirm, want string, errs map[string]string) error {
 	e := audit.FromContext(ctx, audit.ActionBreakGlassRejected, audit.Denied)
 	e.OccurredAt = s.Now()
 	e.SubjectType, e.SubjectID = audit.SubjectDRTask, d.DRTaskID
-	e.Detail = audit.Detail(map[string]any{"operation": d.Operation, "task_name": d.TaskName, "errors": errs,
-		"incident": clipText(strings.TrimSpace(incident), maxRecordedText), "justification": clipText(d.Justification, maxRecordedText),
-		"confirm": clipText(confirm, maxRecordedText)})
-	_, err := s.Store.AppendAudit(context.WithoutCancel(ctx), e)
-	return err
+	detail := map[string]any{"operation": d.Operation, "task_name": d.TaskName, "errors": errs,
+		"incident": clipText(strings.TrimSpace(incident), maxRecordedText), "justification": clipText(d.Justification, maxRecordedText)}
+	for k, v := range portal.ConfirmRecord(confirm, want) {
+		detail[k] = v
+	}
+	e.Detail = audit.Detail(detail)
+	return s.Store.RecordRefusal(context.WithoutCancel(ctx), audit.Refusal{First: e, Reason: "form"})
 }
 
 // CheckReason returns what is wrong with a break-glass reason, or "": the
@@ -337,38 +344,68 @@ func CanReview(u portal.User, e portal.Emergency) (bool, string) {
 // transaction.
 func (s *Service) Review(ctx context.Context, u portal.User, id int64, verdict portal.Verdict, comment string) (portal.Emergency, error) {
 	out, err := s.review(ctx, u, id, verdict, comment)
-	if k := apperr.KindOf(err); k == apperr.Conflict || k == apperr.Invalid {
-		if aerr := s.reviewRefused(ctx, id, verdict, comment, err); aerr != nil {
+	if k := apperr.KindOf(err); k == apperr.Conflict || k == apperr.Invalid || k == apperr.NotFound {
+		if aerr := s.reviewRefused(ctx, u, id, verdict, comment, err); aerr != nil {
 			return out, aerr
 		}
 	}
 	return out, err
 }
 
-// reviewRefused records that a review of emergency request id was not
-// recorded, and why (refused, the error the form showed): the emergency
-// has its two reviews already, its approver reviewed it already, or the
-// form had errors. Refusals that are denials (one's own emergency, no
-// approver role) are on record as such (access.denied); a request that is
-// no emergency has nothing to refuse a review of.
-func (s *Service) reviewRefused(ctx context.Context, id int64, verdict portal.Verdict, comment string, refused error) error {
+// Why a review was not recorded, for the audit (reason).
+const (
+	reviewNotEmergency = "not-emergency" // the request is no emergency, or there is no such request
+	reviewComplete     = "complete"      // the emergency has its two reviews
+	reviewAgain        = "reviewed"      // the approver reviewed it already
+	reviewForm         = "form"          // no verdict, no comment, a comment too long
+)
+
+// reviewRefused records that approver u's review of request id was not
+// recorded, and why (refused, the error the form showed): the request is
+// no emergency (or does not exist), the emergency has its two reviews
+// already, its approver reviewed it already, or the form had errors.
+// Refusals that are denials (one's own emergency, no approver role) are on
+// record as such (access.denied). It is counted like a denial: the first
+// of its kind (the person and why) in a minute is appended, the rest that
+// minute counted.
+func (s *Service) reviewRefused(ctx context.Context, u portal.User, id int64, verdict portal.Verdict, comment string, refused error) error {
 	ctx = context.WithoutCancel(ctx)
+	detail := map[string]any{"verdict": clipText(string(verdict), 32), "comment": clipText(strings.TrimSpace(comment), maxRecordedText),
+		"error": apperr.Message(refused)}
+	why := reviewForm
 	e, err := s.Store.Emergency(ctx, id)
-	if apperr.KindOf(err) == apperr.NotFound {
-		return nil
-	}
-	if err != nil {
+	switch {
+	case apperr.KindOf(err) == apperr.NotFound:
+		why = reviewNotEmergency
+	case err != nil:
 		return err
+	default:
+		detail["incident"], detail["responder"] = e.Incident, e.ResponderEmail
+		detail["reviews"], detail["review_complete"] = len(e.Reviews), e.ReviewedAt != nil
+		switch {
+		case apperr.KindOf(refused) == apperr.Invalid:
+		case e.ReviewedAt != nil:
+			why = reviewComplete
+		default:
+			why = reviewAgain
+		}
 	}
+	detail["refused"] = why
 	r, err := s.Store.Request(ctx, id)
-	if err != nil {
+	var ev audit.Event
+	switch {
+	case err == nil:
+		ev = Event(ctx, audit.ActionBreakGlassReviewRefused, audit.Denied, r, s.Now(), detail)
+	case apperr.KindOf(err) == apperr.NotFound:
+		// No such request: on record by its number.
+		ev = audit.FromContext(ctx, audit.ActionBreakGlassReviewRefused, audit.Denied)
+		ev.OccurredAt = s.Now()
+		ev.SubjectType, ev.SubjectID = SubjectRequest, fmt.Sprint(id)
+		ev.Detail = audit.Detail(detail)
+	default:
 		return err
 	}
-	_, err = s.Store.AppendAudit(ctx, Event(ctx, audit.ActionBreakGlassReviewRefused, audit.Denied, r, s.Now(), map[string]any{
-		"verdict": clipText(string(verdict), 32), "comment": clipText(strings.TrimSpace(comment), maxRecordedText),
-		"error": apperr.Message(refused), "incident": e.Incident, "responder": e.ResponderEmail,
-		"reviews": len(e.Reviews), "review_complete": e.ReviewedAt != nil}))
-	return err
+	return s.Store.RecordRefusal(ctx, audit.Refusal{First: ev, Reason: why})
 }
 
 func (s *Service) review(ctx context.Context, u portal.User, id int64, verdict portal.Verdict, comment string) (portal.Emergency, error) {

@@ -125,7 +125,51 @@ func sentences(a, b string) string {
 // and that is what races with the executor (a request it has moved to
 // executing meanwhile is refused as already started) and with a decision
 // (a pending request approved meanwhile is judged again as approved).
+//
+// A refusal that is not a denial (the request has started or ended, the
+// reason an admin must give is missing or short) is audited
+// (request.cancel_refused), counted like a denial.
 func (s *Service) Cancel(ctx context.Context, u portal.User, id int64, reason string) (portal.Request, error) {
+	out, err := s.cancel(ctx, id, u, reason)
+	if k := apperr.KindOf(err); k == apperr.Conflict || k == apperr.Invalid {
+		if aerr := s.cancelRefused(ctx, id, reason, err); aerr != nil {
+			return out, aerr
+		}
+	}
+	return out, err
+}
+
+// Why a cancellation was refused, for the audit (reason).
+const (
+	cancelStarted = "started" // the executor has begun it
+	cancelEnded   = "ended"   // it has ended (or was never to run)
+	cancelReason  = "reason"  // the reason required of an admin is missing or short
+)
+
+// cancelRefused records that a cancellation of request id was refused
+// (refused, the error shown) and changed nothing, with the start of the
+// reason typed. The first of its kind (the person and why) in a minute is
+// appended, the rest that minute counted (db.Store.RecordRefusal).
+func (s *Service) cancelRefused(ctx context.Context, id int64, reason string, refused error) error {
+	ctx = context.WithoutCancel(ctx)
+	r, err := s.Store.Request(ctx, id)
+	if err != nil {
+		return err
+	}
+	why := cancelEnded
+	switch st := r.EffectiveStatus(s.Now()); {
+	case apperr.KindOf(refused) == apperr.Invalid:
+		why = cancelReason
+	case st == portal.StatusApproved || st == portal.StatusExecuting:
+		why = cancelStarted
+	}
+	e := Event(ctx, audit.ActionRequestCancelRefused, audit.Denied, r, s.Now(), map[string]any{
+		"refused": why, "error": apperr.Message(refused), "status": string(r.Status),
+		"reason": clipText(strings.TrimSpace(reason), maxRecordedText)})
+	return s.Store.RecordRefusal(ctx, audit.Refusal{First: e, Reason: why})
+}
+
+func (s *Service) cancel(ctx context.Context, id int64, u portal.User, reason string) (portal.Request, error) {
 	now := s.Now()
 	reason = strings.TrimSpace(reason)
 	var out portal.Request
