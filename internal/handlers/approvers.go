@@ -196,6 +196,11 @@ func span(d time.Duration) string {
 // requestSummary is what request r does, in names: the operation, the
 // task, both clusters, the sync period and, for an operation on a task the
 // portal knows (v), its status and RPO/RTO as the portal's copy has them.
+// While r is open (pending or approved) the clusters are the task's roles
+// now, what an approver decides on; once it executes or has ended, they
+// are as they were when it was filed (its stored summary) or, for a
+// request filed before that was kept, when its call was made (the primary
+// the executor saw): never the roles of today, which it may have swapped.
 // From the database alone.
 func (h *Handlers) requestSummary(r portal.Request, v *drtask.TaskView) []views.Field {
 	label := string(r.Operation)
@@ -204,8 +209,18 @@ func (h *Handlers) requestSummary(r portal.Request, v *drtask.TaskView) []views.
 	}
 	out := []views.Field{{Label: "Operation", Value: label}, {Label: "DR task", Value: r.TaskName}}
 	sum := r.Summary
-	if v != nil && v.HasDetail {
+	st := r.EffectiveStatus(h.Now())
+	open := st == portal.StatusPending || st == portal.StatusApproved
+	switch {
+	case v == nil || !v.HasDetail:
+	case open:
 		sum.Primary, sum.Standby = portal.SideRef(v.Task.Primary), portal.SideRef(v.Task.Standby)
+	case sum.Primary.ID == "" && sum.Standby.ID == "" && r.PrePrimaryID != "" && r.Operation != portal.OpDrill:
+		// (A drill's second call, the switchback, saw the swapped roles.)
+		sum.Primary, sum.Standby = portal.SideRef(v.Task.Primary), portal.SideRef(v.Task.Standby)
+		if v.Task.Standby.ID == r.PrePrimaryID {
+			sum.Primary, sum.Standby = sum.Standby, sum.Primary
+		}
 	}
 	if c := clusterWords(sum.Primary); c != "" {
 		out = append(out, views.Field{Label: "Primary cluster", Value: c})
@@ -214,7 +229,7 @@ func (h *Handlers) requestSummary(r portal.Request, v *drtask.TaskView) []views.
 		out = append(out, views.Field{Label: "Standby cluster", Value: c})
 	}
 	period := everyPeriod(sum.SyncPeriod)
-	if r.Operation == portal.OpUpdate && v != nil && period != "" {
+	if r.Operation == portal.OpUpdate && v != nil && period != "" && open {
 		period = "from " + everyPeriod(or(v.Task.SyncPeriod, v.Row.SyncPeriod)) + " to " + period
 	} else if period == "" && v != nil {
 		period = everyPeriod(or(v.Task.SyncPeriod, v.Row.SyncPeriod))

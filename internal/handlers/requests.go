@@ -357,18 +357,18 @@ func (h *Handlers) requestCardOf(c echo.Context, id int64, timeline int) (views.
 	return card, pg, nil
 }
 
-// summaryHeading heads what a request does: what an approver decides on;
-// for an emergency (break-glass), which nobody decides on, what it runs,
-// what it ran once its call was made, or what it was to run when it ended
-// without one.
+// summaryHeading heads what a request does: while it awaits approval,
+// what an approver decides on; once its call was made, what was run; when
+// it ended without one, what it was to run; otherwise (approved, or an
+// emergency (break-glass), which nobody decides on) what it runs.
 func summaryHeading(r portal.Request, status portal.RequestStatus) string {
 	switch {
-	case !r.BypassesPolicy():
-		return "What you decide on"
 	case r.CallAttempts > 0:
 		return "What was run"
 	case status.Final():
 		return "What it was to run"
+	case status == portal.StatusPending && !r.BypassesPolicy():
+		return "What you decide on"
 	}
 	return "What it runs"
 }
