@@ -18,6 +18,7 @@ import (
 	"drportal/internal/db"
 	"drportal/internal/drtask"
 	"drportal/internal/portal"
+	"drportal/internal/requests"
 	"drportal/internal/views"
 )
 
@@ -43,22 +44,47 @@ func (h *Handlers) runAtFrom(c echo.Context) (*time.Time, string) {
 	return nil, fmt.Sprintf("Enter a date and time such as %s, or leave it empty.", h.Now().In(zone).Add(time.Hour).Format(runAtLayout))
 }
 
-// runAtInput is the drill form's run time field, with what was typed.
-func (h *Handlers) runAtInput(c echo.Context) *views.RunAtInput {
+// runAtInput is the drill form's run time field, with what was typed and
+// when the drill runs, in the words of the change windows' gate g now: as
+// soon as it is approved, or, when its windows hold it, when they open.
+func (h *Handlers) runAtInput(c echo.Context, g portal.WindowGate) *views.RunAtInput {
 	zone := h.Config.DisplayTimeZone
 	if zone == nil {
 		zone = time.UTC
 	}
+	const checks = ", after the portal checks again that the task is running and synchronised."
+	hint := "Leave it empty to run the drill as soon as it is approved; otherwise it runs at that time (or once approved, if that is later)" + checks
+	if g.Restricted {
+		const at = "; otherwise it runs at that time (or once approved, if that is later) if its change window is open then, or else when the window next opens"
+		switch {
+		case g.Frozen:
+			hint = "Leave it empty to run the drill once approved, when no freeze holds and its change window is open" + at + checks
+		case g.InWindow:
+			hint = "Leave it empty to run the drill as soon as it is approved while its change window is open, or else when the window next opens" + at + checks
+		case g.RunsAt.IsZero():
+			hint = "Its change windows hold it: no moment was found when the window is open and no freeze holds, so it cannot run as the windows stand."
+		default:
+			hint = fmt.Sprintf("Leave it empty to run the drill when its change window opens, %s, once approved: not at once, as it is outside its change window %s now",
+				portal.DescribeOpening(g.RunsAt, windowZone(g, zone), h.Now()), g.Window)
+			if g.ExtraApprovals() > 0 {
+				hint += " (with one approval beyond the policy's, it runs as soon as it is approved)"
+			}
+			hint += at + checks
+		}
+	}
 	return &views.RunAtInput{Value: strings.TrimSpace(c.FormValue(drtask.FieldRunAt)), Zone: zone.String(),
-		Min: h.Now().In(zone).Format(runAtLayout)}
+		Min: h.Now().In(zone).Format(runAtLayout), Hint: hint}
 }
 
 // drillsURL is a task's drill history.
 func drillsURL(taskID string) string { return "/dr-tasks/" + taskID + "/drills" }
 
 // drillCard is what a drill's request page says of it, from the database;
-// bodyPretty is the call's body as the page shows it.
-func (h *Handlers) drillCard(ctx context.Context, r portal.Request, bodyPretty string) (*views.DrillCard, error) {
+// bodyPretty is the call's body as the page shows it; sched and approvals
+// are the windows in force and its decisions, which say whether its
+// change windows hold it back.
+func (h *Handlers) drillCard(ctx context.Context, r portal.Request, bodyPretty string, sched portal.Schedule,
+	approvals []portal.Approval) (*views.DrillCard, error) {
 	d, err := h.Store.Drill(ctx, r.ID)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return nil, nil
@@ -69,6 +95,11 @@ func (h *Handlers) drillCard(ctx context.Context, r portal.Request, bodyPretty s
 	card := &views.DrillCard{RunsAt: "As soon as it is approved.", HistoryURL: drillsURL(d.TaskID)}
 	if d.RunAt != nil {
 		card.RunsAt = fmt.Sprintf("At %s, or as soon as it is approved after that.", h.formatTime(*d.RunAt))
+	}
+	if st := r.EffectiveStatus(h.Now()); d.StartedAt == nil && d.Outcome == "" && (st == portal.StatusPending || st == portal.StatusApproved) {
+		if held := h.drillHeld(sched, approvals, r, d.RunAt, st); held != "" {
+			card.RunsAt = held
+		}
 	}
 	switch {
 	case d.StartedAt == nil && d.Outcome != "":
@@ -113,6 +144,53 @@ func (h *Handlers) drillCard(ctx context.Context, r portal.Request, bodyPretty s
 		card.Steps = append(card.Steps, row)
 	}
 	return card, nil
+}
+
+// drillHeld says when drill r, not started, runs when its change windows
+// or a freeze hold it back at its time (runAt, or now when none or past):
+// the same judgement as the request page's (requests.HeldBackOn). "" when
+// nothing holds it.
+func (h *Handlers) drillHeld(sched portal.Schedule, approvals []portal.Approval, r portal.Request, runAt *time.Time,
+	status portal.RequestStatus) string {
+	now := h.Now()
+	at := now
+	if runAt != nil && runAt.After(now) {
+		at = *runAt
+	}
+	g, held := requests.HeldBackOn(sched, approvals, r, at)
+	if !held {
+		return ""
+	}
+	var out string
+	switch {
+	case runAt != nil && g.Frozen:
+		out = fmt.Sprintf("Not at %s: a freeze holds it then (“%s”, until %s).", h.formatTime(at), g.Freeze.Reason, h.formatTime(g.Freeze.End))
+	case runAt != nil:
+		out = fmt.Sprintf("Not at %s: its change window %s is closed then.", h.formatTime(at), g.Window)
+	case g.Frozen:
+		out = fmt.Sprintf("Not at once: a freeze holds it (“%s”, until %s).", g.Freeze.Reason, h.formatTime(g.Freeze.End))
+	default:
+		out = fmt.Sprintf("Not at once: it is outside its change window %s.", g.Window)
+	}
+	once := ""
+	if status == portal.StatusPending {
+		once = ", once approved"
+	}
+	switch {
+	case g.RunsAt.IsZero():
+		out += " No moment was found when its change window is open and no freeze holds: it cannot run as the windows stand."
+	case g.Frozen && !g.Restricted:
+		out += fmt.Sprintf(" It runs when the freeze ends%s: %s.", once, portal.DescribeOpening(g.RunsAt, windowZone(g, h.displayZone()), now))
+	case g.Frozen:
+		out += fmt.Sprintf(" It runs at the first moment after the freeze that its change window is open%s: %s.", once,
+			portal.DescribeOpening(g.RunsAt, windowZone(g, h.displayZone()), now))
+	default:
+		out += fmt.Sprintf(" It runs when the window opens%s: %s.", once, portal.DescribeOpening(g.RunsAt, windowZone(g, h.displayZone()), now))
+	}
+	if status == portal.StatusPending && g.ExtraApprovals() > 0 {
+		out += " With one approval beyond the policy's, it runs as soon as it is approved."
+	}
+	return out
 }
 
 // rtoWords is a step's measured RTO with what it is known to within: the

@@ -42,10 +42,15 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 		p.Sync.Label = "New sync period: every"
 		p.Sync.Hint = "Now " + or(everyPeriod(or(t.SyncPeriod, v.Row.SyncPeriod)), "unknown") + ". 1 to 3000 minutes, hours or days. " + rpoHint
 	}
-	if f.Op == portal.OpDrill {
-		p.RunAt = h.runAtInput(c)
-	}
 	ctx := c.Request().Context()
+	sched, err := h.Store.Schedule(ctx, h.Now())
+	if err != nil {
+		return p, v, err
+	}
+	gate := portal.WindowState(f.Op, sched, h.Now(), false)
+	if f.Op == portal.OpDrill {
+		p.RunAt = h.runAtInput(c, gate)
+	}
 	if p.Approvers, err = h.approverNotice(ctx, user(c), f.Op); err != nil {
 		return p, v, err
 	}
@@ -56,7 +61,7 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 	if twin != 0 {
 		p.Twin = &views.RequestLink{URL: fmt.Sprintf("/requests/%d", twin), Label: fmt.Sprintf("request #%d", twin)}
 	}
-	if p.Window, err = h.formWindow(c, f.Op, v.Row.ID); err != nil {
+	if p.Window, err = h.formWindow(c, f.Op, v.Row.ID, gate); err != nil {
 		return p, v, err
 	}
 	return p, v, nil
@@ -67,14 +72,10 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 // filing (and, for a responder whom break-glass allows it, links their
 // emergency form); outside its window the operation waits for the opening
 // or needs an extra approval; inside, it runs once approved. Nil for an
-// operation without windows while no freeze is on. From the database only.
-func (h *Handlers) formWindow(c echo.Context, op portal.Operation, taskID string) (*views.FormWindow, error) {
+// operation without windows while no freeze is on. From the database
+// only; g is the operation's gate now.
+func (h *Handlers) formWindow(c echo.Context, op portal.Operation, taskID string, g portal.WindowGate) (*views.FormWindow, error) {
 	ctx, now := c.Request().Context(), h.Now()
-	sched, err := h.Store.Schedule(ctx, now)
-	if err != nil {
-		return nil, err
-	}
-	g := portal.WindowState(op, sched, now, false)
 	switch {
 	case g.Frozen:
 		w := &views.FormWindow{Class: "error", Text: h.freezeOn(g.Freeze) + " Filing this request now is refused."}
@@ -97,11 +98,12 @@ func (h *Handlers) formWindow(c echo.Context, op portal.Operation, taskID string
 		return &views.FormWindow{Class: "warn", Text: "Outside its change window, and no moment was found when the window is open and no freeze holds: it cannot run as the windows stand."}, nil
 	}
 	opens := portal.DescribeOpening(g.RunsAt, windowZone(g, h.displayZone()), now)
+	text := fmt.Sprintf("Outside its change window %s now: once approved, it executes when the window opens, %s.", g.Window, opens)
 	if g.ExtraApprovals() > 0 {
-		return &views.FormWindow{Class: "warn", Text: fmt.Sprintf("Outside its change window %s now: it needs one extra approval, beyond the policy's, to run at once; "+
-			"with the policy's approvals it executes when the window opens, %s.", g.Window, opens)}, nil
+		text = fmt.Sprintf("Outside its change window %s now: it needs one extra approval, beyond the policy's, to run at once; "+
+			"with the policy's approvals it executes when the window opens, %s.", g.Window, opens)
 	}
-	return &views.FormWindow{Class: "warn", Text: fmt.Sprintf("Outside its change window %s now: once approved, it executes when the window opens, %s.", g.Window, opens)}, nil
+	return &views.FormWindow{Class: "warn", Text: text}, nil
 }
 
 // operationForm reads an operation request from a request's body; a new

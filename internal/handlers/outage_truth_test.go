@@ -20,6 +20,51 @@ import (
 // ran on, an approval that would lapse, and what a responder can do during
 // a freeze.
 
+// berlinWindowIn3Days opens a change window of op in three days, 10:00 to
+// 11:00 Berlin time, and returns its opening as the pages write it.
+func (e *env) berlinWindowIn3Days(op portal.Operation) string {
+	e.t.Helper()
+	loc, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	day := time.Now().In(loc).AddDate(0, 0, 3)
+	e.window(op, day.Format("Mon")+" 10:00-11:00 Europe/Berlin")
+	return portal.FormatOpening(time.Date(day.Year(), day.Month(), day.Day(), 10, 0, 0, 0, loc), "Europe/Berlin")
+}
+
+// TestADrillHeldByTheSwitchoversWindowSaysItRunsWhenTheWindowOpens: a drill
+// is held by the switchover's change windows, so neither its form nor its
+// request page says it runs as soon as it is approved: both say it runs
+// when the window opens, and when that is, as the window note beside them
+// does.
+func TestADrillHeldByTheSwitchoversWindowSaysItRunsWhenTheWindowOpens(t *testing.T) {
+	e := newEnv(t)
+	id, confirm := e.runningSyncedTask("dr_drillwin01")
+	req := e.signedIn("req@example.com")
+	// Without windows it does run once approved.
+	if hint := req.get("/dr-tasks/" + id + "/operations/drill").text(`#run_at-hint`); !strings.Contains(hint, "as soon as it is approved") {
+		t.Errorf("without windows the drill form's hint says %q", hint)
+	}
+	opening := e.berlinWindowIn3Days(portal.OpSwitchover)
+
+	page := req.get("/dr-tasks/" + id + "/operations/drill")
+	hint := page.text(`#run_at-hint`)
+	if strings.Contains(hint, "as soon as it is approved;") || !strings.Contains(hint, "when its change window opens, "+opening) {
+		t.Errorf("held by the switchover's window, the drill form's hint says %q; want when the window opens, %s", hint, opening)
+	}
+	rid := requestIDFrom(t, e.fileOperation(req, id, "drill",
+		url.Values{"justification": {"quarterly DR drill, CHG-1100"}, "confirm": {confirm}, "run_at": {""}}))
+	card := req.get(fmt.Sprintf("/requests/%d", rid))
+	runs := card.text(`[data-testid=drill-runs-at]`)
+	if strings.Contains(runs, "As soon as it is approved") || !strings.Contains(runs, "It runs when the window opens, once approved: "+opening) {
+		t.Errorf("the drill's card says it runs %q; want when the window opens, %s", runs, opening)
+	}
+	if says := card.text(`[data-testid=request-window]`); !strings.Contains(says, opening) {
+		t.Errorf("the window note says %q", says)
+	}
+}
+
 // TestAFinishedRequestShowsTheClustersAsTheyWereWhenItRan: a switchover
 // swaps the clusters' roles; once it has run, its page still says which
 // cluster was the primary when it was filed and ran, not the roles of

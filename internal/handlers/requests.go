@@ -300,7 +300,7 @@ func (h *Handlers) requestCardOf(c echo.Context, id int64, timeline int) (views.
 	card.Interruption = h.interruption(r)
 	card.Window = h.requestWindow(pg.Schedule, r, approvals, policy, status)
 	if r.Operation == portal.OpDrill {
-		if card.Drill, err = h.drillCard(ctx, r, card.BodyPretty); err != nil {
+		if card.Drill, err = h.drillCard(ctx, r, card.BodyPretty, pg.Schedule, approvals); err != nil {
 			return views.RequestCard{}, pg, err
 		}
 	}

@@ -6,6 +6,9 @@ type RunAtInput struct {
 	Value string // as typed, or ""
 	Zone  string // the zone it is read in, by its IANA name
 	Min   string // the earliest value the picker offers (now)
+	// Hint says when the drill runs with no time given and with one:
+	// once approved, or, when its change windows hold it, when they open.
+	Hint string
 }
 
 // DrillCard is what a drill's request page says of it: when it runs, which
