@@ -72,8 +72,10 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 // filing (and, for a responder whom break-glass allows it, links their
 // emergency form); outside its window the operation waits for the opening
 // or needs an extra approval; inside, it runs once approved. Nil for an
-// operation without windows while no freeze is on. From the database
-// only; g is the operation's gate now.
+// operation without windows while no freeze is on; when the window opens
+// later than an approval lasts, it warns that an approval given now lapses
+// before then, as the request page would once it is filed. From the
+// database only; g is the operation's gate now.
 func (h *Handlers) formWindow(c echo.Context, op portal.Operation, taskID string, g portal.WindowGate) (*views.FormWindow, error) {
 	ctx, now := c.Request().Context(), h.Now()
 	switch {
@@ -102,6 +104,18 @@ func (h *Handlers) formWindow(c echo.Context, op portal.Operation, taskID string
 	if g.ExtraApprovals() > 0 {
 		text = fmt.Sprintf("Outside its change window %s now: it needs one extra approval, beyond the policy's, to run at once; "+
 			"with the policy's approvals it executes when the window opens, %s.", g.Window, opens)
+	}
+	policy, err := h.Store.CurrentPolicy(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !g.RunsAt.Before(now.Add(policy.ApprovalTTL)) {
+		// The request page's judgement (requestWindow), before filing.
+		text += fmt.Sprintf(" But an approval lasts %s, and it can run only from %s: an approval given now lapses before then, and the request fails without calling the cloud. "+
+			"File it closer to the window.", portal.FormatDuration(policy.ApprovalTTL), h.formatTime(g.RunsAt))
+		if g.ExtraApprovals() > 0 {
+			text += " With the extra approval it runs at once instead."
+		}
 	}
 	return &views.FormWindow{Class: "warn", Text: text}, nil
 }

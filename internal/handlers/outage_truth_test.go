@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -113,5 +114,38 @@ func TestAFinishedRequestShowsTheClustersAsTheyWereWhenItRan(t *testing.T) {
 	}
 	if got := page.text(`[data-testid=request-summary] h2`); got != "What was run" {
 		t.Errorf("the finished switchover heads what it did %q", got)
+	}
+}
+
+// TestTheSwitchoverFormWarnsBeforeFilingThatAnApprovalWouldLapse: outside
+// its window, when the window opens later than an approval lasts, the form
+// says before anyone files what the request page would say after: an
+// approval given now lapses before the window opens. A window that opens
+// within an approval's life draws no such warning.
+func TestTheSwitchoverFormWarnsBeforeFilingThatAnApprovalWouldLapse(t *testing.T) {
+	e := newEnv(t)
+	id, _ := e.runningSyncedTask("dr_lapse01")
+	req := e.signedIn("req@example.com")
+	form := func() string {
+		t.Helper()
+		res := req.get("/dr-tasks/" + id + "/operations/switchover")
+		if res.status != http.StatusOK {
+			t.Fatalf("the switchover form: %d %s", res.status, res.text("main"))
+		}
+		return res.text(`[data-testid=form-window]`)
+	}
+	// Only a window in three days: an approval given now lapses first.
+	opening := e.berlinWindowIn3Days(portal.OpSwitchover)
+	says := form()
+	for _, want := range []string{"executes when the window opens, " + opening, "an approval lasts 1 day", "an approval given now lapses before then"} {
+		if !strings.Contains(says, want) {
+			t.Errorf("with the window in 3 days the form says %q; it does not say %q", says, want)
+		}
+	}
+	// Another window, opening within the day an approval lasts: no warning.
+	soon := time.Now().UTC().Add(3 * time.Hour)
+	e.window(portal.OpSwitchover, fmt.Sprintf("every day %02d:00-%02d:30 UTC", soon.Hour(), soon.Hour()))
+	if says := form(); !strings.Contains(says, "executes when the window opens") || strings.Contains(says, "lapses") {
+		t.Errorf("with a window opening within an approval's life the form says %q", says)
 	}
 }
