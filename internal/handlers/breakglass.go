@@ -70,13 +70,54 @@ func (h *Handlers) breakGlassButtons(c echo.Context, pg drtask.Page) []views.OpB
 
 // breakGlassOff tells a responder, on a task's page, that break-glass is
 // off, and who can turn it on: two of the admins, one proposing it at
-// Admin → Break-glass and another approving.
-func breakGlassOff(admins []portal.User) string {
-	msg := "Break-glass is off: no operation can run here without its approvals. It is turned on at Admin → Break-glass by one admin and approved by a second"
-	if len(admins) == 0 {
-		return msg + "; nobody holds the admin role now."
+// Admin → Break-glass and another approving. During a freeze (sched, now)
+// nothing can run at all, not even with approvals, since nothing can be
+// filed; turnOn is a proposed change turning it on, waiting for a second
+// admin (nil: none).
+func (h *Handlers) breakGlassOff(admins []portal.User, sched portal.Schedule, turnOn *portal.AdminChange) string {
+	msg := "Break-glass is off: no operation can run here without its approvals."
+	if f, ok := sched.FreezeAt(h.Now()); ok {
+		msg = h.frozenBreakGlassOff(f)
 	}
-	return msg + "; the admins: " + names(admins) + "."
+	msg += " It is turned on at Admin → Break-glass by one admin and approved by a second"
+	if len(admins) == 0 {
+		msg += "; nobody holds the admin role now."
+	} else {
+		msg += "; the admins: " + names(admins) + "."
+	}
+	return msg + turnOnWaits(turnOn)
+}
+
+// frozenBreakGlassOff says that freeze f stops everything while
+// break-glass, the one thing that could act during it, is off.
+func (h *Handlers) frozenBreakGlassOff(f portal.Freeze) string {
+	return fmt.Sprintf("Break-glass is off, and a freeze is on: “%s”, until %s (%s). Until it ends nothing can be filed or run here; "+
+		"only break-glass could act, and it is off.", f.Reason, h.formatTime(f.End), portal.Until(f.End.Sub(h.Now())))
+}
+
+// breakGlassTurnOn is the proposed change turning break-glass on that
+// waits for a second admin's approval (nil: none waits).
+func (h *Handlers) breakGlassTurnOn(ctx context.Context) (*portal.AdminChange, error) {
+	changes, err := h.Store.PendingAdminChanges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, ch := range changes {
+		if ch.Kind == portal.ChangeBreakGlass && ch.BreakGlass.Enabled {
+			return &ch, nil
+		}
+	}
+	return nil, nil
+}
+
+// turnOnWaits says that a change turning break-glass on waits for a
+// second admin ("" when none does).
+func turnOnWaits(ch *portal.AdminChange) string {
+	if ch == nil {
+		return ""
+	}
+	return fmt.Sprintf(" A change turning it on (change #%d, proposed by %s) waits for a second admin's approval: until one approves it, break-glass stays off.",
+		ch.ID, ch.ProposedByEmail)
 }
 
 // breakGlassForm reads the emergency form; the password stays out of it,
@@ -118,15 +159,36 @@ func (h *Handlers) breakGlassPage(c echo.Context, f breakGlassForm, errs map[str
 		return p, v, err
 	}
 	p.ReviewDays = policy.ReviewDays
-	h.explainRefusal(&p, why)
+	if err := h.explainRefusal(ctx, &p, why); err != nil {
+		return p, v, err
+	}
 	return p, v, nil
 }
 
-func (h *Handlers) explainRefusal(p *views.BreakGlassPage, why requests.BreakGlassRefusal) {
+// explainRefusal shows why break-glass is refused. When it is off, it
+// also says what is true besides: that a freeze stops every filing (so
+// no request can be filed for approval either), and that a change turning
+// it on waits for a second admin. From the database alone.
+func (h *Handlers) explainRefusal(ctx context.Context, p *views.BreakGlassPage, why requests.BreakGlassRefusal) error {
 	p.Refusal = why.Message
+	if why.Off() {
+		sched, err := h.Store.Schedule(ctx, h.Now())
+		if err != nil {
+			return err
+		}
+		if f, ok := sched.FreezeAt(h.Now()); ok {
+			p.Refusal = h.frozenBreakGlassOff(f) + " Two admins turn it on at Admin → Break-glass: one proposes it, a second approves."
+		}
+		turnOn, err := h.breakGlassTurnOn(ctx)
+		if err != nil {
+			return err
+		}
+		p.Refusal += turnOnWaits(turnOn)
+	}
 	if id := max(why.Unreviewed, why.Flagged); id != 0 {
 		p.Unreviewed = &views.RequestLink{URL: fmt.Sprintf("/requests/%d", id), Label: fmt.Sprintf("See request #%d.", id)}
 	}
+	return nil
 }
 
 // showBreakGlass is the emergency form of an operation; when break-glass
@@ -237,7 +299,9 @@ func (h *Handlers) breakGlass(c echo.Context) error {
 	var refused *requests.RefusedError
 	switch {
 	case errors.As(err, &refused):
-		h.explainRefusal(&p, refused.BreakGlassRefusal)
+		if err := h.explainRefusal(ctx, &p, refused.BreakGlassRefusal); err != nil {
+			return err
+		}
 		return h.render(c, http.StatusConflict, views.BreakGlassForm(p))
 	case err != nil:
 		status, ok := h.shownAgain(c, err)

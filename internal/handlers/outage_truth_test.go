@@ -149,3 +149,51 @@ func TestTheSwitchoverFormWarnsBeforeFilingThatAnApprovalWouldLapse(t *testing.T
 		t.Errorf("with a window opening within an approval's life the form says %q", says)
 	}
 }
+
+// TestDuringAFreezeWithBreakGlassOffAResponderIsToldNothingCanBeFiled: a
+// freeze refuses every filing, so with break-glass off nothing can run at
+// all: the task page and the break-glass page say so, with the freeze's
+// end, instead of pointing the responder to approvals or to filing a
+// request; and once an admin has proposed turning break-glass on, both say
+// that the change waits for a second admin.
+func TestDuringAFreezeWithBreakGlassOffAResponderIsToldNothingCanBeFiled(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleRequester, portal.RoleResponder)
+	id := e.createTask("dr_frozenoff01")
+	resp := e.signedIn("resp@example.com")
+	// Without a freeze, break-glass off: approvals are the way.
+	if says := resp.get("/dr-tasks/" + id).text(`[data-testid=break-glass-off]`); !strings.Contains(says, "without its approvals") {
+		t.Errorf("without a freeze the task page says %q", says)
+	}
+	now := time.Now()
+	f := e.freeze(now.Add(-time.Minute), now.Add(5*time.Hour), "year-end close")
+
+	task := func() string { return resp.get("/dr-tasks/" + id).text(`[data-testid=break-glass-off]`) }
+	glass := func() string {
+		res := resp.get("/dr-tasks/" + id + "/break-glass/start")
+		return res.text(`main`)
+	}
+	for where, says := range map[string]string{"the task page": task(), "the break-glass page": glass()} {
+		for _, want := range []string{"freeze is on", "year-end close", shown(f.End), "nothing can be filed or run", "only break-glass could act, and it is off"} {
+			if !strings.Contains(says, want) {
+				t.Errorf("during the freeze %s says %q; it does not say %q", where, says, want)
+			}
+		}
+		for _, wrong := range []string{"have a request filed", "without its approvals", "waits for a second admin"} {
+			if strings.Contains(says, wrong) {
+				t.Errorf("during the freeze %s says %q, which says %q", where, says, wrong)
+			}
+		}
+	}
+
+	// An admin proposes turning it on: it waits for a second one.
+	admin := e.signedIn("admin@example.com")
+	if res := admin.post("/admin/break-glass", url.Values{"enabled": {"on"}, "operations": {"start"}, "review_days": {"5"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("propose: %d %s", res.status, res.text("main"))
+	}
+	for where, says := range map[string]string{"the task page": task(), "the break-glass page": glass()} {
+		if !strings.Contains(says, "A change turning it on") || !strings.Contains(says, "waits for a second admin's approval") {
+			t.Errorf("with a turn-on waiting %s says %q", where, says)
+		}
+	}
+}

@@ -405,8 +405,12 @@ func (h *Handlers) showTask(c echo.Context) error {
 	}
 	notice := h.scheduleNotice(pg.Schedule)
 	drill := h.drillSummary(pg.View.Row.ID, pg.Drills, pg.LastDrill)
+	panel, err := h.panel(c, pg)
+	if err != nil {
+		return err
+	}
 	return h.render(c, http.StatusOK, views.TaskDetail(views.TaskDetailPage{
-		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: h.panel(c, pg), Schedule: notice,
+		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: panel, Schedule: notice,
 		Timeline: h.timelineOf(id, visibleEvents(user(c), pg.Timeline), calls, visibleCount(user(c), pg.CloudCalls)),
 		Drill:    drill}))
 }
@@ -422,8 +426,12 @@ func (h *Handlers) taskStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	panel, err := h.panel(c, pg)
+	if err != nil {
+		return err
+	}
 	c.Response().Header().Set("HX-Trigger", EventTaskUpdated)
-	return h.render(c, http.StatusOK, views.TaskPanelView(h.panel(c, pg)))
+	return h.render(c, http.StatusOK, views.TaskPanelView(panel))
 }
 
 func (h *Handlers) taskTimeline(c echo.Context) error {
@@ -507,7 +515,7 @@ func (h *Handlers) timelineOf(id string, events []audit.Event, calls bool, cloud
 
 // panel is taskPanel with what depends on the viewer and on other rows:
 // the operations they may request now, the open requests.
-func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
+func (h *Handlers) panel(c echo.Context, pg drtask.Page) (views.TaskPanel, error) {
 	v := pg.View
 	p := taskPanel(v, h.zones())
 	if v.Gone && pg.State.LastSucceededOp == portal.OpDelete {
@@ -535,10 +543,14 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 		p.BreakGlass = h.breakGlassButtons(c, pg)
 	}
 	if !v.Gone && Allowed(user(c), PermBreakGlass) && !pg.BreakGlass.Enabled {
-		p.BreakGlassOff = breakGlassOff(pg.Admins)
+		turnOn, err := h.breakGlassTurnOn(c.Request().Context())
+		if err != nil {
+			return p, err
+		}
+		p.BreakGlassOff = h.breakGlassOff(pg.Admins, pg.Schedule, turnOn)
 	}
 	if v.Gone || !Allowed(user(c), PermFileRequest) || busy || !v.HasDetail {
-		return p
+		return p, nil
 	}
 	for _, spec := range portal.Specs {
 		if ok, _ := portal.Allowed(spec.Op, pg.State); ok {
@@ -549,7 +561,7 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 				URL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(spec.Op)})
 		}
 	}
-	return p
+	return p, nil
 }
 
 // noRPOYet stands for the RPO while no sync has completed.

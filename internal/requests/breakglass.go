@@ -82,6 +82,9 @@ func (s *Service) CanBreakGlass(ctx context.Context, u portal.User, op portal.Op
 	return breakGlassRefusal(p, op, bar), p, nil
 }
 
+// Off reports whether break-glass is refused because it is turned off.
+func (r BreakGlassRefusal) Off() bool { return r.Reason == refusedOff }
+
 // RefusedError is a break-glass attempt refused by the policy.
 type RefusedError struct {
 	BreakGlassRefusal
