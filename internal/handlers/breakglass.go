@@ -153,7 +153,7 @@ func (h *Handlers) breakGlassPage(c echo.Context, f breakGlassForm, errs map[str
 	p := views.BreakGlassPage{Base: h.base(c, "Break glass: "+label+" of "+v.Row.Name, "tasks"), TaskID: v.Row.ID, TaskName: v.Row.Name,
 		TaskURL: "/dr-tasks/" + v.Row.ID, Op: string(f.op), Label: label, Status: statusBadge(v.Row.Status),
 		Consequence: portal.Consequence(f.op, t, v.Progress, "", h.zones()), ConfirmName: portal.BreakGlassConfirm(f.op, t),
-		PostURL: "/dr-tasks/" + v.Row.ID + "/break-glass/" + string(f.op), Incident: f.incident, Reason: f.reason, Errors: errs}
+		PostURL: "/dr-tasks/" + v.Row.ID + "/break-glass/" + string(f.op), Incident: f.incident, Reason: f.reason, Confirm: f.confirm, Errors: errs}
 	why, policy, err := h.Requests.CanBreakGlass(ctx, *user(c), f.op)
 	if err != nil {
 		return p, v, err

@@ -296,7 +296,8 @@ func TestBreakGlassRefusesAnOperationThePolicyDoesNotAllow(t *testing.T) {
 }
 
 // TestAWrongPasswordIsRefusedAndThrottled: a wrong password shows the form
-// again, files nothing and is audited; after the free tries even the right
+// again, with what was typed (the cluster's name too, never the password),
+// files nothing and is audited; after the free tries even the right
 // password waits; a bad incident reference is a field error.
 func TestAWrongPasswordIsRefusedAndThrottled(t *testing.T) {
 	e := newEnv(t, withAuth(func(s *auth.Service) { s.Throttle.FirstDelay = 10 * time.Minute }))
@@ -313,9 +314,14 @@ func TestAWrongPasswordIsRefusedAndThrottled(t *testing.T) {
 		t.Errorf("a bad incident reference: %d %q", res.status, res.text(`#incident-error`))
 	}
 	for i := range auth.MaxWrongCurrentPasswords {
-		res := e.breakGlass(resp, id, portal.OpStart, e.startForm(id, "not my password"))
+		form := e.startForm(id, "not my password")
+		res := e.breakGlass(resp, id, portal.OpStart, form)
 		if res.status != http.StatusUnprocessableEntity || !strings.Contains(res.text(`#password-error`), "not your password") {
 			t.Fatalf("wrong password %d: %d %q", i+1, res.status, res.text("main"))
+		}
+		// What was typed is kept, the cluster's name too; never the password.
+		if got := res.attr(`#confirm`, "value"); got != form.Get("confirm") || res.attr(`#password`, "value") != "" {
+			t.Errorf("wrong password %d: the form came back with the cluster name %q (typed %q)", i+1, got, form.Get("confirm"))
 		}
 	}
 	if failed := e.events(audit.ActionBreakGlassRefused); len(failed) != auth.MaxWrongCurrentPasswords || failed[0].Outcome != audit.Failure {

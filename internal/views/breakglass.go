@@ -37,6 +37,7 @@ type BreakGlassPage struct {
 	Unreviewed *RequestLink
 	Incident   string
 	Reason     string
+	Confirm    string // the cluster's name as typed, kept when the form comes back
 	Errors     map[string]string
 	SubmitErr  string
 }
