@@ -392,7 +392,27 @@ func (h *Handlers) auditRowNamed(e audit.Event, taskNames map[string]string) vie
 	}
 	r.Detail = string(e.Detail) // compact: the page wraps it, and a long timeline stays cheap
 	r.Summary = summarize(e)
+	if refusedByFreeze(e) {
+		r.ActionLabel = strings.TrimSuffix(r.ActionLabel, ": the form had errors") + ": refused, a freeze is in force"
+	}
 	return r
+}
+
+// refusedByFreeze reports whether e is a filing that a freeze refused:
+// recorded as a form that was not filed, though nothing in the form was
+// wrong.
+func refusedByFreeze(e audit.Event) bool {
+	if e.Action != audit.ActionOperationRejected && e.Action != audit.ActionCreateRejected {
+		return false
+	}
+	var d struct {
+		Errors map[string]string `json:"errors"`
+	}
+	if json.Unmarshal(e.Detail, &d) != nil {
+		return false
+	}
+	_, ok := d.Errors["freeze"]
+	return ok
 }
 
 // summarize is a one-line description of an event's detail.

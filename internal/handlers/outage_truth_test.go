@@ -197,3 +197,37 @@ func TestDuringAFreezeWithBreakGlassOffAResponderIsToldNothingCanBeFiled(t *test
 		}
 	}
 }
+
+// TestAFilingRefusedByAFreezeIsLabelledSoInTheAuditAndHistory: a filing a
+// freeze refused had nothing wrong in its form, so the audit page and the
+// task's history label it "refused, a freeze is in force", not "the form
+// had errors"; a form that did have errors keeps that label.
+func TestAFilingRefusedByAFreezeIsLabelledSoInTheAuditAndHistory(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_frozenlabel01")
+	req := e.signedIn("req@example.com")
+	if res := e.fileOperation(req, id, "start", url.Values{"justification": {"short"}}); res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a start with a short justification: %d", res.status)
+	}
+	now := time.Now()
+	e.freeze(now.Add(-time.Minute), now.Add(2*time.Hour), "data centre move")
+	if res := e.fileOperation(req, id, "start", url.Values{"justification": {"start it for the move"}}); res.status != http.StatusConflict {
+		t.Fatalf("a start filed during the freeze: %d", res.status)
+	}
+	labels := func(page response, sel string) []string {
+		var out []string
+		page.doc.Find(sel).Each(func(_ int, s *goquery.Selection) { out = append(out, strings.TrimSpace(s.Text())) })
+		return out
+	}
+	admin := e.signedIn("admin@example.com")
+	for where, got := range map[string][]string{
+		"the audit page":     labels(admin.get("/audit"), `[data-testid=audit-row][data-action="dr_task.operation.rejected"] td.card-title`),
+		"the task's history": labels(admin.get("/dr-tasks/"+id), `strong[title="dr_task.operation.rejected"]`),
+	} {
+		joined := strings.Join(got, " | ")
+		if len(got) != 2 || !strings.Contains(joined, "Operation not filed: refused, a freeze is in force") ||
+			strings.Count(joined, "the form had errors") != 1 {
+			t.Errorf("%s labels the two filings not filed %q; want one refused by the freeze, one with form errors", where, joined)
+		}
+	}
+}
