@@ -113,6 +113,9 @@ func (h *Handlers) formWindow(c echo.Context, op portal.Operation, taskID string
 		// The request page's judgement (requestWindow), before filing.
 		text += fmt.Sprintf(" But an approval lasts %s, and it can run only from %s: an approval given now lapses before then, and the request fails without calling the cloud. "+
 			"File it closer to the window.", portal.FormatDuration(policy.ApprovalTTL), h.formatTime(g.RunsAt))
+		if op == portal.OpDrill {
+			text += " Or give it a Run at time in the window: a drill's approval lasts from its time."
+		}
 		if g.ExtraApprovals() > 0 {
 			text += " With the extra approval it runs at once instead."
 		}

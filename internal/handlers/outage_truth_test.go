@@ -54,6 +54,11 @@ func TestADrillHeldByTheSwitchoversWindowSaysItRunsWhenTheWindowOpens(t *testing
 	if strings.Contains(hint, "as soon as it is approved;") || !strings.Contains(hint, "when its change window opens, "+opening) {
 		t.Errorf("held by the switchover's window, the drill form's hint says %q; want when the window opens, %s", hint, opening)
 	}
+	// The window opens after an approval given now would lapse; a drill's
+	// approval lasts from its time, so the form offers that way out.
+	if says := page.text(`[data-testid=form-window]`); !strings.Contains(says, "lapses before then") || !strings.Contains(says, "Run at time in the window") {
+		t.Errorf("the drill form's window note says %q", says)
+	}
 	rid := requestIDFrom(t, e.fileOperation(req, id, "drill",
 		url.Values{"justification": {"quarterly DR drill, CHG-1100"}, "confirm": {confirm}, "run_at": {""}}))
 	card := req.get(fmt.Sprintf("/requests/%d", rid))
