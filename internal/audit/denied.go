@@ -28,6 +28,7 @@ const (
 	ReasonStepUp              = "step-up"               // a high-risk approval or a policy change without the password entered lately
 	ReasonThrottled           = "throttled"             // an export past the person's limit (a few in a row, then one a minute)
 	ReasonOwnEmergency        = "own-emergency"         // a responder cancelling their own emergency, which superseded others' work
+	ReasonOwnThrottle         = "own-throttle"          // an admin clearing a sign-in throttle of their own account
 )
 
 // Anonymous is the actor of a request made without a session.

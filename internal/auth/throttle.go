@@ -221,6 +221,13 @@ func (s *Service) ClearThrottle(ctx context.Context, admin portal.User, account,
 	if account == "" || len(account) > 254 || len(address) > 100 {
 		return db.SignInThrottle{}, apperr.New(apperr.Invalid, "Choose a throttle from the list. Nothing was changed.")
 	}
+	// An admin's own throttle is another admin's to clear: a stolen admin
+	// session must not lift the wait on guessing its own password (the
+	// step-up's throttle).
+	if strings.EqualFold(account, admin.Email) || account == PasswordChangeAccount(admin.ID) {
+		return db.SignInThrottle{}, apperr.Deny(apperr.Forbidden, audit.ReasonOwnThrottle,
+			"You cannot clear a throttle of your own account: another admin must clear it. Nothing was changed.")
+	}
 	var out db.SignInThrottle
 	err := s.Store.InTx(ctx, func(tx *db.Tx) error {
 		r, err := tx.ClearSignInThrottle(ctx, account, address)

@@ -653,12 +653,22 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 }
 
 func (h *Handlers) throttlesPage(c echo.Context, status int, flash, errMsg string) error {
+	return h.throttlesPageStepUp(c, status, flash, errMsg, "", nil)
+}
+
+// throttlesStepUp says what clearing a throttle asks the password for.
+const throttlesStepUp = "Clearing a sign-in throttle"
+
+// throttlesPageStepUp is the throttles page with the step-up error of the
+// clear form with key form, when a clearing failed on it.
+func (h *Handlers) throttlesPageStepUp(c echo.Context, status int, flash, errMsg, form string, stepUpErr error) error {
 	rows, err := h.Auth.SignInThrottles(c.Request().Context())
 	if err != nil {
 		return err
 	}
 	p := views.ThrottlesPage{Base: h.base(c, "Sign-in throttles", "admin"), Flash: flash, Error: errMsg,
-		Truncated: len(rows) >= auth.MaxListedThrottles}
+		Truncated: len(rows) >= auth.MaxListedThrottles, StepUp: h.stepUpPrompt(c, throttlesStepUp)}
+	stepUpFailed(p.StepUp, form, stepUpErr)
 	for _, r := range rows {
 		row := views.ThrottleRow{Account: r.Account, Address: r.Address, AddressText: r.Address,
 			Failures: strconv.Itoa(r.Failures), LastFailure: h.formatTime(r.LastFailureAt), Waiting: r.Waiting,
@@ -681,11 +691,23 @@ func (h *Handlers) listThrottles(c echo.Context) error {
 	return h.throttlesPage(c, http.StatusOK, h.takeNote(c), "")
 }
 
+// clearThrottle ends a sign-in throttle. Like the other admin changes it
+// needs the password entered lately (a throttle is what stands between a
+// stolen session and guessing that password), and an admin's own account's
+// throttles are another admin's to clear.
 func (h *Handlers) clearThrottle(c echo.Context) error {
-	r, err := h.Auth.ClearThrottle(c.Request().Context(), *user(c), c.FormValue("account"), c.FormValue("address"))
+	account, address := c.FormValue("account"), c.FormValue("address")
+	if err := h.stepUp(c, throttlesStepUp, "clear a sign-in throttle"); err != nil {
+		status, ok := h.shownAgain(c, err)
+		if !ok {
+			return err
+		}
+		return h.throttlesPageStepUp(c, status, "", "", views.ThrottleFormKey(account, address), err)
+	}
+	r, err := h.Auth.ClearThrottle(c.Request().Context(), *user(c), account, address)
 	switch apperr.KindOf(err) {
-	case apperr.Conflict, apperr.Invalid:
-		status, _ := formStatus(err)
+	case apperr.Conflict, apperr.Invalid, apperr.Forbidden:
+		status, _ := h.shownAgain(c, err)
 		return h.throttlesPage(c, status, "", apperr.Message(err))
 	}
 	if err != nil {

@@ -3,7 +3,10 @@
 // booleans, field errors. Views query nothing.
 package views
 
-import "encoding/json"
+import (
+	"encoding/hex"
+	"encoding/json"
+)
 
 // Base is what every full page needs.
 type Base struct {
@@ -687,6 +690,13 @@ type ThrottlesPage struct {
 	Truncated bool // there are more than the page shows
 	Flash     string
 	Error     string
+	// StepUp asks for the password with each Clear (nil: entered lately).
+	StepUp *StepUp
+}
+
+// ThrottleFormKey is the step-up key of the Clear form of one throttle.
+func ThrottleFormKey(account, address string) string {
+	return "clear-" + hex.EncodeToString([]byte(account+"\x00"+address))
 }
 
 // ThrottleRow is one throttle: an account's failed sign-ins from one
