@@ -32,6 +32,14 @@ func (s *Store) RecordRefusal(ctx context.Context, r audit.Refusal) error {
 	return s.recordCounted(ctx, r.Denial(), func(audit.Denial) audit.Event { return r.First })
 }
 
+// RecordRejection is RecordDenial for a form returned with errors: the
+// first of its kind in its minute is audited as first (the form's own
+// rejected event, with what was wrong), the rest only counted into the
+// minute's access.denied.repeated summary.
+func (s *Store) RecordRejection(ctx context.Context, d audit.Denial, first audit.Event) error {
+	return s.recordCounted(ctx, d, func(audit.Denial) audit.Event { return first })
+}
+
 // recordCounted counts d and appends first(d) when d is the first of its
 // kind in its minute.
 func (s *Store) recordCounted(ctx context.Context, d audit.Denial, first func(audit.Denial) audit.Event) error {

@@ -75,6 +75,10 @@ const (
 	// wrong (a 404 without a DWS code), and as its success the last good
 	// answer of that call after it: /healthz and the task pages report it.
 	SyncDWSConfig = "dws_configuration/"
+	// SyncOperationForm prefixes, per person and task ("<user id>/<task
+	// id>"), when an operation form of theirs last had the task read live:
+	// its requested_at limits such reads (drtask.Service.PrepareOperation).
+	SyncOperationForm = "operation_form/"
 )
 
 // SyncError is a cloud read's last error, newer than its last success.

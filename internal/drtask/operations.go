@@ -5,10 +5,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 	"time"
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
+	"drportal/internal/db"
 	"drportal/internal/dws"
 	"drportal/internal/portal"
 	"drportal/internal/requests"
@@ -57,6 +59,14 @@ type OperationPlan struct {
 // valid period. Field problems come back as FieldErrors (audited, but for
 // an emergency's); a task whose state no longer allows the operation is a
 // Conflict.
+//
+// What the database can judge comes first, so that a form refused on it
+// costs no cloud call: the task is known, no freeze holds (but for an
+// emergency, which break-glass allows in one), and the form's own fields
+// are right against the state the form showed. Only then is the task read
+// live: a person causes at most one such read of a task per
+// FormReadInterval, and one more within it is refused (TooMany, with when
+// to try again) rather than sent.
 func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (OperationPlan, FieldErrors, error) {
 	spec, ok := portal.SpecOf(f.Op)
 	if !ok {
@@ -64,13 +74,24 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 	}
 	// Only a task the portal knows is asked about: an id from the address
 	// bar goes to the cloud only once the database has it.
-	if _, err := s.Task(ctx, f.TaskID); err != nil {
+	v, err := s.Task(ctx, f.TaskID)
+	if err != nil {
 		return OperationPlan{}, nil, err
 	}
-	state, err := s.LiveState(ctx, f.TaskID)
+	if !f.Emergency {
+		if err := s.refuseFrozen(ctx, f); err != nil {
+			return OperationPlan{}, nil, err
+		}
+	}
+	if errs := s.fieldErrors(f, spec, v.Task); len(errs) > 0 {
+		return s.rejected(ctx, f, errs)
+	}
+	state, err := s.formState(ctx, f)
 	switch {
 	case dws.TaskMissing(err):
 		return OperationPlan{}, nil, apperr.New(apperr.Conflict, "The DR task no longer exists in the cloud: it was deleted. Nothing was filed.")
+	case apperr.KindOf(err) == apperr.TooMany:
+		return OperationPlan{}, nil, err
 	case err != nil:
 		return OperationPlan{}, nil, cloudError(err, "The task's live state could not be read")
 	}
@@ -83,50 +104,15 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 		}
 	}
 	t := state.Task
-	errs := FieldErrors{}
-	if msg := requests.CheckJustification(f.Justification); msg != "" {
-		errs[FieldJustification] = msg
+	if errs := s.fieldErrors(f, spec, t); len(errs) > 0 {
+		return s.rejected(ctx, f, errs)
 	}
 	plan := OperationPlan{Task: t}
 	if f.Op == portal.OpUpdate {
-		f.Period = strings.TrimSpace(f.Period)
-		if msg := cmp.Or(f.PeriodProblem, CheckSyncPeriod(f.Period)); msg != "" {
-			errs[FieldPeriod] = msg
-		} else if f.Period == t.SyncPeriod {
-			errs[FieldPeriod] = fmt.Sprintf("The sync period is already %s; enter a different one.", f.Period)
-		}
-		plan.Body = dws.UpdateBody(f.Period)
-	}
-	if msg := cmp.Or(f.RunAtProblem, requests.CheckRunAt(f.Op, f.RunAt, s.Now())); msg != "" {
-		errs[FieldRunAt] = msg
+		plan.Body = dws.UpdateBody(strings.TrimSpace(f.Period))
 	}
 	if spec.HighRisk {
 		plan.ConfirmName = portal.ConfirmCluster(f.Op, t)
-		if strings.TrimSpace(f.Confirm) != plan.ConfirmName {
-			errs[FieldConfirm] = fmt.Sprintf("Type the name of the affected cluster, %s, exactly as shown.", plan.ConfirmName)
-		}
-	}
-	if len(errs) > 0 && f.Emergency {
-		return OperationPlan{}, errs, nil
-	}
-	if len(errs) > 0 {
-		e := audit.FromContext(ctx, audit.ActionOperationRejected, audit.Denied)
-		e.OccurredAt = s.Now()
-		e.SubjectType, e.SubjectID = audit.SubjectDRTask, f.TaskID
-		detail := map[string]any{"operation": f.Op, "errors": errs, "dr_sync_period": f.Period,
-			"justification": f.Justification, "run_at": f.RunAt}
-		if spec.HighRisk {
-			// Whether the cluster's name matched, never what was typed:
-			// it may be a password typed into the wrong field.
-			for k, v := range portal.ConfirmRecord(f.Confirm, plan.ConfirmName) {
-				detail[k] = v
-			}
-		}
-		e.Detail = audit.Detail(detail)
-		if _, err := s.Store.AppendAudit(ctx, e); err != nil {
-			return OperationPlan{}, nil, err
-		}
-		return OperationPlan{}, errs, nil
 	}
 	plan.Method, plan.Path, err = s.Cloud.OperationCall(f.Op, f.TaskID)
 	if err != nil {
@@ -136,6 +122,113 @@ func (s *Service) PrepareOperation(ctx context.Context, f OperationForm) (Operat
 	if row, err := s.Store.Task(ctx, f.TaskID); err == nil {
 		progress = viewOf(row).Progress
 	}
-	plan.Consequence = portal.Consequence(f.Op, t, progress, f.Period, s.Zones)
+	plan.Consequence = portal.Consequence(f.Op, t, progress, strings.TrimSpace(f.Period), s.Zones)
 	return plan, nil, nil
+}
+
+// fieldErrors checks the form's own fields against the task t.
+func (s *Service) fieldErrors(f OperationForm, spec portal.Spec, t portal.Task) FieldErrors {
+	errs := FieldErrors{}
+	if msg := requests.CheckJustification(f.Justification); msg != "" {
+		errs[FieldJustification] = msg
+	}
+	if f.Op == portal.OpUpdate {
+		period := strings.TrimSpace(f.Period)
+		if msg := cmp.Or(f.PeriodProblem, CheckSyncPeriod(period)); msg != "" {
+			errs[FieldPeriod] = msg
+		} else if period == t.SyncPeriod {
+			errs[FieldPeriod] = fmt.Sprintf("The sync period is already %s; enter a different one.", period)
+		}
+	}
+	if msg := cmp.Or(f.RunAtProblem, requests.CheckRunAt(f.Op, f.RunAt, s.Now())); msg != "" {
+		errs[FieldRunAt] = msg
+	}
+	if spec.HighRisk {
+		if name := portal.ConfirmCluster(f.Op, t); strings.TrimSpace(f.Confirm) != name {
+			errs[FieldConfirm] = fmt.Sprintf("Type the name of the affected cluster, %s, exactly as shown.", name)
+		}
+	}
+	return errs
+}
+
+// OperationRoute is the route of an operation form's post, as its
+// rejections are counted.
+const OperationRoute = "/dr-tasks/:id/operations/:op"
+
+// rejected records a form returned with errs (an emergency's are its
+// handler's to record) and returns them. The first of a person's rejected
+// operation forms in a minute is audited in full; the others of that
+// minute are counted into one summary (db.Store.RecordRejection), so posts
+// cannot flood the audit log.
+func (s *Service) rejected(ctx context.Context, f OperationForm, errs FieldErrors) (OperationPlan, FieldErrors, error) {
+	if f.Emergency {
+		return OperationPlan{}, errs, nil
+	}
+	e := audit.FromContext(ctx, audit.ActionOperationRejected, audit.Denied)
+	e.OccurredAt = s.Now()
+	e.SubjectType, e.SubjectID = audit.SubjectDRTask, f.TaskID
+	detail := map[string]any{"operation": f.Op, "errors": errs, "dr_sync_period": f.Period,
+		"justification": f.Justification, "run_at": f.RunAt}
+	if _, wrong := errs[FieldConfirm]; wrong || f.Confirm != "" {
+		// Whether the cluster's name matched, never what was typed: it
+		// may be a password typed into the wrong field.
+		detail["confirm_matches"] = !wrong && f.Confirm != ""
+		detail["confirm_length"] = utf8.RuneCountInString(f.Confirm)
+	}
+	e.Detail = audit.Detail(detail)
+	if err := s.Store.RecordRejection(ctx, rejection(ctx, e, OperationRoute, f.TaskID), e); err != nil {
+		return OperationPlan{}, nil, err
+	}
+	return OperationPlan{}, errs, nil
+}
+
+// rejection is the counting key of a rejected form: its person, route and
+// minute.
+func rejection(ctx context.Context, e audit.Event, route, id string) audit.Denial {
+	return audit.Denial{At: e.OccurredAt, Actor: e.Actor, Method: "POST", Route: route, ID: id,
+		Reason: audit.ReasonFormErrors, CorrelationID: e.CorrelationID}
+}
+
+// refuseFrozen refuses, from the database alone, an operation a freeze
+// holds now (requests.Service.File refuses it again when filing), and
+// records the rejection like a form's.
+func (s *Service) refuseFrozen(ctx context.Context, f OperationForm) error {
+	now := s.Now()
+	sched, err := s.Store.Schedule(ctx, now)
+	if err != nil {
+		return err
+	}
+	g := portal.WindowState(f.Op, sched, now, false)
+	if !g.Frozen {
+		return nil
+	}
+	why := map[string]string{"freeze": fmt.Sprintf("the freeze “%s” is in force until %s", g.Freeze.Reason,
+		portal.FormatTime(g.Freeze.End, s.Zones.Display))}
+	if _, _, err := s.rejected(ctx, f, FieldErrors(why)); err != nil {
+		return err
+	}
+	return requests.Frozen(g, s.Zones.Display)
+}
+
+// formState reads the task live for a form, at most once per person, task
+// and FormReadInterval: one more read within it is refused (TooMany, with
+// when to try again), not sent. An emergency's read is not limited: its
+// responder acts in an outage.
+func (s *Service) formState(ctx context.Context, f OperationForm) (portal.TaskState, error) {
+	now := s.Now()
+	interval := cmp.Or(s.FormReadInterval, 15*time.Second)
+	if !f.Emergency && interval > 0 {
+		who := audit.ActorFrom(ctx)
+		ok, last, err := s.Store.ClaimSyncRequest(ctx, fmt.Sprintf("%s%d/%s", db.SyncOperationForm, who.ID, f.TaskID), now, interval)
+		if err != nil {
+			return portal.TaskState{}, err
+		}
+		if !ok {
+			return portal.TaskState{}, &apperr.Error{Kind: apperr.TooMany, RetryAfter: last.Add(interval).Sub(now),
+				Message: fmt.Sprintf("The task was read from the cloud for your last form at %s; it is read at most once every %s for each person: "+
+					"you can submit again from %s. Nothing was filed.",
+					portal.FormatTime(last, s.Zones.Display), interval, portal.FormatTime(last.Add(interval), s.Zones.Display))}
+		}
+	}
+	return s.LiveState(ctx, f.TaskID)
 }

@@ -17,6 +17,7 @@ import (
 	"drportal/internal/db"
 	"drportal/internal/dws"
 	"drportal/internal/portal"
+	"drportal/internal/requests"
 )
 
 // Cloud is what the service needs of the DWS client.
@@ -57,6 +58,10 @@ type Service struct {
 	// ReadNowInterval is the least time between two reads a person asks
 	// for with "Read the clusters from the cloud now" (default 15 s).
 	ReadNowInterval time.Duration
+	// FormReadInterval is the least time between two live reads of one
+	// task that one person's operation forms cause (default 15 s;
+	// negative: no limit, for tests that file in quick succession).
+	FormReadInterval time.Duration
 }
 
 func (s *Service) pageCtx(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -219,6 +224,10 @@ func (s *Service) CheckNameAvailable(ctx context.Context, name string) (string, 
 	return "", nil
 }
 
+// CreateRoute is the route of the create form's post, as its rejections
+// are counted.
+const CreateRoute = "/dr-tasks"
+
 // CreatePlan is a validated create: the exact call a request will carry.
 type CreatePlan struct {
 	Params      portal.CreateSpec
@@ -239,6 +248,24 @@ type CreatePlan struct {
 func (s *Service) PrepareCreate(ctx context.Context, f CreateForm) (CreatePlan, FieldErrors, error) {
 	f.Trim()
 	errs := f.Validate()
+	if len(errs) == 0 {
+		// A freeze refuses the filing: say so before asking the cloud.
+		now := s.Now()
+		sched, err := s.Store.Schedule(ctx, now)
+		if err != nil {
+			return CreatePlan{}, nil, err
+		}
+		if g := portal.WindowState(portal.OpCreate, sched, now, false); g.Frozen {
+			e := audit.FromContext(ctx, audit.ActionCreateRejected, audit.Denied)
+			e.OccurredAt = now
+			e.Detail = audit.Detail(map[string]any{"form": formDetail(f), "errors": map[string]string{"freeze": fmt.Sprintf(
+				"the freeze “%s” is in force until %s", g.Freeze.Reason, portal.FormatTime(g.Freeze.End, s.Zones.Display))}})
+			if err := s.Store.RecordRejection(ctx, rejection(ctx, e, CreateRoute, ""), e); err != nil {
+				return CreatePlan{}, nil, err
+			}
+			return CreatePlan{}, nil, requests.Frozen(g, s.Zones.Display)
+		}
+	}
 	var plan CreatePlan
 	if len(errs) == 0 {
 		primary, standby, err := s.checkWithCloud(ctx, f, errs)
@@ -260,7 +287,7 @@ func (s *Service) PrepareCreate(ctx context.Context, f CreateForm) (CreatePlan, 
 		e := audit.FromContext(ctx, audit.ActionCreateRejected, audit.Denied)
 		e.OccurredAt = s.Now()
 		e.Detail = audit.Detail(map[string]any{"form": formDetail(f), "errors": errs})
-		if _, err := s.Store.AppendAudit(ctx, e); err != nil {
+		if err := s.Store.RecordRejection(ctx, rejection(ctx, e, CreateRoute, ""), e); err != nil {
 			return CreatePlan{}, nil, err
 		}
 		return CreatePlan{}, errs, nil

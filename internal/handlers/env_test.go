@@ -151,7 +151,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t.Fatal(err)
 	}
 	tasks := &drtask.Service{Cloud: client, Store: store, Now: time.Now, PageTimeout: 2 * time.Second,
-		PollChanging: 50 * time.Millisecond, PollSettled: 200 * time.Millisecond}
+		PollChanging: 50 * time.Millisecond, PollSettled: 200 * time.Millisecond,
+		// Tests file one operation after another at once; the limit has a
+		// test of its own (TestOperationFormsCannotBurnTheCloudQuota).
+		FormReadInterval: -1}
 	hooks := newHookReceiver(t)
 	later := &laterClock{}
 	outbox, err := jobs.NewOutbox(store.Pool(), jobs.OutboxConfig{BaseURL: "http://portal.test", WebhookURL: hooks.srv.URL})

@@ -163,6 +163,7 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 	ctx := c.Request().Context()
 	plan, errs, err := h.Tasks.PrepareOperation(ctx, f)
 	if err != nil {
+		setRetryAfter(c, err)
 		status, ok := h.shownAgain(c, err)
 		if !ok {
 			return err

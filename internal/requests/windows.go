@@ -31,6 +31,10 @@ func (s *Service) Gate(ctx context.Context, q scheduleReader, r portal.Request, 
 }
 
 // frozen is the refusal of a filing during a freeze.
+// Frozen is the refusal of a filing that freeze g holds, for a form that
+// checks it before anything else.
+func Frozen(g portal.WindowGate, zone *time.Location) error { return frozen(g, zone) }
+
 func frozen(g portal.WindowGate, zone *time.Location) error {
 	return apperr.New(apperr.Conflict, "The freeze “%s” is in force until %s: no request can be filed until it ends, and only break-glass (a responder's emergency) can act. Nothing was filed.",
 		g.Freeze.Reason, portal.FormatTime(g.Freeze.End, zone))
