@@ -5,8 +5,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
