@@ -192,6 +192,15 @@ func (s *Store) ClaimSyncRequest(ctx context.Context, name string, now time.Time
 	return false, last, nil
 }
 
+// ReleaseSyncRequest forgets the last claim of name (ClaimSyncRequest), so
+// the next claim is granted at once.
+func (s *Store) ReleaseSyncRequest(ctx context.Context, name string) error {
+	if _, err := s.pool.Exec(ctx, `UPDATE cloud_syncs SET requested_at = NULL WHERE name = $1`, name); err != nil {
+		return fmt.Errorf("release the read of %s: %w", name, err)
+	}
+	return nil
+}
+
 // TaskNamed reports whether the portal's copy of the tasks has a task
 // (not gone) with this name, ignoring case.
 func (s *Store) TaskNamed(ctx context.Context, name string) (bool, error) {

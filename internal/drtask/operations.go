@@ -210,16 +210,30 @@ func (s *Service) refuseFrozen(ctx context.Context, f OperationForm) error {
 	return requests.Frozen(g, s.Zones.Display)
 }
 
+// formReadName is the cloud_syncs row that limits a person's live reads of
+// a task for forms.
+func formReadName(userID int64, taskID string) string {
+	return fmt.Sprintf("%s%d/%s", db.SyncOperationForm, userID, taskID)
+}
+
+// FormFiled gives back the live read a form spent once it has filed its
+// request: the limit is on reads that file nothing (a flood of posts), not
+// on a person filing one operation after another on a task.
+func (s *Service) FormFiled(ctx context.Context, taskID string) error {
+	return s.Store.ReleaseSyncRequest(ctx, formReadName(audit.ActorFrom(ctx).ID, taskID))
+}
+
 // formState reads the task live for a form, at most once per person, task
-// and FormReadInterval: one more read within it is refused (TooMany, with
-// when to try again), not sent. An emergency's read is not limited: its
+// and FormReadInterval unless the form filed its request (FormFiled): one
+// more read within it is refused (TooMany, with when to try again), not
+// sent. An emergency's read is not limited: its
 // responder acts in an outage.
 func (s *Service) formState(ctx context.Context, f OperationForm) (portal.TaskState, error) {
 	now := s.Now()
 	interval := cmp.Or(s.FormReadInterval, 15*time.Second)
 	if !f.Emergency && interval > 0 {
 		who := audit.ActorFrom(ctx)
-		ok, last, err := s.Store.ClaimSyncRequest(ctx, fmt.Sprintf("%s%d/%s", db.SyncOperationForm, who.ID, f.TaskID), now, interval)
+		ok, last, err := s.Store.ClaimSyncRequest(ctx, formReadName(who.ID, f.TaskID), now, interval)
 		if err != nil {
 			return portal.TaskState{}, err
 		}

@@ -212,6 +212,10 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 		p.SubmitErr = apperr.Message(err)
 		return h.render(c, status, views.OperationForm(p))
 	}
+	if err := h.Tasks.FormFiled(ctx, plan.Task.ID); err != nil {
+		// Filed all the same: the next form waits out the interval.
+		h.Logger.Warn("give back a form's live read", "task", plan.Task.ID, "err", err)
+	}
 	c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
 	return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", r.ID), h.nextSteps(ctx, r))
 }

@@ -59,16 +59,25 @@ func TestOperationFormsCannotBurnTheCloudQuota(t *testing.T) {
 		t.Errorf("%d rejected forms counted, want 20", counted)
 	}
 
-	// A valid form reads the task live once; the next within the interval
-	// is refused with when to try again, and sends nothing.
+	// A valid form reads the task live once, and filing gives the read
+	// back: a person files one operation after another. A form refused
+	// after its live read (here, the same start again) spends it: the next
+	// within the interval is refused with when to try again, and sends
+	// nothing.
 	if r := e.fileOperation(req, id, "start", url.Values{"justification": {"start it now, CHG-1"}}); r.status != http.StatusSeeOther {
 		t.Fatalf("a valid start: %d %q", r.status, r.text("main"))
 	}
-	afterFirst := calls()
-	if afterFirst-before != 1 {
-		t.Errorf("the valid form made %d cloud calls, want 1", afterFirst-before)
+	if n := calls() - before; n != 1 {
+		t.Errorf("the valid form made %d cloud calls, want 1", n)
 	}
-	r := e.fileOperation(req, id, "stop", url.Values{"justification": {"stop it now, CHG-2"}})
+	if r := e.fileOperation(req, id, "start", url.Values{"justification": {"start it now, CHG-1"}}); r.status != http.StatusConflict {
+		t.Errorf("the same start again: %d %q", r.status, r.text("main"))
+	}
+	afterFirst := calls()
+	if afterFirst-before != 2 {
+		t.Errorf("the filing did not give its read back: %d cloud calls, want 2", afterFirst-before)
+	}
+	r := e.fileOperation(req, id, "start", url.Values{"justification": {"start it now, CHG-2"}})
 	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" ||
 		!strings.Contains(r.text(`[data-testid=submit-error]`), "submit again from") {
 		t.Errorf("a second live read within the interval: %d %q %q", r.status, r.header.Get("Retry-After"), r.text(`[data-testid=submit-error]`))
