@@ -29,7 +29,8 @@ const (
 	ReasonThrottled           = "throttled"             // an export past the person's limit (a few in a row, then one a minute)
 	ReasonOwnEmergency        = "own-emergency"         // a responder cancelling their own emergency, which superseded others' work
 	ReasonOwnThrottle         = "own-throttle"          // an admin clearing a sign-in throttle of their own account
-	ReasonFormErrors          = "form-errors"           // a create or operation form returned with errors (or refused by a freeze)
+	ReasonFormErrors          = "form-errors"           // a create or operation form returned with errors
+	ReasonFrozen              = "frozen"                // a create or operation form refused by a freeze
 )
 
 // Anonymous is the actor of a request made without a session.

@@ -176,7 +176,7 @@ func (s *Service) rejected(ctx context.Context, f OperationForm, errs FieldError
 		detail["confirm_length"] = utf8.RuneCountInString(f.Confirm)
 	}
 	e.Detail = audit.Detail(detail)
-	if err := s.Store.RecordRejection(ctx, rejection(ctx, e, OperationRoute, f.TaskID), e); err != nil {
+	if err := s.Store.RecordRejection(ctx, rejection(ctx, e, OperationRoute, f.TaskID, errs), e); err != nil {
 		return OperationPlan{}, nil, err
 	}
 	return OperationPlan{}, errs, nil
@@ -184,9 +184,13 @@ func (s *Service) rejected(ctx context.Context, f OperationForm, errs FieldError
 
 // rejection is the counting key of a rejected form: its person, route and
 // minute.
-func rejection(ctx context.Context, e audit.Event, route, id string) audit.Denial {
+func rejection(ctx context.Context, e audit.Event, route, id string, errs FieldErrors) audit.Denial {
+	reason := audit.ReasonFormErrors
+	if _, frozen := errs["freeze"]; frozen {
+		reason = audit.ReasonFrozen // counted apart: a person sees both kinds on record
+	}
 	return audit.Denial{At: e.OccurredAt, Actor: e.Actor, Method: "POST", Route: route, ID: id,
-		Reason: audit.ReasonFormErrors, CorrelationID: e.CorrelationID}
+		Reason: reason, CorrelationID: e.CorrelationID}
 }
 
 // refuseFrozen refuses, from the database alone, an operation a freeze
