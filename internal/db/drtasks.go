@@ -473,6 +473,9 @@ type TaskPage struct {
 	Admins []portal.User
 	// Approvals are the decisions on the Open requests, by request id.
 	Approvals map[int64][]portal.Approval
+	// BreakGlassChanges are the break-glass changes waiting for a second
+	// admin, oldest first.
+	BreakGlassChanges []portal.AdminChange
 }
 
 // TaskPage reads a task's row, its open requests, the last operation that
@@ -500,6 +503,21 @@ func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls boo
 		})
 		if err != nil {
 			return fmt.Errorf("read admins: %w", err)
+		}
+		return nil
+	})
+	b.Queue(`SELECT `+adminChangeColumns+` WHERE c.status = 'pending' AND c.kind = $1 ORDER BY c.id`,
+		string(portal.ChangeBreakGlass)).Query(func(rows pgx.Rows) error {
+		rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[adminChangeRow])
+		if err != nil {
+			return fmt.Errorf("read break-glass changes: %w", err)
+		}
+		for _, r := range rs {
+			ch, err := r.change()
+			if err != nil {
+				return err
+			}
+			p.BreakGlassChanges = append(p.BreakGlassChanges, ch)
 		}
 		return nil
 	})

@@ -162,6 +162,9 @@ type Page struct {
 	Admins []portal.User
 	// Approvals are the decisions on the Open requests, by request id.
 	Approvals map[int64][]portal.Approval
+	// BreakGlassChanges are the break-glass changes waiting for a second
+	// admin.
+	BreakGlassChanges []portal.AdminChange
 }
 
 // Page reads everything a task's page shows in one round trip (with its
@@ -184,7 +187,7 @@ func (s *Service) Page(ctx context.Context, id string, timeline int, calls bool)
 	}
 	return Page{View: v, Timeline: tp.Timeline, CloudCalls: tp.CloudCalls, Open: tp.Open, State: stateOf(v, tp.LastSucceeded),
 		Schedule: tp.Schedule, BreakGlass: tp.BreakGlass, Drills: tp.Drills, LastDrill: tp.LastDrill, Admins: tp.Admins,
-		Approvals: tp.Approvals}, nil
+		Approvals: tp.Approvals, BreakGlassChanges: tp.BreakGlassChanges}, nil
 }
 
 func stateOf(v TaskView, last portal.Operation) portal.TaskState {

@@ -102,12 +102,18 @@ func (h *Handlers) breakGlassTurnOn(ctx context.Context) (*portal.AdminChange, e
 	if err != nil {
 		return nil, err
 	}
+	return turnOnOf(changes), nil
+}
+
+// turnOnOf is the change among changes that turns break-glass on (nil:
+// none waits).
+func turnOnOf(changes []portal.AdminChange) *portal.AdminChange {
 	for _, ch := range changes {
 		if ch.Kind == portal.ChangeBreakGlass && ch.BreakGlass.Enabled {
-			return &ch, nil
+			return &ch
 		}
 	}
-	return nil, nil
+	return nil
 }
 
 // turnOnWaits says that a change turning break-glass on waits for a

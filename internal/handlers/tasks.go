@@ -543,11 +543,7 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) (views.TaskPanel, error
 		p.BreakGlass = h.breakGlassButtons(c, pg)
 	}
 	if !v.Gone && Allowed(user(c), PermBreakGlass) && !pg.BreakGlass.Enabled {
-		turnOn, err := h.breakGlassTurnOn(c.Request().Context())
-		if err != nil {
-			return p, err
-		}
-		p.BreakGlassOff = h.breakGlassOff(pg.Admins, pg.Schedule, turnOn)
+		p.BreakGlassOff = h.breakGlassOff(pg.Admins, pg.Schedule, turnOnOf(pg.BreakGlassChanges))
 	}
 	if v.Gone || !Allowed(user(c), PermFileRequest) || busy || !v.HasDetail {
 		return p, nil
