@@ -1,11 +1,10 @@
 -- +goose Up
 
 -- A task's history is its newest events and those correlated with them
--- (the cloud calls and steps of the same action). Both indexes carry what
--- choosing those events needs (the correlation id, the action, the event
--- id), so the choice is made from the indexes alone, and only the events
--- shown are read from the table: a year of history does not fit in memory,
--- and every row read from it is a read from disk or the page cache.
+-- (the cloud calls and steps of the same action). The subject index carries
+-- the correlation id and action the choice of the task's own events reads,
+-- and the correlation index the id and action of the correlated ones, so
+-- those steps can be answered from the indexes.
 CREATE INDEX audit_events_subject_cover_idx ON audit_events (subject_type, subject_id, id) INCLUDE (correlation_id, action);
 DROP INDEX audit_events_subject_idx;
 ALTER INDEX audit_events_subject_cover_idx RENAME TO audit_events_subject_idx;

@@ -384,36 +384,31 @@ func (s *Store) TaskCloudCalls(ctx context.Context, taskID string, limit int) (i
 	return n, nil
 }
 
-// taskTimelineIDs chooses the ids and actions of a task's newest $3
-// events and those correlated with them (the cloud calls and steps of the
-// same page action or job), newest first; $4 false leaves the cloud calls
-// out. It reads the indexes only: audit_events_subject_idx and
-// audit_events_correlation_idx carry the correlation id, the action and
-// the id (migration 00023).
-var taskTimelineIDs = fmt.Sprintf(`
+// taskTimelineSQL selects a task's newest events and those correlated with
+// them (the cloud calls and steps of the same page action or job); $4
+// false leaves the cloud calls out.
+var taskTimelineSQL = fmt.Sprintf(`
 		WITH subj AS (
-			SELECT id, correlation_id, action FROM audit_events
-			WHERE subject_type = $1 AND subject_id = $2 AND ($4 OR action <> '%[1]s') ORDER BY id DESC LIMIT $3),
+			SELECT id, correlation_id FROM audit_events
+			WHERE subject_type = $1 AND subject_id = $2 AND ($4 OR action <> '%[2]s') ORDER BY id DESC LIMIT $3),
 		corr AS (
 			SELECT DISTINCT correlation_id FROM subj
 			WHERE correlation_id <> '' AND correlation_id NOT IN ('poller', 'list-sync'))
-		SELECT id, action FROM subj
-		UNION SELECT e.id, e.action FROM corr CROSS JOIN LATERAL (
-			SELECT x.id, x.action FROM audit_events x
-			WHERE x.correlation_id = corr.correlation_id AND x.correlation_id <> '' AND ($4 OR x.action <> '%[1]s')) e
-		ORDER BY id DESC LIMIT $3`, audit.ActionCloudCall)
-
-// taskTimelineSQL reads the events taskTimelineIDs chooses, newest first:
-// only they are read from the table.
-var taskTimelineSQL = fmt.Sprintf(`SELECT %s FROM audit_events WHERE id IN (SELECT id FROM (%s) ids) ORDER BY id DESC`,
-	auditColumns, taskTimelineIDs)
+		SELECT %[1]s FROM audit_events WHERE id IN (
+			SELECT id FROM subj
+			UNION SELECT e.id FROM corr CROSS JOIN LATERAL (
+				SELECT x.id FROM audit_events x
+				WHERE x.correlation_id = corr.correlation_id AND x.correlation_id <> '') e)
+			AND ($4 OR action <> '%[2]s')
+		ORDER BY id DESC LIMIT $3`, auditColumns, audit.ActionCloudCall)
 
 // taskCloudCallsSQL counts the cloud calls among the events the timeline
-// shows with them ($3 events: taskTimelineIDs with $4 true), from the
-// indexes alone. Counting a task's whole history would read every call it
-// ever made (thousands a task in a year) on each page view.
-var taskCloudCallsSQL = fmt.Sprintf(`SELECT count(*) FILTER (WHERE action = '%s') FROM (%s) t`,
-	audit.ActionCloudCall, strings.ReplaceAll(taskTimelineIDs, "$4", "true"))
+// shows with them ($3 events: taskTimelineSQL with $4 true). Counting a
+// task's whole history would read every call it ever made (thousands a
+// task in a year) on each page view.
+var taskCloudCallsSQL = fmt.Sprintf(`SELECT count(*) FILTER (WHERE action = '%[2]s') FROM (%[1]s) t`,
+	strings.NewReplacer("$4", "true", "SELECT "+auditColumns+" FROM", "SELECT id, action FROM").Replace(taskTimelineSQL),
+	audit.ActionCloudCall)
 
 func collectTimeline(taskID string, rows pgx.Rows, err error) ([]audit.Event, error) {
 	if err != nil {
