@@ -290,15 +290,15 @@ func (s *Store) AuditPage(ctx context.Context, f AuditFilter, limit int, actors,
 	if f.After > 0 && f.Before == 0 {
 		order = "ASC"
 	}
-	args = append(args, limit, audit.SubjectDRTask)
 	p := AuditPage{TaskNames: map[string]string{}}
 	b := &pgx.Batch{}
 	// The page's events first, then each one's task: the join reads only
-	// the rows of the page.
+	// the rows of the page. The limit is text, not a parameter, so that an
+	// unfiltered page keeps one plan (as taskTimelineSQL).
 	b.Queue(fmt.Sprintf(`SELECT a.*, COALESCE(t.name, '') FROM (
-		SELECT %s FROM audit_events %s ORDER BY id %s LIMIT $%d) a
-		LEFT JOIN dr_tasks t ON a.subject_type = $%d AND t.id = a.subject_id
-		ORDER BY a.id %s`, auditColumns, where, order, len(args)-1, len(args), order), args...).Query(func(rows pgx.Rows) error {
+		SELECT %s FROM audit_events %s ORDER BY id %s LIMIT %d) a
+		LEFT JOIN dr_tasks t ON a.subject_type = '%s' AND t.id = a.subject_id
+		ORDER BY a.id %s`, auditColumns, where, order, limit, audit.SubjectDRTask, order), args...).Query(func(rows pgx.Rows) error {
 		var err error
 		p.Events, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Event, error) {
 			var name string
@@ -369,7 +369,7 @@ func (s *Store) StreamAudit(ctx context.Context, f AuditFilter, fn func(audit.Ev
 // left out. It stays on indexes: the task's own events by subject, then
 // each of their correlation ids.
 func (s *Store) TaskTimeline(ctx context.Context, taskID string, limit int, calls bool) ([]audit.Event, error) {
-	rows, err := s.pool.Query(ctx, taskTimelineSQL, audit.SubjectDRTask, taskID, limit, calls)
+	rows, err := s.pool.Query(ctx, taskTimelineSQL(limit, calls), audit.SubjectDRTask, taskID)
 	return collectTimeline(taskID, rows, err)
 }
 
@@ -378,37 +378,53 @@ func (s *Store) TaskTimeline(ctx context.Context, taskID string, limit int, call
 // whatever the length of the task's history.
 func (s *Store) TaskCloudCalls(ctx context.Context, taskID string, limit int) (int, error) {
 	var n int
-	if err := s.pool.QueryRow(ctx, taskCloudCallsSQL, audit.SubjectDRTask, taskID, limit).Scan(&n); err != nil {
+	if err := s.pool.QueryRow(ctx, taskCloudCallsSQL(limit), audit.SubjectDRTask, taskID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count the cloud calls of DR task %s: %w", taskID, err)
 	}
 	return n, nil
 }
 
-// taskTimelineSQL selects a task's newest events and those correlated with
-// them (the cloud calls and steps of the same page action or job); $4
-// false leaves the cloud calls out.
-var taskTimelineSQL = fmt.Sprintf(`
+// taskTimelineSQL selects a task's ($1, $2) newest limit events and those
+// correlated with them (the cloud calls and steps of the same page action
+// or job); without calls, the cloud calls are left out.
+//
+// The limit and the choice are part of the text, not parameters: with
+// them as parameters PostgreSQL judged its generic plan dearer than a
+// fresh one and planned the statement again on every page view (about as
+// long as running it); as text, each variant keeps its one plan.
+func taskTimelineSQL(limit int, calls bool) string {
+	return timelineSQL("SELECT "+auditColumns+" FROM", limit, calls)
+}
+
+func timelineSQL(selectFrom string, limit int, calls bool) string {
+	noCalls := fmt.Sprintf(`AND action <> '%s'`, audit.ActionCloudCall)
+	if calls {
+		noCalls = ""
+	}
+	return fmt.Sprintf(`
 		WITH subj AS (
 			SELECT id, correlation_id FROM audit_events
-			WHERE subject_type = $1 AND subject_id = $2 AND ($4 OR action <> '%[2]s') ORDER BY id DESC LIMIT $3),
+			WHERE subject_type = $1 AND subject_id = $2 %[3]s ORDER BY id DESC LIMIT %[2]d),
 		corr AS (
 			SELECT DISTINCT correlation_id FROM subj
 			WHERE correlation_id <> '' AND correlation_id NOT IN ('poller', 'list-sync'))
-		SELECT %[1]s FROM audit_events WHERE id IN (
+		%[1]s audit_events WHERE id IN (
 			SELECT id FROM subj
 			UNION SELECT e.id FROM corr CROSS JOIN LATERAL (
 				SELECT x.id FROM audit_events x
 				WHERE x.correlation_id = corr.correlation_id AND x.correlation_id <> '') e)
-			AND ($4 OR action <> '%[2]s')
-		ORDER BY id DESC LIMIT $3`, auditColumns, audit.ActionCloudCall)
+			%[3]s
+		ORDER BY id DESC LIMIT %[2]d`, selectFrom, limit, noCalls)
+}
 
 // taskCloudCallsSQL counts the cloud calls among the events the timeline
-// shows with them ($3 events: taskTimelineSQL with $4 true). Counting a
+// shows with them (limit events: taskTimelineSQL with calls). Counting a
 // task's whole history would read every call it ever made (thousands a
 // task in a year) on each page view.
-var taskCloudCallsSQL = fmt.Sprintf(`SELECT count(*) FILTER (WHERE action = '%[2]s') FROM (%[1]s) t`,
-	strings.NewReplacer("$4", "true", "SELECT "+auditColumns+" FROM", "SELECT id, action FROM").Replace(taskTimelineSQL),
-	audit.ActionCloudCall)
+func taskCloudCallsSQL(limit int) string {
+	return fmt.Sprintf(`SELECT count(*) FILTER (WHERE action = '%s') FROM (%s) t`,
+		audit.ActionCloudCall, timelineSQL("SELECT id, action FROM", limit, true))
+}
 
 func collectTimeline(taskID string, rows pgx.Rows, err error) ([]audit.Event, error) {
 	if err != nil {

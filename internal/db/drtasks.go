@@ -568,12 +568,12 @@ func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls boo
 		return err
 	})
 	if timeline > 0 {
-		b.Queue(taskTimelineSQL, audit.SubjectDRTask, id, timeline, calls).Query(func(rows pgx.Rows) error {
+		b.Queue(taskTimelineSQL(timeline, calls), audit.SubjectDRTask, id).Query(func(rows pgx.Rows) error {
 			var err error
 			p.Timeline, err = collectTimeline(id, rows, nil)
 			return err
 		})
-		b.Queue(taskCloudCallsSQL, audit.SubjectDRTask, id, timeline).QueryRow(func(row pgx.Row) error {
+		b.Queue(taskCloudCallsSQL(timeline), audit.SubjectDRTask, id).QueryRow(func(row pgx.Row) error {
 			return row.Scan(&p.CloudCalls)
 		})
 	}

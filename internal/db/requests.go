@@ -796,16 +796,20 @@ func (s *Store) DuePendingRequests(ctx context.Context, now time.Time, limit int
 // RequestTimeline returns the newest limit audit events about one
 // request, oldest first.
 func (s *Store) RequestTimeline(ctx context.Context, requestID int64, limit int) ([]audit.Event, error) {
-	rows, err := s.pool.Query(ctx, requestTimelineSQL, requestID, limit)
+	rows, err := s.pool.Query(ctx, requestTimelineSQL(limit), requestID)
 	if err != nil {
 		return nil, fmt.Errorf("request timeline %d: %w", requestID, err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Event, error) { return scanAudit(r) })
 }
 
-// requestTimelineSQL reads request $1's newest $2 events, oldest first.
-var requestTimelineSQL = fmt.Sprintf(`SELECT * FROM (SELECT %s FROM audit_events WHERE request_id = $1
-		ORDER BY id DESC LIMIT $2) newest ORDER BY 1`, auditColumns)
+// requestTimelineSQL reads request $1's newest limit events, oldest first.
+// The limit is text, not a parameter, so the statement keeps one plan (as
+// taskTimelineSQL).
+func requestTimelineSQL(limit int) string {
+	return fmt.Sprintf(`SELECT * FROM (SELECT %s FROM audit_events WHERE request_id = $1
+		ORDER BY id DESC LIMIT %d) newest ORDER BY 1`, auditColumns, limit)
+}
 
 // LastSucceededOperation returns the operation of the newest succeeded
 // request on a task ("" when none).
@@ -857,7 +861,7 @@ func (s *Store) RequestPage(ctx context.Context, id int64, now time.Time, timeli
 	var p RequestPage
 	queueSchedule(b, now, &p.Schedule)
 	if timeline > 0 {
-		b.Queue(requestTimelineSQL, id, timeline).Query(func(rows pgx.Rows) error {
+		b.Queue(requestTimelineSQL(timeline), id).Query(func(rows pgx.Rows) error {
 			var err error
 			p.Timeline, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Event, error) { return scanAudit(r) })
 			return err
