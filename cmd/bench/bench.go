@@ -160,7 +160,7 @@ func (b *bench) all(ctx context.Context, n int) error {
 // seedData is what the generated history refers to.
 type seedData struct {
 	users   []portal.User
-	token   string // a signed-in auditor+requester session
+	token   string // a signed-in session of an account with every role (the header reads the most)
 	taskIDs []string
 }
 
