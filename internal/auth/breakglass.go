@@ -124,6 +124,18 @@ func (s *Service) SetBreakGlass(ctx context.Context, admin portal.User, p portal
 		if p.Same(cur) {
 			return errSameBreakGlass
 		}
+		// Saving what a waiting change proposes would replace it with
+		// itself, under another proposer: it is approved (or rejected)
+		// where it waits, not proposed again.
+		waiting, err := tx.PendingAdminChanges(ctx)
+		if err != nil {
+			return err
+		}
+		for _, w := range waiting {
+			if w.Kind == portal.ChangeBreakGlass && p.Same(w.BreakGlass) {
+				return &sameAsWaiting{id: w.ID}
+			}
+		}
 		if p.Stricter(cur) {
 			// A waiting change that would widen it again is withdrawn: the
 			// latest word is the stricter one.
@@ -171,10 +183,23 @@ func (s *Service) SetBreakGlass(ctx context.Context, admin portal.User, p portal
 	if errors.Is(err, errSameBreakGlass) {
 		return portal.AdminChange{}, false, map[string]string{"break_glass": "These are the settings in effect: change something to save."}, nil
 	}
+	var same *sameAsWaiting
+	if errors.As(err, &same) {
+		return portal.AdminChange{}, false, map[string]string{"break_glass": fmt.Sprintf("These are the settings of change #%d, which waits "+
+			"for a second admin: nothing was saved. Another admin approves or rejects it above; change something to replace it.", same.id)}, nil
+	}
 	return c, applied, nil, err
 }
 
 var errSameBreakGlass = errors.New("the break-glass settings are the ones in effect")
+
+// sameAsWaiting refuses new break-glass settings that are those of
+// waiting change id.
+type sameAsWaiting struct{ id int64 }
+
+func (e *sameAsWaiting) Error() string {
+	return fmt.Sprintf("the break-glass settings are those of waiting change #%d", e.id)
+}
 
 // lastOnDetail is, for the record of a change the second admin decides,
 // the settings it is compared with: the last in effect while break-glass

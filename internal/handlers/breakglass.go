@@ -447,6 +447,10 @@ func (h *Handlers) breakGlassAdminPageStepUp(c echo.Context, status int, raw *po
 			}
 			row.StepUp = p.StepUp
 			p.Pending = &row
+			// The form starts from the waiting change, which saving
+			// replaces, so that nobody undoes it unseen by saving the
+			// settings in effect.
+			shown = ch.BreakGlass
 		}
 	}
 	if raw != nil {
@@ -538,18 +542,23 @@ func (h *Handlers) breakGlassChange(ctx context.Context, ch portal.AdminChange, 
 		return strings.Join(out, ", ")
 	}
 	if !wasOn {
-		row.Compare = "Break-glass has never been on: everything these settings allow is new."
+		// Said once: as the warning when approving turns it on, else
+		// as the comparison.
 		if p.Enabled {
 			row.Warnings = append(row.Warnings, fmt.Sprintf("Break-glass has never been on: approving lets responders run %s alone, "+
 				"without approvals, for the first time, with the review due within %s.", names(p.Operations), portal.Plural(p.ReviewDays, "day", "days")))
+		} else {
+			row.Compare = "Break-glass has never been on: everything these settings allow is new."
 		}
 		return row, nil
 	}
 	q := last.Policy
 	row.Compare = fmt.Sprintf("Compared with the settings in effect now (version %d):", q.Version)
+	same := "the same as the settings in effect now"
 	if last.Until != nil {
 		row.Compare = fmt.Sprintf("Compared with the settings last in effect while break-glass was on (version %d, until it was turned off at %s):",
 			q.Version, h.formatTime(*last.Until))
+		same = fmt.Sprintf("the same as the settings last in effect while it was on (%s)", h.formatTime(*last.Until))
 	}
 	added, later := p.Widens(q)
 	var dropped []portal.Operation
@@ -565,7 +574,7 @@ func (h *Handlers) breakGlassChange(ctx context.Context, ch portal.AdminChange, 
 	case len(dropped) > 0:
 		ops += " (fewer)"
 	default:
-		ops = "Operations a responder may run alone: " + names(p.Operations) + ", as then"
+		ops = "Operations a responder may run alone: " + names(p.Operations) + ", " + same
 	}
 	row.Diffs = append(row.Diffs, views.ChangeDiff{Text: ops, Wider: len(added) > 0})
 	review := fmt.Sprintf("Review due within: %s → %s", portal.Plural(q.ReviewDays, "day", "days"), portal.Plural(p.ReviewDays, "day", "days"))
@@ -575,7 +584,7 @@ func (h *Handlers) breakGlassChange(ctx context.Context, ch portal.AdminChange, 
 	case p.ReviewDays < q.ReviewDays:
 		review += " (sooner)"
 	default:
-		review = "Review due within: " + portal.Plural(p.ReviewDays, "day", "days") + ", as then"
+		review = "Review due within: " + portal.Plural(p.ReviewDays, "day", "days") + ", " + same
 	}
 	row.Diffs = append(row.Diffs, views.ChangeDiff{Text: review, Wider: later})
 	if p.Enabled && (len(added) > 0 || later) {
@@ -660,8 +669,11 @@ func (h *Handlers) saveBreakGlass(c echo.Context) error {
 			if applied {
 				note = "The break-glass settings are in effect now: " + in.Normalized().Describe()
 			}
-			if ch.Supersedes != 0 {
-				note += fmt.Sprintf(" Change #%d, which waited, is withdrawn.", ch.Supersedes)
+			switch {
+			case ch.Supersedes != 0 && applied:
+				note += fmt.Sprintf(" They replace change #%d, which waited: it is withdrawn.", ch.Supersedes)
+			case ch.Supersedes != 0:
+				note += fmt.Sprintf(" It replaces change #%d, which waited: that one is withdrawn.", ch.Supersedes)
 			}
 			return h.redirectWithNote(c, "/admin/break-glass", note)
 		}

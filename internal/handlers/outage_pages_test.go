@@ -367,7 +367,7 @@ func TestTheBreakGlassPageWithAWaitingChangeAsksThePasswordOnlyWhereAFormNeedsIt
 	}
 	says := other.text(`[data-testid=save-replaces]`)
 	if !strings.Contains(says, "Change #"+change) || !strings.Contains(says, "replaces it") ||
-		other.text(`[data-testid=save-break-glass]`) != "Save instead of change #"+change {
+		other.text(`[data-testid=save-break-glass]`) != "Save, replacing change #"+change {
 		t.Errorf("the settings form says %q by a button %q", says, other.text(`[data-testid=save-break-glass]`))
 	}
 	proposer := a1.get("/admin/break-glass")
@@ -383,7 +383,7 @@ func TestTheBreakGlassPageWithAWaitingChangeAsksThePasswordOnlyWhereAFormNeedsIt
 	if res.status != http.StatusSeeOther {
 		t.Fatalf("save instead of the waiting change: %d %q", res.status, res.text("main"))
 	}
-	if note := a1.get(res.header.Get("Location")).text(`[data-testid=flash]`); !strings.Contains(note, "Change #"+change+", which waited, is withdrawn") {
+	if note := a1.get(res.header.Get("Location")).text(`[data-testid=flash]`); !strings.Contains(note, "It replaces change #"+change+", which waited: that one is withdrawn") {
 		t.Errorf("saving instead of the waiting change says %q", note)
 	}
 	// And the new one is withdrawn by its proposer without the password.

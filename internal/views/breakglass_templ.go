@@ -1423,7 +1423,7 @@ func BreakGlassAdmin(p BreakGlassAdminPage) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 132, ", above, waits for a second admin. Saving replaces it, and it is withdrawn: stricter settings take effect at once, others wait for a second admin in its place.</p><div class=\"actions\"><button type=\"submit\" data-testid=\"save-break-glass\" aria-describedby=\"save-replaces\">Save instead of change #")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 132, ", above, waits for a second admin; the form shows its settings. Saving replaces it, and it is withdrawn: stricter settings take effect at once, others wait for a second admin in its place.</p><div class=\"actions\"><button type=\"submit\" data-testid=\"save-break-glass\" aria-describedby=\"save-replaces\">Save, replacing change #")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
