@@ -2,6 +2,8 @@ package handlers_test
 
 import (
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"drportal/internal/portal"
@@ -29,5 +31,53 @@ func TestAnEmergencysPageHasNoDecisionsCard(t *testing.T) {
 	n := e.pendingCreate("dr_nodecide02")
 	if page := admin.get(fmt.Sprintf("/requests/%d", n)); page.doc.Find(`[data-testid=decisions] h2:contains("Decisions")`).Length() != 1 {
 		t.Errorf("a request filed for approval shows no Decisions card: %q", page.text("#request-card"))
+	}
+}
+
+// TestTheRequestsBadgeCountsEmergenciesAwaitingTheApproversReview: while
+// an emergency awaits an approver's post-incident review, the header's
+// Requests count counts it, and its words and tooltip say so; the
+// "Awaiting my approval" tab links it. Once that approver has reviewed
+// it, it is no longer counted for them.
+func TestTheRequestsBadgeCountsEmergenciesAwaitingTheApproversReview(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	e.addUser("alice@example.com", portal.RoleApprover)
+	id := e.createTask("dr_badgerev01")
+	e.breakGlassOn(portal.OpStart)
+	rid := e.emergencyStart(e.signedIn("resp@example.com"), id)
+	alice := e.signedIn("alice@example.com")
+
+	page := alice.get("/dr-tasks")
+	if got := page.text(`[data-testid=awaiting-count]`); got != "1" {
+		t.Errorf("the Requests count shows %q while an emergency awaits alice's review", got)
+	}
+	says := "0 requests await your approval; 1 emergency awaits your review"
+	if got := strings.Join(strings.Fields(page.text(`[data-testid=awaiting-words]`)), " "); got != says {
+		t.Errorf("the count reads %q", got)
+	}
+	if got := page.attr(`#awaiting-count`, "title"); got != says {
+		t.Errorf("the count's tooltip: %q", got)
+	}
+	if got := alice.get("/requests/count", "HX-Request", "true").text(`[data-testid=awaiting-count]`); got != "1" {
+		t.Errorf("the refreshed count shows %q", got)
+	}
+	list := alice.get("/requests")
+	if href := list.attr(`[data-testid=reviews-waiting] a`, "href"); href != fmt.Sprintf("/requests/%d", rid) {
+		t.Errorf("the awaiting tab links %q for the review: %q", href, list.text(`[data-testid=reviews-waiting]`))
+	}
+
+	if res := e.review(alice, rid, "acknowledge", "the power cut justified it"); res.status != http.StatusSeeOther {
+		t.Fatalf("review: %d %q", res.status, res.text("main"))
+	}
+	page = alice.get("/dr-tasks")
+	if got := page.text(`[data-testid=awaiting-count]`); got != "0" {
+		t.Errorf("after reviewing, the count shows %q", got)
+	}
+	if page.attr(`#awaiting-count`, "title") != "0 requests await your approval" {
+		t.Errorf("after reviewing, the tooltip: %q", page.attr(`#awaiting-count`, "title"))
+	}
+	if n := alice.get("/requests").doc.Find(`[data-testid=reviews-waiting]`).Length(); n != 0 {
+		t.Errorf("after reviewing, the awaiting tab still links the review")
 	}
 }

@@ -160,6 +160,7 @@ func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
 			CanCreate: Allowed(u, PermCreateTask), IsAdmin: Allowed(u, PermAdmin), Awaiting: -1, MustChange: u.MustChangePassword}
 		if s, ok := session(c); ok && Allowed(u, PermDecide) && title != "" && !u.MustChangePassword {
 			b.User.Awaiting = runnableAwaiting(s)
+			b.User.Reviews = len(reviewsAwaiting(s))
 		}
 		b.User.AdminURL = "/admin/users"
 		if n, ok := c.Get(ctxChanges).(int); ok && Allowed(u, PermAdmin) && !u.MustChangePassword {

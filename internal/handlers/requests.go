@@ -69,6 +69,12 @@ func (h *Handlers) listRequests(c echo.Context) error {
 		return err
 	}
 	p := views.RequestListPage{Base: h.base(c, "Requests", "requests"), Tab: tab, Status: string(f.Status), Operation: string(f.Operation)}
+	if s, ok := session(c); ok && tab == "awaiting" {
+		for _, e := range reviewsAwaiting(s) {
+			p.Reviews = append(p.Reviews, views.RequestLink{URL: fmt.Sprintf("/requests/%d", e.RequestID),
+				Label: fmt.Sprintf("#%d (emergency %s)", e.RequestID, e.Incident)})
+		}
+	}
 	for _, t := range []struct{ key, label string }{{"awaiting", "Awaiting my approval"}, {"mine", "Mine"}, {"all", "All"}} {
 		v := url.Values{"tab": {t.key}}
 		p.Tabs = append(p.Tabs, views.Tab{Key: t.key, Label: t.label, URL: "/requests?" + v.Encode(), Active: t.key == tab})
@@ -109,6 +115,19 @@ func runnableAwaiting(s db.Session) int {
 	return max(s.Awaiting-(len(s.AwaitingStates)-requests.CountRunnable(s.AwaitingStates)), 0)
 }
 
+// reviewsAwaiting are the emergencies whose post-incident review awaits
+// the session's user: the session's read brought the open emergencies and
+// their reviews, so this costs no query.
+func reviewsAwaiting(s db.Session) []portal.Emergency {
+	var out []portal.Emergency
+	for _, e := range s.OpenEmergencies {
+		if ok, _ := requests.CanReview(s.User, e); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 // approvalsCell is a request's approvals as its list row shows them. A
 // request only gets past pending with every approval it needs, so those
 // past it show the full count, as does one cancelled once approved.
@@ -135,7 +154,7 @@ func (h *Handlers) awaitingCount(c echo.Context) error {
 	if !ok || !s.User.Has(auth.RoleApprover) {
 		return c.NoContent(http.StatusNoContent)
 	}
-	return h.render(c, http.StatusOK, views.AwaitingCount(runnableAwaiting(s)))
+	return h.render(c, http.StatusOK, views.AwaitingCount(runnableAwaiting(s), len(reviewsAwaiting(s))))
 }
 
 func (h *Handlers) showRequest(c echo.Context) error {

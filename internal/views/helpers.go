@@ -49,6 +49,24 @@ func decisionClass(d string) string {
 	return "failure"
 }
 
+// awaitingWords says what the header's count counts: n requests awaiting
+// approval and, when there are any, reviews emergencies awaiting review.
+func awaitingWords(n, reviews int) string {
+	s := plural(n, "request") + " " + awaitVerb(n) + " your approval"
+	if reviews > 0 {
+		s += "; " + emergencies(reviews) + " " + awaitVerb(reviews) + " your review"
+	}
+	return s
+}
+
+// emergencies counts emergencies in words: "1 emergency", "2 emergencies".
+func emergencies(n int) string {
+	if n == 1 {
+		return "1 emergency"
+	}
+	return strconv.Itoa(n) + " emergencies"
+}
+
 // awaitVerb agrees "await" with a count of requests.
 func awaitVerb(n int) string {
 	if n == 1 {

@@ -41,6 +41,9 @@ type User struct {
 	// Awaiting is the number of requests waiting for this user's decision
 	// (approvers only; -1 hides the counter).
 	Awaiting int
+	// Reviews is how many emergencies await this approver's post-incident
+	// review: the counter counts them too.
+	Reviews int
 	// ChangesWaiting is how many admin changes wait for this admin's
 	// approval as the second admin.
 	ChangesWaiting int
@@ -424,6 +427,9 @@ type RequestListPage struct {
 	Statuses   []Option
 	Operations []Option
 	Rows       []RequestRow
+	// Reviews are the emergencies awaiting the viewer's post-incident
+	// review, on the "Awaiting my approval" tab.
+	Reviews []RequestLink
 }
 
 // Tab is one tab of a tabbed list.
