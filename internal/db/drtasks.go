@@ -476,14 +476,30 @@ type TaskPage struct {
 	// BreakGlassChanges are the break-glass changes waiting for a second
 	// admin, oldest first.
 	BreakGlassChanges []portal.AdminChange
+	// Bar is the emergency that bars the responder the page was read for
+	// from breaking glass again (the zero Bar: none, or read for nobody).
+	Bar Bar
 }
 
 // TaskPage reads a task's row, its open requests, the last operation that
 // succeeded on it and, when timeline > 0, its newest events, as one batch:
-// a page costs one round trip to the database, not four.
-func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls bool, now time.Time) (TaskPage, error) {
+// a page costs one round trip to the database, not four. responder > 0
+// also reads the emergency that bars that user from breaking glass.
+func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls bool, now time.Time, responder int64) (TaskPage, error) {
 	b := &pgx.Batch{}
 	var p TaskPage
+	if responder > 0 {
+		b.Queue(barSQL, responder).Query(func(rows pgx.Rows) error {
+			bars, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Bar, error) {
+				var b Bar
+				return b, row.Scan(&b.RequestID, &b.Flagged)
+			})
+			if len(bars) == 1 {
+				p.Bar = bars[0]
+			}
+			return err
+		})
+	}
 	queueSchedule(b, now, &p.Schedule)
 	b.Queue(breakGlassPolicySQL).Query(func(rows pgx.Rows) error {
 		row, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[breakGlassPolicyRow])

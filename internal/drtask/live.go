@@ -165,15 +165,19 @@ type Page struct {
 	// BreakGlassChanges are the break-glass changes waiting for a second
 	// admin.
 	BreakGlassChanges []portal.AdminChange
+	// Bar is the emergency that bars the responder the page was read for
+	// from breaking glass again (zero: none, or read for nobody).
+	Bar db.Bar
 }
 
 // Page reads everything a task's page shows in one round trip (with its
-// timeline when timeline > 0, cloud calls included when calls is set).
-func (s *Service) Page(ctx context.Context, id string, timeline int, calls bool) (Page, error) {
+// timeline when timeline > 0, cloud calls included when calls is set, and
+// for responder > 0 the emergency that bars that user from breaking glass).
+func (s *Service) Page(ctx context.Context, id string, timeline int, calls bool, responder int64) (Page, error) {
 	if !ValidID(id) {
 		return Page{}, apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
 	}
-	tp, err := s.Store.TaskPage(ctx, id, timeline, calls, s.Now())
+	tp, err := s.Store.TaskPage(ctx, id, timeline, calls, s.Now(), responder)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return Page{}, apperr.New(apperr.NotFound,
 			"The portal knows no DR task with id %s. A task created in the console moments ago shows up within a minute, once the task list has been read again.", id)
@@ -187,7 +191,7 @@ func (s *Service) Page(ctx context.Context, id string, timeline int, calls bool)
 	}
 	return Page{View: v, Timeline: tp.Timeline, CloudCalls: tp.CloudCalls, Open: tp.Open, State: stateOf(v, tp.LastSucceeded),
 		Schedule: tp.Schedule, BreakGlass: tp.BreakGlass, Drills: tp.Drills, LastDrill: tp.LastDrill, Admins: tp.Admins,
-		Approvals: tp.Approvals, BreakGlassChanges: tp.BreakGlassChanges}, nil
+		Approvals: tp.Approvals, BreakGlassChanges: tp.BreakGlassChanges, Bar: tp.Bar}, nil
 }
 
 func stateOf(v TaskView, last portal.Operation) portal.TaskState {

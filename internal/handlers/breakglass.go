@@ -68,6 +68,43 @@ func (h *Handlers) breakGlassButtons(c echo.Context, pg drtask.Page) []views.OpB
 	return out
 }
 
+// responderID is the signed-in user's id when they may break glass, so
+// that a task's page reads what bars them with the page (0: not a
+// responder).
+func (h *Handlers) responderID(c echo.Context) int64 {
+	if u := user(c); Allowed(u, PermBreakGlass) {
+		return u.ID
+	}
+	return 0
+}
+
+// breakGlassBarred tells a responder, on a task's page, that their own
+// emergency pg.Bar bars them from breaking glass, and what clears it: the
+// review by two approvers (how many so far, from the session's open
+// emergencies), or, once flagged, an admin clearing the flag.
+func (h *Handlers) breakGlassBarred(c echo.Context, pg drtask.Page) (string, *views.RequestLink) {
+	id := pg.Bar.RequestID
+	link := &views.RequestLink{URL: fmt.Sprintf("/requests/%d", id), Label: fmt.Sprintf("See request #%d.", id)}
+	if pg.Bar.Flagged {
+		msg := fmt.Sprintf("You cannot break glass now: a reviewer flagged your emergency #%d. An admin must clear the flag "+
+			"(Admin → Break-glass) before you can break glass again", id)
+		if len(pg.Admins) > 0 {
+			msg += "; the admins: " + names(pg.Admins)
+		}
+		return msg + ". Until then, have a request filed for approval.", link
+	}
+	reviews := 0
+	if s, ok := session(c); ok {
+		for _, e := range s.OpenEmergencies {
+			if e.RequestID == id {
+				reviews = len(e.Reviews)
+			}
+		}
+	}
+	return fmt.Sprintf("You cannot break glass now: your emergency #%d has not been reviewed by two approvers yet (%d of %d so far). "+
+		"Once two have and neither flagged it, you can break glass again; until then, have a request filed for approval.", id, reviews, portal.ReviewsNeeded), link
+}
+
 // breakGlassOff tells a responder, on a task's page, that break-glass is
 // off, and who can turn it on: two of the admins, one proposing it at
 // Admin → Break-glass and another approving. During a freeze (sched, now)

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -79,5 +80,56 @@ func TestTheRequestsBadgeCountsEmergenciesAwaitingTheApproversReview(t *testing.
 	}
 	if n := alice.get("/requests").doc.Find(`[data-testid=reviews-waiting]`).Length(); n != 0 {
 		t.Errorf("after reviewing, the awaiting tab still links the review")
+	}
+}
+
+// TestABarredResponderSeesWhyOnTheTaskPageNotABreakGlassButton: while a
+// responder's own emergency waits for its review, or after a reviewer
+// flagged it, the task page shows them no "Break glass" button (it would
+// only lead to the refusal) but why they cannot and what clears it: the
+// reviews so far, or an admin clearing the flag. Once the flag is
+// cleared, the buttons are back.
+func TestABarredResponderSeesWhyOnTheTaskPageNotABreakGlassButton(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	e.addUser("alice@example.com", portal.RoleApprover)
+	id := e.createTask("dr_barred01")
+	e.breakGlassOn(portal.OpStart, portal.OpSwitchover)
+	resp := e.signedIn("resp@example.com")
+	rid := e.emergencyStart(resp, id)
+	see := fmt.Sprintf("See request #%d.", rid)
+	barred := func(want ...string) {
+		t.Helper()
+		page := resp.get("/dr-tasks/" + id)
+		if n := page.doc.Find(`[data-testid=break-glass-ops] a`).Length(); n != 0 {
+			t.Errorf("the barred responder is offered %d break-glass buttons", n)
+		}
+		got := page.text(`[data-testid=break-glass-barred]`)
+		for _, w := range append(want, see) {
+			if !strings.Contains(got, w) {
+				t.Errorf("the task page says %q, want %q in it", got, w)
+			}
+		}
+		if href := page.attr(`[data-testid=barred-link]`, "href"); href != fmt.Sprintf("/requests/%d", rid) {
+			t.Errorf("the note links %q", href)
+		}
+	}
+	barred(fmt.Sprintf("your emergency #%d has not been reviewed by two approvers yet (0 of 2 so far)", rid))
+	if res := e.review(e.signedIn("alice@example.com"), rid, "acknowledge", "the power cut justified it"); res.status != http.StatusSeeOther {
+		t.Fatalf("review: %d %q", res.status, res.text("main"))
+	}
+	barred("(1 of 2 so far)", "neither flagged it")
+	admin := e.signedIn("admin@example.com")
+	if res := e.review(admin, rid, "flag", "no incident ticket was open at the time"); res.status != http.StatusSeeOther {
+		t.Fatalf("flag: %d %q", res.status, res.text("main"))
+	}
+	barred(fmt.Sprintf("a reviewer flagged your emergency #%d", rid), "An admin must clear the flag", "the admins: admin.")
+
+	if res := e.clearFlag(admin, "/admin/break-glass", rid, url.Values{"comment": {"the ticket was opened late; it was real"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("clear the flag: %d %q", res.status, res.text("main"))
+	}
+	page := resp.get("/dr-tasks/" + id)
+	if page.doc.Find(`[data-testid=break-glass-switchover]`).Length() != 1 || page.doc.Find(`[data-testid=break-glass-barred]`).Length() != 0 {
+		t.Errorf("once the flag is cleared, the task page: %q", page.text(`[data-testid=break-glass-ops]`)+page.text(`[data-testid=break-glass-barred]`))
 	}
 }

@@ -399,7 +399,7 @@ func (h *Handlers) createTask(c echo.Context) error {
 func (h *Handlers) showTask(c echo.Context) error {
 	id := c.Param("id")
 	calls := showCalls(c)
-	pg, err := h.Tasks.Page(c.Request().Context(), id, timelineSize, calls)
+	pg, err := h.Tasks.Page(c.Request().Context(), id, timelineSize, calls, h.responderID(c))
 	if err != nil {
 		return err
 	}
@@ -422,7 +422,7 @@ func (h *Handlers) taskStatus(c echo.Context) error {
 	if !isFragment(c) {
 		return c.Redirect(http.StatusSeeOther, "/dr-tasks/"+url.PathEscape(id))
 	}
-	pg, err := h.Tasks.Page(c.Request().Context(), id, 0, false)
+	pg, err := h.Tasks.Page(c.Request().Context(), id, 0, false, h.responderID(c))
 	if err != nil {
 		return err
 	}
@@ -541,6 +541,11 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) (views.TaskPanel, error
 	}
 	if !v.Gone && !executing && v.HasDetail {
 		p.BreakGlass = h.breakGlassButtons(c, pg)
+		if len(p.BreakGlass) > 0 && pg.Bar.RequestID != 0 {
+			// The buttons would only lead to the refusal: say why instead.
+			p.BreakGlass = nil
+			p.BreakGlassBarred, p.BarredBy = h.breakGlassBarred(c, pg)
+		}
 	}
 	if !v.Gone && Allowed(user(c), PermBreakGlass) && !pg.BreakGlass.Enabled {
 		p.BreakGlassOff = h.breakGlassOff(pg.Admins, pg.Schedule, turnOnOf(pg.BreakGlassChanges))

@@ -309,6 +309,11 @@ type TaskPanel struct {
 	// BreakGlassOff tells a responder that break-glass is off and who can
 	// turn it on ("" for everyone else, and while it is on).
 	BreakGlassOff string
+	// BreakGlassBarred tells a responder whose own emergency bars them
+	// why they cannot break glass now and what clears it, in place of the
+	// buttons; BarredBy links that emergency.
+	BreakGlassBarred string
+	BarredBy         *RequestLink
 	// Requests open on this task (pending, approved, executing).
 	Requests []RequestLink
 	RPO      string
