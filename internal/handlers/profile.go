@@ -65,8 +65,26 @@ func (h *Handlers) profilePage(c echo.Context, status int, flash, errMsg string)
 }
 
 func (h *Handlers) passwordPage(c echo.Context, status int, errs map[string]string, errMsg string) error {
-	return h.render(c, status, views.ChangePassword(views.PasswordPage{Base: h.base(c, "Change your password", "profile"),
-		Forced: user(c).MustChangePassword, MinLength: auth.MinPasswordLength, Errors: errs, Error: errMsg}))
+	p := views.PasswordPage{Base: h.base(c, "Change your password", "profile"),
+		Forced: user(c).MustChangePassword, MinLength: auth.MinPasswordLength, Errors: errs, Error: errMsg}
+	if p.Forced {
+		p.Next = goingTo(c)
+	}
+	return h.render(c, status, views.ChangePassword(p))
+}
+
+// goingTo is where someone sent to choose their password at first
+// sign-in was going (the sign-in's next, carried by the form), when it
+// is a page of this portal; "" otherwise.
+func goingTo(c echo.Context) string {
+	next := c.QueryParam("next")
+	if c.Request().Method == http.MethodPost {
+		next = c.FormValue("next")
+	}
+	if next == "" || safeNext(next) != next {
+		return ""
+	}
+	return next
 }
 
 func (h *Handlers) passwordForm(c echo.Context) error {
@@ -98,8 +116,14 @@ func (h *Handlers) changePassword(c echo.Context) error {
 	h.setSessionCookie(c, token)
 	if sess.User.MustChangePassword {
 		// A first sign-in (or one after a reset): the person came to work,
-		// not to see their profile.
-		return h.redirectWithNote(c, "/dr-tasks", "Your password is set: from now on you sign in with it.")
+		// not to see their profile, and goes where they were going. Someone
+		// without a role yet could see no page but their profile, which says
+		// which roles wait for an admin.
+		if len(sess.User.Roles) == 0 {
+			return h.redirectWithNote(c, "/profile", "Your password is set: from now on you sign in with it. "+
+				"You have no role yet, so the portal has nothing else to show you until an admin gives you one.")
+		}
+		return h.redirectWithNote(c, safeNext(goingTo(c)), "Your password is set: from now on you sign in with it.")
 	}
 	return h.redirectWithNote(c, "/profile", "Your password is changed. Your other sessions have ended.")
 }

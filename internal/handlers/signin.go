@@ -91,7 +91,12 @@ func (h *Handlers) signIn(c echo.Context) error {
 	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: "", Path: "/", HttpOnly: true,
 		Secure: h.Config.SecureCookies(), SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	if u.MustChangePassword {
-		return c.Redirect(http.StatusSeeOther, "/profile/password")
+		// Where they were going waits until they have chosen their password.
+		to := "/profile/password"
+		if next != "" && safeNext(next) == next {
+			to += "?" + url.Values{"next": {next}}.Encode()
+		}
+		return c.Redirect(http.StatusSeeOther, to)
 	}
 	return c.Redirect(http.StatusSeeOther, safeNext(next))
 }

@@ -877,6 +877,9 @@ type PasswordPage struct {
 	Base
 	Forced    bool // an admin reset the password: nothing else until it is changed
 	MinLength int  // the shortest new password
-	Errors    map[string]string
-	Error     string
+	// Next is where a forced change goes on to: the page the person was
+	// going to when they signed in ("": their work).
+	Next   string
+	Errors map[string]string
+	Error  string
 }
