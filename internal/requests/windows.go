@@ -209,8 +209,11 @@ const maxWoken = 500
 // second admin just widened or removed, or for a freeze just lifted, runs
 // now rather than at the time it was scheduled for. The executor checks
 // the windows again right before its call, so a request woken too early
-// defers itself again. It returns the requests whose waiting execution it
-// woke, for the admin who approved the change to be told.
+// defers itself again. A request whose approval lapsed while it waited is
+// not woken: its job, at the time it was scheduled for, fails it without
+// calling the cloud, as any lapsed approval. It returns the requests whose
+// waiting execution it woke, for the admin who approved the change to be
+// told.
 func (s *Service) WakeWaiting(ctx context.Context, tx *db.Tx) ([]portal.Request, error) {
 	now := s.Now()
 	ids, err := tx.ApprovedRequestIDs(ctx, maxWoken)
@@ -222,6 +225,9 @@ func (s *Service) WakeWaiting(ctx context.Context, tx *db.Tx) ([]portal.Request,
 		r, err := tx.Request(ctx, id, false)
 		if err != nil {
 			return nil, err
+		}
+		if r.ApprovalLapsed(now) {
+			continue
 		}
 		approvals, err := tx.Approvals(ctx, id)
 		if err != nil {
@@ -269,8 +275,8 @@ func (s *Service) WouldWake(ctx context.Context, c portal.WindowChange) ([]porta
 	}
 	var out []portal.Request
 	for _, r := range approved {
-		if r.EffectiveStatus(now) != portal.StatusApproved {
-			continue // its approval lapsed: it fails without calling the cloud
+		if r.ApprovalLapsed(now) {
+			continue // not woken: it fails without calling the cloud
 		}
 		approvals := func() ([]portal.Approval, error) { return s.Store.Approvals(ctx, r.ID) }
 		heldNow, err := heldBy(portal.WindowState(r.Operation, sched, now, r.BypassesPolicy()), r, approvals)
