@@ -103,6 +103,16 @@ func (d Denial) Event() Event {
 // too little for a flood of refusals to fill the history.
 const MaxRefusalText = 200
 
+// Clip is s cut to at most n characters, marked "…" when cut: each free
+// text (a justification, a name, a reason) that the event of a rejected or
+// refused form keeps is Clip(text, MaxRefusalText).
+func Clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}
+
 // Refusal is a refused form or action that is recorded under an action of
 // its own (First: break_glass.refused, break_glass.rejected,
 // break_glass.review_refused, request.cancel_refused) and counted like a

@@ -258,7 +258,7 @@ func (s *Service) PrepareCreate(ctx context.Context, f CreateForm) (CreatePlan, 
 		if g := portal.WindowState(portal.OpCreate, sched, now, false); g.Frozen {
 			e := audit.FromContext(ctx, audit.ActionCreateRejected, audit.Denied)
 			e.OccurredAt = now
-			e.Detail = audit.Detail(map[string]any{"form": formDetail(f), "errors": map[string]string{"freeze": fmt.Sprintf(
+			e.Detail = audit.Detail(map[string]any{"form": rejectedFormDetail(f), "errors": map[string]string{"freeze": fmt.Sprintf(
 				"the freeze “%s” is in force until %s", g.Freeze.Reason, portal.FormatTime(g.Freeze.End, s.Zones.Display))}})
 			if err := s.Store.RecordRejection(ctx, rejection(ctx, e, CreateRoute, "", FieldErrors{"freeze": ""}), e); err != nil {
 				return CreatePlan{}, nil, err
@@ -286,7 +286,7 @@ func (s *Service) PrepareCreate(ctx context.Context, f CreateForm) (CreatePlan, 
 	if len(errs) > 0 {
 		e := audit.FromContext(ctx, audit.ActionCreateRejected, audit.Denied)
 		e.OccurredAt = s.Now()
-		e.Detail = audit.Detail(map[string]any{"form": formDetail(f), "errors": errs})
+		e.Detail = audit.Detail(map[string]any{"form": rejectedFormDetail(f), "errors": errs})
 		if err := s.Store.RecordRejection(ctx, rejection(ctx, e, CreateRoute, "", errs), e); err != nil {
 			return CreatePlan{}, nil, err
 		}
@@ -383,6 +383,17 @@ func formDetail(f CreateForm) map[string]string {
 		FieldStandbyClusterID: f.StandbyClusterID, FieldSyncPeriod: f.SyncPeriod,
 		FieldPrimaryOBSBucket: f.PrimaryOBSBucket, FieldStandbyOBSBucket: f.StandbyOBSBucket,
 		FieldJustification: f.Justification}
+}
+
+// rejectedFormDetail is what the event of a create form that was not filed
+// keeps of it: each typed text cut to audit.MaxRefusalText characters, as
+// for every refused form (a form is often refused for text too long).
+func rejectedFormDetail(f CreateForm) map[string]string {
+	d := formDetail(f)
+	for k, v := range d {
+		d[k] = audit.Clip(v, audit.MaxRefusalText)
+	}
+	return d
 }
 
 // cloudError gives a cloud failure a kind and a message a person can act on.

@@ -147,3 +147,51 @@ func TestAReviewOfARequestThatIsNoEmergencyIsOnRecord(t *testing.T) {
 		t.Errorf("the refused reviews on record: %+v", got)
 	}
 }
+
+// TestARejectedOperationOrCreateFormKeepsAtMost200CharactersOfWhatWasTyped:
+// an operation form and a create form sent back for text too long keep,
+// like the emergency form's, only the first 200 characters of each typed
+// text on record (marked as cut), not the thousands posted.
+func TestARejectedOperationOrCreateFormKeepsAtMost200CharactersOfWhatWasTyped(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_cut01")
+	req := e.signedIn("req@example.com")
+	long := strings.Repeat("the primary is down ", 250) // 5000 characters
+	kept := func(what, s string) {
+		t.Helper()
+		if n := utf8.RuneCountInString(s); n > audit.MaxRefusalText+1 || !strings.HasPrefix(long, strings.TrimSuffix(s, "…")) {
+			t.Errorf("the %s is kept with %d characters: %.60q…", what, n, s)
+		}
+	}
+
+	if res := e.fileOperation(req, id, "start", url.Values{"justification": {long}}); res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("an operation form with a justification of 5000 characters: %d %q", res.status, res.text("main"))
+	}
+	ops := e.events(audit.ActionOperationRejected)
+	if len(ops) != 1 {
+		t.Fatalf("the rejected operation form is %d events, want 1", len(ops))
+	}
+	var op struct{ Justification string }
+	if err := json.Unmarshal(ops[0].Detail, &op); err != nil {
+		t.Fatal(err)
+	}
+	kept("operation form's justification", op.Justification)
+
+	primary, standby := req.formPair()
+	form := validForm(primary, standby)
+	form.Set("name", long)
+	form.Set("justification", long)
+	if res := req.post("/dr-tasks", form); res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a create form with a name and a justification of 5000 characters: %d", res.status)
+	}
+	creates := e.events(audit.ActionCreateRejected)
+	if len(creates) != 1 {
+		t.Fatalf("the rejected create form is %d events, want 1", len(creates))
+	}
+	var create struct{ Form map[string]string }
+	if err := json.Unmarshal(creates[0].Detail, &create); err != nil {
+		t.Fatal(err)
+	}
+	kept("create form's name", create.Form["name"])
+	kept("create form's justification", create.Form["justification"])
+}

@@ -119,14 +119,6 @@ func (s *Service) BreakGlassRefused(ctx context.Context, u portal.User, d Draft,
 // the history.
 const maxRecordedText = audit.MaxRefusalText
 
-// clipText is s cut to at most n characters, marked when cut.
-func clipText(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
-}
-
 // BreakGlassNotFiled records that responder u's emergency form for d came
 // back with errs (by field, in the words the form showed) and ran nothing:
 // like a DR task form that was not filed, with the start of what was typed
@@ -141,7 +133,7 @@ func (s *Service) BreakGlassNotFiled(ctx context.Context, u portal.User, d Draft
 	e.OccurredAt = s.Now()
 	e.SubjectType, e.SubjectID = audit.SubjectDRTask, d.DRTaskID
 	detail := map[string]any{"operation": d.Operation, "task_name": d.TaskName, "errors": errs,
-		"incident": clipText(strings.TrimSpace(incident), maxRecordedText), "justification": clipText(d.Justification, maxRecordedText)}
+		"incident": audit.Clip(strings.TrimSpace(incident), maxRecordedText), "justification": audit.Clip(d.Justification, maxRecordedText)}
 	for k, v := range portal.ConfirmRecord(confirm, want) {
 		detail[k] = v
 	}
@@ -373,7 +365,7 @@ const (
 // minute counted.
 func (s *Service) reviewRefused(ctx context.Context, u portal.User, id int64, verdict portal.Verdict, comment string, refused error) error {
 	ctx = context.WithoutCancel(ctx)
-	detail := map[string]any{"verdict": clipText(string(verdict), 32), "comment": clipText(strings.TrimSpace(comment), maxRecordedText),
+	detail := map[string]any{"verdict": audit.Clip(string(verdict), 32), "comment": audit.Clip(strings.TrimSpace(comment), maxRecordedText),
 		"error": apperr.Message(refused)}
 	why := reviewForm
 	e, err := s.Store.Emergency(ctx, id)

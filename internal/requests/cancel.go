@@ -165,7 +165,7 @@ func (s *Service) cancelRefused(ctx context.Context, id int64, reason string, re
 	}
 	e := Event(ctx, audit.ActionRequestCancelRefused, audit.Denied, r, s.Now(), map[string]any{
 		"refused": why, "error": apperr.Message(refused), "status": string(r.Status),
-		"reason": clipText(strings.TrimSpace(reason), maxRecordedText)})
+		"reason": audit.Clip(strings.TrimSpace(reason), maxRecordedText)})
 	return s.Store.RecordRefusal(ctx, audit.Refusal{First: e, Reason: why})
 }
 
