@@ -328,8 +328,8 @@ func bootstrapAdmin(ctx context.Context, cfg config.Config, store *db.Store, a *
 	return nil
 }
 
-// cleanSessions deletes ended sessions, and sign-in throttles whose
-// failures are forgotten, every few minutes.
+// cleanSessions deletes, every few minutes, what has run its course
+// (housekeep).
 func cleanSessions(ctx context.Context, store *db.Store, a *auth.Service, idle time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
@@ -338,13 +338,28 @@ func cleanSessions(ctx context.Context, store *db.Store, a *auth.Service, idle t
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := store.DeleteExpiredSessions(ctx, time.Now(), idle); err != nil && ctx.Err() == nil {
-				logger.Warn("clean sessions", "err", err)
-			}
-			if _, err := a.PruneThrottles(ctx); err != nil && ctx.Err() == nil {
-				logger.Warn("clean sign-in throttles", "err", err)
-			}
+			housekeep(ctx, store, a, idle, time.Now(), logger)
 		}
+	}
+}
+
+// formReadsKept is how long an operation form's read limit is kept after
+// its last read: it spaces reads 15 s apart, so a day is long past its use.
+const formReadsKept = 24 * time.Hour
+
+// housekeep deletes, as of now, ended sessions, sign-in throttles whose
+// failures are forgotten, and the operation forms' read limits of a day
+// ago (db.Store.PruneFormReads). None of it is audited: these rows record
+// no one's action, only what limits the next.
+func housekeep(ctx context.Context, store *db.Store, a *auth.Service, idle time.Duration, now time.Time, logger *slog.Logger) {
+	if _, err := store.DeleteExpiredSessions(ctx, now, idle); err != nil && ctx.Err() == nil {
+		logger.Warn("clean sessions", "err", err)
+	}
+	if _, err := a.PruneThrottles(ctx); err != nil && ctx.Err() == nil {
+		logger.Warn("clean sign-in throttles", "err", err)
+	}
+	if _, err := store.PruneFormReads(ctx, now.Add(-formReadsKept)); err != nil && ctx.Err() == nil {
+		logger.Warn("clean the operation forms' read limits", "err", err)
 	}
 }
 

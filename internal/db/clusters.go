@@ -201,6 +201,20 @@ func (s *Store) ReleaseSyncRequest(ctx context.Context, name string) error {
 	return nil
 }
 
+// PruneFormReads deletes the operation forms' read limits (the cloud_syncs
+// rows named SyncOperationForm<person>/<task>) last claimed before before,
+// or released since: one is made per person and task, and would otherwise
+// stay forever. The next read of a pruned one claims it anew. It returns
+// how many it deleted.
+func (s *Store) PruneFormReads(ctx context.Context, before time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM cloud_syncs WHERE starts_with(name, $1)
+		AND (requested_at IS NULL OR requested_at < $2)`, SyncOperationForm, before)
+	if err != nil {
+		return 0, fmt.Errorf("prune the operation forms' read limits: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
 // TaskNamed reports whether the portal's copy of the tasks has a task
 // (not gone) with this name, ignoring case.
 func (s *Store) TaskNamed(ctx context.Context, name string) (bool, error) {
