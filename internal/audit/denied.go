@@ -115,26 +115,37 @@ func Clip(s string, n int) string {
 
 // Refusal is a refused form or action that is recorded under an action of
 // its own (First: break_glass.refused, break_glass.rejected,
-// break_glass.review_refused, request.cancel_refused) and counted like a
-// denial: the first of its kind (the person, First's action and Reason, a
-// short fixed text) in a minute is appended, the others in that minute are
-// only counted, and a closed minute that counted more than one is
-// summarised once (ActionRefusedRepeated). The counting table keeps the
-// action where a denial keeps its route: an action never starts with "/",
-// a route always does.
+// break_glass.review_refused, request.cancel_refused, or, with Route,
+// dr_task.create.rejected and dr_task.operation.rejected) and counted like
+// a denial: the first of its kind (the person, First's action or Route,
+// and Reason, a short fixed text) in a minute is appended, the others in
+// that minute are only counted, and a closed minute that counted more than
+// one is summarised once: as ActionRefusedRepeated, or with Route as
+// ActionAccessDeniedRepeated. The counting table keeps the action where a
+// denial keeps its route: an action never starts with "/", a route always
+// does.
 type Refusal struct {
 	First  Event
 	Reason string
+	// Route, when set, is the route pattern of the form's post (a DR task
+	// form sent back), which the refusal is counted under in place of
+	// First's action, as a denial of that route would be.
+	Route string
 }
 
-// Denial is r as the denials' counting table keeps it: the action in place
-// of the route, the request (or else the subject) as the id.
+// Denial is r as the denials' counting table keeps it: the action (or
+// Route) in place of the route, the request (or else the subject) as the
+// id.
 func (r Refusal) Denial() Denial {
 	id := r.First.SubjectID
 	if r.First.RequestID != 0 {
 		id = strconv.FormatInt(r.First.RequestID, 10)
 	}
-	return Denial{At: r.First.OccurredAt, Actor: r.First.Actor, Method: http.MethodPost, Route: r.First.Action, ID: id,
+	route := r.First.Action
+	if r.Route != "" {
+		route = r.Route
+	}
+	return Denial{At: r.First.OccurredAt, Actor: r.First.Actor, Method: http.MethodPost, Route: route, ID: id,
 		Reason: r.Reason, CorrelationID: r.First.CorrelationID}
 }
 

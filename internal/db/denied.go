@@ -24,20 +24,13 @@ func (s *Store) RecordDenial(ctx context.Context, d audit.Denial) error {
 }
 
 // RecordRefusal counts a refused form or action recorded under its own
-// action as RecordDenial counts a denial: r.First is appended when it is
-// the first of its kind (the person, its action and r.Reason) in its
-// minute; the others that minute only add to the count, summarised once
-// the minute has closed (audit.ActionRefusedRepeated).
+// event as RecordDenial counts a denial: r.First is appended when it is
+// the first of its kind (the person, its action or r.Route, and r.Reason)
+// in its minute; the others that minute only add to the count, summarised
+// once the minute has closed (audit.ActionRefusedRepeated, or
+// audit.ActionAccessDeniedRepeated for a form's route).
 func (s *Store) RecordRefusal(ctx context.Context, r audit.Refusal) error {
 	return s.recordCounted(ctx, r.Denial(), func(audit.Denial) audit.Event { return r.First })
-}
-
-// RecordRejection is RecordDenial for a form returned with errors: the
-// first of its kind in its minute is audited as first (the form's own
-// rejected event, with what was wrong), the rest only counted into the
-// minute's access.denied.repeated summary.
-func (s *Store) RecordRejection(ctx context.Context, d audit.Denial, first audit.Event) error {
-	return s.recordCounted(ctx, d, func(audit.Denial) audit.Event { return first })
 }
 
 // recordCounted counts d and appends first(d) when d is the first of its

@@ -158,7 +158,7 @@ const OperationRoute = "/dr-tasks/:id/operations/:op"
 // rejected records a form returned with errs (an emergency's are its
 // handler's to record) and returns them. The first of a person's rejected
 // operation forms in a minute is audited in full; the others of that
-// minute are counted into one summary (db.Store.RecordRejection), so posts
+// minute are counted into one summary (db.Store.RecordRefusal), so posts
 // cannot flood the audit log.
 func (s *Service) rejected(ctx context.Context, f OperationForm, errs FieldErrors) (OperationPlan, FieldErrors, error) {
 	if f.Emergency {
@@ -176,21 +176,21 @@ func (s *Service) rejected(ctx context.Context, f OperationForm, errs FieldError
 		detail["confirm_length"] = utf8.RuneCountInString(f.Confirm)
 	}
 	e.Detail = audit.Detail(detail)
-	if err := s.Store.RecordRejection(ctx, rejection(ctx, e, OperationRoute, f.TaskID, errs), e); err != nil {
+	if err := s.Store.RecordRefusal(ctx, rejection(e, OperationRoute, errs)); err != nil {
 		return OperationPlan{}, nil, err
 	}
 	return OperationPlan{}, errs, nil
 }
 
-// rejection is the counting key of a rejected form: its person, route and
-// minute.
-func rejection(ctx context.Context, e audit.Event, route, id string, errs FieldErrors) audit.Denial {
+// rejection is a form sent back with errs, whose event is e, as it is
+// counted: by its person, the route of its post (route) and its subject,
+// and the minute.
+func rejection(e audit.Event, route string, errs FieldErrors) audit.Refusal {
 	reason := audit.ReasonFormErrors
 	if _, frozen := errs["freeze"]; frozen {
 		reason = audit.ReasonFrozen // counted apart: a person sees both kinds on record
 	}
-	return audit.Denial{At: e.OccurredAt, Actor: e.Actor, Method: "POST", Route: route, ID: id,
-		Reason: reason, CorrelationID: e.CorrelationID}
+	return audit.Refusal{First: e, Reason: reason, Route: route}
 }
 
 // refuseFrozen refuses, from the database alone, an operation a freeze

@@ -260,7 +260,7 @@ func (s *Service) PrepareCreate(ctx context.Context, f CreateForm) (CreatePlan, 
 			e.OccurredAt = now
 			e.Detail = audit.Detail(map[string]any{"form": rejectedFormDetail(f), "errors": map[string]string{"freeze": fmt.Sprintf(
 				"the freeze “%s” is in force until %s", g.Freeze.Reason, portal.FormatTime(g.Freeze.End, s.Zones.Display))}})
-			if err := s.Store.RecordRejection(ctx, rejection(ctx, e, CreateRoute, "", FieldErrors{"freeze": ""}), e); err != nil {
+			if err := s.Store.RecordRefusal(ctx, rejection(e, CreateRoute, FieldErrors{"freeze": ""})); err != nil {
 				return CreatePlan{}, nil, err
 			}
 			return CreatePlan{}, nil, requests.Frozen(g, s.Zones.Display)
@@ -287,7 +287,7 @@ func (s *Service) PrepareCreate(ctx context.Context, f CreateForm) (CreatePlan, 
 		e := audit.FromContext(ctx, audit.ActionCreateRejected, audit.Denied)
 		e.OccurredAt = s.Now()
 		e.Detail = audit.Detail(map[string]any{"form": rejectedFormDetail(f), "errors": errs})
-		if err := s.Store.RecordRejection(ctx, rejection(ctx, e, CreateRoute, "", errs), e); err != nil {
+		if err := s.Store.RecordRefusal(ctx, rejection(e, CreateRoute, errs)); err != nil {
 			return CreatePlan{}, nil, err
 		}
 		return CreatePlan{}, errs, nil
