@@ -80,7 +80,7 @@ func (h *Handlers) formWindow(c echo.Context, op portal.Operation, taskID string
 	ctx, now := c.Request().Context(), h.Now()
 	switch {
 	case g.Frozen:
-		w := &views.FormWindow{Class: "error", Text: h.freezeOn(g.Freeze) + " Filing this request now is refused."}
+		w := &views.FormWindow{Class: "error", Text: h.freezeOn(g.Freeze) + " Filing this request now is refused.", Frozen: true}
 		if u := user(c); slices.Contains(portal.BreakGlassOps, op) && Allowed(u, PermBreakGlass) {
 			why, _, err := h.Requests.CanBreakGlass(ctx, *u, op)
 			if err != nil {
@@ -121,6 +121,20 @@ func (h *Handlers) formWindow(c echo.Context, op portal.Operation, taskID string
 		}
 	}
 	return &views.FormWindow{Class: "warn", Text: text}, nil
+}
+
+// refusedAgain puts refusal err on the form p shown again. A freeze's
+// refusal is said once, above the form: the note by the submit button,
+// which said the same before, then only says why the button is disabled
+// (and links break-glass when it did).
+func refusedAgain(p *views.OperationPage, err error) {
+	p.SubmitErr = apperr.Message(err)
+	if p.Window != nil && p.Window.Frozen && apperr.KindOf(err) == apperr.Conflict {
+		p.Window.Text = "Filing is disabled until the freeze ends."
+		if p.Window.BreakGlass != nil {
+			p.Window.Text += " Break-glass allows you this operation:"
+		}
+	}
 }
 
 // operationForm reads an operation request from a request's body; a new
@@ -172,7 +186,7 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 		if perr != nil {
 			return err
 		}
-		p.SubmitErr = apperr.Message(err)
+		refusedAgain(&p, err)
 		return h.render(c, status, views.OperationForm(p))
 	}
 	if len(errs) > 0 {
@@ -195,8 +209,9 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 		if perr != nil {
 			return err
 		}
-		p.SubmitErr = apperr.Message(err)
+		// Said once, in the twin's notice, with its link.
 		p.Twin = &views.RequestLink{URL: fmt.Sprintf("/requests/%d", twin.ID), Label: fmt.Sprintf("request #%d", twin.ID)}
+		p.TwinRefused = true
 		return h.render(c, http.StatusConflict, views.OperationForm(p))
 	}
 	if err != nil {
@@ -209,7 +224,7 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 		if perr != nil {
 			return err
 		}
-		p.SubmitErr = apperr.Message(err)
+		refusedAgain(&p, err)
 		return h.render(c, status, views.OperationForm(p))
 	}
 	if err := h.Tasks.FormFiled(ctx, plan.Task.ID); err != nil {

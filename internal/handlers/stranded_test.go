@@ -204,9 +204,9 @@ func TestASecondIdenticalPendingRequestIsRefusedWithALinkToTheFirst(t *testing.T
 	first := requestIDFrom(t, e.fileOperation(req, task, "start", url.Values{"justification": {"protect it"}}))
 	before, _ := e.store.CountRequests(context.Background(), db.RequestFilter{})
 	again := e.fileOperation(req, task, "start", url.Values{"justification": {"protect it again"}})
-	if again.status != http.StatusConflict || !strings.Contains(again.text(`[data-testid=submit-error]`), fmt.Sprintf("already pending: request #%d", first)) ||
+	if again.status != http.StatusConflict || !strings.Contains(again.text(`[data-testid=twin]`), fmt.Sprintf("already pending: request #%d", first)) ||
 		again.attr(`[data-testid=twin] a`, "href") != fmt.Sprintf("/requests/%d", first) {
-		t.Errorf("second start: %d %q link %q", again.status, again.text(`[data-testid=submit-error]`), again.attr(`[data-testid=twin] a`, "href"))
+		t.Errorf("second start: %d %q link %q", again.status, again.text(`[data-testid=twin]`), again.attr(`[data-testid=twin] a`, "href"))
 	}
 	if after, _ := e.store.CountRequests(context.Background(), db.RequestFilter{}); after != before {
 		t.Error("the duplicate was filed")

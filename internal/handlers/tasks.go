@@ -550,6 +550,10 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) (views.TaskPanel, error
 	if !v.Gone && Allowed(user(c), PermBreakGlass) && !pg.BreakGlass.Enabled {
 		p.BreakGlassOff = h.breakGlassOff(pg.Admins, pg.Schedule, turnOnOf(pg.BreakGlassChanges))
 	}
+	freeze, frozen := pg.Schedule.FreezeAt(now)
+	if frozen {
+		p.FreezeLine = h.frozenLine(freeze)
+	}
 	if v.Gone || !Allowed(user(c), PermFileRequest) || busy || !v.HasDetail {
 		return p, nil
 	}
@@ -559,7 +563,7 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) (views.TaskPanel, error
 				continue // filing would refuse it: no sync yet, or a cluster abnormal
 			}
 			p.Operations = append(p.Operations, views.OpButton{Op: string(spec.Op), Label: spec.Label, HighRisk: spec.HighRisk,
-				URL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(spec.Op)})
+				URL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(spec.Op), Frozen: frozen})
 		}
 	}
 	return p, nil

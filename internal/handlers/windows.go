@@ -313,6 +313,12 @@ func (h *Handlers) freezeOn(f portal.Freeze) string {
 		f.Reason, h.formatTime(f.End), portal.Until(f.End.Sub(h.Now())))
 }
 
+// frozenLine is the short line by a task's operation buttons while freeze
+// f is in force: until when, why, and who can act.
+func (h *Handlers) frozenLine(f portal.Freeze) string {
+	return fmt.Sprintf("Frozen until %s (%s): %s. Only break-glass can act.", h.formatTime(f.End), portal.Until(f.End.Sub(h.Now())), f.Reason)
+}
+
 // afterFreeze says when a request held by a freeze (g) runs: when the
 // freeze ends, or, when its change window is closed then, at the first
 // moment after the freeze that the window is open.

@@ -314,6 +314,9 @@ type TaskPanel struct {
 	// buttons; BarredBy links that emergency.
 	BreakGlassBarred string
 	BarredBy         *RequestLink
+	// FreezeLine says, by the operation buttons, that a freeze is in force
+	// and until when ("" when none is).
+	FreezeLine string
 	// Requests open on this task (pending, approved, executing).
 	Requests []RequestLink
 	RPO      string
@@ -786,6 +789,9 @@ type OpButton struct {
 	Label    string
 	URL      string
 	HighRisk bool
+	// Frozen: a freeze in force refuses filing it now (the panel's
+	// FreezeLine says why); the button says so.
+	Frozen bool
 }
 
 // RequestLink is a short reference to a request.
@@ -823,8 +829,10 @@ type OperationPage struct {
 	Errors    map[string]string
 	SubmitErr string
 	PostURL   string
-	// Twin links a pending request for the same operation on the task.
-	Twin      *RequestLink
+	// Twin links a pending request for the same operation on the task;
+	// TwinRefused: a filing was just refused because of it.
+	Twin        *RequestLink
+	TwinRefused bool
 	Approvers ApproverNotice
 	// RunAt is a drill's optional run time (nil for other operations).
 	RunAt *RunAtInput
@@ -843,6 +851,9 @@ type FormWindow struct {
 	// BreakGlass links the responder's emergency form of the operation
 	// during a freeze, when break-glass allows it to them now.
 	BreakGlass *RequestLink
+	// Frozen: a freeze refuses the filing now, so the submit button is
+	// disabled, with this text next to it as the reason.
+	Frozen bool
 }
 
 // ProfilePage is the signed-in user's own account and sessions.
