@@ -46,7 +46,14 @@ func (r drillRow) drill() portal.Drill {
 		Switchback: portal.DrillStepTimes{SentAt: r.SwitchbackSentAt, AcceptedAt: r.SwitchbackAcceptedAt, DoneAt: r.SwitchbackDoneAt}}
 }
 
-const drillColumns = `request_id, dr_task_id, run_at, step, filed_by, approved_by, poll_resolution_ms, started_at, finished_at,
+// drillColumns read a drill's row; approved_by, recorded as the drill
+// begins, is for a drill that never began (waiting, or cancelled or
+// failed first) who approved its request so far.
+const drillColumns = `request_id, dr_task_id, run_at, step, filed_by,
+	CASE WHEN cardinality(approved_by) > 0 THEN approved_by ELSE ARRAY(SELECT u.email FROM approvals a
+		JOIN users u ON u.id = a.approver_id WHERE a.request_id = drills.request_id AND a.decision = 'approve'
+		ORDER BY a.decided_at, u.email) END AS approved_by,
+	poll_resolution_ms, started_at, finished_at,
 	outcome, outcome_detail, primary_before, standby_before, last_sync_at, switchover_sent_at, switchover_accepted_at,
 	switchover_done_at, switchback_sent_at, switchback_accepted_at, switchback_done_at`
 

@@ -257,8 +257,13 @@ func (h *Handlers) showDrills(c echo.Context) error {
 		row := views.DrillRow{ID: strconv.FormatInt(d.RequestID, 10), URL: fmt.Sprintf("/requests/%d", d.RequestID),
 			FiledBy: d.FiledBy, ApprovedBy: strings.Join(d.ApprovedBy, ", "), Outcome: "waiting", Class: "idle",
 			SwitchoverRTO: "–", SwitchbackRTO: "–", RPO: "–", Started: "not yet", Detail: d.OutcomeDetail}
-		if d.StartedAt != nil {
+		switch {
+		case d.StartedAt != nil:
 			row.Started, row.Outcome = h.formatTime(*d.StartedAt), "running"
+		case d.Outcome == portal.DrillCancelled:
+			row.Started = "Cancelled before it started"
+		case d.Outcome != "":
+			row.Started = "Never started"
 		}
 		switch d.Outcome {
 		case portal.DrillSucceeded:
@@ -327,7 +332,7 @@ type drillEvidence struct {
 	SwitchbackDone *time.Time         `json:"switchback_running_other_way_at"`
 	SwitchbackRTO  *int64             `json:"switchback_rto_ms"`
 	RPO            *int64             `json:"rpo_ms"`
-	PollResolution int64              `json:"poll_resolution_ms"`
+	PollResolution *int64             `json:"poll_resolution_ms"` // nil: the drill never started, so was never polled
 	EventIDs       []int64            `json:"audit_event_ids"`
 	EventHashes    []string           `json:"audit_event_hashes"`
 	Events         []drillEventExport `json:"-"`
@@ -362,7 +367,7 @@ func evidenceOf(d portal.Drill, taskName string, events []db.DrillEvent) drillEv
 		SwitchoverSent: utc(d.Switchover.SentAt), SwitchoverAcc: utc(d.Switchover.AcceptedAt), SwitchoverDone: utc(d.Switchover.DoneAt),
 		SwitchoverRTO:  ms(d.RTO(portal.DrillSwitchover)),
 		SwitchbackSent: utc(d.Switchback.SentAt), SwitchbackAcc: utc(d.Switchback.AcceptedAt), SwitchbackDone: utc(d.Switchback.DoneAt),
-		SwitchbackRTO: ms(d.RTO(portal.DrillSwitchback)), RPO: ms(d.RPO()), PollResolution: d.PollResolution.Milliseconds(),
+		SwitchbackRTO: ms(d.RTO(portal.DrillSwitchback)), RPO: ms(d.RPO()), PollResolution: ms(d.PollResolution, d.StartedAt != nil),
 		EventIDs: []int64{}, EventHashes: []string{}}
 	if e.ApprovedBy == nil {
 		e.ApprovedBy = []string{}
@@ -400,7 +405,7 @@ func (e drillEvidence) record() []string {
 		t(e.RunAt), t(e.StartedAt), t(e.FinishedAt), c(e.Outcome), c(e.OutcomeDetail), c(e.PrimaryBefore), c(e.StandbyBefore),
 		t(e.LastSyncAt), t(e.SwitchoverSent), t(e.SwitchoverAcc), t(e.SwitchoverDone), n(e.SwitchoverRTO),
 		t(e.SwitchbackSent), t(e.SwitchbackAcc), t(e.SwitchbackDone), n(e.SwitchbackRTO),
-		n(e.RPO), strconv.FormatInt(e.PollResolution, 10), strings.Join(ids, ";"), c(strings.Join(e.EventHashes, ";"))}
+		n(e.RPO), n(e.PollResolution), strings.Join(ids, ";"), c(strings.Join(e.EventHashes, ";"))}
 }
 
 // exportDrills hands out a task's drill history for auditors, as CSV or

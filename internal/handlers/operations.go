@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -61,7 +62,7 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 	if twin != 0 {
 		p.Twin = &views.RequestLink{URL: fmt.Sprintf("/requests/%d", twin), Label: fmt.Sprintf("request #%d", twin)}
 	}
-	if p.Window, err = h.formWindow(c, f.Op, v.Row.ID, gate); err != nil {
+	if p.Window, err = h.formWindow(c, f.Op, v.Row.ID, sched, gate); err != nil {
 		return p, v, err
 	}
 	return p, v, nil
@@ -76,7 +77,7 @@ func (h *Handlers) operationPage(c echo.Context, f drtask.OperationForm, errs dr
 // later than an approval lasts, it warns that an approval given now lapses
 // before then, as the request page would once it is filed. From the
 // database only; g is the operation's gate now.
-func (h *Handlers) formWindow(c echo.Context, op portal.Operation, taskID string, g portal.WindowGate) (*views.FormWindow, error) {
+func (h *Handlers) formWindow(c echo.Context, op portal.Operation, taskID string, sched portal.Schedule, g portal.WindowGate) (*views.FormWindow, error) {
 	ctx, now := c.Request().Context(), h.Now()
 	switch {
 	case g.Frozen:
@@ -95,7 +96,12 @@ func (h *Handlers) formWindow(c echo.Context, op portal.Operation, taskID string
 	case !g.Restricted:
 		return nil, nil
 	case g.InWindow:
-		return &views.FormWindow{Class: "info", Text: "Its change window is open now: approved while it is open, it runs at once."}, nil
+		text := "Its change window is open now: approved while it is open, it runs at once."
+		if end, w := gatesOpenUntil(sched, op, now); !end.IsZero() {
+			text = fmt.Sprintf("Its change window is open now, until %s: approved while it is open, it runs at once.",
+				portal.DescribeOpening(end, w.Zone, now))
+		}
+		return &views.FormWindow{Class: "info", Text: text}, nil
 	case g.RunsAt.IsZero():
 		return &views.FormWindow{Class: "warn", Text: "Outside its change window, and no moment was found when the window is open and no freeze holds: it cannot run as the windows stand."}, nil
 	}
@@ -135,6 +141,20 @@ func refusedAgain(p *views.OperationPage, err error) {
 			p.Window.Text += " Break-glass allows you this operation:"
 		}
 	}
+}
+
+// gatesOpenUntil is when the windows that hold op (portal.Operation.GatedBy:
+// a drill's own and the switchover's), open at now, first close, and the
+// window that closes then; the zero time when none has windows.
+func gatesOpenUntil(s portal.Schedule, op portal.Operation, now time.Time) (time.Time, portal.Window) {
+	var end time.Time
+	var win portal.Window
+	for _, gate := range op.GatedBy() {
+		if e, w := s.OpenUntil(gate, now); !e.IsZero() && (end.IsZero() || e.Before(end)) {
+			end, win = e, w
+		}
+	}
+	return end, win
 }
 
 // operationForm reads an operation request from a request's body; a new

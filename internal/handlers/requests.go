@@ -317,7 +317,15 @@ func (h *Handlers) requestCardOf(c echo.Context, id int64, timeline int) (views.
 		card.CannotRun = requests.CannotRunOf(pg.State)[r.ID]
 	}
 	card.Interruption = h.interruption(r)
-	card.Window = h.requestWindow(pg.Schedule, r, approvals, policy, status)
+	var runAt *time.Time
+	if r.Operation == portal.OpDrill {
+		d, err := h.Store.Drill(ctx, r.ID)
+		if err != nil && apperr.KindOf(err) != apperr.NotFound {
+			return views.RequestCard{}, pg, err
+		}
+		runAt = d.RunAt
+	}
+	card.Window = h.requestWindow(pg.Schedule, r, approvals, policy, status, runAt)
 	if r.Operation == portal.OpDrill {
 		if card.Drill, err = h.drillCard(ctx, r, card.BodyPretty, pg.Schedule, approvals); err != nil {
 			return views.RequestCard{}, pg, err

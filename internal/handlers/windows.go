@@ -112,11 +112,14 @@ func wokeNote(rs []portal.Request) string {
 	return " It let these approved requests run now: " + strings.Join(names, ", ") + "."
 }
 
-// nextWindowText says when op's next window opens: "open now, until …" or
-// the opening in the window's zone.
+// nextWindowText says when op's next window opens: "open now, until" its
+// close, or the opening, each in the window's zone, in UTC and how far off.
 func nextWindowText(s portal.Schedule, op portal.Operation, now time.Time) string {
 	at, w := s.NextWindow(op, now)
 	if at.Equal(now) {
+		if end, w := s.OpenUntil(op, now); !end.IsZero() {
+			return "open now, until " + portal.DescribeOpening(end, w.Zone, now)
+		}
 		return "open now"
 	}
 	return portal.DescribeOpening(at, w.Zone, now)
@@ -254,15 +257,21 @@ func (h *Handlers) scheduleNotice(sched portal.Schedule) views.ScheduleNotice {
 
 // requestWindow is what a request page says of its windows: when it
 // executes, the extra approval that runs it at once, and an approval that
-// would lapse before its window opens. From the database alone.
+// would lapse before its window opens. A drill with a run time (runAt,
+// nil for none) is judged at that time, when it would run, and an
+// approval lasts from then. From the database alone.
 func (h *Handlers) requestWindow(sched portal.Schedule, r portal.Request, approvals []portal.Approval, policy portal.Policy,
-	status portal.RequestStatus) views.RequestWindow {
+	status portal.RequestStatus, runAt *time.Time) views.RequestWindow {
 	var out views.RequestWindow
 	if status != portal.StatusPending && status != portal.StatusApproved {
 		return out
 	}
 	now := h.Now()
-	g, held := requests.HeldBackOn(sched, approvals, r, now)
+	at := now
+	if runAt != nil && runAt.After(now) {
+		at = *runAt
+	}
+	g, held := requests.HeldBackOn(sched, approvals, r, at)
 	if g.Open() {
 		return out
 	}
@@ -290,7 +299,10 @@ func (h *Handlers) requestWindow(sched portal.Schedule, r portal.Request, approv
 	case status == portal.StatusApproved && r.ApprovalExpiresAt != nil && !g.RunsAt.Before(*r.ApprovalExpiresAt):
 		out.Lapse = fmt.Sprintf("Its approval lapses at %s, before it can run: it will then fail without calling the cloud. File it again closer to the window.",
 			h.formatTime(*r.ApprovalExpiresAt))
-	case status == portal.StatusPending && !g.RunsAt.Before(now.Add(policy.ApprovalTTL)):
+	case status == portal.StatusPending && at.After(now) && !g.RunsAt.Before(at.Add(policy.ApprovalTTL)):
+		out.Lapse = fmt.Sprintf("An approval lasts %s from its run time, %s, and it can run only from %s: an approval given now lapses before then. File it again with a run time closer to the window.",
+			portal.FormatDuration(policy.ApprovalTTL), h.formatTime(at), h.formatTime(g.RunsAt))
+	case status == portal.StatusPending && !at.After(now) && !g.RunsAt.Before(now.Add(policy.ApprovalTTL)):
 		out.Lapse = fmt.Sprintf("An approval lasts %s, and it can run only from %s: an approval given now lapses before then. Approve it closer to the window, or file it again then.",
 			portal.FormatDuration(policy.ApprovalTTL), h.formatTime(g.RunsAt))
 	}
@@ -332,8 +344,8 @@ func (h *Handlers) afterFreeze(g portal.WindowGate) string {
 	case !g.Restricted:
 		return fmt.Sprintf("Another freeze follows it: it executes when that one ends, %s (%s).", h.formatTime(g.RunsAt), portal.Until(g.RunsAt.Sub(now)))
 	}
-	return fmt.Sprintf("Its change window is closed when the freeze ends: it executes at the first moment after it that the window is open and no freeze holds, %s.",
-		portal.DescribeOpening(g.RunsAt, windowZone(g, h.displayZone()), now))
+	return fmt.Sprintf("Its change window is closed when the freeze ends: it executes after the freeze ends %s (%s), at the next window opening, %s.",
+		h.formatTime(g.Freeze.End), portal.Until(g.Freeze.End.Sub(now)), portal.DescribeOpening(g.RunsAt, windowZone(g, h.displayZone()), now))
 }
 
 // windowZone is the zone an opening is said in: its window's, or the

@@ -251,6 +251,22 @@ func (w Window) NextOpen(t time.Time) time.Time {
 	return time.Time{}
 }
 
+// closeAfter is when w, open at t, closes: the end of the opening t falls
+// in (for a window past midnight, the next day's end when t is on its
+// opening day). Only for a t that w contains.
+func (w Window) closeAfter(t time.Time) time.Time {
+	loc, err := w.location()
+	if err != nil {
+		return time.Time{}
+	}
+	lt := t.In(loc)
+	day := lt
+	if w.overnight() && w.Days.Has(lt.Weekday()) && lt.Hour()*60+lt.Minute() >= w.Start {
+		day = lt.AddDate(0, 0, 1)
+	}
+	return time.Date(day.Year(), day.Month(), day.Day(), w.End/60, w.End%60, 0, 0, loc)
+}
+
 // Freeze is a span during which no operation runs (year-end close, an
 // audit), whatever the windows say: from Start up to End.
 type Freeze struct {
@@ -392,6 +408,30 @@ func (s Schedule) NextWindow(op Operation, t time.Time) (time.Time, Window) {
 		return t, Window{}
 	}
 	return best, bw
+}
+
+// OpenUntil is when op's windows, open at t, close: the first moment
+// after t that none of them contains (one window running into the next
+// counts as one), and the window that closes then. The zero time for an
+// operation whose windows are closed at t, or that has none.
+func (s Schedule) OpenUntil(op Operation, t time.Time) (time.Time, Window) {
+	at, last := t, Window{}
+	for range maxHops {
+		var end time.Time
+		for _, w := range s.WindowsOf(op) {
+			if c := w.closeAfter(at); w.Contains(at) && c.After(end) {
+				end, last = c, w
+			}
+		}
+		if !end.After(at) {
+			break
+		}
+		at = end
+	}
+	if at.Equal(t) {
+		return time.Time{}, Window{}
+	}
+	return at, last
 }
 
 // maxHops bounds the search for a moment both outside every freeze and
@@ -540,11 +580,29 @@ func FormatOpening(t time.Time, zone string) string {
 // (Europe/Berlin, 2026-03-03) = 2026-03-03 01:00 UTC, in 2 days". An
 // opening in UTC is not said twice.
 func DescribeOpening(t time.Time, zone string, now time.Time) string {
+	return OpeningWithUTC(t, zone) + ", " + Until(t.Sub(now))
+}
+
+// OpeningWithUTC is FormatOpening with the same moment in UTC, for a
+// record read later, when "in 2 days" no longer holds: "Tue 02:00 CET
+// (Europe/Berlin, 2026-03-03) = 2026-03-03 01:00 UTC".
+func OpeningWithUTC(t time.Time, zone string) string {
 	out := FormatOpening(t, zone)
 	if loc, err := time.LoadLocation(zone); err == nil && zone != "" && loc.String() != time.UTC.String() {
 		out += " = " + t.UTC().Format("2006-01-02 15:04") + " UTC"
 	}
-	return out + ", " + Until(t.Sub(now))
+	return out
+}
+
+// TimeWithUTC is FormatTime in zone, followed by the same moment in UTC
+// when zone is another: "2026-03-03 02:00:00 Europe/Berlin (01:00:00
+// UTC)".
+func TimeWithUTC(t time.Time, zone *time.Location) string {
+	out := FormatTime(t, zone)
+	if zone != nil && zone.String() != time.UTC.String() {
+		out += " (" + t.UTC().Format("2006-01-02 15:04:05") + " UTC)"
+	}
+	return out
 }
 
 // Until says how far off a moment d from now is, roughly, for people: "in

@@ -317,6 +317,15 @@ func (s *Service) drillCancelled(ctx context.Context, tx *db.Tx, r portal.Reques
 	}}, nil
 }
 
+// openingZone is the zone a request's opening is said in: its window's,
+// or zone (the display zone) when the gate names none.
+func openingZone(g portal.WindowGate, zone *time.Location) string {
+	if g.Window.Zone != "" {
+		return g.Window.Zone
+	}
+	return portal.ZoneName(zone)
+}
+
 // CancelStops says what cancelling approved request r at now stops, as
 // the confirmation says it (will) and as the record keeps it (did): a
 // drill waiting for its time (runAt, zero when none), a request the change
@@ -329,16 +338,25 @@ func CancelStops(r portal.Request, g portal.WindowGate, held bool, runAt, now ti
 	}
 	switch {
 	case r.Operation == portal.OpDrill && runAt.After(now):
-		at := portal.FormatTime(runAt, zone)
-		will = fmt.Sprintf("Cancelling stops the drill scheduled for %s: neither its switchover nor its switchback will be sent.", at)
+		at := portal.TimeWithUTC(runAt, zone)
+		will = fmt.Sprintf("Cancelling stops the drill scheduled for %s (%s): neither its switchover nor its switchback will be sent.", at, portal.Until(runAt.Sub(now)))
 		did = fmt.Sprintf("The drill scheduled for %s did not run: neither its switchover nor its switchback was sent.", at)
+	case held && g.Frozen && g.Restricted && g.RunsAt.After(g.Freeze.End):
+		// The freeze, then the window: both hold it, both are named.
+		ends, opens := portal.TimeWithUTC(g.Freeze.End, zone), openingZone(g, zone)
+		will = fmt.Sprintf("Cancelling stops %s for good: it will not run after the freeze “%s” ends %s (%s), at the next window opening %s. Nothing has been sent to the cloud.",
+			what, g.Freeze.Reason, ends, portal.Until(g.Freeze.End.Sub(now)), portal.DescribeOpening(g.RunsAt, opens, now))
+		did = fmt.Sprintf("It was held by the freeze “%s”, until %s, and then by its change window, next open %s, and did not run; nothing was sent to the cloud.",
+			g.Freeze.Reason, ends, portal.OpeningWithUTC(g.RunsAt, opens))
 	case held && g.Frozen:
-		will = fmt.Sprintf("Cancelling stops %s for good: it will not run when the freeze “%s” ends. Nothing has been sent to the cloud.", what, g.Freeze.Reason)
-		did = fmt.Sprintf("It was held by the freeze “%s” and did not run; nothing was sent to the cloud.", g.Freeze.Reason)
+		ends := portal.TimeWithUTC(g.Freeze.End, zone)
+		will = fmt.Sprintf("Cancelling stops %s for good: it will not run when the freeze “%s” ends, %s (%s). Nothing has been sent to the cloud.",
+			what, g.Freeze.Reason, ends, portal.Until(g.Freeze.End.Sub(now)))
+		did = fmt.Sprintf("It was held by the freeze “%s”, until %s, and did not run; nothing was sent to the cloud.", g.Freeze.Reason, ends)
 	case held && !g.RunsAt.IsZero():
-		at := portal.FormatOpening(g.RunsAt, g.Window.Zone)
-		will = fmt.Sprintf("Cancelling stops %s for good: it will not run when its change window opens: %s. Nothing has been sent to the cloud.", what, at)
-		did = fmt.Sprintf("It was waiting for its change window to open, %s, and did not run; nothing was sent to the cloud.", at)
+		will = fmt.Sprintf("Cancelling stops %s for good: it will not run when its change window opens: %s. Nothing has been sent to the cloud.",
+			what, portal.DescribeOpening(g.RunsAt, g.Window.Zone, now))
+		did = fmt.Sprintf("It was waiting for its change window to open, %s, and did not run; nothing was sent to the cloud.", portal.OpeningWithUTC(g.RunsAt, g.Window.Zone))
 	default:
 		will = fmt.Sprintf("Cancelling stops %s before the executor starts it: nothing has been sent to the cloud. Once it has started, it can no longer be cancelled.", what)
 		did = "It was waiting for the executor and did not run; nothing was sent to the cloud."

@@ -118,6 +118,9 @@ func (s *Service) Deferred(ctx context.Context, r portal.Request, g portal.Windo
 // WaitReason says in words why a request waits, and until when.
 func WaitReason(g portal.WindowGate, zone *time.Location) string {
 	switch {
+	case g.Frozen && g.Restricted && g.RunsAt.After(g.Freeze.End):
+		return fmt.Sprintf("the freeze “%s” is in force until %s, and after it ends its change window next opens %s", g.Freeze.Reason,
+			portal.FormatTime(g.Freeze.End, zone), portal.OpeningWithUTC(g.RunsAt, openingZone(g, zone)))
 	case g.Frozen:
 		return fmt.Sprintf("the freeze “%s” is in force until %s", g.Freeze.Reason, portal.FormatTime(g.Freeze.End, zone))
 	case g.RunsAt.IsZero():

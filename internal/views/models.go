@@ -833,7 +833,7 @@ type OperationPage struct {
 	// TwinRefused: a filing was just refused because of it.
 	Twin        *RequestLink
 	TwinRefused bool
-	Approvers ApproverNotice
+	Approvers   ApproverNotice
 	// RunAt is a drill's optional run time (nil for other operations).
 	RunAt *RunAtInput
 	// Window is what the change windows and freezes say of filing the
