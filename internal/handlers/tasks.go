@@ -405,10 +405,7 @@ func (h *Handlers) showTask(c echo.Context) error {
 	}
 	notice := h.scheduleNotice(pg.Schedule)
 	drill := h.drillSummary(pg.View.Row.ID, pg.Drills, pg.LastDrill)
-	panel, err := h.panel(c, pg)
-	if err != nil {
-		return err
-	}
+	panel := h.panel(c, pg)
 	return h.render(c, http.StatusOK, views.TaskDetail(views.TaskDetailPage{
 		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: panel, Schedule: notice,
 		Timeline: h.timelineOf(id, visibleEvents(user(c), pg.Timeline), calls, visibleCount(user(c), pg.CloudCalls)),
@@ -426,10 +423,7 @@ func (h *Handlers) taskStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	panel, err := h.panel(c, pg)
-	if err != nil {
-		return err
-	}
+	panel := h.panel(c, pg)
 	c.Response().Header().Set("HX-Trigger", EventTaskUpdated)
 	return h.render(c, http.StatusOK, views.TaskPanelView(panel))
 }
@@ -515,7 +509,7 @@ func (h *Handlers) timelineOf(id string, events []audit.Event, calls bool, cloud
 
 // panel is taskPanel with what depends on the viewer and on other rows:
 // the operations they may request now, the open requests.
-func (h *Handlers) panel(c echo.Context, pg drtask.Page) (views.TaskPanel, error) {
+func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 	v := pg.View
 	p := taskPanel(v, h.zones())
 	if v.Gone && pg.State.LastSucceededOp == portal.OpDelete {
@@ -555,7 +549,7 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) (views.TaskPanel, error
 		p.FreezeLine = h.frozenLine(freeze)
 	}
 	if v.Gone || !Allowed(user(c), PermFileRequest) || busy || !v.HasDetail {
-		return p, nil
+		return p
 	}
 	for _, spec := range portal.Specs {
 		if ok, _ := portal.Allowed(spec.Op, pg.State); ok {
@@ -566,7 +560,7 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) (views.TaskPanel, error
 				URL: "/dr-tasks/" + v.Row.ID + "/operations/" + string(spec.Op), Frozen: frozen})
 		}
 	}
-	return p, nil
+	return p
 }
 
 // noRPOYet stands for the RPO while no sync has completed.
