@@ -1,13 +1,11 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -107,12 +105,7 @@ func TestBrowserBreakGlass(t *testing.T) {
 	env := map[string]string{"DATABASE_URL": dbURL, "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
 		"ADMIN_EMAIL": "ops@example.com", "ADMIN_PASSWORD": "a long enough password",
 		"DWS_ENDPOINT": api.URL, "DWS_PROJECT_ID": project, "DWS_AK": ak, "DWS_SK": sk}
-	rctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	errc := make(chan error, 1)
-	go func() { errc <- run(rctx, []string{"web"}, func(k string) string { return env[k] }, out) }()
-	t.Cleanup(func() { cancel(); <-errc })
-	base := waitFor(t, out, regexp.MustCompile(`listening on (http://\S+)`), errc)[1]
+	base, _ := startPortal(t, env)
 
 	// The scene: a responder and two approvers (as if two admins had
 	// agreed), break-glass on for failover, and a running task.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -20,12 +18,7 @@ func TestBrowserPasswordResetAndForcedChange(t *testing.T) {
 	const adminPassword, boPassword, boNew = "a long enough password", "bo's first password", "bo's own new password"
 	env := map[string]string{"DATABASE_URL": testdb.NewURL(t), "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "debug",
 		"ADMIN_EMAIL": "ops@example.com", "ADMIN_PASSWORD": adminPassword}
-	rctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	errc := make(chan error, 1)
-	go func() { errc <- run(rctx, []string{"web"}, func(k string) string { return env[k] }, out) }()
-	t.Cleanup(func() { cancel(); <-errc })
-	base := waitFor(t, out, regexp.MustCompile(`listening on (http://\S+)`), errc)[1]
+	base, out := startPortal(t, env)
 
 	signIn(t, ctx, base, "ops@example.com", adminPassword)
 	step(t, ctx, "add a user",

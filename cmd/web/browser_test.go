@@ -133,12 +133,7 @@ func requestApproveAndWatch(t *testing.T, cloudEnv map[string]string) {
 	env := map[string]string{"DATABASE_URL": testdb.NewURL(t), "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
 		"ADMIN_EMAIL": "ops@example.com", "ADMIN_PASSWORD": "a long enough password"}
 	maps.Copy(env, cloudEnv)
-	rctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	errc := make(chan error, 1)
-	go func() { errc <- run(rctx, []string{"web"}, func(k string) string { return env[k] }, out) }()
-	t.Cleanup(func() { cancel(); <-errc })
-	base := waitFor(t, out, regexp.MustCompile(`listening on (http://\S+)`), errc)[1]
+	base, _ := startPortal(t, env)
 
 	// Anonymous visitors land on the sign-in page.
 	step(t, ctx, "anonymous", chromedp.Navigate(base+"/dr-tasks"), chromedp.WaitVisible(chromedp.CSS(`#email`)))

@@ -64,12 +64,7 @@ func TestBrowserADrillIsFiledApprovedAndItsEvidenceShown(t *testing.T) {
 	env := map[string]string{"DATABASE_URL": testdb.NewURL(t), "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
 		"ADMIN_EMAIL": "ops@example.com", "ADMIN_PASSWORD": "a long enough password",
 		"DWS_ENDPOINT": api.URL, "DWS_PROJECT_ID": project, "DWS_AK": ak, "DWS_SK": sk}
-	rctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	errc := make(chan error, 1)
-	go func() { errc <- run(rctx, []string{"web"}, func(k string) string { return env[k] }, out) }()
-	t.Cleanup(func() { cancel(); <-errc })
-	base := waitFor(t, out, regexp.MustCompile(`listening on (http://\S+)`), errc)[1]
+	base, _ := startPortal(t, env)
 
 	bctx := newBrowser(t)
 	signIn(t, bctx, base, "ops@example.com", "a long enough password")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"regexp"
 	"testing"
 	"time"
 
@@ -21,12 +20,7 @@ import (
 func TestBrowserAFailedSubmitFocusesTheErrorSummary(t *testing.T) {
 	env := map[string]string{"DATABASE_URL": testdb.NewURL(t), "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
 		"ADMIN_EMAIL": "ops@example.com", "ADMIN_PASSWORD": "a long enough password"}
-	rctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	errc := make(chan error, 1)
-	go func() { errc <- run(rctx, []string{"web"}, func(k string) string { return env[k] }, out) }()
-	t.Cleanup(func() { cancel(); <-errc })
-	base := waitFor(t, out, regexp.MustCompile(`listening on (http://\S+)`), errc)[1]
+	base, _ := startPortal(t, env)
 
 	// focused is the id of the element with the focus once htmx has
 	// settled the page (it focuses autofocus elements as it settles), after

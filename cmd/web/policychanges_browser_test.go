@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -29,12 +27,7 @@ func TestBrowserWindowsChangesAskForThePasswordAndATurnOnShowsWhatItAllows(t *te
 	const pw = "a long enough password"
 	env := map[string]string{"DATABASE_URL": dbURL, "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn", "SIM_SPEED": "20",
 		"ADMIN_EMAIL": "ops@example.com", "ADMIN_PASSWORD": pw}
-	rctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	errc := make(chan error, 1)
-	go func() { errc <- run(rctx, []string{"web"}, func(k string) string { return env[k] }, out) }()
-	t.Cleanup(func() { cancel(); <-errc })
-	base := waitFor(t, out, regexp.MustCompile(`listening on (http://\S+)`), errc)[1]
+	base, _ := startPortal(t, env)
 
 	pool, err := pgxpool.New(t.Context(), dbURL)
 	if err != nil {

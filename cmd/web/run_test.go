@@ -200,7 +200,7 @@ func TestRunWarnsAboutAPlainHTTPWebhook(t *testing.T) {
 		warn bool
 	}{{"http://hooks.example.com/dr", true}, {"http://127.0.0.1:9/dr", false}} {
 		t.Run(tt.url, func(t *testing.T) {
-			out := startPortal(t, map[string]string{"DATABASE_URL": dbURL, "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
+			_, out := startPortal(t, map[string]string{"DATABASE_URL": dbURL, "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn",
 				"WEBHOOK_URL": tt.url, "WEBHOOK_SECRET": "webhook-secret-for-tests"})
 			warned := regexp.MustCompile(`level=WARN msg="insecure configuration: WEBHOOK_URL: plain http`).MatchString(out.String())
 			if warned != tt.warn {

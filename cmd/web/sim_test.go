@@ -16,8 +16,8 @@ import (
 )
 
 // startPortal runs the whole program on env until the test ends, and
-// returns its output once it listens.
-func startPortal(t *testing.T, env map[string]string) *syncBuffer {
+// returns its address and its output once it listens.
+func startPortal(t *testing.T, env map[string]string) (string, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &syncBuffer{}
@@ -34,8 +34,8 @@ func startPortal(t *testing.T, env map[string]string) *syncBuffer {
 			t.Error("run did not stop")
 		}
 	})
-	waitFor(t, out, regexp.MustCompile(`listening on http://\S+`), errc)
-	return out
+	base := waitFor(t, out, regexp.MustCompile(`listening on (http://\S+)`), errc)[1]
+	return base, out
 }
 
 // simStats is what the simulator's own GET /_sim/stats reports.
@@ -67,7 +67,7 @@ func readSimStats(t *testing.T, hc *http.Client, sim string) simStats {
 // same requests sent to the simulator itself do change it, so the test
 // would see them if the portal passed them on.
 func TestTheEmbeddedSimulatorsControlsAreNotReachableThroughThePortal(t *testing.T) {
-	out := startPortal(t, map[string]string{"DATABASE_URL": testdb.NewURL(t), "HTTP_ADDR": "127.0.0.1:0",
+	_, out := startPortal(t, map[string]string{"DATABASE_URL": testdb.NewURL(t), "HTTP_ADDR": "127.0.0.1:0",
 		"LOG_LEVEL": "warn", "SIM_SPEED": "100"})
 	portal := regexp.MustCompile(`listening on (http://\S+)`).FindStringSubmatch(out.String())[1]
 	m := regexp.MustCompile(`built-in DWS simulator at (http://\S+)`).FindStringSubmatch(out.String())

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -114,12 +113,7 @@ func TestBrowserAnApproverSignedInLongAgoApprovesASwitchoverWithTheirPassword(t 
 	dbURL := testdb.NewURL(t)
 	env := map[string]string{"DATABASE_URL": dbURL, "HTTP_ADDR": "127.0.0.1:0", "LOG_LEVEL": "warn", "SIM_SPEED": "50",
 		"ADMIN_EMAIL": "ops@example.com", "ADMIN_PASSWORD": "a long enough password"}
-	rctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
-	errc := make(chan error, 1)
-	go func() { errc <- run(rctx, []string{"web"}, func(k string) string { return env[k] }, out) }()
-	t.Cleanup(func() { cancel(); <-errc })
-	base := waitFor(t, out, regexp.MustCompile(`listening on (http://\S+)`), errc)[1]
+	base, _ := startPortal(t, env)
 
 	// An approver with a password of their own (not a temporary one).
 	pool, err := pgxpool.New(context.Background(), dbURL)
