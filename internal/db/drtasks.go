@@ -358,11 +358,13 @@ type TaskListPage struct {
 // briefRequestColumns are the part of a request its list rows show (the
 // request list, the task list's pending creates and the chips of open
 // operations): a busy team has many requests, and a list has no use for
-// their payloads or texts. briefRequestFrom follows them; rows are read by
+// their payloads or texts. The payload's recorded hash and the policy
+// version are read: counting the approvals given (portal.ApprovalsCounted)
+// needs them. briefRequestFrom follows them; rows are read by
 // collectBriefRequests.
 const briefRequestColumns = `SELECT r.id, r.operation, COALESCE(r.dr_task_id, ''), r.task_name, r.requester_id,
 	u.email, r.status, r.required_approvals, r.created_at, r.expires_at, r.resumed_at,
-	COALESCE(r.exec_lease_until < now(), false), COALESCE(bg.incident, '')`
+	COALESCE(r.exec_lease_until < now(), false), COALESCE(bg.incident, ''), r.payload_sha256, r.policy_version`
 
 const briefRequestFrom = ` FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN break_glass bg ON bg.request_id = r.id `
 
@@ -381,7 +383,8 @@ func collectBriefRequests(rows pgx.Rows, withSummary bool, limit int) ([]portal.
 		out = append(out, portal.Request{})
 		r := &out[len(out)-1]
 		dest := []any{&r.ID, &op, &r.DRTaskID, &r.TaskName, &r.RequesterID, &r.RequesterEmail, &status,
-			&r.RequiredApprovals, &r.CreatedAt, &r.ExpiresAt, &r.ResumedAt, &r.LeaseLapsed, &r.Incident}
+			&r.RequiredApprovals, &r.CreatedAt, &r.ExpiresAt, &r.ResumedAt, &r.LeaseLapsed, &r.Incident,
+			&r.PayloadSHA256, &r.PolicyVersion}
 		if withSummary {
 			dest = append(dest, &summary)
 		}

@@ -567,7 +567,8 @@ func (s *Store) ListRequestsWithStates(ctx context.Context, f RequestFilter, lim
 	// One query reads both: the request's columns and its task's state.
 	rows, err := s.pool.Query(ctx, requestTaskStateColumns+`, r.task_name, r.requester_id, u.email, r.status,
 		r.required_approvals, r.created_at, r.expires_at, r.resumed_at, COALESCE(r.exec_lease_until < now(), false),
-		COALESCE(bg.incident, ''), r.approved_at, CASE WHEN r.status = 'cancelled' THEN r.outcome ELSE '' END
+		COALESCE(bg.incident, ''), r.approved_at, CASE WHEN r.status = 'cancelled' THEN r.outcome ELSE '' END,
+		r.payload_sha256, r.policy_version
 		FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN dr_tasks t ON t.id = r.dr_task_id
 		LEFT JOIN break_glass bg ON bg.request_id = r.id `+where+fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args)), args...)
 	if err != nil {
@@ -580,12 +581,12 @@ func (s *Store) ListRequestsWithStates(ctx context.Context, f RequestFilter, lim
 	var r portal.Request
 	_, err = pgx.ForEachRow(rows, []any{&st.RequestID, &op, &st.TaskID, &st.Known, &st.Gone, &taskStatus, &st.PrimaryStatus, &last,
 		&r.TaskName, &r.RequesterID, &r.RequesterEmail, &status, &r.RequiredApprovals, &r.CreatedAt, &r.ExpiresAt, &r.ResumedAt,
-		&r.LeaseLapsed, &r.Incident, &r.ApprovedAt, &r.Outcome}, func() error {
+		&r.LeaseLapsed, &r.Incident, &r.ApprovedAt, &r.Outcome, &r.PayloadSHA256, &r.PolicyVersion}, func() error {
 		st.Operation, st.Status, st.LastSucceededOp = portal.Operation(op), portal.TaskStatus(taskStatus), portal.Operation(last)
 		states = append(states, st)
 		r.ID, r.Operation, r.DRTaskID, r.Status = st.RequestID, st.Operation, st.TaskID, portal.RequestStatus(status)
 		rs = append(rs, r)
-		r.ResumedAt, r.ApprovedAt = nil, nil // pointers the next row must not share
+		r.ResumedAt, r.ApprovedAt, r.PayloadSHA256 = nil, nil, nil // what the next row must not share
 		return nil
 	})
 	if err != nil {
@@ -709,6 +710,27 @@ func collectApprovals(rows pgx.Rows) ([]portal.Approval, error) {
 // Approvals returns the decisions on a request, oldest first.
 func (s *Store) Approvals(ctx context.Context, requestID int64) ([]portal.Approval, error) {
 	return findApprovals(ctx, s.pool, requestID)
+}
+
+// ApprovalsOf returns the decisions on the requests with the given ids,
+// oldest first, by request id: a list counts those of its pending rows.
+func (s *Store) ApprovalsOf(ctx context.Context, ids []int64) (map[int64][]portal.Approval, error) {
+	out := map[int64][]portal.Approval{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.pool.Query(ctx, approvalsSelect+`WHERE a.request_id = ANY($1) ORDER BY a.decided_at, a.approver_id`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read decisions: %w", err)
+	}
+	all, err := collectApprovals(rows)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range all {
+		out[a.RequestID] = append(out[a.RequestID], a)
+	}
+	return out, nil
 }
 
 // Approvals returns the decisions on a request inside the transaction.

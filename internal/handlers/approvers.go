@@ -113,9 +113,10 @@ func (h *Handlers) nextSteps(ctx context.Context, r portal.Request) string {
 }
 
 // progressOf says how far a pending request is, from its approvals:
-// "0 of 1".
+// "0 of 1". It needs r's recorded payload hash and policy version, not its
+// payload: lists read requests without them (portal.ApprovalsCounted).
 func progressOf(r portal.Request, approvals []portal.Approval) string {
-	n, err := portal.Quorum(r, approvals)
+	n, err := portal.ApprovalsCounted(r, approvals)
 	if err != nil {
 		n = 0
 	}

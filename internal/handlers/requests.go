@@ -87,6 +87,16 @@ func (h *Handlers) listRequests(c echo.Context) error {
 	}
 	now := h.Now()
 	blocked := requests.CannotRunOf(states)
+	var pending []int64
+	for _, r := range rows {
+		if r.EffectiveStatus(now) == portal.StatusPending && !r.BypassesPolicy() {
+			pending = append(pending, r.ID)
+		}
+	}
+	approvals, err := h.Store.ApprovalsOf(c.Request().Context(), pending)
+	if err != nil {
+		return err
+	}
 	for _, r := range rows {
 		st := r.EffectiveStatus(now)
 		if st != portal.StatusPending {
@@ -96,7 +106,7 @@ func (h *Handlers) listRequests(c echo.Context) error {
 			ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID), Operation: r.Operation.Label(),
 			OperationRaw: string(r.Operation),
 			Task:         r.TaskName, Requester: r.RequesterEmail, Status: requestBadge(st),
-			Approvals: approvalsCell(r, st), Created: h.formatTime(r.CreatedAt),
+			Approvals: approvalsCell(r, st, approvals[r.ID]), Created: h.formatTime(r.CreatedAt),
 			CannotRun: blocked[r.ID], Incident: r.Incident,
 		})
 		if st == portal.StatusCancelled {
@@ -130,8 +140,10 @@ func reviewsAwaiting(s db.Session) []portal.Emergency {
 
 // approvalsCell is a request's approvals as its list row shows them. A
 // request only gets past pending with every approval it needs, so those
-// past it show the full count, as does one cancelled once approved.
-func approvalsCell(r portal.Request, st portal.RequestStatus) string {
+// past it show the full count, as does one cancelled once approved; a
+// pending one shows how many of its decisions count so far, as its task's
+// chips do (progressOf).
+func approvalsCell(r portal.Request, st portal.RequestStatus, decided []portal.Approval) string {
 	required, approved := r.RequiredApprovals, r.ApprovedAt != nil
 	switch {
 	case r.BypassesPolicy():
@@ -142,7 +154,7 @@ func approvalsCell(r portal.Request, st portal.RequestStatus) string {
 		st == portal.StatusCancelled && approved:
 		return fmt.Sprintf("%d of %d ✓", required, required)
 	case st == portal.StatusPending:
-		return "needs " + portal.Plural(required, "approval", "approvals")
+		return progressOf(r, decided)
 	}
 	return "needed " + portal.Plural(required, "approval", "approvals")
 }

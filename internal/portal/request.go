@@ -221,6 +221,15 @@ func Quorum(r Request, approvals []Approval) (int, error) {
 	if !bytes.Equal(PayloadHash(r.Payload), r.PayloadSHA256) {
 		return 0, fmt.Errorf("the payload no longer matches its recorded hash: it was changed after filing")
 	}
+	return ApprovalsCounted(r, approvals)
+}
+
+// ApprovalsCounted is Quorum without the check of r's payload against its
+// recorded hash: it needs only r's recorded payload hash and policy
+// version, not the payload, so a list that reads requests without their
+// payloads can show how far one is. What decides whether a request runs
+// is Quorum (and Authorized), which check the payload too.
+func ApprovalsCounted(r Request, approvals []Approval) (int, error) {
 	n := 0
 	for _, a := range approvals {
 		if a.Decision != Approve || a.PolicyVersion != r.PolicyVersion {
