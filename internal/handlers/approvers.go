@@ -258,20 +258,47 @@ func (h *Handlers) requestSummary(r portal.Request, v *drtask.TaskView) []views.
 	return out
 }
 
-// openStatusWith says where an open request stands, in words: "Awaiting
-// approval 0 of 1" (progress counts the approvals), "Approved",
-// "Executing".
-func (h *Handlers) openStatusWith(r portal.Request, progress func() string) string {
-	switch st := r.EffectiveStatus(h.Now()); st {
+// openStatus says where an open request stands, in words, by the same
+// judgement as its page: "Awaiting approval 0 of 1" (counting approvals,
+// progressOf), "Approved, about to run", "Approved, waits for the window:
+// Tue 02:00 CET (Europe/Berlin, 2026-03-03)" (sched's windows or freezes
+// hold it back, requests.HeldBackOn), "Executing".
+func (h *Handlers) openStatus(r portal.Request, approvals []portal.Approval, sched portal.Schedule) string {
+	now := h.Now()
+	switch st := r.EffectiveStatus(now); st {
 	case portal.StatusPending:
-		return "Awaiting approval " + progress()
+		return "Awaiting approval " + progressOf(r, approvals)
 	case portal.StatusApproved:
+		if w := h.approvedWaits(r, approvals, sched); w != "" {
+			return "Approved, " + w
+		}
 		return "Approved, about to run"
 	case portal.StatusExecuting:
 		return "Executing"
 	default:
 		return string(st)
 	}
+}
+
+// approvedWaits says what approved request r waits for and until when,
+// "waits for the window: Tue 02:00 CET (Europe/Berlin, 2026-03-03)", or ""
+// when nothing holds it back (it is about to run).
+func (h *Handlers) approvedWaits(r portal.Request, approvals []portal.Approval, sched portal.Schedule) string {
+	g, held := requests.HeldBackOn(sched, approvals, r, h.Now())
+	switch {
+	case !held:
+		return ""
+	case g.Frozen && g.Restricted && g.RunsAt.After(g.Freeze.End):
+		return fmt.Sprintf("waits for the freeze to end (%s), then for the window: %s", h.formatTime(g.Freeze.End),
+			portal.FormatOpening(g.RunsAt, windowZone(g, h.displayZone())))
+	case g.Frozen && !g.RunsAt.IsZero():
+		return "waits for the freeze to end: " + h.formatTime(g.RunsAt)
+	case g.Frozen:
+		return fmt.Sprintf("waits for the freeze to end (%s), and no window opening after it was found", h.formatTime(g.Freeze.End))
+	case g.RunsAt.IsZero():
+		return "waits for a window, and no opening was found"
+	}
+	return "waits for the window: " + portal.FormatOpening(g.RunsAt, windowZone(g, h.displayZone()))
 }
 
 // chipWith is an open request on a task, as a chip:

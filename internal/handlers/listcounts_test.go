@@ -1,12 +1,15 @@
 package handlers_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"drportal/internal/auth"
+	"drportal/internal/portal"
 )
 
 // TestListsCountTheApprovalsGivenAsTheTaskPageDoes: after one of two
@@ -28,5 +31,46 @@ func TestListsCountTheApprovalsGivenAsTheTaskPageDoes(t *testing.T) {
 	row := req.get("/requests?tab=all").text(fmt.Sprintf(`[data-testid=request-row][data-id="%d"] [data-label=Approvals]`, sw))
 	if !strings.Contains(row, "1 of 2") {
 		t.Errorf("request list's approvals cell %q, want it to say 1 of 2", row)
+	}
+}
+
+// TestAnApprovedRequestThatWaitsSaysForWhatAndUntilWhen: an approved
+// request outside its change window is not "about to run": its chips on
+// the task list and the task page say it waits for the window and when
+// that opens, or for a freeze to end; the task page says why no operation
+// can be filed, and shows the freeze line though there are no buttons.
+func TestAnApprovedRequestThatWaitsSaysForWhatAndUntilWhen(t *testing.T) {
+	e := newEnv(t)
+	taskID, id := e.waitingStart("dr_waits01")
+	req := e.signedIn("req@example.com")
+	r, err := e.store.Request(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched, err := e.store.Schedule(context.Background(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := portal.WindowState(portal.OpStart, sched, time.Now(), false)
+	want := fmt.Sprintf("Start · Approved, waits for the window: %s · request #%d", portal.FormatOpening(g.RunsAt, "UTC"), r.ID)
+	if chip := req.get("/dr-tasks").text(`[data-testid=request-chip]`); chip != want {
+		t.Errorf("task list chip %q, want %q", chip, want)
+	}
+	page := req.get("/dr-tasks/" + taskID)
+	if chip := page.text(`[data-testid=request-chip]`); chip != want {
+		t.Errorf("task page chip %q, want %q", chip, want)
+	}
+	if note := page.text(`[data-testid=busy-note]`); note != fmt.Sprintf("Request #%d is approved and waits to run; no other operation can be filed until it runs or is cancelled.", id) {
+		t.Errorf("the task page's note by the missing buttons says %q", note)
+	}
+
+	e.freeze(time.Now().Add(-time.Minute), time.Now().Add(time.Hour), "quarter close")
+	page = req.get("/dr-tasks/" + taskID)
+	if chip := page.text(`[data-testid=request-chip]`); !strings.Contains(chip, "Approved, waits for the freeze to end (") ||
+		!strings.Contains(chip, "then for the window: "+portal.FormatOpening(g.RunsAt, "UTC")) {
+		t.Errorf("task page chip in a freeze %q", chip)
+	}
+	if line := page.text(`[data-testid=freeze-line]`); !strings.Contains(line, "quarter close") {
+		t.Errorf("the task page's freeze line %q, want the freeze", line)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,9 +37,17 @@ func (h *Handlers) listTasks(c echo.Context) error {
 	open, approvals := list.Open, list.Approvals
 	chips := map[string][]views.RequestLink{}
 	now := h.Now()
+	// An approved request may wait for its window or a freeze: its chip
+	// says so, which needs the schedule.
+	var sched portal.Schedule
+	if slices.ContainsFunc(open, func(r portal.Request) bool { return r.EffectiveStatus(now) == portal.StatusApproved }) {
+		if sched, err = h.Store.Schedule(ctx, now); err != nil {
+			return err
+		}
+	}
 	for i := len(open) - 1; i >= 0; i-- { // oldest first
 		r := open[i]
-		status := h.openStatusWith(r, func() string { return progressOf(r, approvals[r.ID]) })
+		status := h.openStatus(r, approvals[r.ID], sched)
 		if r.EffectiveStatus(now) == portal.StatusExpired {
 			continue
 		}
@@ -527,7 +536,13 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 			continue
 		}
 		busy = busy || st != portal.StatusPending
-		p.Requests = append(p.Requests, h.chipWith(r, h.openStatusWith(r, func() string { return progressOf(r, pg.Approvals[r.ID]) })))
+		p.Requests = append(p.Requests, h.chipWith(r, h.openStatus(r, pg.Approvals[r.ID], pg.Schedule)))
+		if st == portal.StatusApproved && p.BusyNote == "" {
+			p.BusyNote = fmt.Sprintf("Request #%d is approved and about to run; no other operation can be filed until it runs or is cancelled.", r.ID)
+			if h.approvedWaits(r, pg.Approvals[r.ID], pg.Schedule) != "" {
+				p.BusyNote = fmt.Sprintf("Request #%d is approved and waits to run; no other operation can be filed until it runs or is cancelled.", r.ID)
+			}
+		}
 		if st == portal.StatusExecuting {
 			p.Changing = true // follow the operation live
 			executing = true
@@ -547,6 +562,9 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 	freeze, frozen := pg.Schedule.FreezeAt(now)
 	if frozen {
 		p.FreezeLine = h.frozenLine(freeze)
+	}
+	if executing || v.Gone || !Allowed(user(c), PermFileRequest) || !v.HasDetail {
+		p.BusyNote = "" // a running operation says so itself; nobody else files
 	}
 	if v.Gone || !Allowed(user(c), PermFileRequest) || busy || !v.HasDetail {
 		return p

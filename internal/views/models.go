@@ -317,6 +317,10 @@ type TaskPanel struct {
 	// FreezeLine says, by the operation buttons, that a freeze is in force
 	// and until when ("" when none is).
 	FreezeLine string
+	// BusyNote says, in place of the operation buttons, that an approved
+	// request holds the task and until when no other can be filed ("" when
+	// none does).
+	BusyNote string
 	// Requests open on this task (pending, approved, executing).
 	Requests []RequestLink
 	RPO      string
