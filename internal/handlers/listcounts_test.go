@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +73,37 @@ func TestAnApprovedRequestThatWaitsSaysForWhatAndUntilWhen(t *testing.T) {
 	}
 	if line := page.text(`[data-testid=freeze-line]`); !strings.Contains(line, "quarter close") {
 		t.Errorf("the task page's freeze line %q, want the freeze", line)
+	}
+}
+
+// TestAFreezeRefusalOnTheFormIsSaidOnceLinkingTheFreeze: an operation
+// filed during a freeze all the same comes back refused once, at the top,
+// linking an admin to the freeze; no second box or note by the button
+// says it again.
+func TestAFreezeRefusalOnTheFormIsSaidOnceLinkingTheFreeze(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_frozenonce1")
+	now := time.Now()
+	e.freeze(now.Add(-time.Minute), now.Add(3*time.Hour), "storage migration")
+	admin := e.signedIn("admin@example.com")
+	res := e.fileOperation(admin, id, "start", url.Values{"justification": {"start it for the migration test"}})
+	if res.status != http.StatusConflict || !strings.Contains(res.text(`[data-testid=submit-error]`), "storage migration") {
+		t.Fatalf("a start filed during the freeze: %d %q", res.status, res.text(`[data-testid=submit-error]`))
+	}
+	if href := res.attr(`[data-testid=submit-error] a`, "href"); href != "/admin/windows" {
+		t.Errorf("the refusal links %q, want the freeze under Admin → Change windows", href)
+	}
+	for _, sel := range []string{`[data-testid=form-window]`, `[data-testid=file-operation-frozen]`} {
+		if n := res.doc.Find(sel).Length(); n != 0 {
+			t.Errorf("the refused form still says it by the button: %s %q", sel, res.text(sel))
+		}
+	}
+	if res.attr(`[data-testid=file-operation]`, "aria-describedby") != "submit-error" {
+		t.Errorf("the disabled button is described by %q", res.attr(`[data-testid=file-operation]`, "aria-describedby"))
+	}
+	// A requester, who cannot open the admin pages, is not linked there.
+	res = e.fileOperation(e.signedIn("req@example.com"), id, "start", url.Values{"justification": {"start it for the migration test"}})
+	if n := res.doc.Find(`[data-testid=submit-error] a`).Length(); res.status != http.StatusConflict || n != 0 {
+		t.Errorf("a requester's refusal: %d, %d links", res.status, n)
 	}
 }

@@ -130,15 +130,20 @@ func (h *Handlers) formWindow(c echo.Context, op portal.Operation, taskID string
 }
 
 // refusedAgain puts refusal err on the form p shown again. A freeze's
-// refusal is said once, above the form: the note by the submit button,
-// which said the same before, then only says why the button is disabled
-// (and links break-glass when it did).
-func refusedAgain(p *views.OperationPage, err error) {
+// refusal is said once, above the form, linking the freeze for an admin
+// (who can see it under Admin → Change windows): the box and the note by
+// the submit button, which said the same before, go, but for the link to
+// break-glass when there was one.
+func refusedAgain(p *views.OperationPage, err error, admin bool) {
 	p.SubmitErr = apperr.Message(err)
 	if p.Window != nil && p.Window.Frozen && apperr.KindOf(err) == apperr.Conflict {
-		p.Window.Text = "Filing is disabled until the freeze ends."
+		p.FreezeRefused = true
+		if admin {
+			p.SubmitLink = &views.RequestLink{URL: "/admin/windows", Label: "See the freeze under Admin → Change windows."}
+		}
+		p.Window.Text, p.Window.Class = "", "info"
 		if p.Window.BreakGlass != nil {
-			p.Window.Text += " Break-glass allows you this operation:"
+			p.Window.Text = "Break-glass allows you this operation:"
 		}
 	}
 }
@@ -206,7 +211,7 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 		if perr != nil {
 			return err
 		}
-		refusedAgain(&p, err)
+		refusedAgain(&p, err, Allowed(user(c), PermAdmin))
 		return h.render(c, status, views.OperationForm(p))
 	}
 	if len(errs) > 0 {
@@ -244,7 +249,7 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 		if perr != nil {
 			return err
 		}
-		refusedAgain(&p, err)
+		refusedAgain(&p, err, Allowed(user(c), PermAdmin))
 		return h.render(c, status, views.OperationForm(p))
 	}
 	if err := h.Tasks.FormFiled(ctx, plan.Task.ID); err != nil {

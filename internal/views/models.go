@@ -832,7 +832,11 @@ type OperationPage struct {
 	Confirm   string
 	Errors    map[string]string
 	SubmitErr string
-	PostURL   string
+	// SubmitLink follows SubmitErr (nil: none); FreezeRefused says that
+	// SubmitErr is a freeze's refusal, said there alone.
+	SubmitLink    *RequestLink
+	FreezeRefused bool
+	PostURL       string
 	// Twin links a pending request for the same operation on the task;
 	// TwinRefused: a filing was just refused because of it.
 	Twin        *RequestLink
