@@ -161,6 +161,12 @@ func (h *Handlers) grantWarnings(ctx context.Context, ch portal.AdminChange, vie
 	if tp.Action == audit.ActionUserCreated {
 		how = "chose the first password of"
 	}
+	if viewer == ch.ProposedBy {
+		// The warning is for the admin who decides: the proposer is told
+		// what that admin reads.
+		return append(out, fmt.Sprintf("The approving admin is warned that you %s %s at %s, so could have signed in with it, "+
+			"and asked to make sure with %s that it was them.", how, ch.UserEmail, h.formatTime(tp.At), ch.UserEmail)), nil
+	}
 	who := tp.By.Name
 	if tp.By.ID == viewer {
 		who = "You"

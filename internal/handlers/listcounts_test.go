@@ -107,3 +107,29 @@ func TestAFreezeRefusalOnTheFormIsSaidOnceLinkingTheFreeze(t *testing.T) {
 		t.Errorf("a requester's refusal: %d, %d links", res.status, n)
 	}
 }
+
+// TestTheProposerOfAGrantIsToldWhatTheApprovingAdminIsWarnedOf: the
+// warning that the proposer chose the account's first password is for
+// the admin who decides; the proposer reads that that admin is warned,
+// not a warning addressed to them.
+func TestTheProposerOfAGrantIsToldWhatTheApprovingAdminIsWarnedOf(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("admin2@example.com", auth.RoleAdmin)
+	a := e.signedIn("admin@example.com")
+	if r := a.post("/admin/users", url.Values{"email": {"rita@example.com"}, "display_name": {"Rita"},
+		"password": {initialPassword}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d", r.status)
+	}
+	rita, _ := e.store.UserByEmail(context.Background(), "rita@example.com")
+	if r := a.post(fmt.Sprintf("/admin/users/%d/roles", rita.ID), url.Values{"roles": {"approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("propose: %d", r.status)
+	}
+	w := a.get("/admin/users").text(`[data-testid=change-warning]`)
+	if strings.Contains(w, "You chose the first password") || strings.Contains(w, "Make sure with") ||
+		!strings.Contains(w, "The approving admin is warned that you chose the first password of rita@example.com") {
+		t.Errorf("the proposer reads %q", w)
+	}
+	if w := e.signedIn("admin2@example.com").get("/admin/users").text(`[data-testid=change-warning]`); !strings.Contains(w, "admin@example.com chose the first password of rita@example.com") {
+		t.Errorf("the second admin reads %q", w)
+	}
+}
