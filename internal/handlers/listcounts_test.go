@@ -133,3 +133,26 @@ func TestTheProposerOfAGrantIsToldWhatTheApprovingAdminIsWarnedOf(t *testing.T) 
 		t.Errorf("the second admin reads %q", w)
 	}
 }
+
+// TestTheRequestListSaysThePasswordIsSetAfterADeepLink: someone who
+// signed in on a link to the request list, and chose their password on
+// the way, reads there that it is set, as they would on the task list.
+func TestTheRequestListSaysThePasswordIsSetAfterADeepLink(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+	if r := admin.post("/admin/users", url.Values{"email": {"bea@example.com"}, "display_name": {"Bea"}, "password": {initialPassword}, "roles": {"approver"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.status, r.text("main"))
+	}
+	b := e.browser()
+	if res := b.post("/signin", url.Values{"email": {"bea@example.com"}, "password": {initialPassword}, "next": {"/requests?tab=all"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("the first sign-in: %d", res.status)
+	}
+	r := b.postFrom("/profile/password", "/profile/password", url.Values{"current_password": {initialPassword},
+		"new_password": {newPassword}, "repeat_password": {newPassword}, "next": {"/requests?tab=all"}})
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/requests?tab=all" {
+		t.Fatalf("the first change of password: %d to %q", r.status, r.header.Get("Location"))
+	}
+	if got := b.get("/requests?tab=all").text(`[data-testid=flash]`); !strings.Contains(got, "Your password is set") {
+		t.Errorf("the request list's note says %q", got)
+	}
+}

@@ -68,7 +68,7 @@ func (h *Handlers) listRequests(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := views.RequestListPage{Base: h.base(c, "Requests", "requests"), Tab: tab, Status: string(f.Status), Operation: string(f.Operation)}
+	p := views.RequestListPage{Base: h.base(c, "Requests", "requests"), Flash: h.takeNote(c), Tab: tab, Status: string(f.Status), Operation: string(f.Operation)}
 	if s, ok := session(c); ok && tab == "awaiting" {
 		for _, e := range reviewsAwaiting(s) {
 			p.Reviews = append(p.Reviews, views.RequestLink{URL: fmt.Sprintf("/requests/%d", e.RequestID),

@@ -432,6 +432,9 @@ type AuditRow struct {
 // RequestListPage is the requests page.
 type RequestListPage struct {
 	Base
+	// Flash is the note a change left for this page ("Your password is
+	// set", after a sign-in that led here).
+	Flash      string
 	Tabs       []Tab
 	Tab        string
 	Status     string
