@@ -559,40 +559,53 @@ type RequestTaskState struct {
 // ListRequestsWithStates is what the request list shows: the requests
 // ListRequests would return, with only the fields of briefRequestColumns,
 // ApprovedAt and (for a cancelled one: who cancelled it, why) Outcome set,
-// and the task state of each, in one query: a list shows which
-// requests cannot run (requests.CannotRunOf) without a second one.
-func (s *Store) ListRequestsWithStates(ctx context.Context, f RequestFilter, limit int) ([]portal.Request, []RequestTaskState, error) {
+// the task state of each (a list shows which requests cannot run,
+// requests.CannotRunOf) and the decisions on its pending rows, by request
+// id, in one round trip.
+func (s *Store) ListRequestsWithStates(ctx context.Context, f RequestFilter, limit int) ([]portal.Request, []RequestTaskState, map[int64][]portal.Approval, error) {
 	where, args := f.where()
 	args = append(args, limit)
+	page := where + fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args))
+	rs := make([]portal.Request, 0, min(limit, 100))
+	var states []RequestTaskState
+	approvals := map[int64][]portal.Approval{}
+	b := &pgx.Batch{}
 	// One query reads both: the request's columns and its task's state.
-	rows, err := s.pool.Query(ctx, requestTaskStateColumns+`, r.task_name, r.requester_id, u.email, r.status,
+	b.Queue(requestTaskStateColumns+`, r.task_name, r.requester_id, u.email, r.status,
 		r.required_approvals, r.created_at, r.expires_at, r.resumed_at, COALESCE(r.exec_lease_until < now(), false),
 		COALESCE(bg.incident, ''), r.approved_at, CASE WHEN r.status = 'cancelled' THEN r.outcome ELSE '' END,
 		r.payload_sha256, r.policy_version
 		FROM requests r JOIN users u ON u.id = r.requester_id LEFT JOIN dr_tasks t ON t.id = r.dr_task_id
-		LEFT JOIN break_glass bg ON bg.request_id = r.id `+where+fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args)), args...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("list requests: %w", err)
-	}
-	rs := make([]portal.Request, 0, min(limit, 100))
-	var states []RequestTaskState
-	var st RequestTaskState
-	var op, taskStatus, last, status string
-	var r portal.Request
-	_, err = pgx.ForEachRow(rows, []any{&st.RequestID, &op, &st.TaskID, &st.Known, &st.Gone, &taskStatus, &st.PrimaryStatus, &last,
-		&r.TaskName, &r.RequesterID, &r.RequesterEmail, &status, &r.RequiredApprovals, &r.CreatedAt, &r.ExpiresAt, &r.ResumedAt,
-		&r.LeaseLapsed, &r.Incident, &r.ApprovedAt, &r.Outcome, &r.PayloadSHA256, &r.PolicyVersion}, func() error {
-		st.Operation, st.Status, st.LastSucceededOp = portal.Operation(op), portal.TaskStatus(taskStatus), portal.Operation(last)
-		states = append(states, st)
-		r.ID, r.Operation, r.DRTaskID, r.Status = st.RequestID, st.Operation, st.TaskID, portal.RequestStatus(status)
-		rs = append(rs, r)
-		r.ResumedAt, r.ApprovedAt, r.PayloadSHA256 = nil, nil, nil // what the next row must not share
-		return nil
+		LEFT JOIN break_glass bg ON bg.request_id = r.id `+page, args...).Query(func(rows pgx.Rows) error {
+		var st RequestTaskState
+		var op, taskStatus, last, status string
+		var r portal.Request
+		_, err := pgx.ForEachRow(rows, []any{&st.RequestID, &op, &st.TaskID, &st.Known, &st.Gone, &taskStatus, &st.PrimaryStatus, &last,
+			&r.TaskName, &r.RequesterID, &r.RequesterEmail, &status, &r.RequiredApprovals, &r.CreatedAt, &r.ExpiresAt, &r.ResumedAt,
+			&r.LeaseLapsed, &r.Incident, &r.ApprovedAt, &r.Outcome, &r.PayloadSHA256, &r.PolicyVersion}, func() error {
+			st.Operation, st.Status, st.LastSucceededOp = portal.Operation(op), portal.TaskStatus(taskStatus), portal.Operation(last)
+			states = append(states, st)
+			r.ID, r.Operation, r.DRTaskID, r.Status = st.RequestID, st.Operation, st.TaskID, portal.RequestStatus(status)
+			rs = append(rs, r)
+			r.ResumedAt, r.ApprovedAt, r.PayloadSHA256 = nil, nil, nil // what the next row must not share
+			return nil
+		})
+		return err
 	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("list requests: %w", err)
+	// The decisions on the page's pending rows, which a row counts ("1 of
+	// 2"), in the same round trip.
+	b.Queue(approvalsSelect+`WHERE a.request_id IN (SELECT r.id FROM requests r `+page+`) AND a.request_id IN (
+		SELECT p.id FROM requests p WHERE p.status = 'pending') ORDER BY a.decided_at, a.approver_id`, args...).Query(func(rows pgx.Rows) error {
+		all, err := collectApprovals(rows)
+		for _, a := range all {
+			approvals[a.RequestID] = append(approvals[a.RequestID], a)
+		}
+		return err
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, nil, fmt.Errorf("list requests: %w", err)
 	}
-	return rs, states, nil
+	return rs, states, approvals, nil
 }
 
 // RequestTaskStatesOf reads, in one query, the task state of each of the
@@ -710,27 +723,6 @@ func collectApprovals(rows pgx.Rows) ([]portal.Approval, error) {
 // Approvals returns the decisions on a request, oldest first.
 func (s *Store) Approvals(ctx context.Context, requestID int64) ([]portal.Approval, error) {
 	return findApprovals(ctx, s.pool, requestID)
-}
-
-// ApprovalsOf returns the decisions on the requests with the given ids,
-// oldest first, by request id: a list counts those of its pending rows.
-func (s *Store) ApprovalsOf(ctx context.Context, ids []int64) (map[int64][]portal.Approval, error) {
-	out := map[int64][]portal.Approval{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	rows, err := s.pool.Query(ctx, approvalsSelect+`WHERE a.request_id = ANY($1) ORDER BY a.decided_at, a.approver_id`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read decisions: %w", err)
-	}
-	all, err := collectApprovals(rows)
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range all {
-		out[a.RequestID] = append(out[a.RequestID], a)
-	}
-	return out, nil
 }
 
 // Approvals returns the decisions on a request inside the transaction.

@@ -64,7 +64,7 @@ func (h *Handlers) listRequests(c echo.Context) error {
 	if f.Operation != "" && !slices.Contains(portal.Operations, f.Operation) {
 		return apperr.New(apperr.Invalid, "Unknown operation %q.", f.Operation)
 	}
-	rows, states, err := h.Store.ListRequestsWithStates(c.Request().Context(), f, 100)
+	rows, states, approvals, err := h.Store.ListRequestsWithStates(c.Request().Context(), f, 100)
 	if err != nil {
 		return err
 	}
@@ -87,16 +87,6 @@ func (h *Handlers) listRequests(c echo.Context) error {
 	}
 	now := h.Now()
 	blocked := requests.CannotRunOf(states)
-	var pending []int64
-	for _, r := range rows {
-		if r.EffectiveStatus(now) == portal.StatusPending && !r.BypassesPolicy() {
-			pending = append(pending, r.ID)
-		}
-	}
-	approvals, err := h.Store.ApprovalsOf(c.Request().Context(), pending)
-	if err != nil {
-		return err
-	}
 	for _, r := range rows {
 		st := r.EffectiveStatus(now)
 		if st != portal.StatusPending {

@@ -485,7 +485,7 @@ func TestTheRunnableCountAgreesWithCannotRun(t *testing.T) {
 	if !maps.Equal(each, blocked) {
 		t.Errorf("the lists' reasons %v, the request pages' %v", each, blocked)
 	}
-	_, states, err := f.store.ListRequestsWithStates(ctx, filter, 100)
+	_, states, _, err := f.store.ListRequestsWithStates(ctx, filter, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
