@@ -113,6 +113,17 @@ func Clip(s string, n int) string {
 	return string([]rune(s)[:n]) + "…"
 }
 
+// ClipAll is m with each value cut to MaxRefusalText characters (Clip): the
+// errors by field that the event of a refused form keeps, some of which
+// quote what was typed.
+func ClipAll(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[Clip(k, MaxRefusalText)] = Clip(v, MaxRefusalText)
+	}
+	return out
+}
+
 // Refusal is a refused form or action that is recorded under an action of
 // its own (First: break_glass.refused, break_glass.rejected,
 // break_glass.review_refused, request.cancel_refused, or, with Route,

@@ -167,7 +167,7 @@ func (s *Service) rejected(ctx context.Context, f OperationForm, errs FieldError
 	e := audit.FromContext(ctx, audit.ActionOperationRejected, audit.Denied)
 	e.OccurredAt = s.Now()
 	e.SubjectType, e.SubjectID = audit.SubjectDRTask, f.TaskID
-	detail := map[string]any{"operation": f.Op, "errors": errs, "dr_sync_period": audit.Clip(f.Period, audit.MaxRefusalText),
+	detail := map[string]any{"operation": f.Op, "errors": errs.Recorded(), "dr_sync_period": audit.Clip(f.Period, audit.MaxRefusalText),
 		"justification": audit.Clip(f.Justification, audit.MaxRefusalText), "run_at": f.RunAt}
 	if _, wrong := errs[FieldConfirm]; wrong || f.Confirm != "" {
 		// Whether the cluster's name matched, never what was typed: it

@@ -286,7 +286,7 @@ func (s *Service) PrepareCreate(ctx context.Context, f CreateForm) (CreatePlan, 
 	if len(errs) > 0 {
 		e := audit.FromContext(ctx, audit.ActionCreateRejected, audit.Denied)
 		e.OccurredAt = s.Now()
-		e.Detail = audit.Detail(map[string]any{"form": rejectedFormDetail(f), "errors": errs})
+		e.Detail = audit.Detail(map[string]any{"form": rejectedFormDetail(f), "errors": errs.Recorded()})
 		if err := s.Store.RecordRefusal(ctx, rejection(e, CreateRoute, errs)); err != nil {
 			return CreatePlan{}, nil, err
 		}

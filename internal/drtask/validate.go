@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"fmt"
 
+	"drportal/internal/audit"
 	"drportal/internal/dws"
 	"drportal/internal/requests"
 	"regexp"
@@ -51,15 +52,29 @@ func JoinSyncPeriod(number, unit string) (string, string) {
 	case number == "":
 		return "", "Enter how often to sync: a whole number from 1 to 3000, then choose minutes, hours or days."
 	case err != nil || n < 1 || n > MaxSyncPeriod:
-		return "", fmt.Sprintf("%q is not a whole number from 1 to %d.", number, MaxSyncPeriod)
+		return "", fmt.Sprintf("%s is not a whole number from 1 to %d.", quoted(number), MaxSyncPeriod)
 	case !known:
 		return "", "Choose the unit of the sync period: minutes, hours or days."
 	}
 	return strconv.Itoa(n) + unit, ""
 }
 
+// MaxQuoted bounds what an error message quotes back of a typed value:
+// enough to recognise it, and a message (shown, and kept by the event of a
+// form sent back) never grows with what was typed.
+const MaxQuoted = 40
+
+// quoted is s as an error message quotes it: cut to MaxQuoted characters,
+// marked "…" when cut, in Go's quotes (so hidden characters show).
+func quoted(s string) string { return strconv.Quote(audit.Clip(s, MaxQuoted)) }
+
 // FieldErrors maps a form field to what is wrong with it.
 type FieldErrors map[string]string
+
+// Recorded is errs as the event of a form sent back keeps them: each
+// message cut by audit.ClipAll, whatever a message quotes of what was
+// typed.
+func (errs FieldErrors) Recorded() map[string]string { return audit.ClipAll(errs) }
 
 // CreateForm is the create form as submitted.
 type CreateForm struct {
@@ -122,7 +137,7 @@ func CheckSyncPeriod(p string) string {
 	}
 	m := periodRE.FindStringSubmatch(p)
 	if m == nil {
-		return fmt.Sprintf("%q is not a sync period; use %s.", p, allowed)
+		return fmt.Sprintf("%s is not a sync period; use %s.", quoted(p), allowed)
 	}
 	if n, _ := strconv.Atoi(m[1]); n > MaxSyncPeriod {
 		return fmt.Sprintf("%s is above the maximum of %d%s.", p, MaxSyncPeriod, m[2])

@@ -95,3 +95,21 @@ func TestFormValidate(t *testing.T) {
 		t.Errorf("Trim: %+v", f)
 	}
 }
+
+// TestAnErrorMessageQuotesAtMost40CharactersOfWhatWasTyped: a sync period
+// (or its number) of thousands of characters is quoted back by its error
+// message cut to MaxQuoted characters and marked "…", so the message does
+// not grow with what was typed; a short one is quoted whole.
+func TestAnErrorMessageQuotesAtMost40CharactersOfWhatWasTyped(t *testing.T) {
+	long := strings.Repeat("9", 5000) + "\u202e<b>x"
+	_, joined := JoinSyncPeriod(long, "m")
+	for what, msg := range map[string]string{"JoinSyncPeriod": joined, "CheckSyncPeriod": CheckSyncPeriod(long)} {
+		if strings.Contains(msg, strings.Repeat("9", MaxQuoted+1)) || !strings.Contains(msg, `"`+strings.Repeat("9", MaxQuoted)+`…"`) ||
+			strings.Contains(msg, "\u202e") || len(msg) > 200 {
+			t.Errorf("%s quotes %d bytes: %.120q", what, len(msg), msg)
+		}
+	}
+	if _, msg := JoinSyncPeriod("0x5", "m"); !strings.HasPrefix(msg, `"0x5" is not`) {
+		t.Errorf("a short number is quoted as %q", msg)
+	}
+}

@@ -132,7 +132,7 @@ func (s *Service) BreakGlassNotFiled(ctx context.Context, u portal.User, d Draft
 	e := audit.FromContext(ctx, audit.ActionBreakGlassRejected, audit.Denied)
 	e.OccurredAt = s.Now()
 	e.SubjectType, e.SubjectID = audit.SubjectDRTask, d.DRTaskID
-	detail := map[string]any{"operation": d.Operation, "task_name": d.TaskName, "errors": errs,
+	detail := map[string]any{"operation": d.Operation, "task_name": d.TaskName, "errors": audit.ClipAll(errs),
 		"incident": audit.Clip(strings.TrimSpace(incident), maxRecordedText), "justification": audit.Clip(d.Justification, maxRecordedText)}
 	for k, v := range portal.ConfirmRecord(confirm, want) {
 		detail[k] = v
