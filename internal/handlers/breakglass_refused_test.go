@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -126,5 +127,46 @@ func TestARefusedReviewOfAnEmergencyIsOnRecord(t *testing.T) {
 	// The request's own history shows it too.
 	if tl := a3.get(fmt.Sprintf("/requests/%d", rid)).doc.Find(`[data-action="` + audit.ActionBreakGlassReviewRefused + `"]`).Length(); tl == 0 {
 		t.Error("the request's history does not show the refused review")
+	}
+}
+
+// TestAPasswordTypedAsTheIncidentIsNotOnRecordOnlyItsLength: an emergency
+// form whose incident field holds no incident's reference (a password
+// typed into the wrong field) is on record with that field's length only;
+// a reference of the right form is kept as typed.
+func TestAPasswordTypedAsTheIncidentIsNotOnRecordOnlyItsLength(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	id := e.createTask("dr_glassinc1")
+	e.breakGlassOn(portal.OpStart)
+	resp := e.signedIn("resp@example.com")
+	form := e.startForm(id, password)
+	form.Set("incident", password)
+	if res := e.breakGlass(resp, id, portal.OpStart, form); res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("a password as the incident: %d %q", res.status, res.text("main"))
+	}
+	got := e.events(audit.ActionBreakGlassRejected)
+	want := fmt.Sprintf(`"incident_length":%d`, len(password))
+	if len(got) != 1 {
+		t.Fatalf("the form is %d events, want 1", len(got))
+	}
+	var d map[string]any
+	if err := json.Unmarshal(got[0].Detail, &d); err != nil {
+		t.Fatal(err)
+	}
+	if _, kept := d["incident"]; kept || !strings.Contains(string(got[0].Detail), want) {
+		t.Errorf("the form on record: %s", got[0].Detail)
+	}
+	e.noPasswordOnRecord(password)
+
+	// A reference of the right form, with another error, is kept.
+	e.later.Advance(time.Minute)
+	form = e.startForm(id, password)
+	form.Set("confirm", "not-the-standby")
+	if res := e.breakGlass(resp, id, portal.OpStart, form); res.status != http.StatusUnprocessableEntity {
+		t.Fatalf("the wrong cluster name: %d %q", res.status, res.text("main"))
+	}
+	if got = e.events(audit.ActionBreakGlassRejected); len(got) != 2 || !strings.Contains(string(got[1].Detail), `"incident":"INC-1234"`) {
+		t.Errorf("the second form on record: %d events, the last %s", len(got), got[len(got)-1].Detail)
 	}
 }

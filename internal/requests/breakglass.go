@@ -122,7 +122,8 @@ const maxRecordedText = audit.MaxRefusalText
 // BreakGlassNotFiled records that responder u's emergency form for d came
 // back with errs (by field, in the words the form showed) and ran nothing:
 // like a DR task form that was not filed, with the start of what was typed
-// (the incident, the reason as d.Justification) and never the password.
+// (the reason as d.Justification, and the incident when it has the form
+// of an incident's reference, else only its length) and never the password.
 // The cluster's name typed in confirm is not kept, only whether it was
 // want (the name asked for) and its length: a password typed into the
 // wrong field must not go on record. It is counted like a denial (reason
@@ -133,7 +134,14 @@ func (s *Service) BreakGlassNotFiled(ctx context.Context, u portal.User, d Draft
 	e.OccurredAt = s.Now()
 	e.SubjectType, e.SubjectID = audit.SubjectDRTask, d.DRTaskID
 	detail := map[string]any{"operation": d.Operation, "task_name": d.TaskName, "errors": audit.ClipAll(errs),
-		"incident": audit.Clip(strings.TrimSpace(incident), maxRecordedText), "justification": audit.Clip(d.Justification, maxRecordedText)}
+		"justification": audit.Clip(d.Justification, maxRecordedText)}
+	if incident = strings.TrimSpace(incident); portal.CheckIncident(incident) == "" {
+		detail["incident"] = incident
+	} else {
+		// Not an incident's reference: perhaps a password typed into the
+		// wrong field, so only its length, as for the cluster's name.
+		detail["incident_length"] = utf8.RuneCountInString(incident)
+	}
 	for k, v := range portal.ConfirmRecord(confirm, want) {
 		detail[k] = v
 	}
