@@ -17,7 +17,7 @@ const (
 	ReasonRole                = "role"                  // the user's roles do not allow it
 	ReasonSelfApproval        = "self-approval"         // deciding one's own request
 	ReasonNotApprover         = "not-approver"          // deciding without the approver role
-	ReasonApproverAfterFiling = "approver-after-filing" // deciding a request filed before one became an approver
+	ReasonApproverAfterFiling = "approver-after-filing" // deciding (or reviewing) a request filed before one became an approver
 	ReasonStaleHash           = "stale-hash"            // deciding on a payload other than the one shown
 	ReasonNotRequester        = "not-requester"         // cancelling someone else's request
 	ReasonPrivilegedReset     = "privileged-reset"      // resetting the password of an approver or admin

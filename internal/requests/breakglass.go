@@ -319,8 +319,9 @@ func (s *Service) supersede(ctx context.Context, tx *db.Tx, r portal.Request, in
 const MaxReviewComment = 2000
 
 // CanReview says whether u may review emergency e now, and if not, why:
-// an active approver who is not its responder and has not reviewed it,
-// while its review is open.
+// an active approver since before it was filed (the rule of CanDecide: an
+// approver made after an emergency does not review it) who is not its
+// responder and has not reviewed it, while its review is open.
 func CanReview(u portal.User, e portal.Emergency) (bool, string) {
 	switch {
 	case e.ReviewedAt != nil:
@@ -329,6 +330,8 @@ func CanReview(u portal.User, e portal.Emergency) (bool, string) {
 		return false, "Nobody reviews their own emergency."
 	case !u.Active || !u.Has(portal.RoleApprover):
 		return false, "Only approvers review emergencies."
+	case u.ApproverSince.After(e.CreatedAt):
+		return false, "You became an approver after this emergency was filed: it is reviewed by people who were approvers then."
 	}
 	for _, v := range e.Reviews {
 		if v.ReviewerID == u.ID {
@@ -438,6 +441,8 @@ func (s *Service) review(ctx context.Context, u portal.User, id int64, verdict p
 				return apperr.Deny(apperr.Forbidden, audit.ReasonSelfApproval, "%s Nothing was changed.", why)
 			case !u.Has(portal.RoleApprover):
 				return apperr.Deny(apperr.Forbidden, audit.ReasonNotApprover, "%s Nothing was changed.", why)
+			case u.ApproverSince.After(e.CreatedAt):
+				return apperr.Deny(apperr.Forbidden, audit.ReasonApproverAfterFiling, "%s Nothing was changed.", why)
 			}
 			return apperr.New(apperr.Conflict, "%s Nothing was changed.", why)
 		}
