@@ -113,7 +113,7 @@ func TestARefusedReviewOfAnEmergencyIsOnRecord(t *testing.T) {
 		t.Fatalf("first review: %d %q", res.status, res.text("main"))
 	}
 	refused(a1, "flag", "on second thoughts", http.StatusConflict, "You reviewed it already")
-	if res := e.review(a2, rid, "acknowledge", "agreed"); res.status != http.StatusSeeOther {
+	if res := e.review(a2, rid, "acknowledge", "agreed with the first review"); res.status != http.StatusSeeOther {
 		t.Fatalf("second review: %d %q", res.status, res.text("main"))
 	}
 	refused(a3, "flag", "too late to look?", http.StatusConflict, "The review of this emergency is complete")

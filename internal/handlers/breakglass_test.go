@@ -174,7 +174,7 @@ func TestAResponderBreaksGlassAloneEveryoneIsToldAndTwoApproversReview(t *testin
 	review := func(b *browser, verdict, comment string) response {
 		return b.post(fmt.Sprintf("/requests/%d/review", rid), url.Values{"verdict": {verdict}, "comment": {comment}})
 	}
-	if res := review(resp, "acknowledge", "fine"); res.status != http.StatusForbidden {
+	if res := review(resp, "acknowledge", "fine by me, the site was down"); res.status != http.StatusForbidden {
 		t.Errorf("the responder reviewing: %d", res.status)
 	}
 	a1, a2 := e.signedIn("appr1@example.com"), e.signedIn("appr2@example.com")
@@ -184,7 +184,7 @@ func TestAResponderBreaksGlassAloneEveryoneIsToldAndTwoApproversReview(t *testin
 	if res := review(a1, "acknowledge", "site was down, right call"); res.status != http.StatusSeeOther {
 		t.Fatalf("first review: %d %s", res.status, res.text("main"))
 	}
-	if res := review(a1, "flag", "again"); res.status != http.StatusConflict {
+	if res := review(a1, "flag", "again, on second thought"); res.status != http.StatusConflict {
 		t.Errorf("a second review by the same approver: %d", res.status)
 	}
 	if auditor.get("/dr-tasks").doc.Find(`[data-testid=emergency-note]`).Length() != 1 {
@@ -669,7 +669,7 @@ func TestAFlaggedEmergencyBarsItsResponderUntilAnAdminClearsTheFlag(t *testing.T
 	if got := admin.get("/admin/break-glass").text(fmt.Sprintf(`[data-testid=emergencies-flagged] [data-id="%d"] [data-testid=flag-cleared]`, rid)); !strings.Contains(got, "ticket came late") {
 		t.Errorf("the admins' page does not show the clearing: %q", got)
 	}
-	if res := e.clearFlag(admin, "/admin/break-glass", rid, url.Values{"comment": {"again"}}); res.status != http.StatusConflict {
+	if res := e.clearFlag(admin, "/admin/break-glass", rid, url.Values{"comment": {"again, the same reasons"}}); res.status != http.StatusConflict {
 		t.Errorf("clearing a cleared flag: %d", res.status)
 	}
 	if ok, page := mayBreakGlass(resp, id); !ok {
@@ -693,10 +693,10 @@ func TestAnAcknowledgedAndFlaggedReviewBarsTheResponder(t *testing.T) {
 	if res := e.review(e.signedIn("appr1@example.com"), rid, "flag", "why no call first?"); res.status != http.StatusSeeOther {
 		t.Fatalf("flag: %d", res.status)
 	}
-	if res := e.clearFlag(admin, "/admin/break-glass", rid, url.Values{"comment": {"fine"}}); res.status != http.StatusConflict {
+	if res := e.clearFlag(admin, "/admin/break-glass", rid, url.Values{"comment": {"fine, nothing to add"}}); res.status != http.StatusConflict {
 		t.Errorf("clearing before the review is complete: %d %q", res.status, res.text("main"))
 	}
-	if res := e.review(e.signedIn("appr2@example.com"), rid, "acknowledge", "justified"); res.status != http.StatusSeeOther {
+	if res := e.review(e.signedIn("appr2@example.com"), rid, "acknowledge", "justified by the outage"); res.status != http.StatusSeeOther {
 		t.Fatalf("acknowledge: %d", res.status)
 	}
 	if ok, page := mayBreakGlass(resp, id); ok || !strings.Contains(page, fmt.Sprintf("Your emergency #%d was flagged in review", rid)) {
@@ -724,8 +724,8 @@ func TestOnlyAnAdminClearsAFlag(t *testing.T) {
 	resp := e.signedIn("resp@example.com")
 	rid := e.emergencyStart(resp, id)
 	a1 := e.signedIn("appr1@example.com")
-	e.review(a1, rid, "flag", "no ticket")
-	e.review(e.signedIn("appr2@example.com"), rid, "flag", "no call")
+	e.review(a1, rid, "flag", "no incident ticket")
+	e.review(e.signedIn("appr2@example.com"), rid, "flag", "nobody was called first")
 	if res := e.clearFlag(a1, "/dr-tasks", rid, url.Values{"comment": {"I say it is fine"}}); res.status != http.StatusForbidden {
 		t.Errorf("an approver clearing: %d", res.status)
 	}
@@ -756,8 +756,8 @@ func TestClearingAFlagNeedsThePasswordEnteredRecently(t *testing.T) {
 	e.breakGlassOn(portal.OpStart, portal.OpSwitchover)
 	resp := e.signedIn("resp@example.com")
 	rid := e.emergencyStart(resp, id)
-	e.review(e.signedIn("appr1@example.com"), rid, "flag", "no ticket")
-	e.review(e.signedIn("appr2@example.com"), rid, "acknowledge", "fine")
+	e.review(e.signedIn("appr1@example.com"), rid, "flag", "no incident ticket")
+	e.review(e.signedIn("appr2@example.com"), rid, "acknowledge", "fine, the site was down")
 	admin := e.signedIn("admin@example.com")
 	e.signInClock.Advance(6 * time.Minute)
 	page := admin.get("/admin/break-glass")

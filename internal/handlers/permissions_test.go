@@ -334,7 +334,7 @@ func TestPermissionMatrix(t *testing.T) {
 		// A review of a request that is no emergency is on record (break_glass.review_refused).
 		{echo.POST, "/requests/:id/review"}: {{want: statuses(signIn, signIn, refused, refused, refused, missing, refused, missing),
 			refusalAudited: true, call: func(string, bool) (string, url.Values) {
-				return fmt.Sprintf("/requests/%d/review", fx.pending("requester")), url.Values{"verdict": {"acknowledge"}, "comment": {"ok"}}
+				return fmt.Sprintf("/requests/%d/review", fx.pending("requester")), url.Values{"verdict": {"acknowledge"}, "comment": {"the site was down"}}
 			}}},
 		{echo.GET, "/admin/break-glass"}: {{want: statuses(redirect, redirect, refused, refused, refused, refused, refused, ok),
 			call: get("/admin/break-glass")}},
@@ -346,7 +346,7 @@ func TestPermissionMatrix(t *testing.T) {
 		// Only an emergency's flag is cleared: the request of this probe is none.
 		{echo.POST, "/admin/break-glass/:id/clear"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, missing),
 			call: func(string, bool) (string, url.Values) {
-				return fmt.Sprintf("/admin/break-glass/%d/clear", fx.pending("requester")), url.Values{"comment": {"settled"}}
+				return fmt.Sprintf("/admin/break-glass/%d/clear", fx.pending("requester")), url.Values{"comment": {"settled with the team"}}
 			}}},
 
 		{echo.GET, "/audit"}: {{want: statuses(redirect, redirect, refused, ok, ok, ok, ok, ok), call: get("/audit")}},

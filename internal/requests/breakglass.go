@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"drportal/internal/apperr"
@@ -318,6 +319,22 @@ func (s *Service) supersede(ctx context.Context, tx *db.Tx, r portal.Request, in
 // MaxReviewComment bounds a review's comment.
 const MaxReviewComment = 2000
 
+// MinReviewComment is the shortest comment a review or the clearing of a
+// flag takes, in characters other than spaces: like a break-glass reason
+// or an admin's cancellation, it is what the history keeps of why.
+const MinReviewComment = 10
+
+// commentLength is how many characters of s are not white space.
+func commentLength(s string) int {
+	n := 0
+	for _, r := range s {
+		if !unicode.IsSpace(r) {
+			n++
+		}
+	}
+	return n
+}
+
 // CanReview says whether u may review emergency e now, and if not, why:
 // an active approver since before it was filed (the rule of CanDecide: an
 // approver made after an emergency does not review it) who is not its
@@ -363,7 +380,7 @@ const (
 	reviewNotEmergency = "not-emergency" // the request is no emergency, or there is no such request
 	reviewComplete     = "complete"      // the emergency has its two reviews
 	reviewAgain        = "reviewed"      // the approver reviewed it already
-	reviewForm         = "form"          // no verdict, no comment, a comment too long
+	reviewForm         = "form"          // no verdict, a comment missing, too short or too long
 )
 
 // reviewRefused records that approver u's review of request id was not
@@ -421,6 +438,9 @@ func (s *Service) review(ctx context.Context, u portal.User, id int64, verdict p
 		return portal.Emergency{}, apperr.New(apperr.Invalid, "Acknowledge or flag the emergency. Nothing was changed.")
 	case comment == "":
 		return portal.Emergency{}, apperr.New(apperr.Invalid, "Say what you found: the comment stays with the review. Nothing was changed.")
+	case commentLength(comment) < MinReviewComment:
+		return portal.Emergency{}, apperr.New(apperr.Invalid, "Say what you found in at least %d characters, not counting spaces (this has %d): "+
+			"the comment stays with the review. Nothing was changed.", MinReviewComment, commentLength(comment))
 	case utf8.RuneCountInString(comment) > MaxReviewComment:
 		return portal.Emergency{}, apperr.New(apperr.Invalid, "Keep the comment under %d characters. Nothing was changed.", MaxReviewComment)
 	case portal.HasHiddenText(comment):
@@ -487,6 +507,9 @@ func (s *Service) ClearFlag(ctx context.Context, u portal.User, id int64, commen
 		return portal.Emergency{}, apperr.Deny(apperr.Forbidden, audit.ReasonRole, "Only admins clear the flag of an emergency. Nothing was changed.")
 	case comment == "":
 		return portal.Emergency{}, apperr.New(apperr.Invalid, "Say why the flag can be cleared: the comment stays with the emergency. Nothing was changed.")
+	case commentLength(comment) < MinReviewComment:
+		return portal.Emergency{}, apperr.New(apperr.Invalid, "Say why the flag can be cleared in at least %d characters, not counting spaces "+
+			"(this has %d): the comment stays with the emergency. Nothing was changed.", MinReviewComment, commentLength(comment))
 	case utf8.RuneCountInString(comment) > MaxReviewComment:
 		return portal.Emergency{}, apperr.New(apperr.Invalid, "Keep the comment under %d characters. Nothing was changed.", MaxReviewComment)
 	}
