@@ -331,6 +331,18 @@ func TestAWrongPasswordIsRefusedAndThrottled(t *testing.T) {
 	if res.status != http.StatusTooManyRequests || !strings.Contains(res.text(`[data-testid=submit-error]`), "Too many wrong passwords") {
 		t.Errorf("the right password while throttled: %d %q", res.status, res.text("main"))
 	}
+	// As docs/outage-mode.md says: each wrong password is its own event,
+	// like a wrong step-up password, and the throttle bounds them; of the
+	// attempts made while it waits only the first is on record.
+	for range 3 {
+		if res := e.breakGlass(resp, id, portal.OpStart, e.startForm(id, "not my password")); res.status != http.StatusTooManyRequests {
+			t.Errorf("a password while throttled: %d", res.status)
+		}
+	}
+	if got := e.events(audit.ActionBreakGlassRefused); len(got) != auth.MaxWrongCurrentPasswords+1 ||
+		got[len(got)-1].Outcome != audit.Denied || !strings.Contains(string(got[len(got)-1].Detail), `"reason":"throttled"`) {
+		t.Errorf("%d wrong passwords and 4 attempts while throttled are %d events", auth.MaxWrongCurrentPasswords, len(got))
+	}
 	if n := e.requestsOn(id); n != before {
 		t.Errorf("%d requests filed", n-before)
 	}
