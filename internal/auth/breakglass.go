@@ -139,7 +139,8 @@ func (s *Service) SetBreakGlass(ctx context.Context, admin portal.User, p portal
 		if p.Stricter(cur) {
 			// A waiting change that would widen it again is withdrawn: the
 			// latest word is the stricter one.
-			superseded, err := tx.SupersedeAdminChanges(ctx, portal.ChangeBreakGlass, 0, now)
+			superseded, err := tx.SupersedeAdminChanges(ctx, portal.ChangeBreakGlass, 0, now, admin.ID,
+				"withdrawn: the break-glass settings were made stricter at once")
 			if err != nil {
 				return err
 			}

@@ -52,7 +52,7 @@ func (s *Service) grant(ctx context.Context, tx *db.Tx, admin, u portal.User, ad
 		}
 	}
 	if len(missing) == 0 {
-		superseded, err := tx.SupersedeAdminChanges(ctx, portal.ChangeRoles, u.ID, now)
+		superseded, err := tx.SupersedeAdminChanges(ctx, portal.ChangeRoles, u.ID, now, admin.ID, "the roles were saved again without it")
 		if err != nil || superseded == 0 {
 			return err
 		}
@@ -71,7 +71,7 @@ func (s *Service) grant(ctx context.Context, tx *db.Tx, admin, u portal.User, ad
 		return err
 	}
 	if admins <= 1 && !hadTwo {
-		if _, err := tx.SupersedeAdminChanges(ctx, portal.ChangeRoles, u.ID, now); err != nil {
+		if _, err := tx.SupersedeAdminChanges(ctx, portal.ChangeRoles, u.ID, now, admin.ID, "the roles were changed at once"); err != nil {
 			return err
 		}
 		if err := tx.GrantRoles(ctx, u.ID, missing, now); err != nil {

@@ -533,7 +533,7 @@ func (t *Tx) ProposeAdminChange(ctx context.Context, c portal.AdminChange) (id, 
 	// Changes to the windows wait side by side: each lifts or removes
 	// something else.
 	if c.Kind != portal.ChangeWindows {
-		if superseded, err = t.SupersedeAdminChanges(ctx, c.Kind, c.UserID, c.ProposedAt); err != nil {
+		if superseded, err = t.SupersedeAdminChanges(ctx, c.Kind, c.UserID, c.ProposedAt, c.ProposedBy, ""); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -542,16 +542,26 @@ func (t *Tx) ProposeAdminChange(ctx context.Context, c portal.AdminChange) (id, 
 	if err != nil {
 		return 0, 0, fmt.Errorf("propose admin change: %w", err)
 	}
+	if superseded != 0 {
+		// The replaced change says what replaced it; its decider is the
+		// admin who proposed the new one.
+		if _, err := t.tx.Exec(ctx, `UPDATE admin_changes SET comment = $2 WHERE id = $1`,
+			superseded, fmt.Sprintf("replaced by change #%d", id)); err != nil {
+			return 0, 0, fmt.Errorf("propose admin change: %w", err)
+		}
+	}
 	return id, superseded, nil
 }
 
 // SupersedeAdminChanges ends the change waiting for userID's roles
-// (kind roles) or for the policy, if any, and returns its id (0: none).
-func (t *Tx) SupersedeAdminChanges(ctx context.Context, kind portal.ChangeKind, userID int64, at time.Time) (int64, error) {
+// (kind roles) or for the policy, if any, as decided by the admin by (who
+// replaced or withdrew it) with comment (why), and returns its id (0:
+// none).
+func (t *Tx) SupersedeAdminChanges(ctx context.Context, kind portal.ChangeKind, userID int64, at time.Time, by int64, comment string) (int64, error) {
 	var id int64
-	err := t.tx.QueryRow(ctx, `UPDATE admin_changes SET status = 'superseded', decided_at = $3
+	err := t.tx.QueryRow(ctx, `UPDATE admin_changes SET status = 'superseded', decided_at = $3, decided_by = $4, comment = $5
 		WHERE status = 'pending' AND kind = $1 AND COALESCE(user_id, 0) = $2 RETURNING id`,
-		string(kind), userID, at).Scan(&id)
+		string(kind), userID, at, by, comment).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}

@@ -115,7 +115,7 @@ func (h *Handlers) decidedChanges(ctx context.Context, kind portal.ChangeKind, c
 		case portal.ChangeRejected:
 			d.Class = "bad"
 		case portal.ChangeSuperseded:
-			d.Outcome = "replaced by a later proposal"
+			d.Outcome = "replaced"
 		}
 		switch ch.Kind {
 		case portal.ChangeRoles:

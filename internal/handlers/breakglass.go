@@ -490,6 +490,9 @@ func (h *Handlers) breakGlassAdminPageStepUp(c echo.Context, status int, raw *po
 			shown = ch.BreakGlass
 		}
 	}
+	if p.Decided, err = h.decidedChanges(ctx, portal.ChangeBreakGlass, portal.Policy{}); err != nil {
+		return err
+	}
 	if raw != nil {
 		shown = *raw
 	}

@@ -92,6 +92,20 @@ func TestTheBreakGlassFormStartsFromTheWaitingChangeWhichSavingReplacesOnRecord(
 		!strings.Contains(string(withdrawn[0].Detail), "replaced by change #"+second) {
 		t.Errorf("the withdrawal on record: %+v", withdrawn)
 	}
+	// The replaced change keeps who replaced it and with what, and its
+	// proposer sees that among the decided changes.
+	var decidedBy, comment string
+	if err := e.store.Pool().QueryRow(ctx, `SELECT u.email, c.comment FROM admin_changes c JOIN users u ON u.id = c.decided_by
+		WHERE c.id::text = $1 AND c.status = 'superseded'`, first).Scan(&decidedBy, &comment); err != nil || decidedBy != "admin2@example.com" ||
+		comment != "replaced by change #"+second {
+		t.Errorf("the replaced change's decider and comment: %q, %q (%v)", decidedBy, comment, err)
+	}
+	card := a1.get("/admin/break-glass").doc.Find(`[data-testid=decided-change][data-change="` + first + `"]`)
+	if card.Length() != 1 || strings.TrimSpace(card.Find(`[data-testid=decided-by]`).Text()) != "admin2@example.com" ||
+		!strings.Contains(card.Find(`[data-testid=decided-reason]`).Text(), "replaced by change #"+second) ||
+		strings.TrimSpace(card.Find(`[data-testid=decided-outcome]`).Text()) != "replaced" {
+		t.Errorf("its proposer sees the replaced change as %q", strings.Join(strings.Fields(card.Text()), " "))
+	}
 }
 
 // TestAWaitingBreakGlassChangeSaysWhatItKeepsInWordsNotAsThen: a turn-on

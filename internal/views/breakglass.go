@@ -85,16 +85,19 @@ type BreakGlassAdminPage struct {
 	StepUp *StepUp
 	// ClearStepUp asks for it before a flag is cleared (nil: entered
 	// recently enough).
-	ClearStepUp  *StepUp
-	Flash        string
-	Error        string
-	Summary      string // the settings in effect, in a sentence
-	Version      int
-	Enabled      bool
-	Ops          []RoleBox // the operations it may allow, ticked when allowed
-	ReviewDays   string
-	Errors       map[string]string
-	Pending      *ChangeRow
+	ClearStepUp *StepUp
+	Flash       string
+	Error       string
+	Summary     string // the settings in effect, in a sentence
+	Version     int
+	Enabled     bool
+	Ops         []RoleBox // the operations it may allow, ticked when allowed
+	ReviewDays  string
+	Errors      map[string]string
+	Pending     *ChangeRow
+	// Decided are the latest break-glass changes that no longer wait:
+	// applied, rejected, withdrawn or replaced, by whom and why.
+	Decided      []DecidedChange
 	Admins       int
 	HadTwoAdmins bool
 	Overdue      []EmergencyRow

@@ -632,7 +632,7 @@ type DecidedChange struct {
 	Class      string // the outcome's badge colour
 	ProposedBy string
 	ProposedAt string
-	DecidedBy  string // "" when nobody decided (replaced by a later proposal)
+	DecidedBy  string // "" when nobody decided (a change replaced before its replacing admin was recorded)
 	DecidedAt  string
 	Reason     string // the deciding admin's comment
 }
