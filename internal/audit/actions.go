@@ -147,6 +147,30 @@ const (
 	ActionRefusedRepeated = "access.refused.repeated"
 )
 
+// Further refusals counted like denials (see Refusal): a form or action
+// answered 4xx that changed nothing, with the message shown and what was
+// typed (cut to MaxRefusalText characters).
+const (
+	// ActionWindowRejected: a change window, freeze or window rule was not
+	// saved (a form with errors, or one that no longer applies).
+	ActionWindowRejected = "window.rejected"
+	// ActionBreakGlassClearRefused: clearing the flag of an emergency was
+	// refused (no flag stands, the review is not complete, no such
+	// emergency, a comment missing or too short).
+	ActionBreakGlassClearRefused = "break_glass.clear_refused"
+	// ActionRequestDecisionRefused: an approval or rejection was not
+	// recorded (no decision, a comment missing or too long, the cluster's
+	// name mistyped; its typed text is never kept, only whether it
+	// matched).
+	ActionRequestDecisionRefused = "request.decision_refused"
+	// ActionChangeDecisionRefused: approving or rejecting an admin change
+	// was refused (a comment too long, a change no longer waiting).
+	ActionChangeDecisionRefused = "change.decision_refused"
+	// ActionOperationThrottled: an operation form was refused because the
+	// person's last live read of the task was too recent (429).
+	ActionOperationThrottled = "dr_task.operation.throttled"
+)
+
 // ActionGroup is a group of actions about one kind of thing.
 type ActionGroup struct {
 	Name    string // also the prefix of its actions
@@ -161,18 +185,18 @@ var Catalogue = []ActionGroup{
 	{"user", []string{ActionUserBootstrap, ActionUserCreated, ActionUserRoles, ActionUserDeactivated, ActionUserReactivated,
 		ActionPasswordChanged, ActionPasswordChangeFailed, ActionPasswordReset}},
 	{"policy", []string{ActionPolicyUpdated}},
-	{"change", []string{ActionChangeProposed, ActionChangeRejected, ActionChangeWithdrawn}},
+	{"change", []string{ActionChangeProposed, ActionChangeRejected, ActionChangeWithdrawn, ActionChangeDecisionRefused}},
 	{"request", []string{ActionRequestFiled, ActionRequestDecision, ActionRequestApproved, ActionRequestRejected,
 		ActionRequestCancelled, ActionRequestExpired, ActionRequestChecked, ActionRequestExecuting, ActionRequestIntent,
 		ActionRequestResumed, ActionRequestResult, ActionRequestRefused, ActionRequestProgress, ActionRequestSucceeded, ActionRequestFailed,
-		ActionRequestDeferred, ActionRequestCancelledApproved, ActionRequestCancelRefused}},
-	{"dr_task", []string{ActionCreateRejected, ActionCreateFailed, ActionOperationRejected, ActionTaskDrift}},
+		ActionRequestDeferred, ActionRequestCancelledApproved, ActionRequestCancelRefused, ActionRequestDecisionRefused}},
+	{"dr_task", []string{ActionCreateRejected, ActionCreateFailed, ActionOperationRejected, ActionTaskDrift, ActionOperationThrottled}},
 	{"cloud", []string{ActionCloudCall, ActionClustersRead}},
-	{"window", []string{ActionWindowAdded, ActionWindowRemoved, ActionFreezeAdded, ActionFreezeLifted, ActionWindowRuleSet}},
+	{"window", []string{ActionWindowAdded, ActionWindowRemoved, ActionFreezeAdded, ActionFreezeLifted, ActionWindowRuleSet, ActionWindowRejected}},
 	{"audit", []string{ActionVerify, ActionArchive, ActionExport}},
 	{"session", []string{ActionReauthenticated, ActionReauthenticationFailed}},
 	{"break_glass", []string{ActionBreakGlass, ActionBreakGlassRefused, ActionBreakGlassReview, ActionBreakGlassPolicy, ActionBreakGlassFlagCleared,
-		ActionBreakGlassRejected, ActionBreakGlassReviewRefused}},
+		ActionBreakGlassRejected, ActionBreakGlassReviewRefused, ActionBreakGlassClearRefused}},
 	{"drill", []string{ActionDrillStarted, ActionDrillStep, ActionDrillFinished}},
 }
 

@@ -14,6 +14,12 @@ var actionLabels = map[string]string{
 	ActionAccessDeniedRepeated: "Access denied again",
 	ActionRefusedRepeated:      "Refused again",
 	ActionRequestCancelRefused: "Cancellation refused",
+	// Refusals of forms and actions that changed nothing.
+	ActionWindowRejected:         "Change window or freeze not saved",
+	ActionBreakGlassClearRefused: "Clearing of a flag refused",
+	ActionRequestDecisionRefused: "Decision not recorded",
+	ActionChangeDecisionRefused:  "Admin change decision refused",
+	ActionOperationThrottled:     "Operation form refused: too soon",
 
 	ActionUserBootstrap:        "First admin set up",
 	ActionUserCreated:          "User created",

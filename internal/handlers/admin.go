@@ -626,6 +626,14 @@ func (h *Handlers) decideChange(approve bool) echo.HandlerFunc {
 		}
 		if k := apperr.KindOf(err); k == apperr.Conflict || k == apperr.Invalid {
 			status, _ := h.shownAgain(c, err)
+			decision := "reject"
+			if approve {
+				decision = "approve"
+			}
+			if rerr := h.recordRefused(c, audit.ActionChangeDecisionRefused, 0, "admin_change", strconv.FormatInt(id, 10),
+				map[string]any{"change": id, "decision": decision, "comment": strings.TrimSpace(c.FormValue("comment"))}, err); rerr != nil {
+				return rerr
+			}
 			if ch.Kind == portal.ChangeWindows {
 				return h.windowsPage(c, status, views.WindowsPage{Error: apperr.Message(err)})
 			}

@@ -579,7 +579,8 @@ func summarize(e audit.Event) string {
 			out += " (" + id + ")"
 		}
 		return out + ": " + s("reason") + ", " + s("count") + " times that minute"
-	case audit.ActionRequestCancelRefused:
+	case audit.ActionRequestCancelRefused, audit.ActionWindowRejected, audit.ActionBreakGlassClearRefused,
+		audit.ActionRequestDecisionRefused, audit.ActionChangeDecisionRefused, audit.ActionOperationThrottled:
 		return s("error")
 	case audit.ActionCreateFailed:
 		return s("error")

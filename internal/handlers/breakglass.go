@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"drportal/internal/apperr"
+	"drportal/internal/audit"
 	"drportal/internal/auth"
 	"drportal/internal/drtask"
 	"drportal/internal/portal"
@@ -747,6 +748,11 @@ func (h *Handlers) clearFlag(c echo.Context) error {
 	e, err := h.Requests.ClearFlag(c.Request().Context(), *user(c), id, comment)
 	if err != nil {
 		status, ok := h.shownAgain(c, err)
+		if k := apperr.KindOf(err); k == apperr.Invalid || k == apperr.Conflict || k == apperr.NotFound {
+			if rerr := h.recordRefused(c, audit.ActionBreakGlassClearRefused, id, "", "", map[string]any{"comment": comment}, err); rerr != nil {
+				return rerr
+			}
+		}
 		if !ok || status == http.StatusForbidden {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"drportal/internal/apperr"
+	"drportal/internal/audit"
 	"drportal/internal/drtask"
 	"drportal/internal/portal"
 	"drportal/internal/requests"
@@ -206,6 +207,12 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 		status, ok := h.shownAgain(c, err)
 		if !ok {
 			return err
+		}
+		if apperr.KindOf(err) == apperr.TooMany {
+			if rerr := h.recordRefused(c, audit.ActionOperationThrottled, 0, audit.SubjectDRTask, f.TaskID,
+				map[string]any{"operation": string(f.Op), "justification": strings.TrimSpace(f.Justification)}, err); rerr != nil {
+				return rerr
+			}
 		}
 		p, _, perr := h.operationPage(c, f, nil)
 		if perr != nil {

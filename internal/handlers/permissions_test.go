@@ -343,9 +343,10 @@ func TestPermissionMatrix(t *testing.T) {
 				// Off, with another review period: stricter, so at once.
 				return "/admin/break-glass", url.Values{"operations": {"failover"}, "review_days": {strconv.Itoa(fx.next()%portal.MaxReviewDays + 1)}}
 			}}},
-		// Only an emergency's flag is cleared: the request of this probe is none.
+		// Only an emergency's flag is cleared: the request of this probe is
+		// none, and the refusal is on record (break_glass.clear_refused).
 		{echo.POST, "/admin/break-glass/:id/clear"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, missing),
-			call: func(string, bool) (string, url.Values) {
+			refusalAudited: true, call: func(string, bool) (string, url.Values) {
 				return fmt.Sprintf("/admin/break-glass/%d/clear", fx.pending("requester")), url.Values{"comment": {"settled with the team"}}
 			}}},
 

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -456,6 +457,20 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 		r, err = h.Requests.Decide(c.Request().Context(), *user(c), id, d, comment, c.FormValue("payload_sha256"), confirm)
 	}
 	flash := ""
+	if apperr.KindOf(err) == apperr.Invalid && !isStepUp(err) {
+		// Not recorded, and on record as such: what was typed, of the
+		// cluster's name only whether it matched (see refused.go).
+		r, rerr := h.Store.Request(c.Request().Context(), id)
+		want := ""
+		if rerr == nil {
+			want = r.ConfirmName
+		}
+		detail := map[string]any{"decision": audit.Clip(string(d), 32), "comment": strings.TrimSpace(comment)}
+		maps.Copy(detail, portal.ConfirmRecord(confirm, want))
+		if rerr := h.recordRefused(c, audit.ActionRequestDecisionRefused, id, "", "", detail, err); rerr != nil {
+			return rerr
+		}
+	}
 	if err != nil {
 		// The card comes back with what was typed, and the field the
 		// refusal is about marked.

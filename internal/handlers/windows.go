@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"drportal/internal/apperr"
+	"drportal/internal/audit"
 	"drportal/internal/auth"
 	"drportal/internal/portal"
 	"drportal/internal/requests"
@@ -138,6 +139,16 @@ func (h *Handlers) windowsResult(c echo.Context, res auth.WindowResult, err erro
 		status, ok := h.shownAgain(c, err)
 		if !ok {
 			status = http.StatusNotFound
+		}
+		detail := map[string]any{"route": c.Path(), "id": c.Param("id")}
+		for k, v := range map[string]string{"operation": form.WindowOp, "window": form.WindowSpec, "freeze_reason": form.FreezeReason,
+			"starts": form.FreezeFrom, "ends": form.FreezeTo} {
+			if v != "" {
+				detail[k] = v
+			}
+		}
+		if rerr := h.recordRefused(c, audit.ActionWindowRejected, 0, "", "", detail, err); rerr != nil {
+			return rerr
 		}
 		form.Error = apperr.Message(err)
 		return h.windowsPage(c, status, form)
