@@ -113,17 +113,19 @@ func wokeNote(rs []portal.Request) string {
 	return " It let these approved requests run now: " + strings.Join(names, ", ") + "."
 }
 
-// nextWindowText says when op's next window opens: "open now, until" its
-// close, or the opening, each in the window's zone, in UTC and how far off.
+// nextWindowText says whether op's window is open and until when ("Open
+// now, until Wed 09:00 UTC (2026-12-02, in 3 hours)"), or when the next
+// one opens ("Next opening: …"), each in the window's zone, in UTC when
+// that is another, and how far off.
 func nextWindowText(s portal.Schedule, op portal.Operation, now time.Time) string {
 	at, w := s.NextWindow(op, now)
 	if at.Equal(now) {
 		if end, w := s.OpenUntil(op, now); !end.IsZero() {
-			return "open now, until " + portal.DescribeOpening(end, w.Zone, now)
+			return "Open now, until " + portal.DescribeOpening(end, w.Zone, now)
 		}
-		return "open now"
+		return "Open now"
 	}
-	return portal.DescribeOpening(at, w.Zone, now)
+	return "Next opening: " + portal.DescribeOpening(at, w.Zone, now)
 }
 
 func (h *Handlers) showWindows(c echo.Context) error {
@@ -260,7 +262,7 @@ func (h *Handlers) scheduleNotice(sched portal.Schedule) views.ScheduleNotice {
 		for i, w := range ws {
 			texts[i] = w.String()
 		}
-		n.Windows = append(n.Windows, fmt.Sprintf("%s: %s; next opening %s; outside the windows it %s.",
+		n.Windows = append(n.Windows, fmt.Sprintf("%s: %s. %s. Outside the windows it %s.",
 			spec.Label, strings.Join(texts, ", "), nextWindowText(sched, spec.Op, now), sched.RuleOf(spec.Op).Label()))
 	}
 	return n

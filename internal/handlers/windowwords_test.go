@@ -52,7 +52,7 @@ func TestAnOpenChangeWindowSaysWhenItCloses(t *testing.T) {
 	}
 	e.window(portal.OpStart, spec)
 	closes := time.Date(now.Year(), now.Month(), now.Day(), now.Hour()+2, 0, 0, 0, berlin)
-	want := []string{"open now, until " + closes.Format("Mon 15:04 MST"), closes.UTC().Format("2006-01-02 15:04") + " UTC", ", in "}
+	want := []string{"Open now, until " + closes.Format("Mon 15:04 MST"), closes.UTC().Format("2006-01-02 15:04") + " UTC", ", in "}
 
 	task := e.signedIn("req@example.com").get("/dr-tasks/" + id)
 	windows := e.signedIn("admin@example.com").get("/admin/windows")
@@ -67,6 +67,36 @@ func TestAnOpenChangeWindowSaysWhenItCloses(t *testing.T) {
 	for _, w := range []string{"open now, until " + closes.Format("Mon 15:04 MST"), closes.UTC().Format("2006-01-02 15:04") + " UTC"} {
 		if !strings.Contains(form, w) {
 			t.Errorf("the start form says %q; it does not say %q", form, w)
+		}
+	}
+}
+
+// TestAnOpenUTCWindowSaysUntilWhenOnceWithoutNextOpening: a window in UTC
+// that is open now reads "Open now, until Wed 09:00 UTC (2026-12-02, in 3
+// hours)" on the task page and the change windows page: not "next
+// opening", and UTC named once.
+func TestAnOpenUTCWindowSaysUntilWhenOnceWithoutNextOpening(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_openutc1")
+	now := time.Now().UTC()
+	start, end := (now.Hour()+23)%24, (now.Hour()+3)%24
+	spec := fmt.Sprintf("every day %02d:00-%02d:00 UTC", start, end)
+	if end == 0 {
+		spec = fmt.Sprintf("every day %02d:00-24:00 UTC", start)
+	}
+	e.window(portal.OpStart, spec)
+	closes := time.Date(now.Year(), now.Month(), now.Day(), now.Hour()+3, 0, 0, 0, time.UTC)
+	want := "Open now, until " + closes.Format("Mon 15:04") + " UTC (" + closes.Format("2006-01-02") + ", in "
+	task := e.signedIn("req@example.com").get("/dr-tasks/" + id).text(`[data-testid=schedule-notice]`)
+	windows := e.signedIn("admin@example.com").get("/admin/windows").text(`[data-testid=window-op-start] [data-testid=next-window]`)
+	for name, says := range map[string]string{"the task page": task, "the windows page": windows} {
+		if !strings.Contains(says, want) {
+			t.Errorf("%s says %q; it does not say %q", name, says, want)
+		}
+		for _, bad := range []string{"next opening", "Next opening", "(UTC, ", "UTC (UTC"} {
+			if strings.Contains(says, bad) {
+				t.Errorf("%s says %q", name, says)
+			}
 		}
 	}
 }

@@ -566,20 +566,38 @@ func (g WindowGate) MayRun(approvals, required int) bool {
 // window's zone, with the IANA name and the date ("Tue 02:00 CET
 // (Europe/Berlin, 2026-03-03)").
 func FormatOpening(t time.Time, zone string) string {
+	lt, inUTC := t.In(openingZone(zone)), isUTC(zone)
+	if inUTC {
+		return fmt.Sprintf("%s (%s)", lt.Format("Mon 15:04 MST"), lt.Format("2006-01-02"))
+	}
+	return fmt.Sprintf("%s (%s, %s)", lt.Format("Mon 15:04 MST"), openingZone(zone).String(), lt.Format("2006-01-02"))
+}
+
+// openingZone is the location of a window's zone, UTC for none or one
+// that does not load.
+func openingZone(zone string) *time.Location {
 	loc, err := time.LoadLocation(zone)
 	if err != nil || zone == "" {
-		loc = time.UTC
+		return time.UTC
 	}
-	lt := t.In(loc)
-	return fmt.Sprintf("%s (%s, %s)", lt.Format("Mon 15:04 MST"), loc.String(), lt.Format("2006-01-02"))
+	return loc
 }
+
+// isUTC reports whether a window's zone is UTC, where its opening needs
+// no second UTC time and its zone is not named twice.
+func isUTC(zone string) bool { return openingZone(zone).String() == time.UTC.String() }
 
 // DescribeOpening is FormatOpening on a page read at now: the opening in
 // the window's zone, the same moment in UTC (the one every reader can
 // compare, wherever they are) and how far off it is, "Tue 02:00 CET
 // (Europe/Berlin, 2026-03-03) = 2026-03-03 01:00 UTC, in 2 days". An
-// opening in UTC is not said twice.
+// opening in UTC is not said twice, nor is its zone: "Wed 09:00 UTC
+// (2026-12-02, in 3 hours)".
 func DescribeOpening(t time.Time, zone string, now time.Time) string {
+	if isUTC(zone) {
+		lt := t.UTC()
+		return fmt.Sprintf("%s (%s, %s)", lt.Format("Mon 15:04 MST"), lt.Format("2006-01-02"), Until(t.Sub(now)))
+	}
 	return OpeningWithUTC(t, zone) + ", " + Until(t.Sub(now))
 }
 
@@ -588,7 +606,7 @@ func DescribeOpening(t time.Time, zone string, now time.Time) string {
 // (Europe/Berlin, 2026-03-03) = 2026-03-03 01:00 UTC".
 func OpeningWithUTC(t time.Time, zone string) string {
 	out := FormatOpening(t, zone)
-	if loc, err := time.LoadLocation(zone); err == nil && zone != "" && loc.String() != time.UTC.String() {
+	if !isUTC(zone) {
 		out += " = " + t.UTC().Format("2006-01-02 15:04") + " UTC"
 	}
 	return out
@@ -605,19 +623,28 @@ func TimeWithUTC(t time.Time, zone *time.Location) string {
 	return out
 }
 
-// Until says how far off a moment d from now is, roughly, for people: "in
-// 57 min", "in 5 hours", "in 2 days"; "now" for one that has come. It
-// rounds up to the minute below two hours, so that it never says a window
-// opens sooner than it does, and down to whole hours and days above.
+// Until says how far off a moment d from now is, roughly, for people, the
+// one wording every page uses: "in 57 min" under an hour, "in 1 hour 55
+// min" under two, "in 19 hours" up to two days, "in 3 days" past them;
+// "now" for one that has come. It rounds up to the minute below two
+// hours, so that it never says a window opens sooner than it does, and
+// down to whole hours and days above.
 func Until(d time.Duration) string {
-	switch {
-	case d <= 0:
+	if d <= 0 {
 		return "now"
-	case d < time.Minute:
+	}
+	if d < time.Minute {
 		return "in under a minute"
-	case d < 2*time.Hour:
-		return fmt.Sprintf("in %d min", int((d+time.Minute-1)/time.Minute))
-	case d < 48*time.Hour:
+	}
+	switch m := int((d + time.Minute - 1) / time.Minute); {
+	case m < 60:
+		return fmt.Sprintf("in %d min", m)
+	case m == 60:
+		return "in 1 hour"
+	case m < 120:
+		return fmt.Sprintf("in 1 hour %d min", m-60)
+	}
+	if d < 48*time.Hour {
 		return fmt.Sprintf("in %d hours", int(d/time.Hour))
 	}
 	return fmt.Sprintf("in %d days", int(d/(24*time.Hour)))

@@ -211,8 +211,36 @@ func TestAnOpeningIsSaidInItsZoneInUTCAndHowFarOff(t *testing.T) {
 			t.Errorf("%s before: %q, want %q", c.before, got, c.want)
 		}
 	}
-	if got := DescribeOpening(opening, "UTC", opening.Add(-time.Hour)); got != "Tue 01:00 UTC (UTC, 2026-03-03), in 60 min" {
+	if got := DescribeOpening(opening, "UTC", opening.Add(-3*time.Hour)); got != "Tue 01:00 UTC (2026-03-03, in 3 hours)" {
 		t.Errorf("an opening in UTC: %q", got)
+	}
+}
+
+// TestHowFarOffAMomentIsSaidInOneWording: minutes under an hour, hours and
+// minutes under two, whole hours up to two days and days past them, so
+// that "in 115 min" never stands next to "in 19 hours".
+func TestHowFarOffAMomentIsSaidInOneWording(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{-time.Minute, "now"},
+		{0, "now"},
+		{20 * time.Second, "in under a minute"},
+		{59*time.Minute + 10*time.Second, "in 1 hour"},
+		{45 * time.Minute, "in 45 min"},
+		{time.Hour, "in 1 hour"},
+		{time.Hour + 55*time.Minute, "in 1 hour 55 min"},
+		{time.Hour + 54*time.Minute + 30*time.Second, "in 1 hour 55 min"},
+		{2 * time.Hour, "in 2 hours"},
+		{19*time.Hour + 40*time.Minute, "in 19 hours"},
+		{47*time.Hour + 59*time.Minute, "in 47 hours"},
+		{48 * time.Hour, "in 2 days"},
+		{5*24*time.Hour + 23*time.Hour, "in 5 days"},
+	} {
+		if got := Until(c.d); got != c.want {
+			t.Errorf("Until(%s) = %q, want %q", c.d, got, c.want)
+		}
 	}
 }
 

@@ -46,7 +46,8 @@ type WindowOp struct {
 	Windows   []WindowRow
 	Rule      string // wait or extra_approval
 	RuleText  string
-	// Next is when its next window opens ("" with no windows, "now" in one).
+	// Next says when its next window opens, or until when the open one
+	// lasts ("" with no windows).
 	Next string
 }
 
