@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,8 +28,50 @@ func TestSomeoneWithoutRolesLandsOnTheirProfileOnceTheirPasswordIsSet(t *testing
 	if page.status != http.StatusOK {
 		t.Fatalf("the profile: %d %q", page.status, page.text("main"))
 	}
-	if got := page.text(`[data-testid=flash]`); !strings.Contains(got, "Your password is set") || !strings.Contains(got, "no role yet") {
+	if got := page.text(`[data-testid=flash]`); !strings.Contains(got, "Your password is set") {
 		t.Errorf("the profile's note says %q", got)
+	}
+	if n := strings.Count(page.text("main"), "no role yet"); n != 1 {
+		t.Errorf("the profile says %d times that there is no role yet: %q", n, page.text("main"))
+	}
+}
+
+// TestTheHeaderOffersSomeoneWithoutARoleOnlyWhatTheyMayUse: a person
+// without a role is offered no link to the DR tasks, the requests or the
+// audit log (each of which would refuse them), and their e-mail in the
+// header is not followed by a separator with no roles after it.
+func TestTheHeaderOffersSomeoneWithoutARoleOnlyWhatTheyMayUse(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn("admin@example.com")
+	if r := admin.post("/admin/users", url.Values{"email": {"rita@example.com"}, "display_name": {"Rita"},
+		"password": {initialPassword}}); r.status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.status, r.text("main"))
+	}
+	b, _ := e.signInWith("rita@example.com", initialPassword)
+	if r := b.changePassword(initialPassword, newPassword, newPassword); r.status != http.StatusSeeOther {
+		t.Fatalf("the first change of password: %d", r.status)
+	}
+	page := b.get("/profile")
+	for _, href := range []string{"/dr-tasks", "/requests", "/audit", "/dr-tasks/new", "/admin/users"} {
+		if n := page.doc.Find(fmt.Sprintf(`header a[href=%q]`, href)).Length(); n != 0 {
+			t.Errorf("the header of someone without a role links to %s", href)
+		}
+	}
+	if who := strings.TrimSpace(page.text(`[data-testid=current-user]`)); who != "rita@example.com" {
+		t.Errorf("the header names her %q", who)
+	}
+	if n := page.doc.Find(`header a[href="/profile"]`).Length(); n == 0 {
+		t.Error("the header does not link to her profile")
+	}
+	// Someone with a role still has the links, and their roles after a dot.
+	req := e.signedIn("req@example.com").get("/profile")
+	for _, href := range []string{"/dr-tasks", "/requests", "/audit"} {
+		if req.doc.Find(fmt.Sprintf(`header a[href=%q]`, href)).Length() == 0 {
+			t.Errorf("the header of a requester has no link to %s", href)
+		}
+	}
+	if who := req.text(`[data-testid=current-user]`); !strings.Contains(who, " · requester") {
+		t.Errorf("the header names the requester %q", who)
 	}
 }
 

@@ -157,7 +157,8 @@ func (h *Handlers) base(c echo.Context, title, nav string) views.Base {
 	}
 	if u := user(c); u != nil {
 		b.User = &views.User{Email: u.Email, Name: u.DisplayName, Roles: strings.Join(u.RoleNames(), ", "),
-			CanCreate: Allowed(u, PermCreateTask), IsAdmin: Allowed(u, PermAdmin), Awaiting: -1, MustChange: u.MustChangePassword}
+			CanCreate: Allowed(u, PermCreateTask), IsAdmin: Allowed(u, PermAdmin), Awaiting: -1, MustChange: u.MustChangePassword,
+			CanView: Allowed(u, PermViewTasks) && Allowed(u, PermViewRequests) && Allowed(u, PermViewAudit)}
 		if s, ok := session(c); ok && Allowed(u, PermDecide) && title != "" && !u.MustChangePassword {
 			b.User.Awaiting = runnableAwaiting(s)
 			b.User.Reviews = len(reviewsAwaiting(s))

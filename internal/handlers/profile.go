@@ -118,10 +118,10 @@ func (h *Handlers) changePassword(c echo.Context) error {
 		// A first sign-in (or one after a reset): the person came to work,
 		// not to see their profile, and goes where they were going. Someone
 		// without a role yet could see no page but their profile, which says
-		// which roles wait for an admin.
+		// which roles wait for an admin (and says so once: the note does
+		// not repeat it).
 		if len(sess.User.Roles) == 0 {
-			return h.redirectWithNote(c, "/profile", "Your password is set: from now on you sign in with it. "+
-				"You have no role yet, so the portal has nothing else to show you until an admin gives you one.")
+			return h.redirectWithNote(c, "/profile", "Your password is set: from now on you sign in with it.")
 		}
 		return h.redirectWithNote(c, safeNext(goingTo(c)), "Your password is set: from now on you sign in with it.")
 	}

@@ -35,6 +35,9 @@ type User struct {
 	Roles     string
 	CanCreate bool
 	IsAdmin   bool
+	// CanView: the user has a role, so may see the DR tasks, requests and
+	// audit log; the header offers no link to a page that would refuse.
+	CanView bool
 	// MustChange: an admin reset the password, so the header offers
 	// nothing but signing out until the user has chosen a new one.
 	MustChange bool
