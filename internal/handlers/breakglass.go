@@ -667,6 +667,11 @@ func (h *Handlers) emergencyRow(e portal.Emergency) views.EmergencyRow {
 		row.Cleared = fmt.Sprintf("Cleared by %s at %s: %s", e.FlagClearedBy, h.formatTime(*e.FlagClearedAt), e.FlagClearComment)
 		row.Review += ", flag cleared"
 	}
+	if e.FlagClearedAt != nil && e.ReviewedAt != nil {
+		// Settled: nothing is due and nothing bars the responder, so the
+		// badge is neutral and says who settled it.
+		row.Review, row.Overdue, row.Flagged, row.Due = "reviewed · flag cleared by "+e.FlagClearedBy, false, false, ""
+	}
 	row.CanClear = e.FlagStands() && e.ReviewedAt != nil
 	row.ClearURL = fmt.Sprintf("/admin/break-glass/%d/clear", e.RequestID)
 	return row

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"drportal/internal/audit"
 	"drportal/internal/auth"
 	"drportal/internal/db"
@@ -795,4 +797,48 @@ func TestClearingAFlagNeedsThePasswordEnteredRecently(t *testing.T) {
 	if ok, page := mayBreakGlass(resp, id); !ok {
 		t.Errorf("after the clearing the responder is still barred: %s", page)
 	}
+}
+
+// TestAnEmergencyWhoseFlagIsClearedReadsAsSettled: once its review is
+// complete and an admin cleared its flag, an emergency's row on the
+// break-glass page (in every table it is listed in) has a neutral badge,
+// "reviewed · flag cleared by" the admin, and no due date; before the
+// clearing it is red, flagged and shows when the review was due.
+func TestAnEmergencyWhoseFlagIsClearedReadsAsSettled(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	e.addUser("appr1@example.com", auth.RoleApprover)
+	e.addUser("appr2@example.com", auth.RoleApprover)
+	id := e.createTask("dr_glass_settled1")
+	e.breakGlassOn(portal.OpStart, portal.OpSwitchover)
+	rid := e.emergencyStart(e.signedIn("resp@example.com"), id)
+	for _, a := range []string{"appr1@example.com", "appr2@example.com"} {
+		if res := e.review(e.signedIn(a), rid, "flag", "no incident ticket at the time"); res.status != http.StatusSeeOther {
+			t.Fatalf("flag by %s: %d %s", a, res.status, res.text("main"))
+		}
+	}
+	admin := e.signedIn("admin@example.com")
+	rows := func() *goquery.Selection {
+		return admin.get("/admin/break-glass").doc.Find(fmt.Sprintf(`[data-testid=emergency-row][data-id="%d"]`, rid))
+	}
+	before := rows()
+	if before.Length() == 0 || !before.Find(`[data-testid=emergency-review]`).HasClass("bad") || !strings.Contains(before.Text(), "(due ") {
+		t.Errorf("before the clearing the emergency reads %q", before.Text())
+	}
+	if res := e.clearFlag(admin, "/admin/break-glass", rid, url.Values{"comment": {"talked it through"}}); res.status != http.StatusSeeOther {
+		t.Fatalf("clearing the flag: %d %q", res.status, res.text("main"))
+	}
+	after := rows()
+	if after.Length() < 2 {
+		t.Fatalf("the emergency is in %d tables after the clearing, want the flagged and the recent", after.Length())
+	}
+	after.Each(func(_ int, row *goquery.Selection) {
+		badge := row.Find(`[data-testid=emergency-review]`)
+		if got := strings.TrimSpace(badge.Text()); got != "reviewed · flag cleared by admin@example.com" || badge.HasClass("bad") {
+			t.Errorf("after the clearing the badge reads %q (class %q)", got, badge.AttrOr("class", ""))
+		}
+		if strings.Contains(row.Find(`td[data-label=Review]`).Text(), "due") {
+			t.Errorf("after the clearing the review still shows a due date: %q", row.Find(`td[data-label=Review]`).Text())
+		}
+	})
 }

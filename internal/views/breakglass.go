@@ -116,7 +116,7 @@ type EmergencyRow struct {
 	Incident  string
 	Status    Status
 	At        string
-	Due       string
+	Due       string // "" once the review is complete and its flag cleared
 	Review    string // in words: "1 of 2", "complete", "overdue"
 	Overdue   bool
 	Flagged   bool
