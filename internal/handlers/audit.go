@@ -30,18 +30,32 @@ var knownActions = audit.FilterActions()
 
 // auditFilter reads the filter from the query and applies the user's scope:
 // who may see only their own events gets only those, whatever they ask.
-func (h *Handlers) auditFilter(c echo.Context) (db.AuditFilter, views.AuditFilter, bool, error) {
+// hideCallsByDefault says whether the cloud calls are left out when the
+// query does not say (hide_calls=1 hides them, hide_calls=0 shows them):
+// the page leaves them out unless an action is chosen, as the task
+// history does; an export keeps them, as it always has.
+func (h *Handlers) auditFilter(c echo.Context, hideCallsByDefault bool) (db.AuditFilter, views.AuditFilter, bool, error) {
 	u := user(c)
 	q := c.QueryParams()
 	vf := views.AuditFilter{Action: q.Get("action"), Actor: q.Get("actor"), Task: strings.TrimSpace(q.Get("task")),
 		Request: strings.TrimSpace(q.Get("request")), Outcome: q.Get("outcome"), From: q.Get("from"), To: q.Get("to"),
-		Query: strings.TrimSpace(q.Get("q")), HideCalls: q.Get("hide_calls") == "1"}
+		Query: strings.TrimSpace(q.Get("q"))}
+	bad := func(format string, a ...any) (db.AuditFilter, views.AuditFilter, bool, error) {
+		return db.AuditFilter{}, vf, false, apperr.New(apperr.Invalid, format, a...)
+	}
+	// A checked box sends 1 before the form's hidden 0: the first counts.
+	switch q.Get("hide_calls") {
+	case "1":
+		vf.HideCalls = true
+	case "0":
+	case "":
+		vf.HideCalls = hideCallsByDefault && vf.Action == ""
+	default:
+		return bad("hide_calls must be 1 (hide the cloud calls) or 0 (show them).")
+	}
 	f := db.AuditFilter{Action: vf.Action, Outcome: vf.Outcome, Query: vf.Query}
 	if vf.HideCalls {
 		f.ExcludeAction = audit.ActionCloudCall
-	}
-	bad := func(format string, a ...any) (db.AuditFilter, views.AuditFilter, bool, error) {
-		return f, vf, false, apperr.New(apperr.Invalid, format, a...)
 	}
 	if vf.Action != "" && !validAction(vf.Action) {
 		return bad("The action filter may contain only lower-case letters, digits, . and _.")
@@ -139,6 +153,8 @@ func filterValues(vf views.AuditFilter) url.Values {
 	}
 	if vf.HideCalls {
 		v.Set("hide_calls", "1")
+	} else {
+		v.Set("hide_calls", "0")
 	}
 	return v
 }
@@ -200,8 +216,18 @@ func (h *Handlers) auditPageModel(c echo.Context, f db.AuditFilter, vf views.Aud
 			p.OlderURL = "/audit?" + v.Encode()
 		}
 	}
+	if vf.HideCalls {
+		v := cloneValues(base)
+		v.Set("hide_calls", "0")
+		p.ShowCallsURL = "/audit?" + v.Encode()
+	}
 	for _, format := range []string{audit.FormatNDJSON, audit.FormatCSV} {
 		exp := cloneValues(base)
+		if c.QueryParam("hide_calls") == "" {
+			// Hidden here only by default: an export keeps everything, as
+			// it always has, unless someone chose to leave the calls out.
+			exp.Del("hide_calls")
+		}
 		exp.Set("format", format)
 		p.ExportURLs = append(p.ExportURLs, views.Option{Value: "/audit/export?" + exp.Encode(), Label: strings.ToUpper(format)})
 	}
@@ -264,7 +290,7 @@ func (h *Handlers) claimExport(c echo.Context) error {
 // oldest first, without holding them in memory, each with its chain
 // position and hashes and a closing manifest. The export is audited.
 func (h *Handlers) auditExport(c echo.Context) error {
-	f, vf, _, err := h.auditFilter(c)
+	f, vf, _, err := h.auditFilter(c, false)
 	if err != nil {
 		return err
 	}
@@ -280,6 +306,9 @@ func (h *Handlers) auditExport(c echo.Context) error {
 	filter := map[string]string{}
 	for k, v := range filterValues(vf) {
 		filter[k] = v[0]
+	}
+	if !vf.HideCalls {
+		delete(filter, "hide_calls") // everything, as an export without the filter has always said
 	}
 	if f.ActorID > 0 {
 		filter["actor"] = strconv.FormatInt(f.ActorID, 10) // what the scope forced
@@ -317,7 +346,7 @@ func (h *Handlers) auditExport(c echo.Context) error {
 
 // currentAuditPage is the audit page for the request's filter.
 func (h *Handlers) currentAuditPage(c echo.Context) (views.AuditPage, error) {
-	f, vf, ownOnly, err := h.auditFilter(c)
+	f, vf, ownOnly, err := h.auditFilter(c, true)
 	if err != nil {
 		return views.AuditPage{}, err
 	}

@@ -2,11 +2,14 @@ package handlers_test
 
 import (
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"drportal/internal/auth"
 	"drportal/internal/portal"
@@ -60,7 +63,7 @@ func TestTheAuditPageCanHideCloudCalls(t *testing.T) {
 	e := newEnv(t)
 	e.createTask("dr_history2")
 	b := e.signedIn("admin@example.com")
-	if b.get("/audit").doc.Find(`[data-testid=audit-row][data-action="cloud.call"]`).Length() == 0 {
+	if b.get("/audit?hide_calls=0").doc.Find(`[data-testid=audit-row][data-action="cloud.call"]`).Length() == 0 {
 		t.Fatal("no cloud calls on the audit page to hide")
 	}
 	page := b.get("/audit?hide_calls=1")
@@ -72,6 +75,64 @@ func TestTheAuditPageCanHideCloudCalls(t *testing.T) {
 	}
 	if href := page.attr(`[data-testid=export-NDJSON]`, "href"); !regexp.MustCompile(`hide_calls=1`).MatchString(href) {
 		t.Errorf("the export forgets the filter: %s", href)
+	}
+}
+
+// TestTheAuditPageHidesCloudCallsUntilAskedToShowThem: like a task's
+// history, the audit page leaves the cloud calls out by default, its box
+// checked, and says so with a link that shows them; the filter form,
+// unchecked, shows them and the URL keeps that. The exports are as they
+// were: without the filter they hold the cloud calls. A cloud call's card
+// has no subject field when it has no subject.
+func TestTheAuditPageHidesCloudCallsUntilAskedToShowThem(t *testing.T) {
+	e := newEnv(t)
+	e.createTask("dr_history_calls1")
+	b := e.signedIn("admin@example.com")
+	calls := `[data-testid=audit-row][data-action="cloud.call"]`
+	page := b.get("/audit")
+	if n := page.doc.Find(calls).Length(); n != 0 || page.doc.Find(`[data-testid=audit-row]`).Length() == 0 {
+		t.Errorf("by default the audit page shows %d cloud calls", n)
+	}
+	if _, ok := page.doc.Find(`[data-testid=hide-calls]`).Attr("checked"); !ok {
+		t.Error("by default the hide box is not checked")
+	}
+	for _, x := range []string{"NDJSON", "CSV"} {
+		if href := page.attr(`[data-testid=export-`+x+`]`, "href"); strings.Contains(href, "hide_calls") {
+			t.Errorf("the default page's %s export leaves the calls out: %s", x, href)
+		}
+	}
+	show := page.attr(`[data-testid=show-calls]`, "href")
+	if !strings.Contains(show, "hide_calls=0") {
+		t.Fatalf("the link that shows the calls: %q", show)
+	}
+	shown := b.get(show)
+	if shown.doc.Find(calls).Length() == 0 {
+		t.Errorf("%s shows no cloud calls", show)
+	}
+	if _, ok := shown.doc.Find(`[data-testid=hide-calls]`).Attr("checked"); ok || shown.doc.Find(`[data-testid=show-calls]`).Length() != 0 {
+		t.Error("with the calls shown the box is still checked, or the link still offered")
+	}
+	if older := shown.attr(`[data-testid=older]`, "href"); older != "" && !strings.Contains(older, "hide_calls=0") {
+		t.Errorf("the next page forgets that the calls are shown: %s", older)
+	}
+	// The form unchecked sends only its hidden 0; checked, its 1 first.
+	if n := b.get("/audit?q=&hide_calls=0").doc.Find(calls).Length(); n == 0 {
+		t.Error("the form, unchecked, shows no cloud calls")
+	}
+	if n := b.get("/audit?hide_calls=1&hide_calls=0").doc.Find(calls).Length(); n != 0 {
+		t.Errorf("the form, checked, shows %d cloud calls", n)
+	}
+	if r := b.get("/audit?hide_calls=yes"); r.status != http.StatusBadRequest && r.status != http.StatusUnprocessableEntity {
+		t.Errorf("hide_calls=yes: %d", r.status)
+	}
+	shown.doc.Find(calls).Each(func(_ int, row *goquery.Selection) {
+		if cell := row.Find(`td[data-label=Subject]`); cell.Length() != 0 && strings.TrimSpace(cell.Text()) == "" {
+			t.Errorf("cloud call %s has an empty subject field", row.AttrOr("data-id", "?"))
+		}
+	})
+	export := b.get("/audit/export?format=ndjson")
+	if export.status != http.StatusOK || !strings.Contains(export.body, `"cloud.call"`) {
+		t.Errorf("an export without the filter: %d, cloud calls in it: %v", export.status, strings.Contains(export.body, `"cloud.call"`))
 	}
 }
 

@@ -379,21 +379,24 @@ type Timeline struct {
 // AuditPage is the audit history.
 type AuditPage struct {
 	Base
-	Filter      AuditFilter
-	Actions     []Option
-	Actors      []Option
-	Rows        []AuditRow
-	NewerURL    string
-	OlderURL    string
-	ExportURLs  []Option // Value: URL, Label: format
-	Outcomes    []Option
-	CanVerify   bool
-	CanArchive  bool
-	Checkpoints []string
-	VerifyOK    string
-	VerifyError string
-	OwnOnly     bool   // the user sees only their own events
-	Zone        string // the zone times are shown and filtered in (DISPLAY_TIME_ZONE)
+	Filter     AuditFilter
+	Actions    []Option
+	Actors     []Option
+	Rows       []AuditRow
+	NewerURL   string
+	OlderURL   string
+	ExportURLs []Option // Value: URL, Label: format
+	// ShowCallsURL is this filter with the cloud calls shown ("" when
+	// they are).
+	ShowCallsURL string
+	Outcomes     []Option
+	CanVerify    bool
+	CanArchive   bool
+	Checkpoints  []string
+	VerifyOK     string
+	VerifyError  string
+	OwnOnly      bool   // the user sees only their own events
+	Zone         string // the zone times are shown and filtered in (DISPLAY_TIME_ZONE)
 }
 
 // AuditFilter is the filter form's state.
@@ -406,7 +409,7 @@ type AuditFilter struct {
 	From    string
 	To      string
 	Query   string
-	// HideCalls leaves the cloud calls out.
+	// HideCalls leaves the cloud calls out (the audit page's default).
 	HideCalls bool
 }
 
