@@ -33,7 +33,7 @@ func TestOnAPhoneTheHeaderIsCompactAndItsMenuWorksWithoutJavaScript(t *testing.T
 		})
 	}
 	browse(t, ctx, "open the task list without JavaScript", scripts(true), chromedp.Navigate(e.srv.URL+"/dr-tasks"), chromedp.WaitVisible(chromedp.CSS(`main`)))
-	if h := eval[float64](t, ctx, `document.querySelector('header.top').getBoundingClientRect().height`); h > 70 {
+	if h := eval[float64](t, ctx, `document.querySelector('header .top').getBoundingClientRect().height`); h > 70 {
 		t.Errorf("the phone's header is %.0f px tall, over 70", h)
 	}
 	if visible(t, ctx, `nav[aria-label=Main] a[href="/audit"]`) {
@@ -59,7 +59,7 @@ func TestOnAPhoneTheHeaderIsCompactAndItsMenuWorksWithoutJavaScript(t *testing.T
 	if !visible(t, wide, `nav[aria-label=Main] a[href="/audit"]`) || visible(t, wide, `[data-testid=menu-button]`) {
 		t.Error("at 1280 px the navigation should show at once, without a menu button")
 	}
-	if h := eval[float64](t, wide, `document.querySelector('header.top').getBoundingClientRect().height`); h > 70 {
+	if h := eval[float64](t, wide, `document.querySelector('header .top').getBoundingClientRect().height`); h > 70 {
 		t.Errorf("the wide header is %.0f px tall", h)
 	}
 	browsertest.Screenshot(t, wide, "wide-header")

@@ -197,3 +197,23 @@ func contrast(a, b string) float64 {
 	la, lb := lum(a), lum(b)
 	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
 }
+
+// TestTheSimulatedCloudBannerIsInTheSiteBanner: the note that the cloud is
+// simulated lies inside the page's banner landmark (a header that is a
+// child of the body), not outside every landmark, on a page of the portal
+// and on the sign-in page; the page has one such header.
+func TestTheSimulatedCloudBannerIsInTheSiteBanner(t *testing.T) {
+	e := newEnv(t)
+	for name, page := range map[string]response{"the task list": e.signedIn("admin@example.com").get("/dr-tasks"), "the sign-in page": e.browser().get("/signin")} {
+		banner := page.doc.Find(`[data-testid=simulated-banner]`)
+		if banner.Length() != 1 {
+			t.Fatalf("%s: %d simulated-cloud banners", name, banner.Length())
+		}
+		if header := banner.Closest("header"); header.Length() != 1 || !header.Parent().Is("body") {
+			t.Errorf("%s: the simulated-cloud banner is outside the site's banner landmark", name)
+		}
+		if n := page.doc.Find(`body > header`).Length(); n != 1 {
+			t.Errorf("%s: %d top-level headers", name, n)
+		}
+	}
+}
