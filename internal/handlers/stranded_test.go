@@ -139,7 +139,8 @@ func TestApproversDecideOnNamesNotIDs(t *testing.T) {
 	e.waitRequest(start, portal.StatusSucceeded)
 	eventually(t, "the portal's copy to have RPO and RTO", func() bool {
 		e.clock.Advance(time.Second)
-		return req.get("/dr-tasks/"+task).text(`[data-testid=rpo]`) != ""
+		// Before the first sync the RPO says there is none yet.
+		return strings.Contains(req.get("/dr-tasks/"+task).text(`[data-testid=rpo]`), "second")
 	})
 	stop := requestIDFrom(t, e.fileOperation(req, task, "stop", url.Values{"justification": {"maintenance"}}))
 	page = req.get(fmt.Sprintf("/requests/%d", stop))
