@@ -477,8 +477,13 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 		return h.afterRequestAction(c, id, "", false, err, func(card *views.RequestCard) {
 			card.Comment, card.Confirm = comment, confirm
 			if isStepUp(err) {
+				// Said once, by the password field (focused), not also
+				// at the top of the card.
 				card.ErrorField = views.StepUpFieldID("")
 				stepUpFailed(card.StepUp, "", err)
+				if card.StepUp != nil {
+					card.Error = ""
+				}
 				return
 			}
 			if apperr.KindOf(err) == apperr.Invalid {

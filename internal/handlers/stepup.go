@@ -84,12 +84,13 @@ func (h *Handlers) stepUpPrompt(c echo.Context, what string) *views.StepUp {
 // stepUpWhy says why the password is asked for, and when it was last
 // entered.
 func stepUpWhy(what string, age time.Duration) string {
-	when := ago(age)
-	if age > auth.StepUpWindow && age/time.Minute <= auth.StepUpWindow/time.Minute {
-		// Not "5 minutes ago", which reads as within the window.
-		when = "more than " + portal.Plural(int(auth.StepUpWindow/time.Minute), "minute", "minutes") + " ago"
+	if next := auth.StepUpWindow.Truncate(time.Minute) + time.Minute; age > auth.StepUpWindow && age < next {
+		// The first minute past the window says the next whole minute,
+		// in the words of any other age ("6 minutes ago"), never
+		// "5 minutes ago", which reads as within the window.
+		age = next
 	}
-	return fmt.Sprintf("%s needs your password again: last entered %s", what, when)
+	return fmt.Sprintf("%s needs your password again: last entered %s", what, ago(age))
 }
 
 // stepUpFailed puts a step-up's error on the prompt of the form with key

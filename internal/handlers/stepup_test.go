@@ -158,12 +158,11 @@ func TestApprovingASwitchoverNeedsThePasswordEnteredInTheLastFiveMinutes(t *test
 	// Without the password: a 403 on the card, the field marked, nothing changed.
 	head := e.head()
 	missing := e.approve(admin, sw, confirm, "")
-	if missing.status != http.StatusForbidden || !strings.Contains(missing.text(`[data-testid=card-error]`), "needs your password again") {
-		t.Fatalf("an approval without the password: %d %q", missing.status, missing.text(`[data-testid=card-error]`))
+	if missing.status != http.StatusForbidden || !strings.Contains(missing.text(`[data-testid=step-up-error]`), "needs your password again") {
+		t.Fatalf("an approval without the password: %d %q", missing.status, missing.text(`[data-testid=step-up-error]`))
 	}
-	if missing.attr(`[data-testid=card-error] a`, "href") != "#step_up_password" ||
-		missing.attr(`#step_up_password`, "aria-invalid") != "true" || missing.text(`[data-testid=step-up-error]`) == "" {
-		t.Errorf("the refusal does not lead to the password field: %q", missing.attr(`[data-testid=card-error] a`, "href"))
+	if missing.attr(`#step_up_password`, "aria-invalid") != "true" || missing.doc.Find(`#step_up_password[autofocus]`).Length() != 1 {
+		t.Errorf("the refusal does not lead to the password field")
 	}
 	if n := e.approvalsOf(sw); n != 0 {
 		t.Fatalf("an approval without the password was recorded (%d)", n)
@@ -444,7 +443,37 @@ func TestStepUpNeverSaysTheLimitItself(t *testing.T) {
 	admin := e.signedIn("admin@example.com")
 	e.signInClock.Advance(5*time.Minute + 30*time.Second)
 	why := admin.get(fmt.Sprintf("/requests/%d", sw)).text(`[data-testid=decide-form]`)
-	if strings.Contains(why, "last entered 5 minutes ago") || !strings.Contains(why, "last entered more than 5 minutes ago") {
+	if strings.Contains(why, "last entered 5 minutes ago") || !strings.Contains(why, "last entered 6 minutes ago") {
 		t.Errorf("the prompt says %q", why)
+	}
+}
+
+// TestAStepUpRefusalIsSaidOnceByThePasswordField: an approval refused for
+// the password says why once, in the field's error (not also at the top
+// of the card, nor again in its hint), and in the words the change
+// windows page uses for the same age.
+func TestAStepUpRefusalIsSaidOnceByThePasswordField(t *testing.T) {
+	e := newEnv(t)
+	id := e.runningTask("dr_stepup_once")
+	sw, confirm := e.pendingOperation(e.signedIn("req@example.com"), id, "switchover", nil)
+	admin := e.signedIn("admin@example.com")
+	e.signInClock.Advance(5*time.Minute + 10*time.Second)
+	for _, hx := range [][]string{nil, {"HX-Request", "true"}} {
+		res := e.approve(admin, sw, confirm, "", hx...)
+		card := res.text(`#request-card`)
+		if res.status != http.StatusForbidden || strings.Count(card, "needs your password again") != 1 ||
+			!strings.Contains(res.text(`[data-testid=step-up-error]`), "Approving a switchover needs your password again: last entered 6 minutes ago") {
+			t.Errorf("htmx %v: the refusal is said %d times: %q", hx != nil, strings.Count(card, "needs your password again"), card)
+		}
+		if res.doc.Find(`[data-testid=card-error]`).Length() != 0 {
+			t.Errorf("htmx %v: the refusal is also at the top of the card", hx != nil)
+		}
+		if !strings.Contains(res.text(`[data-testid=step-up-why]`), "Rejecting does not need it") {
+			t.Errorf("htmx %v: the hint lost its note: %q", hx != nil, res.text(`[data-testid=step-up-why]`))
+		}
+	}
+	windows := admin.get("/admin/windows").text(`main`)
+	if !strings.Contains(windows, "Changing the change windows needs your password again: last entered 6 minutes ago") {
+		t.Errorf("the windows page says it otherwise: %q", windows)
 	}
 }
