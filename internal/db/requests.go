@@ -478,8 +478,11 @@ func (t *Tx) ResumeExecution(ctx context.Context, l LapsedExecution, at time.Tim
 
 // RequestFilter selects requests for the requests page.
 type RequestFilter struct {
-	// AwaitingUser > 0: pending requests this user may still decide.
-	AwaitingUser int64
+	// AwaitingUser > 0: pending requests this user may still decide, and
+	// those of AwaitingReview (the emergencies whose post-incident review
+	// awaits them).
+	AwaitingUser   int64
+	AwaitingReview []int64
 	// RequesterID > 0: requests filed by this user.
 	RequesterID int64
 	Status      portal.RequestStatus
@@ -500,7 +503,12 @@ func (f RequestFilter) where() (string, []any) {
 	if f.AwaitingUser > 0 {
 		args = append(args, f.AwaitingUser, f.Now)
 		n := len(args)
-		conds = append(conds, awaitingCond("r", fmt.Sprintf("$%d", n-1), fmt.Sprintf("$%d", n)))
+		cond := awaitingCond("r", fmt.Sprintf("$%d", n-1), fmt.Sprintf("$%d", n))
+		if len(f.AwaitingReview) > 0 {
+			args = append(args, f.AwaitingReview)
+			cond = fmt.Sprintf("((%s) OR r.id = ANY($%d))", cond, len(args))
+		}
+		conds = append(conds, cond)
 	}
 	if f.RequesterID > 0 {
 		add(`r.requester_id = ?`, f.RequesterID)

@@ -38,7 +38,7 @@ func TestAnEmergencysPageHasNoDecisionsCard(t *testing.T) {
 // TestTheRequestsBadgeCountsEmergenciesAwaitingTheApproversReview: while
 // an emergency awaits an approver's post-incident review, the header's
 // Requests count counts it, and its words and tooltip say so; the
-// "Awaiting my approval" tab links it. Once that approver has reviewed
+// "Awaiting my approval" tab lists it. Once that approver has reviewed
 // it, it is no longer counted for them.
 func TestTheRequestsBadgeCountsEmergenciesAwaitingTheApproversReview(t *testing.T) {
 	e := newEnv(t)
@@ -64,8 +64,8 @@ func TestTheRequestsBadgeCountsEmergenciesAwaitingTheApproversReview(t *testing.
 		t.Errorf("the refreshed count shows %q", got)
 	}
 	list := alice.get("/requests")
-	if href := list.attr(`[data-testid=reviews-waiting] a`, "href"); href != fmt.Sprintf("/requests/%d", rid) {
-		t.Errorf("the awaiting tab links %q for the review: %q", href, list.text(`[data-testid=reviews-waiting]`))
+	if href := list.attr(`[data-testid=request-row]:has([data-testid=awaits-review]) [data-testid=request-link]`, "href"); href != fmt.Sprintf("/requests/%d", rid) {
+		t.Errorf("the awaiting tab links %q for the review: %q", href, list.text(`[data-testid=request-table]`))
 	}
 
 	if res := e.review(alice, rid, "acknowledge", "the power cut justified it"); res.status != http.StatusSeeOther {
@@ -78,7 +78,7 @@ func TestTheRequestsBadgeCountsEmergenciesAwaitingTheApproversReview(t *testing.
 	if page.attr(`#awaiting-count`, "title") != "0 requests await your approval" {
 		t.Errorf("after reviewing, the tooltip: %q", page.attr(`#awaiting-count`, "title"))
 	}
-	if n := alice.get("/requests").doc.Find(`[data-testid=reviews-waiting]`).Length(); n != 0 {
+	if n := alice.get("/requests").doc.Find(`[data-testid=awaits-review]`).Length(); n != 0 {
 		t.Errorf("after reviewing, the awaiting tab still links the review")
 	}
 }
@@ -131,5 +131,39 @@ func TestABarredResponderSeesWhyOnTheTaskPageNotABreakGlassButton(t *testing.T) 
 	page := resp.get("/dr-tasks/" + id)
 	if page.doc.Find(`[data-testid=break-glass-switchover]`).Length() != 1 || page.doc.Find(`[data-testid=break-glass-barred]`).Length() != 0 {
 		t.Errorf("once the flag is cleared, the task page: %q", page.text(`[data-testid=break-glass-ops]`)+page.text(`[data-testid=break-glass-barred]`))
+	}
+}
+
+// TestTheAwaitingTabListsTheEmergenciesTheBadgeCounts: an emergency
+// awaiting an approver's post-incident review is a row of their "Awaiting
+// my approval" tab, marked "awaits your review", so that the tab is never
+// "No requests here" while the header's count says 1; someone who has
+// reviewed it, or may not, does not see it there.
+func TestTheAwaitingTabListsTheEmergenciesTheBadgeCounts(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("resp@example.com", portal.RoleResponder)
+	e.addUser("alice@example.com", portal.RoleApprover)
+	id := e.createTask("dr_tabrev01")
+	e.breakGlassOn(portal.OpStart)
+	rid := e.emergencyStart(e.signedIn("resp@example.com"), id)
+	alice := e.signedIn("alice@example.com")
+
+	list := alice.get("/requests?tab=awaiting")
+	rows := list.doc.Find(`[data-testid=request-row]`)
+	if got := list.text(`[data-testid=awaiting-count]`); got != "1" || rows.Length() != 1 {
+		t.Fatalf("the count shows %q and the tab %d rows: %q", got, rows.Length(), list.text(`main`))
+	}
+	if rows.AttrOr("data-id", "") != fmt.Sprint(rid) || rows.Find(`[data-testid=awaits-review]`).Text() != "awaits your review" {
+		t.Errorf("the row is %s, marked %q", rows.AttrOr("data-id", ""), rows.Find(`[data-testid=awaits-review]`).Text())
+	}
+	// The responder, who may not review it, does not have it awaiting.
+	if n := e.signedIn("resp@example.com").get("/requests?tab=awaiting").doc.Find(`[data-testid=request-row]`).Length(); n != 0 {
+		t.Errorf("the responder's awaiting tab lists %d rows", n)
+	}
+	if res := e.review(alice, rid, "acknowledge", "the power cut justified it"); res.status != http.StatusSeeOther {
+		t.Fatalf("review: %d %q", res.status, res.text("main"))
+	}
+	if n := alice.get("/requests?tab=awaiting").doc.Find(`[data-testid=request-row]`).Length(); n != 0 {
+		t.Errorf("after reviewing, the awaiting tab lists %d rows", n)
 	}
 }

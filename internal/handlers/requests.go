@@ -50,9 +50,18 @@ func (h *Handlers) listRequests(c echo.Context) error {
 		}
 	}
 	f := db.RequestFilter{Status: portal.RequestStatus(q.Get("status")), Operation: portal.Operation(q.Get("operation"))}
+	review := map[int64]bool{}
 	switch tab {
 	case "awaiting":
 		f.AwaitingUser, f.Now = u.ID, h.Now()
+		// The emergencies whose review awaits this approver are rows of
+		// the tab too, so that it agrees with the header's count; the
+		// session's read brought them.
+		if s, ok := session(c); ok {
+			for _, e := range reviewsAwaiting(s) {
+				f.AwaitingReview, review[e.RequestID] = append(f.AwaitingReview, e.RequestID), true
+			}
+		}
 	case "mine":
 		f.RequesterID = u.ID
 	case "all":
@@ -70,12 +79,6 @@ func (h *Handlers) listRequests(c echo.Context) error {
 		return err
 	}
 	p := views.RequestListPage{Base: h.base(c, "Requests", "requests"), Flash: h.takeNote(c), Tab: tab, Status: string(f.Status), Operation: string(f.Operation)}
-	if s, ok := session(c); ok && tab == "awaiting" {
-		for _, e := range reviewsAwaiting(s) {
-			p.Reviews = append(p.Reviews, views.RequestLink{URL: fmt.Sprintf("/requests/%d", e.RequestID),
-				Label: fmt.Sprintf("#%d (emergency %s)", e.RequestID, e.Incident)})
-		}
-	}
 	for _, t := range []struct{ key, label string }{{"awaiting", "Awaiting my approval"}, {"mine", "Mine"}, {"all", "All"}} {
 		v := url.Values{"tab": {t.key}}
 		p.Tabs = append(p.Tabs, views.Tab{Key: t.key, Label: t.label, URL: "/requests?" + v.Encode(), Active: t.key == tab})
@@ -98,7 +101,7 @@ func (h *Handlers) listRequests(c echo.Context) error {
 			OperationRaw: string(r.Operation),
 			Task:         r.TaskName, Requester: r.RequesterEmail, Status: requestBadge(st),
 			Approvals: approvalsCell(r, st, approvals[r.ID]), Created: h.formatTime(r.CreatedAt),
-			CannotRun: blocked[r.ID], Incident: r.Incident,
+			CannotRun: blocked[r.ID], Incident: r.Incident, AwaitsReview: review[r.ID],
 		})
 		if st == portal.StatusCancelled {
 			p.Rows[len(p.Rows)-1].Note = r.Outcome // who cancelled it, and why

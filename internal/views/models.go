@@ -448,9 +448,6 @@ type RequestListPage struct {
 	Statuses   []Option
 	Operations []Option
 	Rows       []RequestRow
-	// Reviews are the emergencies awaiting the viewer's post-incident
-	// review, on the "Awaiting my approval" tab.
-	Reviews []RequestLink
 }
 
 // Tab is one tab of a tabbed list.
@@ -478,6 +475,9 @@ type RequestRow struct {
 	Incident string
 	// Note is a cancelled request's outcome: who cancelled it, and why.
 	Note string
+	// AwaitsReview marks an emergency whose post-incident review awaits
+	// the viewer.
+	AwaitsReview bool
 }
 
 // RequestPage is one request.
