@@ -96,7 +96,7 @@ func (h *Handlers) approverNotice(ctx context.Context, u *portal.User, op portal
 func (h *Handlers) nextSteps(ctx context.Context, r portal.Request) string {
 	msg := fmt.Sprintf("Request #%d filed. Nothing has been sent to the cloud yet.", r.ID)
 	if r.Status != portal.StatusPending {
-		return fmt.Sprintf("Request #%d filed. The approval policy needs no approval for it: it is being executed.", r.ID)
+		return fmt.Sprintf("Request #%d filed. The approval policy needs no approval for it, so it runs without waiting for one; its status below updates by itself.", r.ID)
 	}
 	eligible, err := h.Requests.Approvers(ctx, r.RequesterID, r.CreatedAt)
 	if err != nil {

@@ -357,7 +357,7 @@ func (h *Handlers) breakGlass(c echo.Context) error {
 	}
 	c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
 	return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", r.ID), fmt.Sprintf(
-		"You broke glass: the %s of %s runs now, without approvals (incident %s). Every approver and admin has been told; "+
+		"You broke glass: the %s of %s was started without approvals (incident %s); its status below updates by itself. Every approver and admin has been told; "+
 			"two approvers review it within %s.", strings.ToLower(f.op.Label()), r.TaskName, f.incident,
 		portal.Plural(p.ReviewDays, "day", "days")))
 }

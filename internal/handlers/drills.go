@@ -52,22 +52,24 @@ func (h *Handlers) runAtInput(c echo.Context, g portal.WindowGate) *views.RunAtI
 	if zone == nil {
 		zone = time.UTC
 	}
-	const checks = ", after the portal checks again that the task is running and synchronised."
-	hint := "Leave it empty to run the drill as soon as it is approved; otherwise it runs at that time (or once approved, if that is later)" + checks
+	// Short sentences: what leaving it empty does, what a time does, and
+	// the check before it runs. A drill's windows are the switchover's.
+	const checks = " Before it runs, the portal checks again that the task is running and synchronised."
+	hint := "Leave it empty to run the drill as soon as it is approved. With a time, it runs then, or once approved if that is later." + checks
 	if g.Restricted {
-		const at = "; otherwise it runs at that time (or once approved, if that is later) if its change window is open then, or else when the window next opens"
+		const at = " With a time, it runs then if the switchover's change windows are open, or else when one next opens; never before it is approved."
 		switch {
 		case g.Frozen:
-			hint = "Leave it empty to run the drill once approved, when no freeze holds and its change window is open" + at + checks
+			hint = "Leave it empty to run the drill once approved, when no freeze holds and the switchover's change windows are open." + at + checks
 		case g.InWindow:
-			hint = "Leave it empty to run the drill as soon as it is approved while its change window is open, or else when the window next opens" + at + checks
+			hint = "Leave it empty to run the drill as soon as it is approved while the switchover's change window is open, or else when one next opens." + at + checks
 		case g.RunsAt.IsZero():
-			hint = "Its change windows hold it: no moment was found when the window is open and no freeze holds, so it cannot run as the windows stand."
+			hint = "The switchover's change windows hold it. No moment was found when one is open and no freeze holds, so it cannot run as the windows stand."
 		default:
-			hint = fmt.Sprintf("Leave it empty to run the drill when its change window opens, %s, once approved: not at once, as it is outside its change window %s now",
+			hint = fmt.Sprintf("Leave it empty to run the drill when the switchover's change window opens, %s, once approved. It does not run at once: the switchover's change window %s is closed now.",
 				portal.DescribeOpening(g.RunsAt, windowZone(g, zone), h.Now()), g.Window)
 			if g.ExtraApprovals() > 0 {
-				hint += " (with one approval beyond the policy's, it runs as soon as it is approved)"
+				hint += " With one approval beyond the policy's, it runs as soon as it is approved."
 			}
 			hint += at + checks
 		}
@@ -98,7 +100,7 @@ func (h *Handlers) drillCard(ctx context.Context, r portal.Request, bodyPretty s
 	}
 	if st := r.EffectiveStatus(h.Now()); d.StartedAt == nil && d.Outcome == "" && (st == portal.StatusPending || st == portal.StatusApproved) {
 		if held := h.drillHeld(sched, approvals, r, d.RunAt, st); held != "" {
-			card.RunsAt = held
+			card.RunsAt, card.Held = held, true
 		}
 	}
 	switch {

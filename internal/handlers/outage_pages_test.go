@@ -527,7 +527,7 @@ func TestTheApprovalThatRunsARequestOutsideItsWindowSaysItRuns(t *testing.T) {
 		t.Fatalf("the extra approval: %d %q", res.status, res.text("main"))
 	}
 	note := admin.get(fmt.Sprintf("/requests/%d", rid)).text(`main`)
-	if strings.Contains(note, "and waits") || !strings.Contains(note, "has all its approvals and is being executed") {
+	if strings.Contains(note, "and waits") || !strings.Contains(note, "has all its approvals, so it runs") {
 		t.Errorf("after the extra approval the note says %q", note)
 	}
 	if byline := admin.get(fmt.Sprintf("/requests/%d", rid)).text(`[data-testid=summary]`); !strings.Contains(byline, "2 approvals (the policy's 1 plus one)") {

@@ -174,7 +174,9 @@ func (h *Handlers) showRequest(c echo.Context) error {
 	}
 	// What happens next, after filing; what a decision said, after the
 	// redirect that follows it without JavaScript.
-	card.Flash = h.takeNote(c)
+	// Each is worded to stay true while the card updates itself, and is
+	// kept through its refreshes.
+	card.Flash, card.FlashLasts = h.takeNote(c), true
 	tl := h.requestTimelineOf(c, id, events)
 	p := views.RequestPage{Base: h.base(c, card.Title, "requests"), Card: card, Timeline: tl}
 	if card.Incident != "" {
@@ -335,6 +337,10 @@ func (h *Handlers) requestCardOf(c echo.Context, id int64, timeline int) (views.
 	if r.Operation == portal.OpDrill {
 		if card.Drill, err = h.drillCard(ctx, r, card.BodyPretty, pg.Schedule, approvals); err != nil {
 			return views.RequestCard{}, pg, err
+		}
+		if card.Drill != nil && card.Drill.Held {
+			// Its "Runs" says why it waits and until when: once.
+			card.Window.Waits, card.Window.Blocked = "", false
 		}
 	}
 	card.CanDecide, card.DecideWhy = requests.CanDecide(*u, r, approvals, now)
@@ -504,12 +510,14 @@ func (h *Handlers) decideRequest(c echo.Context) error {
 		if d == portal.Approve {
 			flash = "Your approval is recorded."
 			if r.Status == portal.StatusApproved {
-				flash += " The request has all its approvals and is being executed."
+				flash += " The request has all its approvals, so it runs; its status below updates by itself."
 				// Held back counts the approvals given: with the extra one
 				// its rule asks for outside the window, it runs at once.
-				g, held, gerr := h.Requests.HeldBack(c.Request().Context(), r, h.Now())
+				_, held, gerr := h.Requests.HeldBack(c.Request().Context(), r, h.Now())
 				if gerr == nil && held {
-					flash = "Your approval is recorded. The request has all its approvals, and waits: " + h.waitReason(g) + "."
+					// When it runs is said once, below (the card's
+					// window or drill box), and stays true there.
+					flash = "Your approval is recorded. The request has all its approvals, and waits: when it runs is said below."
 				}
 			}
 		}

@@ -322,15 +322,6 @@ func (h *Handlers) requestWindow(sched portal.Schedule, r portal.Request, approv
 	return out
 }
 
-// waitReason is requests.WaitReason as a page says it, read now: an
-// opening also in UTC and how far off it is.
-func (h *Handlers) waitReason(g portal.WindowGate) string {
-	if g.Frozen || g.RunsAt.IsZero() {
-		return requests.WaitReason(g, h.displayZone())
-	}
-	return fmt.Sprintf("it is outside its change window (%s); the window opens %s", g.Window, portal.DescribeOpening(g.RunsAt, g.Window.Zone, h.Now()))
-}
-
 // freezeOn says that freeze f is on, with its reason and its end, and who
 // can act until then: the same words wherever a freeze stops something.
 func (h *Handlers) freezeOn(f portal.Freeze) string {

@@ -91,7 +91,8 @@ func TestARequestWaitingForAWindowRunsOnceTheWindowIsRemoved(t *testing.T) {
 		t.Fatalf("the start outside its window: %s %v; want approved and waiting", r.Status, err)
 	}
 	// The approver is told it waits, not that it is being executed.
-	if note := a1.get(fmt.Sprintf("/requests/%d", waiting)).text("main"); !strings.Contains(note, "has all its approvals, and waits: it is outside its change window") ||
+	if note := a1.get(fmt.Sprintf("/requests/%d", waiting)).text("main"); !strings.Contains(note, "has all its approvals, and waits") ||
+		!strings.Contains(note, "It is outside its change window") ||
 		strings.Contains(note, "is being executed") {
 		t.Errorf("the note after the last approval of a request outside its window: %q", note)
 	}

@@ -15,6 +15,7 @@ type RunAtInput struct {
 // step it is at and what was measured.
 type DrillCard struct {
 	RunsAt     string // when it runs, in words
+	Held       bool   // RunsAt says it waits for its change windows or a freeze
 	Step       string // where the execution is, in words ("" before it starts)
 	Evidence   string // "RTO 2 min 10 s, RPO 45 s", once measured
 	Steps      []DrillStepRow
