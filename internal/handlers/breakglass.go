@@ -54,19 +54,43 @@ func emergencyPrefix(r portal.Request) string {
 // breakGlassButtons are the operations a responder may run on the task
 // without the quorum now: the task's status and the break-glass policy
 // allow them. None when break-glass is off.
-func (h *Handlers) breakGlassButtons(c echo.Context, pg drtask.Page) []views.OpButton {
+func (h *Handlers) breakGlassButtons(c echo.Context, pg drtask.Page) (out []views.OpButton, notNow []string) {
 	if !Allowed(user(c), PermBreakGlass) {
-		return nil
+		return nil, nil
 	}
 	p := pg.BreakGlass
-	var out []views.OpButton
 	for _, op := range portal.BreakGlassOps {
-		if ok, _ := portal.Allowed(op, pg.State); ok && p.Allows(op) {
-			out = append(out, views.OpButton{Op: string(op), Label: op.Label(), HighRisk: true,
-				URL: "/dr-tasks/" + pg.View.Row.ID + "/break-glass/" + string(op)})
+		if !p.Allows(op) {
+			continue
 		}
+		if ok, _ := portal.Allowed(op, pg.State); !ok {
+			// Allowed by break-glass, not by the task's state: say when
+			// it is, so that a responder is not left guessing.
+			notNow = append(notNow, fmt.Sprintf("%s: %s; this task is %s.", op.Label(), breakGlassWhen(op),
+				strings.ToLower(pg.View.Row.Status.Label())))
+			continue
+		}
+		out = append(out, views.OpButton{Op: string(op), Label: op.Label(), HighRisk: true,
+			URL: "/dr-tasks/" + pg.View.Row.ID + "/break-glass/" + string(op)})
 	}
-	return out
+	return out, notNow
+}
+
+// breakGlassWhen says, in a few words, in which state of a task op can
+// run: what a responder needs to know in an outage.
+func breakGlassWhen(op portal.Operation) string {
+	switch op {
+	case portal.OpFailover:
+		return "only when the primary is down (a broken pair)"
+	case portal.OpRecovery:
+		return "only after a failover, to rebuild the pair"
+	}
+	spec, _ := portal.SpecOf(op)
+	var when []string
+	for _, st := range spec.AllowedFrom {
+		when = append(when, strings.ToLower(st.Label()))
+	}
+	return "only when the task is " + strings.Join(when, " or ")
 }
 
 // responderID is the signed-in user's id when they may break glass, so

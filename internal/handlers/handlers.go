@@ -266,7 +266,8 @@ func (h *Handlers) handleError(err error, c echo.Context) {
 }
 
 // wayBack is the link an error page offers: for a refused form, the page
-// the form was on, when the person may still see it (someone refused by
+// the form was on; for an operation's form its task's state refuses, the
+// task; when the person may still see it (someone refused by
 // the CSRF check is not known yet: the page itself sends them on);
 // otherwise their home page (the profile for someone without a role, the
 // sign-in page for someone not signed in).
@@ -274,6 +275,16 @@ func wayBack(c echo.Context, status int) (string, string) {
 	u := user(c)
 	if status == http.StatusUnauthorized || (u == nil && c.Request().Method == http.MethodGet) {
 		return "/signin", "Sign in"
+	}
+	if c.Request().Method == http.MethodGet && u != nil {
+		// An operation's or break-glass form refused for the task's state
+		// leads back to that task.
+		switch id := c.Param("id"); c.Path() {
+		case "/dr-tasks/:id/operations/:op", "/dr-tasks/:id/break-glass/:op":
+			if drtask.ValidID(id) && Allowed(u, PermViewTasks) && status != http.StatusNotFound {
+				return "/dr-tasks/" + id, "Back to the DR task"
+			}
+		}
 	}
 	if c.Request().Method != http.MethodGet {
 		// Only an id of the right shape goes into the link: the address

@@ -549,10 +549,10 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 		}
 	}
 	if !v.Gone && !executing && v.HasDetail {
-		p.BreakGlass = h.breakGlassButtons(c, pg)
+		p.BreakGlass, p.BreakGlassNotNow = h.breakGlassButtons(c, pg)
 		if len(p.BreakGlass) > 0 && pg.Bar.RequestID != 0 {
 			// The buttons would only lead to the refusal: say why instead.
-			p.BreakGlass = nil
+			p.BreakGlass, p.BreakGlassNotNow = nil, nil
 			p.BreakGlassBarred, p.BarredBy = h.breakGlassBarred(c, pg)
 		}
 	}

@@ -309,6 +309,10 @@ type TaskPanel struct {
 	// BreakGlass are the operations a responder may run without the
 	// quorum now (the status and the break-glass policy allow them).
 	BreakGlass []OpButton
+	// BreakGlassNotNow are the operations break-glass allows that the
+	// task's state does not, each with when it does ("Failover: only when
+	// the primary is down (a broken pair); this task is running.").
+	BreakGlassNotNow []string
 	// BreakGlassOff tells a responder that break-glass is off and who can
 	// turn it on ("" for everyone else, and while it is on).
 	BreakGlassOff string
