@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"drportal/internal/drtask"
 	"drportal/internal/portal"
 	"drportal/internal/requests"
@@ -89,6 +91,17 @@ func (h *Handlers) approverNotice(ctx context.Context, u *portal.User, op portal
 			count(need, "approval"), people(len(eligible)), names(eligible))
 	}
 	return n, nil
+}
+
+// redirectToFiled answers the filing of request r with its page and the
+// note of what happens next: one that stays, for a request that needed no
+// approval and runs at once; otherwise one that goes once it is decided.
+func (h *Handlers) redirectToFiled(c echo.Context, r portal.Request) error {
+	path, note := fmt.Sprintf("/requests/%d", r.ID), h.nextSteps(c.Request().Context(), r)
+	if r.Status != portal.StatusPending {
+		return h.redirectWithLastingNote(c, path, note)
+	}
+	return h.redirectWithNote(c, path, note)
 }
 
 // nextSteps is the note shown after filing request r: what happens next

@@ -380,7 +380,7 @@ func (h *Handlers) breakGlass(c echo.Context) error {
 		return h.render(c, status, views.BreakGlassForm(p))
 	}
 	c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
-	return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", r.ID), fmt.Sprintf(
+	return h.redirectWithLastingNote(c, fmt.Sprintf("/requests/%d", r.ID), fmt.Sprintf(
 		"You broke glass: the %s of %s was started without approvals (incident %s); its status below updates by itself. Every approver and admin has been told; "+
 			"two approvers review it within %s.", strings.ToLower(f.op.Label()), r.TaskName, f.incident,
 		portal.Plural(p.ReviewDays, "day", "days")))

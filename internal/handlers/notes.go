@@ -36,9 +36,32 @@ func (h *Handlers) redirectWithNote(c echo.Context, path, note string) error {
 	return c.Redirect(http.StatusSeeOther, path)
 }
 
+// lastingMark begins a note worded to stay true while the request page it
+// is on updates itself (redirectWithLastingNote): that page keeps it
+// through the card's refreshes, whatever its status becomes.
+const lastingMark = "\x1e"
+
+// redirectWithLastingNote is redirectWithNote with a note the request page
+// keeps through its refreshes.
+func (h *Handlers) redirectWithLastingNote(c echo.Context, path, note string) error {
+	return h.redirectWithNote(c, path, lastingMark+note)
+}
+
 // takeNote returns the note a change left for the page it redirected to,
 // and clears it, so that it shows once.
 func (h *Handlers) takeNote(c echo.Context) string {
+	note, _ := h.takeLastingNote(c)
+	return note
+}
+
+// takeLastingNote is takeNote, and whether the note is a lasting one.
+func (h *Handlers) takeLastingNote(c echo.Context) (string, bool) {
+	note, lasting := strings.CutPrefix(h.readNote(c), lastingMark)
+	return strings.TrimSpace(note), lasting
+}
+
+// readNote is the note's signed text, as it was left.
+func (h *Handlers) readNote(c echo.Context) string {
 	ck, err := c.Cookie(noteCookie)
 	if err != nil || ck.Value == "" {
 		return ""
@@ -49,7 +72,7 @@ func (h *Handlers) takeNote(c echo.Context) string {
 	if !ok || err != nil || len(b) > maxNote || !utf8.Valid(b) || !hmac.Equal([]byte(sig), []byte(h.noteMAC(b))) {
 		return ""
 	}
-	return strings.TrimSpace(string(b))
+	return string(b)
 }
 
 // signNote is a note as its cookie carries it: the text, a dot, its MAC.

@@ -264,5 +264,5 @@ func (h *Handlers) fileOperation(c echo.Context) error {
 		h.Logger.Warn("give back a form's live read", "task", plan.Task.ID, "err", err)
 	}
 	c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
-	return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", r.ID), h.nextSteps(ctx, r))
+	return h.redirectToFiled(c, r)
 }

@@ -126,7 +126,7 @@ func TestAWindowsOpeningIsAlsoShownInUTCAndHowFarOff(t *testing.T) {
 	if res := e.decide(admin, rid, "approve", ""); res.status != http.StatusSeeOther {
 		t.Fatalf("approve: %d %s", res.status, res.text("main"))
 	}
-	check("the note after approving", admin.get(fmt.Sprintf("/requests/%d", rid)).text(`[data-testid=flash]`))
+	check("the request page after approving", admin.get(fmt.Sprintf("/requests/%d", rid)).text(`[data-testid=request-window]`))
 }
 
 // rule sets op's rule outside its windows, as admins would.

@@ -174,9 +174,9 @@ func (h *Handlers) showRequest(c echo.Context) error {
 	}
 	// What happens next, after filing; what a decision said, after the
 	// redirect that follows it without JavaScript.
-	// Each is worded to stay true while the card updates itself, and is
-	// kept through its refreshes.
-	card.Flash, card.FlashLasts = h.takeNote(c), true
+	// One worded to stay true while the card updates itself is kept
+	// through its refreshes; the others while its status stays.
+	card.Flash, card.FlashLasts = h.takeLastingNote(c)
 	tl := h.requestTimelineOf(c, id, events)
 	p := views.RequestPage{Base: h.base(c, card.Title, "requests"), Card: card, Timeline: tl}
 	if card.Incident != "" {
@@ -620,6 +620,9 @@ func (h *Handlers) afterRequestAction(c echo.Context, id int64, flash string, la
 		}
 	}
 	if actionErr == nil && !isFragment(c) {
+		if lasting {
+			return h.redirectWithLastingNote(c, fmt.Sprintf("/requests/%d", id), flash)
+		}
 		return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", id), flash)
 	}
 	card, err := h.requestCard(c, id)

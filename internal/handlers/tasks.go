@@ -402,7 +402,7 @@ func (h *Handlers) createTask(c echo.Context) error {
 		return h.render(c, status, views.TaskFormView(p))
 	}
 	c.Response().Header().Set("HX-Trigger", EventRequestUpdated)
-	return h.redirectWithNote(c, fmt.Sprintf("/requests/%d", r.ID), h.nextSteps(ctx, r))
+	return h.redirectToFiled(c, r)
 }
 
 func (h *Handlers) showTask(c echo.Context) error {
