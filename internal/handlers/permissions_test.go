@@ -304,6 +304,11 @@ func TestPermissionMatrix(t *testing.T) {
 			call: func(string, bool) (string, url.Values) { return "/admin/windows", fx.windowForm() }}},
 		{echo.POST, "/admin/windows/rule"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
 			call: post("/admin/windows/rule", url.Values{"operation": {"recovery"}, "rule": {"extra_approval"}})}},
+		// The sessions here entered their password just now: the admin is
+		// told the page asks for nothing and nothing changes (confirming an
+		// older one: TestTheWindowsPageAsksForThePasswordOnce).
+		{echo.POST, "/admin/windows/step-up"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect), showsOnly: true,
+			call: post("/admin/windows/step-up", url.Values{"step_up_password": {password}})}},
 		{echo.POST, "/admin/windows/:id/remove"}: {{want: statuses(signIn, signIn, refused, refused, refused, refused, refused, redirect),
 			call: func(string, bool) (string, url.Values) {
 				return fmt.Sprintf("/admin/windows/%d/remove", fx.window()), url.Values{}

@@ -128,6 +128,7 @@ func (h *Handlers) routes(e *echo.Echo) {
 	app.GET("/admin/windows", h.showWindows, h.require(PermAdmin))
 	app.POST("/admin/windows", h.addWindow, h.require(PermAdmin))
 	app.POST("/admin/windows/rule", h.setWindowRule, h.require(PermAdmin))
+	app.POST("/admin/windows/step-up", h.confirmWindowsPassword, h.require(PermAdmin))
 	app.POST("/admin/windows/:id/remove", h.removeWindow, h.require(PermAdmin))
 	app.POST("/admin/freezes", h.addFreeze, h.require(PermAdmin))
 	app.POST("/admin/freezes/:id/lift", h.liftFreeze, h.require(PermAdmin))

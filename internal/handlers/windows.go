@@ -40,7 +40,8 @@ func (h *Handlers) windowsPage(c echo.Context, status int, form views.WindowsPag
 const windowsStepUp = "Changing the change windows"
 
 // windowsPageStepUp is windowsPage after a step-up of the form with key
-// stepUpForm failed with stepUpErr (nil: none did).
+// stepUpForm failed with stepUpErr (nil: none did). Whichever form it was,
+// the error is shown at the one password field, at the top of the page.
 func (h *Handlers) windowsPageStepUp(c echo.Context, status int, form views.WindowsPage, stepUpForm string, stepUpErr error) error {
 	ctx := c.Request().Context()
 	now := h.Now()
@@ -63,20 +64,24 @@ func (h *Handlers) windowsPageStepUp(c echo.Context, status int, form views.Wind
 		p.Ops = append(p.Ops, o)
 		p.Operations = append(p.Operations, views.Option{Value: string(op), Label: op.Label(), Selected: string(op) == form.WindowOp})
 	}
-	for _, f := range sched.Freezes {
-		p.Freezes = append(p.Freezes, views.FreezeRow{ID: strconv.FormatInt(f.ID, 10), Reason: f.Reason,
-			From: h.formatTime(f.Start), To: h.formatTime(f.End), Active: f.Covers(now)})
-	}
 	changes, err := h.Store.PendingAdminChanges(ctx)
 	if err != nil {
 		return err
 	}
-	p.StepUp = h.stepUpPrompt(c, windowsStepUp)
-	stepUpFailed(p.StepUp, stepUpForm, stepUpErr)
+	p.StepUp = windowsStepUpPrompt(h.stepUpPrompt(c, windowsStepUp), stepUpForm, stepUpErr)
+	// A lift or removal that already waits is not offered again: its row
+	// points at the waiting change instead.
+	lifts, removals := map[int64]string{}, map[int64]string{}
 	for _, ch := range changes {
 		if ch.Kind == portal.ChangeWindows {
+			switch id := strconv.FormatInt(ch.ID, 10); ch.Windows.Action {
+			case portal.LiftFreeze:
+				lifts[ch.Windows.Freeze.ID] = id
+			case portal.RemoveWindow:
+				removals[ch.Windows.Window.ID] = id
+			}
+			// The password is asked once, at the top of the page.
 			row := h.changeRow(ch, user(c).ID, portal.Policy{})
-			row.StepUp = p.StepUp
 			woke, err := h.Requests.WouldWake(ctx, ch.Windows)
 			if err != nil {
 				return err
@@ -88,10 +93,56 @@ func (h *Handlers) windowsPageStepUp(c echo.Context, status int, form views.Wind
 			p.Pending = append(p.Pending, row)
 		}
 	}
+	for i, o := range p.Ops {
+		for j, w := range o.Windows {
+			id, _ := strconv.ParseInt(w.ID, 10, 64)
+			p.Ops[i].Windows[j].RemovalWaits = removals[id]
+		}
+	}
+	for _, f := range sched.Freezes {
+		p.Freezes = append(p.Freezes, views.FreezeRow{ID: strconv.FormatInt(f.ID, 10), Reason: f.Reason,
+			From: h.formatTime(f.Start), To: h.formatTime(f.End), Active: f.Covers(now), LiftWaits: lifts[f.ID]})
+	}
 	if p.Decided, err = h.decidedChanges(ctx, portal.ChangeWindows, portal.Policy{}); err != nil {
 		return err
 	}
 	return h.render(c, status, views.Windows(p))
+}
+
+// windowsStepUpPrompt is the windows page's one password field (s, nil
+// while the password is fresh), with the error of a step-up of the form
+// with key form (err, nil: none failed). A change refused for want of the
+// password is told to confirm it at the top first: its own form has no
+// field.
+func windowsStepUpPrompt(s *views.StepUp, form string, err error) *views.StepUp {
+	if s == nil {
+		return nil
+	}
+	s.Note = fmt.Sprintf("Confirm it here once: for %s after, the changes on this page need it no more.",
+		portal.FormatDuration(auth.StepUpWindow))
+	stepUpFailed(s, views.WindowsStepUpFormKey, err)
+	if s.Error != "" && form != views.WindowsStepUpFormKey && apperr.KindOf(err) == apperr.Forbidden {
+		s.Error = s.Why + ". Confirm it at the top of the page, then make the change again. Nothing was changed."
+	}
+	return s
+}
+
+// confirmWindowsPassword is the form at the top of the windows page: the
+// password entered once (stepUp: checked, throttled and audited like any
+// step-up) vouches for the changes of the next auth.StepUpWindow.
+func (h *Handlers) confirmWindowsPassword(c echo.Context) error {
+	if sess, ok := session(c); ok && h.Auth.StepUpFresh(sess) {
+		return h.redirectWithNote(c, "/admin/windows", "Your password was entered lately: the changes on this page do not ask for it now.")
+	}
+	if err := h.stepUp(c, windowsStepUp, "change the change windows"); err != nil {
+		status, ok := h.shownAgain(c, err)
+		if !ok {
+			return err
+		}
+		return h.windowsPageStepUp(c, status, views.WindowsPage{}, views.WindowsStepUpFormKey, err)
+	}
+	return h.redirectWithNote(c, "/admin/windows", fmt.Sprintf(
+		"Your password is confirmed: for %s, the changes on this page need it no more.", portal.FormatDuration(auth.StepUpWindow)))
 }
 
 // wokenLabel names a request a loosening of the windows lets run at once:

@@ -43,8 +43,8 @@ func TestDecidingALooseningOfTheWindowsNeedsThePasswordEnteredRecently(t *testin
 	e.signInClock.Advance(6 * time.Minute)
 	page := a2.get("/admin/windows")
 	change := page.attr(`[data-testid=admin-change]`, "data-change")
-	if change == "" || page.doc.Find(`[data-testid=admin-change] input[name=step_up_password]`).Length() == 0 {
-		t.Fatalf("the waiting lift (change %q) asks for no password 6 minutes after signing in", change)
+	if change == "" || page.doc.Find(`[data-testid=windows-step-up] input[name=step_up_password]`).Length() == 0 {
+		t.Fatalf("the page with the waiting lift (change %q) asks for no password 6 minutes after signing in", change)
 	}
 	res := a2.post("/admin/changes/"+change+"/approve", url.Values{})
 	if res.status != http.StatusForbidden || res.doc.Find(`[data-testid=freeze-form]`).Length() != 1 ||
@@ -129,9 +129,10 @@ func (e *env) windowsState() string {
 // it takes effect at once (a freeze, a first window, removing one of
 // several, the stricter rule) or waits for a second admin (a second
 // window, the lenient rule, lifting a freeze, removing the last window).
-// Each form asks for it once the session's is older; without it the
-// change is refused (403, a step-up denial) and nothing changes; with it,
-// it goes through.
+// The page asks for it once, at the top, when the session's is older;
+// without it the change is refused (403, a step-up denial, said at that
+// field) and nothing changes; with it, sent with the change, it goes
+// through.
 func TestEveryChangeToTheWindowsNeedsThePasswordEnteredRecently(t *testing.T) {
 	e := newEnv(t)
 	admin := e.signedIn("admin@example.com")
@@ -172,39 +173,38 @@ func TestEveryChangeToTheWindowsNeedsThePasswordEnteredRecently(t *testing.T) {
 		what    string
 		route   string            // its route, as a refusal records it
 		path    func() string     // where it posts
-		form    func() string     // the key of its form
 		values  func() url.Values // what it posts
 		applied bool              // it takes effect at once (else it waits for a second admin)
 	}{
-		{"add a freeze", "/admin/freezes", func() string { return "/admin/freezes" }, func() string { return "freeze" }, func() url.Values {
+		{"add a freeze", "/admin/freezes", func() string { return "/admin/freezes" }, func() url.Values {
 			return url.Values{"reason": {"quarter close"}, "starts": {from.Format("2006-01-02T15:04")},
 				"ends": {from.Add(24 * time.Hour).Format("2006-01-02T15:04")}}
 		}, true},
-		{"add the first window of switchover", "/admin/windows", func() string { return "/admin/windows" }, func() string { return "window" }, func() url.Values {
+		{"add the first window of switchover", "/admin/windows", func() string { return "/admin/windows" }, func() url.Values {
 			return url.Values{"operation": {"switchover"}, "window": {day + " 01:00-03:00 UTC"}}
 		}, true},
 		{"remove one of the two windows of failover", "/admin/windows/:id/remove", func() string { return "/admin/windows/" + failoverID + "/remove" },
-			func() string { return "remove-" + failoverID }, func() url.Values { return url.Values{} }, true},
-		{"set the stricter rule for failover", "/admin/windows/rule", func() string { return "/admin/windows/rule" }, func() string { return "rule-failover" },
+			func() url.Values { return url.Values{} }, true},
+		{"set the stricter rule for failover", "/admin/windows/rule", func() string { return "/admin/windows/rule" },
 			func() url.Values { return url.Values{"operation": {"failover"}, "rule": {"wait"}} }, true},
-		{"add a second window of switchover", "/admin/windows", func() string { return "/admin/windows" }, func() string { return "window" }, func() url.Values {
+		{"add a second window of switchover", "/admin/windows", func() string { return "/admin/windows" }, func() url.Values {
 			return url.Values{"operation": {"switchover"}, "window": {day + " 04:00-05:00 UTC"}}
 		}, false},
-		{"set the lenient rule for switchover", "/admin/windows/rule", func() string { return "/admin/windows/rule" }, func() string { return "rule-switchover" },
+		{"set the lenient rule for switchover", "/admin/windows/rule", func() string { return "/admin/windows/rule" },
 			func() url.Values { return url.Values{"operation": {"switchover"}, "rule": {"extra_approval"}} }, false},
-		{"lift the freeze", "/admin/freezes/:id/lift", func() string { return "/admin/freezes/" + freeze() + "/lift" }, func() string { return "lift-" + freeze() },
+		{"lift the freeze", "/admin/freezes/:id/lift", func() string { return "/admin/freezes/" + freeze() + "/lift" },
 			func() url.Values { return url.Values{} }, false},
 		{"remove the last window of switchover", "/admin/windows/:id/remove", func() string { return "/admin/windows/" + switchover() + "/remove" },
-			func() string { return "remove-" + switchover() }, func() url.Values { return url.Values{} }, false},
+			func() url.Values { return url.Values{} }, false},
 	} {
 		e.signInClock.Advance(6 * time.Minute)
-		if page := admin.get("/admin/windows"); page.doc.Find("#step_up_password-"+c.form()).Length() != 1 {
-			t.Errorf("%s: its form asks for no password 6 minutes after it was entered", c.what)
+		if page := admin.get("/admin/windows"); page.doc.Find("#step_up_password-windows").Length() != 1 {
+			t.Errorf("%s: the page asks for no password 6 minutes after it was entered", c.what)
 		}
 		path, before := c.path(), e.windowsState()
 		res := admin.post(path, c.values())
-		if res.status != http.StatusForbidden || !strings.Contains(res.text("#step_up_password-"+c.form()+"-error"), "needs your password again") {
-			t.Errorf("%s without the password: %d, at its field: %q", c.what, res.status, res.text("#step_up_password-"+c.form()+"-error"))
+		if res.status != http.StatusForbidden || !strings.Contains(res.text("#step_up_password-windows-error"), "needs your password again") {
+			t.Errorf("%s without the password: %d, at the field: %q", c.what, res.status, res.text("#step_up_password-windows-error"))
 		}
 		if e.windowsState() != before {
 			t.Errorf("%s without the password changed the windows", c.what)

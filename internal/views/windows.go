@@ -4,8 +4,10 @@ package views
 type WindowsPage struct {
 	Base
 	// StepUp asks for the password again before any change to the
-	// windows, freezes or rules, or a decision on a waiting one (nil:
-	// entered recently enough). Each form has its key (WindowFormKey, …).
+	// windows, freezes or rules, or an approval of a waiting one (nil:
+	// entered recently enough): once, in the form at the top of the page
+	// (WindowsStepUpFormKey), which vouches for the next changes for the
+	// step-up window. The server still checks each change.
 	StepUp *StepUp
 	Flash  string
 	Error  string
@@ -28,6 +30,9 @@ type WindowsPage struct {
 const (
 	WindowFormKey = "window"
 	FreezeFormKey = "freeze"
+	// WindowsStepUpFormKey is the form at the top of the page that asks
+	// for the password once for all of them.
+	WindowsStepUpFormKey = "windows"
 )
 
 // RemoveWindowFormKey is the key of the form that removes window id.
@@ -55,6 +60,9 @@ type WindowOp struct {
 type WindowRow struct {
 	ID   string
 	Text string
+	// RemovalWaits is the waiting change that removes it ("" none):
+	// its row offers no second removal.
+	RemovalWaits string
 }
 
 // FreezeRow is one freeze.
@@ -64,6 +72,9 @@ type FreezeRow struct {
 	From   string
 	To     string
 	Active bool
+	// LiftWaits is the waiting change that lifts it ("" none): its row
+	// offers no second lift.
+	LiftWaits string
 }
 
 // ScheduleNotice is what the task and request pages say about the change
