@@ -16,9 +16,16 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"drportal/internal/config"
 )
 
 func main() {
+	// The portal's collector target, as cmd/web sets it: the pages step
+	// serves from this process. The load generator (this binary again, in
+	// a child process standing for 32 browsers) gets it too, so that its
+	// own collector weighs less in the latencies it measures.
+	config.TuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout)
 	stop()

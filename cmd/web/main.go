@@ -7,14 +7,15 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
+
+	"drportal/internal/config"
 )
 
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
+	// Process-wide, so here and not in run: tests that call run must not
+	// change their own binary's collector.
+	config.TuneGC(os.Getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args, os.Getenv, os.Stdout)
 	stop()
@@ -23,10 +24,3 @@ func main() {
 		os.Exit(1)
 	}
 }
-
-// gcPercent trades memory for CPU: a page allocates little that survives, and
-// collecting at four times the live heap instead of twice halves the
-// collector's share of two cores (measured by make bench). GOGC, when set,
-// wins. It is set here, not in run, because it is process-wide: tests that
-// call run must not change their own binary's collector.
-const gcPercent = 400
