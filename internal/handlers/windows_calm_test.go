@@ -11,7 +11,6 @@ import (
 
 	"drportal/internal/audit"
 	"drportal/internal/auth"
-	"drportal/internal/db"
 	"drportal/internal/portal"
 )
 
@@ -25,18 +24,7 @@ func TestALiftOrRemovalThatAlreadyWaitsIsNotOfferedAgain(t *testing.T) {
 	a1, a2 := e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
 	ctx := context.Background()
 	start := time.Now().AddDate(0, 1, 0)
-	var f portal.Freeze
-	err := e.store.InTx(ctx, func(tx *db.Tx) error {
-		admin, err := tx.UserByEmail(ctx, "admin@example.com")
-		if err != nil {
-			return err
-		}
-		f, err = tx.InsertFreeze(ctx, portal.Freeze{Start: start, End: start.Add(time.Hour), Reason: "quarter close"}, admin.ID, time.Now())
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := e.freeze(start, start.Add(time.Hour), "quarter close")
 	// Stop's only window: removing it allows more, so it waits.
 	e.addWindow(portal.Window{Operation: portal.OpStop, Days: portal.Weekdays(127), Start: 240, End: 540, Zone: "UTC"})
 	var window int64
@@ -92,19 +80,8 @@ func TestTheWindowsPageAsksForThePasswordOnce(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("admin2@example.com", auth.RoleAdmin)
 	a1, a2 := e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
-	ctx := context.Background()
 	start := time.Now().AddDate(0, 1, 0)
-	err := e.store.InTx(ctx, func(tx *db.Tx) error {
-		admin, err := tx.UserByEmail(ctx, "admin@example.com")
-		if err != nil {
-			return err
-		}
-		_, err = tx.InsertFreeze(ctx, portal.Freeze{Start: start, End: start.Add(time.Hour), Reason: "quarter close"}, admin.ID, time.Now())
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.freeze(start, start.Add(time.Hour), "quarter close")
 	for _, m := range []int{240, 600} {
 		e.addWindow(portal.Window{Operation: portal.OpStop, Days: portal.Weekdays(127), Start: m, End: m + 60, Zone: "UTC"})
 	}

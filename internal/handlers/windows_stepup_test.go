@@ -25,18 +25,7 @@ func TestDecidingALooseningOfTheWindowsNeedsThePasswordEnteredRecently(t *testin
 	a1, a2 := e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
 	ctx := context.Background()
 	start := time.Now().AddDate(0, 1, 0)
-	var f portal.Freeze
-	err := e.store.InTx(ctx, func(tx *db.Tx) error {
-		admin, err := tx.UserByEmail(ctx, "admin@example.com")
-		if err != nil {
-			return err
-		}
-		f, err = tx.InsertFreeze(ctx, portal.Freeze{Start: start, End: start.Add(time.Hour), Reason: "quarter close"}, admin.ID, time.Now())
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := e.freeze(start, start.Add(time.Hour), "quarter close")
 	if res := a1.post("/admin/freezes/"+strconv.FormatInt(f.ID, 10)+"/lift", url.Values{}); res.status != http.StatusSeeOther {
 		t.Fatalf("propose lifting the freeze: %d %q", res.status, res.text("main"))
 	}
