@@ -458,18 +458,7 @@ func TestAFreezeBlocksEverythingButBreakGlass(t *testing.T) {
 	id := e.createTask("dr_frozen01")
 	e.breakGlassOn(portal.OpStart)
 	now := time.Now()
-	err := e.store.InTx(context.Background(), func(tx *db.Tx) error {
-		admin, err := tx.UserByEmail(context.Background(), "admin@example.com")
-		if err != nil {
-			return err
-		}
-		_, err = tx.InsertFreeze(context.Background(), portal.Freeze{Start: now.Add(-time.Minute), End: now.Add(24 * time.Hour),
-			Reason: "storage migration"}, admin.ID, now)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.freeze(now.Add(-time.Minute), now.Add(24*time.Hour), "storage migration")
 	before := e.requestsOn(id) // its create
 	req := e.signedIn("req@example.com")
 	res := req.post("/dr-tasks/"+id+"/operations/start", url.Values{"justification": {"start it during the freeze"}})

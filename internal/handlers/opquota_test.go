@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"drportal/internal/audit"
-	"drportal/internal/db"
-	"drportal/internal/portal"
 )
 
 // TestOperationFormsCannotBurnTheCloudQuota: a requester posting an
@@ -88,18 +86,7 @@ func TestOperationFormsCannotBurnTheCloudQuota(t *testing.T) {
 
 	// In a freeze, a form is refused before anything reaches the cloud.
 	now := time.Now()
-	err := e.store.InTx(context.Background(), func(tx *db.Tx) error {
-		admin, err := tx.UserByEmail(context.Background(), "admin@example.com")
-		if err != nil {
-			return err
-		}
-		_, err = tx.InsertFreeze(context.Background(), portal.Freeze{Start: now.Add(-time.Minute), End: now.Add(24 * time.Hour),
-			Reason: "storage migration"}, admin.ID, now)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.freeze(now.Add(-time.Minute), now.Add(24*time.Hour), "storage migration")
 	other := e.signedIn("admin@example.com") // a requester too, with no read of the task yet
 	beforeFreeze := calls()
 	if r := e.fileOperation(other, id, "stop", url.Values{"justification": {"stop it in the freeze"}}); r.status != http.StatusConflict ||
@@ -139,18 +126,7 @@ func TestCreateFormsCannotBurnTheCloudQuota(t *testing.T) {
 		t.Errorf("10 rejected create forms in a minute are %d events, want 1", n)
 	}
 	now := time.Now()
-	err := e.store.InTx(context.Background(), func(tx *db.Tx) error {
-		admin, err := tx.UserByEmail(context.Background(), "admin@example.com")
-		if err != nil {
-			return err
-		}
-		_, err = tx.InsertFreeze(context.Background(), portal.Freeze{Start: now.Add(-time.Minute), End: now.Add(24 * time.Hour),
-			Reason: "storage migration"}, admin.ID, now)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e.freeze(now.Add(-time.Minute), now.Add(24*time.Hour), "storage migration")
 	if r := req.post("/dr-tasks", validForm(primary, standby)); r.status != http.StatusConflict || !strings.Contains(r.text("main"), "storage migration") {
 		t.Errorf("a create in a freeze: %d", r.status)
 	}
