@@ -60,19 +60,8 @@ func TestARequestWaitingForAWindowRunsOnceTheWindowIsRemoved(t *testing.T) {
 	id := e.createTask("dr_wake01")
 	ctx := context.Background()
 	now := time.Now().UTC()
-	var w portal.Window
-	err := e.store.InTx(ctx, func(tx *db.Tx) error {
-		admin, err := tx.UserByEmail(ctx, "admin@example.com")
-		if err != nil {
-			return err
-		}
-		w, err = tx.InsertWindow(ctx, portal.Window{Operation: portal.OpStart, Days: portal.Weekdays(1) << ((now.Weekday() + 3) % 7),
-			Start: 120, End: 180, Zone: "UTC"}, admin.ID, now)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := e.addWindow(portal.Window{Operation: portal.OpStart, Days: portal.Weekdays(1) << ((now.Weekday() + 3) % 7),
+		Start: 120, End: 180, Zone: "UTC"})
 	req, a1, a2 := e.signedIn("req@example.com"), e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
 	waiting := requestIDFrom(t, e.fileOperation(req, id, "start", url.Values{"justification": {"start it in the window"}}))
 	e.decide(a1, waiting, "approve", "")

@@ -16,7 +16,7 @@ import (
 )
 
 // addWindow adds window w straight to the schedule, as an admin would.
-func (e *env) addWindow(w portal.Window) {
+func (e *env) addWindow(w portal.Window) portal.Window {
 	e.t.Helper()
 	ctx := context.Background()
 	err := e.store.InTx(ctx, func(tx *db.Tx) error {
@@ -24,12 +24,13 @@ func (e *env) addWindow(w portal.Window) {
 		if err != nil {
 			return err
 		}
-		_, err = tx.InsertWindow(ctx, w, admin.ID, time.Now())
+		w, err = tx.InsertWindow(ctx, w, admin.ID, time.Now())
 		return err
 	})
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return w
 }
 
 // TestAnOpenChangeWindowSaysWhenItCloses: a window open now is said to be

@@ -14,7 +14,6 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"drportal/internal/auth"
-	"drportal/internal/db"
 	"drportal/internal/portal"
 )
 
@@ -29,19 +28,8 @@ func TestALooseningsCardAndItsApprovalNameTheRequestsItLetsRunAtOnce(t *testing.
 	id := e.createTask("dr_woken01")
 	ctx := context.Background()
 	now := time.Now().UTC()
-	var w portal.Window
-	err := e.store.InTx(ctx, func(tx *db.Tx) error {
-		admin, err := tx.UserByEmail(ctx, "admin@example.com")
-		if err != nil {
-			return err
-		}
-		w, err = tx.InsertWindow(ctx, portal.Window{Operation: portal.OpStart, Days: portal.Weekdays(1) << ((now.Weekday() + 3) % 7),
-			Start: 120, End: 180, Zone: "UTC"}, admin.ID, now)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := e.addWindow(portal.Window{Operation: portal.OpStart, Days: portal.Weekdays(1) << ((now.Weekday() + 3) % 7),
+		Start: 120, End: 180, Zone: "UTC"})
 	req, a1, a2 := e.signedIn("req@example.com"), e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
 	waiting := requestIDFrom(t, e.fileOperation(req, id, "start", url.Values{"justification": {"start it in the window"}}))
 	e.decide(a1, waiting, "approve", "")
@@ -88,19 +76,8 @@ func TestALooseningNeitherListsNorWakesARequestWhoseApprovalLapsed(t *testing.T)
 	ctx := context.Background()
 	lapsedTask, freshTask := e.createTask("dr_lapsed01"), e.createTask("dr_fresh01")
 	now := time.Now().UTC()
-	var w portal.Window
-	err := e.store.InTx(ctx, func(tx *db.Tx) error {
-		admin, err := tx.UserByEmail(ctx, "admin@example.com")
-		if err != nil {
-			return err
-		}
-		w, err = tx.InsertWindow(ctx, portal.Window{Operation: portal.OpStart, Days: portal.Weekdays(1) << ((now.Weekday() + 3) % 7),
-			Start: 120, End: 180, Zone: "UTC"}, admin.ID, now)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := e.addWindow(portal.Window{Operation: portal.OpStart, Days: portal.Weekdays(1) << ((now.Weekday() + 3) % 7),
+		Start: 120, End: 180, Zone: "UTC"})
 	req, a1, a2 := e.signedIn("req@example.com"), e.signedIn("admin@example.com"), e.signedIn("admin2@example.com")
 	waitingStart := func(task string) int64 {
 		t.Helper()
