@@ -17,8 +17,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,8 +72,11 @@ func (b *bench) report(what, measured, budget string, ok bool) {
 	fmt.Fprintf(b.out, "  %-58s %-28s %s\n", what, measured, verdict)
 }
 
-func setup(ctx context.Context, out io.Writer, keep bool) (*bench, error) {
-	dir, err := os.MkdirTemp("", "drportal-bench-")
+func setup(ctx context.Context, out io.Writer, keep bool, reuse string) (*bench, error) {
+	dir, err := reuse, error(nil)
+	if dir == "" {
+		dir, err = os.MkdirTemp("", "drportal-bench-")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -117,24 +120,37 @@ func (b *bench) close() {
 	os.RemoveAll(b.dir)
 }
 
-func (b *bench) all(ctx context.Context, n int) error {
-	seed, err := b.seed(ctx)
+// stepNames are the measurements in the order they run.
+var stepNames = []string{"pages", "audit", "export", "verify", "append", "poller", "start", "signin"}
+
+// all generates the history (unless the folder holds it from an earlier
+// run) and runs the steps named (every step when none is).
+func (b *bench) all(ctx context.Context, n int, only []string) error {
+	seed, err := b.seeded(ctx)
 	if err != nil {
 		return err
 	}
-	if err := b.generate(ctx, n, seed); err != nil {
-		return err
-	}
-	if err := b.seedRequests(ctx, seed); err != nil {
-		return err
+	if seed != nil {
+		fmt.Fprintf(b.out, "measuring the history already in %s\n", b.dir)
+	} else {
+		if seed, err = b.seed(ctx); err != nil {
+			return err
+		}
+		if err := b.generate(ctx, n, seed); err != nil {
+			return err
+		}
+		if err := b.seedRequests(ctx, seed); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(b.out, "\nmeasurements")
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400) // as cmd/web runs the handlers measured here
-	}
-	steps := []func(context.Context, *seedData) error{b.pages, b.auditQueries, b.export, b.verify, b.appendRate, b.poller, b.startToReady, b.signInFlood}
-	for _, step := range steps {
-		if err := step(ctx, seed); err != nil {
+	steps := map[string]func(context.Context, *seedData) error{"pages": b.pages, "audit": b.auditQueries, "export": b.export,
+		"verify": b.verify, "append": b.appendRate, "poller": b.poller, "start": b.startToReady, "signin": b.signInFlood}
+	for _, name := range stepNames {
+		if len(only) > 0 && !slices.Contains(only, name) {
+			continue
+		}
+		if err := steps[name](ctx, seed); err != nil {
 			return err
 		}
 	}
@@ -162,6 +178,36 @@ type seedData struct {
 	users   []portal.User
 	token   string // a signed-in session of an account with every role (the header reads the most)
 	taskIDs []string
+}
+
+// seeded is the seed data of a folder kept from an earlier run, with a new
+// session, or nil when the database holds no bench history yet.
+func (b *bench) seeded(ctx context.Context) (*seedData, error) {
+	users, err := b.store.ListUsers(ctx)
+	if err != nil || len(users) == 0 {
+		return nil, err
+	}
+	slices.SortFunc(users, func(a, c portal.User) int { return int(a.ID - c.ID) })
+	s := &seedData{users: users}
+	rows, err := b.pool.Query(ctx, `SELECT id FROM dr_tasks WHERE name LIKE 'dr\_bench\_%' ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	if s.taskIDs, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return nil, err
+	}
+	if len(s.taskIDs) < 6 {
+		return nil, fmt.Errorf("%s holds users but not the bench's DR tasks: measure a folder kept by -keep", b.dir)
+	}
+	token, th := auth.NewToken()
+	now := time.Now()
+	if err := b.store.InTx(ctx, func(tx *db.Tx) error {
+		return tx.CreateSession(ctx, th, users[0].ID, now, now.Add(24*time.Hour), "", "bench")
+	}); err != nil {
+		return nil, err
+	}
+	s.token = token
+	return s, nil
 }
 
 func (b *bench) seed(ctx context.Context) (*seedData, error) {
@@ -475,6 +521,17 @@ func (b *bench) pages(ctx context.Context, s *seedData) error {
 			return err
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	if path := os.Getenv("BENCH_TRACE"); path != "" {
+		// What the slowest views wait on: go tool trace.
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+		defer func() { trace.Stop(); f.Close() }()
 	}
 	if path := os.Getenv("BENCH_MEMPROFILE"); path != "" {
 		// The allocations of the pages step, what the collector works on:

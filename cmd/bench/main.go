@@ -15,6 +15,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"drportal/internal/config"
@@ -42,13 +44,24 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	events := fs.Int("events", 1_000_000, "audit events to generate")
 	keep := fs.Bool("keep", false, "keep the database folder (printed) for inspection")
+	dir := fs.String("dir", "", "a folder kept by -keep to measure again, without generating the history anew (implies -keep)")
+	only := fs.String("steps", "", "comma-separated steps to run (default all): "+strings.Join(stepNames, ","))
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	b, err := setup(ctx, out, *keep)
+	var steps []string
+	if *only != "" {
+		steps = strings.Split(*only, ",")
+		for _, s := range steps {
+			if !slices.Contains(stepNames, s) {
+				return fmt.Errorf("no step %q (the steps: %s)", s, strings.Join(stepNames, ", "))
+			}
+		}
+	}
+	b, err := setup(ctx, out, *keep || *dir != "", *dir)
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	return b.all(ctx, *events)
+	return b.all(ctx, *events, steps)
 }
