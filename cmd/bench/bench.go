@@ -2,9 +2,11 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	httppprof "net/http/pprof"
 	"net/url"
 	"os"
 	"os/exec"
@@ -555,8 +558,9 @@ func (b *bench) pages(ctx context.Context, s *seedData) error {
 		// The clients run in a process of their own, as browsers would: 32
 		// people each asking for a page every 100 ms (ten times a busy
 		// person's pace, far above a live panel's 2-second polling), after a
-		// second of warm-up.
-		lat, err := b.loadProcess(ctx, srv.URL+page, s.token, 32, 5*time.Second, 100*time.Millisecond)
+		// second of warm-up. Ten seconds (about 3,000 views) make the p99
+		// the 30th slowest view, not one stall's.
+		lat, err := b.loadProcess(ctx, srv.URL+page, s.token, 32, 10*time.Second, 100*time.Millisecond)
 		if err != nil {
 			return fmt.Errorf("%s: %w", page, err)
 		}
@@ -573,6 +577,33 @@ func (b *bench) pages(ctx context.Context, s *seedData) error {
 			"(information)", true)
 	}
 	return b.pendingRequestPage(ctx, srv.URL, s, sim)
+}
+
+// serve serves the pages the bench measures on addr until ctx ends, and
+// prints a session token and the pages, to load or profile them by hand
+// (go tool pprof http://ADDR/debug/pprof/profile?seconds=5).
+func (b *bench) serve(ctx context.Context, addr string) error {
+	s, err := b.seeded(ctx)
+	if err != nil || s == nil {
+		return cmp.Or(err, fmt.Errorf("%s holds no bench history", b.dir))
+	}
+	h, err := b.handler()
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/debug/pprof/", httppprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux}
+	go func() { <-ctx.Done(); srv.Close() }()
+	fmt.Fprintf(b.out, "serving on http://%s: session cookie %s=%s\n  /dr-tasks  /dr-tasks/%s  /requests?tab=all  /audit\n",
+		addr, handlers.SessionCookie, s.token, s.taskIDs[5])
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 // pendingRequestPage has 32 people watch one pending request's page for

@@ -46,8 +46,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	keep := fs.Bool("keep", false, "keep the database folder (printed) for inspection")
 	dir := fs.String("dir", "", "a folder kept by -keep to measure again, without generating the history anew (implies -keep)")
 	only := fs.String("steps", "", "comma-separated steps to run (default all): "+strings.Join(stepNames, ","))
+	serve := fs.String("serve", "", "serve the pages the bench measures on this address (with -dir) until interrupted, for profiling")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *serve != "" && *dir == "" {
+		return fmt.Errorf("-serve needs -dir, a folder kept by -keep")
 	}
 	var steps []string
 	if *only != "" {
@@ -63,5 +67,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer b.close()
+	if *serve != "" {
+		return b.serve(ctx, *serve)
+	}
 	return b.all(ctx, *events, steps)
 }
