@@ -388,42 +388,56 @@ func (s *Store) TaskCloudCalls(ctx context.Context, taskID string, limit int) (i
 // correlated with them (the cloud calls and steps of the same page action
 // or job); without calls, the cloud calls are left out.
 //
+// The task's own events come whole from one backward scan of the subject
+// index; the correlated ones are looked up by correlation id (the index
+// holds id and action) and read only when they are not among the task's
+// own, so no event is read twice.
+//
 // The limit and the choice are part of the text, not parameters: with
 // them as parameters PostgreSQL judged its generic plan dearer than a
 // fresh one and planned the statement again on every page view (about as
 // long as running it); as text, each variant keeps its one plan.
 func taskTimelineSQL(limit int, calls bool) string {
-	return timelineSQL("SELECT "+auditColumns+" FROM", limit, calls)
-}
-
-func timelineSQL(selectFrom string, limit int, calls bool) string {
-	noCalls := fmt.Sprintf(`AND action <> '%s'`, audit.ActionCloudCall)
-	if calls {
-		noCalls = ""
+	noCalls := func(alias string) string {
+		if calls {
+			return ""
+		}
+		return fmt.Sprintf(`AND %saction <> '%s'`, alias, audit.ActionCloudCall)
 	}
 	return fmt.Sprintf(`
 		WITH subj AS (
-			SELECT id, correlation_id FROM audit_events
-			WHERE subject_type = $1 AND subject_id = $2 %[3]s ORDER BY id DESC LIMIT %[2]d),
-		corr AS (
-			SELECT DISTINCT correlation_id FROM subj
-			WHERE correlation_id <> '' AND correlation_id NOT IN ('poller', 'list-sync'))
-		%[1]s audit_events WHERE id IN (
-			SELECT id FROM subj
-			UNION SELECT e.id FROM corr CROSS JOIN LATERAL (
-				SELECT x.id FROM audit_events x
-				WHERE x.correlation_id = corr.correlation_id AND x.correlation_id <> '') e)
-			%[3]s
-		ORDER BY id DESC LIMIT %[2]d`, selectFrom, limit, noCalls)
+			SELECT %[1]s FROM audit_events
+			WHERE subject_type = $1 AND subject_id = $2 %[3]s ORDER BY id DESC LIMIT %[2]d)
+		SELECT * FROM subj
+		UNION ALL
+		SELECT %[1]s FROM audit_events WHERE id IN (
+			SELECT c.id FROM (%[5]s) k JOIN audit_events c ON c.correlation_id = k.correlation_id AND c.correlation_id <> ''
+			WHERE c.id NOT IN (SELECT id FROM subj) %[4]s)
+		ORDER BY 1 DESC LIMIT %[2]d`, auditColumns, limit, noCalls(""), noCalls("c."), correlatedSQL)
 }
+
+// correlatedSQL is the correlation ids of a timeline's subject events
+// (subj) that other events may share: not the background jobs', which
+// tie together every task they touch.
+const correlatedSQL = `SELECT DISTINCT correlation_id FROM subj
+	WHERE correlation_id <> '' AND correlation_id NOT IN ('poller', 'list-sync')`
 
 // taskCloudCallsSQL counts the cloud calls among the events the timeline
 // shows with them (limit events: taskTimelineSQL with calls). Counting a
 // task's whole history would read every call it ever made (thousands a
-// task in a year) on each page view.
+// task in a year) on each page view. It reads indexes only: both hold the
+// action.
 func taskCloudCallsSQL(limit int) string {
-	return fmt.Sprintf(`SELECT count(*) FILTER (WHERE action = '%s') FROM (%s) t`,
-		audit.ActionCloudCall, timelineSQL("SELECT id, action FROM", limit, true))
+	return fmt.Sprintf(`
+		WITH subj AS (
+			SELECT id, correlation_id, action FROM audit_events
+			WHERE subject_type = $1 AND subject_id = $2 ORDER BY id DESC LIMIT %[1]d)
+		SELECT count(*) FILTER (WHERE action = '%[2]s') FROM (
+			SELECT id, action FROM subj
+			UNION ALL
+			SELECT DISTINCT c.id, c.action FROM (%[3]s) k JOIN audit_events c ON c.correlation_id = k.correlation_id AND c.correlation_id <> ''
+			WHERE c.id NOT IN (SELECT id FROM subj)
+			ORDER BY id DESC LIMIT %[1]d) t`, limit, audit.ActionCloudCall, correlatedSQL)
 }
 
 func collectTimeline(taskID string, rows pgx.Rows, err error) ([]audit.Event, error) {
