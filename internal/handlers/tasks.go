@@ -453,7 +453,7 @@ func (h *Handlers) taskTimeline(c echo.Context) error {
 }
 
 // timelineSize is how many of a task's newest events its page shows.
-const timelineSize = 50
+const timelineSize = 25
 
 func (h *Handlers) timeline(c echo.Context, id string) (views.Timeline, error) {
 	ctx := c.Request().Context()
