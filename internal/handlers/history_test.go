@@ -8,9 +8,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"drportal/internal/audit"
 	"drportal/internal/auth"
 	"drportal/internal/portal"
 )
@@ -183,5 +185,38 @@ func TestAnOperationsHistoryStartsFromTheStatusBefore(t *testing.T) {
 	got := strings.Join(strings.Fields(admin.get(fmt.Sprintf("/requests/%d", start)).text(`[data-testid=timeline]`)), " ")
 	if !strings.Contains(got, "Not started → ") || strings.Contains(got, "(new)") || strings.Contains(got, "accepted: DR task Details") {
 		t.Errorf("the start's history: %q", got)
+	}
+}
+
+// TestALongTaskHistoryShowsTheNewest25AndLinksToTheRest: a task page shows
+// the newest 25 events of its history, newest first, says so, and links to
+// the audit history filtered to the task for the others.
+func TestALongTaskHistoryShowsTheNewest25AndLinksToTheRest(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_history_long")
+	e.stopWorkers()
+	var notes []audit.Event
+	for i := range 30 {
+		ev := audit.Event{OccurredAt: time.Now(), Actor: audit.System, Action: audit.ActionTaskDrift, Outcome: audit.Info,
+			SubjectType: audit.SubjectDRTask, SubjectID: id, Detail: audit.Detail(map[string]any{"note": fmt.Sprintf("drift note %02d", i)})}
+		notes = append(notes, ev)
+	}
+	if _, err := e.store.AppendAudits(t.Context(), notes); err != nil {
+		t.Fatal(err)
+	}
+	page := e.signedIn("admin@example.com").get("/dr-tasks/" + id)
+	shown := page.doc.Find(`[data-testid=timeline-event]`)
+	if shown.Length() != 25 {
+		t.Fatalf("%d events shown, want the newest 25", shown.Length())
+	}
+	if first := shown.First().Text(); !strings.Contains(first, "drift note 29") {
+		t.Errorf("the first event shown is not the newest: %q", first)
+	}
+	if strings.Contains(page.doc.Find(`#timeline`).Text(), "drift note 04") {
+		t.Error("an event older than the newest 25 is shown")
+	}
+	more := page.doc.Find(`[data-testid=timeline-more]`)
+	if !strings.Contains(more.Text(), "Only the newest 25 events are shown here") || more.Find("a").AttrOr("href", "") != "/audit?task="+id {
+		t.Errorf("the line under the history: %q → %q", more.Text(), more.Find("a").AttrOr("href", ""))
 	}
 }
