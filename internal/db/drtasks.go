@@ -472,22 +472,31 @@ type TaskPage struct {
 	Drills    int
 	LastDrill *portal.Drill
 	// Admins are the active admins, who can turn break-glass on, with
-	// only their id, e-mail and name set.
+	// only their id, e-mail and name set (read for a responder only).
 	Admins []portal.User
 	// Approvals are the decisions on the Open requests, by request id.
 	Approvals map[int64][]portal.Approval
 	// BreakGlassChanges are the break-glass changes waiting for a second
-	// admin, oldest first.
+	// admin, oldest first (read for a responder only).
 	BreakGlassChanges []portal.AdminChange
 	// Bar is the emergency that bars the responder the page was read for
 	// from breaking glass again (the zero Bar: none, or read for nobody).
 	Bar Bar
 }
 
+// taskPageRow is a task with the counts its page shows.
+type taskPageRow struct {
+	TaskRow
+	Drills        int    `db:"drills"`
+	LastSucceeded string `db:"last_succeeded"`
+}
+
 // TaskPage reads a task's row, its open requests, the last operation that
 // succeeded on it and, when timeline > 0, its newest events, as one batch:
 // a page costs one round trip to the database, not four. responder > 0
-// also reads the emergency that bars that user from breaking glass.
+// also reads the emergency that bars that user from breaking glass, and
+// what a responder is told when break-glass is off (the admins, the
+// changes waiting).
 func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls bool, now time.Time, responder int64) (TaskPage, error) {
 	b := &pgx.Batch{}
 	var p TaskPage
@@ -512,37 +521,36 @@ func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls boo
 		p.BreakGlass = row.policy()
 		return nil
 	})
-	b.Queue(`SELECT u.id, u.email, u.display_name FROM users u
-		WHERE u.active AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'admin')
-		ORDER BY u.email`).Query(func(rows pgx.Rows) error {
-		u := portal.User{Active: true, Roles: []portal.Role{portal.RoleAdmin}}
-		_, err := pgx.ForEachRow(rows, []any{&u.ID, &u.Email, &u.DisplayName}, func() error {
-			p.Admins = append(p.Admins, u)
+	if responder > 0 {
+		b.Queue(`SELECT u.id, u.email, u.display_name FROM users u
+			WHERE u.active AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'admin')
+			ORDER BY u.email`).Query(func(rows pgx.Rows) error {
+			u := portal.User{Active: true, Roles: []portal.Role{portal.RoleAdmin}}
+			_, err := pgx.ForEachRow(rows, []any{&u.ID, &u.Email, &u.DisplayName}, func() error {
+				p.Admins = append(p.Admins, u)
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("read admins: %w", err)
+			}
 			return nil
 		})
-		if err != nil {
-			return fmt.Errorf("read admins: %w", err)
-		}
-		return nil
-	})
-	b.Queue(`SELECT `+adminChangeColumns+` WHERE c.status = 'pending' AND c.kind = $1 ORDER BY c.id`,
-		string(portal.ChangeBreakGlass)).Query(func(rows pgx.Rows) error {
-		rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[adminChangeRow])
-		if err != nil {
-			return fmt.Errorf("read break-glass changes: %w", err)
-		}
-		for _, r := range rs {
-			ch, err := r.change()
+		b.Queue(`SELECT `+adminChangeColumns+` WHERE c.status = 'pending' AND c.kind = $1 ORDER BY c.id`,
+			string(portal.ChangeBreakGlass)).Query(func(rows pgx.Rows) error {
+			rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[adminChangeRow])
 			if err != nil {
-				return err
+				return fmt.Errorf("read break-glass changes: %w", err)
 			}
-			p.BreakGlassChanges = append(p.BreakGlassChanges, ch)
-		}
-		return nil
-	})
-	b.Queue(`SELECT count(*) FROM drills WHERE dr_task_id = $1`, id).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&p.Drills)
-	})
+			for _, r := range rs {
+				ch, err := r.change()
+				if err != nil {
+					return err
+				}
+				p.BreakGlassChanges = append(p.BreakGlassChanges, ch)
+			}
+			return nil
+		})
+	}
 	b.Queue(`SELECT `+drillColumns+` FROM drills WHERE dr_task_id = $1 AND started_at IS NOT NULL
 		ORDER BY request_id DESC LIMIT 1`, id).Query(func(rows pgx.Rows) error {
 		rs, err := pgx.CollectRows(rows, pgx.RowToStructByName[drillRow])
@@ -552,9 +560,17 @@ func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls boo
 		}
 		return err
 	})
+	// The task, with what else the page needs of its own rows: how many
+	// drills it had, the operation of its newest succeeded request.
 	var taskErr error
-	b.Queue(`SELECT `+taskColumns+` FROM dr_tasks WHERE id = $1`, id).Query(func(rows pgx.Rows) error {
-		p.Task, taskErr = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[TaskRow])
+	b.Queue(`SELECT `+taskColumns+`,
+			(SELECT count(*) FROM drills WHERE dr_task_id = $1) AS drills,
+			COALESCE((SELECT operation FROM requests WHERE dr_task_id = $1 AND status = 'succeeded'
+				ORDER BY finished_at DESC, id DESC LIMIT 1), '') AS last_succeeded
+		FROM dr_tasks WHERE id = $1`, id).Query(func(rows pgx.Rows) error {
+		var r taskPageRow
+		r, taskErr = pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[taskPageRow])
+		p.Task, p.Drills, p.LastSucceeded = r.TaskRow, r.Drills, portal.Operation(r.LastSucceeded)
 		return nil
 	})
 	b.Queue(requestSelect+`WHERE r.dr_task_id = $1 AND r.status IN ('pending', 'approved', 'executing') ORDER BY r.id DESC`,
@@ -570,14 +586,6 @@ func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls boo
 		all, err := collectApprovals(rows)
 		for _, a := range all {
 			p.Approvals[a.RequestID] = append(p.Approvals[a.RequestID], a)
-		}
-		return err
-	})
-	b.Queue(`SELECT operation FROM requests WHERE dr_task_id = $1 AND status = 'succeeded'
-		ORDER BY finished_at DESC, id DESC LIMIT 1`, id).Query(func(rows pgx.Rows) error {
-		ops, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if len(ops) > 0 {
-			p.LastSucceeded = portal.Operation(ops[0])
 		}
 		return err
 	})

@@ -224,9 +224,7 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 	// window's count, taken before the limit) and the task states of the
 	// newest of them, in one pass over them.
 	var awaiting int64
-	b.Queue(`SELECT st.*, count(*) OVER () FROM (`+requestTaskStateColumns+` FROM requests r LEFT JOIN dr_tasks t ON t.id = r.dr_task_id WHERE `+
-		awaitingCond("r", "(SELECT user_id FROM sessions WHERE token_hash = $1)", "$2")+
-		`) st ORDER BY st.id DESC LIMIT $3`, tokenHash, now, MaxAwaitingStates).Query(func(rows pgx.Rows) error {
+	b.Queue(sessionAwaitingSQL, tokenHash, now, MaxAwaitingStates).Query(func(rows pgx.Rows) error {
 		var err error
 		sess.AwaitingStates, err = collectRequestTaskStates(rows, nil, &awaiting)
 		return err
@@ -248,6 +246,14 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 	sess.Awaiting = int(awaiting)
 	return sess, nil
 }
+
+// sessionAwaitingSQL reads the requests awaiting the decision of session
+// $1's user at $2: the newest $3 of them with their task states, and how
+// many there are. Built once: it is read on every page.
+var sessionAwaitingSQL = `SELECT st.*, count(*) OVER () FROM (` + requestTaskStateColumns +
+	` FROM requests r LEFT JOIN dr_tasks t ON t.id = r.dr_task_id WHERE ` +
+	awaitingCond("r", "(SELECT user_id FROM sessions WHERE token_hash = $1)", "$2") +
+	`) st ORDER BY st.id DESC LIMIT $3`
 
 // MaxAwaitingStates bounds how many of the requests awaiting a person's
 // decision a session's read judges one by one.
