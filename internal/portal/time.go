@@ -36,13 +36,16 @@ func ParseTime(s string, zone *time.Location) (t time.Time, ok bool) {
 	if zone == nil {
 		zone = time.UTC
 	}
-	for _, l := range zonedLayouts {
-		if t, err := time.Parse(l, s); err == nil {
+	// The zone-less forms first: they are what the API sends (a task list
+	// page reads two per row), and none of them reads a string that
+	// carries an offset, which the zoned forms then read as given.
+	for _, l := range localLayouts {
+		if t, err := time.ParseInLocation(l, s, zone); err == nil {
 			return t.UTC(), true
 		}
 	}
-	for _, l := range localLayouts {
-		if t, err := time.ParseInLocation(l, s, zone); err == nil {
+	for _, l := range zonedLayouts {
+		if t, err := time.Parse(l, s); err == nil {
 			return t.UTC(), true
 		}
 	}

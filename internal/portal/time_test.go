@@ -29,6 +29,7 @@ func TestADRTimeWithAnOffsetIsReadAsGiven(t *testing.T) {
 		"2023-04-28T09:23:38+02:00": time.Date(2023, 4, 28, 7, 23, 38, 0, time.UTC),
 		"2023-04-28T09:23:38Z":      time.Date(2023, 4, 28, 9, 23, 38, 0, time.UTC),
 		"2023-04-28T09:23:38.5Z":    time.Date(2023, 4, 28, 9, 23, 38, 5e8, time.UTC),
+		"2023-04-28 09:23:38+08:00": time.Date(2023, 4, 28, 1, 23, 38, 0, time.UTC),
 	} {
 		if got, ok := ParseTime(s, shanghai); !ok || !got.Equal(want) {
 			t.Errorf("%s read as %v (ok %v), want %v whatever the assumed zone", s, got, ok, want)
