@@ -246,11 +246,10 @@ const auditColumns = `id, occurred_at, COALESCE(actor_id, 0), actor_name, action
 // extra.
 func scanAudit(row pgx.Row, extra ...any) (audit.Event, error) {
 	var e audit.Event
-	var outcome, detail string
+	var outcome string
 	err := row.Scan(append([]any{&e.ID, &e.OccurredAt, &e.Actor.ID, &e.Actor.Name, &e.Action, &e.SubjectType, &e.SubjectID,
-		&e.RequestID, &e.CorrelationID, &outcome, &detail, &e.PrevHash, &e.Hash}, extra...)...)
+		&e.RequestID, &e.CorrelationID, &outcome, &e.Detail, &e.PrevHash, &e.Hash}, extra...)...)
 	e.Outcome = audit.Outcome(outcome)
-	e.Detail = []byte(detail)
 	e.OccurredAt = e.OccurredAt.UTC()
 	return e, err
 }
