@@ -140,64 +140,54 @@ func (t *Tx) InsertEmergency(ctx context.Context, e portal.Emergency) error {
 
 // emergencyRow is a break_glass row with its request and responder.
 type emergencyRow struct {
-	RequestID      int64      `db:"request_id"`
-	Operation      string     `db:"operation"`
-	TaskName       string     `db:"task_name"`
-	DRTaskID       string     `db:"dr_task_id"`
-	Status         string     `db:"status"`
-	ResponderID    int64      `db:"responder_id"`
-	ResponderEmail string     `db:"responder_email"`
-	Incident       string     `db:"incident"`
-	Reason         string     `db:"reason"`
-	CreatedAt      time.Time  `db:"created_at"`
-	ReviewDueAt    time.Time  `db:"review_due_at"`
-	ReviewedAt     *time.Time `db:"reviewed_at"`
-	FlagClearedAt  *time.Time `db:"flag_cleared_at"`
-	FlagClearedBy  string     `db:"flag_cleared_by"`
-	FlagComment    string     `db:"flag_cleared_comment"`
+	RequestID      int64        `db:"request_id"`
+	Operation      string       `db:"operation"`
+	TaskName       string       `db:"task_name"`
+	DRTaskID       string       `db:"dr_task_id"`
+	Status         string       `db:"status"`
+	ResponderID    int64        `db:"responder_id"`
+	ResponderEmail string       `db:"responder_email"`
+	Incident       string       `db:"incident"`
+	Reason         string       `db:"reason"`
+	CreatedAt      time.Time    `db:"created_at"`
+	ReviewDueAt    time.Time    `db:"review_due_at"`
+	ReviewedAt     *time.Time   `db:"reviewed_at"`
+	FlagClearedAt  *time.Time   `db:"flag_cleared_at"`
+	FlagClearedBy  string       `db:"flag_cleared_by"`
+	FlagComment    string       `db:"flag_cleared_comment"`
+	Reviews        []reviewJSON `db:"reviews"`
 }
 
+// emergencySelect reads emergencies with their reviews (a JSON array, in
+// the order they were made): one statement, so that the banner every page
+// shows costs the session's read one statement, not two.
 const emergencySelect = `SELECT b.request_id, r.operation, r.task_name, COALESCE(r.dr_task_id, '') AS dr_task_id, r.status,
 	b.responder_id, u.email AS responder_email, b.incident, b.reason, b.created_at, b.review_due_at, b.reviewed_at,
-	b.flag_cleared_at, COALESCE(c.email, '') AS flag_cleared_by, COALESCE(b.flag_cleared_comment, '') AS flag_cleared_comment
+	b.flag_cleared_at, COALESCE(c.email, '') AS flag_cleared_by, COALESCE(b.flag_cleared_comment, '') AS flag_cleared_comment,
+	COALESCE((SELECT json_agg(json_build_object('reviewer_id', v.reviewer_id, 'reviewer_email', ru.email, 'verdict', v.verdict,
+		'comment', v.comment, 'reviewed_at', v.reviewed_at) ORDER BY v.reviewed_at, v.reviewer_id)
+		FROM break_glass_reviews v JOIN users ru ON ru.id = v.reviewer_id WHERE v.request_id = b.request_id), '[]') AS reviews
 	FROM break_glass b JOIN requests r ON r.id = b.request_id JOIN users u ON u.id = b.responder_id
 	LEFT JOIN users c ON c.id = b.flag_cleared_by `
 
-type reviewRow struct {
-	RequestID     int64     `db:"request_id"`
-	ReviewerID    int64     `db:"reviewer_id"`
-	ReviewerEmail string    `db:"reviewer_email"`
-	Verdict       string    `db:"verdict"`
-	Comment       string    `db:"comment"`
-	ReviewedAt    time.Time `db:"reviewed_at"`
+// reviewJSON is one review in an emergency's reviews (emergencySelect).
+type reviewJSON struct {
+	ReviewerID    int64     `json:"reviewer_id"`
+	ReviewerEmail string    `json:"reviewer_email"`
+	Verdict       string    `json:"verdict"`
+	Comment       string    `json:"comment"`
+	ReviewedAt    time.Time `json:"reviewed_at"`
 }
 
 // findEmergencies reads emergencies with their reviews, in the order of
 // the query.
 func findEmergencies(ctx context.Context, q querier, rest string, args ...any) ([]portal.Emergency, error) {
-	out, err := collectEmergencies(q.Query(ctx, emergencySelect+rest, args...))
-	if err != nil || len(out) == 0 {
-		return out, err
-	}
-	ids := make([]int64, len(out))
-	for i, e := range out {
-		ids[i] = e.RequestID
-	}
-	rows, err := q.Query(ctx, reviewsSelect+`WHERE v.request_id = ANY($1) ORDER BY v.reviewed_at, v.reviewer_id`, ids)
-	return out, attachReviews(out, rows, err)
+	return collectEmergencies(q.Query(ctx, emergencySelect+rest, args...))
 }
 
-// openEmergenciesSQL and openReviewsSQL read the emergencies whose review
-// is not complete, the latest first, and their reviews.
-const (
-	openEmergenciesSQL = emergencySelect + `WHERE b.reviewed_at IS NULL ORDER BY b.created_at DESC, b.request_id DESC`
-	openReviewsSQL     = reviewsSelect + `WHERE v.request_id IN (SELECT request_id FROM break_glass WHERE reviewed_at IS NULL)
-		ORDER BY v.reviewed_at, v.reviewer_id`
-)
-
-// reviewsSelect reads emergency reviews; a WHERE clause on v follows.
-const reviewsSelect = `SELECT v.request_id, v.reviewer_id, u.email AS reviewer_email, v.verdict, v.comment, v.reviewed_at
-		FROM break_glass_reviews v JOIN users u ON u.id = v.reviewer_id `
+// openEmergenciesSQL reads the emergencies whose review is not complete,
+// the latest first, with their reviews.
+const openEmergenciesSQL = emergencySelect + `WHERE b.reviewed_at IS NULL ORDER BY b.created_at DESC, b.request_id DESC`
 
 func collectEmergencies(rows pgx.Rows, err error) ([]portal.Emergency, error) {
 	if err != nil {
@@ -214,33 +204,12 @@ func collectEmergencies(rows pgx.Rows, err error) ([]portal.Emergency, error) {
 			ResponderEmail: r.ResponderEmail, Incident: r.Incident, Reason: r.Reason, CreatedAt: r.CreatedAt,
 			ReviewDueAt: r.ReviewDueAt, ReviewedAt: r.ReviewedAt, FlagClearedAt: r.FlagClearedAt, FlagClearedBy: r.FlagClearedBy,
 			FlagClearComment: r.FlagComment}
+		for _, v := range r.Reviews {
+			out[i].Reviews = append(out[i].Reviews, portal.EmergencyReview{ReviewerID: v.ReviewerID, ReviewerEmail: v.ReviewerEmail,
+				Verdict: portal.Verdict(v.Verdict), Comment: v.Comment, At: v.ReviewedAt.UTC()})
+		}
 	}
 	return out, nil
-}
-
-// attachReviews adds the reviews rows read to the emergencies of out.
-func attachReviews(out []portal.Emergency, rows pgx.Rows, err error) error {
-	if err != nil {
-		return fmt.Errorf("read emergency reviews: %w", err)
-	}
-	vs, err := pgx.CollectRows(rows, pgx.RowToStructByName[reviewRow])
-	if err != nil {
-		return fmt.Errorf("read emergency reviews: %w", err)
-	}
-	at := map[int64]int{}
-	for i, e := range out {
-		at[e.RequestID] = i
-	}
-	for _, v := range vs {
-		i, ok := at[v.RequestID]
-		if !ok {
-			continue // reviewed between the two reads
-		}
-		e := &out[i]
-		e.Reviews = append(e.Reviews, portal.EmergencyReview{ReviewerID: v.ReviewerID, ReviewerEmail: v.ReviewerEmail,
-			Verdict: portal.Verdict(v.Verdict), Comment: v.Comment, At: v.ReviewedAt})
-	}
-	return nil
 }
 
 // Emergency returns the emergency of request id; NotFound when the request
@@ -272,12 +241,7 @@ func (t *Tx) EmergencyForUpdate(ctx context.Context, id int64) (portal.Emergency
 // OpenEmergencies returns the emergencies whose review is not complete,
 // the latest first.
 func (s *Store) OpenEmergencies(ctx context.Context) ([]portal.Emergency, error) {
-	out, err := collectEmergencies(s.pool.Query(ctx, openEmergenciesSQL))
-	if err != nil || len(out) == 0 {
-		return out, err
-	}
-	rows, err := s.pool.Query(ctx, openReviewsSQL)
-	return out, attachReviews(out, rows, err)
+	return collectEmergencies(s.pool.Query(ctx, openEmergenciesSQL))
 }
 
 // FlaggedEmergencies returns the emergencies whose review was flagged and

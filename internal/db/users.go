@@ -234,9 +234,6 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 		sess.OpenEmergencies, err = collectEmergencies(rows, nil)
 		return err
 	})
-	b.Queue(openReviewsSQL).Query(func(rows pgx.Rows) error {
-		return attachReviews(sess.OpenEmergencies, rows, nil)
-	})
 	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return Session{}, fmt.Errorf("read session: %w", err)
 	}
