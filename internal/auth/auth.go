@@ -258,23 +258,31 @@ func (s *Service) SignOut(ctx context.Context, token string, u portal.User) erro
 // Authenticate returns the live session of a token. Expired, idle or
 // deactivated sessions are ended and reported as Unauthenticated.
 func (s *Service) Authenticate(ctx context.Context, token string) (db.Session, error) {
-	return s.authenticate(ctx, token, true)
+	return s.authenticate(ctx, token, true, nil)
+}
+
+// AuthenticateReading is Authenticate (or, when background,
+// AuthenticateBackground) that also runs a page's reads in the same round
+// trip to the database (db.Reads): what they read may be used only when it
+// returns a session.
+func (s *Service) AuthenticateReading(ctx context.Context, token string, background bool, also db.Reads) (db.Session, error) {
+	return s.authenticate(ctx, token, !background, also)
 }
 
 // AuthenticateBackground is Authenticate for a page's own background
 // refresh (polling): it does not count as the person's activity, so a tab
 // left open still reaches the idle timeout.
 func (s *Service) AuthenticateBackground(ctx context.Context, token string) (db.Session, error) {
-	return s.authenticate(ctx, token, false)
+	return s.authenticate(ctx, token, false, nil)
 }
 
-func (s *Service) authenticate(ctx context.Context, token string, activity bool) (db.Session, error) {
+func (s *Service) authenticate(ctx context.Context, token string, activity bool, also db.Reads) (db.Session, error) {
 	if token == "" {
 		return db.Session{}, apperr.New(apperr.Unauthenticated, "Please sign in.")
 	}
 	hash := HashToken(token)
 	now := s.Now()
-	sess, err := s.Store.SessionByToken(ctx, hash, now)
+	sess, err := s.Store.SessionByToken(ctx, hash, now, also)
 	if apperr.KindOf(err) == apperr.NotFound {
 		return db.Session{}, apperr.New(apperr.Unauthenticated, "Please sign in.")
 	}

@@ -378,7 +378,7 @@ func TestSessionsEndWhenIdle(t *testing.T) {
 
 	lastSeen := func() time.Time {
 		t.Helper()
-		s, err := f.store.SessionByToken(ctx, hash, f.clock.Now())
+		s, err := f.store.SessionByToken(ctx, hash, f.clock.Now(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -419,7 +419,7 @@ func TestSessionsEndAtTheirMaximumAge(t *testing.T) {
 	u := f.addUser("busy@example.com", auth.RoleRequester)
 	ctx := context.Background()
 	token := f.mustSignIn("busy@example.com", auth.Client{})
-	s, err := f.store.SessionByToken(ctx, auth.HashToken(token), f.clock.Now())
+	s, err := f.store.SessionByToken(ctx, auth.HashToken(token), f.clock.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -267,11 +267,18 @@ type Bar struct {
 }
 
 // barSQL reads the emergency of $1 that bars them, an open review first,
-// then the latest.
-const barSQL = `SELECT b.request_id, b.reviewed_at IS NOT NULL AS flagged FROM break_glass b
-	WHERE b.responder_id = $1 AND (b.reviewed_at IS NULL OR (b.flag_cleared_at IS NULL AND EXISTS (
+// then the latest; sessionBarSQL that of the user of session $1.
+var (
+	barSQL        = barOf("$1")
+	sessionBarSQL = barOf("(SELECT user_id FROM sessions WHERE token_hash = $1)")
+)
+
+func barOf(user string) string {
+	return `SELECT b.request_id, b.reviewed_at IS NOT NULL AS flagged FROM break_glass b
+	WHERE b.responder_id = ` + user + ` AND (b.reviewed_at IS NULL OR (b.flag_cleared_at IS NULL AND EXISTS (
 		SELECT 1 FROM break_glass_reviews v WHERE v.request_id = b.request_id AND v.verdict = 'flag')))
 	ORDER BY b.reviewed_at IS NULL DESC, b.created_at DESC, b.request_id DESC LIMIT 1`
+}
 
 // EmergencyBarOf returns the emergency of userID's that bars them from
 // breaking glass again (the zero Bar: none).

@@ -403,6 +403,16 @@ func collectBriefRequests(rows pgx.Rows, withSummary bool, limit int) ([]portal.
 // the newest openLimit open requests with their decisions, as one batch.
 func (s *Store) TaskListPage(ctx context.Context, openLimit int) (TaskListPage, error) {
 	b := &pgx.Batch{}
+	page := QueueTaskListPage(b, openLimit)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return TaskListPage{}, fmt.Errorf("read the DR task list: %w", err)
+	}
+	return page(), nil
+}
+
+// QueueTaskListPage queues TaskListPage's reads in b; the function it
+// returns gives the page once b has run.
+func QueueTaskListPage(b *pgx.Batch, openLimit int) func() TaskListPage {
 	p := TaskListPage{Approvals: map[int64][]portal.Approval{}}
 	b.Queue(`SELECT last_success_at, last_error, last_error_at FROM cloud_syncs WHERE name = $1`, SyncTaskList).Query(func(rows pgx.Rows) error {
 		_, err := pgx.ForEachRow(rows, []any{&p.FetchedAt, &p.SyncError, &p.SyncErrorAt}, func() error { return nil })
@@ -441,10 +451,7 @@ func (s *Store) TaskListPage(ctx context.Context, openLimit int) (TaskListPage, 
 		}
 		return err
 	})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return TaskListPage{}, fmt.Errorf("read the DR task list: %w", err)
-	}
-	return p, nil
+	return func() TaskListPage { return p }
 }
 
 // TaskPage is everything a task's page shows, read in one round trip.
@@ -499,9 +506,32 @@ type taskPageRow struct {
 // changes waiting).
 func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls bool, now time.Time, responder int64) (TaskPage, error) {
 	b := &pgx.Batch{}
+	page := QueueTaskPage(b, id, timeline, calls, now, Responder{ID: responder})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return TaskPage{}, fmt.Errorf("read the page of DR task %s: %w", id, err)
+	}
+	return page()
+}
+
+// Responder says whose responder's parts of a task page to read: the user
+// ID's, or, with Session set, the user of that session's (whatever their
+// roles: the caller, once it knows them, drops what is not theirs); the
+// zero Responder reads none.
+type Responder struct {
+	ID      int64
+	Session []byte
+}
+
+// QueueTaskPage queues TaskPage's reads in b; the function it returns
+// gives the page once b has run.
+func QueueTaskPage(b *pgx.Batch, id string, timeline int, calls bool, now time.Time, responder Responder) func() (TaskPage, error) {
 	var p TaskPage
-	if responder > 0 {
-		b.Queue(barSQL, responder).Query(func(rows pgx.Rows) error {
+	bar, barArg := barSQL, any(responder.ID)
+	if responder.Session != nil {
+		bar, barArg = sessionBarSQL, responder.Session
+	}
+	if responder.ID > 0 || responder.Session != nil {
+		b.Queue(bar, barArg).Query(func(rows pgx.Rows) error {
 			bars, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Bar, error) {
 				var b Bar
 				return b, row.Scan(&b.RequestID, &b.Flagged)
@@ -521,7 +551,7 @@ func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls boo
 		p.BreakGlass = row.policy()
 		return nil
 	})
-	if responder > 0 {
+	if responder.ID > 0 || responder.Session != nil {
 		b.Queue(`SELECT u.id, u.email, u.display_name FROM users u
 			WHERE u.active AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'admin')
 			ORDER BY u.email`).Query(func(rows pgx.Rows) error {
@@ -604,11 +634,10 @@ func (s *Store) TaskPage(ctx context.Context, id string, timeline int, calls boo
 			return row.Scan(&p.CloudCalls)
 		})
 	}
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return TaskPage{}, fmt.Errorf("read the page of DR task %s: %w", id, err)
+	return func() (TaskPage, error) {
+		if taskErr != nil {
+			return TaskPage{}, notFound(taskErr, "no such DR task")
+		}
+		return p, nil
 	}
-	if taskErr != nil {
-		return TaskPage{}, notFound(taskErr, "no such DR task")
-	}
-	return p, nil
 }

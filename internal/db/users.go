@@ -167,6 +167,10 @@ type Session struct {
 	// for the banner every page shows: read with the session, so the
 	// banner costs no round trip of its own.
 	OpenEmergencies []portal.Emergency
+	// ReadsErr is the first error of the page's reads that went with the
+	// session's (SessionByToken's also): it does not stop the session
+	// being judged; the page must not use what they read.
+	ReadsErr error
 }
 
 // CreateSession stores a new session. Signing in is entering the
@@ -199,8 +203,9 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 // SessionByToken returns the session with that token hash, its user, how
 // many requests await the user's decision at now, and the task states of
 // the newest of them (at most MaxAwaitingStates), so that a page's header
-// can tell which of them can still run: one batch, one round trip.
-func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.Time) (Session, error) {
+// can tell which of them can still run: one batch, one round trip. also,
+// when not nil, adds the page's own reads to that batch (see Reads).
+func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.Time, also Reads) (Session, error) {
 	b := &pgx.Batch{}
 	var sess Session
 	var sessErr error
@@ -234,7 +239,30 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 		sess.OpenEmergencies, err = collectEmergencies(rows, nil)
 		return err
 	})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+	// The page's reads fail on their own: once the session's have run, it
+	// is judged (a stranger is sent to sign in) whatever became of them.
+	pageRan := false
+	if also != nil {
+		first := len(b.QueuedQueries)
+		also(b, tokenHash)
+		for _, q := range b.QueuedQueries[first:] {
+			fn := q.Fn
+			q.Fn = func(br pgx.BatchResults) error {
+				pageRan = true
+				var err error
+				if fn != nil {
+					err = fn(br)
+				} else {
+					_, err = br.Exec()
+				}
+				if err != nil && sess.ReadsErr == nil {
+					sess.ReadsErr = err
+				}
+				return nil
+			}
+		}
+	}
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil && (!pageRan || sess.ReadsErr == nil) {
 		return Session{}, fmt.Errorf("read session: %w", err)
 	}
 	if sessErr != nil {
@@ -243,6 +271,14 @@ func (s *Store) SessionByToken(ctx context.Context, tokenHash []byte, now time.T
 	sess.Awaiting = int(awaiting)
 	return sess, nil
 }
+
+// Reads queues a page's own reads in the batch that reads its session
+// (SessionByToken), so that a page view costs one round trip to the
+// database, not two. They run before the session is judged: they must not
+// change anything, and what they read is used only once the session is
+// accepted and the page allowed (a refused session leaves it unread).
+// tokenHash is the session's, for reads about its user.
+type Reads func(b *pgx.Batch, tokenHash []byte)
 
 // sessionAwaitingSQL reads the requests awaiting the decision of session
 // $1's user at $2: the newest $3 of them with their task states, and how

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
 	"drportal/internal/db"
@@ -38,8 +40,20 @@ func (s *Service) List(ctx context.Context, openLimit int) (TaskList, error) {
 	if err != nil {
 		return TaskList{}, err
 	}
+	return listOf(p), nil
+}
+
+// ListReads is List as reads for a session's batch (db.Reads): the
+// function it returns gives the list once they have run.
+func (s *Service) ListReads(openLimit int) (db.Reads, func() TaskList) {
+	var page func() db.TaskListPage
+	reads := func(b *pgx.Batch, _ []byte) { page = db.QueueTaskListPage(b, openLimit) }
+	return reads, func() TaskList { return listOf(page()) }
+}
+
+func listOf(p db.TaskListPage) TaskList {
 	return TaskList{Tasks: p.Tasks, Stale: p.SyncErrorAt != nil, CloudErr: p.SyncError, FetchedAt: p.FetchedAt,
-		Open: p.Open, Approvals: p.Approvals}, nil
+		Open: p.Open, Approvals: p.Approvals}
 }
 
 // SyncList reads the task list from the cloud and records it (new tasks,
@@ -175,9 +189,36 @@ type Page struct {
 // for responder > 0 the emergency that bars that user from breaking glass).
 func (s *Service) Page(ctx context.Context, id string, timeline int, calls bool, responder int64) (Page, error) {
 	if !ValidID(id) {
-		return Page{}, apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
+		return Page{}, noTask(id)
 	}
 	tp, err := s.Store.TaskPage(ctx, id, timeline, calls, s.Now(), responder)
+	return pageOf(id, tp, err)
+}
+
+// PageReads is Page as reads for a session's batch (db.Reads), with the
+// responder's parts read for the session's user, whatever their roles:
+// the caller drops them for anyone who is not a responder. The function
+// it returns gives the page once the reads have run; reads is nil when id
+// cannot be a task's (the function says so).
+func (s *Service) PageReads(id string, timeline int, calls bool) (reads db.Reads, page func() (Page, error)) {
+	if !ValidID(id) {
+		return nil, func() (Page, error) { return Page{}, noTask(id) }
+	}
+	var tp func() (db.TaskPage, error)
+	reads = func(b *pgx.Batch, session []byte) {
+		tp = db.QueueTaskPage(b, id, timeline, calls, s.Now(), db.Responder{Session: session})
+	}
+	return reads, func() (Page, error) {
+		p, err := tp()
+		return pageOf(id, p, err)
+	}
+}
+
+func noTask(id string) error {
+	return apperr.New(apperr.NotFound, "There is no DR task with id %q.", id)
+}
+
+func pageOf(id string, tp db.TaskPage, err error) (Page, error) {
 	if apperr.KindOf(err) == apperr.NotFound {
 		return Page{}, apperr.New(apperr.NotFound,
 			"The portal knows no DR task with id %s. A task created in the console moments ago shows up within a minute, once the task list has been read again.", id)

@@ -19,6 +19,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/alexedwards/argon2id"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
 	"drportal/internal/audit"
@@ -104,6 +106,13 @@ type envSetup struct {
 	vars map[string]string   // the portal's configuration (environment variables)
 	auth func(*auth.Service) // changes the sign-in service
 	sim  dwssim.Options      // the simulator's options (credentials, clock and seed are the env's)
+	// tracer sees everything the portal sends the database (nil: nothing does).
+	tracer pgx.QueryTracer
+}
+
+// withTracer has tr see everything the portal sends the database.
+func withTracer(tr pgx.QueryTracer) envOption {
+	return func(s *envSetup) { s.tracer = tr }
 }
 
 // withSim sets options of the simulator, such as its timing.
@@ -127,7 +136,21 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	for _, o := range opts {
 		o(&setup)
 	}
-	store := db.New(testdb.New(t))
+	var pool *pgxpool.Pool
+	if setup.tracer == nil {
+		pool = testdb.New(t)
+	} else {
+		cfg, err := pgxpool.ParseConfig(testdb.NewURL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.ConnConfig.Tracer = setup.tracer
+		if pool, err = pgxpool.NewWithConfig(context.Background(), cfg); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+	}
+	store := db.New(pool)
 	appender := audit.NewAppender(store)
 	appender.Start(t.Context())
 	t.Cleanup(appender.Close) // after the jobs and the server, whose cleanups run first

@@ -53,6 +53,8 @@ type Deps struct {
 // Handlers serves the portal's routes.
 type Handlers struct {
 	Deps
+	// accepted are the sessions this portal accepted lately (pageReads).
+	accepted acceptedSessions
 }
 
 // SessionCookie is the name of the session cookie.
@@ -63,6 +65,7 @@ const (
 	ctxCSRF    = "csrf"
 	ctxChanges = "changes" // admin changes waiting for the user's approval, read with the session
 	ctxSession = "session" // the signed-in session (db.Session)
+	ctxRead    = "read"    // the page's reads that went with the session's (*pageRead)
 )
 
 // HX-Trigger event names the pages listen for.

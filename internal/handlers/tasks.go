@@ -17,15 +17,23 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
+	"drportal/internal/db"
 	"drportal/internal/drtask"
 	"drportal/internal/portal"
 	"drportal/internal/requests"
 	"drportal/internal/views"
 )
 
+// taskListOpen is how many of the newest open requests the task list
+// reads, for their rows and chips.
+const taskListOpen = 200
+
 func (h *Handlers) listTasks(c echo.Context) error {
-	list, err := h.Tasks.List(c.Request().Context(), 200)
-	if err != nil {
+	var list drtask.TaskList
+	var err error
+	if r, ok := c.Get(ctxRead).(*pageRead); ok && r.taskList != nil {
+		list = r.taskList()
+	} else if list, err = h.Tasks.List(c.Request().Context(), taskListOpen); err != nil {
 		return err
 	}
 	p := views.TaskListPage{Base: h.base(c, "DR tasks", "tasks"), Stale: list.Stale, Flash: h.takeNote(c)}
@@ -408,7 +416,7 @@ func (h *Handlers) createTask(c echo.Context) error {
 func (h *Handlers) showTask(c echo.Context) error {
 	id := c.Param("id")
 	calls := showCalls(c)
-	pg, err := h.Tasks.Page(c.Request().Context(), id, timelineSize, calls, h.responderID(c))
+	pg, err := h.taskPage(c, id, calls)
 	if err != nil {
 		return err
 	}
@@ -419,6 +427,21 @@ func (h *Handlers) showTask(c echo.Context) error {
 		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: panel, Schedule: notice,
 		Timeline: h.timelineOf(id, visibleEvents(user(c), pg.Timeline), calls, visibleCount(user(c), pg.CloudCalls)),
 		Drill:    drill}))
+}
+
+// taskPage is the page of task id with its newest events, as read with
+// the session when it was (pageReads), the responder's parts kept for a
+// responder only.
+func (h *Handlers) taskPage(c echo.Context, id string, calls bool) (drtask.Page, error) {
+	r, ok := c.Get(ctxRead).(*pageRead)
+	if !ok || r.taskPage == nil || r.taskID != id || r.calls != calls {
+		return h.Tasks.Page(c.Request().Context(), id, timelineSize, calls, h.responderID(c))
+	}
+	pg, err := r.taskPage()
+	if h.responderID(c) == 0 {
+		pg.Admins, pg.BreakGlassChanges, pg.Bar = nil, nil, db.Bar{}
+	}
+	return pg, err
 }
 
 // taskStatus answers the status panel's polling, and announces the update
