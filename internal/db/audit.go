@@ -285,12 +285,38 @@ func (s *Store) AuditPage(ctx context.Context, f AuditFilter, limit int, actors,
 	if err != nil {
 		return AuditPage{}, err
 	}
+	b := &pgx.Batch{}
+	page := queueAuditPage(b, f, where, args, limit, actors, checkpoints)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return AuditPage{}, fmt.Errorf("list audit events: %w", err)
+	}
+	return page(), nil
+}
+
+// AuditPageReads is AuditPage as reads for a session's batch (Reads); nil
+// when f has a time bound, whose events are found by a read of their own
+// first. The function it returns gives the page once they have run.
+func AuditPageReads(f AuditFilter, limit int, actors, checkpoints bool) (Reads, func() AuditPage) {
+	if !f.From.IsZero() || !f.To.IsZero() {
+		return nil, nil
+	}
+	where, args, err := f.where(context.Background(), nil) // no time bound: no read
+	if err != nil {
+		return nil, nil
+	}
+	var page func() AuditPage
+	reads := func(b *pgx.Batch, _ []byte) { page = queueAuditPage(b, f, where, args, limit, actors, checkpoints) }
+	return reads, func() AuditPage { return page() }
+}
+
+// queueAuditPage queues AuditPage's reads, on the conditions f.where
+// built, in b; the function it returns gives the page once b has run.
+func queueAuditPage(b *pgx.Batch, f AuditFilter, where string, args []any, limit int, actors, checkpoints bool) func() AuditPage {
 	order := "DESC"
 	if f.After > 0 && f.Before == 0 {
 		order = "ASC"
 	}
 	p := AuditPage{TaskNames: map[string]string{}}
-	b := &pgx.Batch{}
 	// The page's events first, then each one's task: the join reads only
 	// the rows of the page. The limit is text, not a parameter, so that an
 	// unfiltered page keeps one plan (as taskTimelineSQL).
@@ -307,6 +333,9 @@ func (s *Store) AuditPage(ctx context.Context, f AuditFilter, limit int, actors,
 			}
 			return e, err
 		})
+		if order == "ASC" {
+			slices.Reverse(p.Events) // newest first, as every page
+		}
 		return err
 	})
 	if actors {
@@ -326,13 +355,7 @@ func (s *Store) AuditPage(ctx context.Context, f AuditFilter, limit int, actors,
 			return err
 		})
 	}
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return AuditPage{}, fmt.Errorf("list audit events: %w", err)
-	}
-	if order == "ASC" {
-		slices.Reverse(p.Events)
-	}
-	return p, nil
+	return func() AuditPage { return p }
 }
 
 // StreamAudit calls fn for every event matching f, oldest first, reading

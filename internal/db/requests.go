@@ -483,11 +483,13 @@ type RequestFilter struct {
 	// awaits them).
 	AwaitingUser   int64
 	AwaitingReview []int64
-	// RequesterID > 0: requests filed by this user.
-	RequesterID int64
-	Status      portal.RequestStatus
-	Operation   portal.Operation
-	DRTaskID    string
+	// RequesterID > 0: requests filed by this user; RequesterSession: by
+	// the user of the session with this token hash.
+	RequesterID      int64
+	RequesterSession []byte
+	Status           portal.RequestStatus
+	Operation        portal.Operation
+	DRTaskID         string
 	// Open: requests still waiting or running (pending, approved, executing).
 	Open bool
 	Now  time.Time
@@ -512,6 +514,9 @@ func (f RequestFilter) where() (string, []any) {
 	}
 	if f.RequesterID > 0 {
 		add(`r.requester_id = ?`, f.RequesterID)
+	}
+	if f.RequesterSession != nil {
+		add(`r.requester_id = (SELECT user_id FROM sessions WHERE token_hash = ?)`, f.RequesterSession)
 	}
 	if f.Status != "" {
 		add(`r.status = ?`, string(f.Status))
@@ -571,13 +576,24 @@ type RequestTaskState struct {
 // requests.CannotRunOf) and the decisions on its pending rows, by request
 // id, in one round trip.
 func (s *Store) ListRequestsWithStates(ctx context.Context, f RequestFilter, limit int) ([]portal.Request, []RequestTaskState, map[int64][]portal.Approval, error) {
+	b := &pgx.Batch{}
+	list := QueueRequestsWithStates(b, f, limit)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, nil, fmt.Errorf("list requests: %w", err)
+	}
+	rs, states, approvals := list()
+	return rs, states, approvals, nil
+}
+
+// QueueRequestsWithStates queues ListRequestsWithStates's reads in b; the
+// function it returns gives what they read once b has run.
+func QueueRequestsWithStates(b *pgx.Batch, f RequestFilter, limit int) func() ([]portal.Request, []RequestTaskState, map[int64][]portal.Approval) {
 	where, args := f.where()
 	args = append(args, limit)
 	page := where + fmt.Sprintf(` ORDER BY r.id DESC LIMIT $%d`, len(args))
 	rs := make([]portal.Request, 0, min(limit, 100))
 	var states []RequestTaskState
 	approvals := map[int64][]portal.Approval{}
-	b := &pgx.Batch{}
 	// One query reads both: the request's columns and its task's state.
 	b.Queue(requestTaskStateColumns+`, r.task_name, r.requester_id, u.email, r.status,
 		r.required_approvals, r.created_at, r.expires_at, r.resumed_at, COALESCE(r.exec_lease_until < now(), false),
@@ -610,10 +626,9 @@ func (s *Store) ListRequestsWithStates(ctx context.Context, f RequestFilter, lim
 		}
 		return err
 	})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return nil, nil, nil, fmt.Errorf("list requests: %w", err)
+	return func() ([]portal.Request, []RequestTaskState, map[int64][]portal.Approval) {
+		return rs, states, approvals
 	}
-	return rs, states, approvals, nil
 }
 
 // RequestTaskStatesOf reads, in one query, the task state of each of the
@@ -880,6 +895,16 @@ type RequestPage struct {
 // timeline > 0, its newest events, as one batch.
 func (s *Store) RequestPage(ctx context.Context, id int64, now time.Time, timeline int) (RequestPage, error) {
 	b := &pgx.Batch{}
+	page := QueueRequestPage(b, id, now, timeline)
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return RequestPage{}, fmt.Errorf("read the page of request %d: %w", id, err)
+	}
+	return page()
+}
+
+// QueueRequestPage queues RequestPage's reads in b; the function it
+// returns gives the page once b has run.
+func QueueRequestPage(b *pgx.Batch, id int64, now time.Time, timeline int) func() (RequestPage, error) {
 	var p RequestPage
 	queueSchedule(b, now, &p.Schedule)
 	if timeline > 0 {
@@ -943,16 +968,15 @@ func (s *Store) RequestPage(ctx context.Context, id int64, now time.Time, timeli
 		})
 		return err
 	})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return RequestPage{}, fmt.Errorf("read the page of request %d: %w", id, err)
+	return func() (RequestPage, error) {
+		if reqErr != nil {
+			return RequestPage{}, reqErr
+		}
+		if policyErr != nil {
+			return RequestPage{}, fmt.Errorf("read the policy of request %d: %w", id, policyErr)
+		}
+		return p, nil
 	}
-	if reqErr != nil {
-		return RequestPage{}, reqErr
-	}
-	if policyErr != nil {
-		return RequestPage{}, fmt.Errorf("read the policy of request %d: %w", id, policyErr)
-	}
-	return p, nil
 }
 
 // ApprovedNotStarted returns the requests on DR task taskID that are
@@ -1024,4 +1048,26 @@ func (t *Tx) WaitingJobs(ctx context.Context, kind, key string, id int64) ([]int
 		return nil, fmt.Errorf("waiting %s jobs: %w", kind, err)
 	}
 	return ids, nil
+}
+
+// RequestListReads is ListRequestsWithStates as reads for a session's
+// batch (Reads); with mine, of the requests the session's user filed. The
+// function it returns gives what they read once they have run.
+func RequestListReads(f RequestFilter, mine bool, limit int) (Reads, func() ([]portal.Request, []RequestTaskState, map[int64][]portal.Approval)) {
+	var list func() ([]portal.Request, []RequestTaskState, map[int64][]portal.Approval)
+	reads := func(b *pgx.Batch, session []byte) {
+		if mine {
+			f.RequesterSession = session
+		}
+		list = QueueRequestsWithStates(b, f, limit)
+	}
+	return reads, func() ([]portal.Request, []RequestTaskState, map[int64][]portal.Approval) { return list() }
+}
+
+// RequestPageReads is RequestPage as reads for a session's batch (Reads);
+// the function it returns gives the page once they have run.
+func RequestPageReads(id int64, now time.Time, timeline int) (Reads, func() (RequestPage, error)) {
+	var page func() (RequestPage, error)
+	reads := func(b *pgx.Batch, _ []byte) { page = QueueRequestPage(b, id, now, timeline) }
+	return reads, func() (RequestPage, error) { return page() }
 }

@@ -35,13 +35,26 @@ var knownActions = audit.FilterActions()
 // the page leaves them out unless an action is chosen, as the task
 // history does; an export keeps them, as it always has.
 func (h *Handlers) auditFilter(c echo.Context, hideCallsByDefault bool) (db.AuditFilter, views.AuditFilter, bool, error) {
+	f, vf, err := h.auditFilterAsked(c.QueryParams(), hideCallsByDefault)
+	if err != nil {
+		return f, vf, false, err
+	}
 	u := user(c)
-	q := c.QueryParams()
+	ownOnly := !Allowed(u, PermViewAllAudit)
+	if ownOnly {
+		f.ActorID = u.ID
+		vf.Actor = ""
+	}
+	return f, vf, ownOnly, nil
+}
+
+// auditFilterAsked is the filter q asks for, whoever asks.
+func (h *Handlers) auditFilterAsked(q url.Values, hideCallsByDefault bool) (db.AuditFilter, views.AuditFilter, error) {
 	vf := views.AuditFilter{Action: q.Get("action"), Actor: q.Get("actor"), Task: strings.TrimSpace(q.Get("task")),
 		Request: strings.TrimSpace(q.Get("request")), Outcome: q.Get("outcome"), From: q.Get("from"), To: q.Get("to"),
 		Query: strings.TrimSpace(q.Get("q"))}
-	bad := func(format string, a ...any) (db.AuditFilter, views.AuditFilter, bool, error) {
-		return db.AuditFilter{}, vf, false, apperr.New(apperr.Invalid, format, a...)
+	bad := func(format string, a ...any) (db.AuditFilter, views.AuditFilter, error) {
+		return db.AuditFilter{}, vf, apperr.New(apperr.Invalid, format, a...)
 	}
 	// A checked box sends 1 before the form's hidden 0: the first counts.
 	switch q.Get("hide_calls") {
@@ -106,11 +119,6 @@ func (h *Handlers) auditFilter(c echo.Context, hideCallsByDefault bool) (db.Audi
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 		return bad("The time range is empty: \"from\" must be before \"to\".")
 	}
-	ownOnly := !Allowed(u, PermViewAllAudit)
-	if ownOnly {
-		f.ActorID = u.ID
-		vf.Actor = ""
-	}
 	for _, p := range []struct {
 		name string
 		dst  *int64
@@ -123,7 +131,7 @@ func (h *Handlers) auditFilter(c echo.Context, hideCallsByDefault bool) (db.Audi
 			*p.dst = n
 		}
 	}
-	return f, vf, ownOnly, nil
+	return f, vf, nil
 }
 
 var auditOutcomes = []string{string(audit.Success), string(audit.Failure), string(audit.Denied), string(audit.Error), string(audit.Info), string(audit.Bypassed)}
@@ -184,8 +192,11 @@ func (h *Handlers) auditPageModel(c echo.Context, f db.AuditFilter, vf views.Aud
 	u := user(c)
 	canVerify := Allowed(u, PermViewAllAudit)
 	// One extra row tells whether there is another page in this direction.
-	page, err := h.Store.AuditPage(ctx, f, auditPageSize+1, !ownOnly, canVerify)
-	if err != nil {
+	var page db.AuditPage
+	var err error
+	if r, ok := c.Get(ctxRead).(*pageRead); ok && r.audit != nil && r.auditFilter == f && !ownOnly && canVerify {
+		page = r.audit()
+	} else if page, err = h.Store.AuditPage(ctx, f, auditPageSize+1, !ownOnly, canVerify); err != nil {
 		return views.AuditPage{}, err
 	}
 	events := page.Events

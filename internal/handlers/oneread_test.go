@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,10 +36,11 @@ func (r *dbRequests) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQ
 }
 func (r *dbRequests) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
-// TestTheTaskListAndATaskPageAreOneRequestToTheDatabase: the pages viewed
-// most read their session and their own rows in one batch, for a responder
-// (who is shown the most) and for a requester.
-func TestTheTaskListAndATaskPageAreOneRequestToTheDatabase(t *testing.T) {
+// TestThePagesViewedMostAreOneRequestToTheDatabase: the task list, a task's
+// page, the request list's All and Mine tabs and a request's page read
+// their session and their own rows in one batch, for a responder (who is
+// shown the most) and for a requester.
+func TestThePagesViewedMostAreOneRequestToTheDatabase(t *testing.T) {
 	sent := &dbRequests{}
 	e := newEnv(t, withTracer(sent))
 	id := e.runningTask("dr_oneread01")
@@ -47,12 +49,23 @@ func TestTheTaskListAndATaskPageAreOneRequestToTheDatabase(t *testing.T) {
 	if err := e.jobs.StopAndCancel(ctx); err != nil { // only the pages talk to the database now
 		t.Fatal(err)
 	}
+	var rid int64
+	if err := e.store.Pool().QueryRow(ctx, `SELECT max(id) FROM requests WHERE dr_task_id = $1`, id).Scan(&rid); err != nil {
+		t.Fatal(err)
+	}
 	for _, email := range []string{"admin@example.com", "req@example.com"} {
 		b := e.signedIn(email)
-		for _, page := range []string{"/dr-tasks", "/dr-tasks/" + id, "/dr-tasks/" + id + "?calls=1"} {
+		pages := []string{"/dr-tasks", "/dr-tasks/" + id, "/dr-tasks/" + id + "?calls=1",
+			"/requests?tab=all", "/requests?tab=mine&operation=start", fmt.Sprintf("/requests/%d", rid)}
+		if email == "admin@example.com" { // who reads the whole history
+			pages = append(pages, "/audit", "/audit?q=dr_oneread01&hide_calls=0")
+		}
+		for _, page := range pages {
 			b.get(page) // the connection prepares the page's statements
 			sent.n.Store(0)
-			if r := b.get(page); r.status != http.StatusOK || !strings.Contains(r.text("main"), "dr_oneread01") {
+			// The start was req's: the admin's Mine tab has no row.
+			mineOfAdmin := strings.Contains(page, "tab=mine") && email == "admin@example.com"
+			if r := b.get(page); r.status != http.StatusOK || strings.Contains(r.text("main"), "dr_oneread01") == mineOfAdmin {
 				t.Fatalf("%s, %s: %d %q", email, page, r.status, r.text("main"))
 			}
 			if n := sent.n.Load(); n != 1 {
@@ -75,6 +88,29 @@ func TestTheTaskListAndATaskPageAreOneRequestToTheDatabase(t *testing.T) {
 	}
 	if task, none := statements("/dr-tasks/"+id), statements("/profile"); task != none {
 		t.Errorf("a made-up session's task page: %d statements, %d on a page that reads nothing with the session", task, none)
+	}
+}
+
+// TestAnAuditorWhoseRoleIsTakenSeesOnlyTheirOwnEvents: the audit page is
+// read with the session as its person saw it last time (everyone's
+// events); once their auditor role is gone, the next view shows only
+// their own, whatever was read with the session.
+func TestAnAuditorWhoseRoleIsTakenSeesOnlyTheirOwnEvents(t *testing.T) {
+	e := newEnv(t)
+	e.runningTask("dr_oneread04") // events of the admin, req and the system
+	aud := e.addUser("aud2@example.com", auth.RoleAuditor, auth.RoleRequester)
+	b := e.signedIn("aud2@example.com")
+	for range 2 {
+		if r := b.get("/audit?hide_calls=0"); !strings.Contains(r.text("main"), "dr_oneread04") {
+			t.Fatalf("an auditor's audit page: %q", r.text("main"))
+		}
+	}
+	if _, err := e.store.Pool().Exec(context.Background(), `DELETE FROM user_roles WHERE user_id = $1 AND role = 'auditor'`, aud.ID); err != nil {
+		t.Fatal(err)
+	}
+	r := b.get("/audit?hide_calls=0")
+	if r.status != http.StatusOK || !strings.Contains(r.text("main"), "You see the events of your own actions") || strings.Contains(r.text("main"), "dr_oneread04") {
+		t.Errorf("the audit page after the auditor role was taken: %d %q", r.status, r.text("main"))
 	}
 }
 

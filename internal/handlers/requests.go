@@ -39,6 +39,22 @@ func requestID64(c echo.Context) (int64, error) {
 	return id, nil
 }
 
+// requestListSize is how many requests the request list shows.
+const requestListSize = 100
+
+// requestListFilter is the request list's filter of the status and
+// operation asked for; the tab's own condition is the caller's.
+func requestListFilter(q url.Values) (db.RequestFilter, error) {
+	f := db.RequestFilter{Status: portal.RequestStatus(q.Get("status")), Operation: portal.Operation(q.Get("operation"))}
+	if f.Status != "" && !slices.Contains(portal.RequestStatuses, f.Status) {
+		return f, apperr.New(apperr.Invalid, "Unknown status %q.", f.Status)
+	}
+	if f.Operation != "" && !slices.Contains(portal.Operations, f.Operation) {
+		return f, apperr.New(apperr.Invalid, "Unknown operation %q.", f.Operation)
+	}
+	return f, nil
+}
+
 func (h *Handlers) listRequests(c echo.Context) error {
 	u := user(c)
 	q := c.QueryParams()
@@ -49,7 +65,10 @@ func (h *Handlers) listRequests(c echo.Context) error {
 			tab = "awaiting"
 		}
 	}
-	f := db.RequestFilter{Status: portal.RequestStatus(q.Get("status")), Operation: portal.Operation(q.Get("operation"))}
+	f, err := requestListFilter(q)
+	if err != nil {
+		return err
+	}
 	review := map[int64]bool{}
 	switch tab {
 	case "awaiting":
@@ -68,14 +87,12 @@ func (h *Handlers) listRequests(c echo.Context) error {
 	default:
 		return apperr.New(apperr.Invalid, "Unknown tab %q: use awaiting, mine or all.", tab)
 	}
-	if f.Status != "" && !slices.Contains(portal.RequestStatuses, f.Status) {
-		return apperr.New(apperr.Invalid, "Unknown status %q.", f.Status)
-	}
-	if f.Operation != "" && !slices.Contains(portal.Operations, f.Operation) {
-		return apperr.New(apperr.Invalid, "Unknown operation %q.", f.Operation)
-	}
-	rows, states, approvals, err := h.Store.ListRequestsWithStates(c.Request().Context(), f, 100)
-	if err != nil {
+	var rows []portal.Request
+	var states []db.RequestTaskState
+	var approvals map[int64][]portal.Approval
+	if r, ok := c.Get(ctxRead).(*pageRead); ok && r.requests != nil && r.tab == tab {
+		rows, states, approvals = r.requests()
+	} else if rows, states, approvals, err = h.Store.ListRequestsWithStates(c.Request().Context(), f, requestListSize); err != nil {
 		return err
 	}
 	p := views.RequestListPage{Base: h.base(c, "Requests", "requests"), Flash: h.takeNote(c), Tab: tab, Status: string(f.Status), Operation: string(f.Operation)}
@@ -252,9 +269,18 @@ func (h *Handlers) requestCardWith(c echo.Context, id int64, timeline int) (view
 	return card, pg.Timeline, err
 }
 
+// requestPage is request id's page with its newest timeline events, as
+// read with the session when it was (pageReads).
+func (h *Handlers) requestPage(c echo.Context, id int64, timeline int) (db.RequestPage, error) {
+	if r, ok := c.Get(ctxRead).(*pageRead); ok && r.requestPage != nil && r.requestID == id && r.timeline == timeline {
+		return r.requestPage()
+	}
+	return h.Store.RequestPage(c.Request().Context(), id, h.Now(), timeline)
+}
+
 func (h *Handlers) requestCardOf(c echo.Context, id int64, timeline int) (views.RequestCard, db.RequestPage, error) {
 	ctx := c.Request().Context()
-	pg, err := h.Store.RequestPage(ctx, id, h.Now(), timeline)
+	pg, err := h.requestPage(c, id, timeline)
 	if err != nil {
 		return views.RequestCard{}, pg, err
 	}

@@ -176,8 +176,8 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		var reads db.Reads
 		var read *pageRead
 		key := sha256.Sum256([]byte(ck.Value))
-		if h.accepted.has(key) {
-			reads, read = h.pageReads(c)
+		if known, allAudit := h.accepted.has(key); known {
+			reads, read = h.pageReads(c, allAudit)
 		}
 		background := c.Request().Header.Get(views.BackgroundHeader) != ""
 		sess, err := h.Auth.AuthenticateReading(c.Request().Context(), ck.Value, background, reads)
@@ -191,7 +191,7 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Set(ctxUser, &u)
 			c.Set(ctxChanges, sess.ChangesWaiting)
 			c.Set(ctxSession, sess)
-			h.accepted.add(key)
+			h.accepted.add(key, Allowed(&u, PermViewAllAudit))
 			if read != nil && sess.ReadsErr == nil { // else the page reads again, and says what failed
 				c.Set(ctxRead, read)
 			}
@@ -201,40 +201,48 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // acceptedSessions are the sessions (their tokens' hashes) this portal
-// accepted lately, at most maxAccepted: when full it forgets them all,
-// and each one's next page reads in two round trips again. A session
-// ended since is still judged, and refused, before anything it read is
-// used.
+// accepted lately, at most maxAccepted, with whether their person could
+// read the whole audit history then: when full it forgets them all, and
+// each one's next page reads in two round trips again. A session ended
+// since, or whose person's roles changed, is still judged before anything
+// it read is used.
 type acceptedSessions struct {
 	mu   sync.Mutex
-	seen map[[sha256.Size]byte]struct{}
+	seen map[[sha256.Size]byte]bool
 }
 
 const maxAccepted = 10_000
 
-func (a *acceptedSessions) has(k [sha256.Size]byte) bool {
+func (a *acceptedSessions) has(k [sha256.Size]byte) (known, allAudit bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	_, ok := a.seen[k]
-	return ok
+	allAudit, known = a.seen[k]
+	return known, allAudit
 }
 
-func (a *acceptedSessions) add(k [sha256.Size]byte) {
+func (a *acceptedSessions) add(k [sha256.Size]byte, allAudit bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.seen == nil || len(a.seen) >= maxAccepted {
-		a.seen = make(map[[sha256.Size]byte]struct{})
+		a.seen = make(map[[sha256.Size]byte]bool)
 	}
-	a.seen[k] = struct{}{}
+	a.seen[k] = allAudit
 }
 
-// pageRead is what the page asked for read with the session (pageReads):
-// the page of one task, or the task list.
+// pageRead is what the page asked for read with the session (pageReads),
+// with what it was read for.
 type pageRead struct {
-	taskID   string
-	calls    bool
-	taskPage func() (drtask.Page, error)
-	taskList func() drtask.TaskList
+	taskID      string // the page of one task
+	calls       bool
+	taskPage    func() (drtask.Page, error)
+	taskList    func() drtask.TaskList // the task list
+	tab         string                 // the request list's All or Mine tab
+	requests    func() ([]portal.Request, []db.RequestTaskState, map[int64][]portal.Approval)
+	requestID   int64 // the page of one request
+	timeline    int
+	requestPage func() (db.RequestPage, error)
+	auditFilter db.AuditFilter // the audit page, as one who reads all of it sees it
+	audit       func() db.AuditPage
 }
 
 // pageReads are the reads of the page asked for that go with its
@@ -243,8 +251,9 @@ type pageRead struct {
 // who makes it: what depends on the viewer, the handler judges once the
 // session is, as it does for every other page, which reads after it.
 // Only a session accepted lately has them: a made-up cookie costs the
-// database the session's read alone, as before.
-func (h *Handlers) pageReads(c echo.Context) (db.Reads, *pageRead) {
+// database the session's read alone, as before. The audit page is read
+// with the session when its person could read all of it last time.
+func (h *Handlers) pageReads(c echo.Context, allAudit bool) (db.Reads, *pageRead) {
 	if c.Request().Method != http.MethodGet {
 		return nil, nil
 	}
@@ -257,6 +266,33 @@ func (h *Handlers) pageReads(c echo.Context) (db.Reads, *pageRead) {
 		var reads db.Reads
 		reads, r.taskPage = h.Tasks.PageReads(r.taskID, timelineSize, r.calls)
 		return reads, r
+	case "/requests":
+		// The Awaiting tab's rows depend on the session's emergencies: it
+		// reads after the session.
+		q := c.QueryParams()
+		f, err := requestListFilter(q)
+		if tab := q.Get("tab"); err == nil && (tab == "all" || tab == "mine") {
+			r := &pageRead{tab: tab}
+			var reads db.Reads
+			reads, r.requests = db.RequestListReads(f, tab == "mine", requestListSize)
+			return reads, r
+		}
+	case "/requests/:id":
+		if id, err := requestID64(c); err == nil {
+			r := &pageRead{requestID: id, timeline: timelineSize}
+			var reads db.Reads
+			reads, r.requestPage = db.RequestPageReads(id, h.Now(), timelineSize)
+			return reads, r
+		}
+	case "/audit":
+		if f, _, err := h.auditFilterAsked(c.QueryParams(), true); err == nil && allAudit {
+			r := &pageRead{auditFilter: f}
+			reads, page := db.AuditPageReads(f, auditPageSize+1, true, true)
+			if reads != nil {
+				r.audit = page
+				return reads, r
+			}
+		}
 	}
 	return nil, nil
 }
