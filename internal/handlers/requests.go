@@ -107,12 +107,17 @@ func (h *Handlers) listRequests(c echo.Context) error {
 		p.Operations = append(p.Operations, views.Option{Value: string(o), Label: o.Label(), Selected: o == f.Operation})
 	}
 	now := h.Now()
-	blocked := requests.CannotRunOf(states)
+	// Only a pending request is judged (and worded) whether it can run:
+	// the rest of a page of 100 costs nothing.
+	pending := make([]db.RequestTaskState, 0, len(states))
+	for i, r := range rows {
+		if r.EffectiveStatus(now) == portal.StatusPending && i < len(states) && states[i].RequestID == r.ID {
+			pending = append(pending, states[i])
+		}
+	}
+	blocked := requests.CannotRunOf(pending)
 	for _, r := range rows {
 		st := r.EffectiveStatus(now)
-		if st != portal.StatusPending {
-			delete(blocked, r.ID) // only a pending request is judged
-		}
 		p.Rows = append(p.Rows, views.RequestRow{
 			ID: strconv.FormatInt(r.ID, 10), URL: fmt.Sprintf("/requests/%d", r.ID), Operation: r.Operation.Label(),
 			OperationRaw: string(r.Operation),
