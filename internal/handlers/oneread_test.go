@@ -77,17 +77,37 @@ func TestThePagesViewedMostAreOneRequestToTheDatabase(t *testing.T) {
 	// A made-up session costs the database the session's read alone, as
 	// on a page that reads nothing with it.
 	u, _ := url.Parse(e.srv.URL)
-	statements := func(page string) int64 {
+	statements := func(token, page string) int64 {
 		stranger := e.browser()
-		stranger.c.Jar.SetCookies(u, []*http.Cookie{{Name: handlers.SessionCookie, Value: strings.Repeat("x", 43)}})
+		stranger.c.Jar.SetCookies(u, []*http.Cookie{{Name: handlers.SessionCookie, Value: token}})
 		sent.batched.Store(0)
 		if r := stranger.get(page); r.status != http.StatusSeeOther || strings.Contains(r.body, "dr_oneread01") {
-			t.Errorf("a made-up session's %s: %d %q", page, r.status, r.body)
+			t.Errorf("a refused session's %s: %d %q", page, r.status, r.body)
 		}
 		return sent.batched.Load()
 	}
-	if task, none := statements("/dr-tasks/"+id), statements("/profile"); task != none {
+	madeUp := strings.Repeat("x", 43)
+	none := statements(madeUp, "/profile")
+	if task := statements(madeUp, "/dr-tasks/"+id); task != none {
 		t.Errorf("a made-up session's task page: %d statements, %d on a page that reads nothing with the session", task, none)
+	}
+	// A session signed out is forgotten: its cookie, used again, costs the
+	// session's read alone too.
+	admin := e.signedIn("admin@example.com")
+	admin.get("/audit")
+	var token string
+	for _, ck := range admin.c.Jar.Cookies(u) {
+		if ck.Name == handlers.SessionCookie {
+			token = ck.Value
+		}
+	}
+	if r := admin.post("/signout", url.Values{}); r.status != http.StatusSeeOther {
+		t.Fatalf("sign out: %d", r.status)
+	}
+	for _, page := range []string{"/audit?q=dr_oneread01", "/dr-tasks/" + id} {
+		if n := statements(token, page); n != none {
+			t.Errorf("a signed-out session's %s: %d statements, want %d", page, n, none)
+		}
 	}
 }
 

@@ -176,8 +176,8 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		var reads db.Reads
 		var read *pageRead
 		key := sha256.Sum256([]byte(ck.Value))
-		if known, allAudit := h.accepted.has(key); known {
-			reads, read = h.pageReads(c, allAudit)
+		if last, known := h.accepted.get(key); known && last.pages {
+			reads, read = h.pageReads(c, last.allAudit)
 		}
 		background := c.Request().Header.Get(views.BackgroundHeader) != ""
 		sess, err := h.Auth.AuthenticateReading(c.Request().Context(), ck.Value, background, reads)
@@ -191,7 +191,8 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Set(ctxUser, &u)
 			c.Set(ctxChanges, sess.ChangesWaiting)
 			c.Set(ctxSession, sess)
-			h.accepted.add(key, Allowed(&u, PermViewAllAudit))
+			h.accepted.add(key, acceptedSession{pages: Allowed(&u, PermViewTasks) && !u.MustChangePassword,
+				allAudit: Allowed(&u, PermViewAllAudit)})
 			if read != nil && sess.ReadsErr == nil { // else the page reads again, and says what failed
 				c.Set(ctxRead, read)
 			}
@@ -201,32 +202,44 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // acceptedSessions are the sessions (their tokens' hashes) this portal
-// accepted lately, at most maxAccepted, with whether their person could
-// read the whole audit history then: when full it forgets them all, and
-// each one's next page reads in two round trips again. A session ended
-// since, or whose person's roles changed, is still judged before anything
-// it read is used.
+// accepted lately, at most maxAccepted, with what their person could do
+// then: when full it forgets them all, and each one's next page reads in
+// two round trips again. A session is forgotten when it is refused or
+// signed out (clearSessionCookie), so one that ended costs at most one
+// more page's reads; one whose person's roles changed since is still
+// judged before anything it read is used.
 type acceptedSessions struct {
 	mu   sync.Mutex
-	seen map[[sha256.Size]byte]bool
+	seen map[[sha256.Size]byte]acceptedSession
 }
+
+// acceptedSession is what a session's person could do when it was last
+// accepted: see pages (not waiting for roles or a new password), read the
+// whole audit history.
+type acceptedSession struct{ pages, allAudit bool }
 
 const maxAccepted = 10_000
 
-func (a *acceptedSessions) has(k [sha256.Size]byte) (known, allAudit bool) {
+func (a *acceptedSessions) get(k [sha256.Size]byte) (acceptedSession, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	allAudit, known = a.seen[k]
-	return known, allAudit
+	s, ok := a.seen[k]
+	return s, ok
 }
 
-func (a *acceptedSessions) add(k [sha256.Size]byte, allAudit bool) {
+func (a *acceptedSessions) add(k [sha256.Size]byte, s acceptedSession) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.seen == nil || len(a.seen) >= maxAccepted {
-		a.seen = make(map[[sha256.Size]byte]bool)
+		a.seen = make(map[[sha256.Size]byte]acceptedSession)
 	}
-	a.seen[k] = allAudit
+	a.seen[k] = s
+}
+
+func (a *acceptedSessions) forget(k [sha256.Size]byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.seen, k)
 }
 
 // pageRead is what the page asked for read with the session (pageReads),
@@ -411,6 +424,9 @@ func (h *Handlers) setSessionCookie(c echo.Context, token string) {
 }
 
 func (h *Handlers) clearSessionCookie(c echo.Context) {
+	if ck, err := c.Cookie(SessionCookie); err == nil && ck.Value != "" {
+		h.accepted.forget(sha256.Sum256([]byte(ck.Value)))
+	}
 	h.clearNote(c)
 	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
 		Secure: h.Config.SecureCookies(), SameSite: http.SameSiteLaxMode, MaxAge: -1})
