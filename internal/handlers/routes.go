@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
 	"strings"
@@ -175,7 +174,7 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		var reads db.Reads
 		var read *pageRead
-		key := sha256.Sum256([]byte(ck.Value))
+		key := string(auth.HashToken(ck.Value)) // as the session is stored
 		if last, known := h.accepted.get(key); known && last.pages {
 			reads, read = h.pageReads(c, last.allAudit)
 		}
@@ -210,7 +209,7 @@ func (h *Handlers) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 // judged before anything it read is used.
 type acceptedSessions struct {
 	mu   sync.Mutex
-	seen map[[sha256.Size]byte]acceptedSession
+	seen map[string]acceptedSession
 }
 
 // acceptedSession is what a session's person could do when it was last
@@ -220,23 +219,23 @@ type acceptedSession struct{ pages, allAudit bool }
 
 const maxAccepted = 10_000
 
-func (a *acceptedSessions) get(k [sha256.Size]byte) (acceptedSession, bool) {
+func (a *acceptedSessions) get(k string) (acceptedSession, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s, ok := a.seen[k]
 	return s, ok
 }
 
-func (a *acceptedSessions) add(k [sha256.Size]byte, s acceptedSession) {
+func (a *acceptedSessions) add(k string, s acceptedSession) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.seen == nil || len(a.seen) >= maxAccepted {
-		a.seen = make(map[[sha256.Size]byte]acceptedSession)
+		a.seen = make(map[string]acceptedSession)
 	}
 	a.seen[k] = s
 }
 
-func (a *acceptedSessions) forget(k [sha256.Size]byte) {
+func (a *acceptedSessions) forget(k string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.seen, k)
@@ -425,7 +424,7 @@ func (h *Handlers) setSessionCookie(c echo.Context, token string) {
 
 func (h *Handlers) clearSessionCookie(c echo.Context) {
 	if ck, err := c.Cookie(SessionCookie); err == nil && ck.Value != "" {
-		h.accepted.forget(sha256.Sum256([]byte(ck.Value)))
+		h.accepted.forget(string(auth.HashToken(ck.Value)))
 	}
 	h.clearNote(c)
 	c.SetCookie(&http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true,
