@@ -38,8 +38,11 @@ const (
 const (
 	SubjectUser   = "user"
 	SubjectDRTask = "dr_task"
-	SubjectAudit  = "audit"
-	SubjectPolicy = "policy"
+	// SubjectRequest: an approval request, for its events before its task
+	// exists (a create's filing and decisions).
+	SubjectRequest = "request"
+	SubjectAudit   = "audit"
+	SubjectPolicy  = "policy"
 )
 
 // Actor is who did something: a user (ID > 0) or the system.

@@ -385,11 +385,12 @@ func (s *Store) StreamAudit(ctx context.Context, f AuditFilter, fn func(audit.Ev
 	return nil
 }
 
-// TaskTimeline returns the events about one DR task, and the other events
-// of the same HTTP requests or jobs (the cloud calls a create made before
-// the task had an id), newest first; without calls, the cloud calls are
-// left out. It stays on indexes: the task's own events by subject, then
-// each of their correlation ids.
+// TaskTimeline returns the events about one DR task (with those of the
+// request that created it, recorded before the task had an id: its filing
+// and decisions), and the other events of the same HTTP requests or jobs
+// (the cloud calls a create made before the task had an id), newest first;
+// without calls, the cloud calls are left out. It stays on indexes: the
+// task's own events by subject, then each of their correlation ids.
 func (s *Store) TaskTimeline(ctx context.Context, taskID string, limit int, calls bool) ([]audit.Event, error) {
 	rows, err := s.pool.Query(ctx, taskTimelineSQL(limit, calls), audit.SubjectDRTask, taskID)
 	return collectTimeline(taskID, rows, err)
@@ -406,14 +407,30 @@ func (s *Store) TaskCloudCalls(ctx context.Context, taskID string, limit int) (i
 	return n, nil
 }
 
-// taskTimelineSQL selects a task's ($1, $2) newest limit events and those
-// correlated with them (the cloud calls and steps of the same page action
-// or job); without calls, the cloud calls are left out.
+// taskOwnSQL selects columns of a task's ($1, $2) own newest limit events:
+// those about the task, and those about the request that created it,
+// which were recorded about the request until the task had an id (its
+// filing, decisions and execution's start). Each comes from a backward
+// scan of the subject index, merged.
+func taskOwnSQL(columns string, limit int, noCalls string) string {
+	return fmt.Sprintf(`SELECT * FROM (
+			(SELECT %[1]s FROM audit_events WHERE subject_type = $1 AND subject_id = $2 %[3]s ORDER BY id DESC LIMIT %[2]d)
+			UNION ALL
+			(SELECT %[1]s FROM audit_events WHERE subject_type = '%[4]s' AND subject_id = (
+				SELECT min(id)::text FROM requests WHERE dr_task_id = $2 AND operation = 'create') %[3]s
+				ORDER BY id DESC LIMIT %[2]d)
+		) own ORDER BY id DESC LIMIT %[2]d`, columns, limit, noCalls, audit.SubjectRequest)
+}
+
+// taskTimelineSQL selects a task's ($1, $2) newest limit events
+// (taskOwnSQL) and those correlated with them (the cloud calls and steps
+// of the same page action or job); without calls, the cloud calls are
+// left out.
 //
-// The task's own events come whole from one backward scan of the subject
-// index; the correlated ones are looked up by correlation id (the index
-// holds id and action) and read only when they are not among the task's
-// own, so no event is read twice.
+// The task's own events come whole from the subject index; the correlated
+// ones are looked up by correlation id (the index holds id and action) and
+// read only when they are not among the task's own, so no event is read
+// twice.
 //
 // The limit and the choice are part of the text, not parameters: with
 // them as parameters PostgreSQL judged its generic plan dearer than a
@@ -427,15 +444,13 @@ func taskTimelineSQL(limit int, calls bool) string {
 		return fmt.Sprintf(`AND %saction <> '%s'`, alias, audit.ActionCloudCall)
 	}
 	return fmt.Sprintf(`
-		WITH subj AS (
-			SELECT %[1]s FROM audit_events
-			WHERE subject_type = $1 AND subject_id = $2 %[3]s ORDER BY id DESC LIMIT %[2]d)
+		WITH subj AS (%[3]s)
 		SELECT * FROM subj
 		UNION ALL
 		SELECT %[1]s FROM audit_events WHERE id IN (
 			SELECT c.id FROM (%[5]s) k JOIN audit_events c ON c.correlation_id = k.correlation_id AND c.correlation_id <> ''
 			WHERE c.id NOT IN (SELECT id FROM subj) %[4]s)
-		ORDER BY 1 DESC LIMIT %[2]d`, auditColumns, limit, noCalls(""), noCalls("c."), correlatedSQL)
+		ORDER BY 1 DESC LIMIT %[2]d`, auditColumns, limit, taskOwnSQL(auditColumns, limit, noCalls("")), noCalls("c."), correlatedSQL)
 }
 
 // correlatedSQL is the correlation ids of a timeline's subject events
@@ -451,15 +466,13 @@ const correlatedSQL = `SELECT DISTINCT correlation_id FROM subj
 // action.
 func taskCloudCallsSQL(limit int) string {
 	return fmt.Sprintf(`
-		WITH subj AS (
-			SELECT id, correlation_id, action FROM audit_events
-			WHERE subject_type = $1 AND subject_id = $2 ORDER BY id DESC LIMIT %[1]d)
+		WITH subj AS (%[4]s)
 		SELECT count(*) FILTER (WHERE action = '%[2]s') FROM (
 			SELECT id, action FROM subj
 			UNION ALL
 			SELECT DISTINCT c.id, c.action FROM (%[3]s) k JOIN audit_events c ON c.correlation_id = k.correlation_id AND c.correlation_id <> ''
 			WHERE c.id NOT IN (SELECT id FROM subj)
-			ORDER BY id DESC LIMIT %[1]d) t`, limit, audit.ActionCloudCall, correlatedSQL)
+			ORDER BY id DESC LIMIT %[1]d) t`, limit, audit.ActionCloudCall, correlatedSQL, taskOwnSQL("id, correlation_id, action", limit, ""))
 }
 
 func collectTimeline(taskID string, rows pgx.Rows, err error) ([]audit.Event, error) {

@@ -220,3 +220,29 @@ func TestALongTaskHistoryShowsTheNewest25AndLinksToTheRest(t *testing.T) {
 		t.Errorf("the line under the history: %q → %q", more.Text(), more.Find("a").AttrOr("href", ""))
 	}
 }
+
+// TestATaskHistoryBeginsWithItsFilingAndApproval: the events of the
+// request that created a task were recorded before the task had an id;
+// its page's history still begins with them (who filed it, who approved
+// it), and holds no other request's filing.
+func TestATaskHistoryBeginsWithItsFilingAndApproval(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_history_filed")
+	other := e.createTask("dr_history_other")
+	e.stopWorkers()
+	page := e.signedIn("admin@example.com").get("/dr-tasks/" + id)
+	events := page.doc.Find(`[data-testid=timeline-event]`)
+	oldest := events.Last()
+	if oldest.AttrOr("data-action", "") != audit.ActionRequestFiled || !strings.Contains(oldest.Text(), "req@example.com") {
+		t.Errorf("the oldest event shown: %s %q", oldest.AttrOr("data-action", ""), strings.Join(strings.Fields(oldest.Text()), " "))
+	}
+	if !strings.Contains(page.doc.Find(`[data-action="`+audit.ActionRequestApproved+`"], [data-action="`+audit.ActionRequestDecision+`"]`).Text(), "admin@example.com") {
+		t.Error("the approval is not in the task's history")
+	}
+	if n := page.doc.Find(`[data-action="` + audit.ActionRequestFiled + `"]`).Length(); n != 1 {
+		t.Errorf("%d filings in the history of a task filed once", n)
+	}
+	if strings.Contains(page.doc.Find(`#timeline`).Text(), "dr_history_other") {
+		t.Errorf("the history of %s shows the filing of %s", id, other)
+	}
+}

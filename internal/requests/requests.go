@@ -211,7 +211,7 @@ func Event(ctx context.Context, action string, outcome audit.Outcome, r portal.R
 }
 
 // SubjectRequest is the audit subject type of a request.
-const SubjectRequest = "request"
+const SubjectRequest = audit.SubjectRequest
 
 // sources are the statuses the state machine lets a request leave for to:
 // the guard of every transition into to.
