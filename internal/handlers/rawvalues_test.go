@@ -117,7 +117,7 @@ func TestNoPageShowsTheAPIsRawValues(t *testing.T) {
 	if strings.Contains(sole, "below") || !strings.Contains(sole, "Admin → Users") || policy.attr(`[data-testid=sole-admin] a`, "href") != "/admin/users" {
 		t.Errorf("the policy page's sole-admin note says %q", sole)
 	}
-	if got := admin.get("/admin/users").text(`[data-testid=sole-admin]`); !strings.Contains(got, "create an account below") {
+	if got := admin.get("/admin/users").text(`[data-testid=sole-admin]`); !strings.Contains(got, "Add a second admin below") {
 		t.Errorf("the users page's sole-admin note says %q", got)
 	}
 }

@@ -239,17 +239,17 @@ func twoAdmins(admins int, hadTwo bool, what string, onUsers bool) templ.Compone
 				return templ_7745c5c3_Err
 			}
 			if onUsers {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "To add a second admin, create an account below with the admin role, or give the role to an existing account. ")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "Add a second admin below: a new account with the admin role, or the role given to an existing one. ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "To add a second admin, go to Admin → <a href=\"/admin/users\" data-testid=\"to-users\">Users</a>: create an account there with the admin role, or give the role to an existing account. ")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "Add a second admin in Admin → <a href=\"/admin/users\" data-testid=\"to-users\">Users</a>: a new account with the admin role, or the role given to an existing one. ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "While you are the only admin and the install has never had two, that grant takes effect at once, and the audit marks it as made by a sole admin.</p></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "Until there are two, your grants take effect at once, marked in the audit as a sole admin's.</p></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1244,7 +1244,7 @@ func Users(p UsersPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = twoAdmins(p.Admins, p.HadTwoAdmins, "Role grants you make take effect at once. Policy changes wait until a second admin approves them.", true).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = twoAdmins(p.Admins, p.HadTwoAdmins, "Policy changes wait for a second admin's approval.", true).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1804,7 +1804,7 @@ func Users(p UsersPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if p.Admins <= 1 && !p.HadTwoAdmins {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 174, "The roles you tick take effect at once: you are the only admin, and the audit marks the grant as made by a sole admin.")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 174, "The roles you tick take effect at once (see above).")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -2033,7 +2033,7 @@ func PolicyEditor(p PolicyPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = twoAdmins(p.Admins, p.HadTwoAdmins, "A policy change waits until a second admin approves it, so you can propose one but it cannot take effect yet.", false).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = twoAdmins(p.Admins, p.HadTwoAdmins, "You can propose a policy change; it takes effect once a second admin approves it.", false).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
