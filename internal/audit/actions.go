@@ -210,3 +210,12 @@ func FilterActions() []string {
 	}
 	return out
 }
+
+// RequestSteps are what a request's own life records (its filing,
+// decisions, checks and execution), not a person's refused attempt to act
+// on it: the events a task's history takes from the request that created
+// it. Refusals are recorded about whatever request id was asked for, even
+// one not filed yet, and are no part of the task's story.
+var RequestSteps = []string{ActionRequestFiled, ActionRequestDecision, ActionRequestApproved, ActionRequestChecked,
+	ActionRequestDeferred, ActionRequestExecuting, ActionRequestIntent, ActionRequestResumed, ActionRequestResult,
+	ActionRequestRefused, ActionRequestProgress, ActionRequestSucceeded, ActionRequestFailed}

@@ -408,19 +408,24 @@ func (s *Store) TaskCloudCalls(ctx context.Context, taskID string, limit int) (i
 }
 
 // taskOwnSQL selects columns of a task's ($1, $2) own newest limit events:
-// those about the task, and those about the request that created it,
-// which were recorded about the request until the task had an id (its
-// filing, decisions and execution's start). Each comes from a backward
-// scan of the subject index, merged.
+// those about the task, and the steps of the request that created it
+// (audit.RequestSteps), which were recorded about the request until the
+// task had an id (its filing, decisions and execution's start). Only those
+// steps: anyone may be refused acting on a request id, filed or not, and
+// the refusal is recorded about it. Each comes from a backward scan of the
+// subject index, merged.
 func taskOwnSQL(columns string, limit int, noCalls string) string {
 	return fmt.Sprintf(`SELECT * FROM (
 			(SELECT %[1]s FROM audit_events WHERE subject_type = $1 AND subject_id = $2 %[3]s ORDER BY id DESC LIMIT %[2]d)
 			UNION ALL
-			(SELECT %[1]s FROM audit_events WHERE subject_type = '%[4]s' AND subject_id = (
-				SELECT min(id)::text FROM requests WHERE dr_task_id = $2 AND operation = 'create') %[3]s
-				ORDER BY id DESC LIMIT %[2]d)
-		) own ORDER BY id DESC LIMIT %[2]d`, columns, limit, noCalls, audit.SubjectRequest)
+			(SELECT %[1]s FROM audit_events, (SELECT min(id) AS create_id FROM requests WHERE dr_task_id = $2 AND operation = 'create') c
+				WHERE subject_type = '%[4]s' AND subject_id = c.create_id::text AND request_id = c.create_id
+				AND action IN (%[5]s) %[3]s ORDER BY id DESC LIMIT %[2]d)
+		) own ORDER BY id DESC LIMIT %[2]d`, columns, limit, noCalls, audit.SubjectRequest, requestSteps)
 }
+
+// requestSteps is audit.RequestSteps as an SQL list.
+var requestSteps = "'" + strings.Join(audit.RequestSteps, "', '") + "'"
 
 // taskTimelineSQL selects a task's ($1, $2) newest limit events
 // (taskOwnSQL) and those correlated with them (the cloud calls and steps

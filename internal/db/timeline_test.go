@@ -17,9 +17,10 @@ import (
 // from the events appended: the task's newest limit events (without the
 // cloud calls, unless asked for), with every event that shares a
 // correlation id with one of them (not the background jobs'), newest
-// limit of the lot. The task's own events include those about the request
-// that created it, recorded before it had an id (its filing and
-// decisions), and no other request's. The histories are random:
+// limit of the lot. The task's own events include the steps of the
+// request that created it (audit.RequestSteps, recorded about the request
+// before the task had an id: its filing and decisions), and not the
+// refusals recorded about it, nor any other request's events. The histories are random:
 // correlated events under other subjects, newer and older than the task's
 // own, the task's own older events brought back by a correlation, jobs
 // touching other tasks.
@@ -44,14 +45,18 @@ func TestTaskTimelineIsItsEventsAndTheirCorrelatedOnes(t *testing.T) {
 		r := rand.New(rand.NewPCG(seed, 7))
 		var batch []audit.Event
 		for i := range 80 {
-			e := event([]string{audit.ActionCloudCall, "request.filed", "task.drift"}[r.IntN(3)])
+			e := event([]string{audit.ActionCloudCall, audit.ActionRequestFiled, audit.ActionTaskDrift, audit.ActionRequestDecisionRefused}[r.IntN(4)])
 			switch r.IntN(4) {
 			case 0, 1:
 				e.SubjectType, e.SubjectID = audit.SubjectDRTask, task
 			case 2:
 				e.SubjectType, e.SubjectID = audit.SubjectDRTask, other
 			default:
-				e.SubjectType, e.SubjectID = audit.SubjectRequest, fmt.Sprint(r.IntN(6))
+				n := r.IntN(6)
+				e.SubjectType, e.SubjectID = audit.SubjectRequest, fmt.Sprint(n)
+				if r.IntN(3) > 0 {
+					e.RequestID = int64(n)
+				}
 			}
 			e.CorrelationID = []string{"", "poller", "list-sync", fmt.Sprintf("c%d-%d", seed, r.IntN(12)), fmt.Sprintf("u%d-%d", seed, i)}[r.IntN(5)]
 			batch = append(batch, e)
@@ -98,7 +103,8 @@ func timelineOf(all []audit.Event, task, createdBy string, limit int, calls bool
 	var own []int64
 	for _, e := range newest {
 		mine := e.SubjectType == audit.SubjectDRTask && e.SubjectID == task ||
-			e.SubjectType == audit.SubjectRequest && e.SubjectID == createdBy
+			e.SubjectType == audit.SubjectRequest && e.SubjectID == createdBy && fmt.Sprint(e.RequestID) == createdBy &&
+				slices.Contains(audit.RequestSteps, e.Action)
 		if mine && shown(e) && len(own) < limit {
 			own = append(own, e.ID)
 			if e.CorrelationID != "" && e.CorrelationID != "poller" && e.CorrelationID != "list-sync" {
