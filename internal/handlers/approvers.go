@@ -81,10 +81,10 @@ func (h *Handlers) approverNotice(ctx context.Context, u *portal.User, op portal
 	}
 	switch {
 	case !n.Short:
-		n.Text = fmt.Sprintf("It needs %s from someone other than you. Who can approve: %s.", count(need, "approval"), names(eligible))
+		n.Text = fmt.Sprintf("It needs %s. Who can approve: %s.", fromOthers(need), names(eligible))
 	case len(eligible) == 0:
-		n.Text = fmt.Sprintf("Nobody could approve this request: it needs %s from someone other than you, and no one else holds the approver role. "+
-			"Filed now, it would wait until it expires. A second person needs the approver role first.", count(need, "approval"))
+		n.Text = fmt.Sprintf("Nobody could approve this request: it needs %s, and no one else holds the approver role. "+
+			"Filed now, it would wait until it expires. A second person needs the approver role first.", fromOthers(need))
 	default:
 		n.Text = fmt.Sprintf("This request could never be approved: it needs %s from people other than you, and only %s can approve (%s). "+
 			"Filed now, it would wait until it expires. Another person needs the approver role first.",
@@ -117,12 +117,21 @@ func (h *Handlers) nextSteps(ctx context.Context, r portal.Request) string {
 	}
 	switch {
 	case len(eligible) < r.RequiredApprovals:
-		return msg + fmt.Sprintf(" It needs %s from someone other than you, but %s can approve it: it cannot be approved and will expire. "+
+		return msg + fmt.Sprintf(" It needs %s, but %s can approve it: it cannot be approved and will expire. "+
 			"Once another person has the approver role, cancel it and file it again.",
-			count(r.RequiredApprovals, "approval"), people(len(eligible)))
+			fromOthers(r.RequiredApprovals), people(len(eligible)))
 	}
-	return msg + fmt.Sprintf(" It runs once it has %s from someone other than you; who can approve: %s. They see it under Requests, awaiting their approval.",
-		count(r.RequiredApprovals, "approval"), names(eligible))
+	return msg + fmt.Sprintf(" It runs once it has %s; who can approve: %s. They see it under Requests, awaiting their approval.",
+		fromOthers(r.RequiredApprovals), names(eligible))
+}
+
+// fromOthers says how many approvals a request needs, from whom: each from
+// a different person, none from its requester.
+func fromOthers(n int) string {
+	if n == 1 {
+		return "1 approval from someone other than you"
+	}
+	return count(n, "approval") + ", each from a different person other than you"
 }
 
 // progressOf says how far a pending request is, from its approvals:

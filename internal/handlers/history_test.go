@@ -245,4 +245,21 @@ func TestATaskHistoryBeginsWithItsFilingAndApproval(t *testing.T) {
 	if strings.Contains(page.doc.Find(`#timeline`).Text(), "dr_history_other") {
 		t.Errorf("the history of %s shows the filing of %s", id, other)
 	}
+	// Each step names its request, which links to it.
+	create := oldest.Find(`[data-testid=event-request]`)
+	if !strings.HasPrefix(create.AttrOr("href", ""), "/requests/") || create.Text() != "request #"+strings.TrimPrefix(create.AttrOr("href", ""), "/requests/") {
+		t.Errorf("the filing's request link: %q → %q", create.Text(), create.AttrOr("href", ""))
+	}
+	if page.doc.Find(`[data-testid=timeline-partial]`).Length() != 0 {
+		t.Error("an admin is told they see part of the history")
+	}
+	// An approver sees their own actions and the system's, and is told so.
+	e.addUser("appr@example.com", auth.RoleApprover)
+	for _, url := range []string{"/dr-tasks/" + id, create.AttrOr("href", "")} {
+		seen := e.signedIn("appr@example.com").get(url)
+		if seen.doc.Find(`[data-action="`+audit.ActionRequestFiled+`"]`).Length() != 0 ||
+			!strings.Contains(seen.text(`[data-testid=timeline-partial]`), "your own actions and the system's") {
+			t.Errorf("%s for an approver: %q", url, strings.Join(strings.Fields(seen.text(`[data-testid=timeline]`)), " "))
+		}
+	}
 }

@@ -251,7 +251,7 @@ func (h *Handlers) requestTimeline(c echo.Context, id int64) (views.Timeline, er
 // requestTimelineOf is request id's history from its newest events, as
 // the viewer may see it.
 func (h *Handlers) requestTimelineOf(c echo.Context, id int64, events []audit.Event) views.Timeline {
-	tl := views.Timeline{URL: fmt.Sprintf("/requests/%d/timeline", id)}
+	tl := views.Timeline{URL: fmt.Sprintf("/requests/%d/timeline", id), Partial: !Allowed(user(c), PermViewAllAudit)}
 	for _, e := range visibleEvents(user(c), events) {
 		tl.Events = append(tl.Events, h.auditRow(e))
 	}

@@ -425,7 +425,7 @@ func (h *Handlers) showTask(c echo.Context) error {
 	panel := h.panel(c, pg)
 	return h.render(c, http.StatusOK, views.TaskDetail(views.TaskDetailPage{
 		Base: h.base(c, pg.View.Row.Name, "tasks"), Panel: panel, Schedule: notice,
-		Timeline: h.timelineOf(id, visibleEvents(user(c), pg.Timeline), calls, visibleCount(user(c), pg.CloudCalls)),
+		Timeline: h.timelineOf(user(c), id, pg.Timeline, calls, pg.CloudCalls),
 		Drill:    drill}))
 }
 
@@ -489,7 +489,7 @@ func (h *Handlers) timeline(c echo.Context, id string) (views.Timeline, error) {
 	if err != nil {
 		return views.Timeline{}, err
 	}
-	return h.timelineOf(id, visibleEvents(user(c), events), calls, visibleCount(user(c), n)), nil
+	return h.timelineOf(user(c), id, events, calls, n), nil
 }
 
 // visibleCount is a count of a task's cloud calls for u: the count for
@@ -523,9 +523,13 @@ func visibleEvents(u *portal.User, events []audit.Event) []audit.Event {
 	return out
 }
 
-func (h *Handlers) timelineOf(id string, events []audit.Event, calls bool, cloudCalls int) views.Timeline {
-	tl := views.Timeline{URL: "/dr-tasks/" + id + "/timeline", CloudCalls: cloudCalls, ShowCalls: calls,
-		AuditURL: "/audit?task=" + url.QueryEscape(id), ToggleURL: "/dr-tasks/" + id + "?calls=1"}
+// timelineOf is task id's history from its newest events (and the count
+// of its cloud calls), as u may see it.
+func (h *Handlers) timelineOf(u *portal.User, id string, events []audit.Event, calls bool, cloudCalls int) views.Timeline {
+	tl := views.Timeline{URL: "/dr-tasks/" + id + "/timeline", CloudCalls: visibleCount(u, cloudCalls), ShowCalls: calls,
+		AuditURL: "/audit?task=" + url.QueryEscape(id), ToggleURL: "/dr-tasks/" + id + "?calls=1",
+		Partial: !Allowed(u, PermViewAllAudit)}
+	events = visibleEvents(u, events)
 	if calls {
 		tl.URL += "?calls=1"
 		tl.ToggleURL = "/dr-tasks/" + id
@@ -571,6 +575,9 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 			executing = true
 		}
 	}
+	// A decision or the run may come at any moment: the panel looks again
+	// now and then, so that it never offers what the approval changed.
+	p.Waiting = len(p.Requests) > 0 && !v.Gone
 	if !v.Gone && !executing && v.HasDetail {
 		p.BreakGlass, p.BreakGlassNotNow = h.breakGlassButtons(c, pg)
 		if len(p.BreakGlass) > 0 && pg.Bar.RequestID != 0 {
@@ -592,7 +599,19 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 	if v.Gone || !Allowed(user(c), PermFileRequest) || busy || !v.HasDetail {
 		return p
 	}
+	// An operation already waiting for decisions is not offered again: a
+	// second would be refused as the same request (its chip links to it).
+	// A sync period change may differ in its period, so it stays.
+	waiting := map[portal.Operation]bool{}
+	for _, r := range pg.Open {
+		if r.EffectiveStatus(now) == portal.StatusPending && r.Operation != portal.OpUpdate {
+			waiting[r.Operation] = true
+		}
+	}
 	for _, spec := range portal.Specs {
+		if waiting[spec.Op] {
+			continue
+		}
 		if ok, _ := portal.Allowed(spec.Op, pg.State); ok {
 			if ready, _ := portal.DrillReady(pg.State.Task, h.zones().DWS); spec.Op == portal.OpDrill && !ready {
 				continue // filing would refuse it: no sync yet, or a cluster abnormal

@@ -653,3 +653,50 @@ func TestThePrimaryPickerSaysWhichClustersCannotBePrimaries(t *testing.T) {
 		t.Errorf("a cluster already in a DR task is offered as %q (disabled %v)", label, disabled)
 	}
 }
+
+// TestATaskPageLooksAgainWhileARequestWaitsOnIt: a task page left open
+// while a request on it waits for decisions reloads its panel now and then
+// (slower than while the task changes), so an approval shows and the
+// buttons follow it; a settled task's panel does not poll. The operation
+// waiting is not offered a second time.
+func TestATaskPageLooksAgainWhileARequestWaitsOnIt(t *testing.T) {
+	e := newEnv(t)
+	id := e.createTask("dr_waiting_page")
+	e.stopWorkers() // the approved start stays approved: nothing runs it
+	req := e.signedIn("req@example.com")
+	if _, polling := req.get("/dr-tasks/" + id).doc.Find("#task-panel").Attr("hx-trigger"); polling {
+		t.Fatal("a settled task's panel polls")
+	}
+	form := req.get("/dr-tasks/" + id + "/operations/start")
+	if button := form.doc.Find(`[data-testid=file-operation]`); button.Length() != 1 || button.Is("[else]") {
+		t.Errorf("the operation form's submit button: %s", form.body[strings.Index(form.body, `data-testid="file-operation"`)-80:][:240])
+	}
+	start := requestIDFrom(t, e.fileOperation(req, id, "start", url.Values{"justification": {"CHG-9: protect the warehouse"}}))
+	open := func() (trigger, kind string, panel response) {
+		panel = req.get("/dr-tasks/" + id)
+		tag := panel.body[strings.Index(panel.body, `id="task-panel"`):]
+		tag = tag[:strings.Index(tag, ">")]
+		if n := strings.Count(tag, "hx-trigger="); n > 1 {
+			t.Errorf("the panel has %d triggers: %s", n, tag)
+		}
+		return panel.attr("#task-panel", "hx-trigger"), panel.attr("#task-panel", "data-polling"), panel
+	}
+	if trigger, kind, _ := open(); trigger != "every 5s" || kind != "waiting" {
+		t.Errorf("with the start pending, the panel polls %q (%q)", trigger, kind)
+	}
+	// The start waiting is not offered again; the other operations are.
+	pending := req.get("/dr-tasks/" + id)
+	if pending.doc.Find(`[data-testid=op-start]`).Length() != 0 || pending.doc.Find(`[data-testid^=op-]`).Length() == 0 {
+		t.Errorf("operations offered while a start is pending: %q", pending.text(`[data-testid=task-panel] .actions`))
+	}
+	e.decide(e.signedIn("admin@example.com"), start, "approve", "")
+	trigger, kind, page := open()
+	if trigger != "every 5s" || kind != "waiting" {
+		t.Errorf("with the start approved, the panel polls %q (%q)", trigger, kind)
+	}
+	fragment := req.get(page.attr("#task-panel", "hx-get"), "HX-Request", "true")
+	if fragment.doc.Find(`[data-testid=request-chip]`).Length() != 1 || fragment.doc.Find(`[data-testid^=op-]`).Length() != 0 ||
+		!strings.Contains(fragment.text(`[data-testid=task-panel]`), fmt.Sprintf("Request #%d is approved", start)) {
+		t.Errorf("the refreshed panel after the approval: %q", strings.Join(strings.Fields(fragment.text(`[data-testid=task-panel]`)), " "))
+	}
+}

@@ -285,6 +285,7 @@ type TaskPanel struct {
 	Name      string
 	Status    Status
 	Changing  bool // poll while true
+	Waiting   bool // a request on the task waits for decisions or to run: poll, slower
 	PollURL   string
 	Fields    []Field // every top-level field of the detail response
 	Primary   ClusterCard
@@ -378,6 +379,8 @@ type Timeline struct {
 	CloudCalls int
 	ToggleURL  string
 	AuditURL   string
+	// Partial: the viewer sees only their own events and the system's.
+	Partial bool
 }
 
 // AuditPage is the audit history.
