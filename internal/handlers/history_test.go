@@ -219,6 +219,24 @@ func TestALongTaskHistoryShowsTheNewest25AndLinksToTheRest(t *testing.T) {
 	if !strings.Contains(more.Text(), "Only the newest 25 events are shown here") || more.Find("a").AttrOr("href", "") != "/audit?task="+id {
 		t.Errorf("the line under the history: %q → %q", more.Text(), more.Find("a").AttrOr("href", ""))
 	}
+	// A viewer who sees only their own and the system's events of the
+	// newest 25 is still told there are more: five of them are a person's.
+	admin, err := e.store.UserByEmail(t.Context(), "admin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range notes[:5] {
+		notes[i].Actor = audit.Actor{ID: admin.ID, Name: admin.Email}
+	}
+	if _, err := e.store.AppendAudits(t.Context(), notes[:5]); err != nil {
+		t.Fatal(err)
+	}
+	e.addUser("appr@example.com", auth.RoleApprover)
+	mine := e.signedIn("appr@example.com").get("/dr-tasks/" + id)
+	if mine.doc.Find(`[data-testid=timeline-event]`).Length() >= 25 || mine.doc.Find(`[data-testid=timeline-more]`).Length() != 1 {
+		t.Errorf("an approver sees %d events and the line under them %q", mine.doc.Find(`[data-testid=timeline-event]`).Length(),
+			mine.text(`[data-testid=timeline-more]`))
+	}
 }
 
 // TestATaskHistoryBeginsWithItsFilingAndApproval: the events of the

@@ -529,16 +529,17 @@ func (h *Handlers) timelineOf(u *portal.User, id string, events []audit.Event, c
 	tl := views.Timeline{URL: "/dr-tasks/" + id + "/timeline", CloudCalls: visibleCount(u, cloudCalls), ShowCalls: calls,
 		AuditURL: "/audit?task=" + url.QueryEscape(id), ToggleURL: "/dr-tasks/" + id + "?calls=1",
 		Partial: !Allowed(u, PermViewAllAudit)}
-	events = visibleEvents(u, events)
 	if calls {
 		tl.URL += "?calls=1"
 		tl.ToggleURL = "/dr-tasks/" + id
 	}
-	for _, e := range events {
-		tl.Events = append(tl.Events, h.auditRow(e))
-	}
+	// The newest events were read, then those the viewer may not see left
+	// out: fewer shown than read still means more in the audit history.
 	if len(events) == timelineSize {
 		tl.MoreURL = tl.AuditURL
+	}
+	for _, e := range visibleEvents(u, events) {
+		tl.Events = append(tl.Events, h.auditRow(e))
 	}
 	return tl
 }
@@ -575,9 +576,18 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 			executing = true
 		}
 	}
-	// A decision or the run may come at any moment: the panel looks again
-	// now and then, so that it never offers what the approval changed.
-	p.Waiting = len(p.Requests) > 0 && !v.Gone
+	// How often the panel looks again: a decision or the run may come at
+	// any moment while a request waits; someone else may file or run one
+	// while it is settled.
+	switch {
+	case v.Gone:
+	case p.Changing:
+		p.Poll = views.TaskPoll{Every: "2s", Kind: "true"}
+	case len(p.Requests) > 0:
+		p.Poll = views.TaskPoll{Every: "5s", Kind: "waiting"}
+	default:
+		p.Poll = views.TaskPoll{Every: "30s", Kind: "idle"}
+	}
 	if !v.Gone && !executing && v.HasDetail {
 		p.BreakGlass, p.BreakGlassNotNow = h.breakGlassButtons(c, pg)
 		if len(p.BreakGlass) > 0 && pg.Bar.RequestID != 0 {

@@ -203,8 +203,8 @@ func TestCreateIsARequestThatRunsOnceApproved(t *testing.T) {
 	if task.attr(`#task-panel [data-testid=status]`, "data-status") != "unstart" {
 		t.Errorf("task page status %q", task.attr(`#task-panel [data-testid=status]`, "data-status"))
 	}
-	if _, polling := task.doc.Find("#task-panel").Attr("hx-trigger"); polling {
-		t.Error("a settled task's panel still polls")
+	if got := task.attr("#task-panel", "hx-trigger"); got != "every 30s" {
+		t.Errorf("a settled task's panel polls %q, not now and then", got)
 	}
 	panel := b.get("/dr-tasks/"+r.DRTaskID+"/status", "HX-Request", "true")
 	if panel.status != 200 || strings.Contains(panel.body, "<html") || panel.header.Get("HX-Trigger") != "task-updated" {
@@ -655,17 +655,17 @@ func TestThePrimaryPickerSaysWhichClustersCannotBePrimaries(t *testing.T) {
 }
 
 // TestATaskPageLooksAgainWhileARequestWaitsOnIt: a task page left open
-// while a request on it waits for decisions reloads its panel now and then
-// (slower than while the task changes), so an approval shows and the
-// buttons follow it; a settled task's panel does not poll. The operation
-// waiting is not offered a second time.
+// while a request on it waits for decisions reloads its panel every 5 s
+// (2 s while the task changes), so an approval shows and the buttons
+// follow it; a settled task's panel every 30 s, so that what someone
+// else files shows. The operation waiting is not offered a second time.
 func TestATaskPageLooksAgainWhileARequestWaitsOnIt(t *testing.T) {
 	e := newEnv(t)
 	id := e.createTask("dr_waiting_page")
 	e.stopWorkers() // the approved start stays approved: nothing runs it
 	req := e.signedIn("req@example.com")
-	if _, polling := req.get("/dr-tasks/" + id).doc.Find("#task-panel").Attr("hx-trigger"); polling {
-		t.Fatal("a settled task's panel polls")
+	if got := req.get("/dr-tasks/" + id).attr("#task-panel", "hx-trigger"); got != "every 30s" {
+		t.Errorf("a settled task's panel polls %q", got)
 	}
 	form := req.get("/dr-tasks/" + id + "/operations/start")
 	if button := form.doc.Find(`[data-testid=file-operation]`); button.Length() != 1 || button.Is("[else]") {

@@ -278,14 +278,21 @@ type TaskDetailPage struct {
 	Drill    DrillSummary   // the last drill and the link to the task's drills
 }
 
-// TaskPanel is the live part of the task page, refreshed while the task
-// is changing.
+// TaskPoll is how often a task's panel asks for itself again, and why:
+// Kind "true" while the task changes (every 2 s), "waiting" while a
+// request on it waits for decisions or to run (5 s: an approval shows, and
+// the buttons follow), "idle" while it is settled (30 s: what others file
+// or run shows on a page left open); none for a task the cloud deleted.
+type TaskPoll struct{ Every, Kind string }
+
+// TaskPanel is the live part of the task page, refreshed while it is
+// open.
 type TaskPanel struct {
 	ID        string
 	Name      string
 	Status    Status
-	Changing  bool // poll while true
-	Waiting   bool // a request on the task waits for decisions or to run: poll, slower
+	Changing  bool // the task is changing: followed live
+	Poll      TaskPoll
 	PollURL   string
 	Fields    []Field // every top-level field of the detail response
 	Primary   ClusterCard
