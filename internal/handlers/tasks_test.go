@@ -664,7 +664,7 @@ func TestATaskPageLooksAgainWhileARequestWaitsOnIt(t *testing.T) {
 	id := e.createTask("dr_waiting_page")
 	e.stopWorkers() // the approved start stays approved: nothing runs it
 	req := e.signedIn("req@example.com")
-	if got := req.get("/dr-tasks/" + id).attr("#task-panel", "hx-trigger"); got != "every 30s" {
+	if got := req.get("/dr-tasks/"+id).attr("#task-panel", "hx-trigger"); got != "every 30s" {
 		t.Errorf("a settled task's panel polls %q", got)
 	}
 	form := req.get("/dr-tasks/" + id + "/operations/start")
