@@ -375,6 +375,18 @@ func stopCluster(ctx context.Context, u serverUser, binDir, dataDir string) erro
 	if err != nil {
 		return errorf("stop PostgreSQL (pid %d) in %s: %w\n%s", pf.pid, dataDir, err, tail(out))
 	}
+	// pg_ctl returns once the server removed its pid file, a moment
+	// before its process ends: wait for that, so that "stopped" means gone.
+	for deadline := time.Now().Add(startTimeout); processAlive(pf.pid) && time.Now().Before(deadline); {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	if processAlive(pf.pid) {
+		return errorf("stop PostgreSQL (pid %d) in %s: still running after pg_ctl stop", pf.pid, dataDir)
+	}
 	return nil
 }
 
