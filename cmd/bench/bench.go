@@ -763,10 +763,12 @@ func (l *loader) fetch(req *fasthttp.Request, keep bool) (time.Duration, error) 
 	if res.StatusCode() != fasthttp.StatusOK {
 		return 0, fmt.Errorf("%s: status %d", l.url, res.StatusCode())
 	}
-	for k, v := range res.Header.Cookies() {
-		var c fasthttp.Cookie
-		if keep && c.ParseBytes(v) == nil {
-			l.cookies[string(k)] = string(c.Value())
+	if keep {
+		for k, v := range res.Header.Cookies() {
+			var c fasthttp.Cookie
+			if c.ParseBytes(v) == nil {
+				l.cookies[string(k)] = string(c.Value())
+			}
 		}
 	}
 	return took, nil

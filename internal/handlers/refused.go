@@ -9,7 +9,6 @@ import (
 
 	"drportal/internal/apperr"
 	"drportal/internal/audit"
-	"drportal/internal/requests"
 )
 
 // Why a form or action answered with a 4xx changed nothing, as its refusal
@@ -61,7 +60,7 @@ func (h *Handlers) recordRefused(c echo.Context, action string, requestID int64,
 	e.RequestID = requestID
 	e.SubjectType, e.SubjectID = subjectType, subjectID
 	if requestID != 0 && subjectType == "" {
-		e.SubjectType, e.SubjectID = requests.SubjectRequest, strconv.FormatInt(requestID, 10)
+		e.SubjectType, e.SubjectID = audit.SubjectRequest, strconv.FormatInt(requestID, 10)
 	}
 	d := make(map[string]any, len(detail)+2)
 	for k, v := range detail {

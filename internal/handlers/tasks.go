@@ -557,6 +557,10 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 	// can be filed; executing: one runs, which even an emergency waits for
 	// (an approved one that has not started is superseded by it).
 	busy, executing := false, false
+	// waiting: operations pending on the task, not offered again (a second
+	// would be refused as the same request; its chip links to it). A sync
+	// period change may differ in its period, so it stays offered.
+	waiting := map[portal.Operation]bool{}
 	now := h.Now()
 	for _, r := range pg.Open {
 		st := r.EffectiveStatus(now)
@@ -564,6 +568,9 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 			continue
 		}
 		busy = busy || st != portal.StatusPending
+		if st == portal.StatusPending && r.Operation != portal.OpUpdate {
+			waiting[r.Operation] = true
+		}
 		p.Requests = append(p.Requests, h.chipWith(r, h.openStatus(r, pg.Approvals[r.ID], pg.Schedule)))
 		if st == portal.StatusApproved && p.BusyNote == "" {
 			p.BusyNote = fmt.Sprintf("Request #%d is approved and about to run; no other operation can be filed until it runs or is cancelled.", r.ID)
@@ -608,15 +615,6 @@ func (h *Handlers) panel(c echo.Context, pg drtask.Page) views.TaskPanel {
 	}
 	if v.Gone || !Allowed(user(c), PermFileRequest) || busy || !v.HasDetail {
 		return p
-	}
-	// An operation already waiting for decisions is not offered again: a
-	// second would be refused as the same request (its chip links to it).
-	// A sync period change may differ in its period, so it stays.
-	waiting := map[portal.Operation]bool{}
-	for _, r := range pg.Open {
-		if r.EffectiveStatus(now) == portal.StatusPending && r.Operation != portal.OpUpdate {
-			waiting[r.Operation] = true
-		}
 	}
 	for _, spec := range portal.Specs {
 		if waiting[spec.Op] {

@@ -423,7 +423,7 @@ func (s *Service) reviewRefused(ctx context.Context, u portal.User, id int64, ve
 		// No such request: on record by its number.
 		ev = audit.FromContext(ctx, audit.ActionBreakGlassReviewRefused, audit.Denied)
 		ev.OccurredAt = s.Now()
-		ev.SubjectType, ev.SubjectID = SubjectRequest, fmt.Sprint(id)
+		ev.SubjectType, ev.SubjectID = audit.SubjectRequest, fmt.Sprint(id)
 		ev.Detail = audit.Detail(detail)
 	default:
 		return err

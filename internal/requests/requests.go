@@ -197,7 +197,7 @@ func Event(ctx context.Context, action string, outcome audit.Outcome, r portal.R
 	if r.DRTaskID != "" {
 		e.SubjectType, e.SubjectID = audit.SubjectDRTask, r.DRTaskID
 	} else {
-		e.SubjectType, e.SubjectID = SubjectRequest, fmt.Sprint(r.ID)
+		e.SubjectType, e.SubjectID = audit.SubjectRequest, fmt.Sprint(r.ID)
 	}
 	if detail == nil {
 		detail = map[string]any{}
@@ -209,9 +209,6 @@ func Event(ctx context.Context, action string, outcome audit.Outcome, r portal.R
 	e.Detail = audit.Detail(detail)
 	return e
 }
-
-// SubjectRequest is the audit subject type of a request.
-const SubjectRequest = audit.SubjectRequest
 
 // sources are the statuses the state machine lets a request leave for to:
 // the guard of every transition into to.
